@@ -1,0 +1,2 @@
+namespace FeedbackHub.Domain;
+public static class AssemblyMarker;
