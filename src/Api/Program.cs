@@ -1,5 +1,17 @@
-var builder = WebApplication.CreateBuilder(args);
+using FeedbackHub.Api.Commands;
+using FeedbackHub.Api.Infrastructure;
+
+// Content root is the app's folder, so appsettings.json is found whatever the working directory.
+var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+builder.AddFeedbackHubApi();
 var app = builder.Build();
-app.Run();
+
+// One-shot commands (migrate, bootstrap-tenant, seed-demo) run with the host's services and exit.
+if (HostCommands.Find(args) is { } command)
+    return await command(app.Services, args[1..], Console.Out, Console.Error);
+
+app.UseFeedbackHubApi();
+await app.RunAsync();
+return 0;
 
 public partial class Program;

@@ -1,0 +1,149 @@
+using FeedbackHub.Domain.Auditing;
+using FeedbackHub.Domain.Model;
+using FeedbackHub.Domain.Persistence;
+using Microsoft.EntityFrameworkCore;
+
+namespace FeedbackHub.Api.Commands;
+
+/// <summary>
+/// One-shot commands of the Api host: <c>migrate</c>, <c>bootstrap-tenant</c>, <c>seed-demo</c>.
+/// They run outside the request path (the API never migrates on a request) and exit.
+/// </summary>
+public static class HostCommands
+{
+    public delegate Task<int> Command(IServiceProvider services, string[] args, TextWriter output, TextWriter error);
+
+    public static Command? Find(string[] args) =>
+        args.Length == 0 ? null : args[0] switch
+        {
+            "migrate" => Migrate,
+            "bootstrap-tenant" => BootstrapTenant,
+            "seed-demo" => SeedDemo,
+            _ => null,
+        };
+
+    /// <summary>Applies pending EF Core migrations (EF takes a lock, so concurrent runs are safe).</summary>
+    public static async Task<int> Migrate(IServiceProvider services, string[] args, TextWriter output, TextWriter error)
+    {
+        await using var scope = CreateSystemScope(services);
+        var db = scope.ServiceProvider.GetRequiredService<FeedbackHubDbContext>();
+        var pending = (await db.Database.GetPendingMigrationsAsync()).ToList();
+        await db.Database.MigrateAsync();
+        await output.WriteLineAsync(pending.Count == 0
+            ? "migrate: database is up to date."
+            : $"migrate: applied {pending.Count} migration(s): {string.Join(", ", pending)}.");
+        return 0;
+    }
+
+    /// <summary><c>bootstrap-tenant --name "Acme"</c>: creates a tenant and prints its first admin key once.</summary>
+    public static async Task<int> BootstrapTenant(IServiceProvider services, string[] args, TextWriter output, TextWriter error)
+    {
+        var name = Option(args, "--name");
+        if (string.IsNullOrWhiteSpace(name))
+        {
+            await error.WriteLineAsync("usage: bootstrap-tenant --name \"Company name\" [--jurisdiction US|UK|DE]");
+            return 2;
+        }
+
+        await using var scope = CreateSystemScope(services);
+        var time = scope.ServiceProvider.GetRequiredService<TimeProvider>();
+        var settings = TenantSettings.Default with { Jurisdiction = Option(args, "--jurisdiction") ?? "US" };
+        var (tenant, secret) = await CreateTenantAsync(scope.ServiceProvider, name, settings, time.GetUtcNow());
+        await output.WriteLineAsync($"Tenant '{tenant.Name}' created: {tenant.Id}");
+        await output.WriteLineAsync($"Admin API key (shown once, store it now): {secret}");
+        return 0;
+    }
+
+    /// <summary>
+    /// Creates the demo tenant "Acme Robotics" if missing and prints a fresh key per role
+    /// (earlier demo keys are revoked, so running it twice works and prints working keys).
+    /// </summary>
+    public static async Task<int> SeedDemo(IServiceProvider services, string[] args, TextWriter output, TextWriter error)
+    {
+        const string demoName = "Acme Robotics";
+        await using var scope = CreateSystemScope(services);
+        var sp = scope.ServiceProvider;
+        var db = sp.GetRequiredService<FeedbackHubDbContext>();
+        var audit = sp.GetRequiredService<AuditLog>();
+        var now = sp.GetRequiredService<TimeProvider>().GetUtcNow();
+
+        var tenant = await db.Tenants.SingleOrDefaultAsync(t => t.Name == demoName);
+        if (tenant is null)
+        {
+            var settings = TenantSettings.Default with
+            {
+                CoolingOffDelay = TimeSpan.FromMinutes(2),
+                SenderName = "Acme Robotics Talent Team",
+                SenderAddress = "talent@acme-robotics.example",
+                ReplyTo = "talent@acme-robotics.example",
+                AllowPrivateWebhookTargets = true,
+            };
+            (tenant, _) = await CreateTenantAsync(sp, demoName, settings, now);
+            await output.WriteLineAsync($"seed-demo: created tenant '{demoName}' ({tenant.Id}).");
+        }
+        else
+        {
+            await output.WriteLineAsync($"seed-demo: tenant '{demoName}' exists ({tenant.Id}); rotating its demo keys.");
+        }
+
+        foreach (var old in await db.ApiKeys.Where(k => k.TenantId == tenant.Id && k.RevokedAt == null && k.CreatedBy == "seed-demo").ToListAsync())
+        {
+            old.Revoke(now);
+            audit.Record(tenant.Id, Actor.System, "api-key.revoked", "api-key", old.Id);
+        }
+
+        var people = new (string Role, string Name)[]
+        {
+            (Roles.Admin, "Demo Admin"),
+            (Roles.Recruiter, "Demo Recruiter (Riley)"),
+            (Roles.Recruiter, "Demo Recruiter (Sam)"),
+            (Roles.Interviewer, "Demo Hiring Manager"),
+            (Roles.Legal, "Demo Legal Reviewer"),
+            (Roles.Integration, "Demo ATS Integration"),
+        };
+        var printed = new List<(string Role, string Name, string Secret)>();
+        foreach (var (role, name) in people)
+        {
+            var (key, secret) = ApiKey.Create(tenant.Id, name, [role], "seed-demo", now);
+            db.ApiKeys.Add(key);
+            audit.Record(tenant.Id, Actor.System, "api-key.created", "api-key", key.Id, new { roles = key.Roles });
+            printed.Add((role, name, secret));
+        }
+
+        await db.SaveChangesAsync();
+        await output.WriteLineAsync("Demo API keys (Authorization: Bearer <key>):");
+        foreach (var (role, name, secret) in printed)
+            await output.WriteLineAsync($"  {role,-12} {name,-26} {secret}");
+        return 0;
+    }
+
+    private static async Task<(Tenant Tenant, string AdminSecret)> CreateTenantAsync(IServiceProvider sp, string name, TenantSettings settings, DateTimeOffset now)
+    {
+        var db = sp.GetRequiredService<FeedbackHubDbContext>();
+        var audit = sp.GetRequiredService<AuditLog>();
+        var tenant = Tenant.Create(name, now, settings.Validated());
+        await using var tx = await db.Database.BeginTransactionAsync();
+        db.Tenants.Add(tenant);
+        await db.SaveChangesAsync(); // the tenant row must exist before its audit chain can be locked
+        var (key, secret) = ApiKey.Create(tenant.Id, "Bootstrap admin", [Roles.Admin], "bootstrap", now);
+        db.ApiKeys.Add(key);
+        audit.Record(tenant.Id, Actor.System, "tenant.created", "tenant", tenant.Id);
+        audit.Record(tenant.Id, Actor.System, "api-key.created", "api-key", key.Id, new { roles = key.Roles });
+        await db.SaveChangesAsync();
+        await tx.CommitAsync();
+        return (tenant, secret);
+    }
+
+    private static AsyncServiceScope CreateSystemScope(IServiceProvider services)
+    {
+        var scope = services.CreateAsyncScope();
+        scope.ServiceProvider.GetRequiredService<Infrastructure.HttpTenantScope>().SystemAccess = true;
+        return scope;
+    }
+
+    private static string? Option(string[] args, string name)
+    {
+        var i = Array.IndexOf(args, name);
+        return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
+    }
+}

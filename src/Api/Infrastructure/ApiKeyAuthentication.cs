@@ -1,0 +1,133 @@
+using System.Security.Claims;
+using System.Text.Encodings.Web;
+using FeedbackHub.Domain.Auditing;
+using FeedbackHub.Domain.Model;
+using FeedbackHub.Domain.Persistence;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+
+namespace FeedbackHub.Api.Infrastructure;
+
+/// <summary>Claims an authenticated API key carries.</summary>
+public static class ApiKeyClaims
+{
+    public const string Scheme = "ApiKey";
+    public const string TenantId = "fh:tenant";
+    public const string KeyId = "fh:key";
+}
+
+/// <summary>
+/// <c>Authorization: Bearer fh_...</c>. The prefix finds the key, the SHA-256 of the whole token is
+/// compared in constant time, revoked keys fail. 401 and 403 answer problem details.
+/// </summary>
+internal sealed class ApiKeyAuthenticationHandler(
+    IOptionsMonitor<AuthenticationSchemeOptions> options,
+    ILoggerFactory logger,
+    UrlEncoder encoder,
+    FeedbackHubDbContext db,
+    IProblemDetailsService problems)
+    : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
+{
+    protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
+    {
+        string? header = Request.Headers.Authorization;
+        if (string.IsNullOrEmpty(header))
+            return AuthenticateResult.NoResult();
+        if (!header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+            return AuthenticateResult.Fail("Use 'Authorization: Bearer <api key>'.");
+
+        var token = header["Bearer ".Length..].Trim();
+        if (!ApiKey.TryParsePrefix(token, out var prefix))
+            return AuthenticateResult.Fail("The API key is malformed.");
+
+        var key = await db.ApiKeys.IgnoreQueryFilters().AsNoTracking()
+            .SingleOrDefaultAsync(k => k.Prefix == prefix, Context.RequestAborted);
+        // Compare even when no row exists, so timing does not tell whether a prefix exists.
+        var matches = key is not null ? key.Matches(token) : DummyKey.Matches(token);
+        if (key is null || !matches || !key.IsActive)
+            return AuthenticateResult.Fail("The API key is unknown or revoked.");
+
+        var claims = new List<Claim>
+        {
+            new(ApiKeyClaims.TenantId, key.TenantId.ToString()),
+            new(ApiKeyClaims.KeyId, key.Id.ToString()),
+            new(ClaimTypes.Name, key.DisplayName),
+        };
+        claims.AddRange(key.Roles.Select(r => new Claim(ClaimTypes.Role, r)));
+        var identity = new ClaimsIdentity(claims, ApiKeyClaims.Scheme);
+        return AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), ApiKeyClaims.Scheme));
+    }
+
+    protected override Task HandleChallengeAsync(AuthenticationProperties properties)
+    {
+        Response.StatusCode = StatusCodes.Status401Unauthorized;
+        Response.Headers.WWWAuthenticate = "Bearer";
+        var failure = Context.Features.Get<IAuthenticateResultFeature>()?.AuthenticateResult?.Failure?.Message;
+        return WriteProblem(401, "unauthenticated", "Authentication required.",
+            failure ?? "Send an API key as 'Authorization: Bearer <key>'.");
+    }
+
+    protected override Task HandleForbiddenAsync(AuthenticationProperties properties)
+    {
+        Response.StatusCode = StatusCodes.Status403Forbidden;
+        return WriteProblem(403, "forbidden", "Your API key's roles do not allow this operation.",
+            "Ask a tenant admin for a key with the role this operation needs (see the operation's description).");
+    }
+
+    private async Task WriteProblem(int status, string code, string title, string detail) =>
+        await problems.WriteAsync(new ProblemDetailsContext
+        {
+            HttpContext = Context,
+            ProblemDetails = new ProblemDetails { Status = status, Type = Problems.Type(code), Title = title, Detail = detail },
+        });
+
+    private static readonly ApiKey DummyKey = ApiKey.Create(Guid.Empty, "dummy", [Roles.Admin], "dummy", DateTimeOffset.UnixEpoch).Key;
+}
+
+/// <summary>The caller of the current request, as the domain sees it.</summary>
+public sealed class CurrentActor(IHttpContextAccessor accessor)
+{
+    private ClaimsPrincipal User => accessor.HttpContext?.User ?? new ClaimsPrincipal();
+
+    public Guid TenantId =>
+        Guid.TryParse(User.FindFirstValue(ApiKeyClaims.TenantId), out var id)
+            ? id
+            : throw new InvalidOperationException("No authenticated tenant in this request.");
+
+    public Actor Actor =>
+        new(Guid.TryParse(User.FindFirstValue(ApiKeyClaims.KeyId), out var keyId) ? keyId : null,
+            User.FindFirstValue(ClaimTypes.Name) ?? "unknown");
+
+    public bool IsInRole(string role) => User.IsInRole(role);
+}
+
+/// <summary>
+/// Scopes every query of a request to the caller's tenant; before authentication, to no tenant at all.
+/// Only the host's one-shot commands turn on <see cref="SystemAccess"/>.
+/// </summary>
+internal sealed class HttpTenantScope(IHttpContextAccessor accessor) : ITenantScope
+{
+    public bool SystemAccess { get; set; }
+
+    public Guid? TenantId =>
+        SystemAccess ? null
+        : Guid.TryParse(accessor.HttpContext?.User.FindFirstValue(ApiKeyClaims.TenantId), out var id) ? id : Guid.Empty;
+}
+
+/// <summary>Authorization policies: one per set of roles an operation accepts.</summary>
+public static class Policies
+{
+    public const string Admin = "admin";
+    public const string AuditReaders = "audit-readers";
+
+    public static void Add(Microsoft.AspNetCore.Authorization.AuthorizationOptions options)
+    {
+        options.AddPolicy(Admin, p => p.RequireAuthenticatedUser().RequireRole(Roles.Admin));
+        options.AddPolicy(AuditReaders, p => p.RequireAuthenticatedUser().RequireRole(Roles.Admin, Roles.Legal));
+        // Everything else needs at least an authenticated key; endpoints opt out explicitly (health, public).
+        options.FallbackPolicy = new Microsoft.AspNetCore.Authorization.AuthorizationPolicyBuilder(ApiKeyClaims.Scheme)
+            .RequireAuthenticatedUser().Build();
+    }
+}

@@ -1,0 +1,66 @@
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.OpenApi;
+using Microsoft.OpenApi;
+
+namespace FeedbackHub.Api.Infrastructure;
+
+internal static class OpenApiSetup
+{
+    public static IServiceCollection AddFeedbackHubOpenApi(this IServiceCollection services) =>
+        services.AddOpenApi("v1", options =>
+        {
+            options.AddDocumentTransformer((document, _, _) =>
+            {
+                document.Info = new OpenApiInfo
+                {
+                    Title = "FeedbackHub API",
+                    Version = "v1",
+                    Description = """
+                        Legally safe, structured feedback for rejected candidates.
+
+                        Authenticate with an API key: `Authorization: Bearer fh_...`. Every error is an RFC 9457
+                        `application/problem+json` document with a stable `type` (see docs/api.md). Lists are cursor-paged
+                        (`limit` 1..100, `after` = the `next` of the previous page).
+                        """,
+                };
+                document.Components ??= new OpenApiComponents();
+                document.Components.SecuritySchemes ??= new Dictionary<string, IOpenApiSecurityScheme>();
+                document.Components.SecuritySchemes["ApiKey"] = new OpenApiSecurityScheme
+                {
+                    Type = SecuritySchemeType.Http,
+                    Scheme = "bearer",
+                    Description = "An API key created with POST /v1/api-keys (or printed by the bootstrap command).",
+                };
+                return Task.CompletedTask;
+            });
+
+            // Operations that need a key say so, so Swagger UI sends it.
+            options.AddOperationTransformer((operation, context, _) =>
+            {
+                var metadata = context.Description.ActionDescriptor.EndpointMetadata;
+                var anonymous = metadata.OfType<IAllowAnonymous>().Any();
+                if (!anonymous)
+                {
+                    operation.Security ??= [];
+                    operation.Security.Add(new OpenApiSecurityRequirement
+                    {
+                        [new OpenApiSecuritySchemeReference("ApiKey", context.Document)] = [],
+                    });
+                }
+
+                return Task.CompletedTask;
+            });
+        });
+
+    /// <summary>Declares the problem responses an operation can give, so the document lists them.</summary>
+    public static RouteHandlerBuilder ProducesProblems(this RouteHandlerBuilder builder, params int[] statusCodes)
+    {
+        foreach (var status in statusCodes)
+            builder.ProducesProblem(status);
+        return builder;
+    }
+
+    /// <summary>The problems every authenticated operation can give: bad request, 401, 403, and 429.</summary>
+    public static RouteHandlerBuilder ProducesAuthProblems(this RouteHandlerBuilder builder) =>
+        builder.ProducesProblems(StatusCodes.Status400BadRequest, StatusCodes.Status401Unauthorized, StatusCodes.Status403Forbidden);
+}

@@ -1,0 +1,62 @@
+using System.Text;
+using FeedbackHub.Domain;
+
+namespace FeedbackHub.Api.Infrastructure;
+
+/// <summary>A page of a list: <c>next</c> is the cursor for the following page, or null on the last page.</summary>
+public sealed record Page<T>(IReadOnlyList<T> Items, string? Next);
+
+/// <summary>Opaque cursors: base64url of a position string. Clients never parse them.</summary>
+public static class Cursor
+{
+    public const int DefaultLimit = 50;
+    public const int MaxLimit = 100;
+
+    public static int Limit(int? limit) =>
+        limit switch
+        {
+            null => DefaultLimit,
+            >= 1 and <= MaxLimit => limit.Value,
+            _ => throw Invalid("limit", $"Must be between 1 and {MaxLimit}."),
+        };
+
+    public static string Encode(string position) =>
+        Convert.ToBase64String(Encoding.UTF8.GetBytes(position)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+
+    public static string? Decode(string? cursor)
+    {
+        if (string.IsNullOrEmpty(cursor))
+            return null;
+        try
+        {
+            var b64 = cursor.Replace('-', '+').Replace('_', '/');
+            b64 = b64.PadRight(b64.Length + ((4 - (b64.Length % 4)) % 4), '=');
+            return Encoding.UTF8.GetString(Convert.FromBase64String(b64));
+        }
+        catch (FormatException)
+        {
+            throw Invalid("after", "Not a cursor returned by this API.");
+        }
+    }
+
+    public static Guid? DecodeGuid(string? cursor) =>
+        Decode(cursor) is { } s ? Guid.TryParse(s, out var g) ? g : throw Invalid("after", "Not a cursor returned by this API.") : null;
+
+    public static long? DecodeLong(string? cursor) =>
+        Decode(cursor) is { } s ? long.TryParse(s, out var n) ? n : throw Invalid("after", "Not a cursor returned by this API.") : null;
+
+    /// <summary>Builds the page from up to limit + 1 rows: the extra row only tells that there is more.</summary>
+    public static Page<TOut> ToPage<TIn, TOut>(List<TIn> rows, int limit, Func<TIn, TOut> map, Func<TIn, string> position)
+    {
+        var more = rows.Count > limit;
+        if (more)
+            rows.RemoveAt(rows.Count - 1);
+        return new Page<TOut>(rows.Select(map).ToList(), more ? Encode(position(rows[^1])) : null);
+    }
+
+    private static DomainException Invalid(string field, string message) =>
+        new(DomainErrorKind.Invalid, "validation", "The paging parameters are not valid.")
+        {
+            Errors = new Dictionary<string, string[]> { [field] = [message] },
+        };
+}

@@ -1,2 +1,0 @@
-namespace FeedbackHub.Domain;
-public static class AssemblyMarker;

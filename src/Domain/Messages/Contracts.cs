@@ -1,0 +1,6 @@
+// Message contracts. MassTransit identifies a message by namespace + type name: this namespace never moves.
+// Contracts carry ids only, never personal data (DESIGN.md, "Delivery pipeline").
+namespace FeedbackHub.Messages;
+
+/// <summary>Send the diagnostic email with this id (proves API -> outbox -> RabbitMQ -> worker -> SMTP).</summary>
+public sealed record SendTestEmail(Guid TestEmailId, Guid TenantId);

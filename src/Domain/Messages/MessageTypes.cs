@@ -1,0 +1,19 @@
+namespace FeedbackHub.Messages;
+
+/// <summary>The closed set of contracts the outbox may carry, by stable name.</summary>
+public static class MessageTypes
+{
+    private static readonly Dictionary<string, Type> ByName = new[]
+    {
+        typeof(SendTestEmail),
+    }.ToDictionary(t => NameOf(t), StringComparer.Ordinal);
+
+    public static string NameOf(Type type) => type.FullName ?? type.Name;
+
+    public static Type Resolve(string name) =>
+        ByName.TryGetValue(name, out var type)
+            ? type
+            : throw new InvalidOperationException($"Outbox message type '{name}' is not a known contract.");
+
+    public static IEnumerable<Type> All => ByName.Values;
+}

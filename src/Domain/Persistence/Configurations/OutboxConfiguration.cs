@@ -1,0 +1,27 @@
+using FeedbackHub.Domain.Outbox;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Metadata.Builders;
+
+namespace FeedbackHub.Domain.Persistence.Configurations;
+
+internal sealed class OutboxMessageConfiguration : IEntityTypeConfiguration<OutboxMessage>
+{
+    public void Configure(EntityTypeBuilder<OutboxMessage> builder)
+    {
+        builder.HasKey(m => m.Id);
+        builder.Property(m => m.MessageType).HasMaxLength(200);
+        builder.Property(m => m.Body).HasColumnType("jsonb");
+        builder.Property(m => m.LastError).HasMaxLength(2000);
+        builder.HasIndex(m => m.DueAt);
+    }
+}
+
+internal sealed class InboxRecordConfiguration : IEntityTypeConfiguration<InboxRecord>
+{
+    public void Configure(EntityTypeBuilder<InboxRecord> builder)
+    {
+        builder.HasKey(r => new { r.MessageId, r.Consumer });
+        builder.Property(r => r.Consumer).HasMaxLength(200);
+        builder.HasIndex(r => r.ProcessedAt);
+    }
+}

@@ -1,0 +1,96 @@
+using FeedbackHub.Domain.Auditing;
+using FeedbackHub.Domain.Email;
+using FeedbackHub.Domain.Model;
+using FeedbackHub.Domain.Outbox;
+using Microsoft.EntityFrameworkCore;
+
+namespace FeedbackHub.Domain.Persistence;
+
+public sealed class FeedbackHubDbContext(DbContextOptions<FeedbackHubDbContext> options, ITenantScope scope) : DbContext(options)
+{
+    private readonly List<PendingAuditEvent> _pendingAudit = [];
+
+    public DbSet<Tenant> Tenants => Set<Tenant>();
+
+    public DbSet<ApiKey> ApiKeys => Set<ApiKey>();
+
+    public DbSet<AuditEvent> AuditEvents => Set<AuditEvent>();
+
+    public DbSet<OutboxMessage> OutboxMessages => Set<OutboxMessage>();
+
+    public DbSet<InboxRecord> InboxRecords => Set<InboxRecord>();
+
+    public DbSet<TestEmail> TestEmails => Set<TestEmail>();
+
+    /// <summary>Referenced by the global query filters; EF evaluates it per query.</summary>
+    private Guid? ScopeTenantId => scope.TenantId;
+
+    internal void AddPendingAudit(PendingAuditEvent e) => _pendingAudit.Add(e);
+
+    protected override void OnModelCreating(ModelBuilder modelBuilder)
+    {
+        modelBuilder.ApplyConfigurationsFromAssembly(typeof(FeedbackHubDbContext).Assembly);
+
+        // Tenant isolation, fail-closed: a scoped unit of work sees only its tenant's rows.
+        modelBuilder.Entity<ApiKey>().HasQueryFilter(k => ScopeTenantId == null || k.TenantId == ScopeTenantId);
+        modelBuilder.Entity<AuditEvent>().HasQueryFilter(e => ScopeTenantId == null || e.TenantId == ScopeTenantId);
+        modelBuilder.Entity<TestEmail>().HasQueryFilter(e => ScopeTenantId == null || e.TenantId == ScopeTenantId);
+
+        SnakeCaseNames.Apply(modelBuilder);
+    }
+
+    public override int SaveChanges(bool acceptAllChangesOnSuccess)
+    {
+        if (_pendingAudit.Count > 0)
+            throw new InvalidOperationException("Audit events are chained only by SaveChangesAsync.");
+        return base.SaveChanges(acceptAllChangesOnSuccess);
+    }
+
+    /// <summary>
+    /// Saves the unit of work. Pending audit events are chained and written in the same transaction:
+    /// the tenant row is locked (FOR UPDATE) so appends to one tenant's chain are serialised.
+    /// </summary>
+    public override async Task<int> SaveChangesAsync(bool acceptAllChangesOnSuccess, CancellationToken cancellationToken = default)
+    {
+        if (_pendingAudit.Count == 0)
+            return await base.SaveChangesAsync(acceptAllChangesOnSuccess, cancellationToken);
+
+        var ownTransaction = Database.CurrentTransaction is null
+            ? await Database.BeginTransactionAsync(cancellationToken)
+            : null;
+        try
+        {
+            foreach (var group in _pendingAudit.GroupBy(e => e.TenantId))
+            {
+                var head = await Database
+                    .SqlQuery<AuditHead>($"SELECT audit_head_sequence AS \"Sequence\", audit_head_hash AS \"Hash\" FROM tenants WHERE id = {group.Key} FOR UPDATE")
+                    .SingleAsync(cancellationToken);
+                var sequence = head.Sequence;
+                var previous = head.Hash;
+                foreach (var pending in group)
+                {
+                    var chained = AuditEvent.Chain(pending, ++sequence, previous);
+                    AuditEvents.Add(chained);
+                    previous = chained.Hash;
+                }
+
+                await Database.ExecuteSqlAsync(
+                    $"UPDATE tenants SET audit_head_sequence = {sequence}, audit_head_hash = {previous} WHERE id = {group.Key}",
+                    cancellationToken);
+            }
+
+            var written = await base.SaveChangesAsync(acceptAllChangesOnSuccess, cancellationToken);
+            if (ownTransaction is not null)
+                await ownTransaction.CommitAsync(cancellationToken);
+            _pendingAudit.Clear();
+            return written;
+        }
+        finally
+        {
+            if (ownTransaction is not null)
+                await ownTransaction.DisposeAsync();
+        }
+    }
+
+    private sealed record AuditHead(long Sequence, byte[] Hash);
+}

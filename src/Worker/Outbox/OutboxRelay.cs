@@ -1,0 +1,128 @@
+using FeedbackHub.Domain.Outbox;
+using FeedbackHub.Domain.Persistence;
+using MassTransit;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+
+namespace FeedbackHub.Worker.Outbox;
+
+public sealed class OutboxOptions
+{
+    /// <summary>How long the relay sleeps when it found less than a full batch.</summary>
+    public TimeSpan PollInterval { get; set; } = TimeSpan.FromMilliseconds(200);
+
+    public int BatchSize { get; set; } = 100;
+
+    /// <summary>How long one publish may wait for the broker's confirm before the row is retried later.</summary>
+    public TimeSpan PublishTimeout { get; set; } = TimeSpan.FromSeconds(10);
+}
+
+/// <summary>
+/// Publishes due outbox rows to RabbitMQ. Rows are claimed with FOR UPDATE SKIP LOCKED, so any number
+/// of relays (one per worker process) share the work; a row is deleted only after the broker confirmed it,
+/// in the same transaction that held its lock. If the commit fails after publishing, the row is published
+/// again and consumers drop the duplicate by message id.
+/// </summary>
+public sealed partial class OutboxRelay(IServiceScopeFactory scopes, IBus bus, TimeProvider time, IOptions<OutboxOptions> options, ILogger<OutboxRelay> logger)
+    : BackgroundService
+{
+    private readonly OutboxOptions _options = options.Value;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            int published;
+            try
+            {
+                published = await PublishDueAsync(stoppingToken);
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e) when (e is Npgsql.NpgsqlException or DbUpdateException or InvalidOperationException or TimeoutException)
+            {
+                LogRelayFailed(logger, e.GetType().Name, e);
+                published = 0;
+            }
+
+            if (published >= _options.BatchSize)
+                continue; // more may be due right now
+            try
+            {
+                await Task.Delay(_options.PollInterval, time, stoppingToken);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+
+    /// <summary>Publishes one batch of due rows; returns how many were published.</summary>
+    public async Task<int> PublishDueAsync(CancellationToken ct)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<FeedbackHubDbContext>();
+        await using var tx = await db.Database.BeginTransactionAsync(ct);
+        var now = time.GetUtcNow();
+        var due = await db.OutboxMessages
+            .FromSql($"SELECT * FROM outbox_messages WHERE due_at <= {now} ORDER BY due_at LIMIT {_options.BatchSize} FOR UPDATE SKIP LOCKED")
+            .ToListAsync(ct);
+        if (due.Count == 0)
+            return 0;
+
+        var results = await Task.WhenAll(due.Select(row => PublishAsync(row, ct)));
+        var published = 0;
+        for (var i = 0; i < due.Count; i++)
+        {
+            if (results[i] is null)
+            {
+                db.OutboxMessages.Remove(due[i]);
+                published++;
+            }
+            else
+            {
+                due[i].RecordPublishFailure(results[i]!, now);
+            }
+        }
+
+        await db.SaveChangesAsync(ct);
+        await tx.CommitAsync(ct);
+        if (published < due.Count)
+            LogPublishFailures(logger, due.Count - published, due.Count);
+        return published;
+    }
+
+    /// <summary>Null when the broker confirmed; otherwise why not.</summary>
+    private async Task<string?> PublishAsync(OutboxMessage row, CancellationToken ct)
+    {
+        try
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            timeout.CancelAfter(_options.PublishTimeout);
+            var message = row.Deserialize();
+            await bus.Publish(message, message.GetType(), context =>
+            {
+                context.MessageId = row.Id;
+                context.Durable = true;
+            }, timeout.Token);
+            return null;
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            return "The broker did not confirm in time.";
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            return $"{e.GetType().Name}: {e.Message}";
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Outbox relay pass failed ({ExceptionType}); retrying")]
+    private static partial void LogRelayFailed(ILogger logger, string exceptionType, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Outbox relay could not publish {Failed} of {Total} due messages; they stay in the outbox")]
+    private static partial void LogPublishFailures(ILogger logger, int failed, int total);
+}

@@ -1,0 +1,56 @@
+using FeedbackHub.Domain.Persistence;
+using FeedbackHub.Worker.Consumers;
+using FeedbackHub.Worker.Outbox;
+using FeedbackHub.Worker.Smtp;
+using MassTransit;
+
+namespace FeedbackHub.Worker;
+
+public static class WorkerServiceExtensions
+{
+    /// <summary>Everything the worker runs: database, MassTransit over RabbitMQ, the outbox relay, SMTP.</summary>
+    public static IHostApplicationBuilder AddFeedbackHubWorker(this IHostApplicationBuilder builder)
+    {
+        var configuration = builder.Configuration;
+        var services = builder.Services;
+        var postgres = configuration.GetConnectionString("Postgres")
+            ?? throw new InvalidOperationException("ConnectionStrings:Postgres is not configured.");
+        var rabbit = new Uri(configuration.GetConnectionString("RabbitMq")
+            ?? throw new InvalidOperationException("ConnectionStrings:RabbitMq is not configured."));
+
+        services.AddFeedbackHubDatabase(postgres);
+        services.AddSingleton<ITenantScope, SystemTenantScope>();
+        services.Configure<SmtpOptions>(configuration.GetSection("Smtp"));
+        services.Configure<OutboxOptions>(configuration.GetSection("Outbox"));
+        services.Configure<WorkerEmailOptions>(configuration.GetSection("Email"));
+        services.AddSingleton<SmtpClientPool>();
+        services.AddSingleton<ISmtpSender>(sp => sp.GetRequiredService<SmtpClientPool>());
+        services.AddHostedService<OutboxRelay>();
+        services.AddHealthChecks().AddCheck("postgres", new PostgresHealthCheck(postgres), tags: ["ready"]);
+
+        // Entity names can carry a prefix, so several environments (or test classes) can share one broker.
+        var prefix = configuration["RabbitMq:Prefix"];
+        var quorum = configuration.GetValue("RabbitMq:QuorumQueues", false);
+        services.Configure<MassTransitHostOptions>(o =>
+        {
+            o.WaitUntilStarted = true;
+            o.StopTimeout = TimeSpan.FromSeconds(30);
+        });
+        services.AddMassTransit(x =>
+        {
+            x.SetEndpointNameFormatter(new KebabCaseEndpointNameFormatter(prefix, false));
+            x.AddConsumer<SendTestEmailConsumer, SendTestEmailConsumerDefinition>();
+            x.UsingRabbitMq((context, cfg) =>
+            {
+                cfg.Host(rabbit, h => h.ConnectionName($"feedbackhub-worker-{Environment.MachineName}"));
+                if (!string.IsNullOrEmpty(prefix))
+                    cfg.MessageTopology.SetEntityNameFormatter(new PrefixEntityNameFormatter(cfg.MessageTopology.EntityNameFormatter, prefix + "."));
+                cfg.PrefetchCount = configuration.GetValue("RabbitMq:PrefetchCount", 32);
+                if (quorum)
+                    cfg.SetQuorumQueue();
+                cfg.ConfigureEndpoints(context);
+            });
+        });
+        return builder;
+    }
+}
