@@ -13,12 +13,10 @@ public static class WorkerServiceExtensions
     {
         var configuration = builder.Configuration;
         var services = builder.Services;
-        var postgres = configuration.GetConnectionString("Postgres")
-            ?? throw new InvalidOperationException("ConnectionStrings:Postgres is not configured.");
         var rabbit = new Uri(configuration.GetConnectionString("RabbitMq")
             ?? throw new InvalidOperationException("ConnectionStrings:RabbitMq is not configured."));
 
-        services.AddFeedbackHubDatabase(postgres);
+        services.AddFeedbackHubDatabase();
         services.AddSingleton<ITenantScope, SystemTenantScope>();
         services.Configure<SmtpOptions>(configuration.GetSection("Smtp"));
         services.Configure<OutboxOptions>(configuration.GetSection("Outbox"));
@@ -26,7 +24,6 @@ public static class WorkerServiceExtensions
         services.AddSingleton<SmtpClientPool>();
         services.AddSingleton<ISmtpSender>(sp => sp.GetRequiredService<SmtpClientPool>());
         services.AddHostedService<OutboxRelay>();
-        services.AddHealthChecks().AddCheck("postgres", new PostgresHealthCheck(postgres), tags: ["ready"]);
 
         // Entity names can carry a prefix, so several environments (or test classes) can share one broker.
         var prefix = configuration["RabbitMq:Prefix"];

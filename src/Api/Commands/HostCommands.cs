@@ -117,7 +117,7 @@ public static class HostCommands
         return 0;
     }
 
-    private static async Task<(Tenant Tenant, string AdminSecret)> CreateTenantAsync(IServiceProvider sp, string name, TenantSettings settings, DateTimeOffset now)
+    internal static async Task<(Tenant Tenant, string AdminSecret)> CreateTenantAsync(IServiceProvider sp, string name, TenantSettings settings, DateTimeOffset now)
     {
         var db = sp.GetRequiredService<FeedbackHubDbContext>();
         var audit = sp.GetRequiredService<AuditLog>();

@@ -16,17 +16,10 @@ public static class ApiServiceExtensions
     public static WebApplicationBuilder AddFeedbackHubApi(this WebApplicationBuilder builder)
     {
         var services = builder.Services;
-        var configuration = builder.Configuration;
 
-        builder.WebHost.ConfigureKestrel(kestrel =>
-        {
-            kestrel.Limits.MaxRequestBodySize = configuration.GetValue("FeedbackHub:MaxRequestBodyBytes", DefaultMaxRequestBodyBytes);
-            kestrel.AddServerHeader = false;
-        });
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.AddServerHeader = false);
 
-        var postgres = configuration.GetConnectionString("Postgres")
-            ?? throw new InvalidOperationException("ConnectionStrings:Postgres is not configured.");
-        services.AddFeedbackHubDatabase(postgres);
+        services.AddFeedbackHubDatabase();
         services.AddHttpContextAccessor();
         services.AddScoped<HttpTenantScope>();
         services.AddScoped<ITenantScope>(sp => sp.GetRequiredService<HttpTenantScope>());
@@ -66,7 +59,6 @@ public static class ApiServiceExtensions
         services.AddFeedbackHubOpenApi();
 
         services.AddHealthChecks()
-            .AddCheck("postgres", new PostgresHealthCheck(postgres), tags: ["ready"])
             .AddCheck<RabbitMqHealthCheck>("rabbitmq", tags: ["ready"]);
 
         return builder;
@@ -76,15 +68,17 @@ public static class ApiServiceExtensions
     {
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        app.UseMiddleware<RequestBodyLimit>();
         app.UseMiddleware<RequestLogging>();
-        app.UseAuthentication();
-        app.UseAuthorization();
+        // Swagger UI is static files, served before authorization (the OpenAPI document is public too).
         app.UseSwaggerUI(ui =>
         {
             ui.SwaggerEndpoint("/openapi/v1.json", "FeedbackHub API v1");
             ui.RoutePrefix = "swagger";
             ui.DocumentTitle = "FeedbackHub API";
         });
+        app.UseAuthentication();
+        app.UseAuthorization();
 
         app.MapOpenApi("/openapi/{documentName}.json").AllowAnonymous();
         app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false, ResponseWriter = HealthResponse.Write }).AllowAnonymous();

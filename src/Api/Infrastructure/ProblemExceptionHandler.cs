@@ -66,7 +66,7 @@ internal sealed partial class ProblemExceptionHandler(IProblemDetailsService pro
                 Status = 413,
                 Type = Problems.Type("payload-too-large"),
                 Title = "The request body is too large.",
-                Detail = "Send a smaller body; the limit is given in the API documentation.",
+                Detail = e.Message.StartsWith("The request body is larger", StringComparison.Ordinal) ? e.Message : "The request body is larger than this API accepts.",
             };
         }
 

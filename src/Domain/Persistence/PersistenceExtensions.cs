@@ -1,18 +1,29 @@
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace FeedbackHub.Domain.Persistence;
 
 public static class PersistenceExtensions
 {
-    /// <summary>Registers the DbContext on PostgreSQL; the caller registers its <see cref="ITenantScope"/>.</summary>
-    public static IServiceCollection AddFeedbackHubDatabase(this IServiceCollection services, string connectionString)
+    /// <summary>
+    /// Registers the DbContext on PostgreSQL (connection string <c>ConnectionStrings:Postgres</c>, read when first
+    /// needed, so hosts and tests can configure it late) and a Postgres readiness check tagged "ready".
+    /// The caller registers its <see cref="ITenantScope"/>.
+    /// </summary>
+    public static IServiceCollection AddFeedbackHubDatabase(this IServiceCollection services)
     {
-        services.AddDbContext<FeedbackHubDbContext>(options => Configure(options, connectionString));
+        services.AddDbContext<FeedbackHubDbContext>((sp, options) => Configure(options, ConnectionString(sp.GetRequiredService<IConfiguration>())));
         services.AddScoped<Auditing.AuditLog>();
-        services.AddSingleton(TimeProvider.System);
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddHealthChecks().AddCheck<PostgresHealthCheck>("postgres", tags: ["ready"]);
         return services;
     }
+
+    public static string ConnectionString(IConfiguration configuration) =>
+        configuration.GetConnectionString("Postgres")
+        ?? throw new InvalidOperationException("ConnectionStrings:Postgres is not configured.");
 
     public static void Configure(DbContextOptionsBuilder options, string connectionString) =>
         options.UseNpgsql(connectionString, npgsql => npgsql.MigrationsHistoryTable("__ef_migrations_history"));

@@ -1,0 +1,117 @@
+using FeedbackHub.Domain.Persistence;
+using Microsoft.EntityFrameworkCore;
+using Npgsql;
+
+namespace FeedbackHub.Tests;
+
+/// <summary>
+/// A fresh database with the real migrations, per test class: the migrations run once per test process
+/// into a template database, and each class gets <c>CREATE DATABASE ... TEMPLATE</c> (milliseconds).
+/// </summary>
+public sealed class TestDatabase : IAsyncLifetime
+{
+    private static readonly SemaphoreSlim TemplateLock = new(1, 1);
+    private static string? _templateName;
+
+    public string Name { get; } = "fh_test_" + Guid.NewGuid().ToString("N")[..16];
+
+    public string ConnectionString => With(TestServices.Postgres, Name, pooling: true);
+
+    public async Task InitializeAsync()
+    {
+        var template = await EnsureTemplateAsync();
+        await ExecuteAdminAsync($"CREATE DATABASE \"{Name}\" TEMPLATE \"{template}\"");
+    }
+
+    public async Task DisposeAsync()
+    {
+        NpgsqlConnection.ClearAllPools();
+        await ExecuteAdminAsync($"DROP DATABASE IF EXISTS \"{Name}\" WITH (FORCE)");
+    }
+
+    /// <summary>A DbContext that sees all tenants, for arranging and asserting.</summary>
+    public FeedbackHubDbContext CreateDbContext()
+    {
+        var options = new DbContextOptionsBuilder<FeedbackHubDbContext>();
+        PersistenceExtensions.Configure(options, ConnectionString);
+        return new FeedbackHubDbContext(options.Options, new SystemTenantScope());
+    }
+
+    /// <summary>Runs SQL as the superuser on this database (e.g. to tamper with rows as an attacker would).</summary>
+    public async Task ExecuteAsync(string sql)
+    {
+        await using var connection = new NpgsqlConnection(ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        await command.ExecuteNonQueryAsync();
+    }
+
+    public async Task<T?> ScalarAsync<T>(string sql)
+    {
+        await using var connection = new NpgsqlConnection(ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        var value = await command.ExecuteScalarAsync();
+        return value is null or DBNull ? default : (T)value;
+    }
+
+    /// <summary>Every row of every table as text (pg_dump --data-only): what an attacker with a backup sees.</summary>
+    public async Task<string> DumpAsync()
+    {
+        var b = new NpgsqlConnectionStringBuilder(ConnectionString);
+        var psi = new System.Diagnostics.ProcessStartInfo("pg_dump", ["--data-only", "-h", b.Host!, "-p", b.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "-U", b.Username!, Name])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        using var process = System.Diagnostics.Process.Start(psi)!;
+        var output = await process.StandardOutput.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        if (process.ExitCode != 0)
+            throw new InvalidOperationException("pg_dump failed: " + await process.StandardError.ReadToEndAsync());
+        return output;
+    }
+
+    private static async Task<string> EnsureTemplateAsync()
+    {
+        await TemplateLock.WaitAsync();
+        try
+        {
+            if (_templateName is not null)
+                return _templateName;
+            var name = $"fh_template_{Environment.ProcessId}_{Guid.NewGuid().ToString("N")[..8]}";
+            await ExecuteAdminAsync($"CREATE DATABASE \"{name}\"");
+            var options = new DbContextOptionsBuilder<FeedbackHubDbContext>();
+            PersistenceExtensions.Configure(options, With(TestServices.Postgres, name, pooling: false));
+            await using (var db = new FeedbackHubDbContext(options.Options, new SystemTenantScope()))
+                await db.Database.MigrateAsync();
+            AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+            {
+                try
+                {
+                    ExecuteAdminAsync($"DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)").GetAwaiter().GetResult();
+                }
+                catch (NpgsqlException)
+                {
+                    // Best effort: the test cluster is thrown away anyway.
+                }
+            };
+            return _templateName = name;
+        }
+        finally
+        {
+            TemplateLock.Release();
+        }
+    }
+
+    private static async Task ExecuteAdminAsync(string sql)
+    {
+        await using var connection = new NpgsqlConnection(With(TestServices.Postgres, "postgres", pooling: false));
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        await command.ExecuteNonQueryAsync();
+    }
+
+    private static string With(string connectionString, string database, bool pooling) =>
+        new NpgsqlConnectionStringBuilder(connectionString) { Database = database, Pooling = pooling, MaxPoolSize = 20 }.ConnectionString;
+}
