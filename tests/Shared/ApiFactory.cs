@@ -35,7 +35,8 @@ public sealed class ApiFactory : WebApplicationFactory<Program>, IAsyncLifetime
             ["ConnectionStrings:Postgres"] = Database.ConnectionString,
             ["ConnectionStrings:RabbitMq"] = TestServices.RabbitMq,
         }.Concat(Settings)));
-        builder.ConfigureLogging(logging => logging.AddProvider(Logs));
+        // Logs go to the capture (asserted on), not the console: the test output stays readable.
+        builder.ConfigureLogging(logging => logging.ClearProviders().AddProvider(Logs));
     }
 
     /// <summary>Creates a tenant with the real bootstrap code and returns it with an admin key.</summary>

@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# THE test command: every test against real PostgreSQL, RabbitMQ and SMTP (the `test` profile of
+# scripts/services.sh, on loopback, state in .local/test/).
+#
+# Usage: scripts/test.sh [--stop] [extra dotnet test args...]
+#   e.g. scripts/test.sh --filter "FullyQualifiedName~Outbox"
+#   --stop   stop the test services afterwards (default: leave them running for fast reruns;
+#            with CI=true they are always stopped)
+# Exit code: dotnet test's. Last line of output: "N passed, N failed, N skipped".
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+SVC=scripts/services.sh
+STOP=0
+ARGS=()
+for a in "$@"; do
+  case "$a" in
+    --stop) STOP=1 ;;
+    -h|--help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) ARGS+=("$a") ;;
+  esac
+done
+[[ "${CI:-}" == true || "${CI:-}" == 1 ]] && STOP=1
+
+say() { printf '[test] %s\n' "$*" >&2; }
+
+if ! command -v dotnet >/dev/null 2>&1; then
+  say "dotnet was not found on PATH. Install the .NET 10 SDK (see docs/running-locally.md, Prerequisites) and retry."
+  exit 2
+fi
+
+stop_services() {
+  if ((STOP)); then say "stopping test services"; "$SVC" --profile test stop || true; fi
+}
+trap 'stop_services; exit 130' INT
+trap 'stop_services; exit 143' TERM
+
+t0=$(date +%s)
+"$SVC" --profile test install start
+"$SVC" --profile test reset-smtp
+eval "$("$SVC" --profile test env)"
+export FEEDBACKHUB_PROFILE FEEDBACKHUB_PG FEEDBACKHUB_RABBITMQ FEEDBACKHUB_SMTP_HOST FEEDBACKHUB_SMTP_PORT \
+  FEEDBACKHUB_SMTP_DIR FEEDBACKHUB_SERVICES_SCRIPT
+say "services ready in $(( $(date +%s) - t0 )) s; FEEDBACKHUB_PG=$FEEDBACKHUB_PG FEEDBACKHUB_RABBITMQ=$FEEDBACKHUB_RABBITMQ SMTP=$FEEDBACKHUB_SMTP_HOST:$FEEDBACKHUB_SMTP_PORT"
+
+export DOTNET_NOLOGO=1 DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1 MSBUILDTERMINALLOGGER=off
+mkdir -p .local/test/logs
+LOG=".local/test/logs/dotnet-test-$(date +%Y%m%d-%H%M%S).log"
+ln -sfn "$(basename "$LOG")" .local/test/logs/dotnet-test-last.log
+say "dotnet test FeedbackHub.sln -c Release ${ARGS[*]:-} (log: $LOG)"
+
+set +e
+# Build in parallel, then run the test assemblies one after another (-m:1): a broker-outage test stops
+# the shared RabbitMQ, which must not happen while another assembly's tests use it.
+dotnet build FeedbackHub.sln -c Release -nologo -clp:ErrorsOnly 2>&1 | tee "$LOG"
+rc=${PIPESTATUS[0]}
+if ((rc == 0)); then
+  dotnet test FeedbackHub.sln -c Release --no-build -m:1 --logger "console;verbosity=normal" ${ARGS[@]+"${ARGS[@]}"} 2>&1 | tee -a "$LOG"
+  rc=${PIPESTATUS[0]}
+fi
+set -e
+
+# Per-assembly VSTest summaries, either "Passed!  - Failed: 0, Passed: 42, Skipped: 1, Total: 43, ..."
+# or (console logger, normal verbosity) a "Total tests: 43" line followed by "Passed: 42" / "Failed: 0" / "Skipped: 1".
+read -r failed passed skipped assemblies < <(
+  awk '
+    /(Passed|Failed)! +- +Failed: +[0-9]+, +Passed: +[0-9]+, +Skipped: +[0-9]+/ {
+      match($0, /Failed: +[0-9]+/); f += substr($0, RSTART + 7, RLENGTH - 7) + 0
+      match($0, /Passed: +[0-9]+/); p += substr($0, RSTART + 7, RLENGTH - 7) + 0
+      match($0, /Skipped: +[0-9]+/); s += substr($0, RSTART + 8, RLENGTH - 8) + 0
+      n++; block = 0; next
+    }
+    /^Total tests: +[0-9]+/ { n++; block = 1; next }
+    block && /^ +Passed: +[0-9]+ *$/ { p += $2; next }
+    block && /^ +Failed: +[0-9]+ *$/ { f += $2; next }
+    block && /^ +Skipped: +[0-9]+ *$/ { s += $2; next }
+    block && /^ +Total time:/ { block = 0 }
+    END { printf "%d %d %d %d\n", f, p, s, n }
+  ' "$LOG"
+)
+
+stop_services
+trap - INT TERM
+
+if ((assemblies == 0)); then
+  say "no test results were reported (build failure or test host crash?); see $LOG"
+elif ((rc != 0 && failed == 0)); then
+  say "dotnet test exited with $rc although no test failed (build error, crash or timeout?); see $LOG"
+fi
+say "dotnet test exit code $rc; $assemblies test assemblies; $(( $(date +%s) - t0 )) s in total"
+echo "$passed passed, $failed failed, $skipped skipped"
+exit "$rc"

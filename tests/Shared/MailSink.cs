@@ -1,0 +1,127 @@
+using System.Text;
+using System.Text.RegularExpressions;
+
+namespace FeedbackHub.Tests;
+
+/// <summary>Reads what the real SMTP sink (scripts/smtp_sink.py) accepted: one .eml file per message.</summary>
+public static class MailSink
+{
+    /// <summary>A recipient no other test uses, so parallel tests never see each other's mail.</summary>
+    public static string NewAddress(string tag = "candidate") => $"{tag}-{Guid.NewGuid():N}@example.test";
+
+    public static IReadOnlyList<CapturedMail> For(string recipient)
+    {
+        var folder = Path.Combine(TestServices.SmtpDirectory, "mail");
+        if (!Directory.Exists(folder))
+            return [];
+        var found = new List<CapturedMail>();
+        foreach (var file in Directory.EnumerateFiles(folder, "*.eml"))
+        {
+            string raw;
+            try
+            {
+                raw = File.ReadAllText(file);
+            }
+            catch (IOException)
+            {
+                continue;
+            }
+
+            var mail = new CapturedMail(file, raw);
+            if (mail.EnvelopeTo.Contains(recipient, StringComparer.OrdinalIgnoreCase))
+                found.Add(mail);
+        }
+
+        return found.OrderBy(m => m.Path, StringComparer.Ordinal).ToList();
+    }
+
+    /// <summary>Waits until at least <paramref name="count"/> messages for the recipient arrived.</summary>
+    public static async Task<IReadOnlyList<CapturedMail>> WaitForAsync(string recipient, int count = 1, TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(30));
+        while (true)
+        {
+            var mails = For(recipient);
+            if (mails.Count >= count)
+                return mails;
+            if (DateTime.UtcNow > deadline)
+                throw new TimeoutException($"Expected {count} message(s) for {recipient} but {mails.Count} arrived in time.");
+            await Task.Delay(100);
+        }
+    }
+
+    /// <summary>Lines of smtp-log.jsonl that mention the recipient (accepted and refused transactions).</summary>
+    public static IReadOnlyList<string> LogFor(string recipient)
+    {
+        var path = Path.Combine(TestServices.SmtpDirectory, "smtp-log.jsonl");
+        if (!File.Exists(path))
+            return [];
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+        using var reader = new StreamReader(stream);
+        var lines = new List<string>();
+        while (reader.ReadLine() is { } line)
+        {
+            if (line.Contains(recipient, StringComparison.OrdinalIgnoreCase))
+                lines.Add(line);
+        }
+
+        return lines;
+    }
+}
+
+/// <summary>One captured message with just enough MIME parsing for our own emails.</summary>
+public sealed partial record CapturedMail(string Path, string Raw)
+{
+    private string HeaderBlock => Raw[..Math.Max(0, Raw.IndexOf("\r\n\r\n", StringComparison.Ordinal) is var i and >= 0 ? i : Raw.IndexOf("\n\n", StringComparison.Ordinal))];
+
+    public IReadOnlyList<string> EnvelopeTo => Headers("X-Envelope-To").SelectMany(v => v.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)).ToList();
+
+    /// <summary>Unfolded values of a header (all occurrences).</summary>
+    public IReadOnlyList<string> Headers(string name)
+    {
+        var unfolded = FoldRegex().Replace(HeaderBlock, " ");
+        return unfolded.Split('\n')
+            .Select(l => l.TrimEnd('\r'))
+            .Where(l => l.StartsWith(name + ":", StringComparison.OrdinalIgnoreCase))
+            .Select(l => l[(name.Length + 1)..].Trim())
+            .ToList();
+    }
+
+    public string? Header(string name) => Headers(name).SingleOrDefault();
+
+    /// <summary>The Subject with RFC 2047 encoded words decoded.</summary>
+    public string Subject => DecodeWords(Header("Subject") ?? string.Empty);
+
+    public string TextBody => Part("text/plain");
+
+    public string HtmlBody => Part("text/html");
+
+    private string Part(string contentType)
+    {
+        var parts = Raw.Split("\r\n--", StringSplitOptions.None);
+        foreach (var part in parts.Length == 1 ? [Raw] : parts)
+        {
+            var split = part.IndexOf("\r\n\r\n", StringComparison.Ordinal);
+            if (split < 0)
+                continue;
+            var headers = part[..split];
+            if (!headers.Contains("Content-Type: " + contentType, StringComparison.OrdinalIgnoreCase) || headers.Contains("multipart", StringComparison.OrdinalIgnoreCase))
+                continue;
+            var body = part[(split + 4)..];
+            return headers.Contains("base64", StringComparison.OrdinalIgnoreCase)
+                ? Encoding.UTF8.GetString(Convert.FromBase64String(string.Concat(body.Split("\r\n").TakeWhile(l => !l.StartsWith("--", StringComparison.Ordinal)))))
+                : body;
+        }
+
+        throw new InvalidOperationException($"No {contentType} part in {Path}.");
+    }
+
+    public static string DecodeWords(string value) =>
+        EncodedWordRegex().Replace(value.Replace("?= =?", "?==?", StringComparison.Ordinal), m => Encoding.UTF8.GetString(Convert.FromBase64String(m.Groups[1].Value)));
+
+    [GeneratedRegex(@"\r?\n[ \t]+")]
+    private static partial Regex FoldRegex();
+
+    [GeneratedRegex(@"=\?utf-8\?B\?([^?]*)\?=", RegexOptions.IgnoreCase)]
+    private static partial Regex EncodedWordRegex();
+}

@@ -1,0 +1,49 @@
+using FeedbackHub.Worker;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace FeedbackHub.Tests;
+
+/// <summary>
+/// The real worker (MassTransit on the real RabbitMQ, outbox relay, SMTP) in-process, on a test class's
+/// database. Its broker entities carry a unique prefix, so parallel test classes never share queues.
+/// </summary>
+public sealed class WorkerHost : IAsyncDisposable
+{
+    private readonly IHost _host;
+
+    private WorkerHost(IHost host) => _host = host;
+
+    public IServiceProvider Services => _host.Services;
+
+    public static async Task<WorkerHost> StartAsync(string postgres, string prefix, IDictionary<string, string?>? settings = null)
+    {
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { EnvironmentName = "Testing" });
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["ConnectionStrings:Postgres"] = postgres,
+            ["ConnectionStrings:RabbitMq"] = TestServices.RabbitMq,
+            ["Smtp:Host"] = TestServices.SmtpHost,
+            ["Smtp:Port"] = TestServices.SmtpPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["RabbitMq:Prefix"] = prefix,
+            ["Outbox:PollInterval"] = "00:00:00.050",
+        }.Concat(settings ?? new Dictionary<string, string?>()));
+        builder.Logging.SetMinimumLevel(LogLevel.Warning).AddFilter("MassTransit", LogLevel.Error);
+        builder.AddFeedbackHubWorker();
+        var host = builder.Build();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await host.StartAsync(timeout.Token);
+        return new WorkerHost(host);
+    }
+
+    public T Get<T>() where T : notnull => _host.Services.GetRequiredService<T>();
+
+    public async ValueTask DisposeAsync()
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await _host.StopAsync(timeout.Token);
+        _host.Dispose();
+    }
+}
