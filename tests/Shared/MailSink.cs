@@ -108,12 +108,33 @@ public sealed partial record CapturedMail(string Path, string Raw)
             if (!headers.Contains("Content-Type: " + contentType, StringComparison.OrdinalIgnoreCase) || headers.Contains("multipart", StringComparison.OrdinalIgnoreCase))
                 continue;
             var body = part[(split + 4)..];
-            return headers.Contains("base64", StringComparison.OrdinalIgnoreCase)
-                ? Encoding.UTF8.GetString(Convert.FromBase64String(string.Concat(body.Split("\r\n").TakeWhile(l => !l.StartsWith("--", StringComparison.Ordinal)))))
-                : body;
+            body = string.Join("\r\n", body.Split("\r\n").TakeWhile(l => !l.StartsWith("--", StringComparison.Ordinal))).TrimEnd('\r', '\n');
+            if (headers.Contains("base64", StringComparison.OrdinalIgnoreCase))
+                return Encoding.UTF8.GetString(Convert.FromBase64String(body.Replace("\r\n", "", StringComparison.Ordinal)));
+            return headers.Contains("quoted-printable", StringComparison.OrdinalIgnoreCase) ? DecodeQuotedPrintable(body) : body;
         }
 
         throw new InvalidOperationException($"No {contentType} part in {Path}.");
+    }
+
+    public static string DecodeQuotedPrintable(string body)
+    {
+        var unfolded = body.Replace("=\r\n", "", StringComparison.Ordinal);
+        var bytes = new List<byte>(unfolded.Length);
+        for (var i = 0; i < unfolded.Length; i++)
+        {
+            if (unfolded[i] == '=' && i + 2 < unfolded.Length)
+            {
+                bytes.Add(Convert.ToByte(unfolded.Substring(i + 1, 2), 16));
+                i += 2;
+            }
+            else
+            {
+                bytes.AddRange(Encoding.UTF8.GetBytes(unfolded[i].ToString()));
+            }
+        }
+
+        return Encoding.UTF8.GetString(bytes.ToArray());
     }
 
     public static string DecodeWords(string value) =>

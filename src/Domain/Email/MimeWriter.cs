@@ -5,7 +5,7 @@ namespace FeedbackHub.Domain.Email;
 
 /// <summary>
 /// Writes an <see cref="EmailMessage"/> as RFC 5322 / MIME text: text and HTML parts as
-/// multipart/alternative, UTF-8 in base64. Header values are stripped of control characters
+/// multipart/alternative, UTF-8 in quoted-printable (readable in a raw .eml). Header values are stripped of control characters
 /// (so CR/LF cannot inject headers) and encoded per RFC 2047 when not plain ASCII.
 /// </summary>
 public static class MimeWriter
@@ -44,11 +44,43 @@ public static class MimeWriter
     private static void Part(StringBuilder sb, string contentType, string body)
     {
         Header(sb, "Content-Type", contentType);
-        Header(sb, "Content-Transfer-Encoding", "base64");
+        Header(sb, "Content-Transfer-Encoding", "quoted-printable");
         sb.Append("\r\n");
-        var encoded = Convert.ToBase64String(Encoding.UTF8.GetBytes(NormalizeNewlines(body)));
-        for (var i = 0; i < encoded.Length; i += 76)
-            sb.Append(encoded, i, Math.Min(76, encoded.Length - i)).Append("\r\n");
+        QuotedPrintable(sb, NormalizeNewlines(body));
+        sb.Append("\r\n");
+    }
+
+    /// <summary>RFC 2045 6.7: printable ASCII stays, everything else is =XX; lines at most 76 characters.</summary>
+    private static void QuotedPrintable(StringBuilder sb, string body)
+    {
+        var lines = body.Split("\r\n");
+        for (var l = 0; l < lines.Length; l++)
+        {
+            var bytes = Encoding.UTF8.GetBytes(lines[l]);
+            var width = 0;
+            for (var i = 0; i < bytes.Length; i++)
+            {
+                var b = bytes[i];
+                var last = i == bytes.Length - 1;
+                // Leading '.' is encoded too, so no line of the body can end the SMTP DATA phase.
+                var literal = b is >= 33 and <= 126 && b != '=' && !(b == '.' && width == 0)
+                    || (b is (byte)' ' or (byte)'\t' && !last);
+                var token = literal ? ((char)b).ToString() : "=" + b.ToString("X2", CultureInfo.InvariantCulture);
+                if (width + token.Length > 75)
+                {
+                    sb.Append("=\r\n");
+                    width = 0;
+                    if (b == '.')
+                        token = "=2E";
+                }
+
+                sb.Append(token);
+                width += token.Length;
+            }
+
+            if (l < lines.Length - 1)
+                sb.Append("\r\n");
+        }
     }
 
     private static void Header(StringBuilder sb, string name, string value) =>
