@@ -1,6 +1,10 @@
 using FeedbackHub.Api.Commands;
 using FeedbackHub.Api.Infrastructure;
 
+// `lint` needs no database, no services and no web host: it runs before anything is built.
+if (args is ["lint", ..])
+    return await LintCommand.RunAsync(args[1..], Console.In, Console.Out, Console.Error);
+
 // Content root is the app's folder, so appsettings.json is found whatever the working directory.
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
 builder.AddFeedbackHubApi();
