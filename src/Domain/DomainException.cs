@@ -28,6 +28,9 @@ public class DomainException(DomainErrorKind kind, string code, string message) 
     /// <summary>Optional field errors (path to messages), shown as the problem's <c>errors</c>.</summary>
     public IReadOnlyDictionary<string, string[]>? Errors { get; init; }
 
+    /// <summary>Optional extra members of the problem document (e.g. <c>findings</c>).</summary>
+    public IReadOnlyDictionary<string, object?>? Extensions { get; init; }
+
     public static DomainException NotFound(string what) =>
         new(DomainErrorKind.NotFound, "not-found", $"{what} was not found.");
 

@@ -102,12 +102,36 @@ public static class HostCommands
             (Roles.Integration, "Demo ATS Integration"),
         };
         var printed = new List<(string Role, string Name, string Secret)>();
+        var actors = new Dictionary<string, Actor>();
         foreach (var (role, name) in people)
         {
             var (key, secret) = ApiKey.Create(tenant.Id, name, [role], "seed-demo", now);
             db.ApiKeys.Add(key);
             audit.Record(tenant.Id, Actor.System, "api-key.created", "api-key", key.Id, new { roles = key.Roles });
             printed.Add((role, name, secret));
+            actors.TryAdd(role, new Actor(key.Id, key.DisplayName));
+        }
+
+        if (!await db.Templates.AnyAsync(t => t.TenantId == tenant.Id))
+        {
+            // Written by a recruiter, published by legal: the same four-eyes path and language check as the API.
+            var language = sp.GetRequiredService<Domain.Language.LanguageCheckers>();
+            foreach (var (templateName, content) in ExampleTemplates.All)
+            {
+                var blocking = language.Check(tenant.Settings.Jurisdiction, content.CandidateVisibleText())
+                    .Where(f => f.Finding.Severity == Domain.Language.Severity.Block).ToList();
+                if (blocking.Count > 0)
+                    throw new InvalidOperationException($"Example template '{templateName}' has blocking findings: {string.Join(", ", blocking.Select(b => b.Path + " " + b.Finding.RuleId))}");
+                var template = Domain.Templates.Template.Create(tenant.Id, templateName, "en", content, actors[Roles.Recruiter], now);
+                template.Latest.Submit(now);
+                template.Publish(1, actors[Roles.Legal], now);
+                db.Templates.Add(template);
+                audit.Record(tenant.Id, actors[Roles.Recruiter], "template.created", "template", template.Id, new { version = 1 });
+                audit.Record(tenant.Id, actors[Roles.Recruiter], "template.submitted", "template", template.Id, new { version = 1 });
+                audit.Record(tenant.Id, actors[Roles.Legal], "template.published", "template", template.Id, new { version = 1 });
+            }
+
+            await output.WriteLineAsync($"seed-demo: published {ExampleTemplates.All.Count} example templates ({string.Join(", ", ExampleTemplates.All.Select(t => t.Name))}).");
         }
 
         await db.SaveChangesAsync();

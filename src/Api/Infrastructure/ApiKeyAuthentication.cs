@@ -121,11 +121,23 @@ public static class Policies
 {
     public const string Admin = "admin";
     public const string AuditReaders = "audit-readers";
+    public const string TemplateReaders = "template-readers";
+    public const string TemplateWriters = "template-writers";
+    public const string Legal = "legal";
+    public const string FeedbackAuthors = "feedback-authors";
+    public const string FeedbackReviewers = "feedback-reviewers";
+    public const string FeedbackReaders = "feedback-readers";
 
     public static void Add(Microsoft.AspNetCore.Authorization.AuthorizationOptions options)
     {
         options.AddPolicy(Admin, p => p.RequireAuthenticatedUser().RequireRole(Roles.Admin));
         options.AddPolicy(AuditReaders, p => p.RequireAuthenticatedUser().RequireRole(Roles.Admin, Roles.Legal));
+        options.AddPolicy(TemplateReaders, p => p.RequireAuthenticatedUser().RequireRole(Roles.Admin, Roles.Recruiter, Roles.Interviewer, Roles.Legal));
+        options.AddPolicy(TemplateWriters, p => p.RequireAuthenticatedUser().RequireRole(Roles.Recruiter, Roles.Legal));
+        options.AddPolicy(Legal, p => p.RequireAuthenticatedUser().RequireRole(Roles.Legal));
+        options.AddPolicy(FeedbackAuthors, p => p.RequireAuthenticatedUser().RequireRole(Roles.Recruiter, Roles.Interviewer));
+        options.AddPolicy(FeedbackReviewers, p => p.RequireAuthenticatedUser().RequireRole(Roles.Recruiter, Roles.Legal));
+        options.AddPolicy(FeedbackReaders, p => p.RequireAuthenticatedUser().RequireRole(Roles.Admin, Roles.Recruiter, Roles.Interviewer, Roles.Legal));
         // Everything else needs at least an authenticated key; endpoints opt out explicitly (health, public).
         options.FallbackPolicy = new Microsoft.AspNetCore.Authorization.AuthorizationPolicyBuilder(ApiKeyClaims.Scheme)
             .RequireAuthenticatedUser().Build();

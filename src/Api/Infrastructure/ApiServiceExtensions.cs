@@ -2,6 +2,8 @@ using System.Text.Json.Serialization;
 using FeedbackHub.Api.Features.ApiKeys;
 using FeedbackHub.Api.Features.Audit;
 using FeedbackHub.Api.Features.Diagnostics;
+using FeedbackHub.Api.Features.Templates;
+using FeedbackHub.Domain.Language;
 using FeedbackHub.Domain.Persistence;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
@@ -56,6 +58,7 @@ public static class ApiServiceExtensions
             .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyClaims.Scheme, null);
         services.AddAuthorization(Policies.Add);
 
+        services.AddSingleton<LanguageCheckers>();
         services.AddFeedbackHubOpenApi();
 
         services.AddHealthChecks()
@@ -79,6 +82,7 @@ public static class ApiServiceExtensions
         });
         app.UseAuthentication();
         app.UseAuthorization();
+        app.UseMiddleware<IdempotencyMiddleware>();
 
         app.MapOpenApi("/openapi/{documentName}.json").AllowAnonymous();
         app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false, ResponseWriter = HealthResponse.Write }).AllowAnonymous();
@@ -88,6 +92,7 @@ public static class ApiServiceExtensions
         app.MapApiKeyEndpoints();
         app.MapAuditEndpoints();
         app.MapDiagnosticsEndpoints();
+        app.MapTemplateEndpoints();
         return app;
     }
 }

@@ -48,9 +48,26 @@ internal static class OpenApiSetup
                     });
                 }
 
+                if (metadata.OfType<IdempotentMetadata>().Any())
+                {
+                    operation.Parameters ??= [];
+                    operation.Parameters.Add(new OpenApiParameter
+                    {
+                        Name = IdempotencyMiddleware.Header,
+                        In = ParameterLocation.Header,
+                        Required = false,
+                        Description = "Optional. Repeating the request with the same key and body replays the first answer (header Idempotency-Replayed: true); the same key with another body answers 422; while the first is running, 409. Keys are kept 24 hours.",
+                        Schema = new OpenApiSchema { Type = JsonSchemaType.String, MaxLength = 200 },
+                    });
+                }
+
                 return Task.CompletedTask;
             });
         });
+
+    /// <summary>The operation honours Idempotency-Key (creating POSTs).</summary>
+    public static RouteHandlerBuilder WithIdempotency(this RouteHandlerBuilder builder) =>
+        builder.WithMetadata(new IdempotentMetadata()).ProducesProblems(StatusCodes.Status409Conflict, StatusCodes.Status422UnprocessableEntity);
 
     /// <summary>Declares the problem responses an operation can give, so the document lists them.</summary>
     public static RouteHandlerBuilder ProducesProblems(this RouteHandlerBuilder builder, params int[] statusCodes)

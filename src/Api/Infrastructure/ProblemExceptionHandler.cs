@@ -54,6 +54,8 @@ internal sealed partial class ProblemExceptionHandler(IProblemDetailsService pro
         var problem = new ProblemDetails { Status = status, Type = Problems.Type(e.Code), Title = title, Detail = e.Message };
         if (e.Errors is not null)
             problem.Extensions["errors"] = e.Errors;
+        foreach (var (name, value) in e.Extensions ?? new Dictionary<string, object?>())
+            problem.Extensions[name] = value;
         return problem;
     }
 

@@ -2,6 +2,7 @@ using FeedbackHub.Domain.Auditing;
 using FeedbackHub.Domain.Email;
 using FeedbackHub.Domain.Model;
 using FeedbackHub.Domain.Outbox;
+using FeedbackHub.Domain.Templates;
 using Microsoft.EntityFrameworkCore;
 
 namespace FeedbackHub.Domain.Persistence;
@@ -22,6 +23,12 @@ public sealed class FeedbackHubDbContext(DbContextOptions<FeedbackHubDbContext> 
 
     public DbSet<TestEmail> TestEmails => Set<TestEmail>();
 
+    public DbSet<Template> Templates => Set<Template>();
+
+    public DbSet<TemplateVersion> TemplateVersions => Set<TemplateVersion>();
+
+    public DbSet<IdempotencyRecord> IdempotencyRecords => Set<IdempotencyRecord>();
+
     /// <summary>Referenced by the global query filters; EF evaluates it per query.</summary>
     private Guid? ScopeTenantId => scope.TenantId;
 
@@ -35,6 +42,16 @@ public sealed class FeedbackHubDbContext(DbContextOptions<FeedbackHubDbContext> 
         modelBuilder.Entity<ApiKey>().HasQueryFilter(k => ScopeTenantId == null || k.TenantId == ScopeTenantId);
         modelBuilder.Entity<AuditEvent>().HasQueryFilter(e => ScopeTenantId == null || e.TenantId == ScopeTenantId);
         modelBuilder.Entity<TestEmail>().HasQueryFilter(e => ScopeTenantId == null || e.TenantId == ScopeTenantId);
+        modelBuilder.Entity<Template>().HasQueryFilter(t => ScopeTenantId == null || t.TenantId == ScopeTenantId);
+        modelBuilder.Entity<TemplateVersion>().HasQueryFilter(v => ScopeTenantId == null || v.TenantId == ScopeTenantId);
+        modelBuilder.Entity<IdempotencyRecord>().HasQueryFilter(r => ScopeTenantId == null || r.TenantId == ScopeTenantId);
+
+        // Ids are created in the domain (UUIDv7), never by the database: EF must treat a new entity with an id as new.
+        foreach (var key in modelBuilder.Model.GetEntityTypes().Select(e => e.FindPrimaryKey()).OfType<Microsoft.EntityFrameworkCore.Metadata.IMutableKey>())
+        {
+            if (key.Properties is [{ ClrType: var type } single] && type == typeof(Guid))
+                single.ValueGenerated = Microsoft.EntityFrameworkCore.Metadata.ValueGenerated.Never;
+        }
 
         SnakeCaseNames.Apply(modelBuilder);
     }

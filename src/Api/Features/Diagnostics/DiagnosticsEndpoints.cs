@@ -22,7 +22,7 @@ public static class DiagnosticsEndpoints
         group.MapPost("/test-email", SendTestEmail).WithName("SendTestEmail")
             .WithSummary("Send a test email through the whole delivery pipeline")
             .WithDescription("Role `admin`. Queues a short email to the given address via the outbox, RabbitMQ, the worker and SMTP. Answers 202; follow the Location to see when it was sent.")
-            .ProducesAuthProblems().ProducesProblems(422);
+            .WithIdempotency().ProducesAuthProblems().ProducesProblems(422);
         group.MapGet("/test-email/{id}", GetTestEmail).WithName("GetTestEmail")
             .WithSummary("See whether a test email was sent").WithDescription("Role `admin`.")
             .ProducesAuthProblems().ProducesProblems(404);
