@@ -1,3 +1,4 @@
+using System.ComponentModel;
 using System.Globalization;
 using System.Text.RegularExpressions;
 using FeedbackHub.Api.Infrastructure;
@@ -6,6 +7,7 @@ using FeedbackHub.Domain.Auditing;
 using FeedbackHub.Domain.Model;
 using FeedbackHub.Domain.Persistence;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.EntityFrameworkCore;
 using Npgsql;
 
@@ -54,11 +56,13 @@ public static partial class ApplicationEndpoints
     {
         var group = app.MapGroup("/v1/applications").WithTags("Applications");
 
-        group.MapPut("/{externalId}", UpsertApplication).WithName("UpsertApplication")
+        // Same path shape as GET /{id}, so OpenAPI needs the same parameter name: here `id` is the ATS's external id.
+        group.MapPut("/{id}", UpsertApplication).WithName("UpsertApplication")
             .RequireAuthorization(Policies.ApplicationWriters)
             .WithSummary("Create or update an application and its candidate by the ATS's ids")
             .WithDescription("""
-                Roles `integration`, `recruiter`. `externalId` is the ATS's application id (1 to 200 of `A-Z a-z 0-9 . _ : -`).
+                Roles `integration`, `recruiter`. The path's `id` is the ATS's application id, its `externalId` (1 to 200 of
+                `A-Z a-z 0-9 . _ : -`), not FeedbackHub's UUID.
                 Creates the application (201, `Location`) or replaces its position title, stage and, when given, status (200);
                 the candidate is created or updated by `candidate.externalId`. Sending the same body again changes nothing
                 (same answer, same `updatedAt`). An application's candidate cannot change (409 `candidate-mismatch`).
@@ -88,7 +92,8 @@ public static partial class ApplicationEndpoints
     }
 
     public static async Task<Results<Created<ApplicationResponse>, Ok<ApplicationResponse>>> UpsertApplication(
-        string externalId, UpsertApplicationRequest request, CurrentActor caller, FeedbackHubDbContext db, AuditLog audit, TimeProvider time,
+        [FromRoute(Name = "id"), Description("The ATS's id of the application (its externalId), not FeedbackHub's id.")] string externalId,
+        UpsertApplicationRequest request, CurrentActor caller, FeedbackHubDbContext db, AuditLog audit, TimeProvider time,
         CancellationToken ct)
     {
         var candidate = request.Candidate is { } c ? new CandidateDetails(c.ExternalId, c.FirstName, c.LastName, c.Email, c.Locale).Normalized() : null;
