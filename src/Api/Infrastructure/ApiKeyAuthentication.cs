@@ -128,6 +128,15 @@ public static class Policies
     public const string FeedbackReviewers = "feedback-reviewers";
     public const string FeedbackReaders = "feedback-readers";
 
+    /// <summary>Upsert candidates and applications: the ATS and recruiters.</summary>
+    public const string ApplicationWriters = "application-writers";
+
+    /// <summary>List and read applications.</summary>
+    public const string ApplicationReaders = "application-readers";
+
+    /// <summary>Read one application: the readers plus interviewers, who write feedback for it.</summary>
+    public const string ApplicationViewers = "application-viewers";
+
     public static void Add(Microsoft.AspNetCore.Authorization.AuthorizationOptions options)
     {
         options.AddPolicy(Admin, p => p.RequireAuthenticatedUser().RequireRole(Roles.Admin));
@@ -138,6 +147,10 @@ public static class Policies
         options.AddPolicy(FeedbackAuthors, p => p.RequireAuthenticatedUser().RequireRole(Roles.Recruiter, Roles.Interviewer));
         options.AddPolicy(FeedbackReviewers, p => p.RequireAuthenticatedUser().RequireRole(Roles.Recruiter, Roles.Legal));
         options.AddPolicy(FeedbackReaders, p => p.RequireAuthenticatedUser().RequireRole(Roles.Admin, Roles.Recruiter, Roles.Interviewer, Roles.Legal));
+        options.AddPolicy(ApplicationWriters, p => p.RequireAuthenticatedUser().RequireRole(Roles.Integration, Roles.Recruiter));
+        options.AddPolicy(ApplicationReaders, p => p.RequireAuthenticatedUser().RequireRole(Roles.Integration, Roles.Recruiter, Roles.Legal, Roles.Admin));
+        options.AddPolicy(ApplicationViewers, p => p.RequireAuthenticatedUser()
+            .RequireRole(Roles.Integration, Roles.Recruiter, Roles.Legal, Roles.Admin, Roles.Interviewer));
         // Everything else needs at least an authenticated key; endpoints opt out explicitly (health, public).
         options.FallbackPolicy = new Microsoft.AspNetCore.Authorization.AuthorizationPolicyBuilder(ApiKeyClaims.Scheme)
             .RequireAuthenticatedUser().Build();

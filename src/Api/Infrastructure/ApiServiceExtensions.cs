@@ -1,5 +1,6 @@
 using System.Text.Json.Serialization;
 using FeedbackHub.Api.Features.ApiKeys;
+using FeedbackHub.Api.Features.Applications;
 using FeedbackHub.Api.Features.Audit;
 using FeedbackHub.Api.Features.Diagnostics;
 using FeedbackHub.Api.Features.Templates;
@@ -90,6 +91,7 @@ public static class ApiServiceExtensions
         app.MapGet("/", () => Results.Redirect("/swagger")).ExcludeFromDescription().AllowAnonymous();
 
         app.MapApiKeyEndpoints();
+        app.MapApplicationEndpoints();
         app.MapAuditEndpoints();
         app.MapDiagnosticsEndpoints();
         app.MapTemplateEndpoints();

@@ -45,6 +45,23 @@ public static class Cursor
     public static long? DecodeLong(string? cursor) =>
         Decode(cursor) is { } s ? long.TryParse(s, out var n) ? n : throw Invalid("after", "Not a cursor returned by this API.") : null;
 
+    /// <summary>The position (for <see cref="ToPage"/>) in a list ordered by (time, id), e.g. (updated_at, id).</summary>
+    public static string TimeAndGuidPosition(DateTimeOffset at, Guid id) =>
+        at.UtcTicks.ToString(System.Globalization.CultureInfo.InvariantCulture) + ":" + id.ToString();
+
+    public static (DateTimeOffset At, Guid Id)? DecodeTimeAndGuid(string? cursor)
+    {
+        if (Decode(cursor) is not { } s)
+            return null;
+        var parts = s.Split(':');
+        if (parts.Length == 2
+            && long.TryParse(parts[0], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var ticks)
+            && ticks >= DateTimeOffset.MinValue.UtcTicks && ticks <= DateTimeOffset.MaxValue.UtcTicks
+            && Guid.TryParse(parts[1], out var id))
+            return (new DateTimeOffset(ticks, TimeSpan.Zero), id);
+        throw Invalid("after", "Not a cursor returned by this API.");
+    }
+
     /// <summary>Builds the page from up to limit + 1 rows: the extra row only tells that there is more.</summary>
     public static Page<TOut> ToPage<TIn, TOut>(List<TIn> rows, int limit, Func<TIn, TOut> map, Func<TIn, string> position)
     {

@@ -29,10 +29,24 @@ public sealed class FeedbackHubDbContext(DbContextOptions<FeedbackHubDbContext> 
 
     public DbSet<IdempotencyRecord> IdempotencyRecords => Set<IdempotencyRecord>();
 
+    public DbSet<Candidate> Candidates => Set<Candidate>();
+
+    public DbSet<Application> Applications => Set<Application>();
+
     /// <summary>Referenced by the global query filters; EF evaluates it per query.</summary>
     private Guid? ScopeTenantId => scope.TenantId;
 
     internal void AddPendingAudit(PendingAuditEvent e) => _pendingAudit.Add(e);
+
+    /// <summary>
+    /// Forgets every unsaved change and audit event, e.g. after a failed save before retrying the unit of work
+    /// (a failed save rolls its transaction back but keeps what was pending).
+    /// </summary>
+    public void DiscardPendingChanges()
+    {
+        ChangeTracker.Clear();
+        _pendingAudit.Clear();
+    }
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
@@ -42,6 +56,8 @@ public sealed class FeedbackHubDbContext(DbContextOptions<FeedbackHubDbContext> 
         modelBuilder.Entity<ApiKey>().HasQueryFilter(k => ScopeTenantId == null || k.TenantId == ScopeTenantId);
         modelBuilder.Entity<AuditEvent>().HasQueryFilter(e => ScopeTenantId == null || e.TenantId == ScopeTenantId);
         modelBuilder.Entity<TestEmail>().HasQueryFilter(e => ScopeTenantId == null || e.TenantId == ScopeTenantId);
+        modelBuilder.Entity<Candidate>().HasQueryFilter(c => ScopeTenantId == null || c.TenantId == ScopeTenantId);
+        modelBuilder.Entity<Application>().HasQueryFilter(a => ScopeTenantId == null || a.TenantId == ScopeTenantId);
         modelBuilder.Entity<Template>().HasQueryFilter(t => ScopeTenantId == null || t.TenantId == ScopeTenantId);
         modelBuilder.Entity<TemplateVersion>().HasQueryFilter(v => ScopeTenantId == null || v.TenantId == ScopeTenantId);
         modelBuilder.Entity<IdempotencyRecord>().HasQueryFilter(r => ScopeTenantId == null || r.TenantId == ScopeTenantId);

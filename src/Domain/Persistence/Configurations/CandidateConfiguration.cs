@@ -1,0 +1,21 @@
+using FeedbackHub.Domain.Model;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Metadata.Builders;
+
+namespace FeedbackHub.Domain.Persistence.Configurations;
+
+internal sealed class CandidateConfiguration : IEntityTypeConfiguration<Candidate>
+{
+    public void Configure(EntityTypeBuilder<Candidate> builder)
+    {
+        builder.HasKey(c => c.Id);
+        builder.HasOne<Tenant>().WithMany().HasForeignKey(c => c.TenantId).OnDelete(DeleteBehavior.Cascade);
+        builder.Property(c => c.ExternalId).HasMaxLength(200);
+        builder.Property(c => c.FirstName).HasMaxLength(100);
+        builder.Property(c => c.LastName).HasMaxLength(100);
+        builder.Property(c => c.Email).HasMaxLength(254);
+        builder.Property(c => c.Locale).HasMaxLength(20);
+        builder.Ignore(c => c.IsErased);
+        builder.HasIndex(c => new { c.TenantId, c.ExternalId }).IsUnique();
+    }
+}
