@@ -3,6 +3,7 @@ using FeedbackHub.Api.Features.ApiKeys;
 using FeedbackHub.Api.Features.Applications;
 using FeedbackHub.Api.Features.Audit;
 using FeedbackHub.Api.Features.Diagnostics;
+using FeedbackHub.Api.Features.Feedback;
 using FeedbackHub.Api.Features.Templates;
 using FeedbackHub.Domain.Language;
 using FeedbackHub.Domain.Persistence;
@@ -95,6 +96,7 @@ public static class ApiServiceExtensions
         app.MapAuditEndpoints();
         app.MapDiagnosticsEndpoints();
         app.MapTemplateEndpoints();
+        app.MapFeedbackEndpoints();
         return app;
     }
 }

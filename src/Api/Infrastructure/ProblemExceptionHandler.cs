@@ -16,6 +16,13 @@ internal sealed partial class ProblemExceptionHandler(IProblemDetailsService pro
         var problem = exception switch
         {
             DomainException e => FromDomain(e),
+            Microsoft.EntityFrameworkCore.DbUpdateConcurrencyException => new ProblemDetails
+            {
+                Status = StatusCodes.Status412PreconditionFailed,
+                Type = Problems.Type("stale-version"),
+                Title = "Precondition failed.",
+                Detail = "Someone else changed this resource at the same time; reload it and apply your change again.",
+            },
             BadHttpRequestException e => FromBadRequest(e),
             JsonException e => JsonProblem(e),
             _ => null,
@@ -55,7 +62,7 @@ internal sealed partial class ProblemExceptionHandler(IProblemDetailsService pro
         if (e.Errors is not null)
             problem.Extensions["errors"] = e.Errors;
         foreach (var (name, value) in e.Extensions ?? new Dictionary<string, object?>())
-            problem.Extensions[name] = value;
+            problem.Extensions[name] = value is IEnumerable<Domain.Language.FieldFinding> findings ? Features.Language.FindingResponse.From(findings) : value;
         return problem;
     }
 

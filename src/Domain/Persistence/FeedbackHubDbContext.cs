@@ -1,4 +1,5 @@
 using FeedbackHub.Domain.Auditing;
+using FeedbackHub.Domain.Authoring;
 using FeedbackHub.Domain.Email;
 using FeedbackHub.Domain.Model;
 using FeedbackHub.Domain.Outbox;
@@ -29,6 +30,8 @@ public sealed class FeedbackHubDbContext(DbContextOptions<FeedbackHubDbContext> 
 
     public DbSet<IdempotencyRecord> IdempotencyRecords => Set<IdempotencyRecord>();
 
+    public DbSet<Feedback> Feedback => Set<Feedback>();
+
     public DbSet<Candidate> Candidates => Set<Candidate>();
 
     public DbSet<Application> Applications => Set<Application>();
@@ -58,6 +61,7 @@ public sealed class FeedbackHubDbContext(DbContextOptions<FeedbackHubDbContext> 
         modelBuilder.Entity<TestEmail>().HasQueryFilter(e => ScopeTenantId == null || e.TenantId == ScopeTenantId);
         modelBuilder.Entity<Candidate>().HasQueryFilter(c => ScopeTenantId == null || c.TenantId == ScopeTenantId);
         modelBuilder.Entity<Application>().HasQueryFilter(a => ScopeTenantId == null || a.TenantId == ScopeTenantId);
+        modelBuilder.Entity<Feedback>().HasQueryFilter(f => ScopeTenantId == null || f.TenantId == ScopeTenantId);
         modelBuilder.Entity<Template>().HasQueryFilter(t => ScopeTenantId == null || t.TenantId == ScopeTenantId);
         modelBuilder.Entity<TemplateVersion>().HasQueryFilter(v => ScopeTenantId == null || v.TenantId == ScopeTenantId);
         modelBuilder.Entity<IdempotencyRecord>().HasQueryFilter(r => ScopeTenantId == null || r.TenantId == ScopeTenantId);

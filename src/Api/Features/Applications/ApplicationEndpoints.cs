@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.ComponentModel;
 using System.Globalization;
 using System.Text.RegularExpressions;
@@ -176,9 +177,12 @@ public static partial class ApplicationEndpoints
             .SingleOrDefaultAsync(ct)
             ?? throw DomainException.NotFound("The application");
         var r = ToResponse(row.a, row.c);
+        var feedback = await db.Feedback.AsNoTracking().Where(f => f.ApplicationId == id)
+            .Select(f => new ApplicationFeedbackSummary(f.Id, f.Status.ToString())).SingleOrDefaultAsync(ct);
         return TypedResults.Ok(new ApplicationDetailResponse(
             r.Id, r.ExternalId, r.Candidate, r.PositionTitle, r.StageReached, r.Status, r.RejectedAt, r.CreatedAt, r.UpdatedAt,
-            Feedback: null, Request: null, Delivery: null));
+            Feedback: feedback is null ? null : feedback with { Status = JsonNamingPolicy.CamelCase.ConvertName(feedback.Status) },
+            Request: null, Delivery: null));
     }
 
     private static async Task<(Application Application, Candidate Candidate, bool Created)> UpsertAsync(

@@ -1,0 +1,235 @@
+using FeedbackHub.Api.Features.Language;
+using FeedbackHub.Api.Features.Templates;
+using FeedbackHub.Api.Infrastructure;
+using FeedbackHub.Domain;
+using FeedbackHub.Domain.Auditing;
+using FeedbackHub.Domain.Authoring;
+using FeedbackHub.Domain.Language;
+using FeedbackHub.Domain.Persistence;
+using FeedbackHub.Domain.Rendering;
+using FeedbackHub.Domain.Templates;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.EntityFrameworkCore;
+
+namespace FeedbackHub.Api.Features.Feedback;
+
+public sealed record StartFeedbackRequest(Guid ApplicationId, Guid TemplateId, int? TemplateVersion = null);
+
+public sealed record SaveAnswersRequest(IReadOnlyList<Answer> Answers);
+
+public sealed record SubmitFeedbackRequest(IReadOnlyList<AcknowledgementRequest>? Acknowledgements = null);
+
+public sealed record RequestChangesRequest(string Comment);
+
+public sealed record FeedbackResponse(
+    Guid Id, Guid ApplicationId, Guid TemplateId, int TemplateVersion, FeedbackStatus Status, int Version,
+    IReadOnlyList<Answer> Answers, IReadOnlyList<FindingResponse> Findings, IReadOnlyList<Acknowledgement> Acknowledgements,
+    string AuthorName, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, DateTimeOffset? SubmittedAt,
+    DateTimeOffset? ApprovedAt, string? ApprovedByName, bool AutoApproved, string? ReviewComment);
+
+public sealed record FeedbackSummary(Guid Id, Guid ApplicationId, FeedbackStatus Status, string AuthorName, DateTimeOffset UpdatedAt);
+
+/// <summary>Exactly the email the candidate would receive.</summary>
+public sealed record EmailPreviewResponse(string Subject, string Text, string Html);
+
+public static class FeedbackEndpoints
+{
+    public static IEndpointRouteBuilder MapFeedbackEndpoints(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/v1/feedback").WithTags("Feedback");
+
+        group.MapPost("/", StartFeedback).WithName("StartFeedback").RequireAuthorization(Policies.FeedbackAuthors)
+            .WithSummary("Start feedback for an application from a published template")
+            .WithDescription("Roles `interviewer`, `recruiter`. One feedback per application (409 `feedback-exists`). `templateVersion` defaults to the published version.")
+            .WithIdempotency().ProducesAuthProblems().ProducesProblems(404, 409, 422);
+        group.MapGet("/", ListFeedback).WithName("ListFeedback").RequireAuthorization(Policies.FeedbackReaders)
+            .WithSummary("List feedback").WithDescription("Roles `admin`, `recruiter`, `interviewer`, `legal`. Filter by `status` (draft, submitted, approved, changesRequested) or `applicationId`. Reviewers use `status=submitted` as their queue.")
+            .ProducesAuthProblems();
+        group.MapGet("/{id}", GetFeedback).WithName("GetFeedback").RequireAuthorization(Policies.FeedbackReaders)
+            .WithSummary("Get feedback (with its ETag)").WithDescription("Roles `admin`, `recruiter`, `interviewer`, `legal`.")
+            .ProducesAuthProblems().ProducesProblems(404);
+        group.MapPut("/{id}/answers", SaveFeedbackAnswers).WithName("SaveFeedbackAnswers").RequireAuthorization(Policies.FeedbackAuthors)
+            .WithSummary("Save answers; returns the language findings")
+            .WithDescription("Roles `interviewer`, `recruiter`. Send `If-Match` with the ETag you read: a stale write answers 412. Phrases must be pre-approved phrases of the chosen band; comments are checked for risky language on every save (findings carry the path of their field).")
+            .ProducesAuthProblems().ProducesProblems(404, 409, 412, 422);
+        group.MapPost("/{id}/submit", SubmitFeedback).WithName("SubmitFeedback").RequireAuthorization(Policies.FeedbackAuthors)
+            .WithSummary("Submit for approval")
+            .WithDescription("Roles `interviewer`, `recruiter`. Refused (422) while any criterion is unanswered (`feedback-incomplete`), any `block` finding remains (`language-blocked`), or a `warn` finding is not acknowledged with a reason (`acknowledgement-required`). If the tenant allows it, feedback built only from template wording with no findings is approved automatically.")
+            .ProducesAuthProblems().ProducesProblems(404, 409, 412, 422);
+        group.MapPost("/{id}/approve", ApproveFeedback).WithName("ApproveFeedback").RequireAuthorization(Policies.FeedbackReviewers)
+            .WithSummary("Approve submitted feedback")
+            .WithDescription("Roles `recruiter`, `legal`, and never someone who wrote or edited it (403 `own-feedback`).")
+            .ProducesAuthProblems().ProducesProblems(404, 409, 412);
+        group.MapPost("/{id}/request-changes", RequestFeedbackChanges).WithName("RequestFeedbackChanges").RequireAuthorization(Policies.FeedbackReviewers)
+            .WithSummary("Send submitted feedback back with a comment")
+            .WithDescription("Roles `recruiter`, `legal`, not an author. The authors edit and submit again.")
+            .ProducesAuthProblems().ProducesProblems(404, 409, 412, 422);
+        group.MapGet("/{id}/preview", PreviewFeedbackEmail).WithName("PreviewFeedbackEmail").RequireAuthorization(Policies.FeedbackReaders)
+            .WithSummary("Preview the email the candidate would receive")
+            .WithDescription("Roles `admin`, `recruiter`, `interviewer`, `legal`. Rendered by the same renderer the worker sends with. A merge field without a value (e.g. {{application.rejected_on}} before the rejection) answers 422 `missing-merge-value`.")
+            .ProducesAuthProblems().ProducesProblems(404, 422);
+        return app;
+    }
+
+    public static async Task<Created<FeedbackResponse>> StartFeedback(
+        StartFeedbackRequest request, CurrentActor caller, FeedbackHubDbContext db, AuditLog audit, TimeProvider time, HttpResponse response, CancellationToken ct)
+    {
+        var application = await db.Applications.AsNoTracking().SingleOrDefaultAsync(a => a.Id == request.ApplicationId, ct)
+            ?? throw DomainException.NotFound("The application");
+        var template = await db.Templates.AsNoTracking().Include(t => t.Versions).SingleOrDefaultAsync(t => t.Id == request.TemplateId, ct)
+            ?? throw DomainException.NotFound("The template");
+        var version = request.TemplateVersion is { } n ? template.Version(n)
+            : template.Published ?? throw DomainException.Invalid("template-not-published", "The template has no published version yet.");
+        if (await db.Feedback.AnyAsync(f => f.ApplicationId == application.Id, ct))
+            throw DomainException.Conflict("feedback-exists", "This application already has feedback; continue it instead.");
+
+        var feedback = Domain.Authoring.Feedback.Start(caller.TenantId, application.Id, version, caller.Actor, time.GetUtcNow());
+        db.Feedback.Add(feedback);
+        audit.Record(caller.TenantId, caller.Actor, "feedback.started", "feedback", feedback.Id,
+            new { applicationId = application.Id, templateId = template.Id, templateVersion = version.Number });
+        try
+        {
+            await db.SaveChangesAsync(ct);
+        }
+        catch (DbUpdateException e) when (e.InnerException is Npgsql.PostgresException { SqlState: "23505" })
+        {
+            throw DomainException.Conflict("feedback-exists", "This application already has feedback; continue it instead.");
+        }
+
+        SetETag(response, feedback);
+        return TypedResults.Created($"/v1/feedback/{feedback.Id}", ToResponse(feedback));
+    }
+
+    public static async Task<Ok<Page<FeedbackSummary>>> ListFeedback(
+        FeedbackStatus? status, Guid? applicationId, int? limit, string? after, FeedbackHubDbContext db, CancellationToken ct)
+    {
+        var take = Cursor.Limit(limit);
+        var afterId = Cursor.DecodeGuid(after);
+        var query = db.Feedback.AsNoTracking();
+        if (status is { } s)
+            query = query.Where(f => f.Status == s);
+        if (applicationId is { } a)
+            query = query.Where(f => f.ApplicationId == a);
+        if (afterId is { } cursor)
+            query = query.Where(f => f.Id.CompareTo(cursor) > 0);
+        var rows = await query.OrderBy(f => f.Id).Take(take + 1).ToListAsync(ct);
+        return TypedResults.Ok(Cursor.ToPage(rows, take, f => new FeedbackSummary(f.Id, f.ApplicationId, f.Status, f.AuthorName, f.UpdatedAt), f => f.Id.ToString()));
+    }
+
+    public static async Task<Ok<FeedbackResponse>> GetFeedback(Guid id, FeedbackHubDbContext db, HttpResponse response, CancellationToken ct)
+    {
+        var feedback = await LoadAsync(db, id, ct);
+        SetETag(response, feedback);
+        return TypedResults.Ok(ToResponse(feedback));
+    }
+
+    public static async Task<Ok<FeedbackResponse>> SaveFeedbackAnswers(
+        Guid id, SaveAnswersRequest request, CurrentActor caller, FeedbackHubDbContext db, AuditLog audit, LanguageCheckers language,
+        TimeProvider time, HttpRequest httpRequest, HttpResponse response, CancellationToken ct)
+    {
+        var feedback = await LoadAsync(db, id, ct);
+        feedback.CheckVersion(IfMatch(httpRequest));
+        var template = await TemplateContentAsync(db, feedback, ct);
+        var jurisdiction = await TemplateEndpoints.JurisdictionAsync(db, caller.TenantId, ct);
+        feedback.Save(request.Answers, template, caller.Actor, time.GetUtcNow(), fields => language.Check(jurisdiction, fields));
+        audit.Record(caller.TenantId, caller.Actor, "feedback.saved", "feedback", feedback.Id,
+            new { version = feedback.Version, findings = feedback.Findings.Count, blocking = feedback.Findings.Count(f => f.Finding.Severity == Severity.Block) });
+        await db.SaveChangesAsync(ct);
+        SetETag(response, feedback);
+        return TypedResults.Ok(ToResponse(feedback));
+    }
+
+    public static async Task<Ok<FeedbackResponse>> SubmitFeedback(
+        Guid id, SubmitFeedbackRequest? request, CurrentActor caller, FeedbackHubDbContext db, AuditLog audit, TimeProvider time,
+        HttpRequest httpRequest, HttpResponse response, CancellationToken ct)
+    {
+        var feedback = await LoadAsync(db, id, ct);
+        feedback.CheckVersion(IfMatch(httpRequest));
+        var template = await TemplateContentAsync(db, feedback, ct);
+        var settings = await db.Tenants.Where(t => t.Id == caller.TenantId).Select(t => t.Settings).SingleAsync(ct);
+        var auto = feedback.Submit(request?.Acknowledgements ?? [], template, caller.Actor, time.GetUtcNow(), settings.AutoApproveTemplateOnly);
+        audit.Record(caller.TenantId, caller.Actor, "feedback.submitted", "feedback", feedback.Id,
+            new { version = feedback.Version, acknowledged = feedback.Acknowledgements.Count });
+        if (auto)
+            audit.Record(caller.TenantId, Actor.System, "feedback.approved", "feedback", feedback.Id, new { automatic = true });
+        await db.SaveChangesAsync(ct);
+        SetETag(response, feedback);
+        return TypedResults.Ok(ToResponse(feedback));
+    }
+
+    public static async Task<Ok<FeedbackResponse>> ApproveFeedback(
+        Guid id, CurrentActor caller, FeedbackHubDbContext db, AuditLog audit, TimeProvider time, HttpRequest httpRequest, HttpResponse response, CancellationToken ct)
+    {
+        var feedback = await LoadAsync(db, id, ct);
+        feedback.CheckVersion(IfMatch(httpRequest));
+        feedback.Approve(caller.Actor, time.GetUtcNow());
+        audit.Record(caller.TenantId, caller.Actor, "feedback.approved", "feedback", feedback.Id, new { automatic = false });
+        await db.SaveChangesAsync(ct);
+        SetETag(response, feedback);
+        return TypedResults.Ok(ToResponse(feedback));
+    }
+
+    public static async Task<Ok<FeedbackResponse>> RequestFeedbackChanges(
+        Guid id, RequestChangesRequest request, CurrentActor caller, FeedbackHubDbContext db, AuditLog audit, TimeProvider time,
+        HttpRequest httpRequest, HttpResponse response, CancellationToken ct)
+    {
+        var feedback = await LoadAsync(db, id, ct);
+        feedback.CheckVersion(IfMatch(httpRequest));
+        feedback.RequestChanges(caller.Actor, request.Comment, time.GetUtcNow());
+        audit.Record(caller.TenantId, caller.Actor, "feedback.changes-requested", "feedback", feedback.Id);
+        await db.SaveChangesAsync(ct);
+        SetETag(response, feedback);
+        return TypedResults.Ok(ToResponse(feedback));
+    }
+
+    public static async Task<Ok<EmailPreviewResponse>> PreviewFeedbackEmail(Guid id, CurrentActor caller, FeedbackHubDbContext db, CancellationToken ct)
+    {
+        var feedback = await LoadAsync(db, id, ct);
+        var template = await TemplateContentAsync(db, feedback, ct);
+        var values = await MergeValuesAsync(db, caller.TenantId, feedback.ApplicationId, ct);
+        var email = FeedbackEmailRenderer.Render(template, feedback.Answers, values);
+        return TypedResults.Ok(new EmailPreviewResponse(email.Subject, email.Text, email.Html));
+    }
+
+    /// <summary>The merge values of an application: shared by the preview and (through the same query shape) delivery.</summary>
+    internal static async Task<MergeValues> MergeValuesAsync(FeedbackHubDbContext db, Guid tenantId, Guid applicationId, CancellationToken ct)
+    {
+        var row = await (
+            from a in db.Applications
+            join c in db.Candidates on a.CandidateId equals c.Id
+            join t in db.Tenants on a.TenantId equals t.Id
+            where a.Id == applicationId && a.TenantId == tenantId
+            select new { c.FirstName, c.ErasedAt, a.PositionTitle, a.RejectedAt, t.Name }).SingleOrDefaultAsync(ct)
+            ?? throw DomainException.NotFound("The application");
+        return new MergeValues(row.ErasedAt is null ? row.FirstName : null, row.PositionTitle, row.Name, row.RejectedAt);
+    }
+
+    private static async Task<Domain.Authoring.Feedback> LoadAsync(FeedbackHubDbContext db, Guid id, CancellationToken ct) =>
+        await db.Feedback.SingleOrDefaultAsync(f => f.Id == id, ct) ?? throw DomainException.NotFound("The feedback");
+
+    private static async Task<TemplateContent> TemplateContentAsync(FeedbackHubDbContext db, Domain.Authoring.Feedback feedback, CancellationToken ct) =>
+        await db.TemplateVersions.AsNoTracking()
+            .Where(v => v.TemplateId == feedback.TemplateId && v.Number == feedback.TemplateVersion)
+            .Select(v => v.Content).SingleAsync(ct);
+
+    /// <summary>The version named by If-Match (<c>"3"</c> or <c>W/"3"</c>); null when absent or <c>*</c>.</summary>
+    private static int? IfMatch(HttpRequest request)
+    {
+        string? header = request.Headers.IfMatch;
+        if (string.IsNullOrWhiteSpace(header) || header.Trim() == "*")
+            return null;
+        var value = header.Trim();
+        if (value.StartsWith("W/", StringComparison.Ordinal))
+            value = value[2..];
+        return int.TryParse(value.Trim('"'), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var v)
+            ? v
+            : throw new DomainException(DomainErrorKind.PreconditionFailed, "stale-version", "If-Match does not name a version of this feedback; use the ETag from your last read.");
+    }
+
+    private static void SetETag(HttpResponse response, Domain.Authoring.Feedback feedback) =>
+        response.Headers.ETag = $"\"{feedback.Version}\"";
+
+    private static FeedbackResponse ToResponse(Domain.Authoring.Feedback f) =>
+        new(f.Id, f.ApplicationId, f.TemplateId, f.TemplateVersion, f.Status, f.Version, f.Answers, FindingResponse.From(f.Findings), f.Acknowledgements,
+            f.AuthorName, f.CreatedAt, f.UpdatedAt, f.SubmittedAt, f.ApprovedAt, f.ApprovedByName, f.AutoApproved, f.ReviewComment);
+}

@@ -1,0 +1,291 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using FeedbackHub.Api.Commands;
+using FeedbackHub.Api.Features.Audit;
+using FeedbackHub.Api.Features.Feedback;
+using FeedbackHub.Api.Features.Templates;
+using FeedbackHub.Api.Infrastructure;
+using FeedbackHub.Api.Tests.Templates;
+using FeedbackHub.Domain.Authoring;
+using FeedbackHub.Domain.Model;
+using FeedbackHub.Tests;
+
+namespace FeedbackHub.Api.Tests.Authoring;
+
+public sealed class FeedbackWorkflowTests(ApiFactory api) : IClassFixture<ApiFactory>
+{
+    private static readonly IReadOnlyList<Answer> CleanAnswers =
+    [
+        new("problem-solving", "meets", ["Talking through alternatives earlier would have made your reasoning easier to follow."], "You reached a correct solution for the second exercise."),
+        new("code-quality", "strong", ["You kept functions small and focused."], null),
+        new("system-design", "developing", [], null),
+        new("communication", "meets", [], null),
+    ];
+
+    [Fact]
+    public async Task Full_lifecycle_from_risky_template_to_approved_feedback_is_audited_and_verifies()
+    {
+        var tenant = await api.CreateTenantAsync("Lifecycle GmbH");
+        var recruiter = await tenant.ClientAsync("recruiter");
+        var otherRecruiter = await tenant.ClientAsync("recruiter");
+        var legal = await tenant.ClientAsync("legal");
+        var interviewer = await tenant.ClientAsync("interviewer");
+
+        // Template: risky phrase refused at publication, fixed, published by legal.
+        var created = await (await recruiter.PostJsonAsync("/v1/templates", TemplateLifecycleTests.Request(intro: "Hi {{candidate.first_name}}, at his age he was not what we needed.")))
+            .ReadAsync<TemplateVersionResponse>(HttpStatusCode.Created);
+        await recruiter.PostAsync($"/v1/templates/{created.TemplateId}/versions/1/submit", null);
+        await (await legal.PostAsync($"/v1/templates/{created.TemplateId}/versions/1/publish", null)).AssertProblemAsync(HttpStatusCode.UnprocessableEntity, "language-blocked");
+        await recruiter.PutAsync($"/v1/templates/{created.TemplateId}/draft", Json(TemplateLifecycleTests.Request()));
+        await recruiter.PostAsync($"/v1/templates/{created.TemplateId}/versions/1/submit", null);
+        (await legal.PostAsync($"/v1/templates/{created.TemplateId}/versions/1/publish", null)).EnsureSuccessStatusCode();
+
+        // Feedback: blocked by a risky comment, fixed, submitted; the author cannot approve; a colleague can.
+        var applicationId = await ApplicationAsync(tenant);
+        var started = await interviewer.PostJsonAsync("/v1/feedback", new { applicationId, templateId = created.TemplateId });
+        var feedback = await started.ReadAsync<FeedbackResponse>(HttpStatusCode.Created);
+        var risky = CleanAnswers.Select((a, i) => i == 0 ? a with { Comment = "Strong, but at her age she may not stay long." } : a).ToList();
+        var saved = await SaveAsync(interviewer, feedback.Id, risky, started.Headers.ETag);
+        var body = await saved.ReadAsync<FeedbackResponse>();
+        Assert.Contains(body.Findings, f => f.Path == "answers[0].comment" && f.Category == "age" && f.Severity == Domain.Language.Severity.Block);
+        var blocked = await (await interviewer.PostJsonAsync($"/v1/feedback/{feedback.Id}/submit", new { })).AssertProblemAsync(HttpStatusCode.UnprocessableEntity, "language-blocked");
+        Assert.Equal("answers[0].comment", blocked.GetProperty("findings")[0].GetProperty("path").GetString());
+
+        var fixedAnswers = await (await SaveAsync(interviewer, feedback.Id, CleanAnswers, saved.Headers.ETag)).ReadAsync<FeedbackResponse>();
+        Assert.Empty(fixedAnswers.Findings);
+        var submitted = await (await interviewer.PostJsonAsync($"/v1/feedback/{feedback.Id}/submit", new { })).ReadAsync<FeedbackResponse>();
+        Assert.Equal(FeedbackStatus.Submitted, submitted.Status);
+
+        // The interviewer has no reviewer role; a recruiter who edited it is an author too.
+        await (await interviewer.PostAsync($"/v1/feedback/{feedback.Id}/approve", null)).AssertProblemAsync(HttpStatusCode.Forbidden, "forbidden");
+        var approved = await (await otherRecruiter.PostAsync($"/v1/feedback/{feedback.Id}/approve", null)).ReadAsync<FeedbackResponse>();
+        Assert.Equal(FeedbackStatus.Approved, approved.Status);
+        Assert.Equal("Test recruiter", approved.ApprovedByName);
+
+        var events = await (await tenant.Admin.GetAsync("/v1/audit?limit=100")).ReadAsync<Page<AuditEventResponse>>();
+        Assert.Equal(
+            ["template.created", "template.submitted", "template.draft-saved", "template.submitted", "template.published",
+             "feedback.started", "feedback.saved", "feedback.saved", "feedback.submitted", "feedback.approved"],
+            events.Items.Where(e => e.SubjectType is "template" or "feedback").Select(e => e.Action));
+        Assert.All(events.Items, e => Assert.DoesNotContain("her age", e.Data, StringComparison.Ordinal));
+        Assert.True((await (await tenant.Admin.GetAsync("/v1/audit/verify")).ReadAsync<AuditVerification>()).Valid);
+    }
+
+    [Fact]
+    public async Task The_author_cannot_approve_their_own_feedback()
+    {
+        var (tenant, feedbackId, author) = await SubmittedFeedbackAsync("recruiter");
+        await (await author.PostAsync($"/v1/feedback/{feedbackId}/approve", null)).AssertProblemAsync(HttpStatusCode.Forbidden, "own-feedback");
+        await (await author.PostJsonAsync($"/v1/feedback/{feedbackId}/request-changes", new { comment = "x" })).AssertProblemAsync(HttpStatusCode.Forbidden, "own-feedback");
+        var legal = await tenant.ClientAsync("legal");
+        Assert.Equal(FeedbackStatus.Approved, (await (await legal.PostAsync($"/v1/feedback/{feedbackId}/approve", null)).ReadAsync<FeedbackResponse>()).Status);
+    }
+
+    [Fact]
+    public async Task Requested_changes_go_back_to_the_author_and_can_be_resubmitted()
+    {
+        var (tenant, feedbackId, author) = await SubmittedFeedbackAsync("interviewer");
+        var reviewer = await tenant.ClientAsync("recruiter");
+        var sent = await (await reviewer.PostJsonAsync($"/v1/feedback/{feedbackId}/request-changes", new { comment = "Please say more about the design exercise." }))
+            .ReadAsync<FeedbackResponse>();
+        Assert.Equal(FeedbackStatus.ChangesRequested, sent.Status);
+        Assert.Equal("Please say more about the design exercise.", sent.ReviewComment);
+        await (await reviewer.PostAsync($"/v1/feedback/{feedbackId}/approve", null)).AssertProblemAsync(HttpStatusCode.Conflict, "feedback-not-submitted");
+        await SaveAsync(author, feedbackId, CleanAnswers, null);
+        Assert.Equal(FeedbackStatus.Submitted, (await (await author.PostJsonAsync($"/v1/feedback/{feedbackId}/submit", new { })).ReadAsync<FeedbackResponse>()).Status);
+    }
+
+    [Fact]
+    public async Task Warnings_need_an_acknowledgement_with_a_reason_which_is_recorded()
+    {
+        var tenant = await api.CreateTenantAsync();
+        var interviewer = await tenant.ClientAsync("interviewer");
+        var feedbackId = await StartAsync(tenant, interviewer);
+        var answers = CleanAnswers.Select((a, i) => i == 0 ? a with { Comment = "Another candidate was stronger in system design." } : a).ToList();
+        var saved = await (await SaveAsync(interviewer, feedbackId, answers, null)).ReadAsync<FeedbackResponse>();
+        var warning = Assert.Single(saved.Findings);
+        Assert.Equal(Domain.Language.Severity.Warn, warning.Severity);
+
+        var refused = await (await interviewer.PostJsonAsync($"/v1/feedback/{feedbackId}/submit", new { })).AssertProblemAsync(HttpStatusCode.UnprocessableEntity, "acknowledgement-required");
+        Assert.Equal(warning.RuleId, refused.GetProperty("findings")[0].GetProperty("ruleId").GetString());
+        await (await interviewer.PostJsonAsync($"/v1/feedback/{feedbackId}/submit", new { acknowledgements = new[] { new { ruleId = warning.RuleId, path = warning.Path, reason = " " } } }))
+            .AssertProblemAsync(HttpStatusCode.UnprocessableEntity, "acknowledgement-required");
+
+        var submitted = await (await interviewer.PostJsonAsync($"/v1/feedback/{feedbackId}/submit",
+            new { acknowledgements = new[] { new { ruleId = warning.RuleId, path = warning.Path, reason = "Legal agreed we may say the bar was set by the pool." } } }))
+            .ReadAsync<FeedbackResponse>();
+        var ack = Assert.Single(submitted.Acknowledgements);
+        Assert.Equal("Test interviewer", ack.ByName);
+        Assert.Equal(FeedbackStatus.Submitted, submitted.Status);
+    }
+
+    [Fact]
+    public async Task Incomplete_answers_cannot_be_submitted()
+    {
+        var tenant = await api.CreateTenantAsync();
+        var interviewer = await tenant.ClientAsync("interviewer");
+        var feedbackId = await StartAsync(tenant, interviewer);
+        await SaveAsync(interviewer, feedbackId, CleanAnswers.Take(2).ToList(), null);
+        var problem = await (await interviewer.PostJsonAsync($"/v1/feedback/{feedbackId}/submit", new { })).AssertProblemAsync(HttpStatusCode.UnprocessableEntity, "feedback-incomplete");
+        Assert.Contains("system-design", problem.GetProperty("errors").GetProperty("answers")[0].GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Answers_must_fit_the_template()
+    {
+        var tenant = await api.CreateTenantAsync();
+        var interviewer = await tenant.ClientAsync("interviewer");
+        var feedbackId = await StartAsync(tenant, interviewer);
+        var bad = new List<Answer>
+        {
+            new("problem-solving", "excellent", [], null),
+            new("code-quality", "strong", ["You are a genius."], null),
+            new("nonexistent", "strong", [], null),
+            new("communication", "meets", [], new string('x', 601)),
+        };
+        var problem = await (await SaveAsync(interviewer, feedbackId, bad, null)).AssertProblemAsync(HttpStatusCode.UnprocessableEntity, "validation");
+        var paths = problem.GetProperty("errors").EnumerateObject().Select(p => p.Name).ToList();
+        Assert.Equal(["answers[0].band", "answers[1].phrases[0]", "answers[2].criterion", "answers[3].comment"], paths.Order().ToList());
+        var stored = await (await interviewer.GetAsync($"/v1/feedback/{feedbackId}")).ReadAsync<FeedbackResponse>();
+        Assert.Empty(stored.Answers);
+        Assert.Equal(1, stored.Version);
+    }
+
+    [Fact]
+    public async Task Two_saves_with_the_same_ETag_one_wins_and_the_other_gets_412()
+    {
+        var tenant = await api.CreateTenantAsync();
+        var interviewer = await tenant.ClientAsync("interviewer");
+        var feedbackId = await StartAsync(tenant, interviewer);
+        var etag = (await interviewer.GetAsync($"/v1/feedback/{feedbackId}")).Headers.ETag;
+        var results = await Task.WhenAll(
+            SaveAsync(interviewer, feedbackId, CleanAnswers, etag),
+            SaveAsync(interviewer, feedbackId, CleanAnswers.Take(1).ToList(), etag));
+        Assert.Equal([HttpStatusCode.OK, HttpStatusCode.PreconditionFailed], results.Select(r => r.StatusCode).Order());
+        await results.Single(r => r.StatusCode == HttpStatusCode.PreconditionFailed).AssertProblemAsync(HttpStatusCode.PreconditionFailed, "stale-version");
+        var stored = await (await interviewer.GetAsync($"/v1/feedback/{feedbackId}")).ReadAsync<FeedbackResponse>();
+        Assert.Equal(2, stored.Version);
+        await (await SaveAsync(interviewer, feedbackId, CleanAnswers, etag)).AssertProblemAsync(HttpStatusCode.PreconditionFailed);
+    }
+
+    [Fact]
+    public async Task Feedback_built_only_from_template_wording_is_approved_automatically_when_the_tenant_allows_it()
+    {
+        var tenant = await api.CreateTenantAsync(settings: TenantSettings.Default with { AutoApproveTemplateOnly = true });
+        var interviewer = await tenant.ClientAsync("interviewer");
+        var feedbackId = await StartAsync(tenant, interviewer);
+        await SaveAsync(interviewer, feedbackId, CleanAnswers.Select(a => a with { Comment = null }).ToList(), null);
+        var result = await (await interviewer.PostJsonAsync($"/v1/feedback/{feedbackId}/submit", new { })).ReadAsync<FeedbackResponse>();
+        Assert.Equal(FeedbackStatus.Approved, result.Status);
+        Assert.True(result.AutoApproved);
+
+        var withComment = await StartAsync(tenant, interviewer);
+        await SaveAsync(interviewer, withComment, CleanAnswers, null);
+        Assert.Equal(FeedbackStatus.Submitted, (await (await interviewer.PostJsonAsync($"/v1/feedback/{withComment}/submit", new { })).ReadAsync<FeedbackResponse>()).Status);
+    }
+
+    [Fact]
+    public async Task One_feedback_per_application()
+    {
+        var tenant = await api.CreateTenantAsync();
+        var interviewer = await tenant.ClientAsync("interviewer");
+        var templateId = await TemplateLifecycleTests.PublishedTemplateAsync(tenant);
+        var applicationId = await ApplicationAsync(tenant);
+        (await interviewer.PostJsonAsync("/v1/feedback", new { applicationId, templateId })).EnsureSuccessStatusCode();
+        await (await interviewer.PostJsonAsync("/v1/feedback", new { applicationId, templateId })).AssertProblemAsync(HttpStatusCode.Conflict, "feedback-exists");
+    }
+
+    [Fact]
+    public async Task Preview_is_the_email_with_every_value_encoded()
+    {
+        var tenant = await api.CreateTenantAsync("Acme <b>& Sons</b>");
+        var interviewer = await tenant.ClientAsync("interviewer");
+        var applicationId = await ApplicationAsync(tenant, firstName: "<script>alert(1)</script>", position: "Engineer \"Platform\" & Tools");
+        var feedbackId = await StartAsync(tenant, interviewer, applicationId);
+        var answers = CleanAnswers.Select((a, i) => i == 0 ? a with { Comment = "Good use of <img src=x onerror=alert(1)> tags & entities." } : a).ToList();
+        await SaveAsync(interviewer, feedbackId, answers, null);
+
+        var preview = await (await interviewer.GetAsync($"/v1/feedback/{feedbackId}/preview")).ReadAsync<EmailPreviewResponse>();
+        Assert.Equal("Your interview feedback for Engineer \"Platform\" & Tools at Acme <b>& Sons</b>", preview.Subject);
+        Assert.Contains("Dear <script>alert(1)</script>,", preview.Text, StringComparison.Ordinal);
+        Assert.DoesNotContain("<script>", preview.Html, StringComparison.Ordinal);
+        Assert.DoesNotContain("<img", preview.Html, StringComparison.Ordinal);
+        Assert.DoesNotContain("<b>", preview.Html, StringComparison.Ordinal);
+        Assert.Contains("&lt;script&gt;", preview.Html, StringComparison.Ordinal);
+        Assert.Contains("Problem solving", preview.Text, StringComparison.Ordinal);
+        Assert.Contains("You kept functions small and focused.", preview.Html, StringComparison.Ordinal);
+        Assert.Contains("Kind regards", preview.Text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Preview_refuses_a_merge_field_without_a_value()
+    {
+        var tenant = await api.CreateTenantAsync();
+        var recruiter = await tenant.ClientAsync("recruiter");
+        var request = TemplateLifecycleTests.Request(intro: "Dear {{candidate.first_name}}, on {{application.rejected_on}} we decided not to continue.");
+        var created = await (await recruiter.PostJsonAsync("/v1/templates", request)).ReadAsync<TemplateVersionResponse>(HttpStatusCode.Created);
+        await recruiter.PostAsync($"/v1/templates/{created.TemplateId}/versions/1/submit", null);
+        (await (await tenant.ClientAsync("legal")).PostAsync($"/v1/templates/{created.TemplateId}/versions/1/publish", null)).EnsureSuccessStatusCode();
+        var interviewer = await tenant.ClientAsync("interviewer");
+        var applicationId = await ApplicationAsync(tenant);
+        var feedback = await (await interviewer.PostJsonAsync("/v1/feedback", new { applicationId, templateId = created.TemplateId })).ReadAsync<FeedbackResponse>(HttpStatusCode.Created);
+        var problem = await (await interviewer.GetAsync($"/v1/feedback/{feedback.Id}/preview")).AssertProblemAsync(HttpStatusCode.UnprocessableEntity, "missing-merge-value");
+        Assert.True(problem.GetProperty("errors").TryGetProperty("application.rejected_on", out _));
+    }
+
+    [Fact]
+    public async Task Application_shows_its_feedback_state()
+    {
+        var (tenant, feedbackId, _) = await SubmittedFeedbackAsync("interviewer");
+        await using var db = api.Database.CreateDbContext();
+        var applicationId = db.Feedback.Single(f => f.Id == feedbackId).ApplicationId;
+        var recruiter = await tenant.ClientAsync("recruiter");
+        using var doc = JsonDocument.Parse(await (await recruiter.GetAsync($"/v1/applications/{applicationId}")).Content.ReadAsStringAsync());
+        Assert.Equal(feedbackId, doc.RootElement.GetProperty("feedback").GetProperty("id").GetGuid());
+        Assert.Equal("submitted", doc.RootElement.GetProperty("feedback").GetProperty("status").GetString());
+    }
+
+    internal static async Task<Guid> ApplicationAsync(TestTenant tenant, string firstName = "Ada", string position = "Backend Engineer")
+    {
+        var ats = await tenant.ClientAsync("integration");
+        var external = "app-" + Guid.NewGuid().ToString("N")[..10];
+        var response = await ats.PutAsync($"/v1/applications/{external}", Json(new
+        {
+            candidate = new { externalId = "cand-" + external, firstName, lastName = "Lovelace", email = MailSink.NewAddress() },
+            positionTitle = position,
+            stageReached = "onsite",
+        }));
+        using var doc = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        Assert.True(response.IsSuccessStatusCode, doc.RootElement.ToString());
+        return doc.RootElement.GetProperty("id").GetGuid();
+    }
+
+    internal static async Task<Guid> StartAsync(TestTenant tenant, HttpClient author, Guid? applicationId = null)
+    {
+        var templateId = await TemplateLifecycleTests.PublishedTemplateAsync(tenant);
+        var response = await author.PostJsonAsync("/v1/feedback", new { applicationId = applicationId ?? await ApplicationAsync(tenant), templateId });
+        return (await response.ReadAsync<FeedbackResponse>(HttpStatusCode.Created)).Id;
+    }
+
+    private async Task<(TestTenant Tenant, Guid FeedbackId, HttpClient Author)> SubmittedFeedbackAsync(string authorRole)
+    {
+        var tenant = await api.CreateTenantAsync();
+        var author = await tenant.ClientAsync(authorRole);
+        var id = await StartAsync(tenant, author);
+        (await SaveAsync(author, id, CleanAnswers, null)).EnsureSuccessStatusCode();
+        (await author.PostJsonAsync($"/v1/feedback/{id}/submit", new { })).EnsureSuccessStatusCode();
+        return (tenant, id, author);
+    }
+
+    internal static Task<HttpResponseMessage> SaveAsync(HttpClient client, Guid id, IReadOnlyList<Answer> answers, EntityTagHeaderValue? etag)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Put, $"/v1/feedback/{id}/answers") { Content = Json(new { answers }) };
+        if (etag is not null)
+            request.Headers.IfMatch.Add(etag);
+        return client.SendAsync(request);
+    }
+
+    internal static StringContent Json<T>(T value) => new(JsonSerializer.Serialize(value, HttpAssertions.Json), Encoding.UTF8, "application/json");
+}
