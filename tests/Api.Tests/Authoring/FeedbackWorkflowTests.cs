@@ -247,6 +247,38 @@ public sealed class FeedbackWorkflowTests(ApiFactory api) : IClassFixture<ApiFac
         Assert.Equal("submitted", doc.RootElement.GetProperty("feedback").GetProperty("status").GetString());
     }
 
+    [Fact]
+    public async Task Another_tenants_feedback_answers_404_on_every_operation_and_stays_unchanged()
+    {
+        var (owner, feedbackId, _) = await SubmittedFeedbackAsync("interviewer");
+        var stranger = await api.CreateTenantAsync();
+        var recruiter = await stranger.ClientAsync("recruiter", "interviewer");
+        await (await recruiter.GetAsync($"/v1/feedback/{feedbackId}")).AssertProblemAsync(HttpStatusCode.NotFound);
+        await (await recruiter.GetAsync($"/v1/feedback/{feedbackId}/preview")).AssertProblemAsync(HttpStatusCode.NotFound);
+        await (await SaveAsync(recruiter, feedbackId, CleanAnswers, null)).AssertProblemAsync(HttpStatusCode.NotFound);
+        await (await recruiter.PostJsonAsync($"/v1/feedback/{feedbackId}/submit", new { })).AssertProblemAsync(HttpStatusCode.NotFound);
+        await (await recruiter.PostAsync($"/v1/feedback/{feedbackId}/approve", null)).AssertProblemAsync(HttpStatusCode.NotFound);
+        await (await recruiter.PostJsonAsync($"/v1/feedback/{feedbackId}/request-changes", new { comment = "x" })).AssertProblemAsync(HttpStatusCode.NotFound);
+        var list = await (await recruiter.GetAsync("/v1/feedback")).ReadAsync<Page<FeedbackSummary>>();
+        Assert.Empty(list.Items);
+        var stored = await (await (await owner.ClientAsync("legal")).GetAsync($"/v1/feedback/{feedbackId}")).ReadAsync<FeedbackResponse>();
+        Assert.Equal(FeedbackStatus.Submitted, stored.Status);
+    }
+
+    [Fact]
+    public async Task Feedback_cannot_start_from_another_tenants_template_or_application()
+    {
+        var mine = await api.CreateTenantAsync();
+        var theirs = await api.CreateTenantAsync();
+        var theirTemplate = await TemplateLifecycleTests.PublishedTemplateAsync(theirs);
+        var theirApplication = await ApplicationAsync(theirs);
+        var myTemplate = await TemplateLifecycleTests.PublishedTemplateAsync(mine);
+        var myApplication = await ApplicationAsync(mine);
+        var interviewer = await mine.ClientAsync("interviewer");
+        await (await interviewer.PostJsonAsync("/v1/feedback", new { applicationId = myApplication, templateId = theirTemplate })).AssertProblemAsync(HttpStatusCode.NotFound);
+        await (await interviewer.PostJsonAsync("/v1/feedback", new { applicationId = theirApplication, templateId = myTemplate })).AssertProblemAsync(HttpStatusCode.NotFound);
+    }
+
     internal static async Task<Guid> ApplicationAsync(TestTenant tenant, string firstName = "Ada", string position = "Backend Engineer")
     {
         var ats = await tenant.ClientAsync("integration");
