@@ -312,8 +312,11 @@ public sealed class LanguageChecker
 
     private static List<Finding> Deduplicate(List<Finding> findings)
     {
-        // Longest first at each position; drop a finding inside another of the same category.
-        findings.Sort(static (a, b) => a.Start != b.Start ? a.Start.CompareTo(b.Start) : b.Length.CompareTo(a.Length));
+        // Deterministic order: by position, longest first, then rule id; drop a finding inside another of the same category.
+        findings.Sort(static (a, b) =>
+            a.Start != b.Start ? a.Start.CompareTo(b.Start)
+            : a.Length != b.Length ? b.Length.CompareTo(a.Length)
+            : string.CompareOrdinal(a.RuleId, b.RuleId));
         var kept = new List<Finding>(findings.Count);
         var reach = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (var finding in findings)
