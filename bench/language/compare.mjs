@@ -2,8 +2,8 @@
 // Usage: node compare.mjs [--repeat-ours N] [--repeat-alex N]
 //        (run from anywhere; expects `dotnet build -c Release src/Api` first)
 // Prints markdown tables: quality on corpus.jsonl and holdout.jsonl, per category, and throughput.
-import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync, mkdtempSync, openSync, closeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -32,18 +32,17 @@ function load(file) {
 
 function runOurs(items) {
   const input = join(work, 'input.jsonl');
+  const output = join(work, 'output.jsonl');
   writeFileSync(input, items.map((i) => JSON.stringify({ id: i.id, text: i.text })).join('\n') + '\n');
+  const fd = openSync(output, 'w');
   const start = performance.now();
-  let out;
-  try {
-    out = execFileSync('dotnet', [dll, 'lint', '--input', input], { maxBuffer: 1 << 30, encoding: 'utf8' });
-  } catch (e) {
-    if (e.status !== 1) throw e; // 1 = some block finding, expected
-    out = e.stdout;
-  }
+  // stdout goes straight to a file, so the timing is the process, not node's pipe buffering.
+  const run = spawnSync('dotnet', [dll, 'lint', '--input', input], { stdio: ['ignore', fd, 'inherit'] });
   const seconds = (performance.now() - start) / 1000;
+  closeSync(fd);
+  if (run.status !== 0 && run.status !== 1) throw new Error(`lint exited with ${run.status}`); // 1 = block findings
   const byId = new Map();
-  for (const line of out.split('\n').filter((l) => l.trim())) {
+  for (const line of readFileSync(output, 'utf8').split('\n').filter((l) => l.trim())) {
     const r = JSON.parse(line);
     byId.set(r.id, r.findings.map((f) => f.category));
   }
