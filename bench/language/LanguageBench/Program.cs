@@ -9,7 +9,12 @@ using FeedbackHub.Bench.Language;
 if (args.Contains("--smoke"))
 {
     // Stopwatch sanity run (no BenchmarkDotNet): MB/s per size, for quick checks while developing.
+    var compile = System.Diagnostics.Stopwatch.StartNew();
     var checker = FeedbackHub.Domain.Language.LanguageChecker.Create(FeedbackHub.Domain.Language.RuleCatalog.Default.ForJurisdiction("US"));
+    Console.WriteLine($"first compile (catalog parse + US pack): {compile.Elapsed.TotalMilliseconds:F0} ms");
+    compile.Restart();
+    var uk = FeedbackHub.Domain.Language.LanguageChecker.Create(FeedbackHub.Domain.Language.RuleCatalog.Default.ForJurisdiction("UK"));
+    Console.WriteLine($"second compile (UK pack, {uk.RuleSet.Rules.Count} rules): {compile.Elapsed.TotalMilliseconds:F0} ms");
     foreach (var kb in new[] { 1, 100, 10_240 })
     {
         var text = FeedbackText.Build(kb * 1024);
