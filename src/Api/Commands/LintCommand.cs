@@ -1,3 +1,4 @@
+using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using FeedbackHub.Domain.Language;
@@ -35,6 +36,8 @@ public static class LintCommand
         Exit codes: 0 no "block" finding, 1 at least one "block" finding, 2 usage or input errors
         (bad lines are reported on stderr with their line number; the other lines are still processed).
         """;
+
+    private const int OutputBatch = 64 * 1024;
 
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
     {
@@ -97,6 +100,7 @@ public static class LintCommand
         var badLines = 0;
         var blocked = false;
         var number = 0;
+        var output = new StringBuilder();
         while (await lines.ReadLineAsync() is { } line)
         {
             number++;
@@ -114,9 +118,16 @@ public static class LintCommand
 
             var findings = checker.Check(text);
             blocked |= findings.Any(f => f.Severity == Severity.Block);
-            await stdout.WriteLineAsync(JsonSerializer.Serialize(new LintResult(id, findings), Json));
+            output.Append(JsonSerializer.Serialize(new LintResult(id, findings), Json)).Append('\n');
+            if (output.Length >= OutputBatch)
+            {
+                // Console.Out flushes on every write; batching keeps it to one write per ~64 KB.
+                await stdout.WriteAsync(output.ToString());
+                output.Clear();
+            }
         }
 
+        await stdout.WriteAsync(output.ToString());
         await stdout.FlushAsync();
         return badLines > 0 ? UsageOrInputError : blocked ? Blocked : Clean;
     }

@@ -15,7 +15,7 @@ internal sealed class FuzzyIndex
         var entries = vocabulary.ToArray();
         _words = [.. entries.Select(e => e.Word)];
         _ids = [.. entries.Select(e => e.Id)];
-        var deletes = new Dictionary<string, List<int>>(StringComparer.Ordinal);
+        var deletes = new Dictionary<string, List<int>>();
         for (var i = 0; i < _words.Length; i++)
         {
             var word = _words[i];
@@ -26,7 +26,7 @@ internal sealed class FuzzyIndex
             }
         }
 
-        _deletes = deletes.ToDictionary(p => p.Key, p => p.Value.Distinct().ToArray(), StringComparer.Ordinal)
+        _deletes = deletes.ToDictionary(p => p.Key, p => p.Value.Distinct().ToArray())
             .GetAlternateLookup<ReadOnlySpan<char>>();
     }
 

@@ -19,6 +19,8 @@ public sealed class LanguageChecker
     private const int AnyEdge = -3;
     private const int MinFuzzyLength = 6;
     private const int MinFuzzyVocabularyLength = 5;
+    private const int ChunkTarget = 8 * 1024;
+    private const int MaxChunk = 16 * 1024;
 
     private readonly CompiledRule[] _rules;
     private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> _vocabulary;
@@ -32,7 +34,7 @@ public sealed class LanguageChecker
     private LanguageChecker(RuleSet rules)
     {
         RuleSet = rules;
-        var vocabulary = new Dictionary<string, int>(StringComparer.Ordinal);
+        var vocabulary = new Dictionary<string, int>();
         var patternWords = new HashSet<string>(StringComparer.Ordinal);
         var builder = new TrieBuilder();
         _rules = new CompiledRule[rules.Rules.Count];
@@ -94,23 +96,79 @@ public sealed class LanguageChecker
             return [];
         }
 
-        var size = TextNormalizer.MaxOutputLength(text.Length);
+        // Long text is processed in chunks cut at sentence ends, so the working buffers stay small and in cache.
+        // Nothing (patterns, context) crosses a sentence, so chunking does not change the findings.
+        var size = TextNormalizer.MaxOutputLength(Math.Min(text.Length, MaxChunk));
         var normalized = ArrayPool<char>.Shared.Rent(size);
         var map = ArrayPool<int>.Shared.Rent(size);
         var tokens = ArrayPool<Token>.Shared.Rent((size / 2) + 1);
+        var allowed = ArrayPool<bool>.Shared.Rent((size / 2) + 1);
         try
         {
-            var length = TextNormalizer.Normalize(text, normalized, map);
-            var count = TextNormalizer.Tokenize(normalized.AsSpan(0, length), tokens);
-            AssignIds(normalized, tokens.AsSpan(0, count));
-            return Match(text, map, tokens, count);
+            var findings = new List<Finding>();
+            var matches = new List<RawMatch>();
+            for (var start = 0; start < text.Length;)
+            {
+                var end = ChunkEnd(text, start);
+                var length = TextNormalizer.Normalize(text.AsSpan(start, end - start), normalized, map);
+                var count = TextNormalizer.Tokenize(normalized.AsSpan(0, length), tokens);
+                AssignIds(normalized, tokens.AsSpan(0, count));
+                matches.Clear();
+                for (var i = 0; i < count; i++)
+                {
+                    if (tokens[i].Id >= 0 || tokens[i].IsNumber)
+                    {
+                        Walk(0, tokens, count, i, i, matches);
+                    }
+                }
+
+                if (matches.Count > 0)
+                {
+                    AddFindings(text, start, map, tokens, count, matches, allowed, findings);
+                }
+
+                start = end;
+            }
+
+            return findings;
         }
         finally
         {
             ArrayPool<char>.Shared.Return(normalized);
             ArrayPool<int>.Shared.Return(map);
             ArrayPool<Token>.Shared.Return(tokens);
+            ArrayPool<bool>.Shared.Return(allowed);
         }
+    }
+
+    /// <summary>End of the chunk starting at <paramref name="start"/>: the first sentence end after
+    /// <see cref="ChunkTarget"/> characters, else the last whitespace before <see cref="MaxChunk"/>.</summary>
+    internal static int ChunkEnd(string text, int start)
+    {
+        if (text.Length - start <= MaxChunk)
+        {
+            return text.Length;
+        }
+
+        var limit = start + MaxChunk;
+        for (var i = start + ChunkTarget; i < limit - 1; i++)
+        {
+            if (text[i] == '\n' || (text[i] is '.' or '!' or '?' && char.IsWhiteSpace(text[i + 1])))
+            {
+                return i + 1;
+            }
+        }
+
+        // A sentence longer than the chunk: cut at whitespace (a phrase spanning the cut could be missed).
+        for (var i = limit - 1; i > start + (ChunkTarget / 2); i--)
+        {
+            if (char.IsWhiteSpace(text[i]))
+            {
+                return i + 1;
+            }
+        }
+
+        return char.IsHighSurrogate(text[limit - 1]) ? limit - 1 : limit;
     }
 
     private void AssignIds(char[] normalized, Span<Token> tokens)
@@ -137,31 +195,7 @@ public sealed class LanguageChecker
         }
     }
 
-    private List<Finding> Match(string text, int[] map, Token[] tokens, int count)
-    {
-        var matches = new List<RawMatch>();
-        for (var i = 0; i < count; i++)
-        {
-            Walk(0, tokens, count, i, i, matches);
-        }
-
-        if (matches.Count == 0)
-        {
-            return [];
-        }
-
-        var allowed = ArrayPool<bool>.Shared.Rent(count);
-        try
-        {
-            return Findings(text, map, tokens, count, matches, allowed);
-        }
-        finally
-        {
-            ArrayPool<bool>.Shared.Return(allowed);
-        }
-    }
-
-    private List<Finding> Findings(string text, int[] map, Token[] tokens, int count, List<RawMatch> matches, bool[] allowed)
+    private void AddFindings(string text, int offset, int[] map, Token[] tokens, int count, List<RawMatch> matches, bool[] allowed, List<Finding> findings)
     {
         Array.Clear(allowed, 0, count);
         foreach (var m in matches)
@@ -172,7 +206,7 @@ public sealed class LanguageChecker
             }
         }
 
-        var findings = new List<Finding>();
+        var chunk = new List<Finding>();
         foreach (var m in matches)
         {
             if (m.Target < 0 || allowed.AsSpan(m.Start, m.End - m.Start).Contains(true) || !InContext(_rules[m.Target], tokens, count, m.Start, m.End))
@@ -181,12 +215,12 @@ public sealed class LanguageChecker
             }
 
             var rule = _rules[m.Target].Rule;
-            var start = map[tokens[m.Start].Start];
-            var end = map[tokens[m.End - 1].End - 1] + 1;
-            findings.Add(new Finding(rule.Id, rule.Category, rule.Severity, start, end - start, text[start..end], rule.Reason, rule.Suggestion));
+            var start = offset + map[tokens[m.Start].Start];
+            var end = offset + map[tokens[m.End - 1].End - 1] + 1;
+            chunk.Add(new Finding(rule.Id, rule.Category, rule.Severity, start, end - start, text[start..end], rule.Reason, rule.Suggestion));
         }
 
-        return Deduplicate(findings);
+        findings.AddRange(Deduplicate(chunk));
     }
 
     private void Walk(int node, Token[] tokens, int count, int start, int position, List<RawMatch> matches)
@@ -278,8 +312,11 @@ public sealed class LanguageChecker
 
     private static List<Finding> Deduplicate(List<Finding> findings)
     {
-        // Longest first at each position; drop a finding inside another of the same category.
-        findings.Sort(static (a, b) => a.Start != b.Start ? a.Start.CompareTo(b.Start) : b.Length.CompareTo(a.Length));
+        // Deterministic order: by position, longest first, then rule id; drop a finding inside another of the same category.
+        findings.Sort(static (a, b) =>
+            a.Start != b.Start ? a.Start.CompareTo(b.Start)
+            : a.Length != b.Length ? b.Length.CompareTo(a.Length)
+            : string.CompareOrdinal(a.RuleId, b.RuleId));
         var kept = new List<Finding>(findings.Count);
         var reach = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (var finding in findings)

@@ -12,9 +12,9 @@ public sealed record CorpusItem(
     [property: JsonPropertyName("kind")] string Kind,
     [property: JsonPropertyName("topic")] string? Topic)
 {
-    public static IReadOnlyList<CorpusItem> Load()
+    public static IReadOnlyList<CorpusItem> Load(string file = "corpus.jsonl")
     {
-        var path = Path.Combine(AppContext.BaseDirectory, "Language", "corpus.jsonl");
+        var path = Path.Combine(AppContext.BaseDirectory, "Language", file);
         return [.. File.ReadLines(path)
             .Where(line => !string.IsNullOrWhiteSpace(line))
             .Select(line => JsonSerializer.Deserialize<CorpusItem>(line) ?? throw new InvalidDataException(line))];

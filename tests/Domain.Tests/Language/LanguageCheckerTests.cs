@@ -254,6 +254,27 @@ public sealed class LanguageCheckerTests
     }
 
     [Fact]
+    public void Long_text_gives_the_same_findings_as_its_sentences_checked_one_by_one()
+    {
+        // Long text is checked in chunks cut at sentence ends; this proves the cuts change nothing.
+        var sentences = CorpusItem.Load().Select(i => i.Text).ToArray();
+        var builder = new StringBuilder();
+        var expected = new List<Finding>();
+        for (var i = 0; builder.Length < 100_000; i++)
+        {
+            var sentence = sentences[(i * 7) % sentences.Length];
+            var offset = builder.Length;
+            expected.AddRange(Checker.Check(sentence).Select(f => f with { Start = f.Start + offset }));
+            builder.Append(sentence).Append(i % 5 == 4 ? "\n\n" : " ");
+        }
+
+        var actual = Checker.Check(builder.ToString());
+
+        Assert.Equal(expected.Count, actual.Count);
+        Assert.Equal(expected, actual);
+    }
+
+    [Fact]
     public void A_compiled_checker_gives_the_same_answers_from_many_threads()
     {
         var texts = CorpusItem.Load().Select(i => i.Text).ToArray();
