@@ -127,6 +127,8 @@ public static class Policies
     public const string FeedbackAuthors = "feedback-authors";
     public const string FeedbackReviewers = "feedback-reviewers";
     public const string FeedbackReaders = "feedback-readers";
+    public const string LanguageRuleReaders = "language-rule-readers";
+    public const string LanguageRuleEditors = "language-rule-editors";
 
     /// <summary>Upsert candidates and applications: the ATS and recruiters.</summary>
     public const string ApplicationWriters = "application-writers";
@@ -146,6 +148,8 @@ public static class Policies
         options.AddPolicy(Legal, p => p.RequireAuthenticatedUser().RequireRole(Roles.Legal));
         options.AddPolicy(FeedbackAuthors, p => p.RequireAuthenticatedUser().RequireRole(Roles.Recruiter, Roles.Interviewer));
         options.AddPolicy(FeedbackReviewers, p => p.RequireAuthenticatedUser().RequireRole(Roles.Recruiter, Roles.Legal));
+        options.AddPolicy(LanguageRuleReaders, p => p.RequireAuthenticatedUser().RequireRole(Roles.Admin, Roles.Legal, Roles.Recruiter));
+        options.AddPolicy(LanguageRuleEditors, p => p.RequireAuthenticatedUser().RequireRole(Roles.Admin, Roles.Legal));
         options.AddPolicy(FeedbackReaders, p => p.RequireAuthenticatedUser().RequireRole(Roles.Admin, Roles.Recruiter, Roles.Interviewer, Roles.Legal));
         options.AddPolicy(ApplicationWriters, p => p.RequireAuthenticatedUser().RequireRole(Roles.Integration, Roles.Recruiter));
         options.AddPolicy(ApplicationReaders, p => p.RequireAuthenticatedUser().RequireRole(Roles.Integration, Roles.Recruiter, Roles.Legal, Roles.Admin));

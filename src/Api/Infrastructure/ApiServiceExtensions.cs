@@ -4,6 +4,7 @@ using FeedbackHub.Api.Features.Applications;
 using FeedbackHub.Api.Features.Audit;
 using FeedbackHub.Api.Features.Diagnostics;
 using FeedbackHub.Api.Features.Feedback;
+using FeedbackHub.Api.Features.Language;
 using FeedbackHub.Api.Features.Templates;
 using FeedbackHub.Domain.Language;
 using FeedbackHub.Domain.Persistence;
@@ -61,6 +62,7 @@ public static class ApiServiceExtensions
         services.AddAuthorization(Policies.Add);
 
         services.AddSingleton<LanguageCheckers>();
+        services.AddSingleton<Domain.Authoring.TenantLanguage>();
         services.AddFeedbackHubOpenApi();
 
         services.AddHealthChecks()
@@ -97,6 +99,7 @@ public static class ApiServiceExtensions
         app.MapDiagnosticsEndpoints();
         app.MapTemplateEndpoints();
         app.MapFeedbackEndpoints();
+        app.MapLanguageEndpoints();
         return app;
     }
 }

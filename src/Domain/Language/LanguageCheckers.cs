@@ -22,9 +22,8 @@ public sealed class LanguageCheckers
         var findings = new List<FieldFinding>();
         foreach (var (path, text) in fields)
         {
-            if (string.IsNullOrEmpty(text))
-                continue;
-            findings.AddRange(checker.Check(text).Select(f => new FieldFinding(path, f)));
+            if (!string.IsNullOrEmpty(text))
+                findings.AddRange(checker.Check(text).Select(f => new FieldFinding(path, f)));
         }
 
         return findings;

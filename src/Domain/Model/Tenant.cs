@@ -17,6 +17,9 @@ public sealed class Tenant
 
     public TenantSettings Settings { get; private set; }
 
+    /// <summary>Increases whenever the tenant's language rules change (compiled checkers are cached by it).</summary>
+    public int LanguageRulesRevision { get; private set; }
+
     /// <summary>Sequence of the newest audit event (0 when none); the head of the hash chain.</summary>
     public long AuditHeadSequence { get; private set; }
 
@@ -38,6 +41,8 @@ public sealed class Tenant
     }
 
     public void ChangeSettings(TenantSettings settings) => Settings = settings.Validated();
+
+    public void LanguageRulesChanged() => LanguageRulesRevision++;
 
     internal void AdvanceAuditHead(long sequence, byte[] hash)
     {

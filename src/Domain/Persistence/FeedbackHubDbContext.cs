@@ -32,6 +32,8 @@ public sealed class FeedbackHubDbContext(DbContextOptions<FeedbackHubDbContext> 
 
     public DbSet<Feedback> Feedback => Set<Feedback>();
 
+    public DbSet<TenantLanguageRule> TenantLanguageRules => Set<TenantLanguageRule>();
+
     public DbSet<Candidate> Candidates => Set<Candidate>();
 
     public DbSet<Application> Applications => Set<Application>();
@@ -62,6 +64,7 @@ public sealed class FeedbackHubDbContext(DbContextOptions<FeedbackHubDbContext> 
         modelBuilder.Entity<Candidate>().HasQueryFilter(c => ScopeTenantId == null || c.TenantId == ScopeTenantId);
         modelBuilder.Entity<Application>().HasQueryFilter(a => ScopeTenantId == null || a.TenantId == ScopeTenantId);
         modelBuilder.Entity<Feedback>().HasQueryFilter(f => ScopeTenantId == null || f.TenantId == ScopeTenantId);
+        modelBuilder.Entity<TenantLanguageRule>().HasQueryFilter(r => ScopeTenantId == null || r.TenantId == ScopeTenantId);
         modelBuilder.Entity<Template>().HasQueryFilter(t => ScopeTenantId == null || t.TenantId == ScopeTenantId);
         modelBuilder.Entity<TemplateVersion>().HasQueryFilter(v => ScopeTenantId == null || v.TenantId == ScopeTenantId);
         modelBuilder.Entity<IdempotencyRecord>().HasQueryFilter(r => ScopeTenantId == null || r.TenantId == ScopeTenantId);

@@ -44,6 +44,12 @@ public sealed class RolesMatrixTests(ApiFactory api) : IClassFixture<ApiFactory>
         ("SubmitFeedback", "POST", $"/v1/feedback/{Id}/submit", "{}", ["interviewer", "recruiter"]),
         ("ApproveFeedback", "POST", $"/v1/feedback/{Id}/approve", null, ["recruiter", "legal"]),
         ("RequestFeedbackChanges", "POST", $"/v1/feedback/{Id}/request-changes", "{}", ["recruiter", "legal"]),
+        ("CheckText", "POST", "/v1/language/check", "{}", ["admin", "recruiter", "interviewer", "legal", "integration"]),
+        ("CheckTextBatch", "POST", "/v1/language/check-batch", "{}", ["admin", "recruiter", "interviewer", "legal", "integration"]),
+        ("GetLanguageRules", "GET", "/v1/language/rules", null, ["admin", "recruiter", "interviewer", "legal", "integration"]),
+        ("ListTenantLanguageRules", "GET", "/v1/language/tenant-rules", null, ["admin", "legal", "recruiter"]),
+        ("AddTenantLanguageRule", "POST", "/v1/language/tenant-rules", "{}", ["admin", "legal"]),
+        ("RemoveTenantLanguageRule", "DELETE", $"/v1/language/tenant-rules/{Id}", null, ["admin", "legal"]),
         ("PreviewFeedbackEmail", "GET", $"/v1/feedback/{Id}/preview", null, ["admin", "recruiter", "interviewer", "legal"]),
     ];
 

@@ -124,14 +124,14 @@ public static class FeedbackEndpoints
     }
 
     public static async Task<Ok<FeedbackResponse>> SaveFeedbackAnswers(
-        Guid id, SaveAnswersRequest request, CurrentActor caller, FeedbackHubDbContext db, AuditLog audit, LanguageCheckers language,
+        Guid id, SaveAnswersRequest request, CurrentActor caller, FeedbackHubDbContext db, AuditLog audit, TenantLanguage language,
         TimeProvider time, HttpRequest httpRequest, HttpResponse response, CancellationToken ct)
     {
         var feedback = await LoadAsync(db, id, ct);
         feedback.CheckVersion(IfMatch(httpRequest));
         var template = await TemplateContentAsync(db, feedback, ct);
-        var jurisdiction = await TemplateEndpoints.JurisdictionAsync(db, caller.TenantId, ct);
-        feedback.Save(request.Answers, template, caller.Actor, time.GetUtcNow(), fields => language.Check(jurisdiction, fields));
+        var (_, checker) = await language.ForTenantAsync(db, caller.TenantId, ct);
+        feedback.Save(request.Answers, template, caller.Actor, time.GetUtcNow(), fields => TenantLanguage.Check(checker, fields));
         audit.Record(caller.TenantId, caller.Actor, "feedback.saved", "feedback", feedback.Id,
             new { version = feedback.Version, findings = feedback.Findings.Count, blocking = feedback.Findings.Count(f => f.Finding.Severity == Severity.Block) });
         await db.SaveChangesAsync(ct);

@@ -2,6 +2,7 @@ using FeedbackHub.Api.Features.Language;
 using FeedbackHub.Api.Infrastructure;
 using FeedbackHub.Domain;
 using FeedbackHub.Domain.Auditing;
+using FeedbackHub.Domain.Authoring;
 using FeedbackHub.Domain.Language;
 using FeedbackHub.Domain.Persistence;
 using FeedbackHub.Domain.Templates;
@@ -64,14 +65,13 @@ public static class TemplateEndpoints
     }
 
     public static async Task<Created<TemplateVersionResponse>> CreateTemplate(
-        TemplateRequest request, CurrentActor caller, FeedbackHubDbContext db, AuditLog audit, LanguageCheckers language, TimeProvider time, CancellationToken ct)
+        TemplateRequest request, CurrentActor caller, FeedbackHubDbContext db, AuditLog audit, TenantLanguage language, TimeProvider time, CancellationToken ct)
     {
         var template = Template.Create(caller.TenantId, request.Name, request.Locale, request.Content, caller.Actor, time.GetUtcNow());
         db.Templates.Add(template);
         audit.Record(caller.TenantId, caller.Actor, "template.created", "template", template.Id, new { version = 1 });
         await db.SaveChangesAsync(ct);
-        var jurisdiction = await JurisdictionAsync(db, caller.TenantId, ct);
-        return TypedResults.Created($"/v1/templates/{template.Id}/versions/1", ToResponse(template, template.Latest, language, jurisdiction));
+        return TypedResults.Created($"/v1/templates/{template.Id}/versions/1", await ToResponseAsync(template, template.Latest, language, db, ct));
     }
 
     public static async Task<Ok<Page<TemplateSummary>>> ListTemplates(bool? published, int? limit, string? after, FeedbackHubDbContext db, CancellationToken ct)
@@ -96,41 +96,40 @@ public static class TemplateEndpoints
     }
 
     public static async Task<Ok<TemplateVersionResponse>> GetTemplateVersion(
-        Guid id, int version, CurrentActor caller, FeedbackHubDbContext db, LanguageCheckers language, CancellationToken ct)
+        Guid id, int version, CurrentActor caller, FeedbackHubDbContext db, TenantLanguage language, CancellationToken ct)
     {
         var template = await LoadAsync(db, id, tracking: false, ct);
-        return TypedResults.Ok(ToResponse(template, template.Version(version), language, await JurisdictionAsync(db, caller.TenantId, ct)));
+        return TypedResults.Ok(await ToResponseAsync(template, template.Version(version), language, db, ct));
     }
 
     public static async Task<Ok<TemplateVersionResponse>> SaveTemplateDraft(
-        Guid id, TemplateRequest request, CurrentActor caller, FeedbackHubDbContext db, AuditLog audit, LanguageCheckers language, TimeProvider time, CancellationToken ct)
+        Guid id, TemplateRequest request, CurrentActor caller, FeedbackHubDbContext db, AuditLog audit, TenantLanguage language, TimeProvider time, CancellationToken ct)
     {
         var template = await LoadAsync(db, id, tracking: true, ct);
         var before = template.Latest.Number;
         var draft = template.EditDraft(request.Name, request.Locale, request.Content, caller.Actor, time.GetUtcNow());
         audit.Record(caller.TenantId, caller.Actor, draft.Number == before ? "template.draft-saved" : "template.version-started", "template", template.Id, new { version = draft.Number });
         await db.SaveChangesAsync(ct);
-        return TypedResults.Ok(ToResponse(template, draft, language, await JurisdictionAsync(db, caller.TenantId, ct)));
+        return TypedResults.Ok(await ToResponseAsync(template, draft, language, db, ct));
     }
 
     public static async Task<Ok<TemplateVersionResponse>> SubmitTemplateVersion(
-        Guid id, int version, CurrentActor caller, FeedbackHubDbContext db, AuditLog audit, LanguageCheckers language, TimeProvider time, CancellationToken ct)
+        Guid id, int version, CurrentActor caller, FeedbackHubDbContext db, AuditLog audit, TenantLanguage language, TimeProvider time, CancellationToken ct)
     {
         var template = await LoadAsync(db, id, tracking: true, ct);
         var v = template.Version(version);
         v.Submit(time.GetUtcNow());
         audit.Record(caller.TenantId, caller.Actor, "template.submitted", "template", template.Id, new { version });
         await db.SaveChangesAsync(ct);
-        return TypedResults.Ok(ToResponse(template, v, language, await JurisdictionAsync(db, caller.TenantId, ct)));
+        return TypedResults.Ok(await ToResponseAsync(template, v, language, db, ct));
     }
 
     public static async Task<Ok<TemplateVersionResponse>> PublishTemplateVersion(
-        Guid id, int version, CurrentActor caller, FeedbackHubDbContext db, AuditLog audit, LanguageCheckers language, TimeProvider time, CancellationToken ct)
+        Guid id, int version, CurrentActor caller, FeedbackHubDbContext db, AuditLog audit, TenantLanguage language, TimeProvider time, CancellationToken ct)
     {
         var template = await LoadAsync(db, id, tracking: true, ct);
         var v = template.Version(version);
-        var jurisdiction = await JurisdictionAsync(db, caller.TenantId, ct);
-        var findings = language.Check(jurisdiction, v.Content.CandidateVisibleText());
+        var findings = await language.CheckAsync(db, caller.TenantId, v.Content.CandidateVisibleText(), ct);
         var blocking = findings.Where(f => f.Finding.Severity == Severity.Block).ToList();
         if (blocking.Count > 0)
         {
@@ -145,21 +144,18 @@ public static class TemplateEndpoints
         template.Publish(version, caller.Actor, time.GetUtcNow());
         audit.Record(caller.TenantId, caller.Actor, "template.published", "template", template.Id, new { version, retired = retiring, warnings = findings.Count });
         await db.SaveChangesAsync(ct);
-        return TypedResults.Ok(ToResponse(template, v, language, jurisdiction));
+        return TypedResults.Ok(await ToResponseAsync(template, v, language, db, ct));
     }
 
     public static async Task<Ok<TemplateVersionResponse>> RetireTemplateVersion(
-        Guid id, int version, CurrentActor caller, FeedbackHubDbContext db, AuditLog audit, LanguageCheckers language, TimeProvider time, CancellationToken ct)
+        Guid id, int version, CurrentActor caller, FeedbackHubDbContext db, AuditLog audit, TenantLanguage language, TimeProvider time, CancellationToken ct)
     {
         var template = await LoadAsync(db, id, tracking: true, ct);
         template.Retire(version, time.GetUtcNow());
         audit.Record(caller.TenantId, caller.Actor, "template.retired", "template", template.Id, new { version });
         await db.SaveChangesAsync(ct);
-        return TypedResults.Ok(ToResponse(template, template.Version(version), language, await JurisdictionAsync(db, caller.TenantId, ct)));
+        return TypedResults.Ok(await ToResponseAsync(template, template.Version(version), language, db, ct));
     }
-
-    internal static async Task<string> JurisdictionAsync(FeedbackHubDbContext db, Guid tenantId, CancellationToken ct) =>
-        await db.Tenants.Where(t => t.Id == tenantId).Select(t => t.Settings).SingleAsync(ct) is { } settings ? settings.Jurisdiction : "US";
 
     private static async Task<Template> LoadAsync(FeedbackHubDbContext db, Guid id, bool tracking, CancellationToken ct)
     {
@@ -170,7 +166,8 @@ public static class TemplateEndpoints
     private static VersionSummary Summary(TemplateVersion v) =>
         new(v.Number, v.Status, v.AuthorName, v.UpdatedAt, v.SubmittedAt, v.PublishedAt, v.PublishedByName, v.RetiredAt);
 
-    private static TemplateVersionResponse ToResponse(Template t, TemplateVersion v, LanguageCheckers language, string jurisdiction) =>
+    private static async Task<TemplateVersionResponse> ToResponseAsync(
+        Template t, TemplateVersion v, TenantLanguage language, FeedbackHubDbContext db, CancellationToken ct) =>
         new(t.Id, t.Name, t.Locale, v.Number, v.Status, v.Content, v.AuthorName, v.UpdatedAt, v.PublishedAt, v.PublishedByName,
-            FindingResponse.From(language.Check(jurisdiction, v.Content.CandidateVisibleText())));
+            FindingResponse.From(await language.CheckAsync(db, t.TenantId, v.Content.CandidateVisibleText(), ct)));
 }

@@ -203,6 +203,73 @@ namespace FeedbackHub.Domain.Persistence.Migrations
                     b.ToTable("feedback");
                 });
 
+            modelBuilder.Entity("FeedbackHub.Domain.Authoring.TenantLanguageRule", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .HasColumnType("uuid")
+                        .HasColumnName("id");
+
+                    b.Property<string>("Category")
+                        .HasMaxLength(60)
+                        .HasColumnType("character varying(60)")
+                        .HasColumnName("category");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at");
+
+                    b.Property<string>("CreatedBy")
+                        .IsRequired()
+                        .HasMaxLength(100)
+                        .HasColumnType("character varying(100)")
+                        .HasColumnName("created_by");
+
+                    b.Property<string>("Key")
+                        .IsRequired()
+                        .HasMaxLength(250)
+                        .HasColumnType("character varying(250)")
+                        .HasColumnName("key");
+
+                    b.Property<string>("Kind")
+                        .IsRequired()
+                        .HasMaxLength(20)
+                        .HasColumnType("character varying(20)")
+                        .HasColumnName("kind");
+
+                    b.Property<string>("Phrase")
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)")
+                        .HasColumnName("phrase");
+
+                    b.Property<string>("Reason")
+                        .HasMaxLength(300)
+                        .HasColumnType("character varying(300)")
+                        .HasColumnName("reason");
+
+                    b.Property<string>("Severity")
+                        .HasMaxLength(10)
+                        .HasColumnType("character varying(10)")
+                        .HasColumnName("severity");
+
+                    b.Property<string>("Suggestion")
+                        .HasMaxLength(300)
+                        .HasColumnType("character varying(300)")
+                        .HasColumnName("suggestion");
+
+                    b.Property<Guid>("TenantId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("tenant_id");
+
+                    b.HasKey("Id")
+                        .HasName("pk_tenant_language_rules");
+
+                    b.HasIndex("TenantId", "Kind", "Key")
+                        .IsUnique()
+                        .HasDatabaseName("ix_tenant_language_rules_tenant_id_kind_key");
+
+                    b.ToTable("tenant_language_rules");
+                });
+
             modelBuilder.Entity("FeedbackHub.Domain.Email.TestEmail", b =>
                 {
                     b.Property<Guid>("Id")
@@ -498,6 +565,10 @@ namespace FeedbackHub.Domain.Persistence.Migrations
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("created_at");
 
+                    b.Property<int>("LanguageRulesRevision")
+                        .HasColumnType("integer")
+                        .HasColumnName("language_rules_revision");
+
                     b.Property<string>("Name")
                         .IsRequired()
                         .HasMaxLength(200)
@@ -734,6 +805,16 @@ namespace FeedbackHub.Domain.Persistence.Migrations
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired()
                         .HasConstraintName("fk_feedback_tenants_tenant_id");
+                });
+
+            modelBuilder.Entity("FeedbackHub.Domain.Authoring.TenantLanguageRule", b =>
+                {
+                    b.HasOne("FeedbackHub.Domain.Model.Tenant", null)
+                        .WithMany()
+                        .HasForeignKey("TenantId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_tenant_language_rules_tenants_tenant_id");
                 });
 
             modelBuilder.Entity("FeedbackHub.Domain.Email.TestEmail", b =>

@@ -1,0 +1,48 @@
+using System.Collections.Concurrent;
+using FeedbackHub.Domain.Language;
+using FeedbackHub.Domain.Persistence;
+using Microsoft.EntityFrameworkCore;
+
+namespace FeedbackHub.Domain.Authoring;
+
+/// <summary>
+/// A tenant's effective language rules (its jurisdiction pack plus its own changes), compiled once per change and
+/// shared by every request: the tenant row's <c>LanguageRulesRevision</c> tells when to rebuild.
+/// </summary>
+public sealed class TenantLanguage
+{
+    private readonly ConcurrentDictionary<Guid, (int Revision, string Jurisdiction, RuleSet Rules, LanguageChecker Checker)> _cache = new();
+
+    public async Task<(RuleSet Rules, LanguageChecker Checker)> ForTenantAsync(FeedbackHubDbContext db, Guid tenantId, CancellationToken ct)
+    {
+        var tenant = await db.Tenants.AsNoTracking().Where(t => t.Id == tenantId)
+            .Select(t => new { t.LanguageRulesRevision, t.Settings }).SingleAsync(ct);
+        if (_cache.TryGetValue(tenantId, out var cached) && cached.Revision == tenant.LanguageRulesRevision && cached.Jurisdiction == tenant.Settings.Jurisdiction)
+            return (cached.Rules, cached.Checker);
+
+        var changes = TenantLanguageRule.ToChanges(await db.TenantLanguageRules.AsNoTracking().Where(r => r.TenantId == tenantId).ToListAsync(ct));
+        var rules = RuleCatalog.Default.ForJurisdiction(tenant.Settings.Jurisdiction).With(changes);
+        var checker = LanguageChecker.Create(rules);
+        _cache[tenantId] = (tenant.LanguageRulesRevision, tenant.Settings.Jurisdiction, rules, checker);
+        return (rules, checker);
+    }
+
+    /// <summary>Checks fields with the tenant's effective rules; findings carry their field's path.</summary>
+    public async Task<IReadOnlyList<FieldFinding>> CheckAsync(FeedbackHubDbContext db, Guid tenantId, IEnumerable<(string Path, string Text)> fields, CancellationToken ct)
+    {
+        var (_, checker) = await ForTenantAsync(db, tenantId, ct);
+        return Check(checker, fields);
+    }
+
+    public static IReadOnlyList<FieldFinding> Check(LanguageChecker checker, IEnumerable<(string Path, string Text)> fields)
+    {
+        var findings = new List<FieldFinding>();
+        foreach (var (path, text) in fields)
+        {
+            if (!string.IsNullOrEmpty(text))
+                findings.AddRange(checker.Check(text).Select(f => new FieldFinding(path, f)));
+        }
+
+        return findings;
+    }
+}
