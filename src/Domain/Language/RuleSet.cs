@@ -28,7 +28,7 @@ public sealed class RuleSet
 
     /// <summary>Applies a tenant's changes and returns the effective rule set.</summary>
     /// <exception cref="ArgumentException">
-    /// Unknown category, unknown disabled rule id, duplicate or empty term id, or an empty phrase.
+    /// Unknown category, unknown disabled rule id, duplicate or empty term id, an empty phrase, reason or suggestion.
     /// </exception>
     public RuleSet With(TenantRuleChanges changes)
     {
@@ -59,7 +59,12 @@ public sealed class RuleSet
                     nameof(changes));
             }
 
-            var phrase = PatternCompiler.Literal(term.Phrase);
+            if (string.IsNullOrWhiteSpace(term.Reason) || string.IsNullOrWhiteSpace(term.Suggestion))
+            {
+                throw new ArgumentException($"Added term '{term.Id}' needs a reason and a suggestion.", nameof(changes));
+            }
+
+            var phrase = PatternCompiler.Literal(term.Phrase ?? string.Empty);
             if (phrase.Length == 0)
             {
                 throw new ArgumentException($"Added term '{term.Id}' has no words to match.", nameof(changes));

@@ -185,6 +185,8 @@ public sealed class LanguageCheckerTests
             [new CustomTerm("age.at-his-age", "age", "old timer", Severity.Warn, "r", "s")], [], [])));
         Assert.Throws<ArgumentException>(() => Us.With(new TenantRuleChanges(
             [new CustomTerm("x", "age", " ( ) ", Severity.Warn, "r", "s")], [], [])));
+        Assert.Throws<ArgumentException>(() => Us.With(new TenantRuleChanges(
+            [new CustomTerm("x", "age", "grey beard", Severity.Warn, "", "s")], [], [])));
 
         var unknownJurisdiction = Assert.Throws<ArgumentException>(() => RuleCatalog.Default.ForJurisdiction("FR"));
         Assert.Contains("FR", unknownJurisdiction.Message, StringComparison.Ordinal);
