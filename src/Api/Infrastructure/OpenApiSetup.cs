@@ -48,6 +48,12 @@ internal static class OpenApiSetup
                     });
                 }
 
+                if (metadata.OfType<RequestExampleMetadata>().FirstOrDefault() is { } example
+                    && operation.RequestBody?.Content?.TryGetValue("application/json", out var media) == true)
+                {
+                    media.Example = System.Text.Json.Nodes.JsonNode.Parse(System.Text.Json.JsonSerializer.Serialize(example.Value, ExampleJson));
+                }
+
                 if (metadata.OfType<IdempotentMetadata>().Any())
                 {
                     operation.Parameters ??= [];
@@ -65,6 +71,15 @@ internal static class OpenApiSetup
             });
         });
 
+    private static readonly System.Text.Json.JsonSerializerOptions ExampleJson = new(System.Text.Json.JsonSerializerDefaults.Web)
+    {
+        Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter(System.Text.Json.JsonNamingPolicy.CamelCase) },
+    };
+
+    /// <summary>An example request body shown in the OpenAPI document and Swagger UI.</summary>
+    public static RouteHandlerBuilder WithRequestExample(this RouteHandlerBuilder builder, object example) =>
+        builder.WithMetadata(new RequestExampleMetadata(example));
+
     /// <summary>The operation honours Idempotency-Key (creating POSTs).</summary>
     public static RouteHandlerBuilder WithIdempotency(this RouteHandlerBuilder builder) =>
         builder.WithMetadata(new IdempotentMetadata()).ProducesProblems(StatusCodes.Status409Conflict, StatusCodes.Status422UnprocessableEntity);
@@ -81,3 +96,6 @@ internal static class OpenApiSetup
     public static RouteHandlerBuilder ProducesAuthProblems(this RouteHandlerBuilder builder) =>
         builder.ProducesProblems(StatusCodes.Status400BadRequest, StatusCodes.Status401Unauthorized, StatusCodes.Status403Forbidden);
 }
+
+/// <summary>An example request body for the OpenAPI document.</summary>
+public sealed record RequestExampleMetadata(object Value);

@@ -64,6 +64,20 @@ public sealed class OpenApiDocumentTests(ApiFactory api) : IClassFixture<ApiFact
         Assert.All(mapped, m => Assert.Contains(m, documented));
     }
 
+    [Theory]
+    [InlineData("/v1/language/check", "post")]
+    [InlineData("/v1/language/check-batch", "post")]
+    [InlineData("/v1/language/tenant-rules", "post")]
+    [InlineData("/v1/templates", "post")]
+    [InlineData("/v1/feedback/{id}/answers", "put")]
+    public async Task Key_operations_carry_a_request_example(string path, string method)
+    {
+        using var doc = JsonDocument.Parse(await DocumentAsync());
+        var body = doc.RootElement.GetProperty("paths").GetProperty(path).GetProperty(method).GetProperty("requestBody");
+        Assert.True(body.GetProperty("content").GetProperty("application/json").TryGetProperty("example", out var example));
+        Assert.Equal(JsonValueKind.Object, example.ValueKind);
+    }
+
     [Fact]
     public async Task Swagger_ui_is_served()
     {

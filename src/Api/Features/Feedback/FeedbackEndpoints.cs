@@ -51,6 +51,10 @@ public static class FeedbackEndpoints
         group.MapPut("/{id}/answers", SaveFeedbackAnswers).WithName("SaveFeedbackAnswers").RequireAuthorization(Policies.FeedbackAuthors)
             .WithSummary("Save answers; returns the language findings")
             .WithDescription("Roles `interviewer`, `recruiter`. Send `If-Match` with the ETag you read: a stale write answers 412. Phrases must be pre-approved phrases of the chosen band; comments are checked for risky language on every save (findings carry the path of their field).")
+            .WithRequestExample(new SaveAnswersRequest([
+                new Answer("problem-solving", "meets", ["Talking through alternatives earlier would have made your reasoning easier to follow."], "You solved the second exercise with a clear, tested approach."),
+                new Answer("code-quality", "strong", ["You kept functions small and focused."]),
+            ]))
             .ProducesAuthProblems().ProducesProblems(404, 409, 412, 422);
         group.MapPost("/{id}/submit", SubmitFeedback).WithName("SubmitFeedback").RequireAuthorization(Policies.FeedbackAuthors)
             .WithSummary("Submit for approval")

@@ -42,10 +42,12 @@ public static class LanguageEndpoints
         group.MapPost("/check", CheckText).WithName("CheckText").RequireAuthorization()
             .WithSummary("Check one text for risky wording")
             .WithDescription("Any role. Uses the tenant's effective rules (jurisdiction pack plus its changes). Each finding has the rule, category, severity (block/warn), the span (start, length in UTF-16 units), the matched text, the reason and a safer suggestion.")
+            .WithRequestExample(new CheckTextRequest("Strong SQL skills. At his age, though, he may not keep up with the team."))
             .ProducesAuthProblems().ProducesProblems(413);
         group.MapPost("/check-batch", CheckBatch).WithName("CheckTextBatch").RequireAuthorization()
             .WithSummary("Check up to 1,000 texts")
             .WithDescription("Any role. Results come back in the order of the items, with their ids.")
+            .WithRequestExample(new CheckBatchRequest([new("intro", "Thank you for interviewing with us."), new("comment-1", "Not a culture fit.")]))
             .ProducesAuthProblems().ProducesProblems(413, 422);
         group.MapGet("/rules", GetRules).WithName("GetLanguageRules").RequireAuthorization()
             .WithSummary("The tenant's effective rule catalog").WithDescription("Any role.")
@@ -56,6 +58,8 @@ public static class LanguageEndpoints
         group.MapPost("/tenant-rules", AddTenantRule).WithName("AddTenantLanguageRule").RequireAuthorization(Policies.LanguageRuleEditors)
             .WithSummary("Add a term, allow a phrase, or disable a rule")
             .WithDescription("Roles `admin`, `legal`. Audited. `kind`: `term` (with `category`, `phrase`, `severity`, `reason`, `suggestion`), `allowedPhrase` (with `phrase`) or `disabledRule` (with `ruleId`). Takes effect on the next check.")
+            .WithRequestExample(new TenantRuleRequest(TenantLanguageRuleKind.Term, Category: "comparison", Phrase: "Project Falcon", Severity: Severity.Block,
+                Reason: "Codename of a confidential search; naming it reveals other candidates.", Suggestion: "Describe the skills the role needs instead."))
             .ProducesAuthProblems().ProducesProblems(409, 422);
         group.MapDelete("/tenant-rules/{id}", RemoveTenantRule).WithName("RemoveTenantLanguageRule").RequireAuthorization(Policies.LanguageRuleEditors)
             .WithSummary("Undo a tenant change").WithDescription("Roles `admin`, `legal`. Audited.")

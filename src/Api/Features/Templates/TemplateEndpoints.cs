@@ -37,6 +37,8 @@ public static class TemplateEndpoints
         group.MapPost("/", CreateTemplate).WithName("CreateTemplate").RequireAuthorization(Policies.TemplateWriters)
             .WithSummary("Create a template (version 1, draft)")
             .WithDescription("Roles `recruiter`, `legal`. Merge fields: {{candidate.first_name}}, {{position.title}}, {{company.name}}, {{application.rejected_on}} (subject, intro, outro only). The answer lists language findings of every candidate-visible string.")
+            .WithRequestExample(new TemplateRequest(Commands.ExampleTemplates.CustomerSupport.Name, "en", Commands.ExampleTemplates.CustomerSupport.Content.Subject,
+                Commands.ExampleTemplates.CustomerSupport.Content.Intro, Commands.ExampleTemplates.CustomerSupport.Content.Outro, Commands.ExampleTemplates.CustomerSupport.Content.Criteria))
             .WithIdempotency().ProducesAuthProblems().ProducesProblems(422);
         group.MapGet("/", ListTemplates).WithName("ListTemplates").RequireAuthorization(Policies.TemplateReaders)
             .WithSummary("List templates").WithDescription("Roles `admin`, `recruiter`, `interviewer`, `legal`. Filter `published=true` for templates that can be used for feedback.")
