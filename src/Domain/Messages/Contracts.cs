@@ -4,3 +4,6 @@ namespace FeedbackHub.Messages;
 
 /// <summary>Send the diagnostic email with this id (proves API -> outbox -> RabbitMQ -> worker -> SMTP).</summary>
 public sealed record SendTestEmail(Guid TestEmailId, Guid TenantId);
+
+/// <summary>Send the feedback email of this delivery now (it is due). Idempotent: the delivery's state decides.</summary>
+public sealed record DeliverFeedback(Guid DeliveryId, Guid TenantId);

@@ -6,6 +6,7 @@ public static class MessageTypes
     private static readonly Dictionary<string, Type> ByName = new[]
     {
         typeof(SendTestEmail),
+        typeof(DeliverFeedback),
     }.ToDictionary(t => NameOf(t), StringComparer.Ordinal);
 
     public static string NameOf(Type type) => type.FullName ?? type.Name;

@@ -151,6 +151,16 @@ public sealed class Application
         return new ApplicationUpsertResult(changed, reopened);
     }
 
+    /// <summary>Records the rejection (again: the time moves to the new rejection). Hired applications cannot be rejected.</summary>
+    public void Reject(DateTimeOffset at, DateTimeOffset now)
+    {
+        if (Status == ApplicationStatus.Hired)
+            throw DomainException.Conflict("application-hired", "A hired application cannot be rejected.");
+        Status = ApplicationStatus.Rejected;
+        RejectedAt = Times.Truncate(at);
+        UpdatedAt = Times.Truncate(now);
+    }
+
     /// <summary>The candidate's data changed through this application: it counts as an update of the application.</summary>
     public void Touch(DateTimeOffset now) => UpdatedAt = Times.Truncate(now);
 

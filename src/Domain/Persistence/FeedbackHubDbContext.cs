@@ -1,5 +1,6 @@
 using FeedbackHub.Domain.Auditing;
 using FeedbackHub.Domain.Authoring;
+using FeedbackHub.Domain.Delivery;
 using FeedbackHub.Domain.Email;
 using FeedbackHub.Domain.Model;
 using FeedbackHub.Domain.Outbox;
@@ -34,6 +35,16 @@ public sealed class FeedbackHubDbContext(DbContextOptions<FeedbackHubDbContext> 
 
     public DbSet<TenantLanguageRule> TenantLanguageRules => Set<TenantLanguageRule>();
 
+    public DbSet<FeedbackRequestLink> FeedbackRequestLinks => Set<FeedbackRequestLink>();
+
+    public DbSet<FeedbackRequest> FeedbackRequests => Set<FeedbackRequest>();
+
+    public DbSet<Delivery.Delivery> Deliveries => Set<Delivery.Delivery>();
+
+    public DbSet<DeliveryAttempt> DeliveryAttempts => Set<DeliveryAttempt>();
+
+    public DbSet<SuppressedAddress> SuppressedAddresses => Set<SuppressedAddress>();
+
     public DbSet<Candidate> Candidates => Set<Candidate>();
 
     public DbSet<Application> Applications => Set<Application>();
@@ -65,6 +76,12 @@ public sealed class FeedbackHubDbContext(DbContextOptions<FeedbackHubDbContext> 
         modelBuilder.Entity<Application>().HasQueryFilter(a => ScopeTenantId == null || a.TenantId == ScopeTenantId);
         modelBuilder.Entity<Feedback>().HasQueryFilter(f => ScopeTenantId == null || f.TenantId == ScopeTenantId);
         modelBuilder.Entity<TenantLanguageRule>().HasQueryFilter(r => ScopeTenantId == null || r.TenantId == ScopeTenantId);
+        // Candidate-facing lookups (by token hash) run unscoped on purpose: the token is the credential.
+        modelBuilder.Entity<FeedbackRequestLink>().HasQueryFilter(l => ScopeTenantId == null || l.TenantId == ScopeTenantId);
+        modelBuilder.Entity<FeedbackRequest>().HasQueryFilter(r => ScopeTenantId == null || r.TenantId == ScopeTenantId);
+        modelBuilder.Entity<Delivery.Delivery>().HasQueryFilter(d => ScopeTenantId == null || d.TenantId == ScopeTenantId);
+        modelBuilder.Entity<DeliveryAttempt>().HasQueryFilter(a => ScopeTenantId == null || a.TenantId == ScopeTenantId);
+        modelBuilder.Entity<SuppressedAddress>().HasQueryFilter(s => ScopeTenantId == null || s.TenantId == ScopeTenantId);
         modelBuilder.Entity<Template>().HasQueryFilter(t => ScopeTenantId == null || t.TenantId == ScopeTenantId);
         modelBuilder.Entity<TemplateVersion>().HasQueryFilter(v => ScopeTenantId == null || v.TenantId == ScopeTenantId);
         modelBuilder.Entity<IdempotencyRecord>().HasQueryFilter(r => ScopeTenantId == null || r.TenantId == ScopeTenantId);

@@ -4,6 +4,7 @@ using FeedbackHub.Api.Infrastructure;
 using FeedbackHub.Domain;
 using FeedbackHub.Domain.Auditing;
 using FeedbackHub.Domain.Authoring;
+using FeedbackHub.Domain.Delivery;
 using FeedbackHub.Domain.Language;
 using FeedbackHub.Domain.Persistence;
 using FeedbackHub.Domain.Rendering;
@@ -190,22 +191,9 @@ public static class FeedbackEndpoints
     {
         var feedback = await LoadAsync(db, id, ct);
         var template = await TemplateContentAsync(db, feedback, ct);
-        var values = await MergeValuesAsync(db, caller.TenantId, feedback.ApplicationId, ct);
+        var values = await DeliveryScheduling.MergeValuesAsync(db, caller.TenantId, feedback.ApplicationId, ct);
         var email = FeedbackEmailRenderer.Render(template, feedback.Answers, values);
         return TypedResults.Ok(new EmailPreviewResponse(email.Subject, email.Text, email.Html));
-    }
-
-    /// <summary>The merge values of an application: shared by the preview and (through the same query shape) delivery.</summary>
-    internal static async Task<MergeValues> MergeValuesAsync(FeedbackHubDbContext db, Guid tenantId, Guid applicationId, CancellationToken ct)
-    {
-        var row = await (
-            from a in db.Applications
-            join c in db.Candidates on a.CandidateId equals c.Id
-            join t in db.Tenants on a.TenantId equals t.Id
-            where a.Id == applicationId && a.TenantId == tenantId
-            select new { c.FirstName, c.ErasedAt, a.PositionTitle, a.RejectedAt, t.Name }).SingleOrDefaultAsync(ct)
-            ?? throw DomainException.NotFound("The application");
-        return new MergeValues(row.ErasedAt is null ? row.FirstName : null, row.PositionTitle, row.Name, row.RejectedAt);
     }
 
     private static async Task<Domain.Authoring.Feedback> LoadAsync(FeedbackHubDbContext db, Guid id, CancellationToken ct) =>

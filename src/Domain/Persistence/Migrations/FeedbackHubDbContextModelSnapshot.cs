@@ -270,6 +270,256 @@ namespace FeedbackHub.Domain.Persistence.Migrations
                     b.ToTable("tenant_language_rules");
                 });
 
+            modelBuilder.Entity("FeedbackHub.Domain.Delivery.Delivery", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .HasColumnType("uuid")
+                        .HasColumnName("id");
+
+                    b.Property<Guid>("ApplicationId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("application_id");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at");
+
+                    b.Property<Guid>("FeedbackId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("feedback_id");
+
+                    b.Property<string>("LastReply")
+                        .HasMaxLength(1000)
+                        .HasColumnType("character varying(1000)")
+                        .HasColumnName("last_reply");
+
+                    b.Property<DateTimeOffset?>("LeaseUntil")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("lease_until");
+
+                    b.Property<string>("MessageId")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)")
+                        .HasColumnName("message_id");
+
+                    b.Property<bool>("PossibleDuplicate")
+                        .HasColumnType("boolean")
+                        .HasColumnName("possible_duplicate");
+
+                    b.Property<Guid>("RequestId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("request_id");
+
+                    b.Property<DateTimeOffset>("ScheduledFor")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("scheduled_for");
+
+                    b.Property<DateTimeOffset?>("SentAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("sent_at");
+
+                    b.Property<string>("Status")
+                        .IsRequired()
+                        .HasMaxLength(20)
+                        .HasColumnType("character varying(20)")
+                        .HasColumnName("status");
+
+                    b.Property<Guid>("TenantId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("tenant_id");
+
+                    b.Property<DateTimeOffset>("UpdatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("updated_at");
+
+                    b.HasKey("Id")
+                        .HasName("pk_deliveries");
+
+                    b.HasIndex("ApplicationId")
+                        .IsUnique()
+                        .HasDatabaseName("ix_deliveries_application_id");
+
+                    b.HasIndex("FeedbackId")
+                        .HasDatabaseName("ix_deliveries_feedback_id");
+
+                    b.HasIndex("RequestId")
+                        .HasDatabaseName("ix_deliveries_request_id");
+
+                    b.HasIndex("Status", "LeaseUntil")
+                        .HasDatabaseName("ix_deliveries_status_lease_until");
+
+                    b.HasIndex("TenantId", "Status", "Id")
+                        .HasDatabaseName("ix_deliveries_tenant_id_status_id");
+
+                    b.ToTable("deliveries");
+                });
+
+            modelBuilder.Entity("FeedbackHub.Domain.Delivery.DeliveryAttempt", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .HasColumnType("uuid")
+                        .HasColumnName("id");
+
+                    b.Property<bool>("CountsAgainstBudget")
+                        .HasColumnType("boolean")
+                        .HasColumnName("counts_against_budget");
+
+                    b.Property<Guid>("DeliveryId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("delivery_id");
+
+                    b.Property<DateTimeOffset?>("FinishedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("finished_at");
+
+                    b.Property<int>("Number")
+                        .HasColumnType("integer")
+                        .HasColumnName("number");
+
+                    b.Property<string>("Outcome")
+                        .IsRequired()
+                        .HasMaxLength(20)
+                        .HasColumnType("character varying(20)")
+                        .HasColumnName("outcome");
+
+                    b.Property<string>("Reply")
+                        .HasMaxLength(1000)
+                        .HasColumnType("character varying(1000)")
+                        .HasColumnName("reply");
+
+                    b.Property<DateTimeOffset>("StartedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("started_at");
+
+                    b.Property<Guid>("TenantId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("tenant_id");
+
+                    b.HasKey("Id")
+                        .HasName("pk_delivery_attempts");
+
+                    b.HasIndex("TenantId")
+                        .HasDatabaseName("ix_delivery_attempts_tenant_id");
+
+                    b.HasIndex("DeliveryId", "Number")
+                        .IsUnique()
+                        .HasDatabaseName("ix_delivery_attempts_delivery_id_number");
+
+                    b.ToTable("delivery_attempts");
+                });
+
+            modelBuilder.Entity("FeedbackHub.Domain.Delivery.FeedbackRequest", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .HasColumnType("uuid")
+                        .HasColumnName("id");
+
+                    b.Property<Guid>("ApplicationId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("application_id");
+
+                    b.Property<string>("Note")
+                        .HasMaxLength(1000)
+                        .HasColumnType("character varying(1000)")
+                        .HasColumnName("note");
+
+                    b.Property<DateTimeOffset>("RequestedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("requested_at");
+
+                    b.Property<Guid>("TenantId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("tenant_id");
+
+                    b.HasKey("Id")
+                        .HasName("pk_feedback_requests");
+
+                    b.HasIndex("ApplicationId")
+                        .IsUnique()
+                        .HasDatabaseName("ix_feedback_requests_application_id");
+
+                    b.HasIndex("TenantId")
+                        .HasDatabaseName("ix_feedback_requests_tenant_id");
+
+                    b.ToTable("feedback_requests");
+                });
+
+            modelBuilder.Entity("FeedbackHub.Domain.Delivery.FeedbackRequestLink", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .HasColumnType("uuid")
+                        .HasColumnName("id");
+
+                    b.Property<Guid>("ApplicationId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("application_id");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at");
+
+                    b.Property<DateTimeOffset>("ExpiresAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("expires_at");
+
+                    b.Property<DateTimeOffset?>("RevokedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("revoked_at");
+
+                    b.Property<Guid>("TenantId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("tenant_id");
+
+                    b.Property<byte[]>("TokenHash")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("bytea")
+                        .HasColumnName("token_hash");
+
+                    b.HasKey("Id")
+                        .HasName("pk_feedback_request_links");
+
+                    b.HasIndex("ApplicationId")
+                        .HasDatabaseName("ix_feedback_request_links_application_id");
+
+                    b.HasIndex("TokenHash")
+                        .IsUnique()
+                        .HasDatabaseName("ix_feedback_request_links_token_hash");
+
+                    b.HasIndex("TenantId", "ApplicationId")
+                        .HasDatabaseName("ix_feedback_request_links_tenant_id_application_id");
+
+                    b.ToTable("feedback_request_links");
+                });
+
+            modelBuilder.Entity("FeedbackHub.Domain.Delivery.SuppressedAddress", b =>
+                {
+                    b.Property<Guid>("TenantId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("tenant_id");
+
+                    b.Property<byte[]>("AddressHash")
+                        .HasMaxLength(32)
+                        .HasColumnType("bytea")
+                        .HasColumnName("address_hash");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at");
+
+                    b.Property<string>("Reason")
+                        .IsRequired()
+                        .HasMaxLength(500)
+                        .HasColumnType("character varying(500)")
+                        .HasColumnName("reason");
+
+                    b.HasKey("TenantId", "AddressHash")
+                        .HasName("pk_suppressed_addresses");
+
+                    b.ToTable("suppressed_addresses");
+                });
+
             modelBuilder.Entity("FeedbackHub.Domain.Email.TestEmail", b =>
                 {
                     b.Property<Guid>("Id")
@@ -817,6 +1067,67 @@ namespace FeedbackHub.Domain.Persistence.Migrations
                         .HasConstraintName("fk_tenant_language_rules_tenants_tenant_id");
                 });
 
+            modelBuilder.Entity("FeedbackHub.Domain.Delivery.Delivery", b =>
+                {
+                    b.HasOne("FeedbackHub.Domain.Model.Application", null)
+                        .WithMany()
+                        .HasForeignKey("ApplicationId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_deliveries_applications_application_id");
+
+                    b.HasOne("FeedbackHub.Domain.Authoring.Feedback", null)
+                        .WithMany()
+                        .HasForeignKey("FeedbackId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_deliveries_feedback_feedback_id");
+
+                    b.HasOne("FeedbackHub.Domain.Delivery.FeedbackRequest", null)
+                        .WithMany()
+                        .HasForeignKey("RequestId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_deliveries_feedback_requests_request_id");
+
+                    b.HasOne("FeedbackHub.Domain.Model.Tenant", null)
+                        .WithMany()
+                        .HasForeignKey("TenantId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_deliveries_tenants_tenant_id");
+                });
+
+            modelBuilder.Entity("FeedbackHub.Domain.Delivery.DeliveryAttempt", b =>
+                {
+                    b.HasOne("FeedbackHub.Domain.Delivery.Delivery", null)
+                        .WithMany("Attempts")
+                        .HasForeignKey("DeliveryId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_delivery_attempts_deliveries_delivery_id");
+                });
+
+            modelBuilder.Entity("FeedbackHub.Domain.Delivery.FeedbackRequest", b =>
+                {
+                    b.HasOne("FeedbackHub.Domain.Model.Application", null)
+                        .WithMany()
+                        .HasForeignKey("ApplicationId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_feedback_requests_applications_application_id");
+                });
+
+            modelBuilder.Entity("FeedbackHub.Domain.Delivery.FeedbackRequestLink", b =>
+                {
+                    b.HasOne("FeedbackHub.Domain.Model.Application", null)
+                        .WithMany()
+                        .HasForeignKey("ApplicationId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_feedback_request_links_applications_application_id");
+                });
+
             modelBuilder.Entity("FeedbackHub.Domain.Email.TestEmail", b =>
                 {
                     b.HasOne("FeedbackHub.Domain.Model.Tenant", null)
@@ -882,6 +1193,11 @@ namespace FeedbackHub.Domain.Persistence.Migrations
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired()
                         .HasConstraintName("fk_template_versions_templates_template_id");
+                });
+
+            modelBuilder.Entity("FeedbackHub.Domain.Delivery.Delivery", b =>
+                {
+                    b.Navigation("Attempts");
                 });
 
             modelBuilder.Entity("FeedbackHub.Domain.Templates.Template", b =>

@@ -1,0 +1,36 @@
+namespace FeedbackHub.Domain.Delivery;
+
+/// <summary>A candidate's ask for feedback on one application (one per application; asking again changes nothing).</summary>
+public sealed class FeedbackRequest
+{
+    public const int MaxNoteLength = 1000;
+
+    private FeedbackRequest()
+    {
+    }
+
+    public Guid Id { get; private set; }
+
+    public Guid TenantId { get; private set; }
+
+    public Guid ApplicationId { get; private set; }
+
+    public DateTimeOffset RequestedAt { get; private set; }
+
+    /// <summary>The candidate's optional note (personal data; erased with the candidate).</summary>
+    public string? Note { get; private set; }
+
+    public static FeedbackRequest Create(Guid tenantId, Guid applicationId, string? note, DateTimeOffset now)
+    {
+        note = string.IsNullOrWhiteSpace(note) ? null : note.Trim();
+        if (note is not null && (note.Length > MaxNoteLength || note.Any(c => char.IsControl(c) && c is not '\n' and not '\r' and not '\t')))
+        {
+            throw new DomainException(DomainErrorKind.Invalid, "validation", "The note is not valid.")
+            {
+                Errors = new Dictionary<string, string[]> { ["note"] = [$"At most {MaxNoteLength} characters, no control characters."] },
+            };
+        }
+
+        return new FeedbackRequest { Id = Guid.CreateVersion7(now), TenantId = tenantId, ApplicationId = applicationId, RequestedAt = now, Note = note };
+    }
+}

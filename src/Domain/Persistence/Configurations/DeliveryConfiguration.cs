@@ -1,0 +1,73 @@
+using FeedbackHub.Domain.Authoring;
+using FeedbackHub.Domain.Delivery;
+using FeedbackHub.Domain.Model;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Metadata.Builders;
+
+namespace FeedbackHub.Domain.Persistence.Configurations;
+
+internal sealed class DeliveryConfiguration : IEntityTypeConfiguration<Delivery.Delivery>
+{
+    public void Configure(EntityTypeBuilder<Delivery.Delivery> builder)
+    {
+        builder.HasKey(d => d.Id);
+        builder.HasOne<Tenant>().WithMany().HasForeignKey(d => d.TenantId).OnDelete(DeleteBehavior.Cascade);
+        builder.HasOne<Application>().WithMany().HasForeignKey(d => d.ApplicationId).OnDelete(DeleteBehavior.Cascade);
+        builder.HasOne<Feedback>().WithMany().HasForeignKey(d => d.FeedbackId).OnDelete(DeleteBehavior.Cascade);
+        builder.HasOne<FeedbackRequest>().WithMany().HasForeignKey(d => d.RequestId).OnDelete(DeleteBehavior.Cascade);
+        builder.HasIndex(d => d.ApplicationId).IsUnique(); // one delivery per request, one request per application
+        builder.HasIndex(d => new { d.TenantId, d.Status, d.Id });
+        builder.HasIndex(d => new { d.Status, d.LeaseUntil });
+        builder.Property(d => d.Status).HasConversion<string>().HasMaxLength(20);
+        builder.Property(d => d.MessageId).HasMaxLength(200);
+        builder.Property(d => d.LastReply).HasMaxLength(1000);
+        builder.HasMany(d => d.Attempts).WithOne().HasForeignKey(a => a.DeliveryId).OnDelete(DeleteBehavior.Cascade);
+        builder.Navigation(d => d.Attempts).HasField("_attempts").UsePropertyAccessMode(PropertyAccessMode.Field);
+    }
+}
+
+internal sealed class DeliveryAttemptConfiguration : IEntityTypeConfiguration<DeliveryAttempt>
+{
+    public void Configure(EntityTypeBuilder<DeliveryAttempt> builder)
+    {
+        builder.HasKey(a => a.Id);
+        builder.HasIndex(a => new { a.DeliveryId, a.Number }).IsUnique();
+        builder.HasIndex(a => a.TenantId);
+        builder.Property(a => a.Outcome).HasConversion<string>().HasMaxLength(20);
+        builder.Property(a => a.Reply).HasMaxLength(1000);
+    }
+}
+
+internal sealed class FeedbackRequestLinkConfiguration : IEntityTypeConfiguration<FeedbackRequestLink>
+{
+    public void Configure(EntityTypeBuilder<FeedbackRequestLink> builder)
+    {
+        builder.HasKey(l => l.Id);
+        builder.HasOne<Application>().WithMany().HasForeignKey(l => l.ApplicationId).OnDelete(DeleteBehavior.Cascade);
+        builder.Property(l => l.TokenHash).HasMaxLength(32);
+        builder.HasIndex(l => l.TokenHash).IsUnique();
+        builder.HasIndex(l => new { l.TenantId, l.ApplicationId });
+    }
+}
+
+internal sealed class FeedbackRequestConfiguration : IEntityTypeConfiguration<FeedbackRequest>
+{
+    public void Configure(EntityTypeBuilder<FeedbackRequest> builder)
+    {
+        builder.HasKey(r => r.Id);
+        builder.HasOne<Application>().WithMany().HasForeignKey(r => r.ApplicationId).OnDelete(DeleteBehavior.Cascade);
+        builder.HasIndex(r => r.ApplicationId).IsUnique();
+        builder.HasIndex(r => r.TenantId);
+        builder.Property(r => r.Note).HasMaxLength(FeedbackRequest.MaxNoteLength);
+    }
+}
+
+internal sealed class SuppressedAddressConfiguration : IEntityTypeConfiguration<SuppressedAddress>
+{
+    public void Configure(EntityTypeBuilder<SuppressedAddress> builder)
+    {
+        builder.HasKey(s => new { s.TenantId, s.AddressHash });
+        builder.Property(s => s.AddressHash).HasMaxLength(32);
+        builder.Property(s => s.Reason).HasMaxLength(500);
+    }
+}
