@@ -128,6 +128,8 @@ public static class Policies
     public const string FeedbackReviewers = "feedback-reviewers";
     public const string FeedbackReaders = "feedback-readers";
     public const string LanguageRuleReaders = "language-rule-readers";
+    public const string DeliveryReaders = "delivery-readers";
+    public const string DeliveryOperators = "delivery-operators";
     public const string LanguageRuleEditors = "language-rule-editors";
 
     /// <summary>Upsert candidates and applications: the ATS and recruiters.</summary>
@@ -148,6 +150,8 @@ public static class Policies
         options.AddPolicy(Legal, p => p.RequireAuthenticatedUser().RequireRole(Roles.Legal));
         options.AddPolicy(FeedbackAuthors, p => p.RequireAuthenticatedUser().RequireRole(Roles.Recruiter, Roles.Interviewer));
         options.AddPolicy(FeedbackReviewers, p => p.RequireAuthenticatedUser().RequireRole(Roles.Recruiter, Roles.Legal));
+        options.AddPolicy(DeliveryReaders, p => p.RequireAuthenticatedUser().RequireRole(Roles.Admin, Roles.Recruiter, Roles.Legal));
+        options.AddPolicy(DeliveryOperators, p => p.RequireAuthenticatedUser().RequireRole(Roles.Recruiter));
         options.AddPolicy(LanguageRuleReaders, p => p.RequireAuthenticatedUser().RequireRole(Roles.Admin, Roles.Legal, Roles.Recruiter));
         options.AddPolicy(LanguageRuleEditors, p => p.RequireAuthenticatedUser().RequireRole(Roles.Admin, Roles.Legal));
         options.AddPolicy(FeedbackReaders, p => p.RequireAuthenticatedUser().RequireRole(Roles.Admin, Roles.Recruiter, Roles.Interviewer, Roles.Legal));

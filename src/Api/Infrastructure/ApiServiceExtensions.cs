@@ -5,6 +5,8 @@ using FeedbackHub.Api.Features.Audit;
 using FeedbackHub.Api.Features.Diagnostics;
 using FeedbackHub.Api.Features.Feedback;
 using FeedbackHub.Api.Features.Language;
+using FeedbackHub.Api.Features.Requests;
+using FeedbackHub.Api.Features.Deliveries;
 using FeedbackHub.Api.Features.Templates;
 using FeedbackHub.Domain.Language;
 using FeedbackHub.Domain.Persistence;
@@ -61,6 +63,8 @@ public static class ApiServiceExtensions
             .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyClaims.Scheme, null);
         services.AddAuthorization(Policies.Add);
 
+        services.Configure<PublicLinkOptions>(builder.Configuration.GetSection("FeedbackHub"));
+        services.AddCandidateRateLimits();
         services.AddSingleton<LanguageCheckers>();
         services.AddSingleton<Domain.Authoring.TenantLanguage>();
         services.AddFeedbackHubOpenApi();
@@ -76,6 +80,7 @@ public static class ApiServiceExtensions
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseMiddleware<RequestBodyLimit>();
+        app.UseRateLimiter();
         app.UseMiddleware<RequestLogging>();
         // Swagger UI is static files, served before authorization (the OpenAPI document is public too).
         app.UseSwaggerUI(ui =>
@@ -100,6 +105,9 @@ public static class ApiServiceExtensions
         app.MapTemplateEndpoints();
         app.MapFeedbackEndpoints();
         app.MapLanguageEndpoints();
+        app.MapRejectionEndpoints();
+        app.MapDeliveryEndpoints();
+        app.MapPublicRequestEndpoints();
         return app;
     }
 }

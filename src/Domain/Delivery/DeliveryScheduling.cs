@@ -24,15 +24,20 @@ public static class DeliveryScheduling
     }
 
     /// <summary>Schedules the delivery (and its outbox message, due at the later of now and rejection + cooling-off) when everything is there.</summary>
-    public static async Task<Delivery?> TryScheduleAsync(FeedbackHubDbContext db, Guid applicationId, string messageIdDomain, DateTimeOffset now, CancellationToken ct)
+    /// <remarks>
+    /// Scoped explicitly by <paramref name="tenantId"/> rather than by the request's tenant scope: the candidate's
+    /// request arrives without an API key.
+    /// </remarks>
+    public static async Task<Delivery?> TryScheduleAsync(FeedbackHubDbContext db, Guid tenantId, Guid applicationId, string messageIdDomain, DateTimeOffset now, CancellationToken ct)
     {
-        if (await db.Deliveries.AnyAsync(d => d.ApplicationId == applicationId, ct))
+        if (await db.Deliveries.IgnoreQueryFilters().AnyAsync(d => d.TenantId == tenantId && d.ApplicationId == applicationId, ct))
             return null;
-        var request = await db.FeedbackRequests.SingleOrDefaultAsync(r => r.ApplicationId == applicationId, ct);
-        var feedback = await db.Feedback.SingleOrDefaultAsync(f => f.ApplicationId == applicationId && f.Status == FeedbackStatus.Approved, ct);
+        var request = await db.FeedbackRequests.IgnoreQueryFilters().SingleOrDefaultAsync(r => r.TenantId == tenantId && r.ApplicationId == applicationId, ct);
+        var feedback = await db.Feedback.IgnoreQueryFilters()
+            .SingleOrDefaultAsync(f => f.TenantId == tenantId && f.ApplicationId == applicationId && f.Status == FeedbackStatus.Approved, ct);
         if (request is null || feedback is null)
             return null;
-        var application = await db.Applications.SingleAsync(a => a.Id == applicationId, ct);
+        var application = await db.Applications.IgnoreQueryFilters().SingleAsync(a => a.TenantId == tenantId && a.Id == applicationId, ct);
         if (application.Status != ApplicationStatus.Rejected || application.RejectedAt is not { } rejectedAt)
             return null;
         var settings = await db.Tenants.Where(t => t.Id == application.TenantId).Select(t => t.Settings).SingleAsync(ct);
@@ -48,8 +53,8 @@ public static class DeliveryScheduling
     public static async Task<MergeValues> MergeValuesAsync(FeedbackHubDbContext db, Guid tenantId, Guid applicationId, CancellationToken ct)
     {
         var row = await (
-            from a in db.Applications
-            join c in db.Candidates on a.CandidateId equals c.Id
+            from a in db.Applications.IgnoreQueryFilters()
+            join c in db.Candidates.IgnoreQueryFilters() on a.CandidateId equals c.Id
             join t in db.Tenants on a.TenantId equals t.Id
             where a.Id == applicationId && a.TenantId == tenantId
             select new { c.FirstName, c.ErasedAt, a.PositionTitle, a.RejectedAt, t.Name }).SingleOrDefaultAsync(ct)

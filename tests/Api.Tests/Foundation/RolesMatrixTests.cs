@@ -50,6 +50,11 @@ public sealed class RolesMatrixTests(ApiFactory api) : IClassFixture<ApiFactory>
         ("ListTenantLanguageRules", "GET", "/v1/language/tenant-rules", null, ["admin", "legal", "recruiter"]),
         ("AddTenantLanguageRule", "POST", "/v1/language/tenant-rules", "{}", ["admin", "legal"]),
         ("RemoveTenantLanguageRule", "DELETE", $"/v1/language/tenant-rules/{Id}", null, ["admin", "legal"]),
+        ("RejectApplication", "POST", $"/v1/applications/{Id}/rejection", "{}", ["integration", "recruiter"]),
+        ("ListDeliveries", "GET", "/v1/deliveries", null, ["admin", "recruiter", "legal"]),
+        ("GetDelivery", "GET", $"/v1/deliveries/{Id}", null, ["admin", "recruiter", "legal"]),
+        ("CancelDelivery", "POST", $"/v1/deliveries/{Id}/cancel", null, ["recruiter"]),
+        ("RetryDelivery", "POST", $"/v1/deliveries/{Id}/retry", null, ["recruiter"]),
         ("PreviewFeedbackEmail", "GET", $"/v1/feedback/{Id}/preview", null, ["admin", "recruiter", "interviewer", "legal"]),
     ];
 
@@ -77,6 +82,7 @@ public sealed class RolesMatrixTests(ApiFactory api) : IClassFixture<ApiFactory>
     public void The_table_names_every_mapped_operation()
     {
         var mapped = api.Services.GetRequiredService<EndpointDataSource>().Endpoints
+            .Where(e => e.Metadata.GetMetadata<Microsoft.AspNetCore.Authorization.IAllowAnonymous>() is null) // candidate-facing: the token is the credential
             .Select(e => e.Metadata.GetMetadata<IEndpointNameMetadata>()?.EndpointName)
             .OfType<string>()
             .ToHashSet();
@@ -113,6 +119,19 @@ public sealed class RolesMatrixTests(ApiFactory api) : IClassFixture<ApiFactory>
         var client = await tenant.ClientAsync(row.Roles);
         foreach (var body in new[] { "{\"a\":", "[1,2]", "{\"surprise\": true}", "\"text\"" })
             await (await client.SendAsync(Request(row.Method, row.Url, body))).AssertProblemAsync(HttpStatusCode.BadRequest);
+    }
+
+    [Fact]
+    public void Anonymous_operations_are_only_the_candidate_facing_ones()
+    {
+        var anonymous = api.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>()
+            .Where(e => e.Metadata.GetMetadata<Microsoft.AspNetCore.Authorization.IAllowAnonymous>() is not null)
+            .Select(e => e.RoutePattern.RawText!)
+            .Where(p => p.StartsWith("/v1", StringComparison.Ordinal))
+            .Distinct()
+            .Order()
+            .ToList();
+        Assert.Equal(["/v1/public/feedback-requests/{token}"], anonymous);
     }
 
     [Fact]

@@ -230,6 +230,19 @@ public static partial class ApplicationEndpoints
                 audit.Record(tenantId, caller.Actor, "application.updated", "application", application.Id,
                     new { fields = result.ChangedFields, status = StatusName(application.Status), reopened = result.Reopened });
             }
+
+            if (result.Reopened)
+            {
+                // The ATS moved the candidate on: nothing scheduled may go out, and the request link stops working.
+                foreach (var delivery in await db.Deliveries.Where(d => d.ApplicationId == application.Id && d.Status == Domain.Delivery.DeliveryStatus.Scheduled).ToListAsync(ct))
+                {
+                    delivery.Cancel(now);
+                    audit.Record(tenantId, caller.Actor, "delivery.cancelled", "delivery", delivery.Id, new { reason = "application-reopened" });
+                }
+
+                foreach (var link in await db.FeedbackRequestLinks.Where(l => l.ApplicationId == application.Id && l.RevokedAt == null).ToListAsync(ct))
+                    link.Revoke(now);
+            }
             else if (candidateChanged)
             {
                 // Its candidate changed: list consumers syncing by updatedSince see it again.

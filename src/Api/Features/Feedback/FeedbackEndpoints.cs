@@ -106,12 +106,13 @@ public static class FeedbackEndpoints
     }
 
     public static async Task<Ok<Page<FeedbackSummary>>> ListFeedback(
-        FeedbackStatus? status, Guid? applicationId, int? limit, string? after, FeedbackHubDbContext db, CancellationToken ct)
+        string? status, Guid? applicationId, int? limit, string? after, FeedbackHubDbContext db, CancellationToken ct)
     {
+        var wanted = QueryValues.Enum<FeedbackStatus>(status, "status");
         var take = Cursor.Limit(limit);
         var afterId = Cursor.DecodeGuid(after);
         var query = db.Feedback.AsNoTracking();
-        if (status is { } s)
+        if (wanted is { } s)
             query = query.Where(f => f.Status == s);
         if (applicationId is { } a)
             query = query.Where(f => f.ApplicationId == a);
@@ -146,7 +147,7 @@ public static class FeedbackEndpoints
 
     public static async Task<Ok<FeedbackResponse>> SubmitFeedback(
         Guid id, SubmitFeedbackRequest? request, CurrentActor caller, FeedbackHubDbContext db, AuditLog audit, TimeProvider time,
-        HttpRequest httpRequest, HttpResponse response, CancellationToken ct)
+        Microsoft.Extensions.Options.IOptions<Requests.PublicLinkOptions> options, HttpRequest httpRequest, HttpResponse response, CancellationToken ct)
     {
         var feedback = await LoadAsync(db, id, ct);
         feedback.CheckVersion(IfMatch(httpRequest));
@@ -157,19 +158,20 @@ public static class FeedbackEndpoints
             new { version = feedback.Version, acknowledged = feedback.Acknowledgements.Count });
         if (auto)
             audit.Record(caller.TenantId, Actor.System, "feedback.approved", "feedback", feedback.Id, new { automatic = true });
-        await db.SaveChangesAsync(ct);
+        await SaveAndScheduleAsync(db, audit, feedback, auto, options.Value, time.GetUtcNow(), ct);
         SetETag(response, feedback);
         return TypedResults.Ok(ToResponse(feedback));
     }
 
     public static async Task<Ok<FeedbackResponse>> ApproveFeedback(
-        Guid id, CurrentActor caller, FeedbackHubDbContext db, AuditLog audit, TimeProvider time, HttpRequest httpRequest, HttpResponse response, CancellationToken ct)
+        Guid id, CurrentActor caller, FeedbackHubDbContext db, AuditLog audit, TimeProvider time,
+        Microsoft.Extensions.Options.IOptions<Requests.PublicLinkOptions> options, HttpRequest httpRequest, HttpResponse response, CancellationToken ct)
     {
         var feedback = await LoadAsync(db, id, ct);
         feedback.CheckVersion(IfMatch(httpRequest));
         feedback.Approve(caller.Actor, time.GetUtcNow());
         audit.Record(caller.TenantId, caller.Actor, "feedback.approved", "feedback", feedback.Id, new { automatic = false });
-        await db.SaveChangesAsync(ct);
+        await SaveAndScheduleAsync(db, audit, feedback, approved: true, options.Value, time.GetUtcNow(), ct);
         SetETag(response, feedback);
         return TypedResults.Ok(ToResponse(feedback));
     }
@@ -194,6 +196,26 @@ public static class FeedbackEndpoints
         var values = await DeliveryScheduling.MergeValuesAsync(db, caller.TenantId, feedback.ApplicationId, ct);
         var email = FeedbackEmailRenderer.Render(template, feedback.Answers, values);
         return TypedResults.Ok(new EmailPreviewResponse(email.Subject, email.Text, email.Html));
+    }
+
+    /// <summary>Saves; approved feedback whose candidate already asked gets its delivery scheduled in the same transaction.</summary>
+    private static async Task SaveAndScheduleAsync(
+        FeedbackHubDbContext db, AuditLog audit, Domain.Authoring.Feedback feedback, bool approved, Requests.PublicLinkOptions options, DateTimeOffset now, CancellationToken ct)
+    {
+        if (!approved)
+        {
+            await db.SaveChangesAsync(ct);
+            return;
+        }
+
+        await using var tx = await db.Database.BeginTransactionAsync(ct);
+        await DeliveryScheduling.LockApplicationAsync(db, feedback.ApplicationId, ct);
+        await db.SaveChangesAsync(ct); // the approval must be visible to the scheduler below
+        var delivery = await DeliveryScheduling.TryScheduleAsync(db, feedback.TenantId, feedback.ApplicationId, options.MessageIdDomain, now, ct);
+        if (delivery is not null)
+            audit.Record(feedback.TenantId, Actor.System, "delivery.scheduled", "delivery", delivery.Id, new { scheduledFor = delivery.ScheduledFor });
+        await db.SaveChangesAsync(ct);
+        await tx.CommitAsync(ct);
     }
 
     private static async Task<Domain.Authoring.Feedback> LoadAsync(FeedbackHubDbContext db, Guid id, CancellationToken ct) =>

@@ -1,0 +1,160 @@
+using System.Text;
+using System.Text.Encodings.Web;
+using FeedbackHub.Api.Infrastructure;
+using FeedbackHub.Domain;
+using FeedbackHub.Domain.Auditing;
+using FeedbackHub.Domain.Delivery;
+using FeedbackHub.Domain.Model;
+using FeedbackHub.Domain.Persistence;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+
+namespace FeedbackHub.Api.Features.Requests;
+
+public sealed record CandidateRequestBody(string? Note = null);
+
+/// <summary>What the candidate sees through their link.</summary>
+public sealed record CandidateRequestView(
+    string Company, string Position, string Status, DateTimeOffset CanRequestUntil, DateTimeOffset? RequestedAt, DateTimeOffset? AnswerBy,
+    DateTimeOffset? SentAt, string WhatHappensNext);
+
+public static class PublicRequestEndpoints
+{
+    public const string RateLimitedPathPrefix = "/v1/public/";
+
+    public static IEndpointRouteBuilder MapPublicRequestEndpoints(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/v1/public/feedback-requests").WithTags("Candidates").AllowAnonymous();
+        group.MapGet("/{token}", GetCandidateRequest).WithName("GetCandidateRequest")
+            .WithSummary("What the candidate's link shows")
+            .WithDescription("No key: the token is the credential. Unknown, expired, revoked and erased links all answer the same 404. Rate limited per client address and per token (429 with Retry-After).")
+            .ProducesProblems(404, 429);
+        group.MapPost("/{token}", SubmitCandidateRequest).WithName("SubmitCandidateRequest")
+            .WithSummary("The candidate asks for feedback")
+            .WithDescription("No key. Optional `note` (at most 1000 characters). Answers 202; asking again changes nothing and answers the same. Once the feedback is approved, the email goes out after the tenant's cooling-off period.")
+            .ProducesProblems(400, 404, 422, 429);
+        app.MapGet("/r/{token}", CandidatePage).AllowAnonymous().ExcludeFromDescription();
+        app.MapPost("/r/{token}", CandidatePagePost).AllowAnonymous().ExcludeFromDescription().DisableAntiforgery();
+        return app;
+    }
+
+    public static async Task<Ok<CandidateRequestView>> GetCandidateRequest(string token, FeedbackHubDbContext db, TimeProvider time, CancellationToken ct) =>
+        TypedResults.Ok(await ViewAsync(db, await ResolveAsync(db, token, time.GetUtcNow(), ct), ct));
+
+    public static async Task<Accepted<CandidateRequestView>> SubmitCandidateRequest(
+        string token, CandidateRequestBody? body, FeedbackHubDbContext db, AuditLog audit, TimeProvider time, IOptions<PublicLinkOptions> options, CancellationToken ct)
+    {
+        var link = await ResolveAsync(db, token, time.GetUtcNow(), ct);
+        await RequestAsync(db, audit, link, body?.Note, time.GetUtcNow(), options.Value, ct);
+        return TypedResults.Accepted((string?)null, await ViewAsync(db, link, ct));
+    }
+
+    public static async Task<IResult> CandidatePage(string token, HttpContext context, FeedbackHubDbContext db, TimeProvider time, CancellationToken ct)
+    {
+        var link = await TryResolveAsync(db, token, time.GetUtcNow(), ct);
+        return Page(context, link is null ? null : await ViewAsync(db, link, ct), token, justAsked: false);
+    }
+
+    public static async Task<IResult> CandidatePagePost(
+        string token, HttpContext context, FeedbackHubDbContext db, AuditLog audit, TimeProvider time, IOptions<PublicLinkOptions> options, CancellationToken ct)
+    {
+        var link = await TryResolveAsync(db, token, time.GetUtcNow(), ct);
+        if (link is null)
+            return Page(context, null, token, justAsked: false);
+        var form = context.Request.HasFormContentType ? await context.Request.ReadFormAsync(ct) : null;
+        await RequestAsync(db, audit, link, form?["note"].ToString(), time.GetUtcNow(), options.Value, ct);
+        return Page(context, await ViewAsync(db, link, ct), token, justAsked: true);
+    }
+
+    private static async Task RequestAsync(FeedbackHubDbContext db, AuditLog audit, ResolvedLink link, string? note, DateTimeOffset now, PublicLinkOptions options, CancellationToken ct)
+    {
+        await using var tx = await db.Database.BeginTransactionAsync(ct);
+        await DeliveryScheduling.LockApplicationAsync(db, link.ApplicationId, ct);
+        if (await db.FeedbackRequests.IgnoreQueryFilters().AnyAsync(r => r.TenantId == link.TenantId && r.ApplicationId == link.ApplicationId, ct))
+            return; // asking twice is one request
+        var request = FeedbackRequest.Create(link.TenantId, link.ApplicationId, note, now);
+        db.FeedbackRequests.Add(request);
+        audit.Record(link.TenantId, new Actor(null, "candidate"), "feedback.requested", "application", link.ApplicationId, new { requestId = request.Id, withNote = request.Note is not null });
+        await db.SaveChangesAsync(ct); // the request must be visible to the scheduler below
+        var delivery = await DeliveryScheduling.TryScheduleAsync(db, link.TenantId, link.ApplicationId, options.MessageIdDomain, now, ct);
+        if (delivery is not null)
+            audit.Record(link.TenantId, Actor.System, "delivery.scheduled", "delivery", delivery.Id, new { scheduledFor = delivery.ScheduledFor });
+        await db.SaveChangesAsync(ct);
+        await tx.CommitAsync(ct);
+    }
+
+    private sealed record ResolvedLink(Guid TenantId, Guid ApplicationId, DateTimeOffset ExpiresAt, string Company, string Position, int AnswerByDays);
+
+    /// <summary>One indexed query whatever the token, so unknown, expired and erased links take about the same time.</summary>
+    private static async Task<ResolvedLink?> TryResolveAsync(FeedbackHubDbContext db, string token, DateTimeOffset now, CancellationToken ct)
+    {
+        var hash = FeedbackRequestLink.Hash(token);
+        var row = await (
+            from l in db.FeedbackRequestLinks.IgnoreQueryFilters()
+            join a in db.Applications.IgnoreQueryFilters() on l.ApplicationId equals a.Id
+            join c in db.Candidates.IgnoreQueryFilters() on a.CandidateId equals c.Id
+            join t in db.Tenants on l.TenantId equals t.Id
+            where l.TokenHash == hash
+            select new { l.TenantId, l.ApplicationId, l.ExpiresAt, l.RevokedAt, c.ErasedAt, a.Status, Company = t.Name, a.PositionTitle, t.Settings }).SingleOrDefaultAsync(ct);
+        return row is null || row.RevokedAt is not null || row.ExpiresAt <= now || row.ErasedAt is not null || row.Status != ApplicationStatus.Rejected
+            ? null
+            : new ResolvedLink(row.TenantId, row.ApplicationId, row.ExpiresAt, row.Company, row.PositionTitle, row.Settings.AnswerByDays);
+    }
+
+    private static async Task<ResolvedLink> ResolveAsync(FeedbackHubDbContext db, string token, DateTimeOffset now, CancellationToken ct) =>
+        await TryResolveAsync(db, token, now, ct)
+        ?? throw new DomainException(DomainErrorKind.NotFound, "link-not-valid", "This link is not valid. It may have expired; please contact the company that gave it to you.");
+
+    private static async Task<CandidateRequestView> ViewAsync(FeedbackHubDbContext db, ResolvedLink link, CancellationToken ct)
+    {
+        var request = await db.FeedbackRequests.IgnoreQueryFilters().AsNoTracking().SingleOrDefaultAsync(r => r.ApplicationId == link.ApplicationId, ct);
+        var delivery = await db.Deliveries.IgnoreQueryFilters().AsNoTracking().Where(d => d.ApplicationId == link.ApplicationId)
+            .Select(d => new { d.Status, d.SentAt }).SingleOrDefaultAsync(ct);
+        var answerBy = request?.RequestedAt.AddDays(link.AnswerByDays);
+        var (status, next) = (request, delivery?.Status) switch
+        {
+            (null, _) => ("open", $"You can ask {link.Company} for feedback on your application until {link.ExpiresAt:d MMMM yyyy}. Your feedback is written from a structured review and checked by a second person before it is sent to you by email."),
+            (_, DeliveryStatus.Sent) => ("sent", $"Your feedback was sent by email on {delivery!.SentAt:d MMMM yyyy}. If you cannot find it, please check your spam folder."),
+            (_, DeliveryStatus.Cancelled) => ("closed", $"{link.Company} is no longer sending feedback for this application."),
+            _ => ("requested", $"Thank you. {link.Company} has your request and aims to send your feedback by email by {answerBy:d MMMM yyyy}."),
+        };
+        return new CandidateRequestView(link.Company, link.Position, status, link.ExpiresAt, request?.RequestedAt, answerBy, delivery?.SentAt, next);
+    }
+
+    /// <summary>A plain, accessible page that works without JavaScript; every value is HTML-encoded.</summary>
+    private static IResult Page(HttpContext context, CandidateRequestView? view, string token, bool justAsked)
+    {
+        var e = HtmlEncoder.Default;
+        var html = new StringBuilder();
+        html.Append("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">")
+            .Append("<title>Feedback on your application</title><style>body{font-family:system-ui,Arial,sans-serif;max-width:36rem;margin:2rem auto;padding:0 1rem;line-height:1.5;color:#1f2933}")
+            .Append("label{display:block;margin:1rem 0 .25rem;font-weight:600}textarea{width:100%;min-height:6rem;font:inherit}button{font:inherit;padding:.5rem 1rem;margin-top:1rem}</style></head><body><main>");
+        if (view is null)
+        {
+            html.Append("<h1>This link is not valid</h1><p>It may have expired. Please contact the company that gave it to you.</p>");
+        }
+        else
+        {
+            html.Append("<h1>Feedback on your application</h1><p>")
+                .Append(e.Encode(view.Position)).Append(" at ").Append(e.Encode(view.Company)).Append("</p>");
+            if (justAsked)
+                html.Append("<p role=\"status\"><strong>Thank you, your request has been received.</strong></p>");
+            html.Append("<p>").Append(e.Encode(view.WhatHappensNext)).Append("</p>");
+            if (view.Status == "open")
+            {
+                html.Append("<form method=\"post\" action=\"/r/").Append(e.Encode(token)).Append("\">")
+                    .Append("<label for=\"note\">Anything you would like us to know? (optional)</label>")
+                    .Append("<textarea id=\"note\" name=\"note\" maxlength=\"1000\"></textarea>")
+                    .Append("<button type=\"submit\">Ask for feedback</button></form>");
+            }
+        }
+
+        html.Append("</main></body></html>");
+        context.Response.Headers["Referrer-Policy"] = "no-referrer";
+        context.Response.Headers["X-Content-Type-Options"] = "nosniff";
+        context.Response.Headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+        context.Response.Headers.CacheControl = "no-store";
+        return Results.Content(html.ToString(), "text/html; charset=utf-8", Encoding.UTF8, view is null ? StatusCodes.Status404NotFound : StatusCodes.Status200OK);
+    }
+}

@@ -1,0 +1,67 @@
+using FeedbackHub.Api.Infrastructure;
+using FeedbackHub.Domain;
+using FeedbackHub.Domain.Auditing;
+using FeedbackHub.Domain.Delivery;
+using FeedbackHub.Domain.Persistence;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.EntityFrameworkCore;
+
+namespace FeedbackHub.Api.Features.Requests;
+
+public sealed record RejectApplicationRequest(DateTimeOffset? RejectedAt = null);
+
+/// <summary>The candidate's personal link: hand it to the candidate (it is shown only here).</summary>
+public sealed record RejectionResponse(Guid ApplicationId, DateTimeOffset RejectedAt, string RequestUrl, DateTimeOffset ExpiresAt);
+
+public sealed class PublicLinkOptions
+{
+    /// <summary>Public base URL of candidate links (configuration, never the request's Host header).</summary>
+    public string PublicBaseUrl { get; set; } = "http://127.0.0.1:5080";
+
+    /// <summary>Right-hand side of feedback emails' Message-IDs.</summary>
+    public string MessageIdDomain { get; set; } = "feedbackhub.local";
+}
+
+public static class RejectionEndpoints
+{
+    public static IEndpointRouteBuilder MapRejectionEndpoints(this IEndpointRouteBuilder app)
+    {
+        app.MapPost("/v1/applications/{id}/rejection", RejectApplication).WithTags("Applications").WithName("RejectApplication")
+            .RequireAuthorization(Policies.ApplicationWriters)
+            .WithSummary("Record the rejection and get the candidate's feedback-request link")
+            .WithDescription("Roles `integration`, `recruiter`. `rejectedAt` defaults to now and cannot be in the future. Answers the candidate's personal link (256 random bits, stored only as a hash, valid until the end of the tenant's request window). Calling it again issues a new link and the old one stops working. Not replayed by Idempotency-Key: the link is shown once.")
+            .ProducesAuthProblems().ProducesProblems(404, 409, 422);
+        return app;
+    }
+
+    public static async Task<Ok<RejectionResponse>> RejectApplication(
+        Guid id, RejectApplicationRequest? request, CurrentActor caller, FeedbackHubDbContext db, AuditLog audit, TimeProvider time,
+        Microsoft.Extensions.Options.IOptions<PublicLinkOptions> links, CancellationToken ct)
+    {
+        var now = time.GetUtcNow();
+        var rejectedAt = request?.RejectedAt ?? now;
+        if (rejectedAt > now.AddMinutes(5))
+        {
+            throw new DomainException(DomainErrorKind.Invalid, "validation", "The rejection time is not valid.")
+            {
+                Errors = new Dictionary<string, string[]> { ["rejectedAt"] = ["Cannot be in the future."] },
+            };
+        }
+
+        var application = await db.Applications.SingleOrDefaultAsync(a => a.Id == id, ct) ?? throw DomainException.NotFound("The application");
+        var settings = await db.Tenants.Where(t => t.Id == caller.TenantId).Select(t => t.Settings).SingleAsync(ct);
+        application.Reject(rejectedAt, now);
+        foreach (var old in await db.FeedbackRequestLinks.Where(l => l.ApplicationId == id && l.RevokedAt == null).ToListAsync(ct))
+            old.Revoke(now);
+        var expiresAt = application.RejectedAt!.Value.AddDays(settings.RequestWindowDays);
+        var (link, token) = FeedbackRequestLink.Issue(caller.TenantId, id, expiresAt, now);
+        db.FeedbackRequestLinks.Add(link);
+        audit.Record(caller.TenantId, caller.Actor, "application.rejected", "application", id, new { linkId = link.Id, expiresAt });
+
+        await using var tx = await db.Database.BeginTransactionAsync(ct);
+        await DeliveryScheduling.LockApplicationAsync(db, id, ct);
+        await db.SaveChangesAsync(ct);
+        await tx.CommitAsync(ct);
+        return TypedResults.Ok(new RejectionResponse(id, application.RejectedAt!.Value, $"{links.Value.PublicBaseUrl.TrimEnd('/')}/r/{token}", expiresAt));
+    }
+}
