@@ -66,7 +66,7 @@ public static class ApiServiceExtensions
         services.Configure<PublicLinkOptions>(builder.Configuration.GetSection("FeedbackHub"));
         services.AddCandidateRateLimits();
         services.AddSingleton<LanguageCheckers>();
-        services.AddSingleton<Domain.Authoring.TenantLanguage>();
+        services.AddSingleton<TenantLanguage>();
         services.AddFeedbackHubOpenApi();
 
         services.AddHealthChecks()

@@ -15,7 +15,7 @@ public static class PersistenceExtensions
     public static IServiceCollection AddFeedbackHubDatabase(this IServiceCollection services)
     {
         services.AddDbContext<FeedbackHubDbContext>((sp, options) => Configure(options, ConnectionString(sp.GetRequiredService<IConfiguration>())));
-        services.AddScoped<Auditing.AuditLog>();
+        services.AddScoped<AuditLog>();
         services.TryAddSingleton(TimeProvider.System);
         services.AddHealthChecks().AddCheck<PostgresHealthCheck>("postgres", tags: ["ready"]);
         return services;

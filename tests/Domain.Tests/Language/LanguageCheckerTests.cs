@@ -333,11 +333,19 @@ public sealed class LanguageCheckerTests
         Assert.Contains("nope", error.Message, StringComparison.Ordinal);
     }
 
-    [Fact]
-    public void The_checker_does_not_use_EF_Core_or_Npgsql_types()
+    [Theory]
+    [InlineData("FeedbackHub.Domain.Language")]
+    [InlineData("FeedbackHub.Domain.Model")]
+    [InlineData("FeedbackHub.Domain.Templates")]
+    [InlineData("FeedbackHub.Domain.Authoring")]
+    [InlineData("FeedbackHub.Domain.Delivery")]
+    [InlineData("FeedbackHub.Domain.Auditing")]
+    [InlineData("FeedbackHub.Domain.Rendering")]
+    [InlineData("FeedbackHub.Domain.Email")]
+    public void The_model_and_the_checker_do_not_use_EF_Core_or_Npgsql_types(string ns)
     {
         var types = typeof(LanguageChecker).Assembly.GetTypes()
-            .Where(t => t.Namespace?.StartsWith("FeedbackHub.Domain.Language", StringComparison.Ordinal) == true)
+            .Where(t => t.Namespace?.StartsWith(ns, StringComparison.Ordinal) == true)
             .ToArray();
         Assert.NotEmpty(types);
 

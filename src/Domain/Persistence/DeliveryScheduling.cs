@@ -1,12 +1,13 @@
+using FeedbackHub.Domain.Delivery;
 using FeedbackHub.Domain.Authoring;
 using FeedbackHub.Domain.Model;
 using FeedbackHub.Domain.Outbox;
-using FeedbackHub.Domain.Persistence;
+
 using FeedbackHub.Domain.Rendering;
 using FeedbackHub.Messages;
 using Microsoft.EntityFrameworkCore;
 
-namespace FeedbackHub.Domain.Delivery;
+namespace FeedbackHub.Domain.Persistence;
 
 /// <summary>
 /// A delivery exists once a rejected application has both a candidate's request and approved feedback, in either
@@ -28,7 +29,7 @@ public static class DeliveryScheduling
     /// Scoped explicitly by <paramref name="tenantId"/> rather than by the request's tenant scope: the candidate's
     /// request arrives without an API key.
     /// </remarks>
-    public static async Task<Delivery?> TryScheduleAsync(FeedbackHubDbContext db, Guid tenantId, Guid applicationId, string messageIdDomain, DateTimeOffset now, CancellationToken ct)
+    public static async Task<Delivery.Delivery?> TryScheduleAsync(FeedbackHubDbContext db, Guid tenantId, Guid applicationId, string messageIdDomain, DateTimeOffset now, CancellationToken ct)
     {
         if (await db.Deliveries.IgnoreQueryFilters().AnyAsync(d => d.TenantId == tenantId && d.ApplicationId == applicationId, ct))
             return null;
@@ -42,8 +43,8 @@ public static class DeliveryScheduling
             return null;
         var settings = await db.Tenants.Where(t => t.Id == application.TenantId).Select(t => t.Settings).SingleAsync(ct);
 
-        var delivery = Delivery.Schedule(application.TenantId, applicationId, feedback.Id, request.Id,
-            Delivery.DueAt(rejectedAt, settings.CoolingOffDelay, now), messageIdDomain, now);
+        var delivery = Delivery.Delivery.Schedule(application.TenantId, applicationId, feedback.Id, request.Id,
+            Delivery.Delivery.DueAt(rejectedAt, settings.CoolingOffDelay, now), messageIdDomain, now);
         db.Deliveries.Add(delivery);
         db.OutboxMessages.Add(OutboxMessage.Create(new DeliverFeedback(delivery.Id, delivery.TenantId), delivery.TenantId, now, delivery.ScheduledFor));
         return delivery;

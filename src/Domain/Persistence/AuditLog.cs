@@ -1,7 +1,8 @@
+using FeedbackHub.Domain.Auditing;
 using System.Text.Json;
-using FeedbackHub.Domain.Persistence;
 
-namespace FeedbackHub.Domain.Auditing;
+
+namespace FeedbackHub.Domain.Persistence;
 
 /// <summary>Records audit events in the current unit of work; they are chained when it is saved.</summary>
 public sealed class AuditLog(FeedbackHubDbContext db, TimeProvider time)

@@ -1,9 +1,10 @@
+using FeedbackHub.Domain.Authoring;
 using System.Collections.Concurrent;
 using FeedbackHub.Domain.Language;
-using FeedbackHub.Domain.Persistence;
+
 using Microsoft.EntityFrameworkCore;
 
-namespace FeedbackHub.Domain.Authoring;
+namespace FeedbackHub.Domain.Persistence;
 
 /// <summary>
 /// A tenant's effective language rules (its jurisdiction pack plus its own changes), compiled once per change and

@@ -1,0 +1,101 @@
+using FeedbackHub.Domain;
+using FeedbackHub.Domain.Delivery;
+
+namespace FeedbackHub.Domain.Tests.Model;
+
+public sealed class DeliveryTests
+{
+    private static readonly DateTimeOffset T0 = new(2026, 11, 1, 12, 0, 0, TimeSpan.Zero);
+    private static readonly TimeSpan Lease = TimeSpan.FromMinutes(2);
+
+    private static Delivery.Delivery New(DateTimeOffset? due = null) =>
+        Delivery.Delivery.Schedule(Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid(), due ?? T0, "example.test", T0);
+
+    [Fact]
+    public void Due_time_is_the_later_of_now_and_rejection_plus_cooling_off()
+    {
+        Assert.Equal(T0.AddDays(2), Delivery.Delivery.DueAt(T0, TimeSpan.FromDays(2), T0.AddHours(1)));
+        Assert.Equal(T0.AddDays(5), Delivery.Delivery.DueAt(T0, TimeSpan.FromDays(2), T0.AddDays(5)));
+        Assert.Equal(T0, Delivery.Delivery.DueAt(T0, TimeSpan.Zero, T0));
+    }
+
+    [Fact]
+    public void Message_id_is_deterministic_per_delivery()
+    {
+        var d = New();
+        Assert.Equal($"feedback.{d.Id:N}@example.test", d.MessageId);
+    }
+
+    [Fact]
+    public void An_attempt_is_claimed_once_and_a_second_claim_is_refused_while_the_lease_runs()
+    {
+        var d = New();
+        Assert.True(d.TryStartAttempt(T0, Lease));
+        Assert.Equal(DeliveryStatus.Sending, d.Status);
+        Assert.False(d.TryStartAttempt(T0.AddSeconds(10), Lease));
+        Assert.Single(d.Attempts);
+    }
+
+    [Fact]
+    public void Sent_deliveries_are_never_claimed_again()
+    {
+        var d = New();
+        d.TryStartAttempt(T0, Lease);
+        d.MarkSent("250 OK", T0.AddSeconds(1));
+        Assert.False(d.TryStartAttempt(T0.AddHours(1), Lease));
+        Assert.Equal(AttemptOutcome.Accepted, Assert.Single(d.Attempts).Outcome);
+        Assert.Equal(T0.AddSeconds(1), d.SentAt);
+    }
+
+    [Fact]
+    public void Transient_failures_back_off_exponentially_then_fail_when_the_budget_is_spent()
+    {
+        var d = New();
+        var now = T0;
+        var dues = new List<DateTimeOffset?>();
+        for (var i = 0; i < 3; i++)
+        {
+            Assert.True(d.TryStartAttempt(now, Lease));
+            var due = d.RecordTransientFailure("451 busy", now, maxAttempts: 3, TimeSpan.FromSeconds(10));
+            dues.Add(due);
+            now = due ?? now;
+        }
+
+        Assert.Equal([T0.AddSeconds(10), T0.AddSeconds(30), null], dues);
+        Assert.Equal(DeliveryStatus.Failed, d.Status);
+        Assert.Equal("451 busy", d.LastReply);
+    }
+
+    [Fact]
+    public void A_permanent_failure_fails_at_once_and_retry_starts_the_budget_over()
+    {
+        var d = New();
+        d.TryStartAttempt(T0, Lease);
+        d.RecordPermanentFailure("550 no such user", T0);
+        Assert.Equal(DeliveryStatus.Failed, d.Status);
+        d.Retry(T0.AddMinutes(1));
+        Assert.Equal(DeliveryStatus.Scheduled, d.Status);
+        Assert.True(d.TryStartAttempt(T0.AddMinutes(1), Lease));
+    }
+
+    [Fact]
+    public void An_expired_lease_is_an_interrupted_attempt_flagged_as_a_possible_duplicate()
+    {
+        var d = New();
+        d.TryStartAttempt(T0, Lease);
+        Assert.True(d.TryStartAttempt(T0 + Lease + TimeSpan.FromSeconds(1), Lease));
+        Assert.True(d.PossibleDuplicate);
+        Assert.Equal([AttemptOutcome.Interrupted, AttemptOutcome.InProgress], d.Attempts.Select(a => a.Outcome));
+    }
+
+    [Fact]
+    public void Only_scheduled_deliveries_can_be_cancelled_and_only_failed_ones_retried()
+    {
+        var d = New();
+        Assert.Throws<DomainException>(() => d.Retry(T0));
+        d.Cancel(T0);
+        Assert.Equal(DeliveryStatus.Cancelled, d.Status);
+        Assert.Throws<DomainException>(() => d.Cancel(T0));
+        Assert.False(d.TryStartAttempt(T0, Lease));
+    }
+}
