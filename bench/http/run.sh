@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # HTTP benchmark of FeedbackHub's hottest write and read, next to pgbench running the same SQL.
 #
-#   bench/http/run.sh [--duration 20] [--connections 64] [--threads 2] [--warmup 5] [--rows-per-connection 4]
+#   bench/http/run.sh [--duration 20] [--connections 64] [--threads 2] [--warmup 5] [--rows-per-connection 16]
 #
 # 1. test-profile services (scripts/services.sh --profile test): reused when PostgreSQL already answers on the
 #    test port, otherwise started here and stopped again at the end. Never reset-smtp, never stop what was running.
@@ -14,7 +14,7 @@
 # 7. table on stdout and in bench/http/results/<date>.md. Loopback only; everything stops by itself.
 set -euo pipefail
 
-DURATION=20 CONNECTIONS=64 THREADS=2 WARMUP=5 ROWS_PER_CONN=4
+DURATION=20 CONNECTIONS=64 THREADS=2 WARMUP=5 ROWS_PER_CONN=16
 ORIG_ARGS=("$@")
 while (($#)); do
   case "$1" in
@@ -157,12 +157,17 @@ api GET "/v1/templates/$TEMPLATE_ID/versions/$TEMPLATE_VERSION" "$KEY_INTERVIEWE
     criterion: .key, band: .bands[0].key, phrases: (.bands[0].phrases // [])[0:1],
     comment: (if .comment.allowed then "You explained your reasoning clearly and checked your work before moving on to the next step." else null end)}]}' \
   >"$WORK/answers.json"
-say "creating $ROWS applications and feedback drafts (template $TEMPLATE_ID v$TEMPLATE_VERSION)"
-for i in $(seq 1 "$ROWS"); do
-  app="$(api PUT "/v1/applications/bench-app-$i" "$KEY_INTEGRATION" \
-    "{\"candidate\":{\"externalId\":\"bench-cand-$i\",\"firstName\":\"Ada\",\"lastName\":\"Lovelace\",\"email\":\"bench-$i@example.com\"},\"positionTitle\":\"Backend Engineer\",\"stageReached\":\"onsite\"}" | jq -r .id)"
+say "creating $ROWS applications and feedback drafts (template $TEMPLATE_ID v$TEMPLATE_VERSION), 6 at a time"
+create_one() { # i: application bench-app-i with its candidate, then its feedback draft
+  local app
+  app="$(api PUT "/v1/applications/bench-app-$1" "$KEY_INTEGRATION" \
+    "{\"candidate\":{\"externalId\":\"bench-cand-$1\",\"firstName\":\"Ada\",\"lastName\":\"Lovelace\",\"email\":\"bench-$1@example.com\"},\"positionTitle\":\"Backend Engineer\",\"stageReached\":\"onsite\"}" | jq -r .id)" || return 1
   api POST /v1/feedback "$KEY_INTERVIEWER" "{\"applicationId\":\"$app\",\"templateId\":\"$TEMPLATE_ID\"}" >/dev/null
-done
+}
+export -f api create_one
+export BASE KEY_INTEGRATION KEY_INTERVIEWER TEMPLATE_ID
+seq 1 "$ROWS" | xargs -P 6 -I{} bash -c 'create_one {}' || die "creating the test data failed"
+[[ "$(psql_db "$DB" "SELECT count(*) FROM feedback")" == "$ROWS" ]] || die "expected $ROWS feedback drafts"
 # One save through curl proves the body is valid before measuring.
 FIRST_FEEDBACK="$(psql_db "$DB" "SELECT id FROM feedback ORDER BY id LIMIT 1")"
 api PUT "/v1/feedback/$FIRST_FEEDBACK/answers" "$KEY_INTERVIEWER" "$(cat "$WORK/answers.json")" | jq -e '.version == 2' >/dev/null ||
@@ -178,7 +183,9 @@ IFS='|' read -r KEY_PREFIX TENANT_ID < <(psql_db "$DB" "SELECT prefix, tenant_id
 # ------------------------------------------------------------------------------------------------
 # 4./5. Measurements
 # ------------------------------------------------------------------------------------------------
-declare -A RPS P50 P99 NON2XX SOCKERR TPS LAT PGFAIL LOCKWAIT
+declare -A RPS P50 P99 NON2XX SOCKERR TPS LAT PGFAIL LOCKWAIT APICPU
+CLK_TCK="$(getconf CLK_TCK)"
+api_cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$API_PID/stat"; }   # utime + stime of the API process
 # Samples, every 0.5 s, how many bench-database sessions wait on a lock (the tenant row) and how many are active.
 start_sampler() {
   ( while :; do
@@ -202,13 +209,18 @@ measure_wrk() { # name lua ids-file
   run_wrk "$name" "$2" "$3" "$WARMUP" >"$LOG/wrk-$name-warmup.txt"
   say "wrk $name: ${DURATION}s, $THREADS threads, $CONNECTIONS connections"
   start_sampler "wrk-$name"
+  local cpu0; cpu0="$(api_cpu_ticks)"
   out="$(run_wrk "$name" "$2" "$3" "$DURATION")"
+  local cpu1; cpu1="$(api_cpu_ticks)"
   stop_sampler "wrk-$name"
   printf '%s\n' "$out" >"$LOG/wrk-$name.txt"
   printf '%s\n' "$out" | grep -v '^BENCH ' | sed 's/^/    /' >&2
   line="$(grep '^BENCH ' <<<"$out" | tail -n 1)" || die "wrk $name printed no summary (see $LOG/wrk-$name.txt)"
   kv() { sed -E "s/.* $1=([^ ]+).*/\1/" <<<"$line"; }
   RPS[$name]="$(kv rps)"; P50[$name]="$(kv p50_ms)"; P99[$name]="$(kv p99_ms)"
+  # API process CPU (all cores) per request, and its average share of the machine's cores during the run
+  APICPU[$name]="$(awk -v t=$((cpu1 - cpu0)) -v hz="$CLK_TCK" -v n="$(kv requests)" -v d="$(kv duration_s)" -v c="$(nproc)" \
+    'BEGIN { printf "%.2f ms CPU/request, %.0f%% of %d cores", (n > 0 ? t / hz * 1000 / n : 0), t / hz / d / c * 100, c }')"
   NON2XX[$name]="$(kv non2xx)"
   SOCKERR[$name]=$(( $(kv connect_err) + $(kv read_err) + $(kv write_err) + $(kv timeouts) ))
   if (( NON2XX[$name] > 0 || SOCKERR[$name] > 0 )); then
@@ -269,6 +281,7 @@ mkdir -p "$HERE/results"
   echo "Sessions of the bench database waiting on a lock, of those active (mean of 0.5 s samples):"
   echo "wrk save ${LOCKWAIT[wrk-save]}; pgbench save ${LOCKWAIT[pg-save]}; pgbench save without audit ${LOCKWAIT[pg-save_no_audit]};"
   echo "wrk get ${LOCKWAIT[wrk-get]}; pgbench get ${LOCKWAIT[pg-get]}."
+  echo "API process CPU: save ${APICPU[save]}; get ${APICPU[get]}; live ${APICPU[live]}."
   echo "Non-2xx responses: save ${NON2XX[save]}, get ${NON2XX[get]}, live ${NON2XX[live]}; socket errors/timeouts: save ${SOCKERR[save]}, get ${SOCKERR[get]}, live ${SOCKERR[live]};"
   echo "pgbench failed transactions: save ${PGFAIL[save]:-?}, get ${PGFAIL[get]:-?}, save without audit ${PGFAIL[save_no_audit]:-?}."
   echo "feedback.saved audit events written during the run (API + pgbench, warm-up included): $AUDIT_EVENTS."
