@@ -1,0 +1,303 @@
+#!/usr/bin/env bash
+# HTTP benchmark of FeedbackHub's hottest write and read, next to pgbench running the same SQL.
+#
+#   bench/http/run.sh [--duration 20] [--connections 64] [--threads 2] [--warmup 5] [--rows-per-connection 16]
+#
+# 1. test-profile services (scripts/services.sh --profile test): reused when PostgreSQL already answers on the
+#    test port, otherwise started here and stopped again at the end. Never reset-smtp, never stop what was running.
+# 2. database feedbackhub_bench on that PostgreSQL: dropped and created on every run, dropped at the end.
+# 3. Release build, migrate, seed-demo; API on http://127.0.0.1:5090 (Production, warnings only).
+# 4. data over HTTP: connections x rows-per-connection applications, each with a feedback draft of the published
+#    "Software engineering interview" template.
+# 5. wrk: PUT /v1/feedback/{id}/answers, GET /v1/applications/{id}, GET /health/live (HTTP floor).
+# 6. pgbench, same clients: save.sql, get.sql (the endpoints' SQL) and save_no_audit.sql (diagnostic).
+# 7. table on stdout and in bench/http/results/<date>.md. Loopback only; everything stops by itself.
+set -euo pipefail
+
+DURATION=20 CONNECTIONS=64 THREADS=2 WARMUP=5 ROWS_PER_CONN=16
+ORIG_ARGS=("$@")
+while (($#)); do
+  case "$1" in
+    --duration) DURATION="$2"; shift 2 ;;
+    --connections) CONNECTIONS="$2"; shift 2 ;;
+    --threads) THREADS="$2"; shift 2 ;;
+    --warmup) WARMUP="$2"; shift 2 ;;
+    --rows-per-connection) ROWS_PER_CONN="$2"; shift 2 ;;
+    -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "run.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
+  esac
+done
+for v in DURATION CONNECTIONS THREADS WARMUP ROWS_PER_CONN; do
+  [[ "${!v}" =~ ^[0-9]+$ ]] || { echo "run.sh: $v must be a whole number" >&2; exit 2; }
+done
+((DURATION >= 1 && DURATION <= 600)) || { echo "run.sh: --duration must be 1..600 s" >&2; exit 2; }
+((CONNECTIONS >= THREADS && CONNECTIONS <= 256)) || { echo "run.sh: --connections must be threads..256" >&2; exit 2; }
+((ROWS_PER_CONN >= 1)) || { echo "run.sh: --rows-per-connection must be >= 1" >&2; exit 2; }
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO="$(cd "$HERE/../.." && pwd)"
+SERVICES="$REPO/scripts/services.sh"
+PORT=5090
+BASE="http://127.0.0.1:$PORT"
+DB=feedbackhub_bench
+ROWS=$((CONNECTIONS * ROWS_PER_CONN))
+STAMP="$(date -u +%Y-%m-%dT%H%MZ)"
+WORK="$(mktemp -d /tmp/feedbackhub-bench.XXXXXX)"
+LOG="$WORK/logs"; mkdir -p "$LOG"
+DLL="$REPO/src/Api/bin/Release/net10.0/FeedbackHub.Api.dll"
+
+say() { printf '[bench] %s\n' "$*" >&2; }
+die() { printf '[bench] ERROR: %s\n' "$*" >&2; exit 1; }
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# ------------------------------------------------------------------------------------------------
+# Tools
+# ------------------------------------------------------------------------------------------------
+PG_BIN="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)"
+PSQL="${PG_BIN:+$PG_BIN/psql}"; [[ -x "${PSQL:-}" ]] || PSQL="$(command -v psql || true)"
+PGBENCH="${PG_BIN:+$PG_BIN/pgbench}"; [[ -x "${PGBENCH:-}" ]] || PGBENCH="$(command -v pgbench || true)"
+missing=()
+command -v wrk >/dev/null || missing+=(wrk)
+command -v jq >/dev/null || missing+=(jq)
+command -v curl >/dev/null || missing+=(curl)
+[[ -x "${PSQL:-}" && -x "${PGBENCH:-}" ]] || missing+=(postgresql postgresql-contrib)
+if ((${#missing[@]})); then
+  say "installing with apt: ${missing[*]}"
+  as_root() { if ((EUID == 0)); then "$@"; else sudo "$@"; fi; }
+  as_root apt-get update -q >"$LOG/apt.log" 2>&1
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >>"$LOG/apt.log" 2>&1 ||
+    { tail -n 30 "$LOG/apt.log" >&2; die "apt-get install failed"; }
+  PG_BIN="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)"; PSQL="$PG_BIN/psql"; PGBENCH="$PG_BIN/pgbench"
+fi
+command -v dotnet >/dev/null || die "the .NET SDK is required (see docs/running-locally.md)"
+
+# ------------------------------------------------------------------------------------------------
+# Cleanup: the API we started, the bench database, services only if we started them
+# ------------------------------------------------------------------------------------------------
+API_PID="" STARTED_SERVICES=0 DB_CREATED=0 SAMPLER_PID=""
+cleanup() {
+  local rc=$?
+  set +e
+  if [[ -n "$SAMPLER_PID" ]]; then kill "$SAMPLER_PID" 2>/dev/null; fi
+  if [[ -n "$API_PID" ]] && kill -0 "$API_PID" 2>/dev/null; then
+    kill -TERM "$API_PID" 2>/dev/null
+    for _ in $(seq 1 50); do kill -0 "$API_PID" 2>/dev/null || break; sleep 0.1; done
+    kill -0 "$API_PID" 2>/dev/null && kill -KILL "$API_PID" 2>/dev/null
+    say "API stopped"
+  fi
+  if ((DB_CREATED)); then
+    "$PSQL" -X -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1 &&
+      say "database $DB dropped"
+  fi
+  if ((STARTED_SERVICES)); then
+    "$SERVICES" --profile test stop >"$LOG/services-stop.log" 2>&1 && say "test services stopped (this run started them)"
+  fi
+  if ((rc != 0)); then say "FAILED (exit $rc); logs kept in $LOG"; else rm -rf "$WORK"; fi
+  exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# ------------------------------------------------------------------------------------------------
+# 1. Services (test profile) and the bench database
+# ------------------------------------------------------------------------------------------------
+eval "$("$SERVICES" --profile test env)"
+PG_PORT="$(sed -E 's/.*Port=([0-9]+).*/\1/' <<<"$FEEDBACKHUB_PG")"
+PG_CONN="Host=127.0.0.1;Port=$PG_PORT;Username=postgres;Database=$DB"
+if "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -t 2; then
+  say "PostgreSQL already answers on 127.0.0.1:$PG_PORT: reusing it, will leave the services as they are"
+else
+  say "test services not running: starting them (scripts/services.sh --profile test install start)"
+  STARTED_SERVICES=1
+  "$SERVICES" --profile test install start >"$LOG/services-start.log" 2>&1 ||
+    { tail -n 30 "$LOG/services-start.log" >&2; die "could not start the test services"; }
+fi
+psql_db() { "$PSQL" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PG_PORT" -U postgres -d "$1" -tA -c "$2"; }
+psql_db postgres "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1
+DB_CREATED=1
+psql_db postgres "CREATE DATABASE $DB" >/dev/null
+say "database $DB created on 127.0.0.1:$PG_PORT"
+
+# ------------------------------------------------------------------------------------------------
+# 2. Build, migrate, seed, start the API
+# ------------------------------------------------------------------------------------------------
+port_open "$PORT" && die "something already listens on 127.0.0.1:$PORT; stop it first"
+say "dotnet build -c Release src/Api"
+(cd "$REPO" && dotnet build -c Release src/Api -nologo -v q) >"$LOG/build.log" 2>&1 || { tail -n 30 "$LOG/build.log" >&2; die "build failed"; }
+export ConnectionStrings__Postgres="$PG_CONN"
+export ConnectionStrings__RabbitMq="$FEEDBACKHUB_RABBITMQ"
+export ASPNETCORE_ENVIRONMENT=Production DOTNET_ENVIRONMENT=Production Logging__LogLevel__Default=Warning
+dotnet "$DLL" migrate >"$LOG/migrate.log" 2>&1 || { cat "$LOG/migrate.log" >&2; die "migrate failed"; }
+dotnet "$DLL" seed-demo >"$LOG/seed.log" 2>&1 || { cat "$LOG/seed.log" >&2; die "seed-demo failed"; }
+key_of() { awk -v r="$1" '$1 == r && $NF ~ /^fh_/ { print $NF; exit }' "$LOG/seed.log"; }
+KEY_INTEGRATION="$(key_of integration)"; KEY_INTERVIEWER="$(key_of interviewer)"
+[[ -n "$KEY_INTEGRATION" && -n "$KEY_INTERVIEWER" ]] || { cat "$LOG/seed.log" >&2; die "could not read the demo keys from seed-demo"; }
+
+say "starting the API on $BASE"
+ASPNETCORE_URLS="$BASE" dotnet "$DLL" >"$LOG/api.log" 2>&1 &
+API_PID=$!
+for _ in $(seq 1 150); do curl -fs "$BASE/health/live" >/dev/null 2>&1 && break; kill -0 "$API_PID" 2>/dev/null || break; sleep 0.2; done
+curl -fs "$BASE/health/live" >/dev/null || { tail -n 30 "$LOG/api.log" >&2; die "the API did not come up"; }
+
+# ------------------------------------------------------------------------------------------------
+# 3. Test data over HTTP
+# ------------------------------------------------------------------------------------------------
+api() { # method path key [body] -> body on stdout; fails on non-2xx
+  local out code
+  out="$(curl -sS -X "$1" -H "Authorization: Bearer $3" ${4:+-H "Content-Type: application/json" --data-binary "$4"} -w '\n%{http_code}' "$BASE$2")"
+  code="${out##*$'\n'}"
+  [[ "$code" == 2* ]] || { printf '%s %s -> %s: %s\n' "$1" "$2" "$code" "${out%$'\n'*}" >&2; return 1; }
+  printf '%s' "${out%$'\n'*}"
+}
+TEMPLATE_ID="$(api GET '/v1/templates?published=true' "$KEY_INTERVIEWER" | jq -r '[.items[] | select(.name == "Software engineering interview")][0].id // .items[0].id')"
+[[ "$TEMPLATE_ID" =~ ^[0-9a-f-]{36}$ ]] || die "no published template found"
+TEMPLATE_VERSION="$(api GET "/v1/templates/$TEMPLATE_ID" "$KEY_INTERVIEWER" | jq -r '.publishedVersion // 1')"
+# Valid answers: every criterion, its first band, that band's first pre-approved phrase, a clean comment where allowed.
+api GET "/v1/templates/$TEMPLATE_ID/versions/$TEMPLATE_VERSION" "$KEY_INTERVIEWER" | jq -c '{answers: [.content.criteria[] | {
+    criterion: .key, band: .bands[0].key, phrases: (.bands[0].phrases // [])[0:1],
+    comment: (if .comment.allowed then "You explained your reasoning clearly and checked your work before moving on to the next step." else null end)}]}' \
+  >"$WORK/answers.json"
+say "creating $ROWS applications and feedback drafts (template $TEMPLATE_ID v$TEMPLATE_VERSION), 6 at a time"
+create_one() { # i: application bench-app-i with its candidate, then its feedback draft
+  local app
+  app="$(api PUT "/v1/applications/bench-app-$1" "$KEY_INTEGRATION" \
+    "{\"candidate\":{\"externalId\":\"bench-cand-$1\",\"firstName\":\"Ada\",\"lastName\":\"Lovelace\",\"email\":\"bench-$1@example.com\"},\"positionTitle\":\"Backend Engineer\",\"stageReached\":\"onsite\"}" | jq -r .id)" || return 1
+  api POST /v1/feedback "$KEY_INTERVIEWER" "{\"applicationId\":\"$app\",\"templateId\":\"$TEMPLATE_ID\"}" >/dev/null
+}
+export -f api create_one
+export BASE KEY_INTEGRATION KEY_INTERVIEWER TEMPLATE_ID
+seq 1 "$ROWS" | xargs -P 6 -I{} bash -c 'create_one {}' || die "creating the test data failed"
+[[ "$(psql_db "$DB" "SELECT count(*) FROM feedback")" == "$ROWS" ]] || die "expected $ROWS feedback drafts"
+# One save through curl proves the body is valid before measuring.
+FIRST_FEEDBACK="$(psql_db "$DB" "SELECT id FROM feedback ORDER BY id LIMIT 1")"
+api PUT "/v1/feedback/$FIRST_FEEDBACK/answers" "$KEY_INTERVIEWER" "$(cat "$WORK/answers.json")" | jq -e '.version == 2' >/dev/null ||
+  die "a save with the benchmark body did not succeed"
+# bench_ids: n = 1..ROWS for pgbench (client c owns n = c*k+1 .. c*k+k); the same ids feed wrk.
+psql_db "$DB" "CREATE TABLE bench_ids AS SELECT row_number() OVER (ORDER BY id)::int AS n, id AS feedback_id, application_id FROM feedback;
+               ALTER TABLE bench_ids ADD PRIMARY KEY (n); ANALYZE" >/dev/null
+lua_list() { { echo "return {"; psql_db "$DB" "SELECT '\"' || $1 || '\",' FROM bench_ids ORDER BY n"; echo "}"; } >"$2"; }
+lua_list feedback_id "$WORK/feedback_ids.lua"
+lua_list application_id "$WORK/application_ids.lua"
+IFS='|' read -r KEY_PREFIX TENANT_ID < <(psql_db "$DB" "SELECT prefix, tenant_id FROM api_keys WHERE display_name = 'Demo Hiring Manager' AND revoked_at IS NULL")
+
+# ------------------------------------------------------------------------------------------------
+# 4./5. Measurements
+# ------------------------------------------------------------------------------------------------
+declare -A RPS P50 P99 NON2XX SOCKERR TPS LAT PGFAIL LOCKWAIT APICPU
+CLK_TCK="$(getconf CLK_TCK)"
+api_cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$API_PID/stat"; }   # utime + stime of the API process
+# Samples, every 0.5 s, how many bench-database sessions wait on a lock (the tenant row) and how many are active.
+start_sampler() {
+  ( while :; do
+      psql_db postgres "SELECT count(*) FILTER (WHERE wait_event_type = 'Lock'), count(*) FILTER (WHERE state = 'active') FROM pg_stat_activity WHERE datname = '$DB' AND pid <> pg_backend_pid()" 2>/dev/null
+      sleep 0.5
+    done ) >"$WORK/sampler-$1.txt" &
+  SAMPLER_PID=$!
+}
+stop_sampler() {
+  kill "$SAMPLER_PID" 2>/dev/null; wait "$SAMPLER_PID" 2>/dev/null || true; SAMPLER_PID=""
+  LOCKWAIT[$1]="$(awk -F'|' 'NF==2 {w+=$1; a+=$2; n++} END { if (n) printf "%.1f of %.1f", w/n, a/n; else print "n/a" }' "$WORK/sampler-$1.txt")"
+}
+
+run_wrk() { # name lua ids-file duration
+  BENCH_IDS="$3" BENCH_KEY="$KEY_INTERVIEWER" BENCH_BODY="$WORK/answers.json" BENCH_THREADS="$THREADS" \
+    timeout $(( $4 + 30 )) wrk -t "$THREADS" -c "$CONNECTIONS" -d "${4}s" --timeout 10s --latency -s "$HERE/lua/$2" "$BASE" 2>&1
+}
+measure_wrk() { # name lua ids-file
+  local name="$1" out line
+  say "wrk $name: warm-up ${WARMUP}s"
+  run_wrk "$name" "$2" "$3" "$WARMUP" >"$LOG/wrk-$name-warmup.txt"
+  say "wrk $name: ${DURATION}s, $THREADS threads, $CONNECTIONS connections"
+  start_sampler "wrk-$name"
+  local cpu0; cpu0="$(api_cpu_ticks)"
+  out="$(run_wrk "$name" "$2" "$3" "$DURATION")"
+  local cpu1; cpu1="$(api_cpu_ticks)"
+  stop_sampler "wrk-$name"
+  printf '%s\n' "$out" >"$LOG/wrk-$name.txt"
+  printf '%s\n' "$out" | grep -v '^BENCH ' | sed 's/^/    /' >&2
+  line="$(grep '^BENCH ' <<<"$out" | tail -n 1)" || die "wrk $name printed no summary (see $LOG/wrk-$name.txt)"
+  kv() { sed -E "s/.* $1=([^ ]+).*/\1/" <<<"$line"; }
+  RPS[$name]="$(kv rps)"; P50[$name]="$(kv p50_ms)"; P99[$name]="$(kv p99_ms)"
+  # API process CPU (all cores) per request, and its average share of the machine's cores during the run
+  APICPU[$name]="$(awk -v t=$((cpu1 - cpu0)) -v hz="$CLK_TCK" -v n="$(kv requests)" -v d="$(kv duration_s)" -v c="$(nproc)" \
+    'BEGIN { printf "%.2f ms CPU/request, %.0f%% of %d cores", (n > 0 ? t / hz * 1000 / n : 0), t / hz / d / c * 100, c }')"
+  NON2XX[$name]="$(kv non2xx)"
+  SOCKERR[$name]=$(( $(kv connect_err) + $(kv read_err) + $(kv write_err) + $(kv timeouts) ))
+  if (( NON2XX[$name] > 0 || SOCKERR[$name] > 0 )); then
+    printf '\n[bench] !!!!!!!! %s: %s non-2xx responses and %s socket errors/timeouts: THESE NUMBERS INCLUDE FAILURES !!!!!!!!\n\n' \
+      "$name" "${NON2XX[$name]}" "${SOCKERR[$name]}" >&2
+  fi
+}
+
+measure_pgbench() { # name sql-file
+  local name="$1" out
+  say "pgbench $name: ${DURATION}s, $CONNECTIONS clients, $THREADS threads, prepared"
+  start_sampler "pg-$name"
+  out="$(timeout $(( DURATION + 60 )) "$PGBENCH" -h 127.0.0.1 -p "$PG_PORT" -U postgres -n -M prepared \
+    -c "$CONNECTIONS" -j "$THREADS" -T "$DURATION" -f "$HERE/sql/$2" \
+    -D prefix="$KEY_PREFIX" -D tenant="$TENANT_ID" -D sysacc=false -D k="$ROWS_PER_CONN" -D rows="$ROWS" \
+    -D answers="$(jq -c .answers "$WORK/answers.json")" "$DB" 2>&1)" || { printf '%s\n' "$out" | tail -n 30 >&2; stop_sampler "pg-$name"; die "pgbench $name failed"; }
+  stop_sampler "pg-$name"
+  printf '%s\n' "$out" >"$LOG/pgbench-$name.txt"
+  printf '%s\n' "$out" | grep -E '^(number of (transactions|failed)|latency|tps)' | sed 's/^/    /' >&2
+  TPS[$name]="$(sed -nE 's/^tps = ([0-9.]+) \(without initial connection time\).*/\1/p' <<<"$out")"
+  LAT[$name]="$(sed -nE 's/^latency average = ([0-9.]+) ms.*/\1/p' <<<"$out")"
+  PGFAIL[$name]="$(sed -nE 's/^number of failed transactions: ([0-9]+).*/\1/p' <<<"$out")"
+  if [[ -n "${PGFAIL[$name]}" && "${PGFAIL[$name]}" != 0 ]]; then
+    printf '\n[bench] !!!!!!!! pgbench %s: %s failed transactions !!!!!!!!\n\n' "$name" "${PGFAIL[$name]}" >&2
+  fi
+}
+
+LOAD_BEFORE="$(cut -d' ' -f1-3 /proc/loadavg)"
+measure_wrk save save_answers.lua "$WORK/feedback_ids.lua"
+measure_wrk get get_application.lua "$WORK/application_ids.lua"
+measure_wrk live health_live.lua "$WORK/application_ids.lua"
+# pgbench's answers variable is the exact JSON array the API stores; the API is idle meanwhile.
+measure_pgbench save save.sql
+measure_pgbench get get.sql
+measure_pgbench save_no_audit save_no_audit.sql
+AUDIT_EVENTS="$(psql_db "$DB" "SELECT count(*) FROM audit_events WHERE action = 'feedback.saved'")"
+LOAD_AFTER="$(cut -d' ' -f1-3 /proc/loadavg)"
+
+# ------------------------------------------------------------------------------------------------
+# 6. Report
+# ------------------------------------------------------------------------------------------------
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
+fmt() { awk -v x="$1" 'BEGIN { printf "%.0f", x }'; }
+flag() { local s=""; (( NON2XX[$1] > 0 )) && s+=" **${NON2XX[$1]} non-2xx**"; (( SOCKERR[$1] > 0 )) && s+=" **${SOCKERR[$1]} socket errors**"; printf '%s' "$s"; }
+CPU="$(sed -nE 's/^model name\s*: (.*)/\1/p' /proc/cpuinfo | head -n 1)"
+REPORT="$HERE/results/$STAMP.md"
+mkdir -p "$HERE/results"
+{
+  echo "# FeedbackHub HTTP benchmark, $STAMP"
+  echo
+  echo "| scenario | API req/s | API p50 | API p99 | pgbench tps | pgbench latency avg | API/pgbench ratio |"
+  echo "|---|---|---|---|---|---|---|"
+  echo "| save answers (PUT /v1/feedback/{id}/answers)$(flag save) | $(fmt "${RPS[save]}") | ${P50[save]} ms | ${P99[save]} ms | $(fmt "${TPS[save]}") | ${LAT[save]} ms | $(ratio "${RPS[save]}" "${TPS[save]}") |"
+  echo "| get application (GET /v1/applications/{id})$(flag get) | $(fmt "${RPS[get]}") | ${P50[get]} ms | ${P99[get]} ms | $(fmt "${TPS[get]}") | ${LAT[get]} ms | $(ratio "${RPS[get]}" "${TPS[get]}") |"
+  echo "| HTTP floor (GET /health/live, no auth, no DB)$(flag live) | $(fmt "${RPS[live]}") | ${P50[live]} ms | ${P99[live]} ms | | | |"
+  echo "| diagnostic: save SQL without the audit chain (pgbench only) | | | | $(fmt "${TPS[save_no_audit]}") | ${LAT[save_no_audit]} ms | |"
+  echo
+  echo "Sessions of the bench database waiting on a lock, of those active (mean of 0.5 s samples):"
+  echo "wrk save ${LOCKWAIT[wrk-save]}; pgbench save ${LOCKWAIT[pg-save]}; pgbench save without audit ${LOCKWAIT[pg-save_no_audit]};"
+  echo "wrk get ${LOCKWAIT[wrk-get]}; pgbench get ${LOCKWAIT[pg-get]}."
+  echo "API process CPU: save ${APICPU[save]}; get ${APICPU[get]}; live ${APICPU[live]}."
+  echo "Non-2xx responses: save ${NON2XX[save]}, get ${NON2XX[get]}, live ${NON2XX[live]}; socket errors/timeouts: save ${SOCKERR[save]}, get ${SOCKERR[get]}, live ${SOCKERR[live]};"
+  echo "pgbench failed transactions: save ${PGFAIL[save]:-?}, get ${PGFAIL[get]:-?}, save without audit ${PGFAIL[save_no_audit]:-?}."
+  echo "feedback.saved audit events written during the run (API + pgbench, warm-up included): $AUDIT_EVENTS."
+  echo
+  echo "- command: \`bench/http/run.sh${ORIG_ARGS[*]:+ ${ORIG_ARGS[*]}}\` (duration ${DURATION} s after a ${WARMUP} s warm-up per wrk scenario, $CONNECTIONS connections/clients, $THREADS threads, $ROWS feedback drafts and applications in one tenant)"
+  echo "- machine: $(nproc) CPUs, $CPU, $(awk '/MemTotal/ {printf "%.1f GB RAM", $2/1048576}' /proc/meminfo); load average before $LOAD_BEFORE, after $LOAD_AFTER"
+  echo "- software: .NET $(dotnet --list-runtimes | sed -nE 's/^Microsoft.AspNetCore.App ([^ ]+).*/\1/p' | tail -n 1), $("$PSQL" -X -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -tAc 'SHOW server_version' | cut -d' ' -f1) ($( ((STARTED_SERVICES)) && echo 'started by this run' || echo 'already running') test profile: fsync=off, synchronous_commit=off), $(wrk --version 2>&1 | head -n 1 | cut -d' ' -f1-2), $("$PGBENCH" --version)"
+  echo "- runtime knobs in the environment: $(env | grep -E '^(DOTNET_|ASPNETCORE_|Npgsql)' | grep -vE '^(ASPNETCORE_URLS|ASPNETCORE_ENVIRONMENT|DOTNET_ENVIRONMENT)=' | sort | tr '\n' ' ' | sed 's/ $//' | grep . || echo none)"
+  echo "- API, wrk, pgbench and PostgreSQL share the same machine; wrk and pgbench run one after the other, never together."
+  echo "- date: $(date -u '+%Y-%m-%d %H:%M:%S UTC'), commit $(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo '?')"
+} >"$REPORT"
+echo
+cat "$REPORT"
+echo
+say "written to ${REPORT#"$REPO"/}"
+if (( NON2XX[save] + NON2XX[get] + NON2XX[live] + SOCKERR[save] + SOCKERR[get] + SOCKERR[live] > 0 )); then
+  say "!!!!!!!! the run had HTTP errors (see the table); its throughput figures are not clean !!!!!!!!"
+  exit 3
+fi

@@ -1,0 +1,20 @@
+-- The SQL of GET /v1/applications/{id} (as EF Core/Npgsql sends it). Variables (-D): prefix, tenant, sysacc, rows.
+\set n random(1, :rows)
+SELECT a.id, a.created_at, a.created_by, a.display_name, a.prefix, a.revoked_at, a.roles, a.secret_hash, a.tenant_id
+FROM api_keys AS a
+WHERE a.prefix = :prefix
+LIMIT 2;
+SELECT a.id, a.candidate_id, a.created_at, a.external_id, a.position_title, a.rejected_at, a.stage_reached, a.status, a.tenant_id, a.updated_at,
+       c0.id, c0.created_at, c0.email, c0.erased_at, c0.external_id, c0.first_name, c0.last_name, c0.locale, c0.tenant_id, c0.updated_at
+FROM applications AS a
+INNER JOIN (
+    SELECT c.id, c.created_at, c.email, c.erased_at, c.external_id, c.first_name, c.last_name, c.locale, c.tenant_id, c.updated_at
+    FROM candidates AS c
+    WHERE :sysacc OR c.tenant_id = :tenant
+) AS c0 ON a.candidate_id = c0.id
+WHERE (:sysacc OR a.tenant_id = :tenant) AND a.id = (SELECT application_id FROM bench_ids WHERE n = :n)
+LIMIT 2;
+SELECT f.id, f.status::text
+FROM feedback AS f
+WHERE (:sysacc OR f.tenant_id = :tenant) AND f.application_id = (SELECT application_id FROM bench_ids WHERE n = :n)
+LIMIT 2;
