@@ -24,20 +24,21 @@ SELECT t.settings
 FROM tenants AS t
 WHERE t.id = :tenant
 LIMIT 2;
--- 5. SaveChangesAsync: transaction, lock the tenant's audit head, advance it, append the event, update the row
+-- 5. SaveChangesAsync: the row's update first, then lock the tenant's audit head (FOR NO KEY UPDATE), and one
+--    batch that appends the event and advances the head
 BEGIN;
+UPDATE feedback SET answers = :answers, updated_at = now(), version = :ver + 1
+WHERE id = :fid AND version = :ver;
 SELECT f."Hash" AS head_hash, f."Sequence" AS head_seq
 FROM (
-    SELECT audit_head_sequence AS "Sequence", audit_head_hash AS "Hash" FROM tenants WHERE id = :tenant FOR UPDATE
+    SELECT audit_head_sequence AS "Sequence", audit_head_hash AS "Hash" FROM tenants WHERE id = :tenant FOR NO KEY UPDATE
 ) AS f
 LIMIT 2 \gset
-UPDATE tenants SET audit_head_sequence = :head_seq + 1, audit_head_hash = sha256(:head_hash::bytea || convert_to(:fid, 'UTF8')) WHERE id = :tenant;
 -- EF sends these two as one batch (one round trip): a pipeline here
 \startpipeline
 INSERT INTO audit_events (id, action, actor_id, actor_name, data, hash, occurred_at, previous_hash, sequence, subject_id, subject_type, tenant_id)
 VALUES (gen_random_uuid(), 'feedback.saved', :keyid, 'Demo Hiring Manager', json_build_object('version', :ver + 1, 'findings', 0, 'blocking', 0)::text,
         sha256(:head_hash::bytea || convert_to(:fid, 'UTF8')), now(), :head_hash::bytea, :head_seq + 1, :fid, 'feedback', :tenant);
-UPDATE feedback SET answers = :answers, updated_at = now(), version = :ver + 1
-WHERE id = :fid AND version = :ver;
+UPDATE tenants SET audit_head_sequence = :head_seq + 1, audit_head_hash = sha256(:head_hash::bytea || convert_to(:fid, 'UTF8')) WHERE id = :tenant;
 \endpipeline
 COMMIT;

@@ -104,8 +104,11 @@ public sealed class FeedbackHubDbContext(DbContextOptions<FeedbackHubDbContext> 
     }
 
     /// <summary>
-    /// Saves the unit of work. Pending audit events are chained and written in the same transaction:
-    /// the tenant row is locked (FOR UPDATE) so appends to one tenant's chain are serialised.
+    /// Saves the unit of work. Pending audit events are chained and written in the same transaction. The entity
+    /// changes are written first; only then is the tenant row locked (FOR NO KEY UPDATE: it serialises chain appends
+    /// but not the foreign-key checks of rows that reference the tenant, so there is no deadlock), so the lock that serialises a
+    /// tenant's chain is held for just two round trips: the head's SELECT and one batch that inserts the events and
+    /// moves the head, then the commit.
     /// </summary>
     public override async Task<int> SaveChangesAsync(bool acceptAllChangesOnSuccess, CancellationToken cancellationToken = default)
     {
@@ -117,10 +120,12 @@ public sealed class FeedbackHubDbContext(DbContextOptions<FeedbackHubDbContext> 
             : null;
         try
         {
+            var written = await base.SaveChangesAsync(acceptAllChangesOnSuccess, cancellationToken);
+            var stubs = new List<Tenant>();
             foreach (var group in _pendingAudit.GroupBy(e => e.TenantId))
             {
                 var head = await Database
-                    .SqlQuery<AuditHead>($"SELECT audit_head_sequence AS \"Sequence\", audit_head_hash AS \"Hash\" FROM tenants WHERE id = {group.Key} FOR UPDATE")
+                    .SqlQuery<AuditHead>($"SELECT audit_head_sequence AS \"Sequence\", audit_head_hash AS \"Hash\" FROM tenants WHERE id = {group.Key} FOR NO KEY UPDATE")
                     .SingleAsync(cancellationToken);
                 var sequence = head.Sequence;
                 var previous = head.Hash;
@@ -131,12 +136,12 @@ public sealed class FeedbackHubDbContext(DbContextOptions<FeedbackHubDbContext> 
                     previous = chained.Hash;
                 }
 
-                await Database.ExecuteSqlAsync(
-                    $"UPDATE tenants SET audit_head_sequence = {sequence}, audit_head_hash = {previous} WHERE id = {group.Key}",
-                    cancellationToken);
+                MoveAuditHead(group.Key, sequence, previous, stubs);
             }
 
-            var written = await base.SaveChangesAsync(acceptAllChangesOnSuccess, cancellationToken);
+            written += await base.SaveChangesAsync(acceptAllChangesOnSuccess, cancellationToken);
+            foreach (var stub in stubs)
+                Entry(stub).State = EntityState.Detached;
             if (ownTransaction is not null)
                 await ownTransaction.CommitAsync(cancellationToken);
             _pendingAudit.Clear();
@@ -147,6 +152,25 @@ public sealed class FeedbackHubDbContext(DbContextOptions<FeedbackHubDbContext> 
             if (ownTransaction is not null)
                 await ownTransaction.DisposeAsync();
         }
+    }
+
+    /// <summary>Updates the tenant's head in the same batch as the events: the tracked tenant, or a stub with only those columns.</summary>
+    private void MoveAuditHead(Guid tenantId, long sequence, byte[] hash, List<Tenant> stubs)
+    {
+        var tenant = ChangeTracker.Entries<Tenant>().FirstOrDefault(e => e.Entity.Id == tenantId)?.Entity;
+        if (tenant is null)
+        {
+            tenant = (Tenant)Activator.CreateInstance(typeof(Tenant), nonPublic: true)!;
+            Entry(tenant).Property(t => t.Id).CurrentValue = tenantId;
+            Attach(tenant);
+            stubs.Add(tenant);
+        }
+
+        var entry = Entry(tenant);
+        entry.Property(t => t.AuditHeadSequence).CurrentValue = sequence;
+        entry.Property(t => t.AuditHeadSequence).IsModified = true;
+        entry.Property(t => t.AuditHeadHash).CurrentValue = hash;
+        entry.Property(t => t.AuditHeadHash).IsModified = true;
     }
 
     private sealed record AuditHead(long Sequence, byte[] Hash);
