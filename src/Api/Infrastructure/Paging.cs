@@ -1,4 +1,7 @@
+using System.Linq.Expressions;
 using System.Text;
+using System.Runtime.CompilerServices;
+using Microsoft.EntityFrameworkCore;
 using FeedbackHub.Domain;
 
 namespace FeedbackHub.Api.Infrastructure;
@@ -69,6 +72,27 @@ public static class Cursor
         if (more)
             rows.RemoveAt(rows.Count - 1);
         return new Page<TOut>(rows.Select(map).ToList(), more ? Encode(position(rows[^1])) : null);
+    }
+
+    /// <summary>
+    /// One page of a query ordered by a UUIDv7 id (time-ordered): <c>after</c> is the last id of the previous page.
+    /// </summary>
+    public static async Task<Page<TOut>> PageByIdAsync<T, TOut>(
+        this IQueryable<T> query, Expression<Func<T, Guid>> id, int? limit, string? after, Func<T, TOut> map, CancellationToken ct)
+    {
+        var take = Limit(limit);
+        if (DecodeGuid(after) is { } afterId)
+        {
+            // id(x).CompareTo(afterId) > 0, with afterId as a query parameter (a captured value, not a constant).
+            var boxed = new StrongBox<Guid>(afterId);
+            var compare = Expression.Call(id.Body, typeof(Guid).GetMethod(nameof(Guid.CompareTo), [typeof(Guid)])!,
+                Expression.Field(Expression.Constant(boxed), nameof(StrongBox<Guid>.Value)));
+            query = query.Where(Expression.Lambda<Func<T, bool>>(Expression.GreaterThan(compare, Expression.Constant(0)), id.Parameters));
+        }
+
+        var rows = await query.OrderBy(id).Take(take + 1).ToListAsync(ct);
+        var getId = id.Compile();
+        return ToPage(rows, take, map, r => getId(r).ToString());
     }
 
     private static DomainException Invalid(string field, string message) =>

@@ -52,13 +52,7 @@ public static class ApiKeyEndpoints
 
     public static async Task<Ok<Page<ApiKeyResponse>>> ListApiKeys(int? limit, string? after, FeedbackHubDbContext db, CancellationToken ct)
     {
-        var take = Cursor.Limit(limit);
-        var afterId = Cursor.DecodeGuid(after);
-        var query = db.ApiKeys.AsNoTracking();
-        if (afterId is { } a)
-            query = query.Where(k => k.Id.CompareTo(a) > 0);
-        var rows = await query.OrderBy(k => k.Id).Take(take + 1).ToListAsync(ct);
-        return TypedResults.Ok(Cursor.ToPage(rows, take, ToResponse, k => k.Id.ToString()));
+        return TypedResults.Ok(await db.ApiKeys.AsNoTracking().PageByIdAsync(k => k.Id, limit, after, ToResponse, ct));
     }
 
     public static async Task<Results<Ok<ApiKeyResponse>, NotFound>> GetApiKey(Guid id, FeedbackHubDbContext db, CancellationToken ct)

@@ -116,10 +116,8 @@ public static class FeedbackEndpoints
             query = query.Where(f => f.Status == s);
         if (applicationId is { } a)
             query = query.Where(f => f.ApplicationId == a);
-        if (afterId is { } cursor)
-            query = query.Where(f => f.Id.CompareTo(cursor) > 0);
-        var rows = await query.OrderBy(f => f.Id).Take(take + 1).ToListAsync(ct);
-        return TypedResults.Ok(Cursor.ToPage(rows, take, f => new FeedbackSummary(f.Id, f.ApplicationId, f.Status, f.AuthorName, f.UpdatedAt), f => f.Id.ToString()));
+        return TypedResults.Ok(await query.PageByIdAsync(f => f.Id, limit, after,
+            f => new FeedbackSummary(f.Id, f.ApplicationId, f.Status, f.AuthorName, f.UpdatedAt), ct));
     }
 
     public static async Task<Ok<FeedbackResponse>> GetFeedback(Guid id, FeedbackHubDbContext db, HttpResponse response, CancellationToken ct)

@@ -78,16 +78,11 @@ public static class TemplateEndpoints
 
     public static async Task<Ok<Page<TemplateSummary>>> ListTemplates(bool? published, int? limit, string? after, FeedbackHubDbContext db, CancellationToken ct)
     {
-        var take = Cursor.Limit(limit);
-        var afterId = Cursor.DecodeGuid(after);
-        var query = db.Templates.AsNoTracking().Include(t => t.Versions).AsQueryable();
-        if (afterId is { } a)
-            query = query.Where(t => t.Id.CompareTo(a) > 0);
+        var query = db.Templates.AsNoTracking().Include(t => t.Versions).AsSplitQuery().AsQueryable();
         if (published is { } p)
             query = query.Where(t => t.Versions.Any(v => v.Status == TemplateVersionStatus.Published) == p);
-        var rows = await query.OrderBy(t => t.Id).Take(take + 1).AsSplitQuery().ToListAsync(ct);
-        return TypedResults.Ok(Cursor.ToPage(rows, take,
-            t => new TemplateSummary(t.Id, t.Name, t.Locale, Summary(t.Latest), t.Published?.Number, t.UpdatedAt), t => t.Id.ToString()));
+        return TypedResults.Ok(await query.PageByIdAsync(t => t.Id, limit, after,
+            t => new TemplateSummary(t.Id, t.Name, t.Locale, Summary(t.Latest), t.Published?.Number, t.UpdatedAt), ct));
     }
 
     public static async Task<Ok<TemplateResponse>> GetTemplate(Guid id, FeedbackHubDbContext db, CancellationToken ct)
