@@ -21,6 +21,7 @@ public static class WorkerServiceExtensions
         services.Configure<SmtpOptions>(configuration.GetSection("Smtp"));
         services.Configure<OutboxOptions>(configuration.GetSection("Outbox"));
         services.Configure<WorkerEmailOptions>(configuration.GetSection("Email"));
+        services.Configure<InvitationOptions>(configuration.GetSection("FeedbackHub"));
         services.AddSingleton<SmtpClientPool>();
         services.AddSingleton<ISmtpSender>(sp => sp.GetRequiredService<SmtpClientPool>());
         services.AddHostedService<OutboxRelay>();
@@ -37,6 +38,7 @@ public static class WorkerServiceExtensions
         {
             x.SetEndpointNameFormatter(new KebabCaseEndpointNameFormatter(prefix, false));
             x.AddConsumer<SendTestEmailConsumer, SendTestEmailConsumerDefinition>();
+            x.AddConsumer<SendInvitationConsumer, SendInvitationConsumerDefinition>();
             x.UsingRabbitMq((context, cfg) =>
             {
                 cfg.Host(rabbit, h => h.ConnectionName($"feedbackhub-worker-{Environment.MachineName}"));

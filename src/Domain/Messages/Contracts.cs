@@ -7,3 +7,6 @@ public sealed record SendTestEmail(Guid TestEmailId, Guid TenantId);
 
 /// <summary>Send the feedback email of this delivery now (it is due). Idempotent: the delivery's state decides.</summary>
 public sealed record DeliverFeedback(Guid DeliveryId, Guid TenantId);
+
+/// <summary>Email the rejected candidate an invitation to ask for feedback (the worker issues the link when it sends).</summary>
+public sealed record SendInvitation(Guid InvitationId, Guid TenantId);

@@ -7,6 +7,7 @@ public static class MessageTypes
     {
         typeof(SendTestEmail),
         typeof(DeliverFeedback),
+        typeof(SendInvitation),
     }.ToDictionary(t => NameOf(t), StringComparer.Ordinal);
 
     public static string NameOf(Type type) => type.FullName ?? type.Name;

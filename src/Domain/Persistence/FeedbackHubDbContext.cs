@@ -45,6 +45,8 @@ public sealed class FeedbackHubDbContext(DbContextOptions<FeedbackHubDbContext> 
 
     public DbSet<SuppressedAddress> SuppressedAddresses => Set<SuppressedAddress>();
 
+    public DbSet<Invitation> Invitations => Set<Invitation>();
+
     public DbSet<Candidate> Candidates => Set<Candidate>();
 
     public DbSet<Application> Applications => Set<Application>();
@@ -81,6 +83,7 @@ public sealed class FeedbackHubDbContext(DbContextOptions<FeedbackHubDbContext> 
         modelBuilder.Entity<FeedbackRequest>().HasQueryFilter(r => ScopeTenantId == null || r.TenantId == ScopeTenantId);
         modelBuilder.Entity<Delivery.Delivery>().HasQueryFilter(d => ScopeTenantId == null || d.TenantId == ScopeTenantId);
         modelBuilder.Entity<DeliveryAttempt>().HasQueryFilter(a => ScopeTenantId == null || a.TenantId == ScopeTenantId);
+        modelBuilder.Entity<Invitation>().HasQueryFilter(i => ScopeTenantId == null || i.TenantId == ScopeTenantId);
         modelBuilder.Entity<SuppressedAddress>().HasQueryFilter(s => ScopeTenantId == null || s.TenantId == ScopeTenantId);
         modelBuilder.Entity<Template>().HasQueryFilter(t => ScopeTenantId == null || t.TenantId == ScopeTenantId);
         modelBuilder.Entity<TemplateVersion>().HasQueryFilter(v => ScopeTenantId == null || v.TenantId == ScopeTenantId);

@@ -182,7 +182,12 @@ public static partial class ApplicationEndpoints
         return TypedResults.Ok(new ApplicationDetailResponse(
             r.Id, r.ExternalId, r.Candidate, r.PositionTitle, r.StageReached, r.Status, r.RejectedAt, r.CreatedAt, r.UpdatedAt,
             Feedback: feedback is null ? null : feedback with { Status = JsonNamingPolicy.CamelCase.ConvertName(feedback.Status) },
-            Request: null, Delivery: null));
+            Request: await db.FeedbackRequests.AsNoTracking().Where(q => q.ApplicationId == id)
+                .Select(q => new ApplicationRequestSummary(q.Id, "requested")).SingleOrDefaultAsync(ct),
+            Delivery: await db.Deliveries.AsNoTracking().Where(d => d.ApplicationId == id)
+                .Select(d => new ApplicationDeliverySummary(d.Id, d.Status.ToString())).SingleOrDefaultAsync(ct) is { } delivery
+                ? delivery with { Status = JsonNamingPolicy.CamelCase.ConvertName(delivery.Status) }
+                : null));
     }
 
     private static async Task<(Application Application, Candidate Candidate, bool Created)> UpsertAsync(
@@ -242,6 +247,8 @@ public static partial class ApplicationEndpoints
 
                 foreach (var link in await db.FeedbackRequestLinks.Where(l => l.ApplicationId == application.Id && l.RevokedAt == null).ToListAsync(ct))
                     link.Revoke(now);
+                foreach (var invitation in await db.Invitations.Where(i => i.ApplicationId == application.Id && i.Status == Domain.Delivery.InvitationStatus.Queued).ToListAsync(ct))
+                    invitation.Cancel();
             }
             else if (candidateChanged)
             {

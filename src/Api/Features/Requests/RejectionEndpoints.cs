@@ -29,7 +29,7 @@ public static class RejectionEndpoints
         app.MapPost("/v1/applications/{id}/rejection", RejectApplication).WithTags("Applications").WithName("RejectApplication")
             .RequireAuthorization(Policies.ApplicationWriters)
             .WithSummary("Record the rejection and get the candidate's feedback-request link")
-            .WithDescription("Roles `integration`, `recruiter`. `rejectedAt` defaults to now and cannot be in the future. Answers the candidate's personal link (256 random bits, stored only as a hash, valid until the end of the tenant's request window). Calling it again issues a new link and the old one stops working. Not replayed by Idempotency-Key: the link is shown once.")
+            .WithDescription("Roles `integration`, `recruiter`. `rejectedAt` defaults to now and cannot be in the future. If the tenant enables invitations, FeedbackHub also emails the candidate a short invitation with a link of its own. Answers the candidate's personal link (256 random bits, stored only as a hash, valid until the end of the tenant's request window). Calling it again issues a new link and the old one stops working. Not replayed by Idempotency-Key: the link is shown once.")
             .ProducesAuthProblems().ProducesProblems(404, 409, 422);
         return app;
     }
@@ -57,6 +57,13 @@ public static class RejectionEndpoints
         var (link, token) = FeedbackRequestLink.Issue(caller.TenantId, id, expiresAt, now);
         db.FeedbackRequestLinks.Add(link);
         audit.Record(caller.TenantId, caller.Actor, "application.rejected", "application", id, new { linkId = link.Id, expiresAt });
+        if (settings.InvitationsEnabled && !await db.Invitations.AnyAsync(i => i.ApplicationId == id && (i.Status == InvitationStatus.Queued || i.Status == InvitationStatus.Sent), ct))
+        {
+            var invitation = Invitation.Queue(caller.TenantId, id, now);
+            db.Invitations.Add(invitation);
+            db.OutboxMessages.Add(Domain.Outbox.OutboxMessage.Create(new Messages.SendInvitation(invitation.Id, caller.TenantId), caller.TenantId, now));
+            audit.Record(caller.TenantId, caller.Actor, "invitation.queued", "invitation", invitation.Id, new { applicationId = id });
+        }
 
         await using var tx = await db.Database.BeginTransactionAsync(ct);
         await DeliveryScheduling.LockApplicationAsync(db, id, ct);

@@ -71,3 +71,15 @@ internal sealed class SuppressedAddressConfiguration : IEntityTypeConfiguration<
         builder.Property(s => s.Reason).HasMaxLength(500);
     }
 }
+
+internal sealed class InvitationConfiguration : IEntityTypeConfiguration<Invitation>
+{
+    public void Configure(EntityTypeBuilder<Invitation> builder)
+    {
+        builder.HasKey(i => i.Id);
+        builder.HasOne<Application>().WithMany().HasForeignKey(i => i.ApplicationId).OnDelete(DeleteBehavior.Cascade);
+        builder.HasIndex(i => new { i.TenantId, i.ApplicationId });
+        builder.Property(i => i.Status).HasConversion<string>().HasMaxLength(20);
+        builder.Property(i => i.LastReply).HasMaxLength(1000);
+    }
+}

@@ -493,6 +493,51 @@ namespace FeedbackHub.Domain.Persistence.Migrations
                     b.ToTable("feedback_request_links");
                 });
 
+            modelBuilder.Entity("FeedbackHub.Domain.Delivery.Invitation", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .HasColumnType("uuid")
+                        .HasColumnName("id");
+
+                    b.Property<Guid>("ApplicationId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("application_id");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at");
+
+                    b.Property<string>("LastReply")
+                        .HasMaxLength(1000)
+                        .HasColumnType("character varying(1000)")
+                        .HasColumnName("last_reply");
+
+                    b.Property<DateTimeOffset?>("SentAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("sent_at");
+
+                    b.Property<string>("Status")
+                        .IsRequired()
+                        .HasMaxLength(20)
+                        .HasColumnType("character varying(20)")
+                        .HasColumnName("status");
+
+                    b.Property<Guid>("TenantId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("tenant_id");
+
+                    b.HasKey("Id")
+                        .HasName("pk_invitations");
+
+                    b.HasIndex("ApplicationId")
+                        .HasDatabaseName("ix_invitations_application_id");
+
+                    b.HasIndex("TenantId", "ApplicationId")
+                        .HasDatabaseName("ix_invitations_tenant_id_application_id");
+
+                    b.ToTable("invitations");
+                });
+
             modelBuilder.Entity("FeedbackHub.Domain.Delivery.SuppressedAddress", b =>
                 {
                     b.Property<Guid>("TenantId")
@@ -1126,6 +1171,16 @@ namespace FeedbackHub.Domain.Persistence.Migrations
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired()
                         .HasConstraintName("fk_feedback_request_links_applications_application_id");
+                });
+
+            modelBuilder.Entity("FeedbackHub.Domain.Delivery.Invitation", b =>
+                {
+                    b.HasOne("FeedbackHub.Domain.Model.Application", null)
+                        .WithMany()
+                        .HasForeignKey("ApplicationId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_invitations_applications_application_id");
                 });
 
             modelBuilder.Entity("FeedbackHub.Domain.Email.TestEmail", b =>

@@ -1,0 +1,56 @@
+namespace FeedbackHub.Domain.Delivery;
+
+public enum InvitationStatus
+{
+    Queued,
+    Sent,
+    Failed,
+    Cancelled,
+}
+
+/// <summary>
+/// The short email FeedbackHub sends a rejected candidate itself when the tenant enables invitations. The worker
+/// issues the candidate's link when it sends (the token exists only in the email, never in a message or a row).
+/// </summary>
+public sealed class Invitation
+{
+    private Invitation()
+    {
+    }
+
+    public Guid Id { get; private set; }
+
+    public Guid TenantId { get; private set; }
+
+    public Guid ApplicationId { get; private set; }
+
+    public InvitationStatus Status { get; private set; }
+
+    public DateTimeOffset CreatedAt { get; private set; }
+
+    public DateTimeOffset? SentAt { get; private set; }
+
+    public string? LastReply { get; private set; }
+
+    public static Invitation Queue(Guid tenantId, Guid applicationId, DateTimeOffset now) =>
+        new() { Id = Guid.CreateVersion7(now), TenantId = tenantId, ApplicationId = applicationId, Status = InvitationStatus.Queued, CreatedAt = now };
+
+    public void MarkSent(string reply, DateTimeOffset now)
+    {
+        Status = InvitationStatus.Sent;
+        SentAt = now;
+        LastReply = reply;
+    }
+
+    public void MarkFailed(string reply)
+    {
+        Status = InvitationStatus.Failed;
+        LastReply = reply.Length > 1000 ? reply[..1000] : reply;
+    }
+
+    public void Cancel()
+    {
+        if (Status == InvitationStatus.Queued)
+            Status = InvitationStatus.Cancelled;
+    }
+}

@@ -1,0 +1,125 @@
+using System.Globalization;
+using System.Text.Encodings.Web;
+using FeedbackHub.Domain.Delivery;
+using FeedbackHub.Domain.Email;
+using FeedbackHub.Domain.Model;
+using FeedbackHub.Domain.Outbox;
+using FeedbackHub.Domain.Persistence;
+using FeedbackHub.Messages;
+using FeedbackHub.Worker.Smtp;
+using MassTransit;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+
+namespace FeedbackHub.Worker.Consumers;
+
+public sealed class InvitationOptions
+{
+    /// <summary>Public base URL of candidate links (the API's <c>FeedbackHub:PublicBaseUrl</c>).</summary>
+    public string PublicBaseUrl { get; set; } = "http://127.0.0.1:5080";
+}
+
+/// <summary>
+/// Sends the invitation to ask for feedback. The candidate's link is issued here, at send time, so the token exists
+/// only in the email. Idempotent through the inbox and the invitation's status; 4xx and unreachable servers are
+/// retried by MassTransit, 5xx fails the invitation and suppresses the address.
+/// </summary>
+public sealed partial class SendInvitationConsumer(
+    FeedbackHubDbContext db, ISmtpSender smtp, TimeProvider time, IOptions<InvitationOptions> options, IOptions<WorkerEmailOptions> email,
+    ILogger<SendInvitationConsumer> logger) : IConsumer<SendInvitation>
+{
+    public async Task Consume(ConsumeContext<SendInvitation> context)
+    {
+        var ct = context.CancellationToken;
+        var messageId = context.MessageId ?? throw new InvalidOperationException("Messages must carry a MessageId.");
+        await using var tx = await db.Database.BeginTransactionAsync(ct);
+        if (!await db.TryClaimAsync(messageId, nameof(SendInvitationConsumer), time.GetUtcNow(), ct))
+            return;
+
+        var invitation = await db.Invitations.SingleOrDefaultAsync(i => i.Id == context.Message.InvitationId, ct);
+        if (invitation is null || invitation.Status != InvitationStatus.Queued)
+        {
+            await tx.CommitAsync(ct);
+            return;
+        }
+
+        var row = await (
+            from a in db.Applications
+            join c in db.Candidates on a.CandidateId equals c.Id
+            join t in db.Tenants on a.TenantId equals t.Id
+            where a.Id == invitation.ApplicationId
+            select new { Application = a, c.FirstName, c.Email, c.ErasedAt, Company = t.Name, t.Settings }).SingleAsync(ct);
+        var now = time.GetUtcNow();
+        if (row.ErasedAt is not null || row.Application.Status != ApplicationStatus.Rejected || row.Application.RejectedAt is null)
+        {
+            invitation.MarkFailed("Not sent: the candidate was erased or the application is no longer rejected.");
+        }
+        else if (await db.SuppressedAddresses.AnyAsync(s => s.TenantId == invitation.TenantId && s.AddressHash == SuppressedAddress.Hash(row.Email), ct))
+        {
+            invitation.MarkFailed("Not sent: the address refused mail before (suppressed).");
+        }
+        else
+        {
+            var expiresAt = row.Application.RejectedAt.Value.AddDays(row.Settings.RequestWindowDays);
+            var (link, token) = FeedbackRequestLink.Issue(invitation.TenantId, invitation.ApplicationId, expiresAt, now);
+            db.FeedbackRequestLinks.Add(link);
+            var url = $"{options.Value.PublicBaseUrl.TrimEnd('/')}/r/{token}";
+            var message = Compose(row.Settings, row.Company, row.FirstName, row.Email, row.Application.PositionTitle, url, expiresAt, invitation.Id, email.Value.MessageIdDomain, now);
+
+            // A 4xx or an unreachable server throws: the transaction (and the link) rolls back and MassTransit retries.
+            var reply = await smtp.SendAsync(message, ct);
+            if (reply.IsPositive)
+                invitation.MarkSent(reply.ToString(), time.GetUtcNow());
+            else if (reply.IsPermanentFailure)
+            {
+                invitation.MarkFailed(reply.ToString());
+                link.Revoke(now);
+                await db.Database.ExecuteSqlAsync(
+                    $"INSERT INTO suppressed_addresses (tenant_id, address_hash, reason, created_at) VALUES ({invitation.TenantId}, {SuppressedAddress.Hash(row.Email)}, {reply.ToString()}, {now}) ON CONFLICT DO NOTHING", ct);
+            }
+            else
+                throw new SmtpUnavailableException($"SMTP server answered {reply.Code}; will retry.");
+        }
+
+        await db.SaveChangesAsync(ct);
+        await tx.CommitAsync(ct);
+        LogFinished(logger, invitation.Id, invitation.Status);
+    }
+
+    internal static EmailMessage Compose(
+        TenantSettings settings, string company, string firstName, string address, string position, string url, DateTimeOffset until,
+        Guid invitationId, string messageIdDomain, DateTimeOffset now)
+    {
+        var date = until.ToString("d MMMM yyyy", CultureInfo.InvariantCulture);
+        var text =
+            $"Dear {firstName},\n\nThank you for applying for the {position} role at {company}. We have decided not to move forward with your application, "
+            + "and we know that is not the news you hoped for.\n\n"
+            + $"If it would help you, we are happy to share structured feedback from your interviews. You can ask for it here until {date}:\n{url}\n\n"
+            + $"There is no need to reply to this email, and no obligation of any kind.\n\nKind regards,\nThe {company} hiring team\n";
+        var h = HtmlEncoder.Default;
+        var html =
+            "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"></head><body style=\"font-family:Arial,Helvetica,sans-serif;font-size:15px;line-height:1.5;color:#1f2933;max-width:640px;margin:0 auto;padding:24px\">"
+            + $"<p>Dear {h.Encode(firstName)},</p>"
+            + $"<p>Thank you for applying for the {h.Encode(position)} role at {h.Encode(company)}. We have decided not to move forward with your application, and we know that is not the news you hoped for.</p>"
+            + $"<p>If it would help you, we are happy to share structured feedback from your interviews. You can <a href=\"{h.Encode(url)}\">ask for it here</a> until {h.Encode(date)}.</p>"
+            + $"<p>There is no need to reply to this email, and no obligation of any kind.</p><p>Kind regards,<br>The {h.Encode(company)} hiring team</p></body></html>";
+        return new EmailMessage(
+            new MailboxAddress(settings.SenderName, settings.SenderAddress),
+            new MailboxAddress(firstName, address),
+            settings.ReplyTo is { } replyTo ? new MailboxAddress(null, replyTo) : null,
+            $"Your application to {company}: would you like feedback?",
+            text,
+            html,
+            $"invitation.{invitationId:N}@{messageIdDomain}",
+            now);
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Invitation {InvitationId} finished as {Status}")]
+    private static partial void LogFinished(ILogger logger, Guid invitationId, InvitationStatus status);
+}
+
+public sealed class SendInvitationConsumerDefinition : ConsumerDefinition<SendInvitationConsumer>
+{
+    protected override void ConfigureConsumer(IReceiveEndpointConfigurator endpointConfigurator, IConsumerConfigurator<SendInvitationConsumer> consumerConfigurator, IRegistrationContext context) =>
+        consumerConfigurator.UseMessageRetry(r => r.Exponential(6, TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(2), TimeSpan.FromSeconds(2)));
+}

@@ -1,0 +1,71 @@
+using System.Net;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using FeedbackHub.Api.Features.Requests;
+using FeedbackHub.Domain.Delivery;
+using FeedbackHub.Domain.Model;
+using FeedbackHub.Tests;
+using Microsoft.EntityFrameworkCore;
+
+namespace FeedbackHub.Worker.Tests.Invitations;
+
+public sealed partial class InvitationTests(PipelineFixture pipeline) : IClassFixture<PipelineFixture>
+{
+    [Fact]
+    public async Task With_invitations_enabled_the_candidate_gets_one_kind_email_with_a_working_link_of_its_own()
+    {
+        var tenant = await pipeline.Api.CreateTenantAsync("Invite & Co", TenantSettings.Default with { InvitationsEnabled = true, ReplyTo = "talent@invite.example" });
+        var ats = await tenant.ClientAsync("integration");
+        var email = MailSink.NewAddress("invitee");
+        var external = "inv-" + Guid.NewGuid().ToString("N")[..8];
+        var put = await ats.PutAsync($"/v1/applications/{external}", new StringContent(JsonSerializer.Serialize(new
+        {
+            candidate = new { externalId = "c-" + external, firstName = "Grace", email },
+            positionTitle = "QA <Engineer>",
+        }), System.Text.Encoding.UTF8, "application/json"));
+        var applicationId = JsonDocument.Parse(await put.Content.ReadAsStringAsync()).RootElement.GetProperty("id").GetGuid();
+
+        var rejection = await (await ats.PostJsonAsync($"/v1/applications/{applicationId}/rejection", new { })).ReadAsync<RejectionResponse>();
+        var mail = Assert.Single(await MailSink.WaitForAsync(email));
+        Assert.Equal("Your application to Invite & Co: would you like feedback?", mail.Subject);
+        Assert.Equal("<talent@invite.example>", mail.Header("Reply-To"));
+        Assert.Contains("Dear Grace,", mail.TextBody, StringComparison.Ordinal);
+        Assert.Contains("QA &lt;Engineer&gt;", mail.HtmlBody, StringComparison.Ordinal);
+
+        var link = LinkRegex().Match(mail.TextBody).Value;
+        Assert.NotEqual(rejection.RequestUrl, link); // its own link; the ATS's link keeps working too
+        var token = link[(link.LastIndexOf('/') + 1)..];
+        var client = pipeline.Api.CreateClient();
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync($"/v1/public/feedback-requests/{token}")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync($"/v1/public/feedback-requests/{rejection.RequestUrl[(rejection.RequestUrl.LastIndexOf('/') + 1)..]}")).StatusCode);
+
+        await using var db = pipeline.Api.Database.CreateDbContext();
+        Assert.Equal(InvitationStatus.Sent, (await db.Invitations.SingleAsync(i => i.ApplicationId == applicationId)).Status);
+        Assert.DoesNotContain(token, await pipeline.Api.Database.DumpAsync(), StringComparison.Ordinal);
+
+        // Rejecting again (a new ATS link) does not invite twice.
+        await ats.PostJsonAsync($"/v1/applications/{applicationId}/rejection", new { });
+        await Task.Delay(1500);
+        Assert.Single(MailSink.For(email));
+    }
+
+    [Fact]
+    public async Task Without_invitations_no_email_is_sent()
+    {
+        var tenant = await pipeline.Api.CreateTenantAsync();
+        var ats = await tenant.ClientAsync("integration");
+        var email = MailSink.NewAddress("quiet");
+        var put = await ats.PutAsync("/v1/applications/q-1", new StringContent(JsonSerializer.Serialize(new
+        {
+            candidate = new { externalId = "q-c-1", firstName = "Alan", email },
+            positionTitle = "Analyst",
+        }), System.Text.Encoding.UTF8, "application/json"));
+        var applicationId = JsonDocument.Parse(await put.Content.ReadAsStringAsync()).RootElement.GetProperty("id").GetGuid();
+        (await ats.PostJsonAsync($"/v1/applications/{applicationId}/rejection", new { })).EnsureSuccessStatusCode();
+        await Task.Delay(1500);
+        Assert.Empty(MailSink.For(email));
+    }
+
+    [GeneratedRegex(@"http://127\.0\.0\.1:5080/r/[A-Za-z0-9_-]{43}")]
+    private static partial Regex LinkRegex();
+}
