@@ -1,5 +1,6 @@
 using FeedbackHub.Domain.Persistence;
 using FeedbackHub.Worker.Consumers;
+using FeedbackHub.Worker.Delivery;
 using FeedbackHub.Worker.Outbox;
 using FeedbackHub.Worker.Smtp;
 using MassTransit;
@@ -23,7 +24,9 @@ public static class WorkerServiceExtensions
         services.Configure<WorkerEmailOptions>(configuration.GetSection("Email"));
         services.AddSingleton<SmtpClientPool>();
         services.AddSingleton<ISmtpSender>(sp => sp.GetRequiredService<SmtpClientPool>());
+        services.Configure<DeliveryOptions>(configuration.GetSection("Delivery"));
         services.AddHostedService<OutboxRelay>();
+        services.AddHostedService<DeliveryRecovery>();
 
         // Entity names can carry a prefix, so several environments (or test classes) can share one broker.
         var prefix = configuration["RabbitMq:Prefix"];
@@ -37,6 +40,7 @@ public static class WorkerServiceExtensions
         {
             x.SetEndpointNameFormatter(new KebabCaseEndpointNameFormatter(prefix, false));
             x.AddConsumer<SendTestEmailConsumer, SendTestEmailConsumerDefinition>();
+            x.AddConsumer<DeliverFeedbackConsumer, DeliverFeedbackConsumerDefinition>();
             x.UsingRabbitMq((context, cfg) =>
             {
                 cfg.Host(rabbit, h => h.ConnectionName($"feedbackhub-worker-{Environment.MachineName}"));
