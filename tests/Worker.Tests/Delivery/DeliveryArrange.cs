@@ -1,0 +1,144 @@
+using FeedbackHub.Api.Commands;
+using FeedbackHub.Domain.Auditing;
+using FeedbackHub.Domain.Authoring;
+using FeedbackHub.Domain.Delivery;
+using FeedbackHub.Domain.Model;
+using FeedbackHub.Domain.Outbox;
+using FeedbackHub.Domain.Templates;
+using FeedbackHub.Tests;
+using Microsoft.EntityFrameworkCore;
+
+namespace FeedbackHub.Worker.Tests.Delivery;
+
+/// <summary>The API and the worker (with short delivery timings) on one per-class database and broker prefix.</summary>
+public class DeliveryFixture : IAsyncLifetime
+{
+    public ApiFactory Api { get; } = new();
+
+    public WorkerHost Worker { get; private set; } = null!;
+
+    public string Prefix { get; } = "t" + Guid.NewGuid().ToString("N")[..10];
+
+    protected virtual int MaxAttempts => 6;
+
+    public async Task InitializeAsync()
+    {
+        await Api.InitializeAsync();
+        Worker = await WorkerHost.StartAsync(Api.Database.ConnectionString, Prefix, WorkerSettings(MaxAttempts));
+    }
+
+    public static Dictionary<string, string?> WorkerSettings(int maxAttempts) => new()
+    {
+        ["Delivery:FirstBackoff"] = "00:00:01",
+        ["Delivery:SendingLease"] = "00:00:05",
+        ["Delivery:RecoveryInterval"] = "00:00:01",
+        ["Delivery:MaxAttempts"] = maxAttempts.ToString(System.Globalization.CultureInfo.InvariantCulture),
+    };
+
+    public async Task DisposeAsync()
+    {
+        await Worker.DisposeAsync();
+        await ((IAsyncLifetime)Api).DisposeAsync();
+    }
+}
+
+/// <summary>One tenant's arranged data: rejected applications with approved feedback and a request, scheduled for delivery.</summary>
+public sealed class DeliveryArrange(TestDatabase database, Guid tenantId)
+{
+    public const string MessageIdDomain = "feedbackhub.test";
+
+    private static readonly Actor Author = new(Guid.NewGuid(), "Author");
+
+    private static readonly Actor Reviewer = new(Guid.NewGuid(), "Reviewer");
+
+    private TemplateVersion? _template;
+
+    public Guid TenantId => tenantId;
+
+    public static async Task<DeliveryArrange> TenantAsync(ApiFactory api, TimeSpan? coolingOff = null, string? replyTo = "talent@acme.example")
+    {
+        var tenant = await api.CreateTenantAsync("Acme " + Guid.NewGuid().ToString("N")[..6], TenantSettings.Default with
+        {
+            CoolingOffDelay = coolingOff ?? TimeSpan.Zero,
+            SenderName = "Acme Talent",
+            SenderAddress = "feedback@acme.example",
+            ReplyTo = replyTo,
+        });
+        return new DeliveryArrange(api.Database, tenant.Id);
+    }
+
+    /// <summary>
+    /// A candidate (first name Ada) rejected now, approved feedback and a request; the delivery is scheduled like the
+    /// API schedules it. With <paramref name="interrupted"/>, the delivery is left Sending with an expired lease and no
+    /// message (as if a worker died mid-attempt).
+    /// </summary>
+    public async Task<Domain.Delivery.Delivery> DeliveryAsync(string email, bool interrupted = false)
+    {
+        var now = DateTimeOffset.UtcNow;
+        await using var db = database.CreateDbContext();
+        if (_template is null)
+        {
+            var (name, content) = ExampleTemplates.Engineering;
+            var template = Template.Create(tenantId, name, "en", content, Author, now);
+            template.Latest.Submit(now);
+            template.Publish(template.Latest.Number, Reviewer, now);
+            db.Templates.Add(template);
+            await db.SaveChangesAsync();
+            _template = template.Published!;
+        }
+
+        var external = "ext-" + Guid.NewGuid().ToString("N")[..12];
+        var candidate = Candidate.Create(tenantId, new CandidateDetails(external, "Ada", "Lovelace", email, null), now);
+        var application = Application.Create(tenantId, external, candidate.Id, new ApplicationDetails("Backend Engineer", null, null), now);
+        application.Reject(now, now);
+        var feedback = Feedback.Start(tenantId, application.Id, _template, Author, now);
+        var answers = _template.Content.Criteria.Select(c => new Answer(c.Key, c.Bands[0].Key)).ToList();
+        feedback.Save(answers, _template.Content, Author, now, _ => []);
+        feedback.Submit([], _template.Content, Author, now, autoApproveTemplateOnly: false);
+        feedback.Approve(Reviewer, now);
+        db.Candidates.Add(candidate);
+        db.Applications.Add(application);
+        db.Feedback.Add(feedback);
+        db.FeedbackRequests.Add(FeedbackRequest.Create(tenantId, application.Id, null, now));
+        await db.SaveChangesAsync();
+
+        await using var tx = await db.Database.BeginTransactionAsync();
+        await DeliveryScheduling.LockApplicationAsync(db, application.Id, CancellationToken.None);
+        var delivery = await DeliveryScheduling.TryScheduleAsync(db, application.Id, MessageIdDomain, DateTimeOffset.UtcNow, CancellationToken.None)
+            ?? throw new InvalidOperationException("The delivery was not scheduled.");
+        if (interrupted)
+        {
+            foreach (var entry in db.ChangeTracker.Entries<OutboxMessage>().ToList())
+                entry.State = EntityState.Detached;
+            Assert.True(delivery.TryStartAttempt(DateTimeOffset.UtcNow - TimeSpan.FromMinutes(1), TimeSpan.FromSeconds(5)));
+        }
+
+        await db.SaveChangesAsync();
+        await tx.CommitAsync();
+        return delivery;
+    }
+
+    public async Task<Domain.Delivery.Delivery> LoadAsync(Guid deliveryId)
+    {
+        await using var db = database.CreateDbContext();
+        return await db.Deliveries.AsNoTracking().Include(d => d.Attempts).SingleAsync(d => d.Id == deliveryId);
+    }
+
+    /// <summary>Waits until the delivery reaches the status (and returns it with its attempts ordered by number).</summary>
+    public async Task<Domain.Delivery.Delivery> WaitForStatusAsync(Guid deliveryId, DeliveryStatus status, TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(30));
+        while (true)
+        {
+            var delivery = await LoadAsync(deliveryId);
+            if (delivery.Status == status)
+                return delivery;
+            if (DateTime.UtcNow > deadline)
+                throw new TimeoutException($"Delivery {deliveryId} is {delivery.Status}, not {status}; last reply: {delivery.LastReply}");
+            await Task.Delay(100);
+        }
+    }
+
+    public static IReadOnlyList<AttemptOutcome> Outcomes(Domain.Delivery.Delivery delivery) =>
+        delivery.Attempts.OrderBy(a => a.Number).Select(a => a.Outcome).ToList();
+}
