@@ -118,6 +118,37 @@ public sealed class DeliveryArrange(TestDatabase database, Guid tenantId)
         return delivery;
     }
 
+    /// <summary>Moves a scheduled delivery (and its outbox message) to another due time.</summary>
+    public async Task RescheduleAsync(Guid deliveryId, DateTimeOffset dueAt)
+    {
+        await using var db = database.CreateDbContext();
+        var id = deliveryId.ToString();
+        var pattern = "%" + id + "%";
+        await db.Database.ExecuteSqlAsync($"UPDATE deliveries SET scheduled_for = {dueAt} WHERE id = {deliveryId}");
+        await db.Database.ExecuteSqlAsync($"UPDATE outbox_messages SET due_at = {dueAt} WHERE body::text LIKE {pattern}");
+    }
+
+    public async Task<List<Domain.Delivery.Delivery>> LoadAllAsync()
+    {
+        await using var db = database.CreateDbContext();
+        return await db.Deliveries.AsNoTracking().Include(d => d.Attempts).Where(d => d.TenantId == tenantId).ToListAsync();
+    }
+
+    /// <summary>Waits until every delivery of the tenant is Sent (or the time is up) and returns them.</summary>
+    public async Task<List<Domain.Delivery.Delivery>> WaitForAllSentAsync(int count, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            var all = await LoadAllAsync();
+            if (all.Count == count && all.All(d => d.Status == DeliveryStatus.Sent))
+                return all;
+            if (DateTime.UtcNow > deadline)
+                throw new TimeoutException($"{all.Count(d => d.Status == DeliveryStatus.Sent)} of {count} deliveries were sent in time.");
+            await Task.Delay(200);
+        }
+    }
+
     public async Task<Domain.Delivery.Delivery> LoadAsync(Guid deliveryId)
     {
         await using var db = database.CreateDbContext();
@@ -137,6 +168,34 @@ public sealed class DeliveryArrange(TestDatabase database, Guid tenantId)
                 throw new TimeoutException($"Delivery {deliveryId} is {delivery.Status}, not {status}; last reply: {delivery.LastReply}");
             await Task.Delay(100);
         }
+    }
+
+    /// <summary>How many messages the sink accepted per recipient, for recipients containing the tag (one pass over the folder).</summary>
+    public static Dictionary<string, int> MailCounts(string tag)
+    {
+        var counts = new Dictionary<string, int>(StringComparer.OrdinalIgnoreCase);
+        var folder = Path.Combine(TestServices.SmtpDirectory, "mail");
+        if (!Directory.Exists(folder))
+            return counts;
+        foreach (var file in Directory.EnumerateFiles(folder, "*.eml"))
+        {
+            string raw;
+            try
+            {
+                raw = File.ReadAllText(file);
+            }
+            catch (IOException)
+            {
+                continue;
+            }
+
+            if (!raw.Contains(tag, StringComparison.OrdinalIgnoreCase))
+                continue;
+            foreach (var to in new CapturedMail(file, raw).EnvelopeTo.Where(a => a.Contains(tag, StringComparison.OrdinalIgnoreCase)))
+                counts[to] = counts.GetValueOrDefault(to) + 1;
+        }
+
+        return counts;
     }
 
     public static IReadOnlyList<AttemptOutcome> Outcomes(Domain.Delivery.Delivery delivery) =>
