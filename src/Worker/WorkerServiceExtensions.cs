@@ -25,8 +25,6 @@ public static class WorkerServiceExtensions
         services.AddSingleton<SmtpClientPool>();
         services.AddSingleton<ISmtpSender>(sp => sp.GetRequiredService<SmtpClientPool>());
         services.Configure<DeliveryOptions>(configuration.GetSection("Delivery"));
-        services.AddHostedService<OutboxRelay>();
-        services.AddHostedService<DeliveryRecovery>();
 
         // Entity names can carry a prefix, so several environments (or test classes) can share one broker.
         var prefix = configuration["RabbitMq:Prefix"];
@@ -52,6 +50,11 @@ public static class WorkerServiceExtensions
                 cfg.ConfigureEndpoints(context);
             });
         });
+
+        // Registered after MassTransit, so they start once the bus is up (WaitUntilStarted) and its queues and
+        // bindings exist: a message published before its consumer's queue is bound would be dropped.
+        services.AddHostedService<OutboxRelay>();
+        services.AddHostedService<DeliveryRecovery>();
         return builder;
     }
 }

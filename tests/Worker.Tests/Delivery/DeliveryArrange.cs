@@ -128,6 +128,15 @@ public sealed class DeliveryArrange(TestDatabase database, Guid tenantId)
         await db.Database.ExecuteSqlAsync($"UPDATE outbox_messages SET due_at = {dueAt} WHERE body::text LIKE {pattern}");
     }
 
+    /// <summary>Makes every scheduled delivery of the tenant (and its outbox message) due now.</summary>
+    public async Task MakeAllDueAsync()
+    {
+        await using var db = database.CreateDbContext();
+        var now = DateTimeOffset.UtcNow;
+        await db.Database.ExecuteSqlAsync($"UPDATE deliveries SET scheduled_for = {now} WHERE tenant_id = {tenantId} AND status = 'Scheduled'");
+        await db.Database.ExecuteSqlAsync($"UPDATE outbox_messages SET due_at = {now} WHERE tenant_id = {tenantId}");
+    }
+
     public async Task<List<Domain.Delivery.Delivery>> LoadAllAsync()
     {
         await using var db = database.CreateDbContext();
