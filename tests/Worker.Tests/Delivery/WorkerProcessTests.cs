@@ -1,6 +1,8 @@
 using FeedbackHub.Domain.Delivery;
 using FeedbackHub.Tests;
+using System.Diagnostics;
 using FeedbackHub.Worker.Tests.Foundation;
+using Xunit.Abstractions;
 
 namespace FeedbackHub.Worker.Tests.Delivery;
 
@@ -19,9 +21,11 @@ public sealed class DatabaseOnlyFixture : IAsyncLifetime
 /// middle of a batch), so it runs in the non-parallel SmtpRules collection.
 /// </summary>
 [Collection(nameof(SmtpRules))]
-public sealed class WorkerProcessTests(DatabaseOnlyFixture fixture) : IClassFixture<DatabaseOnlyFixture>, IAsyncLifetime
+public sealed class WorkerProcessTests(DatabaseOnlyFixture fixture, ITestOutputHelper output) : IClassFixture<DatabaseOnlyFixture>, IAsyncLifetime
 {
     private const int Prefetch = 16;
+
+    private readonly DateTime _since = DateTime.UtcNow;
 
     public Task InitializeAsync() => Task.CompletedTask;
 
@@ -45,10 +49,10 @@ public sealed class WorkerProcessTests(DatabaseOnlyFixture fixture) : IClassFixt
         {
             await arrange.MakeAllDueAsync();
             var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-            while (DeliveryArrange.MailCounts(tag).Count < 40 && DateTime.UtcNow < deadline)
+            while (DeliveryArrange.MailCounts(tag, _since).Count < 40 && DateTime.UtcNow < deadline)
                 await Task.Delay(50);
             await first.KillAsync();
-            atKill = DeliveryArrange.MailCounts(tag).Count;
+            atKill = DeliveryArrange.MailCounts(tag, _since).Count;
         }
 
         Assert.InRange(atKill, 40, count - 1); // killed in the middle of the batch
@@ -56,7 +60,7 @@ public sealed class WorkerProcessTests(DatabaseOnlyFixture fixture) : IClassFixt
         await using var second = await WorkerProcess.StartAsync(fixture.Api.Database.ConnectionString, prefix, Prefetch);
         var sent = await arrange.WaitForAllSentAsync(count, TimeSpan.FromSeconds(60));
         await Task.Delay(1000);
-        var mails = DeliveryArrange.MailCounts(tag);
+        var mails = DeliveryArrange.MailCounts(tag, _since);
 
         Assert.Equal(count, mails.Count); // every email arrived
         var duplicated = mails.Where(m => m.Value > 1).Select(m => byAddress[m.Key]).ToHashSet();
@@ -73,16 +77,20 @@ public sealed class WorkerProcessTests(DatabaseOnlyFixture fixture) : IClassFixt
         const int count = 100;
         var prefix = "t" + Guid.NewGuid().ToString("N")[..10];
         var tag = "pair" + Guid.NewGuid().ToString("N")[..8];
+        var clock = Stopwatch.StartNew();
         var (arrange, _) = await ArrangeAsync(tag, count);
+        output.WriteLine($"arranged {clock.Elapsed}");
         SmtpRules.Set(new { match = tag, delay_ms = 20 });
 
         await using var first = await WorkerProcess.StartAsync(fixture.Api.Database.ConnectionString, prefix, Prefetch);
         await using var second = await WorkerProcess.StartAsync(fixture.Api.Database.ConnectionString, prefix, Prefetch);
+        output.WriteLine($"started {clock.Elapsed}");
         await arrange.MakeAllDueAsync();
         var sent = await arrange.WaitForAllSentAsync(count, TimeSpan.FromSeconds(60));
+        output.WriteLine($"sent {clock.Elapsed}");
         await Task.Delay(1000);
 
-        var mails = DeliveryArrange.MailCounts(tag);
+        var mails = DeliveryArrange.MailCounts(tag, _since);
         Assert.Equal(count, mails.Count);
         Assert.All(mails, m => Assert.Equal(1, m.Value));
         Assert.All(sent, d => Assert.Equal([AttemptOutcome.Accepted], DeliveryArrange.Outcomes(d)));
@@ -96,13 +104,8 @@ public sealed class WorkerProcessTests(DatabaseOnlyFixture fixture) : IClassFixt
     private async Task<(DeliveryArrange Arrange, Dictionary<string, Guid> ByAddress)> ArrangeAsync(string tag, int count)
     {
         var arrange = await DeliveryArrange.TenantAsync(fixture.Api, coolingOff: TimeSpan.FromHours(1));
-        var byAddress = new Dictionary<string, Guid>(StringComparer.OrdinalIgnoreCase);
-        for (var i = 0; i < count; i++)
-        {
-            var address = MailSink.NewAddress(tag);
-            byAddress[address] = (await arrange.DeliveryAsync(address)).Id;
-        }
-
-        return (arrange, byAddress);
+        var addresses = Enumerable.Range(0, count).Select(_ => MailSink.NewAddress(tag)).ToList();
+        var deliveries = await arrange.DeliveriesAsync(addresses);
+        return (arrange, addresses.Zip(deliveries).ToDictionary(p => p.First, p => p.Second.Id, StringComparer.OrdinalIgnoreCase));
     }
 }
