@@ -57,9 +57,11 @@ public sealed partial class DeliverFeedbackConsumer(
         else if (reply.IsPermanentFailure)
         {
             delivery.RecordPermanentFailure(reply.ToString(), now);
-            var hash = SuppressedAddress.Hash(message.To.Address);
-            if (!await db.SuppressedAddresses.AnyAsync(s => s.TenantId == delivery.TenantId && s.AddressHash == hash, ct))
-                db.SuppressedAddresses.Add(SuppressedAddress.For(delivery.TenantId, message.To.Address, reply.ToString(), now));
+            // Two deliveries to one address can fail at the same time: the second insert is a no-op, not an error.
+            var suppressed = SuppressedAddress.For(delivery.TenantId, message.To.Address, reply.ToString(), now);
+            await db.Database.ExecuteSqlAsync(
+                $"INSERT INTO suppressed_addresses (tenant_id, address_hash, reason, created_at) VALUES ({suppressed.TenantId}, {suppressed.AddressHash}, {suppressed.Reason}, {suppressed.CreatedAt}) ON CONFLICT DO NOTHING",
+                ct);
             LogPermanent(logger, delivery.Id, reply.Code);
         }
         else
