@@ -7,7 +7,8 @@ here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 n="${1:-500}"
 profile="${FEEDBACKHUB_PROFILE:-test}"
-eval "$("$root/scripts/services.sh" --profile "$profile" env)"
+services="${FEEDBACKHUB_SERVICES_SCRIPT:-$root/scripts/services.sh}" # the script of the checkout whose services run
+eval "$("$services" --profile "$profile" env)"
 export FEEDBACKHUB_PG FEEDBACKHUB_RABBITMQ FEEDBACKHUB_SMTP_HOST FEEDBACKHUB_SMTP_PORT FEEDBACKHUB_SMTP_DIR
 
 echo "## Machine"
