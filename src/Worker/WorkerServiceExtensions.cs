@@ -1,5 +1,6 @@
 using FeedbackHub.Domain.Persistence;
 using FeedbackHub.Worker.Consumers;
+using FeedbackHub.Worker.Delivery;
 using FeedbackHub.Worker.Outbox;
 using FeedbackHub.Worker.Smtp;
 using MassTransit;
@@ -24,7 +25,7 @@ public static class WorkerServiceExtensions
         services.Configure<InvitationOptions>(configuration.GetSection("FeedbackHub"));
         services.AddSingleton<SmtpClientPool>();
         services.AddSingleton<ISmtpSender>(sp => sp.GetRequiredService<SmtpClientPool>());
-        services.AddHostedService<OutboxRelay>();
+        services.Configure<DeliveryOptions>(configuration.GetSection("Delivery"));
 
         // Entity names can carry a prefix, so several environments (or test classes) can share one broker.
         var prefix = configuration["RabbitMq:Prefix"];
@@ -38,6 +39,7 @@ public static class WorkerServiceExtensions
         {
             x.SetEndpointNameFormatter(new KebabCaseEndpointNameFormatter(prefix, false));
             x.AddConsumer<SendTestEmailConsumer, SendTestEmailConsumerDefinition>();
+            x.AddConsumer<DeliverFeedbackConsumer, DeliverFeedbackConsumerDefinition>();
             x.AddConsumer<SendInvitationConsumer, SendInvitationConsumerDefinition>();
             x.UsingRabbitMq((context, cfg) =>
             {
@@ -50,6 +52,11 @@ public static class WorkerServiceExtensions
                 cfg.ConfigureEndpoints(context);
             });
         });
+
+        // Registered after MassTransit, so they start once the bus is up (WaitUntilStarted) and its queues and
+        // bindings exist: a message published before its consumer's queue is bound would be dropped.
+        services.AddHostedService<OutboxRelay>();
+        services.AddHostedService<DeliveryRecovery>();
         return builder;
     }
 }

@@ -1,0 +1,211 @@
+using FeedbackHub.Domain;
+using FeedbackHub.Domain.Delivery;
+using FeedbackHub.Domain.Email;
+using FeedbackHub.Domain.Outbox;
+using FeedbackHub.Domain.Persistence;
+using FeedbackHub.Domain.Rendering;
+using FeedbackHub.Messages;
+using FeedbackHub.Worker.Delivery;
+using FeedbackHub.Worker.Smtp;
+using MassTransit;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+
+namespace FeedbackHub.Worker.Consumers;
+
+/// <summary>
+/// Sends one approved feedback email. The delivery row decides, not the message: the delivery is claimed
+/// (Scheduled → Sending, with a lease) and committed before SMTP, and the outcome is committed after it, so a
+/// redelivered or duplicated message finds it Sending, Sent or Failed and sends nothing. SMTP retries are due
+/// times in the outbox, never MassTransit retries. Logs carry ids and codes only.
+/// </summary>
+public sealed partial class DeliverFeedbackConsumer(
+    FeedbackHubDbContext db, ISmtpSender smtp, TimeProvider time, IOptions<DeliveryOptions> options, ILogger<DeliverFeedbackConsumer> logger)
+    : IConsumer<DeliverFeedback>
+{
+    private readonly DeliveryOptions _options = options.Value;
+
+    public async Task Consume(ConsumeContext<DeliverFeedback> context)
+    {
+        var ct = context.CancellationToken;
+        var deliveryId = context.Message.DeliveryId;
+        db.ChangeTracker.Clear(); // a retried message starts from the database's state
+
+        var prepared = await ClaimAsync(deliveryId, ct);
+        if (prepared is null)
+            return;
+        var (delivery, message) = prepared.Value;
+
+        // No transaction and no lock is held during SMTP; the lease marks the delivery as being sent.
+        SmtpReply reply;
+        try
+        {
+            reply = await smtp.SendAsync(message, ct);
+        }
+        catch (SmtpUnavailableException e)
+        {
+            reply = new SmtpReply(0, e.Message);
+        }
+
+        var now = time.GetUtcNow();
+        await using var tx = await db.Database.BeginTransactionAsync(ct);
+        if (reply.IsPositive)
+        {
+            delivery.MarkSent(reply.ToString(), now);
+            LogSent(logger, delivery.Id, reply.Code, delivery.Attempts.Count);
+        }
+        else if (reply.IsPermanentFailure)
+        {
+            delivery.RecordPermanentFailure(reply.ToString(), now);
+            // Two deliveries to one address can fail at the same time: the second insert is a no-op, not an error.
+            var suppressed = SuppressedAddress.For(delivery.TenantId, message.To.Address, reply.ToString(), now);
+            await db.Database.ExecuteSqlAsync(
+                $"INSERT INTO suppressed_addresses (tenant_id, address_hash, reason, created_at) VALUES ({suppressed.TenantId}, {suppressed.AddressHash}, {suppressed.Reason}, {suppressed.CreatedAt}) ON CONFLICT DO NOTHING",
+                ct);
+            LogPermanent(logger, delivery.Id, reply.Code);
+        }
+        else
+        {
+            var text = reply.Code == 0 ? reply.Text : reply.ToString();
+            var due = delivery.RecordTransientFailure(text, now, _options.MaxAttempts, _options.FirstBackoff);
+            if (due is { } dueAt)
+            {
+                db.OutboxMessages.Add(OutboxMessage.Create(new DeliverFeedback(delivery.Id, delivery.TenantId), delivery.TenantId, now, dueAt));
+                LogTransient(logger, delivery.Id, reply.Code, delivery.Attempts.Count, dueAt);
+            }
+            else
+            {
+                LogGaveUp(logger, delivery.Id, reply.Code, delivery.Attempts.Count);
+            }
+        }
+
+        await db.SaveChangesAsync(ct);
+        await tx.CommitAsync(ct);
+    }
+
+    /// <summary>
+    /// First transaction: locks the delivery, claims one attempt, renders the email. Null when there is nothing
+    /// to send (already handled, not due, or failed permanently before SMTP).
+    /// </summary>
+    private async Task<(Domain.Delivery.Delivery Delivery, EmailMessage Message)?> ClaimAsync(Guid deliveryId, CancellationToken ct)
+    {
+        await using var tx = await db.Database.BeginTransactionAsync(ct);
+        var delivery = await db.Deliveries
+            .FromSql($"SELECT * FROM deliveries WHERE id = {deliveryId} FOR UPDATE")
+            .Include(d => d.Attempts)
+            .SingleOrDefaultAsync(ct);
+        if (delivery is null)
+        {
+            LogUnknown(logger, deliveryId);
+            return null;
+        }
+
+        var now = time.GetUtcNow();
+        if (delivery.Status == DeliveryStatus.Scheduled && delivery.ScheduledFor > now + _options.EarlyTolerance)
+        {
+            LogEarly(logger, delivery.Id, delivery.ScheduledFor);
+            return null;
+        }
+
+        if (!delivery.TryStartAttempt(now, _options.SendingLease))
+        {
+            // Sent, Failed, Cancelled, or Sending under a live lease elsewhere: a duplicate message sends nothing.
+            await db.SaveChangesAsync(ct); // TryStartAttempt may have recorded an interruption
+            await tx.CommitAsync(ct);
+            LogNothingToDo(logger, delivery.Id, delivery.Status);
+            return null;
+        }
+
+        EmailMessage? message = null;
+        string? failure = null;
+        var application = await db.Applications.Where(a => a.Id == delivery.ApplicationId).Select(a => new { a.CandidateId }).SingleAsync(ct);
+        var candidate = await db.Candidates.SingleAsync(c => c.Id == application.CandidateId, ct);
+        var settings = await db.Tenants.Where(t => t.Id == delivery.TenantId).Select(t => t.Settings).SingleAsync(ct);
+        if (candidate.ErasedAt is not null)
+        {
+            failure = "Not sent: the candidate's personal data was erased.";
+        }
+        else if (await IsSuppressedAsync(delivery.TenantId, candidate.Email, ct))
+        {
+            failure = "Not sent: the address is suppressed for this tenant after an earlier permanent SMTP failure.";
+        }
+        else
+        {
+            var feedback = await db.Feedback.SingleAsync(f => f.Id == delivery.FeedbackId, ct);
+            var template = await db.TemplateVersions.SingleAsync(v => v.TemplateId == feedback.TemplateId && v.Number == feedback.TemplateVersion, ct);
+            try
+            {
+                var values = await DeliveryScheduling.MergeValuesAsync(db, delivery.TenantId, delivery.ApplicationId, ct);
+                var rendered = FeedbackEmailRenderer.Render(template.Content, feedback.Answers, values);
+                message = new EmailMessage(
+                    new MailboxAddress(settings.SenderName, settings.SenderAddress),
+                    new MailboxAddress(candidate.FirstName, candidate.Email),
+                    settings.ReplyTo is { Length: > 0 } replyTo ? new MailboxAddress(null, replyTo) : null,
+                    rendered.Subject,
+                    rendered.Text,
+                    rendered.Html,
+                    delivery.MessageId,
+                    now);
+            }
+            catch (DomainException e) when (e.Code == "missing-merge-value")
+            {
+                failure = "Not sent: " + e.Message;
+            }
+        }
+
+        if (message is null)
+        {
+            delivery.RecordPermanentFailure(failure!, now);
+            LogNotSendable(logger, delivery.Id);
+        }
+
+        await db.SaveChangesAsync(ct);
+        await tx.CommitAsync(ct);
+        return message is null ? null : (delivery, message);
+    }
+
+    private Task<bool> IsSuppressedAsync(Guid tenantId, string address, CancellationToken ct)
+    {
+        var hash = SuppressedAddress.Hash(address);
+        return db.SuppressedAddresses.AnyAsync(s => s.TenantId == tenantId && s.AddressHash == hash, ct);
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Delivery {DeliveryId} does not exist; message ignored")]
+    private static partial void LogUnknown(ILogger logger, Guid deliveryId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Delivery {DeliveryId} is not due before {ScheduledFor}; early message ignored")]
+    private static partial void LogEarly(ILogger logger, Guid deliveryId, DateTimeOffset scheduledFor);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Delivery {DeliveryId} is {Status}; nothing sent")]
+    private static partial void LogNothingToDo(ILogger logger, Guid deliveryId, DeliveryStatus status);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Delivery {DeliveryId} cannot be sent (erased, suppressed or not renderable); failed without SMTP")]
+    private static partial void LogNotSendable(ILogger logger, Guid deliveryId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Delivery {DeliveryId} sent: SMTP {Code} on attempt {Attempt}")]
+    private static partial void LogSent(ILogger logger, Guid deliveryId, int code, int attempt);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Delivery {DeliveryId} failed permanently: SMTP {Code}; address suppressed")]
+    private static partial void LogPermanent(ILogger logger, Guid deliveryId, int code);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Delivery {DeliveryId} attempt {Attempt} failed temporarily (SMTP {Code}); next try at {DueAt}")]
+    private static partial void LogTransient(ILogger logger, Guid deliveryId, int code, int attempt, DateTimeOffset dueAt);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Delivery {DeliveryId} failed after {Attempt} attempts (last SMTP {Code})")]
+    private static partial void LogGaveUp(ILogger logger, Guid deliveryId, int code, int attempt);
+}
+
+/// <summary>A few quick retries for database hiccups only; SMTP retries are scheduled by the consumer itself.</summary>
+public sealed class DeliverFeedbackConsumerDefinition : ConsumerDefinition<DeliverFeedbackConsumer>
+{
+    protected override void ConfigureConsumer(IReceiveEndpointConfigurator endpointConfigurator, IConsumerConfigurator<DeliverFeedbackConsumer> consumerConfigurator, IRegistrationContext context)
+    {
+        consumerConfigurator.UseMessageRetry(r =>
+        {
+            r.Handle<Npgsql.NpgsqlException>();
+            r.Handle<DbUpdateException>();
+            r.Handle<TimeoutException>();
+            r.Exponential(3, TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(5), TimeSpan.FromMilliseconds(500));
+        });
+    }
+}

@@ -1,0 +1,23 @@
+namespace FeedbackHub.Worker.Delivery;
+
+/// <summary>The <c>Delivery</c> configuration section.</summary>
+public sealed class DeliveryOptions
+{
+    /// <summary>Transient failures (4xx, unreachable server) before a delivery fails.</summary>
+    public int MaxAttempts { get; set; } = 6;
+
+    /// <summary>The wait after the first transient failure; it doubles after each further one.</summary>
+    public TimeSpan FirstBackoff { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long one SMTP attempt may take before the attempt counts as interrupted.</summary>
+    public TimeSpan SendingLease { get; set; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>How often interrupted (lease expired) deliveries are looked for.</summary>
+    public TimeSpan RecoveryInterval { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How many interrupted deliveries one recovery pass claims.</summary>
+    public int RecoveryBatchSize { get; set; } = 100;
+
+    /// <summary>A message that arrives this much before the delivery's due time is ignored (the due message follows).</summary>
+    public TimeSpan EarlyTolerance { get; set; } = TimeSpan.FromSeconds(2);
+}

@@ -1,0 +1,82 @@
+using FeedbackHub.Domain.Outbox;
+using FeedbackHub.Domain.Persistence;
+using FeedbackHub.Messages;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+
+namespace FeedbackHub.Worker.Delivery;
+
+/// <summary>
+/// Finds deliveries whose worker died mid-attempt (Sending, lease run out), records the attempt as interrupted,
+/// flags the delivery as a possible duplicate (SMTP may have accepted it before the crash) and schedules it again
+/// through the outbox. This is what makes "no email is ever lost" hold after a crash between SMTP's 250 and the
+/// commit. Rows are claimed with FOR UPDATE SKIP LOCKED, so every worker process can run it.
+/// </summary>
+public sealed partial class DeliveryRecovery(IServiceScopeFactory scopes, TimeProvider time, IOptions<DeliveryOptions> options, ILogger<DeliveryRecovery> logger)
+    : BackgroundService
+{
+    private readonly DeliveryOptions _options = options.Value;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            int recovered;
+            try
+            {
+                recovered = await RecoverAsync(stoppingToken);
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e) when (e is Npgsql.NpgsqlException or DbUpdateException or InvalidOperationException or TimeoutException)
+            {
+                LogRecoveryFailed(logger, e.GetType().Name, e);
+                recovered = 0;
+            }
+
+            if (recovered >= _options.RecoveryBatchSize)
+                continue;
+            try
+            {
+                await Task.Delay(_options.RecoveryInterval, time, stoppingToken);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+
+    /// <summary>One pass: claims up to a batch of interrupted deliveries and schedules them again. Returns how many.</summary>
+    public async Task<int> RecoverAsync(CancellationToken ct)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<FeedbackHubDbContext>();
+        await using var tx = await db.Database.BeginTransactionAsync(ct);
+        var now = time.GetUtcNow();
+        var interrupted = await db.Deliveries
+            .FromSql($"SELECT * FROM deliveries WHERE status = 'Sending' AND lease_until < {now} ORDER BY lease_until LIMIT {_options.RecoveryBatchSize} FOR UPDATE SKIP LOCKED")
+            .Include(d => d.Attempts)
+            .ToListAsync(ct);
+        if (interrupted.Count == 0)
+            return 0;
+        foreach (var delivery in interrupted)
+        {
+            delivery.Interrupt(now);
+            db.OutboxMessages.Add(OutboxMessage.Create(new DeliverFeedback(delivery.Id, delivery.TenantId), delivery.TenantId, now, now));
+            LogInterrupted(logger, delivery.Id);
+        }
+
+        await db.SaveChangesAsync(ct);
+        await tx.CommitAsync(ct);
+        return interrupted.Count;
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Delivery recovery pass failed ({ExceptionType}); retrying")]
+    private static partial void LogRecoveryFailed(ILogger logger, string exceptionType, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Delivery {DeliveryId} was interrupted mid-attempt; sending again, flagged as a possible duplicate")]
+    private static partial void LogInterrupted(ILogger logger, Guid deliveryId);
+}

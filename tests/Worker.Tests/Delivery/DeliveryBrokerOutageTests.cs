@@ -1,0 +1,46 @@
+using FeedbackHub.Tests;
+using FeedbackHub.Worker.Tests.Foundation;
+
+namespace FeedbackHub.Worker.Tests.Delivery;
+
+/// <summary>RabbitMQ stops and restarts while a batch of deliveries is being sent.</summary>
+[Collection(nameof(BrokerOutage))]
+public sealed class DeliveryBrokerOutageTests(DeliveryFixture pipeline) : IClassFixture<DeliveryFixture>
+{
+    [Fact]
+    public async Task A_broker_restart_in_the_middle_of_a_batch_loses_and_duplicates_nothing()
+    {
+        const int count = 30;
+        var arrange = await DeliveryArrange.TenantAsync(pipeline.Api, coolingOff: TimeSpan.FromHours(1));
+        var tag = "outage" + Guid.NewGuid().ToString("N")[..8];
+        var since = DateTime.UtcNow;
+        var ids = (await arrange.DeliveriesAsync(Enumerable.Range(0, count).Select(_ => MailSink.NewAddress(tag)).ToList())).Select(d => d.Id).ToList();
+
+        // Due one after the other over 6 s; the broker goes away after about 2 s.
+        var start = DateTimeOffset.UtcNow + TimeSpan.FromSeconds(0.5);
+        for (var i = 0; i < count; i++)
+            await arrange.RescheduleAsync(ids[i], start + TimeSpan.FromMilliseconds(200 * i));
+        await Task.Delay(TimeSpan.FromSeconds(2.5));
+        var beforeStop = DeliveryArrange.MailCounts(tag, since).Count;
+        await TestServices.RunServicesCommandAsync("stop-rabbit");
+        int duringOutage;
+        try
+        {
+            await Task.Delay(TimeSpan.FromSeconds(4));
+            duringOutage = DeliveryArrange.MailCounts(tag, since).Count;
+        }
+        finally
+        {
+            await TestServices.RunServicesCommandAsync("start-rabbit");
+        }
+
+        Assert.InRange(beforeStop, 1, count - 1); // the outage really was in the middle of the batch
+        Assert.True(duringOutage < count, $"{duringOutage} of {count} arrived while the broker was down");
+        var sent = await arrange.WaitForAllSentAsync(count, TimeSpan.FromSeconds(90));
+        await Task.Delay(1000);
+        var mails = DeliveryArrange.MailCounts(tag, since);
+        Assert.Equal(count, mails.Count);
+        Assert.All(mails, m => Assert.Equal(1, m.Value));
+        Assert.All(sent, d => Assert.False(d.PossibleDuplicate));
+    }
+}

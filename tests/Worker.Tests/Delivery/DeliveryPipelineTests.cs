@@ -1,0 +1,97 @@
+using FeedbackHub.Domain.Delivery;
+using FeedbackHub.Messages;
+using FeedbackHub.Tests;
+using MassTransit;
+
+namespace FeedbackHub.Worker.Tests.Delivery;
+
+/// <summary>Scheduled delivery -> outbox -> RabbitMQ -> DeliverFeedbackConsumer -> real SMTP sink.</summary>
+public sealed class DeliveryPipelineTests(DeliveryFixture pipeline) : IClassFixture<DeliveryFixture>
+{
+    [Fact]
+    public async Task Approved_feedback_arrives_once_with_both_parts_and_the_expected_headers()
+    {
+        var arrange = await DeliveryArrange.TenantAsync(pipeline.Api);
+        var to = MailSink.NewAddress();
+        var scheduled = await arrange.DeliveryAsync(to);
+
+        var mail = Assert.Single(await MailSink.WaitForAsync(to));
+        var delivery = await arrange.WaitForStatusAsync(scheduled.Id, DeliveryStatus.Sent);
+
+        Assert.Equal("Your interview feedback for Backend Engineer at " + await TenantNameAsync(arrange), mail.Subject);
+        Assert.Equal("\"Acme Talent\" <feedback@acme.example>", mail.Header("From"));
+        Assert.Equal("<talent@acme.example>", mail.Header("Reply-To"));
+        Assert.Equal($"\"Ada\" <{to}>", mail.Header("To"));
+        Assert.Equal($"<feedback.{scheduled.Id:N}@{DeliveryArrange.MessageIdDomain}>", mail.Header("Message-ID"));
+        Assert.Equal($"feedback.{scheduled.Id:N}@{DeliveryArrange.MessageIdDomain}", delivery.MessageId);
+        Assert.Contains("Dear Ada,", mail.TextBody, StringComparison.Ordinal);
+        Assert.Contains("You broke the problem into clear steps", mail.TextBody, StringComparison.Ordinal);
+        Assert.Contains("You broke the problem into clear steps", mail.HtmlBody, StringComparison.Ordinal);
+        Assert.Contains("<", mail.HtmlBody, StringComparison.Ordinal);
+
+        Assert.Equal([AttemptOutcome.Accepted], DeliveryArrange.Outcomes(delivery));
+        Assert.StartsWith("250", delivery.LastReply, StringComparison.Ordinal);
+        Assert.False(delivery.PossibleDuplicate);
+        Assert.NotNull(delivery.SentAt);
+
+        // The same message delivered again (a broker redelivery, a duplicated publish) sends nothing.
+        var bus = pipeline.Worker.Get<IBus>();
+        await bus.Publish(new DeliverFeedback(scheduled.Id, arrange.TenantId));
+        await bus.Publish(new DeliverFeedback(scheduled.Id, arrange.TenantId));
+        await Task.Delay(2000);
+        Assert.Single(MailSink.For(to));
+        var after = await arrange.LoadAsync(scheduled.Id);
+        Assert.Equal(DeliveryStatus.Sent, after.Status);
+        Assert.Single(after.Attempts);
+    }
+
+    [Fact]
+    public async Task Cooling_off_delay_is_respected()
+    {
+        var arrange = await DeliveryArrange.TenantAsync(pipeline.Api, coolingOff: TimeSpan.FromSeconds(3));
+        var to = MailSink.NewAddress();
+        var started = DateTimeOffset.UtcNow;
+        var scheduled = await arrange.DeliveryAsync(to);
+        Assert.True(scheduled.ScheduledFor >= started + TimeSpan.FromSeconds(2.5), $"scheduled for {scheduled.ScheduledFor:O}");
+
+        await Task.Delay(TimeSpan.FromSeconds(2));
+        Assert.Empty(MailSink.For(to));
+        Assert.Equal(DeliveryStatus.Scheduled, (await arrange.LoadAsync(scheduled.Id)).Status);
+
+        Assert.Single(await MailSink.WaitForAsync(to, timeout: TimeSpan.FromSeconds(15)));
+        var sent = await arrange.WaitForStatusAsync(scheduled.Id, DeliveryStatus.Sent);
+        Assert.True(sent.SentAt >= scheduled.ScheduledFor, $"sent {sent.SentAt:O}, due {scheduled.ScheduledFor:O}");
+    }
+
+    [Fact]
+    public async Task An_early_duplicate_message_does_not_bypass_the_cooling_off_delay()
+    {
+        var arrange = await DeliveryArrange.TenantAsync(pipeline.Api, coolingOff: TimeSpan.FromSeconds(4));
+        var to = MailSink.NewAddress();
+        var scheduled = await arrange.DeliveryAsync(to);
+        await pipeline.Worker.Get<IBus>().Publish(new DeliverFeedback(scheduled.Id, arrange.TenantId));
+        await Task.Delay(TimeSpan.FromSeconds(1.5));
+        Assert.Empty(MailSink.For(to));
+        Assert.Single(await MailSink.WaitForAsync(to, timeout: TimeSpan.FromSeconds(15)));
+    }
+
+    [Fact]
+    public async Task An_interrupted_attempt_is_recovered_flagged_and_sent()
+    {
+        var arrange = await DeliveryArrange.TenantAsync(pipeline.Api);
+        var to = MailSink.NewAddress();
+        var stuck = await arrange.DeliveryAsync(to, interrupted: true);
+        Assert.Equal(DeliveryStatus.Sending, stuck.Status);
+
+        Assert.Single(await MailSink.WaitForAsync(to, timeout: TimeSpan.FromSeconds(20)));
+        var delivery = await arrange.WaitForStatusAsync(stuck.Id, DeliveryStatus.Sent);
+        Assert.True(delivery.PossibleDuplicate);
+        Assert.Equal([AttemptOutcome.Interrupted, AttemptOutcome.Accepted], DeliveryArrange.Outcomes(delivery));
+    }
+
+    private async Task<string> TenantNameAsync(DeliveryArrange arrange)
+    {
+        await using var db = pipeline.Api.Database.CreateDbContext();
+        return db.Tenants.Single(t => t.Id == arrange.TenantId).Name;
+    }
+}

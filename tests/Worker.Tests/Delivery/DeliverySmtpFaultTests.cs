@@ -1,0 +1,90 @@
+using FeedbackHub.Domain.Delivery;
+using FeedbackHub.Tests;
+using FeedbackHub.Worker.Tests.Foundation;
+using Microsoft.EntityFrameworkCore;
+
+namespace FeedbackHub.Worker.Tests.Delivery;
+
+/// <summary>A worker with a retry budget of 3 attempts.</summary>
+public sealed class ThreeAttemptsFixture : DeliveryFixture
+{
+    protected override int MaxAttempts => 3;
+}
+
+/// <summary>SMTP refusals injected into the real sink: retries as outbox due times, permanent failures suppress the address.</summary>
+[Collection(nameof(SmtpRules))]
+public sealed class DeliverySmtpFaultTests(ThreeAttemptsFixture pipeline) : IClassFixture<ThreeAttemptsFixture>, IAsyncLifetime
+{
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public Task DisposeAsync()
+    {
+        SmtpRules.Clear();
+        return Task.CompletedTask;
+    }
+
+    [Fact]
+    public async Task Temporary_refusals_are_retried_with_backoff_until_accepted()
+    {
+        var arrange = await DeliveryArrange.TenantAsync(pipeline.Api);
+        var to = MailSink.NewAddress("busy");
+        SmtpRules.Set(new { match = to, code = 451, message = "4.3.0 Mailbox busy", times = 2 });
+        var scheduled = await arrange.DeliveryAsync(to);
+
+        Assert.Single(await MailSink.WaitForAsync(to, timeout: TimeSpan.FromSeconds(20)));
+        var delivery = await arrange.WaitForStatusAsync(scheduled.Id, DeliveryStatus.Sent);
+        Assert.Equal([AttemptOutcome.TransientFailure, AttemptOutcome.TransientFailure, AttemptOutcome.Accepted], DeliveryArrange.Outcomes(delivery));
+        var attempts = delivery.Attempts.OrderBy(a => a.Number).ToList();
+        Assert.StartsWith("451", attempts[0].Reply, StringComparison.Ordinal);
+        Assert.True(attempts[1].StartedAt - attempts[0].StartedAt >= TimeSpan.FromSeconds(0.9), "first backoff");
+        Assert.True(attempts[2].StartedAt - attempts[1].StartedAt >= TimeSpan.FromSeconds(1.9), "second backoff doubles");
+        Assert.Equal(2, MailSink.LogFor(to).Count(l => l.Contains("\"refused\"", StringComparison.Ordinal)));
+    }
+
+    [Fact]
+    public async Task A_permanent_refusal_fails_at_once_and_suppresses_the_address()
+    {
+        var arrange = await DeliveryArrange.TenantAsync(pipeline.Api);
+        var to = MailSink.NewAddress("gone");
+        SmtpRules.Set(new { match = to, code = 550, message = "5.1.1 No such user" });
+        var first = await arrange.DeliveryAsync(to);
+
+        var failed = await arrange.WaitForStatusAsync(first.Id, DeliveryStatus.Failed);
+        Assert.StartsWith("550", failed.LastReply, StringComparison.Ordinal);
+        await Task.Delay(TimeSpan.FromSeconds(3)); // a retry would have happened by now (first backoff is 1 s)
+        var still = await arrange.LoadAsync(first.Id);
+        Assert.Equal([AttemptOutcome.PermanentFailure], DeliveryArrange.Outcomes(still));
+        Assert.Single(MailSink.LogFor(to));
+        Assert.Empty(MailSink.For(to));
+
+        await using (var db = pipeline.Api.Database.CreateDbContext())
+        {
+            var hash = SuppressedAddress.Hash(to);
+            Assert.Single(await db.SuppressedAddresses.Where(s => s.TenantId == arrange.TenantId && s.AddressHash == hash).ToListAsync());
+        }
+
+        // Another application of the same address (in upper case): no SMTP transaction at all.
+        var second = await arrange.DeliveryAsync(to.ToUpperInvariant());
+        var secondFailed = await arrange.WaitForStatusAsync(second.Id, DeliveryStatus.Failed);
+        Assert.Contains("suppressed", secondFailed.LastReply, StringComparison.Ordinal);
+        await Task.Delay(500);
+        Assert.Single(MailSink.LogFor(to));
+    }
+
+    [Fact]
+    public async Task The_retry_budget_ends_in_failure_with_the_last_reply()
+    {
+        var arrange = await DeliveryArrange.TenantAsync(pipeline.Api);
+        var to = MailSink.NewAddress("full");
+        SmtpRules.Set(new { match = to, code = 452, message = "4.2.2 Mailbox full" });
+        var scheduled = await arrange.DeliveryAsync(to);
+
+        var failed = await arrange.WaitForStatusAsync(scheduled.Id, DeliveryStatus.Failed, TimeSpan.FromSeconds(30));
+        Assert.Equal([AttemptOutcome.TransientFailure, AttemptOutcome.TransientFailure, AttemptOutcome.TransientFailure], DeliveryArrange.Outcomes(failed));
+        Assert.Equal("452 4.2.2 Mailbox full", failed.LastReply);
+        await Task.Delay(TimeSpan.FromSeconds(2));
+        Assert.Equal(3, (await arrange.LoadAsync(scheduled.Id)).Attempts.Count);
+        Assert.Equal(3, MailSink.LogFor(to).Count);
+        Assert.Empty(MailSink.For(to));
+    }
+}
