@@ -89,6 +89,22 @@ public sealed class DeliveryPipelineTests(DeliveryFixture pipeline) : IClassFixt
         Assert.Equal([AttemptOutcome.Interrupted, AttemptOutcome.Accepted], DeliveryArrange.Outcomes(delivery));
     }
 
+    [Fact]
+    public async Task A_candidate_erased_before_the_due_time_gets_nothing()
+    {
+        var arrange = await DeliveryArrange.TenantAsync(pipeline.Api, coolingOff: TimeSpan.FromSeconds(2));
+        var to = MailSink.NewAddress("erased");
+        var scheduled = await arrange.DeliveryAsync(to);
+        await pipeline.Api.Database.ExecuteAsync(
+            $"UPDATE candidates SET erased_at = now() WHERE id = (SELECT candidate_id FROM applications WHERE id = '{scheduled.ApplicationId}')");
+
+        var failed = await arrange.WaitForStatusAsync(scheduled.Id, DeliveryStatus.Failed);
+        Assert.Contains("erased", failed.LastReply, StringComparison.Ordinal);
+        Assert.Equal([AttemptOutcome.PermanentFailure], DeliveryArrange.Outcomes(failed));
+        await Task.Delay(500);
+        Assert.Empty(MailSink.LogFor(to));
+    }
+
     private async Task<string> TenantNameAsync(DeliveryArrange arrange)
     {
         await using var db = pipeline.Api.Database.CreateDbContext();
