@@ -104,13 +104,25 @@ public sealed class Delivery
         return true;
     }
 
-    /// <summary>The worker died mid-attempt: record it, flag a possible duplicate, and send again.</summary>
+    /// <summary>Interrupted attempts after which a delivery fails instead of looping (a poison message, not a crash).</summary>
+    public const int MaxInterruptions = 3;
+
+    /// <summary>The worker died mid-attempt: record it, flag a possible duplicate, and send again (at most <see cref="MaxInterruptions"/> times).</summary>
     public void Interrupt(DateTimeOffset now)
     {
         if (Status != DeliveryStatus.Sending)
             return;
         CurrentAttempt?.Finish(AttemptOutcome.Interrupted, "The worker stopped during this attempt; the server may have accepted the email.", now);
         PossibleDuplicate = true;
+        LeaseUntil = null;
+        UpdatedAt = now;
+        if (_attempts.Count(a => a.Outcome == AttemptOutcome.Interrupted && a.CountsAgainstBudget) >= MaxInterruptions)
+        {
+            Status = DeliveryStatus.Failed;
+            LastReply = $"Stopped after {MaxInterruptions} interrupted attempts; look at the worker's error queue and logs, then retry.";
+            return;
+        }
+
         Status = DeliveryStatus.Scheduled;
         ScheduledFor = now;
         LeaseUntil = null;
@@ -168,7 +180,7 @@ public sealed class Delivery
     {
         if (Status != DeliveryStatus.Failed)
             throw DomainException.Conflict("delivery-not-failed", $"Only a failed delivery can be retried; this one is {Status}.");
-        foreach (var a in _attempts.Where(a => a.Outcome == AttemptOutcome.TransientFailure))
+        foreach (var a in _attempts.Where(a => a.Outcome is AttemptOutcome.TransientFailure or AttemptOutcome.Interrupted))
             a.Forgive();
         Status = DeliveryStatus.Scheduled;
         ScheduledFor = now;

@@ -89,6 +89,24 @@ public sealed class DeliveryTests
     }
 
     [Fact]
+    public void Repeated_interruptions_fail_the_delivery_instead_of_looping()
+    {
+        var d = New();
+        var now = T0;
+        for (var i = 0; i < Delivery.Delivery.MaxInterruptions; i++)
+        {
+            Assert.True(d.TryStartAttempt(now, Lease));
+            now += Lease + TimeSpan.FromSeconds(1);
+            d.Interrupt(now);
+        }
+
+        Assert.Equal(DeliveryStatus.Failed, d.Status);
+        Assert.False(d.TryStartAttempt(now, Lease));
+        d.Retry(now);
+        Assert.True(d.TryStartAttempt(now, Lease));
+    }
+
+    [Fact]
     public void Only_scheduled_deliveries_can_be_cancelled_and_only_failed_ones_retried()
     {
         var d = New();
