@@ -54,6 +54,13 @@ set +e
 # the shared RabbitMQ, which must not happen while another assembly's tests use it.
 dotnet build FeedbackHub.sln -c Release -nologo -clp:ErrorsOnly 2>&1 | tee "$LOG"
 rc=${PIPESTATUS[0]}
+# The benchmark programs are not in the solution; build them too, so a change cannot leave them broken.
+for bench in bench/delivery/DeliveryBench bench/language/LanguageBench; do
+  if ((rc == 0)); then
+    dotnet build "$bench" -c Release -nologo -clp:ErrorsOnly 2>&1 | tee -a "$LOG"
+    rc=${PIPESTATUS[0]}
+  fi
+done
 if ((rc == 0)); then
   dotnet test FeedbackHub.sln -c Release --no-build -m:1 --logger "console;verbosity=normal" ${ARGS[@]+"${ARGS[@]}"} 2>&1 | tee -a "$LOG"
   rc=${PIPESTATUS[0]}

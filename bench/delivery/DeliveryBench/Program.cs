@@ -242,7 +242,7 @@ internal static class Program
         foreach (var id in applications)
         {
             await DeliveryScheduling.LockApplicationAsync(db, id, CancellationToken.None);
-            _ = await DeliveryScheduling.TryScheduleAsync(db, id, "feedbackhub.local", now, CancellationToken.None)
+            _ = await DeliveryScheduling.TryScheduleAsync(db, tenant.Id, id, "feedbackhub.local", now, CancellationToken.None)
                 ?? throw new InvalidOperationException("Not scheduled.");
         }
 
