@@ -13,41 +13,17 @@ namespace FeedbackHub.Worker.Delivery;
 /// commit. Rows are claimed with FOR UPDATE SKIP LOCKED, so every worker process can run it.
 /// </summary>
 public sealed partial class DeliveryRecovery(IServiceScopeFactory scopes, TimeProvider time, IOptions<DeliveryOptions> options, ILogger<DeliveryRecovery> logger)
-    : BackgroundService
+    : BatchLoop(time)
 {
     private readonly DeliveryOptions _options = options.Value;
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            int recovered;
-            try
-            {
-                recovered = await RecoverAsync(stoppingToken);
-            }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception e) when (e is Npgsql.NpgsqlException or DbUpdateException or InvalidOperationException or TimeoutException)
-            {
-                LogRecoveryFailed(logger, e.GetType().Name, e);
-                recovered = 0;
-            }
+    protected override int BatchSize => _options.RecoveryBatchSize;
 
-            if (recovered >= _options.RecoveryBatchSize)
-                continue;
-            try
-            {
-                await Task.Delay(_options.RecoveryInterval, time, stoppingToken);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
-        }
-    }
+    protected override TimeSpan Pause => _options.RecoveryInterval;
+
+    protected override Task<int> RunBatchAsync(CancellationToken ct) => RecoverAsync(ct);
+
+    protected override void OnBatchFailed(Exception exception) => LogRecoveryFailed(logger, exception.GetType().Name, exception);
 
     /// <summary>One pass: claims up to a batch of interrupted deliveries and schedules them again. Returns how many.</summary>
     public async Task<int> RecoverAsync(CancellationToken ct)
@@ -55,7 +31,7 @@ public sealed partial class DeliveryRecovery(IServiceScopeFactory scopes, TimePr
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<FeedbackHubDbContext>();
         await using var tx = await db.Database.BeginTransactionAsync(ct);
-        var now = time.GetUtcNow();
+        var now = Time.GetUtcNow();
         var interrupted = await db.Deliveries
             .FromSql($"SELECT * FROM deliveries WHERE status = 'Sending' AND lease_until < {now} ORDER BY lease_until LIMIT {_options.RecoveryBatchSize} FOR UPDATE SKIP LOCKED")
             .Include(d => d.Attempts)

@@ -24,41 +24,17 @@ public sealed class OutboxOptions
 /// again and consumers drop the duplicate by message id.
 /// </summary>
 public sealed partial class OutboxRelay(IServiceScopeFactory scopes, IBus bus, TimeProvider time, IOptions<OutboxOptions> options, ILogger<OutboxRelay> logger)
-    : BackgroundService
+    : BatchLoop(time)
 {
     private readonly OutboxOptions _options = options.Value;
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            int published;
-            try
-            {
-                published = await PublishDueAsync(stoppingToken);
-            }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception e) when (e is Npgsql.NpgsqlException or DbUpdateException or InvalidOperationException or TimeoutException)
-            {
-                LogRelayFailed(logger, e.GetType().Name, e);
-                published = 0;
-            }
+    protected override int BatchSize => _options.BatchSize;
 
-            if (published >= _options.BatchSize)
-                continue; // more may be due right now
-            try
-            {
-                await Task.Delay(_options.PollInterval, time, stoppingToken);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
-        }
-    }
+    protected override TimeSpan Pause => _options.PollInterval;
+
+    protected override Task<int> RunBatchAsync(CancellationToken ct) => PublishDueAsync(ct);
+
+    protected override void OnBatchFailed(Exception exception) => LogRelayFailed(logger, exception.GetType().Name, exception);
 
     /// <summary>Publishes one batch of due rows; returns how many were published.</summary>
     public async Task<int> PublishDueAsync(CancellationToken ct)
@@ -66,7 +42,7 @@ public sealed partial class OutboxRelay(IServiceScopeFactory scopes, IBus bus, T
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<FeedbackHubDbContext>();
         await using var tx = await db.Database.BeginTransactionAsync(ct);
-        var now = time.GetUtcNow();
+        var now = Time.GetUtcNow();
         var due = await db.OutboxMessages
             .FromSql($"SELECT * FROM outbox_messages WHERE due_at <= {now} ORDER BY due_at LIMIT {_options.BatchSize} FOR UPDATE SKIP LOCKED")
             .ToListAsync(ct);
