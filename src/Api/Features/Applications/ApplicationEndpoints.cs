@@ -169,25 +169,27 @@ public static partial class ApplicationEndpoints
 
     public static async Task<Ok<ApplicationDetailResponse>> GetApplication(Guid id, FeedbackHubDbContext db, CancellationToken ct)
     {
+        // One round trip: the application, its candidate and the state of its feedback, request and delivery.
         var row = await (
                 from a in db.Applications.AsNoTracking()
                 join c in db.Candidates.AsNoTracking() on a.CandidateId equals c.Id
                 where a.Id == id
-                select new { a, c })
+                select new
+                {
+                    a,
+                    c,
+                    Feedback = db.Feedback.Where(f => f.ApplicationId == a.Id).Select(f => new { f.Id, f.Status }).FirstOrDefault(),
+                    RequestId = db.FeedbackRequests.Where(q => q.ApplicationId == a.Id).Select(q => (Guid?)q.Id).FirstOrDefault(),
+                    Delivery = db.Deliveries.Where(d => d.ApplicationId == a.Id).Select(d => new { d.Id, d.Status }).FirstOrDefault(),
+                })
             .SingleOrDefaultAsync(ct)
             ?? throw DomainException.NotFound("The application");
         var r = ToResponse(row.a, row.c);
-        var feedback = await db.Feedback.AsNoTracking().Where(f => f.ApplicationId == id)
-            .Select(f => new ApplicationFeedbackSummary(f.Id, f.Status.ToString())).SingleOrDefaultAsync(ct);
         return TypedResults.Ok(new ApplicationDetailResponse(
             r.Id, r.ExternalId, r.Candidate, r.PositionTitle, r.StageReached, r.Status, r.RejectedAt, r.CreatedAt, r.UpdatedAt,
-            Feedback: feedback is null ? null : feedback with { Status = JsonNamingPolicy.CamelCase.ConvertName(feedback.Status) },
-            Request: await db.FeedbackRequests.AsNoTracking().Where(q => q.ApplicationId == id)
-                .Select(q => new ApplicationRequestSummary(q.Id, "requested")).SingleOrDefaultAsync(ct),
-            Delivery: await db.Deliveries.AsNoTracking().Where(d => d.ApplicationId == id)
-                .Select(d => new ApplicationDeliverySummary(d.Id, d.Status.ToString())).SingleOrDefaultAsync(ct) is { } delivery
-                ? delivery with { Status = JsonNamingPolicy.CamelCase.ConvertName(delivery.Status) }
-                : null));
+            Feedback: row.Feedback is { } f ? new ApplicationFeedbackSummary(f.Id, JsonNamingPolicy.CamelCase.ConvertName(f.Status.ToString())) : null,
+            Request: row.RequestId is { } requestId ? new ApplicationRequestSummary(requestId, "requested") : null,
+            Delivery: row.Delivery is { } d ? new ApplicationDeliverySummary(d.Id, JsonNamingPolicy.CamelCase.ConvertName(d.Status.ToString())) : null));
     }
 
     private static async Task<(Application Application, Candidate Candidate, bool Created)> UpsertAsync(
