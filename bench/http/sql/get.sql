@@ -4,8 +4,14 @@ SELECT a.id, a.created_at, a.created_by, a.display_name, a.prefix, a.revoked_at,
 FROM api_keys AS a
 WHERE a.prefix = :prefix
 LIMIT 2;
+-- One statement since the API reads the feedback, request and delivery state as subqueries of the application query.
 SELECT a.id, a.candidate_id, a.created_at, a.external_id, a.position_title, a.rejected_at, a.stage_reached, a.status, a.tenant_id, a.updated_at,
-       c0.id, c0.created_at, c0.email, c0.erased_at, c0.external_id, c0.first_name, c0.last_name, c0.locale, c0.tenant_id, c0.updated_at
+       c0.id, c0.created_at, c0.email, c0.erased_at, c0.external_id, c0.first_name, c0.last_name, c0.locale, c0.tenant_id, c0.updated_at,
+       (SELECT f.id FROM feedback AS f WHERE (:sysacc OR f.tenant_id = :tenant) AND f.application_id = a.id LIMIT 1),
+       (SELECT f.status FROM feedback AS f WHERE (:sysacc OR f.tenant_id = :tenant) AND f.application_id = a.id LIMIT 1),
+       (SELECT r.id FROM feedback_requests AS r WHERE (:sysacc OR r.tenant_id = :tenant) AND r.application_id = a.id LIMIT 1),
+       (SELECT d.id FROM deliveries AS d WHERE (:sysacc OR d.tenant_id = :tenant) AND d.application_id = a.id LIMIT 1),
+       (SELECT d.status FROM deliveries AS d WHERE (:sysacc OR d.tenant_id = :tenant) AND d.application_id = a.id LIMIT 1)
 FROM applications AS a
 INNER JOIN (
     SELECT c.id, c.created_at, c.email, c.erased_at, c.external_id, c.first_name, c.last_name, c.locale, c.tenant_id, c.updated_at
@@ -13,8 +19,4 @@ INNER JOIN (
     WHERE :sysacc OR c.tenant_id = :tenant
 ) AS c0 ON a.candidate_id = c0.id
 WHERE (:sysacc OR a.tenant_id = :tenant) AND a.id = (SELECT application_id FROM bench_ids WHERE n = :n)
-LIMIT 2;
-SELECT f.id, f.status::text
-FROM feedback AS f
-WHERE (:sysacc OR f.tenant_id = :tenant) AND f.application_id = (SELECT application_id FROM bench_ids WHERE n = :n)
 LIMIT 2;
