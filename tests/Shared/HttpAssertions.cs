@@ -34,6 +34,10 @@ public static class HttpAssertions
         return JsonSerializer.Deserialize<T>(body, Json) ?? throw new InvalidOperationException("Empty body.");
     }
 
+    /// <summary>A JSON request body in the API's conventions (camelCase, enums as strings).</summary>
+    public static StringContent JsonBody<T>(T value) =>
+        new(JsonSerializer.Serialize(value, Json), System.Text.Encoding.UTF8, "application/json");
+
     public static Task<HttpResponseMessage> PostJsonAsync<T>(this HttpClient client, string url, T body) =>
         client.PostAsJsonAsync(url, body, Json);
 }

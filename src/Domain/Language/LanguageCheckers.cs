@@ -16,9 +16,12 @@ public sealed class LanguageCheckers
         _byJurisdiction.GetOrAdd(jurisdiction, j => LanguageChecker.Create(RuleCatalog.Default.ForJurisdiction(j)));
 
     /// <summary>Checks every field and returns the findings with their paths, in field order.</summary>
-    public IReadOnlyList<FieldFinding> Check(string jurisdiction, IEnumerable<(string Path, string Text)> fields)
+    public IReadOnlyList<FieldFinding> Check(string jurisdiction, IEnumerable<(string Path, string Text)> fields) =>
+        CheckFields(For(jurisdiction), fields);
+
+    /// <summary>Checks each field with the given checker; findings carry their field's path.</summary>
+    public static IReadOnlyList<FieldFinding> CheckFields(LanguageChecker checker, IEnumerable<(string Path, string Text)> fields)
     {
-        var checker = For(jurisdiction);
         var findings = new List<FieldFinding>();
         foreach (var (path, text) in fields)
         {

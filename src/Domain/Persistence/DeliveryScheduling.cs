@@ -50,16 +50,41 @@ public static class DeliveryScheduling
         return delivery;
     }
 
-    /// <summary>The merge values of an application (preview and delivery use the same query).</summary>
-    public static async Task<MergeValues> MergeValuesAsync(FeedbackHubDbContext db, Guid tenantId, Guid applicationId, CancellationToken ct)
-    {
-        var row = await (
+    /// <summary>The merge values of an application (the preview, delivery and invitations read them the same way).</summary>
+    public static async Task<MergeValues> MergeValuesAsync(FeedbackHubDbContext db, Guid tenantId, Guid applicationId, CancellationToken ct) =>
+        (await RecipientAsync(db, tenantId, applicationId, ct)).MergeValues;
+
+    /// <summary>Everything sending to an application's candidate needs, in one query.</summary>
+    public static async Task<Recipient> RecipientAsync(FeedbackHubDbContext db, Guid tenantId, Guid applicationId, CancellationToken ct) =>
+        await (
             from a in db.Applications.IgnoreQueryFilters()
             join c in db.Candidates.IgnoreQueryFilters() on a.CandidateId equals c.Id
             join t in db.Tenants on a.TenantId equals t.Id
             where a.Id == applicationId && a.TenantId == tenantId
-            select new { c.FirstName, c.ErasedAt, a.PositionTitle, a.RejectedAt, t.Name }).SingleOrDefaultAsync(ct)
-            ?? throw DomainException.NotFound("The application");
-        return new MergeValues(row.ErasedAt is null ? row.FirstName : null, row.PositionTitle, row.Name, row.RejectedAt);
+            select new Recipient(c.FirstName, c.Email, c.ErasedAt, a.PositionTitle, a.Status, a.RejectedAt, t.Name, t.Settings)).SingleOrDefaultAsync(ct)
+        ?? throw DomainException.NotFound("The application");
+
+    /// <summary>True when the tenant sends nothing more to this address (an earlier permanent SMTP failure).</summary>
+    public static Task<bool> IsSuppressedAsync(FeedbackHubDbContext db, Guid tenantId, string address, CancellationToken ct)
+    {
+        var hash = SuppressedAddress.Hash(address);
+        return db.SuppressedAddresses.IgnoreQueryFilters().AnyAsync(s => s.TenantId == tenantId && s.AddressHash == hash, ct);
     }
+
+    /// <summary>Suppresses an address after a permanent failure; concurrent failures to one address are a no-op, not an error.</summary>
+    public static Task SuppressAsync(FeedbackHubDbContext db, Guid tenantId, string address, string reason, DateTimeOffset now, CancellationToken ct)
+    {
+        var s = SuppressedAddress.For(tenantId, address, reason, now);
+        return db.Database.ExecuteSqlAsync(
+            $"INSERT INTO suppressed_addresses (tenant_id, address_hash, reason, created_at) VALUES ({s.TenantId}, {s.AddressHash}, {s.Reason}, {s.CreatedAt}) ON CONFLICT DO NOTHING",
+            ct);
+    }
+}
+
+/// <summary>An application's candidate and tenant, as sending needs them. Personal data: never logged.</summary>
+public sealed record Recipient(
+    string FirstName, string Email, DateTimeOffset? ErasedAt, string PositionTitle, ApplicationStatus Status, DateTimeOffset? RejectedAt,
+    string Company, TenantSettings Settings)
+{
+    public MergeValues MergeValues => new(ErasedAt is null ? FirstName : null, PositionTitle, Company, RejectedAt);
 }

@@ -32,18 +32,6 @@ public sealed class TenantLanguage
     public async Task<IReadOnlyList<FieldFinding>> CheckAsync(FeedbackHubDbContext db, Guid tenantId, IEnumerable<(string Path, string Text)> fields, CancellationToken ct)
     {
         var (_, checker) = await ForTenantAsync(db, tenantId, ct);
-        return Check(checker, fields);
-    }
-
-    public static IReadOnlyList<FieldFinding> Check(LanguageChecker checker, IEnumerable<(string Path, string Text)> fields)
-    {
-        var findings = new List<FieldFinding>();
-        foreach (var (path, text) in fields)
-        {
-            if (!string.IsNullOrEmpty(text))
-                findings.AddRange(checker.Check(text).Select(f => new FieldFinding(path, f)));
-        }
-
-        return findings;
+        return LanguageCheckers.CheckFields(checker, fields);
     }
 }

@@ -57,11 +57,7 @@ public sealed partial class DeliverFeedbackConsumer(
         else if (reply.IsPermanentFailure)
         {
             delivery.RecordPermanentFailure(reply.ToString(), now);
-            // Two deliveries to one address can fail at the same time: the second insert is a no-op, not an error.
-            var suppressed = SuppressedAddress.For(delivery.TenantId, message.To.Address, reply.ToString(), now);
-            await db.Database.ExecuteSqlAsync(
-                $"INSERT INTO suppressed_addresses (tenant_id, address_hash, reason, created_at) VALUES ({suppressed.TenantId}, {suppressed.AddressHash}, {suppressed.Reason}, {suppressed.CreatedAt}) ON CONFLICT DO NOTHING",
-                ct);
+            await DeliveryScheduling.SuppressAsync(db, delivery.TenantId, message.To.Address, reply.ToString(), now, ct);
             LogPermanent(logger, delivery.Id, reply.Code);
         }
         else
@@ -118,14 +114,13 @@ public sealed partial class DeliverFeedbackConsumer(
 
         EmailMessage? message = null;
         string? failure = null;
-        var application = await db.Applications.Where(a => a.Id == delivery.ApplicationId).Select(a => new { a.CandidateId }).SingleAsync(ct);
-        var candidate = await db.Candidates.SingleAsync(c => c.Id == application.CandidateId, ct);
-        var settings = await db.Tenants.Where(t => t.Id == delivery.TenantId).Select(t => t.Settings).SingleAsync(ct);
-        if (candidate.ErasedAt is not null)
+        var recipient = await DeliveryScheduling.RecipientAsync(db, delivery.TenantId, delivery.ApplicationId, ct);
+        var settings = recipient.Settings;
+        if (recipient.ErasedAt is not null)
         {
             failure = "Not sent: the candidate's personal data was erased.";
         }
-        else if (await IsSuppressedAsync(delivery.TenantId, candidate.Email, ct))
+        else if (await DeliveryScheduling.IsSuppressedAsync(db, delivery.TenantId, recipient.Email, ct))
         {
             failure = "Not sent: the address is suppressed for this tenant after an earlier permanent SMTP failure.";
         }
@@ -135,11 +130,10 @@ public sealed partial class DeliverFeedbackConsumer(
             var template = await db.TemplateVersions.SingleAsync(v => v.TemplateId == feedback.TemplateId && v.Number == feedback.TemplateVersion, ct);
             try
             {
-                var values = await DeliveryScheduling.MergeValuesAsync(db, delivery.TenantId, delivery.ApplicationId, ct);
-                var rendered = FeedbackEmailRenderer.Render(template.Content, feedback.Answers, values);
+                var rendered = FeedbackEmailRenderer.Render(template.Content, feedback.Answers, recipient.MergeValues);
                 message = new EmailMessage(
                     new MailboxAddress(settings.SenderName, settings.SenderAddress),
-                    new MailboxAddress(candidate.FirstName, candidate.Email),
+                    new MailboxAddress(recipient.FirstName, recipient.Email),
                     settings.ReplyTo is { Length: > 0 } replyTo ? new MailboxAddress(null, replyTo) : null,
                     rendered.Subject,
                     rendered.Text,
@@ -162,12 +156,6 @@ public sealed partial class DeliverFeedbackConsumer(
         await db.SaveChangesAsync(ct);
         await tx.CommitAsync(ct);
         return message is null ? null : (delivery, message);
-    }
-
-    private Task<bool> IsSuppressedAsync(Guid tenantId, string address, CancellationToken ct)
-    {
-        var hash = SuppressedAddress.Hash(address);
-        return db.SuppressedAddresses.AnyAsync(s => s.TenantId == tenantId && s.AddressHash == hash, ct);
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Delivery {DeliveryId} does not exist; message ignored")]

@@ -43,28 +43,23 @@ public sealed partial class SendInvitationConsumer(
             return;
         }
 
-        var row = await (
-            from a in db.Applications
-            join c in db.Candidates on a.CandidateId equals c.Id
-            join t in db.Tenants on a.TenantId equals t.Id
-            where a.Id == invitation.ApplicationId
-            select new { Application = a, c.FirstName, c.Email, c.ErasedAt, Company = t.Name, t.Settings }).SingleAsync(ct);
+        var row = await DeliveryScheduling.RecipientAsync(db, invitation.TenantId, invitation.ApplicationId, ct);
         var now = time.GetUtcNow();
-        if (row.ErasedAt is not null || row.Application.Status != ApplicationStatus.Rejected || row.Application.RejectedAt is null)
+        if (row.ErasedAt is not null || row.Status != ApplicationStatus.Rejected || row.RejectedAt is not { } rejectedAt)
         {
             invitation.MarkFailed("Not sent: the candidate was erased or the application is no longer rejected.");
         }
-        else if (await db.SuppressedAddresses.AnyAsync(s => s.TenantId == invitation.TenantId && s.AddressHash == SuppressedAddress.Hash(row.Email), ct))
+        else if (await DeliveryScheduling.IsSuppressedAsync(db, invitation.TenantId, row.Email, ct))
         {
             invitation.MarkFailed("Not sent: the address refused mail before (suppressed).");
         }
         else
         {
-            var expiresAt = row.Application.RejectedAt.Value.AddDays(row.Settings.RequestWindowDays);
+            var expiresAt = rejectedAt.AddDays(row.Settings.RequestWindowDays);
             var (link, token) = FeedbackRequestLink.Issue(invitation.TenantId, invitation.ApplicationId, expiresAt, now);
             db.FeedbackRequestLinks.Add(link);
             var url = $"{options.Value.PublicBaseUrl.TrimEnd('/')}/r/{token}";
-            var message = Compose(row.Settings, row.Company, row.FirstName, row.Email, row.Application.PositionTitle, url, expiresAt, invitation.Id, email.Value.MessageIdDomain, now);
+            var message = Compose(row.Settings, row.Company, row.FirstName, row.Email, row.PositionTitle, url, expiresAt, invitation.Id, email.Value.MessageIdDomain, now);
 
             // A 4xx or an unreachable server throws: the transaction (and the link) rolls back and MassTransit retries.
             var reply = await smtp.SendAsync(message, ct);
@@ -74,8 +69,7 @@ public sealed partial class SendInvitationConsumer(
             {
                 invitation.MarkFailed(reply.ToString());
                 link.Revoke(now);
-                await db.Database.ExecuteSqlAsync(
-                    $"INSERT INTO suppressed_addresses (tenant_id, address_hash, reason, created_at) VALUES ({invitation.TenantId}, {SuppressedAddress.Hash(row.Email)}, {reply.ToString()}, {now}) ON CONFLICT DO NOTHING", ct);
+                await DeliveryScheduling.SuppressAsync(db, invitation.TenantId, row.Email, reply.ToString(), now, ct);
             }
             else
                 throw new SmtpUnavailableException($"SMTP server answered {reply.Code}; will retry.");

@@ -38,7 +38,7 @@ public sealed class FeedbackWorkflowTests(ApiFactory api) : IClassFixture<ApiFac
             .ReadAsync<TemplateVersionResponse>(HttpStatusCode.Created);
         await recruiter.PostAsync($"/v1/templates/{created.TemplateId}/versions/1/submit", null);
         await (await legal.PostAsync($"/v1/templates/{created.TemplateId}/versions/1/publish", null)).AssertProblemAsync(HttpStatusCode.UnprocessableEntity, "language-blocked");
-        await recruiter.PutAsync($"/v1/templates/{created.TemplateId}/draft", Json(TemplateLifecycleTests.Request()));
+        await recruiter.PutAsync($"/v1/templates/{created.TemplateId}/draft", HttpAssertions.JsonBody(TemplateLifecycleTests.Request()));
         await recruiter.PostAsync($"/v1/templates/{created.TemplateId}/versions/1/submit", null);
         (await legal.PostAsync($"/v1/templates/{created.TemplateId}/versions/1/publish", null)).EnsureSuccessStatusCode();
 
@@ -283,7 +283,7 @@ public sealed class FeedbackWorkflowTests(ApiFactory api) : IClassFixture<ApiFac
     {
         var ats = await tenant.ClientAsync("integration");
         var external = "app-" + Guid.NewGuid().ToString("N")[..10];
-        var response = await ats.PutAsync($"/v1/applications/{external}", Json(new
+        var response = await ats.PutAsync($"/v1/applications/{external}", HttpAssertions.JsonBody(new
         {
             candidate = new { externalId = "cand-" + external, firstName, lastName = "Lovelace", email = MailSink.NewAddress() },
             positionTitle = position,
@@ -313,11 +313,10 @@ public sealed class FeedbackWorkflowTests(ApiFactory api) : IClassFixture<ApiFac
 
     internal static Task<HttpResponseMessage> SaveAsync(HttpClient client, Guid id, IReadOnlyList<Answer> answers, EntityTagHeaderValue? etag)
     {
-        var request = new HttpRequestMessage(HttpMethod.Put, $"/v1/feedback/{id}/answers") { Content = Json(new { answers }) };
+        var request = new HttpRequestMessage(HttpMethod.Put, $"/v1/feedback/{id}/answers") { Content = HttpAssertions.JsonBody(new { answers }) };
         if (etag is not null)
             request.Headers.IfMatch.Add(etag);
         return client.SendAsync(request);
     }
 
-    internal static StringContent Json<T>(T value) => new(JsonSerializer.Serialize(value, HttpAssertions.Json), Encoding.UTF8, "application/json");
 }

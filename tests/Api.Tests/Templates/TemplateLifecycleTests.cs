@@ -35,7 +35,7 @@ public sealed class TemplateLifecycleTests(ApiFactory api) : IClassFixture<ApiFa
         Assert.Contains(findings, f => f.GetProperty("path").GetString() == "intro" && f.GetProperty("severity").GetString() == "block");
         Assert.All(findings, f => Assert.False(string.IsNullOrEmpty(f.GetProperty("suggestion").GetString())));
 
-        var fixedDraft = await (await recruiter.PutAsync($"/v1/templates/{created.TemplateId}/draft", Json(Request())))
+        var fixedDraft = await (await recruiter.PutAsync($"/v1/templates/{created.TemplateId}/draft", HttpAssertions.JsonBody(Request())))
             .ReadAsync<TemplateVersionResponse>();
         Assert.Equal(1, fixedDraft.Number); // still version 1: it was never published
         Assert.Equal(TemplateVersionStatus.Draft, fixedDraft.Status);
@@ -63,7 +63,7 @@ public sealed class TemplateLifecycleTests(ApiFactory api) : IClassFixture<ApiFa
         var tenant = await api.CreateTenantAsync();
         var id = await PublishedTemplateAsync(tenant);
         var recruiter = await tenant.ClientAsync("recruiter");
-        var v2 = await (await recruiter.PutAsync($"/v1/templates/{id}/draft", Json(Request(name: "Engineering v2")))).ReadAsync<TemplateVersionResponse>();
+        var v2 = await (await recruiter.PutAsync($"/v1/templates/{id}/draft", HttpAssertions.JsonBody(Request(name: "Engineering v2")))).ReadAsync<TemplateVersionResponse>();
         Assert.Equal(2, v2.Number);
         var v1 = await (await recruiter.GetAsync($"/v1/templates/{id}/versions/1")).ReadAsync<TemplateVersionResponse>();
         Assert.Equal(TemplateVersionStatus.Published, v1.Status);
@@ -143,7 +143,7 @@ public sealed class TemplateLifecycleTests(ApiFactory api) : IClassFixture<ApiFa
         var legal = await mine.ClientAsync("legal");
         await (await legal.GetAsync($"/v1/templates/{id}")).AssertProblemAsync(HttpStatusCode.NotFound);
         await (await legal.GetAsync($"/v1/templates/{id}/versions/1")).AssertProblemAsync(HttpStatusCode.NotFound);
-        await (await legal.PutAsync($"/v1/templates/{id}/draft", Json(Request()))).AssertProblemAsync(HttpStatusCode.NotFound);
+        await (await legal.PutAsync($"/v1/templates/{id}/draft", HttpAssertions.JsonBody(Request()))).AssertProblemAsync(HttpStatusCode.NotFound);
         await (await legal.PostAsync($"/v1/templates/{id}/versions/1/retire", null)).AssertProblemAsync(HttpStatusCode.NotFound);
         var page = await (await legal.GetAsync("/v1/templates")).ReadAsync<Page<TemplateSummary>>();
         Assert.Empty(page.Items);
@@ -201,6 +201,4 @@ public sealed class TemplateLifecycleTests(ApiFactory api) : IClassFixture<ApiFa
         return created.TemplateId;
     }
 
-    private static StringContent Json<T>(T value) =>
-        new(JsonSerializer.Serialize(value, HttpAssertions.Json), System.Text.Encoding.UTF8, "application/json");
 }

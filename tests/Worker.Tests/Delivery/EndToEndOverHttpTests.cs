@@ -40,7 +40,7 @@ public sealed class EndToEndOverHttpTests(PipelineFixture pipeline) : IClassFixt
         (await recruiter.PostAsync($"/v1/templates/{template.TemplateId}/versions/1/submit", null)).EnsureSuccessStatusCode();
         (await legal.PostAsync($"/v1/templates/{template.TemplateId}/versions/1/publish", null)).EnsureSuccessStatusCode();
         var external = "story-" + Guid.NewGuid().ToString("N")[..8];
-        var put = await ats.PutAsync($"/v1/applications/{external}", Json(new
+        var put = await ats.PutAsync($"/v1/applications/{external}", HttpAssertions.JsonBody(new
         {
             candidate = new { externalId = "c-" + external, firstName = "Ada", lastName = "Lovelace", email },
             positionTitle = "Backend Engineer",
@@ -57,7 +57,7 @@ public sealed class EndToEndOverHttpTests(PipelineFixture pipeline) : IClassFixt
             new { criterion = "system-design", band = "developing" },
             new { criterion = "communication", band = "strong" },
         };
-        (await interviewer.PutAsync($"/v1/feedback/{feedback.Id}/answers", Json(new { answers }))).EnsureSuccessStatusCode();
+        (await interviewer.PutAsync($"/v1/feedback/{feedback.Id}/answers", HttpAssertions.JsonBody(new { answers }))).EnsureSuccessStatusCode();
         (await interviewer.PostJsonAsync($"/v1/feedback/{feedback.Id}/submit", new { })).EnsureSuccessStatusCode();
 
         // Rejection -> the candidate's link; the candidate asks (before or after the approval).
@@ -104,5 +104,4 @@ public sealed class EndToEndOverHttpTests(PipelineFixture pipeline) : IClassFixt
         }
     }
 
-    private static StringContent Json<T>(T value) => new(JsonSerializer.Serialize(value, HttpAssertions.Json), Encoding.UTF8, "application/json");
 }

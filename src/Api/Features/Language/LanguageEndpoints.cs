@@ -70,7 +70,7 @@ public static class LanguageEndpoints
     public static async Task<Ok<CheckTextResponse>> CheckText(CheckTextRequest request, CurrentActor caller, FeedbackHubDbContext db, TenantLanguage language, CancellationToken ct)
     {
         var (_, checker) = await language.ForTenantAsync(db, caller.TenantId, ct);
-        var findings = TenantLanguage.Check(checker, [("text", request.Text)]);
+        var findings = LanguageCheckers.CheckFields(checker, [("text", request.Text)]);
         return TypedResults.Ok(new CheckTextResponse(FindingResponse.From(findings), findings.Any(f => f.Finding.Severity == Severity.Block)));
     }
 
@@ -86,7 +86,7 @@ public static class LanguageEndpoints
 
         var (_, checker) = await language.ForTenantAsync(db, caller.TenantId, ct);
         var results = request.Items
-            .Select(item => new CheckBatchResult(item.Id, FindingResponse.From(TenantLanguage.Check(checker, [("text", item.Text)]))))
+            .Select(item => new CheckBatchResult(item.Id, FindingResponse.From(LanguageCheckers.CheckFields(checker, [("text", item.Text)]))))
             .ToList();
         return TypedResults.Ok(new CheckBatchResponse(results));
     }
