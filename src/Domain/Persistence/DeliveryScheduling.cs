@@ -50,6 +50,22 @@ public static class DeliveryScheduling
         return delivery;
     }
 
+    /// <summary>
+    /// Saves what the caller changed (a request or an approval, so the scheduler sees it), schedules the delivery when
+    /// everything is there, audits <c>delivery.scheduled</c> and saves again. Call it inside a transaction that holds
+    /// <see cref="LockApplicationAsync"/>; the caller commits.
+    /// </summary>
+    public static async Task<Delivery.Delivery?> SaveAndTryScheduleAsync(
+        FeedbackHubDbContext db, AuditLog audit, Guid tenantId, Guid applicationId, string messageIdDomain, DateTimeOffset now, CancellationToken ct)
+    {
+        await db.SaveChangesAsync(ct);
+        var delivery = await TryScheduleAsync(db, tenantId, applicationId, messageIdDomain, now, ct);
+        if (delivery is not null)
+            audit.Record(tenantId, Auditing.Actor.System, "delivery.scheduled", "delivery", delivery.Id, new { scheduledFor = delivery.ScheduledFor });
+        await db.SaveChangesAsync(ct);
+        return delivery;
+    }
+
     /// <summary>The merge values of an application (the preview, delivery and invitations read them the same way).</summary>
     public static async Task<MergeValues> MergeValuesAsync(FeedbackHubDbContext db, Guid tenantId, Guid applicationId, CancellationToken ct) =>
         (await RecipientAsync(db, tenantId, applicationId, ct)).MergeValues;

@@ -208,11 +208,7 @@ public static class FeedbackEndpoints
 
         await using var tx = await db.Database.BeginTransactionAsync(ct);
         await DeliveryScheduling.LockApplicationAsync(db, feedback.ApplicationId, ct);
-        await db.SaveChangesAsync(ct); // the approval must be visible to the scheduler below
-        var delivery = await DeliveryScheduling.TryScheduleAsync(db, feedback.TenantId, feedback.ApplicationId, options.MessageIdDomain, now, ct);
-        if (delivery is not null)
-            audit.Record(feedback.TenantId, Actor.System, "delivery.scheduled", "delivery", delivery.Id, new { scheduledFor = delivery.ScheduledFor });
-        await db.SaveChangesAsync(ct);
+        await DeliveryScheduling.SaveAndTryScheduleAsync(db, audit, feedback.TenantId, feedback.ApplicationId, options.MessageIdDomain, now, ct);
         await tx.CommitAsync(ct);
     }
 

@@ -76,11 +76,7 @@ public static class PublicRequestEndpoints
         var request = FeedbackRequest.Create(link.TenantId, link.ApplicationId, note, now);
         db.FeedbackRequests.Add(request);
         audit.Record(link.TenantId, new Actor(null, "candidate"), "feedback.requested", "application", link.ApplicationId, new { requestId = request.Id, withNote = request.Note is not null });
-        await db.SaveChangesAsync(ct); // the request must be visible to the scheduler below
-        var delivery = await DeliveryScheduling.TryScheduleAsync(db, link.TenantId, link.ApplicationId, options.MessageIdDomain, now, ct);
-        if (delivery is not null)
-            audit.Record(link.TenantId, Actor.System, "delivery.scheduled", "delivery", delivery.Id, new { scheduledFor = delivery.ScheduledFor });
-        await db.SaveChangesAsync(ct);
+        await DeliveryScheduling.SaveAndTryScheduleAsync(db, audit, link.TenantId, link.ApplicationId, options.MessageIdDomain, now, ct);
         await tx.CommitAsync(ct);
     }
 
