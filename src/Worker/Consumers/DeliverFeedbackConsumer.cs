@@ -99,6 +99,11 @@ public sealed partial class DeliverFeedbackConsumer(
         var now = time.GetUtcNow();
         if (delivery.Status == DeliveryStatus.Scheduled && delivery.ScheduledFor > now + _options.EarlyTolerance)
         {
+            // Early (a clock-skewed relay, a duplicate, a hand-published message): send nothing now, but make sure a
+            // message comes back at the due time, so the delivery cannot be stranded if its own message was lost.
+            db.OutboxMessages.Add(OutboxMessage.Create(new DeliverFeedback(delivery.Id, delivery.TenantId), delivery.TenantId, now, delivery.ScheduledFor));
+            await db.SaveChangesAsync(ct);
+            await tx.CommitAsync(ct);
             LogEarly(logger, delivery.Id, delivery.ScheduledFor);
             return null;
         }
@@ -161,7 +166,7 @@ public sealed partial class DeliverFeedbackConsumer(
     [LoggerMessage(Level = LogLevel.Warning, Message = "Delivery {DeliveryId} does not exist; message ignored")]
     private static partial void LogUnknown(ILogger logger, Guid deliveryId);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Delivery {DeliveryId} is not due before {ScheduledFor}; early message ignored")]
+    [LoggerMessage(Level = LogLevel.Information, Message = "Delivery {DeliveryId} is not due before {ScheduledFor}; early message put back for the due time")]
     private static partial void LogEarly(ILogger logger, Guid deliveryId, DateTimeOffset scheduledFor);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Delivery {DeliveryId} is {Status}; nothing sent")]

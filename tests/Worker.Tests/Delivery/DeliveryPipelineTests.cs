@@ -76,6 +76,21 @@ public sealed class DeliveryPipelineTests(DeliveryFixture pipeline) : IClassFixt
     }
 
     [Fact]
+    public async Task An_early_message_puts_one_back_for_the_due_time_so_a_lost_message_strands_nothing()
+    {
+        var arrange = await DeliveryArrange.TenantAsync(pipeline.Api, coolingOff: TimeSpan.FromSeconds(4));
+        var to = MailSink.NewAddress();
+        var scheduled = await arrange.DeliveryAsync(to);
+        // The delivery's own message is lost (e.g. deleted by hand); only an early one arrives.
+        await pipeline.Api.Database.ExecuteAsync($"DELETE FROM outbox_messages WHERE body::text LIKE '%{scheduled.Id}%'");
+        await pipeline.Worker.Get<IBus>().Publish(new DeliverFeedback(scheduled.Id, arrange.TenantId));
+
+        Assert.Single(await MailSink.WaitForAsync(to, timeout: TimeSpan.FromSeconds(15)));
+        var sent = await arrange.WaitForStatusAsync(scheduled.Id, DeliveryStatus.Sent);
+        Assert.True(sent.SentAt >= scheduled.ScheduledFor, $"sent {sent.SentAt:O}, due {scheduled.ScheduledFor:O}");
+    }
+
+    [Fact]
     public async Task An_interrupted_attempt_is_recovered_flagged_and_sent()
     {
         var arrange = await DeliveryArrange.TenantAsync(pipeline.Api);
