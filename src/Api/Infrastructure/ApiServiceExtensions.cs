@@ -7,6 +7,7 @@ using FeedbackHub.Api.Features.Feedback;
 using FeedbackHub.Api.Features.Language;
 using FeedbackHub.Api.Features.Requests;
 using FeedbackHub.Api.Features.Deliveries;
+using FeedbackHub.Api.Features.Settings;
 using FeedbackHub.Api.Features.Templates;
 using FeedbackHub.Domain.Language;
 using FeedbackHub.Domain.Persistence;
@@ -64,6 +65,7 @@ public static class ApiServiceExtensions
         services.AddAuthorization(Policies.Add);
 
         services.Configure<PublicLinkOptions>(builder.Configuration.GetSection("FeedbackHub"));
+        services.Configure<TenantSettingsOptions>(builder.Configuration.GetSection("FeedbackHub"));
         services.AddCandidateRateLimits();
         services.AddSingleton<LanguageCheckers>();
         services.AddSingleton<TenantLanguage>();
@@ -108,6 +110,7 @@ public static class ApiServiceExtensions
         app.MapRejectionEndpoints();
         app.MapDeliveryEndpoints();
         app.MapPublicRequestEndpoints();
+        app.MapSettingsEndpoints();
         return app;
     }
 }

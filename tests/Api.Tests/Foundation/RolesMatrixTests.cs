@@ -56,6 +56,8 @@ public sealed class RolesMatrixTests(ApiFactory api) : IClassFixture<ApiFactory>
         ("CancelDelivery", "POST", $"/v1/deliveries/{Id}/cancel", null, ["recruiter"]),
         ("RetryDelivery", "POST", $"/v1/deliveries/{Id}/retry", null, ["recruiter"]),
         ("PreviewFeedbackEmail", "GET", $"/v1/feedback/{Id}/preview", null, ["admin", "recruiter", "interviewer", "legal"]),
+        ("GetSettings", "GET", "/v1/settings", null, ["admin", "legal"]),
+        ("ChangeSettings", "PATCH", "/v1/settings", "{\"retentionMonths\": 0}", ["admin"]),
     ];
 
     public static TheoryData<string, string> Cases()

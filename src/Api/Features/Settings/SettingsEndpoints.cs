@@ -1,0 +1,138 @@
+using FeedbackHub.Api.Infrastructure;
+using FeedbackHub.Domain;
+using FeedbackHub.Domain.Model;
+using FeedbackHub.Domain.Persistence;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+
+namespace FeedbackHub.Api.Features.Settings;
+
+/// <summary>The operator's switch for <c>allowPrivateWebhookTargets</c> (development deployments only).</summary>
+public sealed class TenantSettingsOptions
+{
+    /// <summary>
+    /// When false (the default outside Development), no tenant may turn on <c>allowPrivateWebhookTargets</c>: webhook
+    /// calls to loopback, link-local and private networks would let a tenant admin reach the operator's own network.
+    /// </summary>
+    public bool AllowPrivateWebhookTargets { get; set; }
+}
+
+/// <summary>The tenant and its settings. <c>coolingOffMinutes</c>: delay between the rejection and the earliest feedback email.</summary>
+public sealed record SettingsResponse(
+    Guid TenantId, string Name, int CoolingOffMinutes, int RequestWindowDays, int AnswerByDays, string SenderName, string SenderAddress,
+    string? ReplyTo, string DefaultLocale, string Jurisdiction, bool AutoApproveTemplateOnly, bool InvitationsEnabled,
+    bool AllowPrivateWebhookTargets, int RetentionMonths);
+
+/// <summary>A partial change: omitted (or null) fields keep their value; <c>replyTo: ""</c> removes the reply-to address.</summary>
+public sealed record ChangeSettingsRequest(
+    int? CoolingOffMinutes = null, int? RequestWindowDays = null, int? AnswerByDays = null, string? SenderName = null, string? SenderAddress = null,
+    string? ReplyTo = null, string? DefaultLocale = null, string? Jurisdiction = null, bool? AutoApproveTemplateOnly = null,
+    bool? InvitationsEnabled = null, bool? AllowPrivateWebhookTargets = null, int? RetentionMonths = null);
+
+public static class SettingsEndpoints
+{
+    private static readonly string[] Jurisdictions = ["US", "UK", "DE"];
+
+    public static IEndpointRouteBuilder MapSettingsEndpoints(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/v1/settings").WithTags("Settings");
+
+        group.MapGet("/", GetSettings).WithName("GetSettings")
+            .RequireAuthorization(Policies.AuditReaders)
+            .WithSummary("Get the tenant's settings")
+            .WithDescription("Roles `admin`, `legal`. Cooling-off delay, request window, sender, jurisdiction pack, invitations, retention, webhook targets.")
+            .ProducesAuthProblems();
+        group.MapPatch("/", ChangeSettings).WithName("ChangeSettings")
+            .RequireAuthorization(Policies.Admin)
+            .WithSummary("Change some of the tenant's settings")
+            .WithDescription("""
+                Role `admin`. Omitted fields keep their value; `replyTo: ""` removes the reply-to address. Ranges:
+                `coolingOffMinutes` 0..129600 (90 days), `requestWindowDays` 1..365, `answerByDays` 1..90, `retentionMonths` 1..120
+                (candidates are erased automatically that long after their last activity, unless an application is on legal hold),
+                `jurisdiction` US, UK or DE. `allowPrivateWebhookTargets` (webhooks to loopback and private networks) can be turned on
+                only where the operator allows it (development); otherwise 422. Audited with the names of the changed fields.
+                """)
+            .WithRequestExample(new ChangeSettingsRequest(CoolingOffMinutes: 2880, RetentionMonths: 6))
+            .ProducesAuthProblems().ProducesProblems(422);
+        return app;
+    }
+
+    public static async Task<Ok<SettingsResponse>> GetSettings(CurrentActor caller, FeedbackHubDbContext db, CancellationToken ct)
+    {
+        var tenant = await db.Tenants.AsNoTracking().SingleAsync(t => t.Id == caller.TenantId, ct);
+        return TypedResults.Ok(ToResponse(tenant));
+    }
+
+    public static async Task<Ok<SettingsResponse>> ChangeSettings(
+        ChangeSettingsRequest request, CurrentActor caller, FeedbackHubDbContext db, AuditLog audit, IOptions<TenantSettingsOptions> options, CancellationToken ct)
+    {
+        var tenant = await db.Tenants.SingleAsync(t => t.Id == caller.TenantId, ct);
+        var current = tenant.Settings;
+        var errors = new Dictionary<string, string[]>();
+        if (request.CoolingOffMinutes is < 0 or > 129_600)
+            errors["coolingOffMinutes"] = ["Must be between 0 and 129600 (90 days)."];
+        if (request.Jurisdiction is { } j && !Jurisdictions.Contains(j, StringComparer.Ordinal))
+            errors["jurisdiction"] = ["Must be one of US, UK, DE."];
+        if (request.DefaultLocale is { } locale && !Locales.IsValid(locale))
+            errors["defaultLocale"] = ["Must be a language tag like 'en', 'en-GB' or 'de'."];
+        if (request.AllowPrivateWebhookTargets == true && !current.AllowPrivateWebhookTargets && !options.Value.AllowPrivateWebhookTargets)
+            errors["allowPrivateWebhookTargets"] = ["This deployment does not allow webhooks to loopback or private networks (development only)."];
+        if (errors.Count > 0)
+            throw new DomainException(DomainErrorKind.Invalid, "invalid-settings", "The tenant settings are not valid.") { Errors = errors };
+
+        var changed = current with
+        {
+            CoolingOffDelay = request.CoolingOffMinutes is { } minutes ? TimeSpan.FromMinutes(minutes) : current.CoolingOffDelay,
+            RequestWindowDays = request.RequestWindowDays ?? current.RequestWindowDays,
+            AnswerByDays = request.AnswerByDays ?? current.AnswerByDays,
+            SenderName = request.SenderName?.Trim() ?? current.SenderName,
+            SenderAddress = request.SenderAddress?.Trim() ?? current.SenderAddress,
+            ReplyTo = request.ReplyTo is null ? current.ReplyTo : request.ReplyTo.Trim() is { Length: > 0 } replyTo ? replyTo : null,
+            DefaultLocale = request.DefaultLocale ?? current.DefaultLocale,
+            Jurisdiction = request.Jurisdiction ?? current.Jurisdiction,
+            AutoApproveTemplateOnly = request.AutoApproveTemplateOnly ?? current.AutoApproveTemplateOnly,
+            InvitationsEnabled = request.InvitationsEnabled ?? current.InvitationsEnabled,
+            AllowPrivateWebhookTargets = request.AllowPrivateWebhookTargets ?? current.AllowPrivateWebhookTargets,
+            RetentionMonths = request.RetentionMonths ?? current.RetentionMonths,
+        };
+        var fields = ChangedFields(current, changed);
+        if (fields.Count > 0)
+        {
+            tenant.ChangeSettings(changed); // validates the ranges (422 with every bad field)
+            audit.Record(caller.TenantId, caller.Actor, "tenant.settings-changed", "tenant", caller.TenantId, new { fields });
+            await db.SaveChangesAsync(ct);
+        }
+
+        return TypedResults.Ok(ToResponse(tenant));
+    }
+
+    private static List<string> ChangedFields(TenantSettings a, TenantSettings b)
+    {
+        var fields = new List<string>();
+        void Check(bool same, string name)
+        {
+            if (!same)
+                fields.Add(name);
+        }
+
+        Check(a.CoolingOffDelay == b.CoolingOffDelay, "coolingOffMinutes");
+        Check(a.RequestWindowDays == b.RequestWindowDays, "requestWindowDays");
+        Check(a.AnswerByDays == b.AnswerByDays, "answerByDays");
+        Check(string.Equals(a.SenderName, b.SenderName, StringComparison.Ordinal), "senderName");
+        Check(string.Equals(a.SenderAddress, b.SenderAddress, StringComparison.Ordinal), "senderAddress");
+        Check(string.Equals(a.ReplyTo, b.ReplyTo, StringComparison.Ordinal), "replyTo");
+        Check(string.Equals(a.DefaultLocale, b.DefaultLocale, StringComparison.Ordinal), "defaultLocale");
+        Check(string.Equals(a.Jurisdiction, b.Jurisdiction, StringComparison.Ordinal), "jurisdiction");
+        Check(a.AutoApproveTemplateOnly == b.AutoApproveTemplateOnly, "autoApproveTemplateOnly");
+        Check(a.InvitationsEnabled == b.InvitationsEnabled, "invitationsEnabled");
+        Check(a.AllowPrivateWebhookTargets == b.AllowPrivateWebhookTargets, "allowPrivateWebhookTargets");
+        Check(a.RetentionMonths == b.RetentionMonths, "retentionMonths");
+        return fields;
+    }
+
+    private static SettingsResponse ToResponse(Tenant t) => new(
+        t.Id, t.Name, (int)t.Settings.CoolingOffDelay.TotalMinutes, t.Settings.RequestWindowDays, t.Settings.AnswerByDays, t.Settings.SenderName,
+        t.Settings.SenderAddress, t.Settings.ReplyTo, t.Settings.DefaultLocale, t.Settings.Jurisdiction, t.Settings.AutoApproveTemplateOnly,
+        t.Settings.InvitationsEnabled, t.Settings.AllowPrivateWebhookTargets, t.Settings.RetentionMonths);
+}
