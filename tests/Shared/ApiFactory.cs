@@ -34,6 +34,7 @@ public sealed class ApiFactory : WebApplicationFactory<Program>, IAsyncLifetime
         {
             ["ConnectionStrings:Postgres"] = Database.ConnectionString,
             ["ConnectionStrings:RabbitMq"] = TestServices.RabbitMq,
+            ["Webhooks:SecretKey"] = TestServices.WebhookSecretKey,
         }.Concat(Settings)));
         // Logs go to the capture (asserted on), not the console: the test output stays readable.
         builder.ConfigureLogging(logging => logging.ClearProviders().AddProvider(Logs));

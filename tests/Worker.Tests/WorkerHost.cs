@@ -29,6 +29,7 @@ public sealed class WorkerHost : IAsyncDisposable
             ["Smtp:Port"] = TestServices.SmtpPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["RabbitMq:Prefix"] = prefix,
             ["Outbox:PollInterval"] = "00:00:00.050",
+            ["Webhooks:SecretKey"] = TestServices.WebhookSecretKey,
         }.Concat(settings ?? new Dictionary<string, string?>()));
         builder.Logging.SetMinimumLevel(LogLevel.Warning).AddFilter("MassTransit", LogLevel.Error);
         builder.AddFeedbackHubWorker();

@@ -8,8 +8,10 @@ using FeedbackHub.Api.Features.Language;
 using FeedbackHub.Api.Features.Requests;
 using FeedbackHub.Api.Features.Deliveries;
 using FeedbackHub.Api.Features.Templates;
+using FeedbackHub.Api.Features.Webhooks;
 using FeedbackHub.Domain.Language;
 using FeedbackHub.Domain.Persistence;
+using FeedbackHub.Domain.Webhooks;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 
@@ -27,6 +29,7 @@ public static class ApiServiceExtensions
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.AddServerHeader = false);
 
         services.AddFeedbackHubDatabase();
+        services.AddWebhookSecrets();
         services.AddHttpContextAccessor();
         services.AddScoped<HttpTenantScope>();
         services.AddScoped<ITenantScope>(sp => sp.GetRequiredService<HttpTenantScope>());
@@ -77,6 +80,8 @@ public static class ApiServiceExtensions
 
     public static WebApplication UseFeedbackHubApi(this WebApplication app)
     {
+        // Fails the start with a clear message when Webhooks:SecretKey is missing or not 32 bytes.
+        _ = app.Services.GetRequiredService<WebhookSecretBox>();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseMiddleware<RequestBodyLimit>();
@@ -108,6 +113,7 @@ public static class ApiServiceExtensions
         app.MapRejectionEndpoints();
         app.MapDeliveryEndpoints();
         app.MapPublicRequestEndpoints();
+        app.MapWebhookEndpoints();
         return app;
     }
 }
