@@ -193,7 +193,7 @@ public static class WebhookEndpoints
                 .FromSql($"SELECT * FROM webhook_deliveries WHERE id = {deliveryId} AND subscription_id = {id} AND tenant_id = {tenantId} FOR UPDATE NOWAIT")
                 .SingleOrDefaultAsync(ct);
         }
-        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.LockNotAvailable)
+        catch (Exception e) when (IsLockNotAvailable(e))
         {
             throw DomainException.Conflict("webhook-send-in-progress", "An attempt of this delivery is running now; try again in a few seconds.");
         }
@@ -243,6 +243,17 @@ public static class WebhookEndpoints
         }
 
         return uri;
+    }
+
+    private static bool IsLockNotAvailable(Exception? e)
+    {
+        for (; e is not null; e = e.InnerException)
+        {
+            if (e is PostgresException { SqlState: PostgresErrorCodes.LockNotAvailable })
+                return true;
+        }
+
+        return false;
     }
 
     private static async Task<bool> AllowPrivateAsync(FeedbackHubDbContext db, Guid tenantId, CancellationToken ct) =>
