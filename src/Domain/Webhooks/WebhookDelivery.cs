@@ -17,6 +17,9 @@ public static class WebhookAttemptOutcomes
     public const string RefusedAddress = "refused-address";
     public const string RedirectNotFollowed = "redirect-not-followed";
     public const string SubscriptionDisabled = "subscription-disabled";
+
+    /// <summary>The stored secret does not open with this host's Webhooks:SecretKey (the key was changed): rotate the secret.</summary>
+    public const string SecretUnreadable = "secret-unreadable";
 }
 
 /// <summary>
@@ -106,7 +109,7 @@ public sealed class WebhookDelivery
             Status = WebhookDeliveryStatus.Delivered;
             NextAttemptAt = null;
         }
-        else if (outcome is WebhookAttemptOutcomes.RefusedAddress or WebhookAttemptOutcomes.SubscriptionDisabled || AttemptsSinceRedeliver >= maxAttempts)
+        else if (outcome is WebhookAttemptOutcomes.RefusedAddress or WebhookAttemptOutcomes.SubscriptionDisabled or WebhookAttemptOutcomes.SecretUnreadable || AttemptsSinceRedeliver >= maxAttempts)
         {
             Status = WebhookDeliveryStatus.Failed;
             NextAttemptAt = null;

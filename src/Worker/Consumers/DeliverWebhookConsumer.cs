@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Security.Cryptography;
 using FeedbackHub.Domain.Outbox;
 using FeedbackHub.Domain.Persistence;
 using FeedbackHub.Domain.Webhooks;
@@ -57,13 +58,27 @@ public sealed partial class DeliverWebhookConsumer(
             select new { Subscription = s, e.Body, t.Settings }).SingleAsync(ct);
 
         WebhookSendResult result;
+        string? secret = null;
+        try
+        {
+            secret = target.Subscription.OpenSecret(secrets);
+        }
+        catch (CryptographicException)
+        {
+            LogSecretUnreadable(logger, delivery.Id, subscriptionId);
+        }
+
         if (!target.Subscription.Enabled)
         {
             result = new WebhookSendResult(WebhookAttemptOutcomes.SubscriptionDisabled, null, 0, "The subscription is disabled; nothing was sent.", null);
         }
+        else if (secret is null)
+        {
+            result = new WebhookSendResult(WebhookAttemptOutcomes.SecretUnreadable, null, 0,
+                "The subscription's secret does not open with this worker's Webhooks:SecretKey (was the key changed?); rotate the secret, then redeliver.", null);
+        }
         else
         {
-            var secret = target.Subscription.OpenSecret(secrets);
             var timestamp = now.ToUnixTimeSeconds();
             var headers = new Dictionary<string, string>
             {
@@ -99,6 +114,9 @@ public sealed partial class DeliverWebhookConsumer(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Webhook delivery {DeliveryId} is {Status} or not yet due; nothing sent")]
     private static partial void LogNotDue(ILogger logger, Guid deliveryId, WebhookDeliveryStatus status);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Webhook delivery {DeliveryId}: the secret of subscription {SubscriptionId} does not open with Webhooks:SecretKey; not sent")]
+    private static partial void LogSecretUnreadable(ILogger logger, Guid deliveryId, Guid subscriptionId);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Webhook delivery {DeliveryId} (event {EventId}) delivered: HTTP {StatusCode} on attempt {Attempt}")]
     private static partial void LogDelivered(ILogger logger, Guid deliveryId, Guid eventId, int statusCode, int attempt);

@@ -239,6 +239,28 @@ public sealed class WebhookPipelineTests(WebhookFixture fixture) : IClassFixture
         Assert.Empty(_receiver.At("/disabled"));
     }
 
+    [Fact]
+    public async Task A_secret_that_does_not_open_fails_the_delivery_without_a_request()
+    {
+        var tenant = await Api.CreateTenantAsync(settings: DevSettings);
+        var hook = await SubscribeAsync(tenant, _receiver.Url("/sealed"), WebhookEventTypes.FeedbackRequested);
+        // As if Webhooks:SecretKey had changed: the stored ciphertext no longer authenticates.
+        await Api.Database.ExecuteAsync($"UPDATE webhook_subscriptions SET sealed_secret = set_byte(sealed_secret, 20, get_byte(sealed_secret, 20) # 1) WHERE id = '{hook.Id}'");
+        await RaiseRequestAsync(tenant.Id);
+
+        var delivery = await WaitForDeliveryAsync(tenant, hook.Id, WebhookDeliveryStatus.Failed);
+        Assert.Equal("secret-unreadable", Assert.Single(delivery.Attempts).Outcome);
+        Assert.Empty(_receiver.At("/sealed"));
+
+        // Rotating the secret and redelivering fixes it.
+        var rotated = await (await tenant.Admin.PostAsync($"/v1/webhooks/{hook.Id}/rotate-secret", null)).ReadAsync<WebhookSecretResponse>();
+        Assert.Equal(HttpStatusCode.Accepted, (await tenant.Admin.PostAsync($"/v1/webhooks/{hook.Id}/deliveries/{delivery.Id}/redeliver", null)).StatusCode);
+        await WaitForDeliveryAsync(tenant, hook.Id, WebhookDeliveryStatus.Delivered, attempts: 2);
+        var request = Assert.Single(_receiver.At("/sealed"));
+        Assert.True(WebhookReceiver.Verify(rotated.Secret, request.Signature, request.Body, DateTimeOffset.UtcNow));
+        Assert.False(WebhookReceiver.Verify(hook.Secret, request.Signature, request.Body, DateTimeOffset.UtcNow));
+    }
+
     private static TenantSettings DevSettings => TenantSettings.Default with { AllowPrivateWebhookTargets = true, CoolingOffDelay = TimeSpan.Zero };
 
     private static JsonElement Data(ReceivedWebhook r) => JsonDocument.Parse(r.Body).RootElement.GetProperty("data").Clone();

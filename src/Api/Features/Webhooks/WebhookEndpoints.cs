@@ -29,7 +29,7 @@ public sealed record WebhookDeliverySummary(
     Guid Id, Guid EventId, string EventType, WebhookDeliveryStatus Status, int AttemptCount, DateTimeOffset? NextAttemptAt,
     int? LastStatusCode, string? LastOutcome, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt);
 
-/// <summary>One HTTP attempt: outcome is delivered, http-error, timeout, network-error, refused-address, redirect-not-followed or subscription-disabled.</summary>
+/// <summary>One HTTP attempt: outcome is delivered, http-error, timeout, network-error, refused-address, redirect-not-followed, subscription-disabled or secret-unreadable.</summary>
 public sealed record WebhookAttemptResponse(int Number, DateTimeOffset AttemptedAt, int DurationMs, int? StatusCode, string Outcome, string? Error, string? ResponseExcerpt);
 
 /// <summary>The event as sent: <c>body</c> is the exact JSON text that is signed and POSTed.</summary>
