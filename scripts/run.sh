@@ -96,6 +96,15 @@ export ConnectionStrings__RabbitMq="$FEEDBACKHUB_RABBITMQ"
 export Smtp__Host="$FEEDBACKHUB_SMTP_HOST"
 export Smtp__Port="$FEEDBACKHUB_SMTP_PORT"
 export FeedbackHub__PublicBaseUrl="$BASE_URL"
+# Webhook secrets are sealed with this key (AES-256-GCM); the API and the worker need the same one. Generated once.
+WEBHOOK_KEY_FILE="$STATE/webhook-secret.key"
+if [[ ! -s "$WEBHOOK_KEY_FILE" ]]; then
+  (umask 077 && head -c 32 /dev/urandom | base64 >"$WEBHOOK_KEY_FILE")
+  say "generated the webhook secret key ($WEBHOOK_KEY_FILE)"
+fi
+chmod 600 "$WEBHOOK_KEY_FILE"
+Webhooks__SecretKey="$(cat "$WEBHOOK_KEY_FILE")"
+export Webhooks__SecretKey
 export ASPNETCORE_ENVIRONMENT=Development
 export DOTNET_ENVIRONMENT=Development
 

@@ -126,6 +126,8 @@ say "dotnet build -c Release src/Api"
 (cd "$REPO" && dotnet build -c Release src/Api -nologo -v q) >"$LOG/build.log" 2>&1 || { tail -n 30 "$LOG/build.log" >&2; die "build failed"; }
 export ConnectionStrings__Postgres="$PG_CONN"
 export ConnectionStrings__RabbitMq="$FEEDBACKHUB_RABBITMQ"
+Webhooks__SecretKey="$(head -c 32 /dev/urandom | base64)" # a throwaway key: the bench creates no webhooks
+export Webhooks__SecretKey
 export ASPNETCORE_ENVIRONMENT=Production DOTNET_ENVIRONMENT=Production Logging__LogLevel__Default=Warning
 dotnet "$DLL" migrate >"$LOG/migrate.log" 2>&1 || { cat "$LOG/migrate.log" >&2; die "migrate failed"; }
 dotnet "$DLL" seed-demo >"$LOG/seed.log" 2>&1 || { cat "$LOG/seed.log" >&2; die "seed-demo failed"; }

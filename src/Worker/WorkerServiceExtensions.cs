@@ -1,8 +1,10 @@
 using FeedbackHub.Domain.Persistence;
+using FeedbackHub.Domain.Webhooks;
 using FeedbackHub.Worker.Consumers;
 using FeedbackHub.Worker.Delivery;
 using FeedbackHub.Worker.Outbox;
 using FeedbackHub.Worker.Smtp;
+using FeedbackHub.Worker.Webhooks;
 using MassTransit;
 
 namespace FeedbackHub.Worker;
@@ -26,6 +28,10 @@ public static class WorkerServiceExtensions
         services.AddSingleton<SmtpClientPool>();
         services.AddSingleton<ISmtpSender>(sp => sp.GetRequiredService<SmtpClientPool>());
         services.Configure<DeliveryOptions>(configuration.GetSection("Delivery"));
+        services.AddWebhookSecrets();
+        services.AddHostedService<WebhookSecretCheck>(); // first: fails the start when Webhooks:SecretKey is missing or wrong
+        services.Configure<WebhookOptions>(configuration.GetSection("Webhooks"));
+        services.AddSingleton<WebhookSender>();
 
         // Entity names can carry a prefix, so several environments (or test classes) can share one broker.
         var prefix = configuration["RabbitMq:Prefix"];
@@ -41,6 +47,7 @@ public static class WorkerServiceExtensions
             x.AddConsumer<SendTestEmailConsumer, SendTestEmailConsumerDefinition>();
             x.AddConsumer<DeliverFeedbackConsumer, DeliverFeedbackConsumerDefinition>();
             x.AddConsumer<SendInvitationConsumer, SendInvitationConsumerDefinition>();
+            x.AddConsumer<DeliverWebhookConsumer, DeliverWebhookConsumerDefinition>();
             x.UsingRabbitMq((context, cfg) =>
             {
                 cfg.Host(rabbit, h => h.ConnectionName($"feedbackhub-worker-{Environment.MachineName}"));

@@ -30,11 +30,15 @@ public sealed class ApiFactory : WebApplicationFactory<Program>, IAsyncLifetime
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseEnvironment("Testing");
-        builder.ConfigureAppConfiguration(config => config.AddInMemoryCollection(new Dictionary<string, string?>
+        var settings = new Dictionary<string, string?>
         {
             ["ConnectionStrings:Postgres"] = Database.ConnectionString,
             ["ConnectionStrings:RabbitMq"] = TestServices.RabbitMq,
-        }.Concat(Settings)));
+            ["Webhooks:SecretKey"] = TestServices.WebhookSecretKey,
+        };
+        foreach (var (key, value) in Settings)
+            settings[key] = value; // a test class's settings win
+        builder.ConfigureAppConfiguration(config => config.AddInMemoryCollection(settings));
         // Logs go to the capture (asserted on), not the console: the test output stays readable.
         builder.ConfigureLogging(logging => logging.ClearProviders().AddProvider(Logs));
     }

@@ -19,6 +19,12 @@ public static class TestServices
     /// <summary>Folder with <c>mail/*.eml</c>, <c>smtp-log.jsonl</c> and <c>smtp-rules.json</c>.</summary>
     public static string SmtpDirectory => Required("FEEDBACKHUB_SMTP_DIR");
 
+    /// <summary>
+    /// The <c>Webhooks:SecretKey</c> of this test run (random, base64 of 32 bytes), given to every API and worker host, so
+    /// a secret sealed by the API opens in the worker.
+    /// </summary>
+    public static string WebhookSecretKey { get; } = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
+
     /// <summary>Runs <c>scripts/services.sh --profile PROFILE COMMAND</c> (e.g. stop-rabbit / start-rabbit).</summary>
     public static async Task RunServicesCommandAsync(string command)
     {

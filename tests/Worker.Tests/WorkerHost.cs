@@ -21,7 +21,7 @@ public sealed class WorkerHost : IAsyncDisposable
     public static async Task<WorkerHost> StartAsync(string postgres, string prefix, IDictionary<string, string?>? settings = null)
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { EnvironmentName = "Testing" });
-        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        var configuration = new Dictionary<string, string?>
         {
             ["ConnectionStrings:Postgres"] = postgres,
             ["ConnectionStrings:RabbitMq"] = TestServices.RabbitMq,
@@ -29,7 +29,11 @@ public sealed class WorkerHost : IAsyncDisposable
             ["Smtp:Port"] = TestServices.SmtpPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["RabbitMq:Prefix"] = prefix,
             ["Outbox:PollInterval"] = "00:00:00.050",
-        }.Concat(settings ?? new Dictionary<string, string?>()));
+            ["Webhooks:SecretKey"] = TestServices.WebhookSecretKey,
+        };
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
+            configuration[key] = value; // the caller's settings win
+        builder.Configuration.AddInMemoryCollection(configuration);
         builder.Logging.SetMinimumLevel(LogLevel.Warning).AddFilter("MassTransit", LogLevel.Error);
         builder.AddFeedbackHubWorker();
         var host = builder.Build();

@@ -258,6 +258,7 @@ internal static class Program
         psi.Environment["ConnectionStrings__RabbitMq"] = Environment.GetEnvironmentVariable("FEEDBACKHUB_RABBITMQ");
         psi.Environment["Smtp__Host"] = smtpHost;
         psi.Environment["Smtp__Port"] = smtpPort.ToString(CultureInfo.InvariantCulture);
+        psi.Environment["Webhooks__SecretKey"] = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
         psi.Environment["RabbitMq__Prefix"] = prefix;
         psi.Environment["Outbox__PollInterval"] = "00:00:00.050";
         psi.Environment["Urls"] = "http://127.0.0.1:0";

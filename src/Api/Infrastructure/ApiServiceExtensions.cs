@@ -9,8 +9,10 @@ using FeedbackHub.Api.Features.Requests;
 using FeedbackHub.Api.Features.Deliveries;
 using FeedbackHub.Api.Features.Settings;
 using FeedbackHub.Api.Features.Templates;
+using FeedbackHub.Api.Features.Webhooks;
 using FeedbackHub.Domain.Language;
 using FeedbackHub.Domain.Persistence;
+using FeedbackHub.Domain.Webhooks;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 
@@ -28,6 +30,7 @@ public static class ApiServiceExtensions
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.AddServerHeader = false);
 
         services.AddFeedbackHubDatabase();
+        services.AddWebhookSecrets();
         services.AddHttpContextAccessor();
         services.AddScoped<HttpTenantScope>();
         services.AddScoped<ITenantScope>(sp => sp.GetRequiredService<HttpTenantScope>());
@@ -79,6 +82,8 @@ public static class ApiServiceExtensions
 
     public static WebApplication UseFeedbackHubApi(this WebApplication app)
     {
+        // Fails the start with a clear message when Webhooks:SecretKey is missing or not 32 bytes.
+        _ = app.Services.GetRequiredService<WebhookSecretBox>();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseMiddleware<RequestBodyLimit>();
@@ -111,6 +116,7 @@ public static class ApiServiceExtensions
         app.MapDeliveryEndpoints();
         app.MapPublicRequestEndpoints();
         app.MapSettingsEndpoints();
+        app.MapWebhookEndpoints();
         return app;
     }
 }

@@ -34,6 +34,9 @@ internal static class OpenApiSetup
                 return Task.CompletedTask;
             });
 
+            // What FeedbackHub POSTs to webhook subscribers (the document's `webhooks` section) and how to verify it.
+            options.AddDocumentTransformer<Features.Webhooks.WebhookOpenApi>();
+
             // Operations that need a key say so, so Swagger UI sends it.
             options.AddOperationTransformer((operation, context, _) =>
             {

@@ -10,3 +10,6 @@ public sealed record DeliverFeedback(Guid DeliveryId, Guid TenantId);
 
 /// <summary>Email the rejected candidate an invitation to ask for feedback (the worker issues the link when it sends).</summary>
 public sealed record SendInvitation(Guid InvitationId, Guid TenantId);
+
+/// <summary>Send (or retry) one webhook delivery if it is pending and due. Idempotent: the delivery row decides.</summary>
+public sealed record DeliverWebhook(Guid WebhookDeliveryId, Guid TenantId);

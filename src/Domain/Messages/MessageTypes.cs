@@ -8,6 +8,7 @@ public static class MessageTypes
         typeof(SendTestEmail),
         typeof(DeliverFeedback),
         typeof(SendInvitation),
+        typeof(DeliverWebhook),
     }.ToDictionary(t => NameOf(t), StringComparer.Ordinal);
 
     public static string NameOf(Type type) => type.FullName ?? type.Name;

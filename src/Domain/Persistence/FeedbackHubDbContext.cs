@@ -5,6 +5,7 @@ using FeedbackHub.Domain.Email;
 using FeedbackHub.Domain.Model;
 using FeedbackHub.Domain.Outbox;
 using FeedbackHub.Domain.Templates;
+using FeedbackHub.Domain.Webhooks;
 using Microsoft.EntityFrameworkCore;
 
 namespace FeedbackHub.Domain.Persistence;
@@ -12,6 +13,9 @@ namespace FeedbackHub.Domain.Persistence;
 public sealed class FeedbackHubDbContext(DbContextOptions<FeedbackHubDbContext> options, ITenantScope scope) : DbContext(options)
 {
     private readonly List<PendingAuditEvent> _pendingAudit = [];
+
+    /// <summary>Webhook events raised by a save that failed (so a retried save does not raise them twice).</summary>
+    private readonly HashSet<(object, string)> _raisedWebhooks = [];
 
     public DbSet<Tenant> Tenants => Set<Tenant>();
 
@@ -51,6 +55,14 @@ public sealed class FeedbackHubDbContext(DbContextOptions<FeedbackHubDbContext> 
 
     public DbSet<Application> Applications => Set<Application>();
 
+    public DbSet<WebhookSubscription> WebhookSubscriptions => Set<WebhookSubscription>();
+
+    public DbSet<WebhookEvent> WebhookEvents => Set<WebhookEvent>();
+
+    public DbSet<WebhookDelivery> WebhookDeliveries => Set<WebhookDelivery>();
+
+    public DbSet<WebhookAttempt> WebhookAttempts => Set<WebhookAttempt>();
+
     /// <summary>Referenced by the global query filters; EF evaluates it per query.</summary>
     private Guid? ScopeTenantId => scope.TenantId;
 
@@ -64,6 +76,7 @@ public sealed class FeedbackHubDbContext(DbContextOptions<FeedbackHubDbContext> 
     {
         ChangeTracker.Clear();
         _pendingAudit.Clear();
+        _raisedWebhooks.Clear();
     }
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
@@ -88,6 +101,10 @@ public sealed class FeedbackHubDbContext(DbContextOptions<FeedbackHubDbContext> 
         modelBuilder.Entity<Template>().HasQueryFilter(t => ScopeTenantId == null || t.TenantId == ScopeTenantId);
         modelBuilder.Entity<TemplateVersion>().HasQueryFilter(v => ScopeTenantId == null || v.TenantId == ScopeTenantId);
         modelBuilder.Entity<IdempotencyRecord>().HasQueryFilter(r => ScopeTenantId == null || r.TenantId == ScopeTenantId);
+        modelBuilder.Entity<WebhookSubscription>().HasQueryFilter(s => ScopeTenantId == null || s.TenantId == ScopeTenantId);
+        modelBuilder.Entity<WebhookEvent>().HasQueryFilter(e => ScopeTenantId == null || e.TenantId == ScopeTenantId);
+        modelBuilder.Entity<WebhookDelivery>().HasQueryFilter(d => ScopeTenantId == null || d.TenantId == ScopeTenantId);
+        modelBuilder.Entity<WebhookAttempt>().HasQueryFilter(a => ScopeTenantId == null || a.TenantId == ScopeTenantId);
 
         // Ids are created in the domain (UUIDv7), never by the database: EF must treat a new entity with an id as new.
         foreach (var key in modelBuilder.Model.GetEntityTypes().Select(e => e.FindPrimaryKey()).OfType<Microsoft.EntityFrameworkCore.Metadata.IMutableKey>())
@@ -103,7 +120,7 @@ public sealed class FeedbackHubDbContext(DbContextOptions<FeedbackHubDbContext> 
     {
         if (_pendingAudit.Count > 0)
             throw new InvalidOperationException("Audit events are chained only by SaveChangesAsync.");
-        return base.SaveChanges(acceptAllChangesOnSuccess);
+        throw new InvalidOperationException("Use SaveChangesAsync: it chains audit events and raises webhook events.");
     }
 
     /// <summary>
@@ -111,12 +128,18 @@ public sealed class FeedbackHubDbContext(DbContextOptions<FeedbackHubDbContext> 
     /// changes are written first; only then is the tenant row locked (FOR NO KEY UPDATE: it serialises chain appends
     /// but not the foreign-key checks of rows that reference the tenant, so there is no deadlock), so the lock that serialises a
     /// tenant's chain is held for just two round trips: the head's SELECT and one batch that inserts the events and
-    /// moves the head, then the commit.
+    /// moves the head, then the commit. Webhook events are raised first from the tracked changes
+    /// (<see cref="WebhookRaising"/>), so they are written in the same transaction.
     /// </summary>
     public override async Task<int> SaveChangesAsync(bool acceptAllChangesOnSuccess, CancellationToken cancellationToken = default)
     {
+        await WebhookRaising.RaiseAsync(this, _raisedWebhooks, cancellationToken);
         if (_pendingAudit.Count == 0)
-            return await base.SaveChangesAsync(acceptAllChangesOnSuccess, cancellationToken);
+        {
+            var saved = await base.SaveChangesAsync(acceptAllChangesOnSuccess, cancellationToken);
+            _raisedWebhooks.Clear();
+            return saved;
+        }
 
         var ownTransaction = Database.CurrentTransaction is null
             ? await Database.BeginTransactionAsync(cancellationToken)
@@ -148,6 +171,7 @@ public sealed class FeedbackHubDbContext(DbContextOptions<FeedbackHubDbContext> 
             if (ownTransaction is not null)
                 await ownTransaction.CommitAsync(cancellationToken);
             _pendingAudit.Clear();
+            _raisedWebhooks.Clear();
             return written;
         }
         finally

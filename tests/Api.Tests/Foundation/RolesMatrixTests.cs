@@ -58,6 +58,15 @@ public sealed class RolesMatrixTests(ApiFactory api) : IClassFixture<ApiFactory>
         ("PreviewFeedbackEmail", "GET", $"/v1/feedback/{Id}/preview", null, ["admin", "recruiter", "interviewer", "legal"]),
         ("GetSettings", "GET", "/v1/settings", null, ["admin", "legal"]),
         ("ChangeSettings", "PATCH", "/v1/settings", "{\"retentionMonths\": 0}", ["admin"]),
+        ("CreateWebhook", "POST", "/v1/webhooks", "{}", ["admin"]),
+        ("ListWebhooks", "GET", "/v1/webhooks", null, ["admin"]),
+        ("GetWebhook", "GET", $"/v1/webhooks/{Id}", null, ["admin"]),
+        ("UpdateWebhook", "PATCH", $"/v1/webhooks/{Id}", "{}", ["admin"]),
+        ("DeleteWebhook", "DELETE", $"/v1/webhooks/{Id}", null, ["admin"]),
+        ("RotateWebhookSecret", "POST", $"/v1/webhooks/{Id}/rotate-secret", null, ["admin"]),
+        ("ListWebhookDeliveries", "GET", $"/v1/webhooks/{Id}/deliveries", null, ["admin"]),
+        ("GetWebhookDelivery", "GET", $"/v1/webhooks/{Id}/deliveries/{Id}", null, ["admin"]),
+        ("RedeliverWebhook", "POST", $"/v1/webhooks/{Id}/deliveries/{Id}/redeliver", null, ["admin"]),
     ];
 
     public static TheoryData<string, string> Cases()

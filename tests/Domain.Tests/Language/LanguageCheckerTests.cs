@@ -342,6 +342,7 @@ public sealed class LanguageCheckerTests
     [InlineData("FeedbackHub.Domain.Auditing")]
     [InlineData("FeedbackHub.Domain.Rendering")]
     [InlineData("FeedbackHub.Domain.Email")]
+    [InlineData("FeedbackHub.Domain.Webhooks")]
     public void The_model_and_the_checker_do_not_use_EF_Core_or_Npgsql_types(string ns)
     {
         var types = typeof(LanguageChecker).Assembly.GetTypes()

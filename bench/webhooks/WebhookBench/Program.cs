@@ -1,0 +1,306 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using System.Net.Http.Headers;
+using System.Security.Cryptography;
+using System.Text;
+using FeedbackHub.Domain.Delivery;
+using FeedbackHub.Domain.Model;
+using FeedbackHub.Domain.Persistence;
+using FeedbackHub.Domain.Webhooks;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+
+namespace FeedbackHub.Bench.Webhooks;
+
+/// <summary>
+/// Webhook throughput and latency: N events delivered through the real pipeline (raised on save, outbox relay,
+/// RabbitMQ, one Release worker process, DeliverWebhookConsumer with its row lock and 16 concurrent sends) to a
+/// loopback receiver, against a raw HttpClient loop POSTing the same kind of signed bodies to the same receiver with the
+/// same concurrency (16). Times are the receiver's arrival times minus the instant the batch became due.
+/// </summary>
+internal static class Program
+{
+    private const int Concurrency = 16;
+
+    public static async Task<int> Main(string[] args)
+    {
+        var n = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 500;
+        var workerDll = args.Length > 1 ? args[1] : throw new InvalidOperationException("Usage: WebhookBench N WORKER_DLL");
+        var pg = Environment.GetEnvironmentVariable("FEEDBACKHUB_PG") is { Length: > 0 } v ? v : throw new InvalidOperationException("FEEDBACKHUB_PG is not set.");
+        if (n is < 1 or > 20_000)
+            throw new InvalidOperationException("N must be between 1 and 20000 (the bench stays bounded).");
+
+        await using var receiver = await Receiver.StartAsync();
+        var raw = await RawLoopAsync(n, receiver);
+        var pipeline = await PipelineAsync(n, pg, workerDll, receiver);
+
+        Console.WriteLine();
+        Console.WriteLine($"N = {n} events per scenario, {Concurrency} concurrent sends, receiver on 127.0.0.1 answering 204; times from due time to arrival.");
+        Console.WriteLine();
+        Console.WriteLine("| scenario | events/s | ratio to raw | p50 latency | p99 latency | last arrived |");
+        Console.WriteLine("|---|---:|---:|---:|---:|---:|");
+        foreach (var (name, s) in new[] { ($"raw HttpClient loop ({Concurrency} concurrent, signed bodies)", raw), ("pipeline, 1 worker process", pipeline) })
+        {
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"| {name} | {s.PerSecond:F0} | {s.PerSecond / raw.PerSecond:F2} | {s.P50.TotalMilliseconds:F0} ms | {s.P99.TotalMilliseconds:F0} ms | {s.Last.TotalMilliseconds:F0} ms |"));
+        }
+
+        return 0;
+    }
+
+    private sealed record Stats(double PerSecond, TimeSpan P50, TimeSpan P99, TimeSpan Last);
+
+    private static Stats Compute(DateTimeOffset due, IReadOnlyCollection<DateTimeOffset> arrivals)
+    {
+        var latencies = arrivals.Select(a => a - due).Order().ToList();
+        var last = latencies[^1];
+        TimeSpan Pct(double p) => latencies[Math.Clamp((int)Math.Ceiling(p * latencies.Count) - 1, 0, latencies.Count - 1)];
+        return new Stats(latencies.Count / last.TotalSeconds, Pct(0.50), Pct(0.99), last);
+    }
+
+    private static async Task<Stats> RawLoopAsync(int n, Receiver receiver)
+    {
+        var secret = WebhookSubscription.NewSecret();
+        var path = "/raw-" + Guid.NewGuid().ToString("N")[..8];
+        Secrets[receiver.Url(path)] = secret; // the receiver checks these signatures too, as it does the pipeline's
+        var bodies = Enumerable.Range(0, n + 50).Select(_ =>
+        {
+            var e = WebhookEvent.Create(Guid.NewGuid(), WebhookEventTypes.FeedbackRequested, DateTimeOffset.UtcNow,
+                new WebhookEventData(Guid.NewGuid(), "ext-" + Guid.NewGuid().ToString("N")[..12], Guid.NewGuid(), "cand-1", RequestId: Guid.NewGuid()));
+            return (e.Id, e.Body);
+        }).ToList();
+        using var client = new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false, UseProxy = false, MaxConnectionsPerServer = Concurrency });
+
+        async Task RunAsync(int from, int count)
+        {
+            var next = from - 1;
+            await Task.WhenAll(Enumerable.Range(0, Concurrency).Select(async _ =>
+            {
+                int i;
+                while ((i = Interlocked.Increment(ref next)) < from + count)
+                {
+                    var (id, body) = bodies[i];
+                    using var request = new HttpRequestMessage(HttpMethod.Post, receiver.Url(path)) { Content = new ByteArrayContent(Encoding.UTF8.GetBytes(body)) };
+                    request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+                    request.Headers.TryAddWithoutValidation(WebhookSignature.Header, WebhookSignature.HeaderValue(secret, DateTimeOffset.UtcNow.ToUnixTimeSeconds(), body));
+                    request.Headers.TryAddWithoutValidation("FeedbackHub-Event-Id", id.ToString());
+                    using var response = await client.SendAsync(request);
+                    response.EnsureSuccessStatusCode();
+                }
+            }));
+        }
+
+        await RunAsync(0, 50); // warm-up: JIT, connections
+        var due = DateTimeOffset.UtcNow;
+        await RunAsync(50, n);
+        var arrivals = receiver.Arrivals(path);
+        if (arrivals.Count != n + 50 || arrivals.Any(a => !a.Valid))
+            throw new InvalidOperationException($"raw loop: {arrivals.Count} of {n + 50} arrived.");
+        var stats = Compute(due, arrivals.Where(a => a.At >= due).Select(a => a.At).ToList());
+        Console.Error.WriteLine($"raw loop: {stats}");
+        return stats;
+    }
+
+    private static async Task<Stats> PipelineAsync(int n, string pgServer, string workerDll, Receiver receiver)
+    {
+        var dbName = "fh_bench_" + Guid.NewGuid().ToString("N")[..12];
+        var conn = new NpgsqlConnectionStringBuilder(pgServer) { Database = dbName, Pooling = true }.ConnectionString;
+        var admin = new NpgsqlConnectionStringBuilder(pgServer) { Database = "postgres", Pooling = false }.ConnectionString;
+        var key = RandomNumberGenerator.GetBytes(32);
+        var box = new WebhookSecretBox(key);
+        await Admin(admin, $"CREATE DATABASE \"{dbName}\"");
+        Process? worker = null;
+        try
+        {
+            var options = new DbContextOptionsBuilder<FeedbackHubDbContext>();
+            PersistenceExtensions.Configure(options, conn);
+            await using (var db = new FeedbackHubDbContext(options.Options, new SystemTenantScope()))
+                await db.Database.MigrateAsync();
+            var warmPath = "/warm-" + Guid.NewGuid().ToString("N")[..8];
+            var path = "/pipeline-" + Guid.NewGuid().ToString("N")[..8];
+            var warmTenant = await ArrangeAsync(options.Options, box, receiver.Url(warmPath), 20);
+            var tenant = await ArrangeAsync(options.Options, box, receiver.Url(path), n);
+
+            worker = await StartWorkerAsync(workerDll, conn, Convert.ToBase64String(key), "bench" + Guid.NewGuid().ToString("N")[..8]);
+            await MakeDueAsync(options.Options, warmTenant, DateTimeOffset.UtcNow);
+            await WaitAsync(() => receiver.Arrivals(warmPath).Count >= 20, TimeSpan.FromMinutes(2), "the warm-up batch");
+            await Task.Delay(1000);
+
+            var due = DateTimeOffset.UtcNow;
+            await MakeDueAsync(options.Options, tenant, due);
+            await WaitAsync(() => receiver.Arrivals(path).Count >= n, TimeSpan.FromMinutes(5), $"{n} pipeline events");
+            await Task.Delay(500);
+            var arrivals = receiver.Arrivals(path);
+            await using (var db = new FeedbackHubDbContext(options.Options, new SystemTenantScope()))
+            {
+                var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+                while (await db.WebhookDeliveries.CountAsync(d => d.TenantId == tenant && d.Status == WebhookDeliveryStatus.Delivered) < n && DateTime.UtcNow < deadline)
+                    await Task.Delay(100);
+                var delivered = await db.WebhookDeliveries.CountAsync(d => d.TenantId == tenant && d.Status == WebhookDeliveryStatus.Delivered);
+                var distinct = arrivals.Select(a => a.EventId).Distinct().Count();
+                if (delivered != n || arrivals.Count != n || distinct != n || arrivals.Any(a => !a.Valid))
+                    throw new InvalidOperationException($"{delivered} of {n} Delivered, {arrivals.Count} arrivals, {distinct} distinct event ids, {arrivals.Count(a => !a.Valid)} bad signatures: not exactly once.");
+            }
+
+            var stats = Compute(due, arrivals.Select(a => a.At).ToList());
+            Console.Error.WriteLine($"pipeline: {stats}");
+            return stats;
+        }
+        finally
+        {
+            if (worker is not null)
+            {
+                worker.Kill(entireProcessTree: true);
+                await worker.WaitForExitAsync();
+                worker.Dispose();
+            }
+
+            NpgsqlConnection.ClearAllPools();
+            await Admin(admin, $"DROP DATABASE IF EXISTS \"{dbName}\" WITH (FORCE)");
+        }
+    }
+
+    /// <summary>
+    /// A development tenant subscribed to feedback.requested at the receiver, and N candidates' requests saved in one
+    /// unit of work, so the real raising code creates the events, deliveries and outbox messages; the outbox rows are then
+    /// moved an hour ahead until the measured instant.
+    /// </summary>
+    private static async Task<Guid> ArrangeAsync(DbContextOptions<FeedbackHubDbContext> options, WebhookSecretBox box, string url, int n)
+    {
+        var now = DateTimeOffset.UtcNow;
+        await using var db = new FeedbackHubDbContext(options, new SystemTenantScope());
+        var tenant = Tenant.Create("Bench " + Guid.NewGuid().ToString("N")[..6], now, TenantSettings.Default with { AllowPrivateWebhookTargets = true });
+        db.Tenants.Add(tenant);
+        var (subscription, secret) = WebhookSubscription.Create(tenant.Id, WebhookTargets.ParseUrl(url, allowPrivate: true), [WebhookEventTypes.FeedbackRequested], null, box, now);
+        db.WebhookSubscriptions.Add(subscription);
+        await db.SaveChangesAsync();
+        Secrets[url] = secret;
+        for (var i = 0; i < n; i++)
+        {
+            var external = "ext-" + Guid.NewGuid().ToString("N")[..12];
+            var candidate = Candidate.Create(tenant.Id, new CandidateDetails("cand-" + external, "Ada", null, $"ada-{Guid.NewGuid():N}@example.test", null), now);
+            var application = Application.Create(tenant.Id, external, candidate.Id, new ApplicationDetails("Engineer", null, null), now);
+            application.Reject(now, now);
+            db.AddRange(candidate, application, FeedbackRequest.Create(tenant.Id, application.Id, null, now));
+        }
+
+        await db.SaveChangesAsync();
+        await db.Database.ExecuteSqlAsync($"UPDATE outbox_messages SET due_at = {now.AddHours(1)} WHERE tenant_id = {tenant.Id}");
+        return tenant.Id;
+    }
+
+    private static readonly ConcurrentDictionary<string, string> Secrets = new();
+
+    private static async Task MakeDueAsync(DbContextOptions<FeedbackHubDbContext> options, Guid tenantId, DateTimeOffset due)
+    {
+        await using var db = new FeedbackHubDbContext(options, new SystemTenantScope());
+        await using var tx = await db.Database.BeginTransactionAsync();
+        await db.Database.ExecuteSqlAsync($"UPDATE webhook_deliveries SET next_attempt_at = {due} WHERE tenant_id = {tenantId}");
+        await db.Database.ExecuteSqlAsync($"UPDATE outbox_messages SET due_at = {due} WHERE tenant_id = {tenantId}");
+        await tx.CommitAsync();
+    }
+
+    private static async Task WaitAsync(Func<bool> condition, TimeSpan timeout, string what)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (!condition())
+        {
+            if (DateTime.UtcNow > deadline)
+                throw new TimeoutException($"Timed out waiting for {what}.");
+            await Task.Delay(20);
+        }
+    }
+
+    private static async Task Admin(string connectionString, string sql)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        await command.ExecuteNonQueryAsync();
+    }
+
+    private static async Task<Process> StartWorkerAsync(string workerDll, string postgres, string key, string prefix)
+    {
+        var psi = new ProcessStartInfo("dotnet", [workerDll]) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        psi.Environment["ConnectionStrings__Postgres"] = postgres;
+        psi.Environment["ConnectionStrings__RabbitMq"] = Environment.GetEnvironmentVariable("FEEDBACKHUB_RABBITMQ");
+        psi.Environment["Webhooks__SecretKey"] = key;
+        psi.Environment["RabbitMq__Prefix"] = prefix;
+        psi.Environment["Outbox__PollInterval"] = "00:00:00.050";
+        psi.Environment["Urls"] = "http://127.0.0.1:0";
+        psi.Environment["Logging__Console__FormatterName"] = "simple";
+        psi.Environment["Logging__LogLevel__Default"] = "Warning";
+        psi.Environment["Logging__LogLevel__Microsoft.Hosting.Lifetime"] = "Information";
+        var process = new Process { StartInfo = psi };
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        process.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data?.Contains("Application started", StringComparison.Ordinal) == true)
+                started.TrySetResult();
+        };
+        process.ErrorDataReceived += (_, _) => { };
+        process.Start();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        if (await Task.WhenAny(started.Task, Task.Delay(TimeSpan.FromSeconds(90))) != started.Task)
+            throw new InvalidOperationException("The worker did not start.");
+        return process;
+    }
+
+    /// <summary>A Kestrel receiver on 127.0.0.1 that answers 204 and records arrival time, event id and whether the signature checks out.</summary>
+    private sealed class Receiver : IAsyncDisposable
+    {
+        private readonly WebApplication _app;
+        private readonly ConcurrentQueue<(string Path, string EventId, DateTimeOffset At, bool Valid)> _arrivals = new();
+
+        private Receiver(WebApplication app) => _app = app;
+
+        private int Port { get; set; }
+
+        public string Url(string path) => $"http://127.0.0.1:{Port}{path}";
+
+        public List<(string EventId, DateTimeOffset At, bool Valid)> Arrivals(string path) =>
+            _arrivals.Where(a => a.Path == path).Select(a => (a.EventId, a.At, a.Valid)).ToList();
+
+        public static async Task<Receiver> StartAsync()
+        {
+            var builder = WebApplication.CreateSlimBuilder();
+            builder.WebHost.UseUrls("http://127.0.0.1:0");
+            builder.Logging.ClearProviders();
+            var app = builder.Build();
+            var receiver = new Receiver(app);
+            app.Run(async context =>
+            {
+                using var reader = new StreamReader(context.Request.Body, Encoding.UTF8);
+                var body = await reader.ReadToEndAsync();
+                var at = DateTimeOffset.UtcNow;
+                var path = context.Request.Path.Value ?? "/";
+                var header = context.Request.Headers[WebhookSignature.Header].ToString();
+                var valid = !Secrets.TryGetValue(receiver.Url(path), out var secret) || Verify(secret, header, body);
+                receiver._arrivals.Enqueue((path, context.Request.Headers["FeedbackHub-Event-Id"].ToString(), at, valid));
+                context.Response.StatusCode = 204;
+            });
+            await app.StartAsync();
+            receiver.Port = new Uri(app.Urls.Single()).Port;
+            return receiver;
+        }
+
+        private static bool Verify(string secret, string header, string body)
+        {
+            var parts = header.Split(',').Select(p => p.Split('=', 2)).Where(p => p.Length == 2).ToDictionary(p => p[0], p => p[1]);
+            return parts.TryGetValue("t", out var t) && parts.TryGetValue("v1", out var v1)
+                && CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(WebhookSignature.Compute(secret, long.Parse(t, CultureInfo.InvariantCulture), body)), Encoding.ASCII.GetBytes(v1));
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await _app.StopAsync();
+            await _app.DisposeAsync();
+        }
+    }
+}

@@ -1,0 +1,280 @@
+using FeedbackHub.Api.Infrastructure;
+using FeedbackHub.Domain;
+using FeedbackHub.Domain.Outbox;
+using FeedbackHub.Domain.Persistence;
+using FeedbackHub.Domain.Webhooks;
+using FeedbackHub.Messages;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.EntityFrameworkCore;
+using Npgsql;
+
+namespace FeedbackHub.Api.Features.Webhooks;
+
+public sealed record CreateWebhookRequest(string Url, IReadOnlyList<string> Events, string? Description = null);
+
+/// <summary>Only the given members change; <c>description: ""</c> clears the description.</summary>
+public sealed record UpdateWebhookRequest(string? Url = null, IReadOnlyList<string>? Events = null, string? Description = null, bool? Enabled = null);
+
+/// <summary>A webhook subscription as listed (never with its secret).</summary>
+public sealed record WebhookResponse(Guid Id, string Url, IReadOnlyList<string> Events, string? Description, bool Enabled, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt);
+
+/// <summary>The answer to creation: the only time the secret is shown (besides rotating it).</summary>
+public sealed record CreatedWebhookResponse(
+    Guid Id, string Url, IReadOnlyList<string> Events, string? Description, bool Enabled, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, string Secret);
+
+/// <summary>A new signing secret, shown once.</summary>
+public sealed record WebhookSecretResponse(Guid Id, string Secret, DateTimeOffset RotatedAt);
+
+public sealed record WebhookDeliverySummary(
+    Guid Id, Guid EventId, string EventType, WebhookDeliveryStatus Status, int AttemptCount, DateTimeOffset? NextAttemptAt,
+    int? LastStatusCode, string? LastOutcome, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt);
+
+/// <summary>One HTTP attempt: outcome is delivered, http-error, timeout, network-error, refused-address, redirect-not-followed, subscription-disabled or secret-unreadable.</summary>
+public sealed record WebhookAttemptResponse(int Number, DateTimeOffset AttemptedAt, int DurationMs, int? StatusCode, string Outcome, string? Error, string? ResponseExcerpt);
+
+/// <summary>The event as sent: <c>body</c> is the exact JSON text that is signed and POSTed.</summary>
+public sealed record WebhookEventResponse(Guid Id, string Type, DateTimeOffset OccurredAt, string Body);
+
+public sealed record WebhookDeliveryResponse(
+    Guid Id, Guid SubscriptionId, WebhookDeliveryStatus Status, int AttemptCount, int AttemptsSinceRedeliver, DateTimeOffset? NextAttemptAt,
+    int? LastStatusCode, string? LastOutcome, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, WebhookEventResponse Event, IReadOnlyList<WebhookAttemptResponse> Attempts);
+
+public static class WebhookEndpoints
+{
+    private static readonly TimeSpan ResolveTimeout = TimeSpan.FromSeconds(5);
+
+    public static IEndpointRouteBuilder MapWebhookEndpoints(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/v1/webhooks").WithTags("Webhooks").RequireAuthorization(Policies.Admin);
+        const string events = "Event types: `feedback.requested`, `feedback.approved`, `delivery.sent`, `delivery.failed`, `delivery.cancelled`.";
+        const string urlRules = "The URL must be https, without user info or fragment, at most 2000 characters, and its host must resolve "
+            + "(422 `webhook-url-unresolvable`) to public addresses only: loopback, link-local (incl. 169.254.169.254), private, CGNAT, "
+            + "multicast and reserved addresses, and names like `localhost` or `*.internal`, answer 422 `webhook-url-refused` "
+            + "(the tenant setting `allowPrivateWebhookTargets`, for development only, lifts this and allows http). "
+            + "The address is checked again at every send.";
+
+        group.MapPost("/", CreateWebhook).WithName("CreateWebhook")
+            .WithSummary("Subscribe a URL to webhook events")
+            .WithDescription("Role `admin`. " + events + " " + urlRules + " The answer holds the signing secret (`whsec_...`): the only time it is shown; "
+                + "store it now. Idempotency-Key is not honoured (like POST /v1/api-keys): the answer holds a secret that is never stored. See docs/webhooks.md.")
+            .WithRequestExample(new CreateWebhookRequest("https://ats.example.com/hooks/feedbackhub", ["feedback.requested", "delivery.sent", "delivery.failed"], "ATS production"))
+            .ProducesAuthProblems().ProducesProblems(422);
+        group.MapGet("/", ListWebhooks).WithName("ListWebhooks")
+            .WithSummary("List webhook subscriptions").WithDescription("Role `admin`. Oldest first; cursor paged. Secrets are never returned.")
+            .ProducesAuthProblems();
+        group.MapGet("/{id}", GetWebhook).WithName("GetWebhook")
+            .WithSummary("Get a webhook subscription").WithDescription("Role `admin`. The secret is never returned.")
+            .ProducesAuthProblems().ProducesProblems(404);
+        group.MapPatch("/{id}", UpdateWebhook).WithName("UpdateWebhook")
+            .WithSummary("Change a webhook subscription")
+            .WithDescription("Role `admin`. Only the given members change (`url`, `events`, `description` (\"\" clears it), `enabled`). A new URL is checked like at creation. "
+                + "A disabled subscription gets no new events; its pending deliveries fail without sending (`subscription-disabled`).")
+            .WithRequestExample(new UpdateWebhookRequest(Enabled: false))
+            .ProducesAuthProblems().ProducesProblems(404, 422);
+        group.MapDelete("/{id}", DeleteWebhook).WithName("DeleteWebhook")
+            .WithSummary("Delete a webhook subscription")
+            .WithDescription("Role `admin`. Deletes the subscription and its delivery log; deliveries not yet sent are dropped (nothing more is sent). "
+                + "A send in progress finishes first (at most the send timeout).")
+            .ProducesAuthProblems().ProducesProblems(404);
+        group.MapPost("/{id}/rotate-secret", RotateWebhookSecret).WithName("RotateWebhookSecret")
+            .WithSummary("Replace the signing secret")
+            .WithDescription("Role `admin`. The new secret is in this answer only. Every attempt from now on is signed with it, also retries of earlier events.")
+            .ProducesAuthProblems().ProducesProblems(404);
+        group.MapGet("/{id}/deliveries", ListWebhookDeliveries).WithName("ListWebhookDeliveries")
+            .WithSummary("List a subscription's deliveries")
+            .WithDescription("Role `admin`. One delivery per event sent to this subscription, oldest first, cursor paged. Filter by `status` (pending, delivered, failed).")
+            .ProducesAuthProblems().ProducesProblems(404);
+        group.MapGet("/{id}/deliveries/{deliveryId}", GetWebhookDelivery).WithName("GetWebhookDelivery")
+            .WithSummary("Get a webhook delivery with every attempt and the event body")
+            .WithDescription("Role `admin`. `event.body` is the exact JSON text that was signed and sent.")
+            .ProducesAuthProblems().ProducesProblems(404);
+        group.MapPost("/{id}/deliveries/{deliveryId}/redeliver", RedeliverWebhook).WithName("RedeliverWebhook")
+            .WithSummary("Send a webhook delivery again")
+            .WithDescription("Role `admin`. Sends the same event (same event id, so receivers can deduplicate) again now, with a fresh attempt budget; "
+                + "a pending delivery just becomes due now. 409 `webhook-send-in-progress` while an attempt is running.")
+            .ProducesAuthProblems().ProducesProblems(404, 409);
+        return app;
+    }
+
+    public static async Task<Created<CreatedWebhookResponse>> CreateWebhook(
+        CreateWebhookRequest request, CurrentActor caller, FeedbackHubDbContext db, AuditLog audit, WebhookSecretBox box, TimeProvider time, CancellationToken ct)
+    {
+        var allowPrivate = await AllowPrivateAsync(db, caller.TenantId, ct);
+        WebhookSubscription.Validate(request.Events, request.Description);
+        var url = await CheckUrlAsync(request.Url, allowPrivate, ct);
+        var (subscription, secret) = WebhookSubscription.Create(caller.TenantId, url, request.Events, request.Description, box, time.GetUtcNow());
+        db.WebhookSubscriptions.Add(subscription);
+        audit.Record(caller.TenantId, caller.Actor, "webhook.created", "webhook", subscription.Id, new { events = subscription.Events });
+        await db.SaveChangesAsync(ct);
+        var s = subscription;
+        return TypedResults.Created($"/v1/webhooks/{s.Id}", new CreatedWebhookResponse(s.Id, s.Url, s.Events, s.Description, s.Enabled, s.CreatedAt, s.UpdatedAt, secret));
+    }
+
+    public static async Task<Ok<Page<WebhookResponse>>> ListWebhooks(int? limit, string? after, FeedbackHubDbContext db, CancellationToken ct) =>
+        TypedResults.Ok(await db.WebhookSubscriptions.AsNoTracking().PageByIdAsync(s => s.Id, limit, after, ToResponse, ct));
+
+    public static async Task<Ok<WebhookResponse>> GetWebhook(Guid id, FeedbackHubDbContext db, CancellationToken ct) =>
+        TypedResults.Ok(ToResponse(await FindAsync(db, id, tracking: false, ct)));
+
+    public static async Task<Ok<WebhookResponse>> UpdateWebhook(
+        Guid id, UpdateWebhookRequest request, CurrentActor caller, FeedbackHubDbContext db, AuditLog audit, TimeProvider time, CancellationToken ct)
+    {
+        var subscription = await FindAsync(db, id, tracking: true, ct);
+        WebhookSubscription.Validate(request.Events, request.Description, eventsGiven: request.Events is not null);
+        var url = request.Url is null ? null : await CheckUrlAsync(request.Url, await AllowPrivateAsync(db, caller.TenantId, ct), ct);
+        var changed = new List<string>();
+        if (url is not null && url.AbsoluteUri != subscription.Url)
+            changed.Add("url");
+        if (request.Events is not null && !request.Events.Distinct().Order(StringComparer.Ordinal).SequenceEqual(subscription.Events.Order(StringComparer.Ordinal)))
+            changed.Add("events");
+        if (request.Description is not null && (string.IsNullOrWhiteSpace(request.Description) ? null : request.Description.Trim()) != subscription.Description)
+            changed.Add("description");
+        if (request.Enabled is { } enabled && enabled != subscription.Enabled)
+            changed.Add("enabled");
+        if (changed.Count == 0)
+            return TypedResults.Ok(ToResponse(subscription));
+
+        subscription.Update(url, request.Events, request.Description, request.Enabled, time.GetUtcNow());
+        audit.Record(caller.TenantId, caller.Actor, "webhook.updated", "webhook", subscription.Id,
+            new { fields = changed, events = subscription.Events, enabled = subscription.Enabled });
+        await db.SaveChangesAsync(ct);
+        return TypedResults.Ok(ToResponse(subscription));
+    }
+
+    public static async Task<NoContent> DeleteWebhook(Guid id, CurrentActor caller, FeedbackHubDbContext db, AuditLog audit, CancellationToken ct)
+    {
+        var subscription = await FindAsync(db, id, tracking: true, ct);
+        db.WebhookSubscriptions.Remove(subscription);
+        audit.Record(caller.TenantId, caller.Actor, "webhook.deleted", "webhook", subscription.Id, new { events = subscription.Events });
+        await db.SaveChangesAsync(ct); // the database cascades to the deliveries and attempts
+        return TypedResults.NoContent();
+    }
+
+    public static async Task<Ok<WebhookSecretResponse>> RotateWebhookSecret(
+        Guid id, CurrentActor caller, FeedbackHubDbContext db, AuditLog audit, WebhookSecretBox box, TimeProvider time, CancellationToken ct)
+    {
+        var subscription = await FindAsync(db, id, tracking: true, ct);
+        var now = time.GetUtcNow();
+        var secret = subscription.RotateSecret(box, now);
+        audit.Record(caller.TenantId, caller.Actor, "webhook.secret-rotated", "webhook", subscription.Id);
+        await db.SaveChangesAsync(ct);
+        return TypedResults.Ok(new WebhookSecretResponse(subscription.Id, secret, now));
+    }
+
+    public static async Task<Ok<Page<WebhookDeliverySummary>>> ListWebhookDeliveries(
+        Guid id, string? status, int? limit, string? after, FeedbackHubDbContext db, CancellationToken ct)
+    {
+        var wanted = QueryValues.Enum<WebhookDeliveryStatus>(status, "status");
+        await FindAsync(db, id, tracking: false, ct);
+        var query = db.WebhookDeliveries.AsNoTracking().Where(d => d.SubscriptionId == id);
+        if (wanted is { } s)
+            query = query.Where(d => d.Status == s);
+        return TypedResults.Ok(await query.PageByIdAsync(d => d.Id, limit, after,
+            d => new WebhookDeliverySummary(d.Id, d.EventId, d.EventType, d.Status, d.Attempts, d.NextAttemptAt, d.LastStatusCode, d.LastOutcome, d.CreatedAt, d.UpdatedAt), ct));
+    }
+
+    public static async Task<Ok<WebhookDeliveryResponse>> GetWebhookDelivery(Guid id, Guid deliveryId, FeedbackHubDbContext db, CancellationToken ct)
+    {
+        var delivery = await db.WebhookDeliveries.AsNoTracking().SingleOrDefaultAsync(d => d.Id == deliveryId && d.SubscriptionId == id, ct)
+            ?? throw DomainException.NotFound("The webhook delivery");
+        return TypedResults.Ok(await ToResponseAsync(db, delivery, ct));
+    }
+
+    public static async Task<Accepted<WebhookDeliveryResponse>> RedeliverWebhook(
+        Guid id, Guid deliveryId, CurrentActor caller, FeedbackHubDbContext db, AuditLog audit, TimeProvider time, CancellationToken ct)
+    {
+        var tenantId = caller.TenantId;
+        await using var tx = await db.Database.BeginTransactionAsync(ct);
+        WebhookDelivery? delivery;
+        try
+        {
+            // NOWAIT: the worker holds this lock while it sends; say so instead of waiting for the send to end.
+            delivery = await db.WebhookDeliveries
+                .FromSql($"SELECT * FROM webhook_deliveries WHERE id = {deliveryId} AND subscription_id = {id} AND tenant_id = {tenantId} FOR UPDATE NOWAIT")
+                .SingleOrDefaultAsync(ct);
+        }
+        catch (Exception e) when (IsLockNotAvailable(e))
+        {
+            throw DomainException.Conflict("webhook-send-in-progress", "An attempt of this delivery is running now; try again in a few seconds.");
+        }
+
+        if (delivery is null)
+            throw DomainException.NotFound("The webhook delivery");
+        var now = time.GetUtcNow();
+        delivery.Redeliver(now);
+        db.OutboxMessages.Add(OutboxMessage.Create(new DeliverWebhook(delivery.Id, delivery.TenantId), delivery.TenantId, now));
+        audit.Record(tenantId, caller.Actor, "webhook.redelivered", "webhook", id, new { deliveryId = delivery.Id, eventId = delivery.EventId, eventType = delivery.EventType });
+        await db.SaveChangesAsync(ct);
+        await tx.CommitAsync(ct);
+        return TypedResults.Accepted($"/v1/webhooks/{id}/deliveries/{delivery.Id}", await ToResponseAsync(db, delivery, ct));
+    }
+
+    /// <summary>Checks the URL's shape and resolves its host now: unresolvable and refused hosts answer 422.</summary>
+    private static async Task<Uri> CheckUrlAsync(string? url, bool allowPrivate, CancellationToken ct)
+    {
+        var uri = WebhookTargets.ParseUrl(url, allowPrivate);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(ResolveTimeout);
+        WebhookResolution resolution;
+        try
+        {
+            resolution = await WebhookTargets.ResolveAsync(uri.Host, allowPrivate, timeout.Token);
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            resolution = new WebhookResolution([], null, true);
+        }
+
+        if (resolution.Refusal is { } reason)
+        {
+            throw new DomainException(DomainErrorKind.Invalid, "webhook-url-refused",
+                $"Webhook URLs must reach a public address: {reason}. (A development tenant may allow private targets with the setting allowPrivateWebhookTargets.)")
+            {
+                Errors = new Dictionary<string, string[]> { ["url"] = [$"Refused: {reason}."] },
+            };
+        }
+
+        if (resolution.Unresolvable)
+        {
+            throw new DomainException(DomainErrorKind.Invalid, "webhook-url-unresolvable", $"The host '{uri.Host}' of the webhook URL does not resolve.")
+            {
+                Errors = new Dictionary<string, string[]> { ["url"] = ["The host name does not resolve."] },
+            };
+        }
+
+        return uri;
+    }
+
+    private static bool IsLockNotAvailable(Exception? e)
+    {
+        for (; e is not null; e = e.InnerException)
+        {
+            if (e is PostgresException { SqlState: PostgresErrorCodes.LockNotAvailable })
+                return true;
+        }
+
+        return false;
+    }
+
+    private static async Task<bool> AllowPrivateAsync(FeedbackHubDbContext db, Guid tenantId, CancellationToken ct) =>
+        (await db.Tenants.AsNoTracking().Where(t => t.Id == tenantId).Select(t => t.Settings).SingleAsync(ct)).AllowPrivateWebhookTargets;
+
+    private static async Task<WebhookSubscription> FindAsync(FeedbackHubDbContext db, Guid id, bool tracking, CancellationToken ct)
+    {
+        var query = tracking ? db.WebhookSubscriptions : db.WebhookSubscriptions.AsNoTracking();
+        return await query.SingleOrDefaultAsync(s => s.Id == id, ct) ?? throw DomainException.NotFound("The webhook subscription");
+    }
+
+    private static async Task<WebhookDeliveryResponse> ToResponseAsync(FeedbackHubDbContext db, WebhookDelivery d, CancellationToken ct)
+    {
+        var e = await db.WebhookEvents.AsNoTracking().SingleAsync(x => x.Id == d.EventId, ct);
+        var attempts = await db.WebhookAttempts.AsNoTracking().Where(a => a.DeliveryId == d.Id).OrderBy(a => a.Number)
+            .Select(a => new WebhookAttemptResponse(a.Number, a.AttemptedAt, a.DurationMs, a.StatusCode, a.Outcome, a.Error, a.ResponseExcerpt))
+            .ToListAsync(ct);
+        return new WebhookDeliveryResponse(d.Id, d.SubscriptionId, d.Status, d.Attempts, d.AttemptsSinceRedeliver, d.NextAttemptAt, d.LastStatusCode, d.LastOutcome,
+            d.CreatedAt, d.UpdatedAt, new WebhookEventResponse(e.Id, e.Type, e.OccurredAt, e.Body), attempts);
+    }
+
+    private static WebhookResponse ToResponse(WebhookSubscription s) =>
+        new(s.Id, s.Url, s.Events, s.Description, s.Enabled, s.CreatedAt, s.UpdatedAt);
+}

@@ -1,0 +1,156 @@
+using FeedbackHub.Domain.Authoring;
+using FeedbackHub.Domain.Delivery;
+using FeedbackHub.Domain.Model;
+using FeedbackHub.Domain.Outbox;
+using FeedbackHub.Domain.Webhooks;
+using FeedbackHub.Messages;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.ChangeTracking;
+
+namespace FeedbackHub.Domain.Persistence;
+
+/// <summary>
+/// Raises webhook events from the unit of work being saved, so every code path that changes these states raises
+/// them (API, worker consumers, recovery, erasure) without knowing about webhooks: a new
+/// <see cref="FeedbackRequest"/> (feedback.requested), feedback that became Approved (feedback.approved), a delivery
+/// that became Sent, Failed or Cancelled (delivery.sent/failed/cancelled). For every enabled subscription of the
+/// tenant to that type it adds the event, a delivery and an outbox message <see cref="DeliverWebhook"/>, in the same
+/// transaction as the change. A save without such a change costs no query; one with such changes costs one query
+/// (the subscriptions), plus one for the application's ids when something is subscribed.
+/// </summary>
+internal static class WebhookRaising
+{
+    private sealed record Raised(object Source, Guid TenantId, string Type, DateTimeOffset OccurredAt, Guid ApplicationId, Func<Refs, WebhookEventData> Data);
+
+    private sealed record Refs(string? ApplicationExternalId, Guid? CandidateId, string? CandidateExternalId);
+
+    /// <param name="alreadyRaised">Sources raised by an earlier, failed save of this unit of work (not raised twice).</param>
+    public static async Task RaiseAsync(FeedbackHubDbContext db, HashSet<(object, string)> alreadyRaised, CancellationToken ct)
+    {
+        List<Raised>? raised = null;
+        Dictionary<Guid, Application>? trackedApplications = null;
+        Dictionary<Guid, Candidate>? trackedCandidates = null;
+        foreach (var entry in db.ChangeTracker.Entries())
+        {
+            switch (entry.Entity)
+            {
+                case FeedbackRequest r when entry.State == EntityState.Added:
+                    Add(ref raised, alreadyRaised, new Raised(r, r.TenantId, WebhookEventTypes.FeedbackRequested, r.RequestedAt, r.ApplicationId,
+                        refs => Data(r.ApplicationId, refs) with { RequestId = r.Id }));
+                    break;
+                case Feedback f when f.Status == FeedbackStatus.Approved && BecameStatus(entry, nameof(Feedback.Status)):
+                    Add(ref raised, alreadyRaised, new Raised(f, f.TenantId, WebhookEventTypes.FeedbackApproved, f.ApprovedAt ?? f.UpdatedAt, f.ApplicationId,
+                        refs => Data(f.ApplicationId, refs) with { FeedbackId = f.Id }));
+                    break;
+                case Delivery.Delivery d when d.Status is DeliveryStatus.Sent or DeliveryStatus.Failed or DeliveryStatus.Cancelled
+                                              && BecameStatus(entry, nameof(Delivery.Delivery.Status)):
+                    var type = d.Status switch
+                    {
+                        DeliveryStatus.Sent => WebhookEventTypes.DeliverySent,
+                        DeliveryStatus.Failed => WebhookEventTypes.DeliveryFailed,
+                        _ => WebhookEventTypes.DeliveryCancelled,
+                    };
+                    var status = d.Status.ToString().ToLowerInvariant();
+                    var reason = d.Status == DeliveryStatus.Failed ? FailureReason(d) : null;
+                    Add(ref raised, alreadyRaised, new Raised(d, d.TenantId, type, d.UpdatedAt, d.ApplicationId,
+                        refs => Data(d.ApplicationId, refs) with { DeliveryId = d.Id, RequestId = d.RequestId, FeedbackId = d.FeedbackId, Status = status, Reason = reason }));
+                    break;
+                case Application a:
+                    (trackedApplications ??= [])[a.Id] = a;
+                    break;
+                case Candidate c:
+                    (trackedCandidates ??= [])[c.Id] = c;
+                    break;
+            }
+        }
+
+        if (raised is null)
+            return;
+
+        var tenantIds = raised.Select(r => r.TenantId).Distinct().ToList();
+        var types = raised.Select(r => r.Type).Distinct().ToList();
+        var subscriptions = await db.WebhookSubscriptions.IgnoreQueryFilters().AsNoTracking()
+            .Where(s => tenantIds.Contains(s.TenantId) && s.Enabled && s.Events.Any(e => types.Contains(e)))
+            .Select(s => new { s.Id, s.TenantId, s.Events })
+            .ToListAsync(ct);
+        foreach (var r in raised)
+            alreadyRaised.Add((r.Source, r.Type));
+        var wanted = raised.Where(r => subscriptions.Any(s => s.TenantId == r.TenantId && s.Events.Contains(r.Type))).ToList();
+        if (wanted.Count == 0)
+            return;
+
+        var refs = await RefsAsync(db, wanted.Select(r => r.ApplicationId).Distinct().ToList(), trackedApplications, trackedCandidates, ct);
+        foreach (var r in wanted)
+        {
+            var webhookEvent = WebhookEvent.Create(r.TenantId, r.Type, r.OccurredAt, r.Data(refs.GetValueOrDefault(r.ApplicationId, new Refs(null, null, null))));
+            db.WebhookEvents.Add(webhookEvent);
+            foreach (var s in subscriptions.Where(s => s.TenantId == r.TenantId && s.Events.Contains(r.Type)))
+            {
+                var delivery = WebhookDelivery.Create(webhookEvent, s.Id, r.OccurredAt);
+                db.WebhookDeliveries.Add(delivery);
+                db.OutboxMessages.Add(OutboxMessage.Create(new DeliverWebhook(delivery.Id, delivery.TenantId), delivery.TenantId, r.OccurredAt));
+            }
+        }
+    }
+
+    private static void Add(ref List<Raised>? list, HashSet<(object, string)> alreadyRaised, Raised r)
+    {
+        if (!alreadyRaised.Contains((r.Source, r.Type)))
+            (list ??= []).Add(r);
+    }
+
+    /// <summary>Added with the status, or modified into it from another one.</summary>
+    private static bool BecameStatus(EntityEntry entry, string property)
+    {
+        if (entry.State == EntityState.Added)
+            return true;
+        if (entry.State != EntityState.Modified)
+            return false;
+        var p = entry.Property(property);
+        return p.IsModified && !Equals(p.OriginalValue, p.CurrentValue);
+    }
+
+    /// <summary>Why a delivery failed, as a stable word (never the SMTP reply, which may quote the address).</summary>
+    private static string FailureReason(Delivery.Delivery d) =>
+        d.Attempts.MaxBy(a => a.Number)?.Outcome switch
+        {
+            AttemptOutcome.PermanentFailure => "permanent-failure",
+            AttemptOutcome.TransientFailure => "retries-exhausted",
+            AttemptOutcome.Interrupted => "interrupted",
+            _ => "failed",
+        };
+
+    private static WebhookEventData Data(Guid applicationId, Refs refs) =>
+        new(applicationId, refs.ApplicationExternalId, refs.CandidateId, refs.CandidateExternalId);
+
+    private static async Task<Dictionary<Guid, Refs>> RefsAsync(
+        FeedbackHubDbContext db, List<Guid> applicationIds, Dictionary<Guid, Application>? trackedApplications, Dictionary<Guid, Candidate>? trackedCandidates, CancellationToken ct)
+    {
+        var result = new Dictionary<Guid, Refs>();
+        var missing = new List<Guid>();
+        foreach (var id in applicationIds)
+        {
+            if (trackedApplications?.GetValueOrDefault(id) is { } a && trackedCandidates?.GetValueOrDefault(a.CandidateId) is { } c)
+                result[id] = new Refs(a.ExternalId, c.Id, c.ExternalId);
+            else
+                missing.Add(id);
+        }
+
+        if (missing.Count == 0)
+            return result;
+        var rows = await (
+            from a in db.Applications.IgnoreQueryFilters()
+            join c in db.Candidates.IgnoreQueryFilters() on a.CandidateId equals c.Id
+            where missing.Contains(a.Id)
+            select new { a.Id, a.ExternalId, CandidateId = c.Id, CandidateExternalId = c.ExternalId }).ToListAsync(ct);
+        foreach (var row in rows)
+            result[row.Id] = new Refs(row.ExternalId, row.CandidateId, row.CandidateExternalId);
+        foreach (var id in missing.Where(id => !result.ContainsKey(id)))
+        {
+            if (trackedApplications?.GetValueOrDefault(id) is { } a)
+                result[id] = new Refs(a.ExternalId, a.CandidateId, null);
+        }
+
+        return result;
+    }
+}

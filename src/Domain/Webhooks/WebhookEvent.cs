@@ -1,0 +1,60 @@
+using System.Text.Json;
+
+namespace FeedbackHub.Domain.Webhooks;
+
+/// <summary>
+/// Something that happened, as sent to subscribers. <see cref="Id"/> is the stable event id (the same on every
+/// attempt and every redelivery: receivers deduplicate on it). <see cref="Body"/> is the exact JSON text that is
+/// signed and sent; it carries ids only, never personal data.
+/// </summary>
+public sealed class WebhookEvent
+{
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
+    {
+        DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull,
+    };
+
+    private WebhookEvent()
+    {
+        Type = string.Empty;
+        Body = "{}";
+    }
+
+    public Guid Id { get; private set; }
+
+    public Guid TenantId { get; private set; }
+
+    public string Type { get; private set; }
+
+    public DateTimeOffset OccurredAt { get; private set; }
+
+    public string Body { get; private set; }
+
+    public static WebhookEvent Create(Guid tenantId, string type, DateTimeOffset occurredAt, WebhookEventData data)
+    {
+        if (!WebhookEventTypes.IsKnown(type))
+            throw new ArgumentException($"Unknown webhook event type {type}.", nameof(type));
+        var id = Guid.CreateVersion7(occurredAt);
+        // Microsecond precision, as PostgreSQL keeps it, so the body and the row agree.
+        var at = new DateTimeOffset(occurredAt.UtcTicks - (occurredAt.UtcTicks % 10), TimeSpan.Zero);
+        var body = JsonSerializer.Serialize(new Envelope(id, type, at.UtcDateTime, data), Json);
+        return new WebhookEvent { Id = id, TenantId = tenantId, Type = type, OccurredAt = at, Body = body };
+    }
+
+    private sealed record Envelope(Guid Id, string Type, DateTime OccurredAt, WebhookEventData Data);
+}
+
+/// <summary>
+/// The <c>data</c> of an event: the application and candidate (FeedbackHub ids and the ATS's external ids) and, per
+/// type, the request, feedback or delivery. Null members are left out of the JSON.
+/// </summary>
+public sealed record WebhookEventData(
+    Guid ApplicationId,
+    string? ApplicationExternalId,
+    Guid? CandidateId,
+    string? CandidateExternalId,
+    Guid? RequestId = null,
+    Guid? FeedbackId = null,
+    Guid? DeliveryId = null,
+    string? Status = null,
+    string? Reason = null);

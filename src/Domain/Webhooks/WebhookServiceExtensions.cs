@@ -1,0 +1,17 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace FeedbackHub.Domain.Webhooks;
+
+public static class WebhookServiceExtensions
+{
+    /// <summary>
+    /// Registers the <see cref="WebhookSecretBox"/> from <c>Webhooks:SecretKey</c>, read when first needed (hosts resolve
+    /// it at startup, so a missing or wrong key stops the host with a clear message).
+    /// </summary>
+    public static IServiceCollection AddWebhookSecrets(this IServiceCollection services)
+    {
+        services.AddSingleton(sp => WebhookSecretBox.FromConfiguration(sp.GetRequiredService<IConfiguration>()[WebhookSecretBox.ConfigurationKey]));
+        return services;
+    }
+}

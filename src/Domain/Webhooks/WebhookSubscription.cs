@@ -1,0 +1,148 @@
+using System.Security.Cryptography;
+
+namespace FeedbackHub.Domain.Webhooks;
+
+/// <summary>
+/// A tenant's subscription of one URL to some event types. The signing secret is generated here, shown once (in the
+/// create and rotate answers) and kept sealed (<see cref="WebhookSecretBox"/>): it must be usable for the HMAC at send time.
+/// </summary>
+public sealed class WebhookSubscription
+{
+    public const int MaxDescriptionLength = 200;
+    public const string SecretPrefix = "whsec_";
+
+    private WebhookSubscription()
+    {
+        Url = string.Empty;
+        Events = [];
+        SealedSecret = [];
+    }
+
+    public Guid Id { get; private set; }
+
+    public Guid TenantId { get; private set; }
+
+    public string Url { get; private set; }
+
+    public List<string> Events { get; private set; }
+
+    public string? Description { get; private set; }
+
+    public bool Enabled { get; private set; }
+
+    /// <summary>The secret sealed with AES-GCM (never the secret itself).</summary>
+    public byte[] SealedSecret { get; private set; }
+
+    public DateTimeOffset CreatedAt { get; private set; }
+
+    public DateTimeOffset UpdatedAt { get; private set; }
+
+    /// <summary>Creates an enabled subscription; <paramref name="url"/> is already checked (<see cref="WebhookTargets"/>). Returns the secret once.</summary>
+    public static (WebhookSubscription Subscription, string Secret) Create(
+        Guid tenantId, Uri url, IReadOnlyList<string>? events, string? description, WebhookSecretBox box, DateTimeOffset now)
+    {
+        ArgumentNullException.ThrowIfNull(url);
+        ArgumentNullException.ThrowIfNull(box);
+        var errors = new Dictionary<string, string[]>();
+        var checkedEvents = CheckEvents(events, errors);
+        var checkedDescription = CheckDescription(description, errors);
+        ThrowIfAny(errors);
+        var subscription = new WebhookSubscription
+        {
+            Id = Guid.CreateVersion7(now),
+            TenantId = tenantId,
+            Url = url.AbsoluteUri,
+            Events = checkedEvents,
+            Description = checkedDescription,
+            Enabled = true,
+            CreatedAt = now,
+            UpdatedAt = now,
+        };
+        var secret = NewSecret();
+        subscription.SealedSecret = box.Seal(secret, subscription.Id);
+        return (subscription, secret);
+    }
+
+    /// <summary>Validates the request's fields together, so one answer lists every bad field (the URL is checked by the caller).</summary>
+    public static void Validate(IReadOnlyList<string>? events, string? description, bool eventsGiven = true)
+    {
+        var errors = new Dictionary<string, string[]>();
+        if (eventsGiven)
+            CheckEvents(events, errors);
+        CheckDescription(description, errors);
+        ThrowIfAny(errors);
+    }
+
+    /// <summary>Changes what is given (null keeps the value); <paramref name="url"/> is already checked.</summary>
+    public void Update(Uri? url, IReadOnlyList<string>? events, string? description, bool? enabled, DateTimeOffset now)
+    {
+        var errors = new Dictionary<string, string[]>();
+        var checkedEvents = events is null ? null : CheckEvents(events, errors);
+        var checkedDescription = description is null ? null : CheckDescription(description, errors);
+        ThrowIfAny(errors);
+        if (url is not null)
+            Url = url.AbsoluteUri;
+        if (checkedEvents is not null)
+            Events = checkedEvents;
+        if (description is not null)
+            Description = checkedDescription;
+        if (enabled is { } e)
+            Enabled = e;
+        UpdatedAt = now;
+    }
+
+    /// <summary>A new secret, effective for every attempt from now on (also retries of earlier events). Returned once.</summary>
+    public string RotateSecret(WebhookSecretBox box, DateTimeOffset now)
+    {
+        ArgumentNullException.ThrowIfNull(box);
+        var secret = NewSecret();
+        SealedSecret = box.Seal(secret, Id);
+        UpdatedAt = now;
+        return secret;
+    }
+
+    public string OpenSecret(WebhookSecretBox box)
+    {
+        ArgumentNullException.ThrowIfNull(box);
+        return box.Open(SealedSecret, Id);
+    }
+
+    public bool Wants(string eventType) => Enabled && Events.Contains(eventType, StringComparer.Ordinal);
+
+    /// <summary><c>whsec_</c> + 32 random bytes, base64url.</summary>
+    public static string NewSecret() =>
+        SecretPrefix + Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+
+    private static List<string> CheckEvents(IReadOnlyList<string>? events, Dictionary<string, string[]> errors)
+    {
+        if (events is null || events.Count == 0)
+        {
+            errors["events"] = [$"At least one event type: {string.Join(", ", WebhookEventTypes.All)}."];
+            return [];
+        }
+
+        for (var i = 0; i < events.Count; i++)
+        {
+            if (!WebhookEventTypes.IsKnown(events[i]))
+                errors[$"events[{i}]"] = [$"Unknown event type; known: {string.Join(", ", WebhookEventTypes.All)}."];
+        }
+
+        return events.Distinct(StringComparer.Ordinal).ToList();
+    }
+
+    private static string? CheckDescription(string? description, Dictionary<string, string[]> errors)
+    {
+        if (string.IsNullOrWhiteSpace(description))
+            return null;
+        description = description.Trim();
+        if (description.Length > MaxDescriptionLength || description.Any(char.IsControl))
+            errors["description"] = [$"At most {MaxDescriptionLength} characters, no control characters."];
+        return description;
+    }
+
+    private static void ThrowIfAny(Dictionary<string, string[]> errors)
+    {
+        if (errors.Count > 0)
+            throw new DomainException(DomainErrorKind.Invalid, "validation", "The webhook subscription is not valid.") { Errors = errors };
+    }
+}
