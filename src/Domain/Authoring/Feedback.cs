@@ -208,6 +208,29 @@ public sealed class Feedback
         Touch(now);
     }
 
+    /// <summary>
+    /// Erasure of the candidate: removes every free text written about them (answer comments, the language findings
+    /// that quote them, acknowledgement reasons, the review comment). The structured ratings stay: criterion, band and
+    /// the chosen pre-approved phrases are template wording, not text about the person. Returns how many texts were
+    /// removed; a change moves <see cref="Version"/>, so a concurrent edit gets 412.
+    /// </summary>
+    public int EraseFreeText(DateTimeOffset now)
+    {
+        var erased = Answers.Count(a => a.Comment is not null) + Findings.Count + Acknowledgements.Count(a => a.Reason != ErasedText)
+            + (ReviewComment is null ? 0 : 1);
+        if (erased == 0)
+            return 0;
+        Answers = Answers.Select(a => a with { Comment = null }).ToList();
+        Findings = [];
+        Acknowledgements = Acknowledgements.Select(a => a with { Reason = ErasedText }).ToList();
+        ReviewComment = null;
+        Touch(now);
+        return erased;
+    }
+
+    /// <summary>What replaces an erased free text that must keep its place (an acknowledgement still records who and when).</summary>
+    public const string ErasedText = "(erased with the candidate's personal data)";
+
     /// <summary>Throws 412 when the client's If-Match does not name the current version.</summary>
     public void CheckVersion(int? expected)
     {

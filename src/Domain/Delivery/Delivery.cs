@@ -187,6 +187,33 @@ public sealed class Delivery
         UpdatedAt = now;
     }
 
+    /// <summary>What is left of an SMTP reply once the candidate's data is erased: its code only (replies can quote the address).</summary>
+    public static string ErasedReply(string? reply) =>
+        reply is { Length: >= 3 } r && char.IsAsciiDigit(r[0]) && char.IsAsciiDigit(r[1]) && char.IsAsciiDigit(r[2])
+            ? r[..3] + " (reply text erased with the candidate's personal data)"
+            : "(reply text erased with the candidate's personal data)";
+
+    /// <summary>Erasure: replaces every recorded SMTP reply by its code. Returns how many texts were replaced.</summary>
+    public int EraseReplies(DateTimeOffset now)
+    {
+        var erased = 0;
+        if (LastReply is not null && LastReply != ErasedReply(LastReply))
+        {
+            LastReply = ErasedReply(LastReply);
+            erased++;
+        }
+
+        foreach (var attempt in _attempts.Where(a => a.Reply is not null && a.Reply != ErasedReply(a.Reply)))
+        {
+            attempt.EraseReply();
+            erased++;
+        }
+
+        if (erased > 0)
+            UpdatedAt = now;
+        return erased;
+    }
+
     private DeliveryAttempt? CurrentAttempt => _attempts.LastOrDefault(a => a.Outcome == AttemptOutcome.InProgress);
 }
 
@@ -227,4 +254,6 @@ public sealed class DeliveryAttempt
     }
 
     internal void Forgive() => CountsAgainstBudget = false;
+
+    internal void EraseReply() => Reply = Delivery.ErasedReply(Reply);
 }

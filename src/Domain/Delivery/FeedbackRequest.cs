@@ -20,6 +20,15 @@ public sealed class FeedbackRequest
     /// <summary>The candidate's optional note (personal data; erased with the candidate).</summary>
     public string? Note { get; private set; }
 
+    /// <summary>Erasure: removes the note. True when there was one.</summary>
+    public bool EraseNote()
+    {
+        if (Note is null)
+            return false;
+        Note = null;
+        return true;
+    }
+
     public static FeedbackRequest Create(Guid tenantId, Guid applicationId, string? note, DateTimeOffset now)
     {
         note = string.IsNullOrWhiteSpace(note) ? null : note.Trim();

@@ -48,6 +48,15 @@ public sealed class Invitation
         LastReply = reply.Length > 1000 ? reply[..1000] : reply;
     }
 
+    /// <summary>Erasure: replaces the SMTP reply by its code (replies can quote the address). True when something changed.</summary>
+    public bool EraseReply()
+    {
+        if (LastReply is null || LastReply == Delivery.ErasedReply(LastReply))
+            return false;
+        LastReply = Delivery.ErasedReply(LastReply);
+        return true;
+    }
+
     public void Cancel()
     {
         if (Status == InvitationStatus.Queued)

@@ -73,6 +73,60 @@ public sealed class Application
 
     public DateTimeOffset UpdatedAt { get; private set; }
 
+    /// <summary>
+    /// Legal hold: the application (and so its candidate) is exempt from erasure, manual or by retention, until
+    /// the hold is released.
+    /// </summary>
+    public bool LegalHold { get; private set; }
+
+    public DateTimeOffset? LegalHoldSetAt { get; private set; }
+
+    /// <summary>The API key that set the hold (null for the system).</summary>
+    public Guid? LegalHoldSetById { get; private set; }
+
+    /// <summary>Why the hold exists (at most 200 characters, e.g. a case reference); never personal data.</summary>
+    public string? LegalHoldReason { get; private set; }
+
+    public const int MaxLegalHoldReasonLength = 200;
+
+    /// <summary>
+    /// Sets or releases the legal hold. Returns false when nothing changed (same state; a new reason on an existing
+    /// hold is taken). Does not touch <see cref="UpdatedAt"/>: a hold is not activity of the candidate.
+    /// </summary>
+    public bool SetLegalHold(bool onHold, string? reason, Guid? byId, DateTimeOffset now)
+    {
+        reason = string.IsNullOrWhiteSpace(reason) ? null : reason.Trim();
+        if (reason is not null && (reason.Length > MaxLegalHoldReasonLength || reason.Any(char.IsControl)))
+        {
+            throw new DomainException(DomainErrorKind.Invalid, "validation", "The legal hold is not valid.")
+            {
+                Errors = new Dictionary<string, string[]> { ["reason"] = [$"At most {MaxLegalHoldReasonLength} characters, no control characters."] },
+            };
+        }
+
+        if (!onHold)
+        {
+            if (!LegalHold)
+                return false;
+            LegalHold = false;
+            LegalHoldSetAt = null;
+            LegalHoldSetById = null;
+            LegalHoldReason = null;
+            return true;
+        }
+
+        var changed = !LegalHold;
+        if (changed)
+        {
+            LegalHold = true;
+            LegalHoldSetAt = Times.Truncate(now);
+            LegalHoldSetById = byId;
+        }
+
+        LegalHoldReason = reason ?? LegalHoldReason;
+        return changed;
+    }
+
     /// <summary>Validates a whole upsert at once, so the answer lists every bad field; throws when anything is wrong.</summary>
     public static void ValidateUpsert(string externalId, CandidateDetails? candidate, ApplicationDetails details)
     {

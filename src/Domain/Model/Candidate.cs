@@ -39,7 +39,9 @@ public sealed record CandidateDetails(string ExternalId, string FirstName, strin
 
 /// <summary>
 /// A person who applied, as the tenant's ATS knows them (<see cref="ExternalId"/> is the ATS's id, unique per tenant).
-/// Names, email and locale are personal data; erasure (a later issue) removes them and sets <see cref="ErasedAt"/>.
+/// Names, email and locale are personal data; erasure removes them and sets <see cref="ErasedAt"/>. The
+/// <see cref="ExternalId"/> stays as a tombstone: a later upsert with it finds the erased candidate and is ignored,
+/// so the ATS cannot bring the person back by accident.
 /// </summary>
 public sealed class Candidate
 {
@@ -132,6 +134,20 @@ public sealed class Candidate
         if (changed.Count > 0)
             UpdatedAt = Times.Truncate(now);
         return changed;
+    }
+
+    /// <summary>Removes the personal data for good (names, email, locale); keeps the ids. False when already erased.</summary>
+    public bool Erase(DateTimeOffset now)
+    {
+        if (IsErased)
+            return false;
+        FirstName = string.Empty;
+        LastName = null;
+        Email = string.Empty;
+        Locale = null;
+        ErasedAt = Times.Truncate(now);
+        UpdatedAt = Times.Truncate(now);
+        return true;
     }
 
     private static CandidateDetails Valid(CandidateDetails details)

@@ -16,6 +16,7 @@ internal sealed class ApplicationConfiguration : IEntityTypeConfiguration<Applic
         builder.Property(a => a.PositionTitle).HasMaxLength(200);
         builder.Property(a => a.StageReached).HasMaxLength(100);
         builder.Property(a => a.Status).HasConversion<string>().HasMaxLength(20);
+        builder.Property(a => a.LegalHoldReason).HasMaxLength(Application.MaxLegalHoldReasonLength);
         builder.HasIndex(a => new { a.TenantId, a.ExternalId }).IsUnique();
         // The list: ordered and paged by (updated_at, id), filtered by status.
         builder.HasIndex(a => new { a.TenantId, a.UpdatedAt, a.Id });

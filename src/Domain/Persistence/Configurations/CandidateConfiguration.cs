@@ -17,5 +17,7 @@ internal sealed class CandidateConfiguration : IEntityTypeConfiguration<Candidat
         builder.Property(c => c.Locale).HasMaxLength(20);
         builder.Ignore(c => c.IsErased);
         builder.HasIndex(c => new { c.TenantId, c.ExternalId }).IsUnique();
+        // The retention sweep looks for candidates not erased and not updated for a long time.
+        builder.HasIndex(c => c.UpdatedAt).HasFilter("erased_at IS NULL");
     }
 }

@@ -689,6 +689,23 @@ namespace FeedbackHub.Domain.Persistence.Migrations
                         .HasColumnType("character varying(200)")
                         .HasColumnName("external_id");
 
+                    b.Property<bool>("LegalHold")
+                        .HasColumnType("boolean")
+                        .HasColumnName("legal_hold");
+
+                    b.Property<string>("LegalHoldReason")
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)")
+                        .HasColumnName("legal_hold_reason");
+
+                    b.Property<DateTimeOffset?>("LegalHoldSetAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("legal_hold_set_at");
+
+                    b.Property<Guid?>("LegalHoldSetById")
+                        .HasColumnType("uuid")
+                        .HasColumnName("legal_hold_set_by_id");
+
                     b.Property<string>("PositionTitle")
                         .IsRequired()
                         .HasMaxLength(200)
@@ -789,6 +806,10 @@ namespace FeedbackHub.Domain.Persistence.Migrations
 
                     b.HasKey("Id")
                         .HasName("pk_candidates");
+
+                    b.HasIndex("UpdatedAt")
+                        .HasDatabaseName("ix_candidates_updated_at")
+                        .HasFilter("erased_at IS NULL");
 
                     b.HasIndex("TenantId", "ExternalId")
                         .IsUnique()
