@@ -3,6 +3,7 @@ using FeedbackHub.Domain.Webhooks;
 using FeedbackHub.Worker.Consumers;
 using FeedbackHub.Worker.Delivery;
 using FeedbackHub.Worker.Outbox;
+using FeedbackHub.Worker.Retention;
 using FeedbackHub.Worker.Smtp;
 using FeedbackHub.Worker.Webhooks;
 using MassTransit;
@@ -32,6 +33,7 @@ public static class WorkerServiceExtensions
         services.AddHostedService<WebhookSecretCheck>(); // first: fails the start when Webhooks:SecretKey is missing or wrong
         services.Configure<WebhookOptions>(configuration.GetSection("Webhooks"));
         services.AddSingleton<WebhookSender>();
+        services.Configure<RetentionOptions>(configuration.GetSection("Retention"));
 
         // Entity names can carry a prefix, so several environments (or test classes) can share one broker.
         var prefix = configuration["RabbitMq:Prefix"];
@@ -64,6 +66,8 @@ public static class WorkerServiceExtensions
         // bindings exist: a message published before its consumer's queue is bound would be dropped.
         services.AddHostedService<OutboxRelay>();
         services.AddHostedService<DeliveryRecovery>();
+        services.AddSingleton<RetentionSweeper>();
+        services.AddHostedService(sp => sp.GetRequiredService<RetentionSweeper>());
         return builder;
     }
 }

@@ -141,8 +141,24 @@ public static class Policies
     /// <summary>Read one application: the readers plus interviewers, who write feedback for it.</summary>
     public const string ApplicationViewers = "application-viewers";
 
+    /// <summary>Find a candidate by the ATS's id.</summary>
+    public const string CandidateReaders = "candidate-readers";
+
+    /// <summary>Erase a candidate: the ATS (on the candidate's request) and admins.</summary>
+    public const string CandidateErasers = "candidate-erasers";
+
+    /// <summary>Export everything stored about a candidate (subject access requests).</summary>
+    public const string CandidateExporters = "candidate-exporters";
+
+    /// <summary>Set or release a legal hold.</summary>
+    public const string LegalHoldEditors = "legal-hold-editors";
+
     public static void Add(Microsoft.AspNetCore.Authorization.AuthorizationOptions options)
     {
+        options.AddPolicy(CandidateReaders, p => p.RequireAuthenticatedUser().RequireRole(Roles.Admin, Roles.Integration, Roles.Recruiter, Roles.Legal));
+        options.AddPolicy(CandidateErasers, p => p.RequireAuthenticatedUser().RequireRole(Roles.Admin, Roles.Integration));
+        options.AddPolicy(CandidateExporters, p => p.RequireAuthenticatedUser().RequireRole(Roles.Admin, Roles.Integration, Roles.Legal));
+        options.AddPolicy(LegalHoldEditors, p => p.RequireAuthenticatedUser().RequireRole(Roles.Admin, Roles.Legal));
         options.AddPolicy(Admin, p => p.RequireAuthenticatedUser().RequireRole(Roles.Admin));
         options.AddPolicy(AuditReaders, p => p.RequireAuthenticatedUser().RequireRole(Roles.Admin, Roles.Legal));
         options.AddPolicy(TemplateReaders, p => p.RequireAuthenticatedUser().RequireRole(Roles.Admin, Roles.Recruiter, Roles.Interviewer, Roles.Legal));

@@ -2,6 +2,7 @@ using System.Text.Json.Serialization;
 using FeedbackHub.Api.Features.ApiKeys;
 using FeedbackHub.Api.Features.Applications;
 using FeedbackHub.Api.Features.Audit;
+using FeedbackHub.Api.Features.Candidates;
 using FeedbackHub.Api.Features.Diagnostics;
 using FeedbackHub.Api.Features.Feedback;
 using FeedbackHub.Api.Features.Language;
@@ -117,6 +118,8 @@ public static class ApiServiceExtensions
         app.MapPublicRequestEndpoints();
         app.MapSettingsEndpoints();
         app.MapWebhookEndpoints();
+        app.MapCandidateEndpoints();
+        app.MapLegalHoldEndpoints();
         return app;
     }
 }

@@ -49,20 +49,28 @@ public sealed partial class DeliverFeedbackConsumer(
 
         var now = time.GetUtcNow();
         await using var tx = await db.Database.BeginTransactionAsync(ct);
+
+        // The candidate may have been erased while SMTP ran: then nothing personal is written (the reply can quote the
+        // address, the suppression list holds its hash). FOR SHARE waits for an erasure in progress to commit.
+        var erased = await db.Database.SqlQuery<bool>(
+                $"SELECT c.erased_at IS NOT NULL AS \"Value\" FROM candidates c JOIN applications a ON a.candidate_id = c.id WHERE a.id = {delivery.ApplicationId} FOR SHARE OF c")
+            .SingleAsync(ct);
+        var replyText = erased ? Domain.Delivery.Delivery.ErasedReply(reply.ToString()) : reply.ToString();
         if (reply.IsPositive)
         {
-            delivery.MarkSent(reply.ToString(), now);
+            delivery.MarkSent(replyText, now);
             LogSent(logger, delivery.Id, reply.Code, delivery.Attempts.Count);
         }
         else if (reply.IsPermanentFailure)
         {
-            delivery.RecordPermanentFailure(reply.ToString(), now);
-            await DeliveryScheduling.SuppressAsync(db, delivery.TenantId, message.To.Address, reply.ToString(), now, ct);
+            delivery.RecordPermanentFailure(replyText, now);
+            if (!erased)
+                await DeliveryScheduling.SuppressAsync(db, delivery.TenantId, message.To.Address, reply.ToString(), now, ct);
             LogPermanent(logger, delivery.Id, reply.Code);
         }
         else
         {
-            var text = reply.Code == 0 ? reply.Text : reply.ToString();
+            var text = erased ? replyText : reply.Code == 0 ? reply.Text : reply.ToString();
             var due = delivery.RecordTransientFailure(text, now, _options.MaxAttempts, _options.FirstBackoff);
             if (due is { } dueAt)
             {

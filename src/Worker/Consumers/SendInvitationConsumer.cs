@@ -36,10 +36,22 @@ public sealed partial class SendInvitationConsumer(
         if (!await db.TryClaimAsync(messageId, nameof(SendInvitationConsumer), time.GetUtcNow(), ct))
             return;
 
-        var invitation = await db.Invitations.SingleOrDefaultAsync(i => i.Id == context.Message.InvitationId, ct);
-        if (invitation is null || invitation.Status != InvitationStatus.Queued)
+        var found = await db.Invitations.AsNoTracking().Where(i => i.Id == context.Message.InvitationId)
+            .Select(i => new { i.ApplicationId }).SingleOrDefaultAsync(ct);
+        if (found is null)
         {
             await tx.CommitAsync(ct);
+            return;
+        }
+
+        // The application's lock orders the send against an erasure: either the erasure waits until this email is
+        // sent (and then scrubs its reply and revokes its link), or this consumer finds the invitation cancelled.
+        await DeliveryScheduling.LockApplicationAsync(db, found.ApplicationId, ct);
+        var invitation = await db.Invitations.SingleAsync(i => i.Id == context.Message.InvitationId, ct);
+        if (invitation.Status != InvitationStatus.Queued)
+        {
+            await tx.CommitAsync(ct);
+            LogNotQueued(logger, invitation.Id, invitation.Status);
             return;
         }
 
@@ -107,6 +119,9 @@ public sealed partial class SendInvitationConsumer(
             $"invitation.{invitationId:N}@{messageIdDomain}",
             now);
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Invitation {InvitationId} is {Status}; nothing sent")]
+    private static partial void LogNotQueued(ILogger logger, Guid invitationId, InvitationStatus status);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Invitation {InvitationId} finished as {Status}")]
     private static partial void LogFinished(ILogger logger, Guid invitationId, InvitationStatus status);

@@ -26,10 +26,13 @@ public sealed record UpsertApplicationRequest(UpsertCandidateRequest Candidate, 
 /// <summary>The candidate of an application. Personal fields are null once the candidate was erased.</summary>
 public sealed record CandidateResponse(Guid Id, string ExternalId, string? FirstName, string? LastName, string? Email, string? Locale);
 
-/// <summary>An application as listed and as answered by the upsert. <c>status</c>: active, rejected, withdrawn, hired.</summary>
+/// <summary>
+/// An application as listed and as answered by the upsert. <c>status</c>: active, rejected, withdrawn, hired.
+/// <c>legalHold</c>: the application is exempt from erasure (see <c>PUT /v1/applications/{id}/legal-hold</c>).
+/// </summary>
 public sealed record ApplicationResponse(
     Guid Id, string ExternalId, CandidateResponse Candidate, string PositionTitle, string? StageReached, string Status,
-    DateTimeOffset? RejectedAt, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt);
+    DateTimeOffset? RejectedAt, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, bool LegalHold);
 
 /// <summary>
 /// One application with what happened after the rejection. <c>feedback</c>, <c>request</c> and <c>delivery</c> are
@@ -37,7 +40,7 @@ public sealed record ApplicationResponse(
 /// </summary>
 public sealed record ApplicationDetailResponse(
     Guid Id, string ExternalId, CandidateResponse Candidate, string PositionTitle, string? StageReached, string Status,
-    DateTimeOffset? RejectedAt, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt,
+    DateTimeOffset? RejectedAt, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, bool LegalHold,
     ApplicationFeedbackSummary? Feedback, ApplicationRequestSummary? Request, ApplicationDeliverySummary? Delivery);
 
 /// <summary>The application's feedback (filled by the authoring operations).</summary>
@@ -186,7 +189,7 @@ public static partial class ApplicationEndpoints
             ?? throw DomainException.NotFound("The application");
         var r = ToResponse(row.a, row.c);
         return TypedResults.Ok(new ApplicationDetailResponse(
-            r.Id, r.ExternalId, r.Candidate, r.PositionTitle, r.StageReached, r.Status, r.RejectedAt, r.CreatedAt, r.UpdatedAt,
+            r.Id, r.ExternalId, r.Candidate, r.PositionTitle, r.StageReached, r.Status, r.RejectedAt, r.CreatedAt, r.UpdatedAt, r.LegalHold,
             Feedback: row.Feedback is { } f ? new ApplicationFeedbackSummary(f.Id, JsonNamingPolicy.CamelCase.ConvertName(f.Status.ToString())) : null,
             Request: row.RequestId is { } requestId ? new ApplicationRequestSummary(requestId, "requested") : null,
             Delivery: row.Delivery is { } d ? new ApplicationDeliverySummary(d.Id, JsonNamingPolicy.CamelCase.ConvertName(d.Status.ToString())) : null));
@@ -300,13 +303,13 @@ public static partial class ApplicationEndpoints
         return parsed.ToUniversalTime();
     }
 
-    private static string StatusName(ApplicationStatus status) => status.ToString().ToLowerInvariant();
+    internal static string StatusName(ApplicationStatus status) => status.ToString().ToLowerInvariant();
 
     private static ApplicationResponse ToResponse(Application a, Candidate c) =>
-        new(a.Id, a.ExternalId, ToResponse(c), a.PositionTitle, a.StageReached, StatusName(a.Status), a.RejectedAt, a.CreatedAt, a.UpdatedAt);
+        new(a.Id, a.ExternalId, ToResponse(c), a.PositionTitle, a.StageReached, StatusName(a.Status), a.RejectedAt, a.CreatedAt, a.UpdatedAt, a.LegalHold);
 
     /// <summary>An erased candidate keeps its ids only.</summary>
-    private static CandidateResponse ToResponse(Candidate c) =>
+    internal static CandidateResponse ToResponse(Candidate c) =>
         c.IsErased
             ? new(c.Id, c.ExternalId, null, null, null, null)
             : new(c.Id, c.ExternalId, c.FirstName, c.LastName, c.Email, c.Locale);

@@ -71,6 +71,9 @@ public static class PublicRequestEndpoints
     {
         await using var tx = await db.Database.BeginTransactionAsync(ct);
         await DeliveryScheduling.LockApplicationAsync(db, link.ApplicationId, ct);
+        // The link was resolved before the lock: an erasure (or a reopening) may have finished in between.
+        if (await TryResolveAsync(db, link.Token, now, ct) is null)
+            throw LinkNotValid();
         if (await db.FeedbackRequests.IgnoreQueryFilters().AnyAsync(r => r.TenantId == link.TenantId && r.ApplicationId == link.ApplicationId, ct))
             return; // asking twice is one request
         var request = FeedbackRequest.Create(link.TenantId, link.ApplicationId, note, now);
@@ -80,7 +83,7 @@ public static class PublicRequestEndpoints
         await tx.CommitAsync(ct);
     }
 
-    private sealed record ResolvedLink(Guid TenantId, Guid ApplicationId, DateTimeOffset ExpiresAt, string Company, string Position, int AnswerByDays);
+    private sealed record ResolvedLink(string Token, Guid TenantId, Guid ApplicationId, DateTimeOffset ExpiresAt, string Company, string Position, int AnswerByDays);
 
     /// <summary>One indexed query whatever the token, so unknown, expired and erased links take about the same time.</summary>
     private static async Task<ResolvedLink?> TryResolveAsync(FeedbackHubDbContext db, string token, DateTimeOffset now, CancellationToken ct)
@@ -95,12 +98,14 @@ public static class PublicRequestEndpoints
             select new { l.TenantId, l.ApplicationId, l.ExpiresAt, l.RevokedAt, c.ErasedAt, a.Status, Company = t.Name, a.PositionTitle, t.Settings }).SingleOrDefaultAsync(ct);
         return row is null || row.RevokedAt is not null || row.ExpiresAt <= now || row.ErasedAt is not null || row.Status != ApplicationStatus.Rejected
             ? null
-            : new ResolvedLink(row.TenantId, row.ApplicationId, row.ExpiresAt, row.Company, row.PositionTitle, row.Settings.AnswerByDays);
+            : new ResolvedLink(token, row.TenantId, row.ApplicationId, row.ExpiresAt, row.Company, row.PositionTitle, row.Settings.AnswerByDays);
     }
 
     private static async Task<ResolvedLink> ResolveAsync(FeedbackHubDbContext db, string token, DateTimeOffset now, CancellationToken ct) =>
-        await TryResolveAsync(db, token, now, ct)
-        ?? throw new DomainException(DomainErrorKind.NotFound, "link-not-valid", "This link is not valid. It may have expired; please contact the company that gave it to you.");
+        await TryResolveAsync(db, token, now, ct) ?? throw LinkNotValid();
+
+    private static DomainException LinkNotValid() =>
+        new(DomainErrorKind.NotFound, "link-not-valid", "This link is not valid. It may have expired; please contact the company that gave it to you.");
 
     private static async Task<CandidateRequestView> ViewAsync(FeedbackHubDbContext db, ResolvedLink link, CancellationToken ct)
     {

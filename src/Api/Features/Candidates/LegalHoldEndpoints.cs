@@ -1,0 +1,52 @@
+using FeedbackHub.Api.Infrastructure;
+using FeedbackHub.Domain;
+using FeedbackHub.Domain.Persistence;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.EntityFrameworkCore;
+
+namespace FeedbackHub.Api.Features.Candidates;
+
+/// <summary><c>onHold</c> sets (true) or releases (false) the hold; <c>reason</c>: at most 200 characters, e.g. a case reference, never personal data.</summary>
+public sealed record LegalHoldRequest(bool OnHold, string? Reason = null);
+
+/// <summary>An application's legal hold: who set it (API key id) and when; all null when not on hold.</summary>
+public sealed record LegalHoldResponse(Guid ApplicationId, bool OnHold, DateTimeOffset? SetAt, Guid? SetById, string? Reason);
+
+public static class LegalHoldEndpoints
+{
+    public static IEndpointRouteBuilder MapLegalHoldEndpoints(this IEndpointRouteBuilder app)
+    {
+        app.MapPut("/v1/applications/{id}/legal-hold", SetLegalHold).WithTags("Applications").WithName("SetLegalHold")
+            .RequireAuthorization(Policies.LegalHoldEditors)
+            .WithSummary("Set or release an application's legal hold")
+            .WithDescription("""
+                Roles `admin`, `legal`. While an application is on hold, its candidate is erased neither by retention nor by
+                `DELETE /v1/candidates/{id}` (409 `legal-hold`). `reason` (optional, at most 200 characters) is kept on the
+                application, not in the audit log; write a case reference, never personal data. Setting the state it already
+                has changes nothing (a new `reason` replaces the old one). Audited as `application.legal-hold-set` or
+                `application.legal-hold-released`. A hold on an erased candidate's application keeps only what erasure left.
+                """)
+            .WithRequestExample(new LegalHoldRequest(true, "Case 2026-114 (employment tribunal)"))
+            .ProducesAuthProblems().ProducesProblems(404, 422);
+        return app;
+    }
+
+    public static async Task<Ok<LegalHoldResponse>> SetLegalHold(
+        Guid id, LegalHoldRequest request, CurrentActor caller, FeedbackHubDbContext db, AuditLog audit, TimeProvider time, CancellationToken ct)
+    {
+        // The scheduling lock orders a hold against a concurrent erasure: one of them sees the other's result.
+        await using var tx = await db.Database.BeginTransactionAsync(ct);
+        var application = await db.Applications.SingleOrDefaultAsync(a => a.Id == id, ct) ?? throw DomainException.NotFound("The application");
+        await DeliveryScheduling.LockApplicationAsync(db, id, ct);
+        await db.Entry(application).ReloadAsync(ct);
+        if (application.SetLegalHold(request.OnHold, request.Reason, caller.Actor.Id, time.GetUtcNow()))
+        {
+            audit.Record(caller.TenantId, caller.Actor, request.OnHold ? "application.legal-hold-set" : "application.legal-hold-released",
+                "application", id, new { withReason = application.LegalHoldReason is not null });
+        }
+
+        await db.SaveChangesAsync(ct);
+        await tx.CommitAsync(ct);
+        return TypedResults.Ok(new LegalHoldResponse(application.Id, application.LegalHold, application.LegalHoldSetAt, application.LegalHoldSetById, application.LegalHoldReason));
+    }
+}

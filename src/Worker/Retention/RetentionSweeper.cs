@@ -1,0 +1,133 @@
+using FeedbackHub.Domain;
+using FeedbackHub.Domain.Auditing;
+using FeedbackHub.Domain.Persistence;
+using Microsoft.Extensions.Options;
+
+namespace FeedbackHub.Worker.Retention;
+
+public sealed class RetentionOptions
+{
+    /// <summary>Off: the worker never erases by retention (the sweep can still be run explicitly).</summary>
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>Time between two runs; the first run is at start.</summary>
+    public TimeSpan Interval { get; set; } = TimeSpan.FromHours(24);
+
+    /// <summary>Candidates fetched per batch (each is erased in its own short transaction).</summary>
+    public int BatchSize { get; set; } = 100;
+
+    /// <summary>At most this many candidates per run (erased or skipped), so one run stays bounded; the rest waits for the next run.</summary>
+    public int MaxPerRun { get; set; } = 10_000;
+}
+
+/// <summary>What one run did.</summary>
+public sealed record RetentionRun(int Erased, int Skipped, int Batches, bool ReachedMaxPerRun);
+
+/// <summary>
+/// Erases candidates whose tenant's retention period after their last activity has passed
+/// (<see cref="CandidateErasure.DueForRetentionAsync"/>), never one with an application under legal hold. Runs at start
+/// and then every <see cref="RetentionOptions.Interval"/>; each run fetches batches of due candidates with
+/// FOR UPDATE SKIP LOCKED (so several workers share the work) and erases each in its own transaction, audited as
+/// <c>candidate.erased</c> with reason <c>retention</c> by the system. Logs carry counts and ids only.
+/// </summary>
+public sealed partial class RetentionSweeper(IServiceScopeFactory scopes, TimeProvider time, IOptions<RetentionOptions> options, ILogger<RetentionSweeper> logger)
+    : BatchLoop(time)
+{
+    private readonly RetentionOptions _options = options.Value;
+
+    /// <summary>A run is never "full": after each run the loop waits for the interval.</summary>
+    protected override int BatchSize => int.MaxValue;
+
+    protected override TimeSpan Pause => _options.Interval;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        if (!_options.Enabled)
+        {
+            LogDisabled(logger);
+            return;
+        }
+
+        await base.ExecuteAsync(stoppingToken);
+    }
+
+    protected override async Task<int> RunBatchAsync(CancellationToken ct) => (await RunOnceAsync(ct)).Erased;
+
+    protected override void OnBatchFailed(Exception exception) => LogRunFailed(logger, exception.GetType().Name, exception);
+
+    /// <summary>One run: erases due candidates batch by batch until none is left or <see cref="RetentionOptions.MaxPerRun"/> is reached.</summary>
+    public async Task<RetentionRun> RunOnceAsync(CancellationToken ct)
+    {
+        var now = Time.GetUtcNow();
+        int erased = 0, skipped = 0, batches = 0;
+        var batchSize = Math.Max(1, _options.BatchSize);
+        var max = Math.Max(0, _options.MaxPerRun);
+        while (erased + skipped < max)
+        {
+            var take = Math.Min(batchSize, max - erased - skipped);
+            await using var scope = scopes.CreateAsyncScope();
+            var db = scope.ServiceProvider.GetRequiredService<FeedbackHubDbContext>();
+            var audit = scope.ServiceProvider.GetRequiredService<AuditLog>();
+            var due = await CandidateErasure.DueForRetentionAsync(db, now, take, ct);
+            if (due.Count == 0)
+                break;
+            batches++;
+            foreach (var candidate in due)
+            {
+                if (await TryEraseAsync(db, audit, candidate, now, ct))
+                    erased++;
+                else
+                    skipped++;
+            }
+
+            if (due.Count < take)
+                break;
+        }
+
+        var run = new RetentionRun(erased, skipped, batches, erased + skipped >= max && max > 0);
+        LogRun(logger, run.Erased, run.Skipped, run.Batches, run.ReachedMaxPerRun);
+        return run;
+    }
+
+    /// <summary>Erases one candidate in its own transaction, after checking (with its row locked) that it is still due.</summary>
+    private async Task<bool> TryEraseAsync(FeedbackHubDbContext db, AuditLog audit, DueCandidate candidate, DateTimeOffset now, CancellationToken ct)
+    {
+        db.DiscardPendingChanges();
+        await using var tx = await db.Database.BeginTransactionAsync(ct);
+        var still = await CandidateErasure.DueForRetentionAsync(db, now, 1, ct, only: candidate.CandidateId);
+        if (still.Count == 0)
+        {
+            LogNoLongerDue(logger, candidate.CandidateId);
+            return false; // erased, active again, put on hold, or being erased by another worker meanwhile
+        }
+
+        try
+        {
+            await CandidateErasure.EraseAsync(db, audit, candidate.TenantId, candidate.CandidateId, Actor.System, ErasureReason.Retention, now, ct);
+        }
+        catch (DomainException e) when (e.Code == "legal-hold")
+        {
+            LogNoLongerDue(logger, candidate.CandidateId);
+            return false;
+        }
+
+        await tx.CommitAsync(ct);
+        LogErased(logger, candidate.CandidateId, candidate.TenantId);
+        return true;
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Retention is disabled (Retention:Enabled=false); no candidate is erased automatically")]
+    private static partial void LogDisabled(ILogger logger);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Retention run: {Erased} candidates erased, {Skipped} skipped, {Batches} batches, bound reached: {ReachedMax}")]
+    private static partial void LogRun(ILogger logger, int erased, int skipped, int batches, bool reachedMax);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Candidate {CandidateId} of tenant {TenantId} erased by retention")]
+    private static partial void LogErased(ILogger logger, Guid candidateId, Guid tenantId);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Candidate {CandidateId} is no longer due for retention; skipped")]
+    private static partial void LogNoLongerDue(ILogger logger, Guid candidateId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Retention run failed ({ExceptionType}); next run after the interval")]
+    private static partial void LogRunFailed(ILogger logger, string exceptionType, Exception exception);
+}
