@@ -67,6 +67,10 @@ public sealed class RolesMatrixTests(ApiFactory api) : IClassFixture<ApiFactory>
         ("ListWebhookDeliveries", "GET", $"/v1/webhooks/{Id}/deliveries", null, ["admin"]),
         ("GetWebhookDelivery", "GET", $"/v1/webhooks/{Id}/deliveries/{Id}", null, ["admin"]),
         ("RedeliverWebhook", "POST", $"/v1/webhooks/{Id}/deliveries/{Id}/redeliver", null, ["admin"]),
+        ("FindCandidate", "GET", "/v1/candidates?externalId=ext-1", null, ["admin", "integration", "recruiter", "legal"]),
+        ("EraseCandidate", "DELETE", $"/v1/candidates/{Id}", null, ["admin", "integration"]),
+        ("ExportCandidate", "GET", $"/v1/candidates/{Id}/export", null, ["admin", "integration", "legal"]),
+        ("SetLegalHold", "PUT", $"/v1/applications/{Id}/legal-hold", "{}", ["admin", "legal"]),
     ];
 
     public static TheoryData<string, string> Cases()

@@ -1,0 +1,270 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using FeedbackHub.Api.Features.Applications;
+using FeedbackHub.Api.Features.Audit;
+using FeedbackHub.Api.Features.Candidates;
+using FeedbackHub.Api.Features.Feedback;
+using FeedbackHub.Api.Tests.Authoring;
+using FeedbackHub.Api.Tests.Requests;
+using FeedbackHub.Api.Tests.Templates;
+using FeedbackHub.Domain.Authoring;
+using FeedbackHub.Domain.Delivery;
+using FeedbackHub.Domain.Model;
+using FeedbackHub.Domain.Persistence;
+using FeedbackHub.Tests;
+using Microsoft.EntityFrameworkCore;
+
+namespace FeedbackHub.Api.Tests.Candidates;
+
+/// <summary>A candidate's whole story arranged through the API (and an SMTP history through the domain), then erased.</summary>
+public sealed class CandidateErasureTests(ApiFactory api) : IClassFixture<ApiFactory>
+{
+    [Fact]
+    public async Task Erasure_leaves_no_name_or_email_in_any_table_outbox_row_or_log_line_and_the_audit_chain_verifies()
+    {
+        var tenant = await api.CreateTenantAsync(settings: TenantSettings.Default with { CoolingOffDelay = TimeSpan.FromDays(1), InvitationsEnabled = true });
+        var story = await CandidateStory.ArrangeAsync(api, tenant);
+
+        // The arrangement really stored the person everywhere the erasure must reach (so this test can fail).
+        var before = await api.Database.DumpAsync();
+        foreach (var secret in story.Secrets)
+            Assert.Contains(secret, before, StringComparison.OrdinalIgnoreCase);
+        await using (var db = api.Database.CreateDbContext())
+        {
+            Assert.Equal(DeliveryStatus.Scheduled, (await db.Deliveries.SingleAsync(d => d.ApplicationId == story.ApplicationId)).Status);
+            Assert.Equal(InvitationStatus.Queued, (await db.Invitations.SingleAsync(i => i.ApplicationId == story.ApplicationId)).Status);
+        }
+
+        var ats = await tenant.ClientAsync("integration");
+        var erased = await (await ats.DeleteAsync($"/v1/candidates/{story.CandidateId}")).ReadAsync<ErasureResponse>(HttpStatusCode.Accepted);
+        Assert.False(erased.AlreadyErased);
+        Assert.Equal(story.CandidateId, erased.CandidateId);
+        var cleared = erased.Cleared;
+        Assert.Equal((4, 1, 1, 1, 1, 1, 1), (cleared.CandidateFields, cleared.Applications, cleared.RequestNotes, cleared.LinksRevoked,
+            cleared.DeliveriesCancelled, cleared.InvitationsCancelled, cleared.SuppressedAddresses));
+        Assert.True(cleared.DeliveryReplies >= 2, "attempt reply and last reply");
+        Assert.True(cleared.FeedbackTexts >= 1, "the answer's comment");
+        Assert.True(cleared.IdempotencyRecords >= 2, "the stored StartFeedback answer and the one quoting the email");
+
+        // pg_dump of the whole database: no trace of the person.
+        var dump = await api.Database.DumpAsync();
+        foreach (var secret in story.Secrets)
+            Assert.DoesNotContain(secret, dump, StringComparison.OrdinalIgnoreCase);
+
+        // Outbox rows never held personal data: ids only.
+        await using (var db = api.Database.CreateDbContext())
+        {
+            var bodies = await db.OutboxMessages.Where(m => m.TenantId == tenant.Id).Select(m => m.Body).ToListAsync();
+            Assert.NotEmpty(bodies); // the invitation and the delivery messages
+            foreach (var body in bodies)
+            {
+                foreach (var secret in story.Secrets)
+                    Assert.DoesNotContain(secret, body, StringComparison.OrdinalIgnoreCase);
+                foreach (var property in JsonDocument.Parse(body).RootElement.EnumerateObject())
+                    Assert.True(Guid.TryParse(property.Value.GetString(), out _), $"outbox property {property.Name} is not an id");
+            }
+        }
+
+        // Nothing the API logged during the test names the person.
+        var logs = api.Logs.Lines.ToList();
+        Assert.NotEmpty(logs);
+        foreach (var secret in story.Secrets)
+            Assert.DoesNotContain(logs, l => l.Contains(secret, StringComparison.OrdinalIgnoreCase));
+
+        // The audit chain still verifies and records the erasure with counts only.
+        var verify = await (await tenant.Admin.GetAsync("/v1/audit/verify")).ReadAsync<AuditVerification>();
+        Assert.True(verify.Valid, verify.FirstBreak?.Detail);
+        await using (var db = api.Database.CreateDbContext())
+        {
+            var events = await db.AuditEvents.Where(e => e.TenantId == tenant.Id).OrderBy(e => e.Sequence).ToListAsync();
+            var erasedEvent = Assert.Single(events, e => e.Action == "candidate.erased");
+            Assert.Equal(story.CandidateId, erasedEvent.SubjectId);
+            Assert.Contains("\"reason\":\"manual\"", erasedEvent.Data, StringComparison.Ordinal);
+            Assert.Contains(events, e => e.Action == "delivery.cancelled" && e.Data.Contains("candidate-erased", StringComparison.Ordinal));
+            var delivery = await db.Deliveries.Include(d => d.Attempts).SingleAsync(d => d.ApplicationId == story.ApplicationId);
+            Assert.Equal(DeliveryStatus.Cancelled, delivery.Status);
+            Assert.All(delivery.Attempts, a => Assert.StartsWith("451 (reply text erased", a.Reply, StringComparison.Ordinal));
+            Assert.Equal(InvitationStatus.Cancelled, (await db.Invitations.SingleAsync(i => i.ApplicationId == story.ApplicationId)).Status);
+            var feedback = await db.Feedback.SingleAsync(f => f.ApplicationId == story.ApplicationId);
+            Assert.All(feedback.Answers, a => Assert.Null(a.Comment));
+            Assert.Equal("meets", feedback.Answers.Single(a => a.Criterion == "problem-solving").Band); // structured ratings stay
+        }
+
+        // The candidate's link answers like an unknown one; the application shows no personal data.
+        await (await api.CreateClient().GetAsync($"/v1/public/feedback-requests/{story.Token}")).AssertProblemAsync(HttpStatusCode.NotFound, "link-not-valid");
+        await (await api.CreateClient().PostJsonAsync($"/v1/public/feedback-requests/{story.Token}", new { note = "again" })).AssertProblemAsync(HttpStatusCode.NotFound, "link-not-valid");
+        var application = await (await ats.GetAsync($"/v1/applications/{story.ApplicationId}")).ReadAsync<ApplicationDetailResponse>();
+        Assert.Equal((null, null, null, null), (application.Candidate.FirstName, application.Candidate.LastName, application.Candidate.Email, application.Candidate.Locale));
+        Assert.Equal(story.CandidateExternalId, application.Candidate.ExternalId);
+        Assert.Equal("cancelled", application.Delivery!.Status);
+
+        // Repeating answers 202 with alreadyErased; the ATS upserting the person again does not bring them back.
+        var again = await (await ats.DeleteAsync($"/v1/candidates/{story.CandidateId}")).ReadAsync<ErasureResponse>(HttpStatusCode.Accepted);
+        Assert.True(again.AlreadyErased);
+        Assert.Equal(erased.ErasedAt, again.ErasedAt);
+        var upserted = await (await ats.PutAsync($"/v1/applications/{story.ApplicationExternalId}", HttpAssertions.JsonBody(new
+        {
+            candidate = new { externalId = story.CandidateExternalId, firstName = story.FirstName, lastName = story.LastName, email = story.Email },
+            positionTitle = "Backend Engineer",
+        }))).ReadAsync<ApplicationResponse>();
+        Assert.Null(upserted.Candidate.FirstName);
+        var found = await (await ats.GetAsync($"/v1/candidates?externalId={story.CandidateExternalId}")).ReadAsync<CandidateLookupResponse>();
+        Assert.NotNull(found.ErasedAt);
+        Assert.Null(found.Email);
+        var afterUpsert = await api.Database.DumpAsync();
+        foreach (var secret in story.Secrets)
+            Assert.DoesNotContain(secret, afterUpsert, StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
+    public async Task Another_tenants_candidate_is_not_found_and_only_admin_and_integration_may_erase()
+    {
+        var tenant = await api.CreateTenantAsync();
+        var other = await api.CreateTenantAsync();
+        var (candidateId, _) = await CandidateOfAsync(tenant);
+
+        await (await (await other.ClientAsync("integration")).DeleteAsync($"/v1/candidates/{candidateId}")).AssertProblemAsync(HttpStatusCode.NotFound);
+        await (await (await other.ClientAsync("admin")).GetAsync($"/v1/candidates/{candidateId}/export")).AssertProblemAsync(HttpStatusCode.NotFound);
+        await (await (await tenant.ClientAsync("recruiter")).DeleteAsync($"/v1/candidates/{candidateId}")).AssertProblemAsync(HttpStatusCode.Forbidden);
+        await (await (await tenant.ClientAsync("legal")).DeleteAsync($"/v1/candidates/{candidateId}")).AssertProblemAsync(HttpStatusCode.Forbidden);
+        await (await tenant.Admin.DeleteAsync($"/v1/candidates/{Guid.CreateVersion7()}")).AssertProblemAsync(HttpStatusCode.NotFound);
+
+        var erased = await (await tenant.Admin.DeleteAsync($"/v1/candidates/{candidateId}")).ReadAsync<ErasureResponse>(HttpStatusCode.Accepted);
+        Assert.False(erased.AlreadyErased);
+        await using var db = api.Database.CreateDbContext();
+        Assert.Null((await db.Candidates.SingleAsync(c => c.Id == candidateId)).LastName);
+    }
+
+    [Fact]
+    public async Task A_legal_hold_blocks_manual_erasure_until_it_is_released()
+    {
+        var tenant = await api.CreateTenantAsync();
+        var (candidateId, applicationId) = await CandidateOfAsync(tenant);
+        var legal = await tenant.ClientAsync("legal");
+
+        await (await (await tenant.ClientAsync("recruiter")).PutAsync($"/v1/applications/{applicationId}/legal-hold", HttpAssertions.JsonBody(new { onHold = true })))
+            .AssertProblemAsync(HttpStatusCode.Forbidden);
+        await (await legal.PutAsync($"/v1/applications/{applicationId}/legal-hold", HttpAssertions.JsonBody(new { onHold = true, reason = new string('x', 201) })))
+            .AssertProblemAsync(HttpStatusCode.UnprocessableEntity, "validation");
+        var hold = await (await legal.PutAsync($"/v1/applications/{applicationId}/legal-hold", HttpAssertions.JsonBody(new { onHold = true, reason = "Case 2026-114" })))
+            .ReadAsync<LegalHoldResponse>();
+        Assert.True(hold.OnHold);
+        Assert.NotNull(hold.SetAt);
+        Assert.NotNull(hold.SetById);
+        Assert.True((await (await legal.GetAsync($"/v1/applications/{applicationId}")).ReadAsync<ApplicationDetailResponse>()).LegalHold);
+
+        var ats = await tenant.ClientAsync("integration");
+        await (await ats.DeleteAsync($"/v1/candidates/{candidateId}")).AssertProblemAsync(HttpStatusCode.Conflict, "legal-hold");
+        await using (var db = api.Database.CreateDbContext())
+            Assert.Null((await db.Candidates.SingleAsync(c => c.Id == candidateId)).ErasedAt);
+
+        var released = await (await tenant.Admin.PutAsync($"/v1/applications/{applicationId}/legal-hold", HttpAssertions.JsonBody(new { onHold = false })))
+            .ReadAsync<LegalHoldResponse>();
+        Assert.False(released.OnHold);
+        Assert.Null(released.Reason);
+        (await ats.DeleteAsync($"/v1/candidates/{candidateId}")).EnsureSuccessStatusCode();
+
+        await using var after = api.Database.CreateDbContext();
+        var actions = await after.AuditEvents.Where(e => e.TenantId == tenant.Id && e.SubjectId == applicationId).Select(e => e.Action).ToListAsync();
+        Assert.Contains("application.legal-hold-set", actions);
+        Assert.Contains("application.legal-hold-released", actions);
+        Assert.DoesNotContain(after.AuditEvents.Where(e => e.TenantId == tenant.Id), e => e.Data.Contains("2026-114"));
+    }
+
+    [Fact]
+    public async Task Find_by_external_id_answers_the_candidate_and_its_applications_within_the_tenant()
+    {
+        var tenant = await api.CreateTenantAsync();
+        var (candidateId, applicationId) = await CandidateOfAsync(tenant);
+        string externalId;
+        await using (var db = api.Database.CreateDbContext())
+            externalId = (await db.Candidates.SingleAsync(c => c.Id == candidateId)).ExternalId;
+
+        var found = await (await (await tenant.ClientAsync("recruiter")).GetAsync($"/v1/candidates?externalId={externalId}")).ReadAsync<CandidateLookupResponse>();
+        Assert.Equal(candidateId, found.Id);
+        Assert.Equal([applicationId], found.ApplicationIds);
+        Assert.Equal("Ada", found.FirstName);
+        Assert.Null(found.ErasedAt);
+
+        await (await (await (await api.CreateTenantAsync()).ClientAsync("integration")).GetAsync($"/v1/candidates?externalId={externalId}"))
+            .AssertProblemAsync(HttpStatusCode.NotFound);
+        await (await tenant.Admin.GetAsync("/v1/candidates")).AssertProblemAsync(HttpStatusCode.UnprocessableEntity, "validation");
+        await (await tenant.Admin.GetAsync("/v1/candidates?externalId=no%20spaces")).AssertProblemAsync(HttpStatusCode.UnprocessableEntity, "validation");
+    }
+
+    private async Task<(Guid CandidateId, Guid ApplicationId)> CandidateOfAsync(TestTenant tenant)
+    {
+        var applicationId = await FeedbackWorkflowTests.ApplicationAsync(tenant);
+        await using var db = api.Database.CreateDbContext();
+        return ((await db.Applications.SingleAsync(a => a.Id == applicationId)).CandidateId, applicationId);
+    }
+}
+
+/// <summary>
+/// One candidate with a distinctive name and address, taken through the whole product: upsert, feedback that mentions
+/// them, rejection (with an invitation), their request with a note, a scheduled delivery with an earlier SMTP refusal
+/// that quoted the address, a suppression entry, and stored idempotent answers.
+/// </summary>
+internal sealed record CandidateStory(
+    Guid CandidateId, string CandidateExternalId, Guid ApplicationId, string ApplicationExternalId, Guid FeedbackId, string Token,
+    string FirstName, string LastName, string Email)
+{
+    public IReadOnlyList<string> Secrets => [FirstName, LastName, Email];
+
+    public static async Task<CandidateStory> ArrangeAsync(ApiFactory api, TestTenant tenant)
+    {
+        var tag = Guid.NewGuid().ToString("N")[..8];
+        var firstName = "Zephyrine" + tag;
+        var lastName = "Quillfeather" + tag;
+        var email = $"zq-{Guid.NewGuid():N}@example.org";
+        var ats = await tenant.ClientAsync("integration");
+        var applicationExternal = "app-" + tag;
+        var candidateExternal = "cand-" + tag;
+        var put = new HttpRequestMessage(HttpMethod.Put, $"/v1/applications/{applicationExternal}")
+        {
+            Content = HttpAssertions.JsonBody(new
+            {
+                candidate = new { externalId = candidateExternal, firstName, lastName, email, locale = "en-GB" },
+                positionTitle = "Backend Engineer",
+                stageReached = "onsite",
+            }),
+        };
+        put.Headers.Add("Idempotency-Key", "upsert-" + tag);
+        var application = await (await ats.SendAsync(put)).ReadAsync<ApplicationResponse>(HttpStatusCode.Created);
+
+        // Feedback whose free text names the candidate; started with an Idempotency-Key, so its answer is stored.
+        var interviewer = await tenant.ClientAsync("interviewer");
+        var templateId = await TemplateLifecycleTests.PublishedTemplateAsync(tenant);
+        var start = new HttpRequestMessage(HttpMethod.Post, "/v1/feedback") { Content = JsonContent.Create(new { applicationId = application.Id, templateId }) };
+        start.Headers.Add("Idempotency-Key", "start-" + tag);
+        var feedback = await (await interviewer.SendAsync(start)).ReadAsync<FeedbackResponse>(HttpStatusCode.Created);
+        IReadOnlyList<Answer> answers =
+        [
+            new("problem-solving", "meets", [], $"{firstName} reached a correct solution for the second exercise."),
+            new("code-quality", "strong"), new("system-design", "developing"), new("communication", "meets"),
+        ];
+        (await FeedbackWorkflowTests.SaveAsync(interviewer, feedback.Id, answers, null)).EnsureSuccessStatusCode();
+        (await interviewer.PostJsonAsync($"/v1/feedback/{feedback.Id}/submit", new { })).EnsureSuccessStatusCode();
+        (await (await tenant.ClientAsync("recruiter")).PostAsync($"/v1/feedback/{feedback.Id}/approve", null)).EnsureSuccessStatusCode();
+
+        // Rejection (queues an invitation) and the candidate's request with a note naming them.
+        var token = CandidateRequestTests.Token(await CandidateRequestTests.RejectAsync(tenant, application.Id));
+        (await api.CreateClient().PostJsonAsync($"/v1/public/feedback-requests/{token}", new { note = $"I am {firstName} {lastName}, please write to {email}." }))
+            .EnsureSuccessStatusCode();
+
+        // What the worker records when SMTP refuses: a reply quoting the address, and (after a 5xx) a suppression entry.
+        await using var db = api.Database.CreateDbContext();
+        var delivery = await db.Deliveries.Include(d => d.Attempts).SingleAsync(d => d.ApplicationId == application.Id);
+        var now = DateTimeOffset.UtcNow;
+        Assert.True(delivery.TryStartAttempt(delivery.ScheduledFor, TimeSpan.FromMinutes(2)));
+        delivery.RecordTransientFailure($"451 4.2.0 <{email}>: Recipient address temporarily rejected", now, 6, TimeSpan.FromDays(1));
+        var stored = IdempotencyRecord.Start(tenant.Id, "quote-" + tag, new byte[32], now);
+        stored.Complete(201, $"{{\"email\":\"{email}\"}}", null);
+        db.IdempotencyRecords.Add(stored);
+        await db.SaveChangesAsync();
+        await DeliveryScheduling.SuppressAsync(db, tenant.Id, email, $"550 5.1.1 <{email}>: user unknown", now, CancellationToken.None);
+
+        return new CandidateStory(application.Candidate.Id, candidateExternal, application.Id, applicationExternal, feedback.Id, token, firstName, lastName, email);
+    }
+}
