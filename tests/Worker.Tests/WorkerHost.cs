@@ -18,6 +18,9 @@ public sealed class WorkerHost : IAsyncDisposable
 
     public IServiceProvider Services => _host.Services;
 
+    /// <summary>Every log line the worker wrote at Warning and above (Information and above for FeedbackHub's own categories).</summary>
+    public CapturedLogs Logs { get; private init; } = new();
+
     public static async Task<WorkerHost> StartAsync(string postgres, string prefix, IDictionary<string, string?>? settings = null)
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { EnvironmentName = "Testing" });
@@ -34,12 +37,14 @@ public sealed class WorkerHost : IAsyncDisposable
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
             configuration[key] = value; // the caller's settings win
         builder.Configuration.AddInMemoryCollection(configuration);
-        builder.Logging.SetMinimumLevel(LogLevel.Warning).AddFilter("MassTransit", LogLevel.Error);
+        var logs = new CapturedLogs();
+        builder.Logging.SetMinimumLevel(LogLevel.Warning).AddFilter("MassTransit", LogLevel.Error)
+            .AddFilter<CapturedLogs>("FeedbackHub", LogLevel.Information).AddProvider(logs);
         builder.AddFeedbackHubWorker();
         var host = builder.Build();
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         await host.StartAsync(timeout.Token);
-        return new WorkerHost(host);
+        return new WorkerHost(host) { Logs = logs };
     }
 
     public T Get<T>() where T : notnull => _host.Services.GetRequiredService<T>();

@@ -1,0 +1,149 @@
+using FeedbackHub.Api.Features.Audit;
+using FeedbackHub.Domain.Delivery;
+using FeedbackHub.Domain.Model;
+using FeedbackHub.Domain.Persistence;
+using FeedbackHub.Tests;
+using FeedbackHub.Worker.Retention;
+using FeedbackHub.Worker.Tests.Delivery;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace FeedbackHub.Worker.Tests.Retention;
+
+/// <summary>The retention sweep on a real database, run deterministically through <see cref="RetentionSweeper.RunOnceAsync"/>.</summary>
+public sealed class RetentionSweeperTests(ApiFactory api) : IClassFixture<ApiFactory>
+{
+    private static readonly TimeSpan ThirteenMonths = TimeSpan.FromDays(400);
+
+    [Fact]
+    public async Task Erases_exactly_the_candidates_past_retention_and_never_one_under_legal_hold()
+    {
+        var tenant = await api.CreateTenantAsync(settings: TenantSettings.Default with { CoolingOffDelay = TimeSpan.FromHours(1) });
+        var patient = await api.CreateTenantAsync(settings: TenantSettings.Default with { CoolingOffDelay = TimeSpan.FromHours(1), RetentionMonths = 24 });
+        var arrange = new DeliveryArrange(api.Database, tenant.Id);
+        var deliveries = await arrange.DeliveriesAsync([MailSink.NewAddress("due"), MailSink.NewAddress("held"), MailSink.NewAddress("recent"), MailSink.NewAddress("active")]);
+        var (due, held, recent, active) = (await CandidateOf(deliveries[0]), await CandidateOf(deliveries[1]), await CandidateOf(deliveries[2]), await CandidateOf(deliveries[3]));
+        var longer = await CandidateOf((await new DeliveryArrange(api.Database, patient.Id).DeliveriesAsync([MailSink.NewAddress("longer")]))[0]);
+
+        await BackdateAsync(due, ThirteenMonths);
+        await BackdateAsync(held, ThirteenMonths);
+        await api.Database.ExecuteAsync($"UPDATE applications SET legal_hold = true, legal_hold_set_at = now() WHERE candidate_id = '{held}'");
+        await BackdateAsync(active, ThirteenMonths);
+        await api.Database.ExecuteAsync($"UPDATE deliveries SET updated_at = now() - interval '1 day' WHERE application_id IN (SELECT id FROM applications WHERE candidate_id = '{active}')");
+        await BackdateAsync(longer, ThirteenMonths);
+
+        var (sweeper, logs) = Sweeper(new RetentionOptions());
+        var run = await sweeper.RunOnceAsync(CancellationToken.None);
+        Assert.Equal(new RetentionRun(1, 0, 1, false), run);
+
+        await using var db = api.Database.CreateDbContext();
+        Guid[] mine = [due, held, recent, active, longer];
+        var erasedIds = await db.Candidates.Where(c => mine.Contains(c.Id) && c.ErasedAt != null).Select(c => c.Id).ToListAsync();
+        Assert.Equal([due], erasedIds);
+        var erased = await db.Candidates.SingleAsync(c => c.Id == due);
+        Assert.Equal(("", null, ""), (erased.FirstName, erased.LastName, erased.Email));
+        Assert.Equal(DeliveryStatus.Cancelled, (await db.Deliveries.SingleAsync(d => d.Id == deliveries[0].Id)).Status);
+        Assert.Equal(DeliveryStatus.Scheduled, (await db.Deliveries.SingleAsync(d => d.Id == deliveries[1].Id)).Status);
+
+        var audit = await db.AuditEvents.SingleAsync(e => e.TenantId == tenant.Id && e.Action == "candidate.erased");
+        Assert.Equal(due, audit.SubjectId);
+        Assert.Null(audit.ActorId);
+        Assert.Equal("system", audit.ActorName);
+        Assert.Contains("\"reason\":\"retention\"", audit.Data, StringComparison.Ordinal);
+        Assert.True((await (await tenant.Admin.GetAsync("/v1/audit/verify")).ReadAsync<AuditVerification>()).Valid);
+        Assert.Contains(logs.Lines, l => l.Contains("1 candidates erased", StringComparison.Ordinal));
+        Assert.DoesNotContain(logs.Lines, l => l.Contains("@example.test", StringComparison.Ordinal) || l.Contains("Ada", StringComparison.Ordinal));
+
+        // Nothing is due any more: a second run erases nothing.
+        Assert.Equal(0, (await sweeper.RunOnceAsync(CancellationToken.None)).Erased);
+    }
+
+    [Fact]
+    public async Task Works_in_batches_and_stops_at_the_bound_of_a_run()
+    {
+        var tenant = await api.CreateTenantAsync(settings: TenantSettings.Default with { CoolingOffDelay = TimeSpan.FromHours(1), RetentionMonths = 1 });
+        var deliveries = await new DeliveryArrange(api.Database, tenant.Id).DeliveriesAsync(Enumerable.Range(0, 5).Select(_ => MailSink.NewAddress("batch")).ToList());
+        var candidates = new List<Guid>();
+        foreach (var delivery in deliveries)
+        {
+            var id = await CandidateOf(delivery);
+            candidates.Add(id);
+            await BackdateAsync(id, TimeSpan.FromDays(40));
+        }
+
+        var (sweeper, _) = Sweeper(new RetentionOptions { BatchSize = 2, MaxPerRun = 3 });
+        Assert.Equal(new RetentionRun(3, 0, 2, true), await sweeper.RunOnceAsync(CancellationToken.None));
+        Assert.Equal(3, await ErasedCountAsync(candidates));
+        Assert.Equal(new RetentionRun(2, 0, 1, false), await sweeper.RunOnceAsync(CancellationToken.None));
+        Assert.Equal(5, await ErasedCountAsync(candidates));
+        Assert.True((await (await tenant.Admin.GetAsync("/v1/audit/verify")).ReadAsync<AuditVerification>()).Valid);
+    }
+
+    [Fact]
+    public async Task Two_sweepers_running_at_once_erase_each_candidate_once()
+    {
+        var tenant = await api.CreateTenantAsync(settings: TenantSettings.Default with { CoolingOffDelay = TimeSpan.FromHours(1), RetentionMonths = 1 });
+        var deliveries = await new DeliveryArrange(api.Database, tenant.Id).DeliveriesAsync(Enumerable.Range(0, 12).Select(_ => MailSink.NewAddress("shared")).ToList());
+        var candidates = new List<Guid>();
+        foreach (var delivery in deliveries)
+        {
+            var id = await CandidateOf(delivery);
+            candidates.Add(id);
+            await BackdateAsync(id, TimeSpan.FromDays(40));
+        }
+
+        var runs = await Task.WhenAll(
+            Sweeper(new RetentionOptions { BatchSize = 3 }).Sweeper.RunOnceAsync(CancellationToken.None),
+            Sweeper(new RetentionOptions { BatchSize = 3 }).Sweeper.RunOnceAsync(CancellationToken.None));
+        Assert.Equal(12, runs.Sum(r => r.Erased));
+        Assert.Equal(12, await ErasedCountAsync(candidates));
+        await using var db = api.Database.CreateDbContext();
+        Assert.Equal(12, await db.AuditEvents.CountAsync(e => e.TenantId == tenant.Id && e.Action == "candidate.erased"));
+        Assert.True((await (await tenant.Admin.GetAsync("/v1/audit/verify")).ReadAsync<AuditVerification>()).Valid);
+    }
+
+    private (RetentionSweeper Sweeper, CapturedLogs Logs) Sweeper(RetentionOptions options)
+    {
+        var logs = new CapturedLogs();
+        var services = new ServiceCollection();
+        services.AddSingleton<IConfiguration>(new ConfigurationBuilder()
+            .AddInMemoryCollection(new Dictionary<string, string?> { ["ConnectionStrings:Postgres"] = api.Database.ConnectionString }).Build());
+        services.AddLogging(b => b.ClearProviders().SetMinimumLevel(LogLevel.Debug).AddProvider(logs));
+        services.AddFeedbackHubDatabase();
+        services.AddSingleton<ITenantScope, SystemTenantScope>();
+        var provider = services.BuildServiceProvider();
+        return (new RetentionSweeper(provider.GetRequiredService<IServiceScopeFactory>(), TimeProvider.System, Options.Create(options),
+            provider.GetRequiredService<ILogger<RetentionSweeper>>()), logs);
+    }
+
+    private async Task<Guid> CandidateOf(Domain.Delivery.Delivery delivery)
+    {
+        await using var db = api.Database.CreateDbContext();
+        return (await db.Applications.SingleAsync(a => a.Id == delivery.ApplicationId)).CandidateId;
+    }
+
+    private async Task<int> ErasedCountAsync(IReadOnlyList<Guid> candidates)
+    {
+        await using var db = api.Database.CreateDbContext();
+        return await db.Candidates.CountAsync(c => candidates.Contains(c.Id) && c.ErasedAt != null);
+    }
+
+    /// <summary>Moves every activity time of the candidate's story into the past.</summary>
+    private Task BackdateAsync(Guid candidateId, TimeSpan age)
+    {
+        var by = $"interval '{(int)age.TotalDays} days'";
+        var apps = $"(SELECT id FROM applications WHERE candidate_id = '{candidateId}')";
+        return api.Database.ExecuteAsync($"""
+            UPDATE candidates SET created_at = created_at - {by}, updated_at = updated_at - {by} WHERE id = '{candidateId}';
+            UPDATE applications SET created_at = created_at - {by}, updated_at = updated_at - {by}, rejected_at = rejected_at - {by} WHERE candidate_id = '{candidateId}';
+            UPDATE feedback SET created_at = created_at - {by}, updated_at = updated_at - {by} WHERE application_id IN {apps};
+            UPDATE feedback_requests SET requested_at = requested_at - {by} WHERE application_id IN {apps};
+            UPDATE feedback_request_links SET created_at = created_at - {by}, expires_at = expires_at - {by} WHERE application_id IN {apps};
+            UPDATE deliveries SET created_at = created_at - {by}, updated_at = updated_at - {by}, scheduled_for = scheduled_for - {by} WHERE application_id IN {apps};
+            UPDATE invitations SET created_at = created_at - {by} WHERE application_id IN {apps};
+            """);
+    }
+}
