@@ -16,6 +16,12 @@ public sealed class RetentionOptions
     /// <summary>Candidates fetched per batch (each is erased in its own short transaction).</summary>
     public int BatchSize { get; set; } = 100;
 
+    /// <summary>
+    /// Candidates of a batch erased at the same time, each in its own transaction (they only meet on the tenant's
+    /// audit-chain lock, held for the last two round trips of each erasure).
+    /// </summary>
+    public int Parallelism { get; set; } = 4;
+
     /// <summary>At most this many candidates per run (erased or skipped), so one run stays bounded; the rest waits for the next run.</summary>
     public int MaxPerRun { get; set; } = 10_000;
 }
@@ -27,7 +33,8 @@ public sealed record RetentionRun(int Erased, int Skipped, int Batches, bool Rea
 /// Erases candidates whose tenant's retention period after their last activity has passed
 /// (<see cref="CandidateErasure.DueForRetentionAsync"/>), never one with an application under legal hold. Runs at start
 /// and then every <see cref="RetentionOptions.Interval"/>; each run fetches batches of due candidates with
-/// FOR UPDATE SKIP LOCKED (so several workers share the work) and erases each in its own transaction, audited as
+/// FOR UPDATE SKIP LOCKED (so several workers share the work) and erases each in its own transaction
+/// (<see cref="RetentionOptions.Parallelism"/> at a time), audited as
 /// <c>candidate.erased</c> with reason <c>retention</c> by the system. Logs carry counts and ids only.
 /// </summary>
 public sealed partial class RetentionSweeper(IServiceScopeFactory scopes, TimeProvider time, IOptions<RetentionOptions> options, ILogger<RetentionSweeper> logger)
@@ -62,23 +69,25 @@ public sealed partial class RetentionSweeper(IServiceScopeFactory scopes, TimePr
         int erased = 0, skipped = 0, batches = 0;
         var batchSize = Math.Max(1, _options.BatchSize);
         var max = Math.Max(0, _options.MaxPerRun);
+        var parallel = new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, _options.Parallelism), CancellationToken = ct };
         while (erased + skipped < max)
         {
             var take = Math.Min(batchSize, max - erased - skipped);
-            await using var scope = scopes.CreateAsyncScope();
-            var db = scope.ServiceProvider.GetRequiredService<FeedbackHubDbContext>();
-            var audit = scope.ServiceProvider.GetRequiredService<AuditLog>();
-            var due = await CandidateErasure.DueForRetentionAsync(db, now, take, ct);
+            List<DueCandidate> due;
+            await using (var scope = scopes.CreateAsyncScope())
+                due = await CandidateErasure.DueForRetentionAsync(scope.ServiceProvider.GetRequiredService<FeedbackHubDbContext>(), now, take, ct);
             if (due.Count == 0)
                 break;
             batches++;
-            foreach (var candidate in due)
+            await Parallel.ForEachAsync(due, parallel, async (candidate, token) =>
             {
-                if (await TryEraseAsync(db, audit, candidate, now, ct))
-                    erased++;
+                await using var scope = scopes.CreateAsyncScope();
+                var db = scope.ServiceProvider.GetRequiredService<FeedbackHubDbContext>();
+                if (await TryEraseAsync(db, scope.ServiceProvider.GetRequiredService<AuditLog>(), candidate, now, token))
+                    Interlocked.Increment(ref erased);
                 else
-                    skipped++;
-            }
+                    Interlocked.Increment(ref skipped);
+            });
 
             if (due.Count < take)
                 break;
@@ -92,7 +101,6 @@ public sealed partial class RetentionSweeper(IServiceScopeFactory scopes, TimePr
     /// <summary>Erases one candidate in its own transaction, after checking (with its row locked) that it is still due.</summary>
     private async Task<bool> TryEraseAsync(FeedbackHubDbContext db, AuditLog audit, DueCandidate candidate, DateTimeOffset now, CancellationToken ct)
     {
-        db.DiscardPendingChanges();
         await using var tx = await db.Database.BeginTransactionAsync(ct);
         var still = await CandidateErasure.DueForRetentionAsync(db, now, 1, ct, only: candidate.CandidateId);
         if (still.Count == 0)
