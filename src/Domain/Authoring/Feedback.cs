@@ -212,14 +212,13 @@ public sealed class Feedback
     /// Erasure of the candidate: removes every free text written about them (answer comments, the language findings
     /// that quote them, acknowledgement reasons, the review comment). The structured ratings stay: criterion, band and
     /// the chosen pre-approved phrases are template wording, not text about the person. Returns how many texts were
-    /// removed; a change moves <see cref="Version"/>, so a concurrent edit gets 412.
+    /// removed. It always moves <see cref="Version"/>, so an edit that read the feedback before the erasure fails on
+    /// the concurrency token instead of writing text about an erased candidate.
     /// </summary>
     public int EraseFreeText(DateTimeOffset now)
     {
         var erased = Answers.Count(a => a.Comment is not null) + Findings.Count + Acknowledgements.Count(a => a.Reason != ErasedText)
             + (ReviewComment is null ? 0 : 1);
-        if (erased == 0)
-            return 0;
         Answers = Answers.Select(a => a with { Comment = null }).ToList();
         Findings = [];
         Acknowledgements = Acknowledgements.Select(a => a with { Reason = ErasedText }).ToList();

@@ -99,6 +99,11 @@ public sealed class CandidateErasureTests(ApiFactory api) : IClassFixture<ApiFac
         Assert.Equal(story.CandidateExternalId, application.Candidate.ExternalId);
         Assert.Equal("cancelled", application.Delivery!.Status);
 
+        // Nothing more is written about the person.
+        var interviewer = await tenant.ClientAsync("interviewer");
+        await (await FeedbackWorkflowTests.SaveAsync(interviewer, story.FeedbackId, [new("problem-solving", "meets", [], $"{story.FirstName} again")], null))
+            .AssertProblemAsync(HttpStatusCode.Conflict, "candidate-erased");
+
         // Repeating answers 202 with alreadyErased; the ATS upserting the person again does not bring them back.
         var again = await (await ats.DeleteAsync($"/v1/candidates/{story.CandidateId}")).ReadAsync<ErasureResponse>(HttpStatusCode.Accepted);
         Assert.True(again.AlreadyErased);

@@ -87,6 +87,7 @@ public static class FeedbackEndpoints
             : template.Published ?? throw DomainException.Invalid("template-not-published", "The template has no published version yet.");
         if (await db.Feedback.AnyAsync(f => f.ApplicationId == application.Id, ct))
             throw DomainException.Conflict("feedback-exists", "This application already has feedback; continue it instead.");
+        await EnsureCandidateNotErasedAsync(db, application.Id, ct);
 
         var feedback = Domain.Authoring.Feedback.Start(caller.TenantId, application.Id, version, caller.Actor, time.GetUtcNow());
         db.Feedback.Add(feedback);
@@ -131,7 +132,7 @@ public static class FeedbackEndpoints
         Guid id, SaveAnswersRequest request, CurrentActor caller, FeedbackHubDbContext db, AuditLog audit, TenantLanguage language,
         TimeProvider time, HttpRequest httpRequest, HttpResponse response, CancellationToken ct)
     {
-        var feedback = await LoadAsync(db, id, ct);
+        var feedback = await LoadWritableAsync(db, id, ct);
         feedback.CheckVersion(IfMatch(httpRequest));
         var template = await TemplateContentAsync(db, feedback, ct);
         var (_, checker) = await language.ForTenantAsync(db, caller.TenantId, ct);
@@ -147,7 +148,7 @@ public static class FeedbackEndpoints
         Guid id, SubmitFeedbackRequest? request, CurrentActor caller, FeedbackHubDbContext db, AuditLog audit, TimeProvider time,
         Microsoft.Extensions.Options.IOptions<Requests.PublicLinkOptions> options, HttpRequest httpRequest, HttpResponse response, CancellationToken ct)
     {
-        var feedback = await LoadAsync(db, id, ct);
+        var feedback = await LoadWritableAsync(db, id, ct);
         feedback.CheckVersion(IfMatch(httpRequest));
         var template = await TemplateContentAsync(db, feedback, ct);
         var settings = await db.Tenants.Where(t => t.Id == caller.TenantId).Select(t => t.Settings).SingleAsync(ct);
@@ -178,7 +179,7 @@ public static class FeedbackEndpoints
         Guid id, RequestChangesRequest request, CurrentActor caller, FeedbackHubDbContext db, AuditLog audit, TimeProvider time,
         HttpRequest httpRequest, HttpResponse response, CancellationToken ct)
     {
-        var feedback = await LoadAsync(db, id, ct);
+        var feedback = await LoadWritableAsync(db, id, ct);
         feedback.CheckVersion(IfMatch(httpRequest));
         feedback.RequestChanges(caller.Actor, request.Comment, time.GetUtcNow());
         audit.Record(caller.TenantId, caller.Actor, "feedback.changes-requested", "feedback", feedback.Id);
@@ -214,6 +215,29 @@ public static class FeedbackEndpoints
 
     private static async Task<Domain.Authoring.Feedback> LoadAsync(FeedbackHubDbContext db, Guid id, CancellationToken ct) =>
         await db.Feedback.SingleOrDefaultAsync(f => f.Id == id, ct) ?? throw DomainException.NotFound("The feedback");
+
+    /// <summary>Loads feedback for an operation that writes free text about the candidate: refused once the candidate is erased.</summary>
+    private static async Task<Domain.Authoring.Feedback> LoadWritableAsync(FeedbackHubDbContext db, Guid id, CancellationToken ct)
+    {
+        var feedback = await LoadAsync(db, id, ct);
+        await EnsureCandidateNotErasedAsync(db, feedback.ApplicationId, ct);
+        return feedback;
+    }
+
+    /// <summary>
+    /// 409 <c>candidate-erased</c>: nothing more is written about an erased candidate. A write racing the erasure
+    /// fails on the feedback's version (the erasure moves it).
+    /// </summary>
+    private static async Task EnsureCandidateNotErasedAsync(FeedbackHubDbContext db, Guid applicationId, CancellationToken ct)
+    {
+        var erasedAt = await (
+            from a in db.Applications
+            join c in db.Candidates on a.CandidateId equals c.Id
+            where a.Id == applicationId
+            select c.ErasedAt).SingleOrDefaultAsync(ct);
+        if (erasedAt is not null)
+            throw DomainException.Conflict("candidate-erased", "The candidate's personal data was erased; no more feedback is written about them.");
+    }
 
     private static async Task<TemplateContent> TemplateContentAsync(FeedbackHubDbContext db, Domain.Authoring.Feedback feedback, CancellationToken ct) =>
         await db.TemplateVersions.AsNoTracking()
