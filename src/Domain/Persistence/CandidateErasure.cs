@@ -7,7 +7,6 @@ using Microsoft.EntityFrameworkCore;
 namespace FeedbackHub.Domain.Persistence;
 
 /// <summary>Why a candidate was erased (recorded in the audit event).</summary>
-[JsonConverter(typeof(JsonStringEnumConverter<ErasureReason>))]
 public enum ErasureReason
 {
     /// <summary>Someone asked for it: <c>DELETE /v1/candidates/{id}</c>.</summary>
@@ -211,6 +210,7 @@ public static class CandidateErasure
             CROSS JOIN LATERAL (SELECT {now} - make_interval(months => COALESCE((t.settings ->> 'retentionMonths')::int, 12)) AS cutoff) k
             WHERE c.erased_at IS NULL
               AND ({all} OR c.id = {id})
+              AND c.updated_at < {now} - interval '1 month' -- the shortest retention: lets the index on updated_at narrow the scan
               AND c.updated_at < k.cutoff
               AND NOT EXISTS (
                 SELECT 1 FROM applications a
