@@ -12,6 +12,7 @@ using FeedbackHub.Domain.Authoring;
 using FeedbackHub.Domain.Delivery;
 using FeedbackHub.Domain.Model;
 using FeedbackHub.Domain.Persistence;
+using FeedbackHub.Domain.Webhooks;
 using FeedbackHub.Tests;
 using Microsoft.EntityFrameworkCore;
 
@@ -84,6 +85,9 @@ public sealed class CandidateErasureTests(ApiFactory api) : IClassFixture<ApiFac
             Assert.Contains(events, e => e.Action == "delivery.cancelled" && e.Data.Contains("candidate-erased", StringComparison.Ordinal));
             var delivery = await db.Deliveries.Include(d => d.Attempts).SingleAsync(d => d.ApplicationId == story.ApplicationId);
             Assert.Equal(DeliveryStatus.Cancelled, delivery.Status);
+            var deliveryId = delivery.Id.ToString();
+            Assert.Contains(await db.WebhookEvents.Where(e => e.TenantId == tenant.Id).ToListAsync(),
+                e => e.Type == WebhookEventTypes.DeliveryCancelled && e.Body.Contains(deliveryId, StringComparison.Ordinal)); // raised through the domain
             Assert.All(delivery.Attempts, a => Assert.StartsWith("451 (reply text erased", a.Reply, StringComparison.Ordinal));
             Assert.Equal(InvitationStatus.Cancelled, (await db.Invitations.SingleAsync(i => i.ApplicationId == story.ApplicationId)).Status);
             var feedback = await db.Feedback.SingleAsync(f => f.ApplicationId == story.ApplicationId);
@@ -178,6 +182,25 @@ public sealed class CandidateErasureTests(ApiFactory api) : IClassFixture<ApiFac
     }
 
     [Fact]
+    public async Task The_database_refuses_personal_data_on_an_erased_candidate_so_a_racing_upsert_cannot_bring_it_back()
+    {
+        var tenant = await api.CreateTenantAsync();
+        var (candidateId, _) = await CandidateOfAsync(tenant);
+
+        // An upsert that read the candidate before the erasure and writes its change after it.
+        await using var racing = api.Database.CreateDbContext();
+        var stale = await racing.Candidates.SingleAsync(c => c.Id == candidateId);
+        (await (await tenant.ClientAsync("integration")).DeleteAsync($"/v1/candidates/{candidateId}")).EnsureSuccessStatusCode();
+        stale.ApplyUpsert(new CandidateDetails(stale.ExternalId, "Late", "Write", "late@example.test", null), DateTimeOffset.UtcNow);
+        var refused = await Assert.ThrowsAsync<DbUpdateException>(() => racing.SaveChangesAsync());
+        Assert.Equal("ck_candidates_erased_holds_no_personal_data", (refused.InnerException as Npgsql.PostgresException)?.ConstraintName);
+
+        await using var db = api.Database.CreateDbContext();
+        var erased = await db.Candidates.SingleAsync(c => c.Id == candidateId);
+        Assert.Equal(("", null), (erased.FirstName, erased.LastName));
+    }
+
+    [Fact]
     public async Task Find_by_external_id_answers_the_candidate_and_its_applications_within_the_tenant()
     {
         var tenant = await api.CreateTenantAsync();
@@ -224,6 +247,14 @@ internal sealed record CandidateStory(
         var lastName = "Quillfeather" + tag;
         var email = $"zq-{Guid.NewGuid():N}@example.org";
         var ats = await tenant.ClientAsync("integration");
+        // A webhook subscriber for every event: webhook events (ids only) are written for this story too.
+        await using (var arrange = api.Database.CreateDbContext())
+        {
+            arrange.WebhookSubscriptions.Add(WebhookSubscription.Create(tenant.Id, new Uri("https://ats.example.com/hooks"), WebhookEventTypes.All, null,
+                WebhookSecretBox.FromConfiguration(TestServices.WebhookSecretKey), DateTimeOffset.UtcNow).Subscription);
+            await arrange.SaveChangesAsync();
+        }
+
         var applicationExternal = "app-" + tag;
         var candidateExternal = "cand-" + tag;
         var put = new HttpRequestMessage(HttpMethod.Put, $"/v1/applications/{applicationExternal}")

@@ -69,7 +69,7 @@ public sealed class CandidateRequestTests(ApiFactory api) : IClassFixture<ApiFac
         var expired = Token(await RejectAsync(tenant, expiredApp, DateTimeOffset.UtcNow.AddDays(-31)));
         var erasedApp = await FeedbackWorkflowTests.ApplicationAsync(tenant);
         var erased = Token(await RejectAsync(tenant, erasedApp));
-        await api.Database.ExecuteAsync($"UPDATE candidates SET erased_at = now() WHERE id = (SELECT candidate_id FROM applications WHERE id = '{erasedApp}')");
+        await api.Database.ExecuteAsync($"UPDATE candidates SET erased_at = now(), first_name = '', last_name = NULL, email = '', locale = NULL WHERE id = (SELECT candidate_id FROM applications WHERE id = '{erasedApp}')");
         var rotatedApp = await FeedbackWorkflowTests.ApplicationAsync(tenant);
         var revoked = Token(await RejectAsync(tenant, rotatedApp));
         await RejectAsync(tenant, rotatedApp);

@@ -111,7 +111,7 @@ public sealed class DeliveryPipelineTests(DeliveryFixture pipeline) : IClassFixt
         var to = MailSink.NewAddress("erased");
         var scheduled = await arrange.DeliveryAsync(to);
         await pipeline.Api.Database.ExecuteAsync(
-            $"UPDATE candidates SET erased_at = now() WHERE id = (SELECT candidate_id FROM applications WHERE id = '{scheduled.ApplicationId}')");
+            $"UPDATE candidates SET erased_at = now(), first_name = '', last_name = NULL, email = '', locale = NULL WHERE id = (SELECT candidate_id FROM applications WHERE id = '{scheduled.ApplicationId}')");
 
         var failed = await arrange.WaitForStatusAsync(scheduled.Id, DeliveryStatus.Failed);
         Assert.Contains("erased", failed.LastReply, StringComparison.Ordinal);

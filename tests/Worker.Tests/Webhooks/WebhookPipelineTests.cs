@@ -61,7 +61,7 @@ public sealed class WebhookPipelineTests(WebhookFixture fixture) : IClassFixture
 
         // Sent: due now. Failed: the candidate's data was erased before sending. Cancelled: by a recruiter.
         await arrange.RescheduleAsync(toSend.Id, DateTimeOffset.UtcNow);
-        await Api.Database.ExecuteAsync($"UPDATE candidates SET erased_at = now() WHERE id = (SELECT candidate_id FROM applications WHERE id = '{toFail.ApplicationId}')");
+        await Api.Database.ExecuteAsync($"UPDATE candidates SET erased_at = now(), first_name = '', last_name = NULL, email = '', locale = NULL WHERE id = (SELECT candidate_id FROM applications WHERE id = '{toFail.ApplicationId}')");
         await arrange.RescheduleAsync(toFail.Id, DateTimeOffset.UtcNow);
         var recruiter = await tenant.ClientAsync(Roles.Recruiter);
         Assert.Equal(HttpStatusCode.OK, (await recruiter.PostAsync($"/v1/deliveries/{toCancel.Id}/cancel", null)).StatusCode);

@@ -109,9 +109,10 @@ public static partial class ApplicationEndpoints
         {
             result = await UpsertAsync(externalId, candidate!, details, caller, db, audit, time, ct);
         }
-        catch (DbUpdateException e) when (IsUniqueViolation(e))
+        catch (DbUpdateException e) when (IsUniqueViolation(e) || IsErasedMeanwhile(e))
         {
             // A concurrent request created the same application or candidate first; now it exists: update it.
+            // Or the candidate was erased meanwhile (the database refused its details): the retry finds it erased.
             db.DiscardPendingChanges();
             try
             {
@@ -268,6 +269,9 @@ public static partial class ApplicationEndpoints
 
     private static bool IsUniqueViolation(DbUpdateException e) =>
         e.InnerException is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation };
+
+    private static bool IsErasedMeanwhile(DbUpdateException e) =>
+        e.InnerException is PostgresException { SqlState: PostgresErrorCodes.CheckViolation, ConstraintName: "ck_candidates_erased_holds_no_personal_data" };
 
     private static ApplicationStatus? ParseStatus(string? status) =>
         status switch

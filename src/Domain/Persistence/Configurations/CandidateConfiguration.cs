@@ -9,6 +9,10 @@ internal sealed class CandidateConfiguration : IEntityTypeConfiguration<Candidat
     public void Configure(EntityTypeBuilder<Candidate> builder)
     {
         builder.HasKey(c => c.Id);
+        // An erased candidate holds no personal data, whatever writes the row (a racing upsert, a script): the
+        // database refuses it.
+        builder.ToTable(t => t.HasCheckConstraint("ck_candidates_erased_holds_no_personal_data",
+            "erased_at IS NULL OR (first_name = '' AND last_name IS NULL AND email = '' AND locale IS NULL)"));
         builder.HasOne<Tenant>().WithMany().HasForeignKey(c => c.TenantId).OnDelete(DeleteBehavior.Cascade);
         builder.Property(c => c.ExternalId).HasMaxLength(200);
         builder.Property(c => c.FirstName).HasMaxLength(100);

@@ -815,7 +815,10 @@ namespace FeedbackHub.Domain.Persistence.Migrations
                         .IsUnique()
                         .HasDatabaseName("ix_candidates_tenant_id_external_id");
 
-                    b.ToTable("candidates");
+                    b.ToTable("candidates", t =>
+                        {
+                            t.HasCheckConstraint("ck_candidates_erased_holds_no_personal_data", "erased_at IS NULL OR (first_name = '' AND last_name IS NULL AND email = '' AND locale IS NULL)");
+                        });
                 });
 
             modelBuilder.Entity("FeedbackHub.Domain.Model.IdempotencyRecord", b =>

@@ -42,6 +42,11 @@ namespace FeedbackHub.Domain.Persistence.Migrations
                 table: "candidates",
                 column: "updated_at",
                 filter: "erased_at IS NULL");
+
+            migrationBuilder.AddCheckConstraint(
+                name: "ck_candidates_erased_holds_no_personal_data",
+                table: "candidates",
+                sql: "erased_at IS NULL OR (first_name = '' AND last_name IS NULL AND email = '' AND locale IS NULL)");
         }
 
         /// <inheritdoc />
@@ -49,6 +54,10 @@ namespace FeedbackHub.Domain.Persistence.Migrations
         {
             migrationBuilder.DropIndex(
                 name: "ix_candidates_updated_at",
+                table: "candidates");
+
+            migrationBuilder.DropCheckConstraint(
+                name: "ck_candidates_erased_holds_no_personal_data",
                 table: "candidates");
 
             migrationBuilder.DropColumn(
