@@ -154,7 +154,12 @@ internal static class Program
 
             var prefix = "bench" + Guid.NewGuid().ToString("N")[..8];
             for (var w = 0; w < workers; w++)
-                processes.Add(await StartWorkerAsync(workerDll, conn, prefix, smtpHost, smtpPort));
+                processes.Add(await BenchWorker.StartAsync(workerDll, conn, prefix, new Dictionary<string, string>
+                {
+                    ["Smtp__Host"] = smtpHost,
+                    ["Smtp__Port"] = smtpPort.ToString(CultureInfo.InvariantCulture),
+                    ["Webhooks__SecretKey"] = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)),
+                }));
 
             // Warm-up (JIT, EF query compilation, connection pools) with a small batch, then the measured batch.
             await MakeDueAsync(options.Options, warmTenantId, DateTimeOffset.UtcNow);
@@ -251,33 +256,4 @@ internal static class Program
         return tenant.Id;
     }
 
-    private static async Task<Process> StartWorkerAsync(string workerDll, string postgres, string prefix, string smtpHost, int smtpPort)
-    {
-        var psi = new ProcessStartInfo("dotnet", [workerDll]) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        psi.Environment["ConnectionStrings__Postgres"] = postgres;
-        psi.Environment["ConnectionStrings__RabbitMq"] = Environment.GetEnvironmentVariable("FEEDBACKHUB_RABBITMQ");
-        psi.Environment["Smtp__Host"] = smtpHost;
-        psi.Environment["Smtp__Port"] = smtpPort.ToString(CultureInfo.InvariantCulture);
-        psi.Environment["Webhooks__SecretKey"] = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
-        psi.Environment["RabbitMq__Prefix"] = prefix;
-        psi.Environment["Outbox__PollInterval"] = "00:00:00.050";
-        psi.Environment["Urls"] = "http://127.0.0.1:0";
-        psi.Environment["Logging__Console__FormatterName"] = "simple";
-        psi.Environment["Logging__LogLevel__Default"] = "Warning";
-        psi.Environment["Logging__LogLevel__Microsoft.Hosting.Lifetime"] = "Information";
-        var process = new Process { StartInfo = psi };
-        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        process.OutputDataReceived += (_, e) =>
-        {
-            if (e.Data?.Contains("Application started", StringComparison.Ordinal) == true)
-                started.TrySetResult();
-        };
-        process.ErrorDataReceived += (_, e) => { };
-        process.Start();
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        if (await Task.WhenAny(started.Task, Task.Delay(TimeSpan.FromSeconds(90))) != started.Task)
-            throw new InvalidOperationException("The worker did not start.");
-        return process;
-    }
 }

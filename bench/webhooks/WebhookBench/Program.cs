@@ -126,7 +126,8 @@ internal static class Program
             var warmTenant = await ArrangeAsync(options.Options, box, receiver.Url(warmPath), 20);
             var tenant = await ArrangeAsync(options.Options, box, receiver.Url(path), n);
 
-            worker = await StartWorkerAsync(workerDll, conn, Convert.ToBase64String(key), "bench" + Guid.NewGuid().ToString("N")[..8]);
+            worker = await BenchWorker.StartAsync(workerDll, conn, "bench" + Guid.NewGuid().ToString("N")[..8],
+                new Dictionary<string, string> { ["Webhooks__SecretKey"] = Convert.ToBase64String(key) });
             await MakeDueAsync(options.Options, warmTenant, DateTimeOffset.UtcNow);
             await WaitAsync(() => receiver.Arrivals(warmPath).Count >= 20, TimeSpan.FromMinutes(2), "the warm-up batch");
             await Task.Delay(1000);
@@ -222,34 +223,6 @@ internal static class Program
         await connection.OpenAsync();
         await using var command = new NpgsqlCommand(sql, connection);
         await command.ExecuteNonQueryAsync();
-    }
-
-    private static async Task<Process> StartWorkerAsync(string workerDll, string postgres, string key, string prefix)
-    {
-        var psi = new ProcessStartInfo("dotnet", [workerDll]) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        psi.Environment["ConnectionStrings__Postgres"] = postgres;
-        psi.Environment["ConnectionStrings__RabbitMq"] = Environment.GetEnvironmentVariable("FEEDBACKHUB_RABBITMQ");
-        psi.Environment["Webhooks__SecretKey"] = key;
-        psi.Environment["RabbitMq__Prefix"] = prefix;
-        psi.Environment["Outbox__PollInterval"] = "00:00:00.050";
-        psi.Environment["Urls"] = "http://127.0.0.1:0";
-        psi.Environment["Logging__Console__FormatterName"] = "simple";
-        psi.Environment["Logging__LogLevel__Default"] = "Warning";
-        psi.Environment["Logging__LogLevel__Microsoft.Hosting.Lifetime"] = "Information";
-        var process = new Process { StartInfo = psi };
-        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        process.OutputDataReceived += (_, e) =>
-        {
-            if (e.Data?.Contains("Application started", StringComparison.Ordinal) == true)
-                started.TrySetResult();
-        };
-        process.ErrorDataReceived += (_, _) => { };
-        process.Start();
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        if (await Task.WhenAny(started.Task, Task.Delay(TimeSpan.FromSeconds(90))) != started.Task)
-            throw new InvalidOperationException("The worker did not start.");
-        return process;
     }
 
     /// <summary>A Kestrel receiver on 127.0.0.1 that answers 204 and records arrival time, event id and whether the signature checks out.</summary>
