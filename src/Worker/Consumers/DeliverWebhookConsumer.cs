@@ -45,6 +45,14 @@ public sealed partial class DeliverWebhookConsumer(
         var now = time.GetUtcNow();
         if (!delivery.IsDue(now, _options.EarlyTolerance))
         {
+            if (delivery is { Status: WebhookDeliveryStatus.Pending, NextAttemptAt: { } next })
+            {
+                // Early (clock skew between hosts, a duplicate): come back at the due time, so a lost message strands nothing.
+                db.OutboxMessages.Add(OutboxMessage.Create(new DeliverWebhook(delivery.Id, delivery.TenantId), delivery.TenantId, now, next));
+                await db.SaveChangesAsync(ct);
+                await tx.CommitAsync(ct);
+            }
+
             LogNotDue(logger, id, delivery.Status);
             return;
         }
@@ -112,7 +120,7 @@ public sealed partial class DeliverWebhookConsumer(
     [LoggerMessage(Level = LogLevel.Information, Message = "Webhook delivery {DeliveryId} is locked by another attempt or does not exist; message ignored")]
     private static partial void LogSkipped(ILogger logger, Guid deliveryId);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Webhook delivery {DeliveryId} is {Status} or not yet due; nothing sent")]
+    [LoggerMessage(Level = LogLevel.Information, Message = "Webhook delivery {DeliveryId} is {Status} or not yet due; nothing sent now (a pending one comes back at its due time)")]
     private static partial void LogNotDue(ILogger logger, Guid deliveryId, WebhookDeliveryStatus status);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Webhook delivery {DeliveryId}: the secret of subscription {SubscriptionId} does not open with Webhooks:SecretKey; not sent")]

@@ -261,6 +261,26 @@ public sealed class WebhookPipelineTests(WebhookFixture fixture) : IClassFixture
         Assert.False(WebhookReceiver.Verify(hook.Secret, request.Signature, request.Body, DateTimeOffset.UtcNow));
     }
 
+    [Fact]
+    public async Task An_early_message_puts_one_back_for_the_due_time_so_a_lost_message_strands_nothing()
+    {
+        var tenant = await Api.CreateTenantAsync(settings: DevSettings);
+        var hook = await SubscribeAsync(tenant, _receiver.Url("/early"), WebhookEventTypes.FeedbackRequested);
+        await RaiseRequestAsync(tenant.Id);
+        var first = await WaitForDeliveryAsync(tenant, hook.Id, WebhookDeliveryStatus.Delivered);
+
+        // As if it were pending again with its retry 3 s away, its own message lost, and only an early one arriving.
+        await Api.Database.ExecuteAsync(
+            $"UPDATE webhook_deliveries SET status = 'Pending', next_attempt_at = now() + interval '3 seconds' WHERE id = '{first.Id}'");
+        await Api.Database.ExecuteAsync($"DELETE FROM outbox_messages WHERE body::text LIKE '%{first.Id}%'");
+        await fixture.Worker.Get<MassTransit.IBus>().Publish(new FeedbackHub.Messages.DeliverWebhook(first.Id, tenant.Id));
+        await Task.Delay(1000);
+        Assert.Single(_receiver.At("/early"));
+
+        await WaitUntilAsync(() => _receiver.At("/early").Count == 2, "the attempt at the due time");
+        Assert.Equal(["1", "2"], _receiver.At("/early").Select(r => r.Attempt));
+    }
+
     private static TenantSettings DevSettings => TenantSettings.Default with { AllowPrivateWebhookTargets = true, CoolingOffDelay = TimeSpan.Zero };
 
     private static JsonElement Data(ReceivedWebhook r) => JsonDocument.Parse(r.Body).RootElement.GetProperty("data").Clone();
