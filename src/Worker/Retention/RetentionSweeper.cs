@@ -1,6 +1,7 @@
 using FeedbackHub.Domain;
 using FeedbackHub.Domain.Auditing;
 using FeedbackHub.Domain.Persistence;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 
 namespace FeedbackHub.Worker.Retention;
@@ -24,10 +25,16 @@ public sealed class RetentionOptions
 
     /// <summary>At most this many candidates per run (erased or skipped), so one run stays bounded; the rest waits for the next run.</summary>
     public int MaxPerRun { get; set; } = 10_000;
+
+    /// <summary>
+    /// Webhook events (with their deliveries and attempts) are deleted this many days after they occurred, once none of
+    /// their deliveries is still pending; 0 keeps them forever. They hold ids only, but a log kept forever serves nobody.
+    /// </summary>
+    public int WebhookLogDays { get; set; } = 90;
 }
 
 /// <summary>What one run did.</summary>
-public sealed record RetentionRun(int Erased, int Skipped, int Batches, bool ReachedMaxPerRun);
+public sealed record RetentionRun(int Erased, int Skipped, int Batches, bool ReachedMaxPerRun, int WebhookEventsDeleted = 0);
 
 /// <summary>
 /// Erases candidates whose tenant's retention period after their last activity has passed
@@ -93,9 +100,41 @@ public sealed partial class RetentionSweeper(IServiceScopeFactory scopes, TimePr
                 break;
         }
 
-        var run = new RetentionRun(erased, skipped, batches, erased + skipped >= max && max > 0);
-        LogRun(logger, run.Erased, run.Skipped, run.Batches, run.ReachedMaxPerRun);
+        var pruned = await PruneWebhookLogAsync(now, max, ct);
+        var run = new RetentionRun(erased, skipped, batches, erased + skipped >= max && max > 0, pruned);
+        LogRun(logger, run.Erased, run.Skipped, run.Batches, run.ReachedMaxPerRun, run.WebhookEventsDeleted);
         return run;
+    }
+
+    /// <summary>
+    /// Deletes webhook events older than <see cref="RetentionOptions.WebhookLogDays"/> whose deliveries are all finished
+    /// (deliveries and attempts go with them), in batches, at most <paramref name="max"/> per run.
+    /// </summary>
+    private async Task<int> PruneWebhookLogAsync(DateTimeOffset now, int max, CancellationToken ct)
+    {
+        if (_options.WebhookLogDays <= 0)
+            return 0;
+        var cutoff = now.AddDays(-_options.WebhookLogDays);
+        var batch = Math.Max(1, _options.BatchSize) * 10;
+        var deleted = 0;
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<FeedbackHubDbContext>();
+        while (deleted < max)
+        {
+            var take = Math.Min(batch, max - deleted);
+            var n = await db.Database.ExecuteSqlAsync($"""
+                DELETE FROM webhook_events WHERE id IN (
+                    SELECT e.id FROM webhook_events e
+                    WHERE e.occurred_at < {cutoff}
+                      AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = e.id AND d.status = 'Pending')
+                    ORDER BY e.occurred_at LIMIT {take} FOR UPDATE SKIP LOCKED)
+                """, ct);
+            deleted += n;
+            if (n < take)
+                break;
+        }
+
+        return deleted;
     }
 
     /// <summary>Erases one candidate in its own transaction, after checking (with its row locked) that it is still due.</summary>
@@ -127,8 +166,8 @@ public sealed partial class RetentionSweeper(IServiceScopeFactory scopes, TimePr
     [LoggerMessage(Level = LogLevel.Information, Message = "Retention is disabled (Retention:Enabled=false); no candidate is erased automatically")]
     private static partial void LogDisabled(ILogger logger);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Retention run: {Erased} candidates erased, {Skipped} skipped, {Batches} batches, bound reached: {ReachedMax}")]
-    private static partial void LogRun(ILogger logger, int erased, int skipped, int batches, bool reachedMax);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Retention run: {Erased} candidates erased, {Skipped} skipped, {Batches} batches, bound reached: {ReachedMax}; {WebhookEvents} old webhook events deleted")]
+    private static partial void LogRun(ILogger logger, int erased, int skipped, int batches, bool reachedMax, int webhookEvents);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Candidate {CandidateId} of tenant {TenantId} erased by retention")]
     private static partial void LogErased(ILogger logger, Guid candidateId, Guid tenantId);

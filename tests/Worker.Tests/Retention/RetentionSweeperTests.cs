@@ -105,6 +105,35 @@ public sealed class RetentionSweeperTests(ApiFactory api) : IClassFixture<ApiFac
         Assert.True((await (await tenant.Admin.GetAsync("/v1/audit/verify")).ReadAsync<AuditVerification>()).Valid);
     }
 
+    [Fact]
+    public async Task Old_webhook_events_are_deleted_once_no_delivery_of_theirs_is_pending()
+    {
+        var tenant = await api.CreateTenantAsync(settings: TenantSettings.Default with { CoolingOffDelay = TimeSpan.FromHours(1), AllowPrivateWebhookTargets = true });
+        (await tenant.Admin.PostJsonAsync("/v1/webhooks", new { url = "http://127.0.0.1:9/hook", events = new[] { "feedback.requested" } }))
+            .EnsureSuccessStatusCode();
+        await new DeliveryArrange(api.Database, tenant.Id).DeliveriesAsync([MailSink.NewAddress("w1"), MailSink.NewAddress("w2"), MailSink.NewAddress("w3")]);
+        await using var db = api.Database.CreateDbContext();
+        var events = await db.WebhookEvents.Where(e => e.TenantId == tenant.Id).OrderBy(e => e.Id).Select(e => e.Id).ToListAsync();
+        Assert.Equal(3, events.Count);
+        var (oldDone, oldPending, recentDone) = (events[0], events[1], events[2]);
+        await api.Database.ExecuteAsync($"""
+            UPDATE webhook_events SET occurred_at = now() - interval '100 days' WHERE id IN ('{oldDone}', '{oldPending}');
+            UPDATE webhook_deliveries SET status = 'Delivered' WHERE event_id IN ('{oldDone}', '{recentDone}');
+            """);
+
+        var (sweeper, logs) = Sweeper(new RetentionOptions());
+        Assert.Equal(1, (await sweeper.RunOnceAsync(CancellationToken.None)).WebhookEventsDeleted);
+        var left = await db.WebhookEvents.Where(e => e.TenantId == tenant.Id).Select(e => e.Id).ToListAsync();
+        Assert.Equal([oldPending, recentDone], left.Order());
+        Assert.False(await db.WebhookDeliveries.AnyAsync(d => d.EventId == oldDone)); // its deliveries went with it
+        Assert.Contains(logs.Lines, l => l.Contains("1 old webhook events deleted", StringComparison.Ordinal));
+
+        var (keepAll, _) = Sweeper(new RetentionOptions { WebhookLogDays = 0 });
+        await api.Database.ExecuteAsync($"UPDATE webhook_deliveries SET status = 'Delivered' WHERE event_id = '{oldPending}'");
+        Assert.Equal(0, (await keepAll.RunOnceAsync(CancellationToken.None)).WebhookEventsDeleted);
+        Assert.Equal(1, (await sweeper.RunOnceAsync(CancellationToken.None)).WebhookEventsDeleted);
+    }
+
     private (RetentionSweeper Sweeper, CapturedLogs Logs) Sweeper(RetentionOptions options)
     {
         var logs = new CapturedLogs();

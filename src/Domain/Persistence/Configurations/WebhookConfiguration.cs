@@ -26,6 +26,7 @@ internal sealed class WebhookEventConfiguration : IEntityTypeConfiguration<Webho
         builder.HasOne<Tenant>().WithMany().HasForeignKey(e => e.TenantId).OnDelete(DeleteBehavior.Cascade);
         builder.Property(e => e.Type).HasMaxLength(40);
         builder.HasIndex(e => new { e.TenantId, e.Id });
+        builder.HasIndex(e => e.OccurredAt); // the retention run deletes old events
     }
 }
 

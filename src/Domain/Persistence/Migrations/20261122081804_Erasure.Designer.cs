@@ -1260,6 +1260,9 @@ namespace FeedbackHub.Domain.Persistence.Migrations
                     b.HasKey("Id")
                         .HasName("pk_webhook_events");
 
+                    b.HasIndex("OccurredAt")
+                        .HasDatabaseName("ix_webhook_events_occurred_at");
+
                     b.HasIndex("TenantId", "Id")
                         .HasDatabaseName("ix_webhook_events_tenant_id_id");
 

@@ -38,6 +38,11 @@ namespace FeedbackHub.Domain.Persistence.Migrations
                 nullable: true);
 
             migrationBuilder.CreateIndex(
+                name: "ix_webhook_events_occurred_at",
+                table: "webhook_events",
+                column: "occurred_at");
+
+            migrationBuilder.CreateIndex(
                 name: "ix_candidates_updated_at",
                 table: "candidates",
                 column: "updated_at",
@@ -52,6 +57,10 @@ namespace FeedbackHub.Domain.Persistence.Migrations
         /// <inheritdoc />
         protected override void Down(MigrationBuilder migrationBuilder)
         {
+            migrationBuilder.DropIndex(
+                name: "ix_webhook_events_occurred_at",
+                table: "webhook_events");
+
             migrationBuilder.DropIndex(
                 name: "ix_candidates_updated_at",
                 table: "candidates");
