@@ -21,11 +21,11 @@ public sealed class InvitationOptions
 
 /// <summary>
 /// Sends the invitation to ask for feedback. The candidate's link is issued here, at send time, so the token exists
-/// only in the email. Idempotent through the inbox and the invitation's status; 4xx and unreachable servers are
+/// only in the email; it is committed before the email is sent, so it works as soon as the email arrives. Idempotent through the inbox and the invitation's status; 4xx and unreachable servers are
 /// retried by MassTransit, 5xx fails the invitation and suppresses the address.
 /// </summary>
 public sealed partial class SendInvitationConsumer(
-    FeedbackHubDbContext db, ISmtpSender smtp, TimeProvider time, IOptions<InvitationOptions> options, IOptions<WorkerEmailOptions> email,
+    FeedbackHubDbContext db, IServiceScopeFactory scopes, ISmtpSender smtp, TimeProvider time, IOptions<InvitationOptions> options, IOptions<WorkerEmailOptions> email,
     ILogger<SendInvitationConsumer> logger) : IConsumer<SendInvitation>
 {
     public async Task Consume(ConsumeContext<SendInvitation> context)
@@ -69,27 +69,56 @@ public sealed partial class SendInvitationConsumer(
         {
             var expiresAt = rejectedAt.AddDays(row.Settings.RequestWindowDays);
             var (link, token) = FeedbackRequestLink.Issue(invitation.TenantId, invitation.ApplicationId, expiresAt, now);
-            db.FeedbackRequestLinks.Add(link);
+            // The link is committed on its own before the email leaves: it works the moment the email arrives, and
+            // still works if this process dies after the SMTP server accepted the email but before the commit below.
+            await using (var linkScope = scopes.CreateAsyncScope())
+            {
+                var linkDb = linkScope.ServiceProvider.GetRequiredService<FeedbackHubDbContext>();
+                linkDb.FeedbackRequestLinks.Add(link);
+                await linkDb.SaveChangesAsync(ct);
+            }
+
             var url = $"{options.Value.PublicBaseUrl.TrimEnd('/')}/r/{token}";
             var message = Compose(row.Settings, row.Company, row.FirstName, row.Email, row.PositionTitle, url, expiresAt, invitation.Id, email.Value.MessageIdDomain, now);
 
-            // A 4xx or an unreachable server throws: the transaction (and the link) rolls back and MassTransit retries.
-            var reply = await smtp.SendAsync(message, ct);
-            if (reply.IsPositive)
-                invitation.MarkSent(reply.ToString(), time.GetUtcNow());
-            else if (reply.IsPermanentFailure)
+            // A 4xx or an unreachable server throws: the transaction rolls back, the unsent link is revoked and MassTransit retries.
+            SmtpReply reply;
+            try
             {
-                invitation.MarkFailed(reply.ToString());
-                link.Revoke(now);
-                await DeliveryScheduling.SuppressAsync(db, invitation.TenantId, row.Email, reply.ToString(), now, ct);
+                reply = await smtp.SendAsync(message, ct);
+                if (!reply.IsPositive && !reply.IsPermanentFailure)
+                    throw new SmtpUnavailableException($"SMTP server answered {reply.Code}; will retry.");
+            }
+            catch (Exception)
+            {
+                await RevokeUnsentLinkAsync(link.Id, CancellationToken.None);
+                throw;
+            }
+
+            if (reply.IsPositive)
+            {
+                invitation.MarkSent(reply.ToString(), time.GetUtcNow());
             }
             else
-                throw new SmtpUnavailableException($"SMTP server answered {reply.Code}; will retry.");
+            {
+                invitation.MarkFailed(reply.ToString());
+                await db.Database.ExecuteSqlAsync($"UPDATE feedback_request_links SET revoked_at = {now} WHERE id = {link.Id} AND revoked_at IS NULL", ct);
+                await DeliveryScheduling.SuppressAsync(db, invitation.TenantId, row.Email, reply.ToString(), now, ct);
+            }
         }
 
         await db.SaveChangesAsync(ct);
         await tx.CommitAsync(ct);
         LogFinished(logger, invitation.Id, invitation.Status);
+    }
+
+    /// <summary>The email with this link did not leave: nobody holds its token, but it should not stay usable.</summary>
+    private async Task RevokeUnsentLinkAsync(Guid linkId, CancellationToken ct)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        var linkDb = scope.ServiceProvider.GetRequiredService<FeedbackHubDbContext>();
+        var now = time.GetUtcNow();
+        await linkDb.Database.ExecuteSqlAsync($"UPDATE feedback_request_links SET revoked_at = {now} WHERE id = {linkId} AND revoked_at IS NULL", ct);
     }
 
     internal static EmailMessage Compose(

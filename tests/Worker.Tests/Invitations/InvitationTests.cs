@@ -5,12 +5,22 @@ using FeedbackHub.Api.Features.Requests;
 using FeedbackHub.Domain.Delivery;
 using FeedbackHub.Domain.Model;
 using FeedbackHub.Tests;
+using FeedbackHub.Worker.Tests.Foundation;
 using Microsoft.EntityFrameworkCore;
 
 namespace FeedbackHub.Worker.Tests.Invitations;
 
-public sealed partial class InvitationTests(PipelineFixture pipeline) : IClassFixture<PipelineFixture>
+[Collection(nameof(SmtpRules))]
+public sealed partial class InvitationTests(PipelineFixture pipeline) : IClassFixture<PipelineFixture>, IAsyncLifetime
 {
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public Task DisposeAsync()
+    {
+        SmtpRules.Clear();
+        return Task.CompletedTask;
+    }
+
     [Fact]
     public async Task With_invitations_enabled_the_candidate_gets_one_kind_email_with_a_working_link_of_its_own()
     {
@@ -64,6 +74,34 @@ public sealed partial class InvitationTests(PipelineFixture pipeline) : IClassFi
         (await ats.PostJsonAsync($"/v1/applications/{applicationId}/rejection", new { })).EnsureSuccessStatusCode();
         await Task.Delay(1500);
         Assert.Empty(MailSink.For(email));
+    }
+
+    [Fact]
+    public async Task After_a_temporary_refusal_the_email_that_arrives_carries_a_working_link_and_the_unsent_one_is_revoked()
+    {
+        var tenant = await pipeline.Api.CreateTenantAsync(settings: TenantSettings.Default with { InvitationsEnabled = true });
+        var ats = await tenant.ClientAsync("integration");
+        var email = MailSink.NewAddress("busy-invitee");
+        SmtpRules.Set(new { match = email, code = 451, message = "4.3.0 Mailbox busy", times = 1 });
+        var external = "inv-" + Guid.NewGuid().ToString("N")[..8];
+        var put = await ats.PutAsync($"/v1/applications/{external}", HttpAssertions.JsonBody(new
+        {
+            candidate = new { externalId = "c-" + external, firstName = "Hedy", email },
+            positionTitle = "Engineer",
+        }));
+        var applicationId = JsonDocument.Parse(await put.Content.ReadAsStringAsync()).RootElement.GetProperty("id").GetGuid();
+        (await ats.PostJsonAsync($"/v1/applications/{applicationId}/rejection", new { })).EnsureSuccessStatusCode();
+
+        var mail = Assert.Single(await MailSink.WaitForAsync(email, timeout: TimeSpan.FromSeconds(20)));
+        var link = LinkRegex().Match(mail.TextBody).Value;
+        // Asked for the moment the email is there: the link was committed before the email left.
+        Assert.Equal(HttpStatusCode.OK, (await pipeline.Api.CreateClient().GetAsync($"/v1/public/feedback-requests/{link[(link.LastIndexOf('/') + 1)..]}")).StatusCode);
+        Assert.Contains(MailSink.LogFor(email), l => l.Contains("451", StringComparison.Ordinal));
+
+        await using var db = pipeline.Api.Database.CreateDbContext();
+        var links = await db.FeedbackRequestLinks.Where(l => l.ApplicationId == applicationId).ToListAsync();
+        Assert.Equal(3, links.Count); // the ATS's, the one of the refused attempt, the one that was sent
+        Assert.Single(links, l => l.RevokedAt is not null);
     }
 
     [GeneratedRegex(@"http://127\.0\.0\.1:5080/r/[A-Za-z0-9_-]{43}")]
