@@ -18,6 +18,8 @@ public enum AttemptOutcome
     PermanentFailure,
     /// <summary>The worker died between starting the SMTP send and recording its outcome.</summary>
     Interrupted,
+    /// <summary>The worker was stopped before the email was handed to the SMTP server: nothing left, it is sent again (not counted against the budget).</summary>
+    NotSent,
 }
 
 /// <summary>
@@ -129,6 +131,26 @@ public sealed class Delivery
         UpdatedAt = now;
     }
 
+    /// <summary>
+    /// The worker was stopped (shutdown, broker connection lost) before the SMTP server had the whole email: the attempt
+    /// is recorded as not sent, does not count against the budget, and the delivery is due again at once. Not a possible duplicate.
+    /// </summary>
+    public void ReleaseUnsent(DateTimeOffset now)
+    {
+        if (Status != DeliveryStatus.Sending)
+            return;
+        if (CurrentAttempt is { } attempt)
+        {
+            attempt.Finish(AttemptOutcome.NotSent, "The worker stopped before the email was handed to the SMTP server; nothing was sent.", now);
+            attempt.Forgive();
+        }
+
+        Status = DeliveryStatus.Scheduled;
+        ScheduledFor = now;
+        LeaseUntil = null;
+        UpdatedAt = now;
+    }
+
     public void MarkSent(string reply, DateTimeOffset now)
     {
         CurrentAttempt?.Finish(AttemptOutcome.Accepted, reply, now);
@@ -139,10 +161,16 @@ public sealed class Delivery
         UpdatedAt = now;
     }
 
-    /// <summary>A 4xx or no answer: retry after a growing delay, or fail when the budget is spent. Returns the next due time, if any.</summary>
-    public DateTimeOffset? RecordTransientFailure(string reply, DateTimeOffset now, int maxAttempts, TimeSpan firstBackoff)
+    /// <summary>
+    /// A 4xx or no answer: retry after a growing delay, or fail when the budget is spent. Returns the next due time, if any.
+    /// <paramref name="mayHaveBeenAccepted"/>: the connection failed after the whole email was handed over, so the
+    /// server may have accepted it and the next attempt may deliver it twice (flagged as a possible duplicate).
+    /// </summary>
+    public DateTimeOffset? RecordTransientFailure(string reply, DateTimeOffset now, int maxAttempts, TimeSpan firstBackoff, bool mayHaveBeenAccepted = false)
     {
         CurrentAttempt?.Finish(AttemptOutcome.TransientFailure, reply, now);
+        if (mayHaveBeenAccepted)
+            PossibleDuplicate = true;
         LastReply = reply;
         LeaseUntil = null;
         UpdatedAt = now;

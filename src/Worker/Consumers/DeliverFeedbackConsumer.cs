@@ -38,6 +38,7 @@ public sealed partial class DeliverFeedbackConsumer(
 
         // No transaction and no lock is held during SMTP; the lease marks the delivery as being sent.
         SmtpReply reply;
+        var mayHaveBeenAccepted = false;
         try
         {
             reply = await smtp.SendAsync(message, ct);
@@ -45,8 +46,19 @@ public sealed partial class DeliverFeedbackConsumer(
         catch (SmtpUnavailableException e)
         {
             reply = new SmtpReply(0, e.Message);
+            mayHaveBeenAccepted = e.MayHaveBeenAccepted;
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            // Stopped (shutdown, broker connection lost) before the server had the whole email: nothing left, so the
+            // claim is released at once instead of waiting for the lease to run out and flagging a possible duplicate.
+            await ReleaseUnsentAsync(delivery);
+            throw;
         }
 
+        // The server has answered: its answer is recorded even if the transport cancels the message now; losing it would
+        // leave the delivery Sending until its lease runs out, then send it again.
+        ct = CancellationToken.None;
         var now = time.GetUtcNow();
         await using var tx = await db.Database.BeginTransactionAsync(ct);
 
@@ -71,7 +83,7 @@ public sealed partial class DeliverFeedbackConsumer(
         else
         {
             var text = erased ? replyText : reply.Code == 0 ? reply.Text : reply.ToString();
-            var due = delivery.RecordTransientFailure(text, now, _options.MaxAttempts, _options.FirstBackoff);
+            var due = delivery.RecordTransientFailure(text, now, _options.MaxAttempts, _options.FirstBackoff, mayHaveBeenAccepted);
             if (due is { } dueAt)
             {
                 db.OutboxMessages.Add(OutboxMessage.Create(new DeliverFeedback(delivery.Id, delivery.TenantId), delivery.TenantId, now, dueAt));
@@ -85,6 +97,28 @@ public sealed partial class DeliverFeedbackConsumer(
 
         await db.SaveChangesAsync(ct);
         await tx.CommitAsync(ct);
+    }
+
+    /// <summary>
+    /// Gives a claimed but unsent delivery back (attempt recorded as not sent) and queues its message again, so it is
+    /// sent once the worker or the broker is back. If this fails too, the lease runs out and recovery sends it again.
+    /// </summary>
+    private async Task ReleaseUnsentAsync(Domain.Delivery.Delivery delivery)
+    {
+        try
+        {
+            var now = time.GetUtcNow();
+            await using var tx = await db.Database.BeginTransactionAsync(CancellationToken.None);
+            delivery.ReleaseUnsent(now);
+            db.OutboxMessages.Add(OutboxMessage.Create(new DeliverFeedback(delivery.Id, delivery.TenantId), delivery.TenantId, now, now));
+            await db.SaveChangesAsync(CancellationToken.None);
+            await tx.CommitAsync(CancellationToken.None);
+            LogReleased(logger, delivery.Id);
+        }
+        catch (Exception e) when (e is Npgsql.NpgsqlException or DbUpdateException or InvalidOperationException or TimeoutException)
+        {
+            LogReleaseFailed(logger, delivery.Id, e.GetType().Name);
+        }
     }
 
     /// <summary>
@@ -182,6 +216,12 @@ public sealed partial class DeliverFeedbackConsumer(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Delivery {DeliveryId} cannot be sent (erased, suppressed or not renderable); failed without SMTP")]
     private static partial void LogNotSendable(ILogger logger, Guid deliveryId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Delivery {DeliveryId} was stopped before the email was handed over; released to be sent again")]
+    private static partial void LogReleased(ILogger logger, Guid deliveryId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Delivery {DeliveryId} could not be released after a stop ({ExceptionType}); it is sent again when its lease runs out")]
+    private static partial void LogReleaseFailed(ILogger logger, Guid deliveryId, string exceptionType);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Delivery {DeliveryId} sent: SMTP {Code} on attempt {Attempt}")]
     private static partial void LogSent(ILogger logger, Guid deliveryId, int code, int attempt);

@@ -82,6 +82,7 @@ public sealed partial class SendInvitationConsumer(
             var message = Compose(row.Settings, row.Company, row.FirstName, row.Email, row.PositionTitle, url, expiresAt, invitation.Id, email.Value.MessageIdDomain, now);
 
             // A 4xx or an unreachable server throws: the transaction rolls back, the unsent link is revoked and MassTransit retries.
+            // A connection lost after the whole email was handed over keeps the link: that email may be in the candidate's inbox.
             SmtpReply reply;
             try
             {
@@ -89,11 +90,15 @@ public sealed partial class SendInvitationConsumer(
                 if (!reply.IsPositive && !reply.IsPermanentFailure)
                     throw new SmtpUnavailableException($"SMTP server answered {reply.Code}; will retry.");
             }
-            catch (Exception)
+            catch (Exception e) when (e is not SmtpUnavailableException { MayHaveBeenAccepted: true })
             {
                 await RevokeUnsentLinkAsync(link.Id, CancellationToken.None);
                 throw;
             }
+
+            // The server has answered: the outcome is committed even if the transport cancels the message now (a rollback
+            // would leave the invitation queued and email it again).
+            ct = CancellationToken.None;
 
             if (reply.IsPositive)
             {

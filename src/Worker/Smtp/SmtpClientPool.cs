@@ -32,13 +32,23 @@ public sealed record SmtpReply(int Code, string Text)
 }
 
 /// <summary>Connection failures and timeouts: transient, try again later.</summary>
-public sealed class SmtpUnavailableException(string message, Exception? inner = null) : Exception(message, inner);
+public sealed class SmtpUnavailableException(string message, Exception? inner = null, bool mayHaveBeenAccepted = false) : Exception(message, inner)
+{
+    /// <summary>
+    /// The whole message had been handed over (the final "." was sent) when the connection failed or the answer timed out:
+    /// the server may have accepted it, so sending it again may deliver it twice.
+    /// </summary>
+    public bool MayHaveBeenAccepted { get; } = mayHaveBeenAccepted;
+}
 
 public interface ISmtpSender
 {
     /// <summary>
     /// Sends one message. Returns the server's final reply: 250 when accepted, or the 4xx/5xx that refused it.
     /// Throws <see cref="SmtpUnavailableException"/> when the server cannot be reached or stops answering.
+    /// The token is honoured only until the message is handed over: an <see cref="OperationCanceledException"/> means
+    /// the server never received the end of the message (so it cannot have accepted it). Once the final "." is sent,
+    /// the server's answer is awaited under the command timeout alone, so an accepted email is never reported as cancelled.
     /// </summary>
     Task<SmtpReply> SendAsync(EmailMessage message, CancellationToken cancellationToken);
 }
@@ -68,7 +78,7 @@ public sealed class SmtpClientPool(IOptions<SmtpOptions> options) : ISmtpSender,
                 Return(connection);
                 return reply;
             }
-            catch (SmtpUnavailableException) when (reused && attempt == 0)
+            catch (SmtpUnavailableException e) when (reused && attempt == 0 && !e.MayHaveBeenAccepted)
             {
                 await connection.DisposeAsync();
             }
@@ -140,6 +150,7 @@ internal sealed class SmtpConnection : IAsyncDisposable
 
     public async Task<SmtpReply> SendAsync(string from, string to, string data, CancellationToken ct)
     {
+        var handedOver = false;
         try
         {
             var mail = await CommandAsync($"MAIL FROM:<{from}>", ct);
@@ -151,12 +162,21 @@ internal sealed class SmtpConnection : IAsyncDisposable
             var start = await CommandAsync("DATA", ct);
             if (start.Code != 354)
                 return await ResetAfter(start, ct);
-            await WriteAsync(DotStuff(data) + ".\r\n", ct);
-            return await ReadReplyAsync(ct);
+            // Cancelling while the body is written leaves the server without the final ".": it discards the message.
+            await WriteAsync(DotStuff(data), ct);
+            handedOver = true;
+            await WriteAsync(".\r\n", CancellationToken.None);
+            return await ReadReplyAsync(CancellationToken.None);
         }
-        catch (Exception e) when (e is IOException or SocketException or OperationCanceledException && !ct.IsCancellationRequested)
+        catch (SmtpUnavailableException e) when (handedOver && !e.MayHaveBeenAccepted)
         {
-            throw new SmtpUnavailableException($"SMTP connection failed ({e.GetType().Name}).", e);
+            throw new SmtpUnavailableException(e.Message + " The message had been handed over; the server may have accepted it.", e, mayHaveBeenAccepted: true);
+        }
+        catch (Exception e) when (e is IOException or SocketException or OperationCanceledException && (handedOver || !ct.IsCancellationRequested))
+        {
+            throw handedOver
+                ? new SmtpUnavailableException($"SMTP connection failed after the message was handed over ({e.GetType().Name}); the server may have accepted it.", e, mayHaveBeenAccepted: true)
+                : new SmtpUnavailableException($"SMTP connection failed ({e.GetType().Name}).", e);
         }
     }
 

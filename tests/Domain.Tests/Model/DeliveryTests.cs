@@ -89,6 +89,49 @@ public sealed class DeliveryTests
     }
 
     [Fact]
+    public void A_claim_released_before_the_hand_over_is_due_again_at_once_uncounted_and_not_a_possible_duplicate()
+    {
+        var d = New();
+        Assert.True(d.TryStartAttempt(T0, Lease));
+        d.ReleaseUnsent(T0.AddSeconds(3));
+
+        Assert.Equal(DeliveryStatus.Scheduled, d.Status);
+        Assert.Equal(T0.AddSeconds(3), d.ScheduledFor);
+        Assert.Null(d.LeaseUntil);
+        Assert.False(d.PossibleDuplicate);
+        var attempt = Assert.Single(d.Attempts);
+        Assert.Equal(AttemptOutcome.NotSent, attempt.Outcome);
+        Assert.False(attempt.CountsAgainstBudget);
+        Assert.True(d.TryStartAttempt(T0.AddSeconds(4), Lease)); // claimable again at once, without waiting for the lease
+    }
+
+    [Fact]
+    public void Releasing_a_delivery_that_is_not_sending_changes_nothing()
+    {
+        var d = New();
+        d.TryStartAttempt(T0, Lease);
+        d.MarkSent("250 OK", T0.AddSeconds(1));
+        d.ReleaseUnsent(T0.AddSeconds(2));
+        Assert.Equal(DeliveryStatus.Sent, d.Status);
+        Assert.Equal(AttemptOutcome.Accepted, Assert.Single(d.Attempts).Outcome);
+    }
+
+    [Fact]
+    public void A_connection_lost_after_the_hand_over_is_retried_and_flagged_as_a_possible_duplicate()
+    {
+        var d = New();
+        d.TryStartAttempt(T0, Lease);
+        d.RecordTransientFailure("0 no answer after the hand-over", T0, maxAttempts: 3, TimeSpan.FromSeconds(10), mayHaveBeenAccepted: true);
+        Assert.Equal(DeliveryStatus.Scheduled, d.Status);
+        Assert.True(d.PossibleDuplicate);
+
+        var refused = New();
+        refused.TryStartAttempt(T0, Lease);
+        refused.RecordTransientFailure("451 busy", T0, maxAttempts: 3, TimeSpan.FromSeconds(10));
+        Assert.False(refused.PossibleDuplicate); // a 4xx answer means the server did not take it
+    }
+
+    [Fact]
     public void Repeated_interruptions_fail_the_delivery_instead_of_looping()
     {
         var d = New();

@@ -1,9 +1,13 @@
+using FeedbackHub.Domain.Delivery;
 using FeedbackHub.Tests;
 using FeedbackHub.Worker.Tests.Foundation;
 
 namespace FeedbackHub.Worker.Tests.Delivery;
 
-/// <summary>RabbitMQ stops and restarts while a batch of deliveries is being sent.</summary>
+/// <summary>
+/// RabbitMQ stops and restarts while deliveries are being sent. (Runs alone, like every BrokerOutage test, so it may
+/// also write the SMTP sink's rules file.)
+/// </summary>
 [Collection(nameof(BrokerOutage))]
 public sealed class DeliveryBrokerOutageTests(DeliveryFixture pipeline) : IClassFixture<DeliveryFixture>
 {
@@ -42,5 +46,44 @@ public sealed class DeliveryBrokerOutageTests(DeliveryFixture pipeline) : IClass
         Assert.Equal(count, mails.Count);
         Assert.All(mails, m => Assert.Equal(1, m.Value));
         Assert.All(sent, d => Assert.False(d.PossibleDuplicate));
+    }
+
+    [Fact]
+    public async Task A_broker_lost_before_the_SMTP_server_took_the_email_releases_it_at_once_without_a_duplicate_flag()
+    {
+        var arrange = await DeliveryArrange.TenantAsync(pipeline.Api, coolingOff: TimeSpan.FromHours(1));
+        var to = MailSink.NewAddress("release");
+        var scheduled = await arrange.DeliveryAsync(to);
+        SmtpRules.Set(new { match = to, stage = "rcpt", delay_ms = 8000 }); // the SMTP transaction stalls before DATA
+        try
+        {
+            await arrange.RescheduleAsync(scheduled.Id, DateTimeOffset.UtcNow);
+            await arrange.WaitForStatusAsync(scheduled.Id, DeliveryStatus.Sending, TimeSpan.FromSeconds(20));
+            await Task.Delay(300); // the consumer is now waiting for the RCPT answer
+            await TestServices.RunServicesCommandAsync("stop-rabbit");
+            try
+            {
+                // Released well before the 5 s lease would run out and recovery would flag it.
+                var released = await arrange.WaitForStatusAsync(scheduled.Id, DeliveryStatus.Scheduled, TimeSpan.FromSeconds(4));
+                Assert.Equal([AttemptOutcome.NotSent], DeliveryArrange.Outcomes(released));
+                Assert.False(released.PossibleDuplicate);
+                SmtpRules.Clear();
+            }
+            finally
+            {
+                await TestServices.RunServicesCommandAsync("start-rabbit");
+            }
+        }
+        finally
+        {
+            SmtpRules.Clear();
+        }
+
+        var sent = await arrange.WaitForStatusAsync(scheduled.Id, DeliveryStatus.Sent, TimeSpan.FromSeconds(90));
+        Assert.Equal([AttemptOutcome.NotSent, AttemptOutcome.Accepted], DeliveryArrange.Outcomes(sent));
+        Assert.False(sent.PossibleDuplicate);
+        Assert.False(sent.Attempts.Single(a => a.Outcome == AttemptOutcome.NotSent).CountsAgainstBudget);
+        await Task.Delay(1000);
+        Assert.Single(MailSink.For(to));
     }
 }

@@ -78,6 +78,71 @@ public sealed class SmtpClientPoolTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Cancelling_before_the_message_is_handed_over_sends_nothing()
+    {
+        var to = MailSink.NewAddress("cancel");
+        SmtpRules.Set(new { match = to, stage = "rcpt", delay_ms = 1500 });
+        using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(300));
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => _smtp.SendAsync(Message(to), cts.Token));
+
+        await Task.Delay(2000); // the sink's delayed answer has come and gone
+        Assert.Empty(MailSink.For(to));
+        Assert.Empty(MailSink.LogFor(to));
+    }
+
+    [Fact]
+    public async Task Cancelling_after_the_message_is_handed_over_still_returns_the_servers_answer()
+    {
+        var to = MailSink.NewAddress("late");
+        SmtpRules.Set(new { match = to, stage = "data", delay_ms = 1500 });
+        using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(300));
+
+        var reply = await _smtp.SendAsync(Message(to), cts.Token);
+
+        Assert.True(cts.IsCancellationRequested);
+        Assert.Equal(250, reply.Code);
+        Assert.Single(await MailSink.WaitForAsync(to));
+    }
+
+    [Fact]
+    public async Task No_answer_after_the_hand_over_is_reported_as_possibly_accepted_and_not_sent_again()
+    {
+        await using var impatient = new SmtpClientPool(Options.Create(new SmtpOptions
+        {
+            Host = TestServices.SmtpHost, Port = TestServices.SmtpPort, CommandTimeout = TimeSpan.FromMilliseconds(500),
+        }));
+        var warm = MailSink.NewAddress();
+        Assert.Equal(250, (await impatient.SendAsync(Message(warm), CancellationToken.None)).Code); // the next send reuses this connection
+        var to = MailSink.NewAddress("slow");
+        // The first transaction gets no answer in time after its "."; any later one would be accepted at once.
+        SmtpRules.Set(new { match = to, stage = "data", delay_ms = 1500, code = 451, times = 1 });
+
+        var e = await Assert.ThrowsAsync<SmtpUnavailableException>(() => impatient.SendAsync(Message(to), CancellationToken.None));
+
+        Assert.True(e.MayHaveBeenAccepted);
+        await Task.Delay(2000);
+        Assert.Empty(MailSink.For(to)); // the pool did not send it again on a fresh connection
+    }
+
+    [Fact]
+    public async Task A_refusal_before_the_hand_over_is_not_possibly_accepted()
+    {
+        await using var impatient = new SmtpClientPool(Options.Create(new SmtpOptions
+        {
+            Host = TestServices.SmtpHost, Port = TestServices.SmtpPort, CommandTimeout = TimeSpan.FromMilliseconds(500),
+        }));
+        var to = MailSink.NewAddress("stall");
+        SmtpRules.Set(new { match = to, stage = "rcpt", delay_ms = 1500 });
+
+        var e = await Assert.ThrowsAsync<SmtpUnavailableException>(() => impatient.SendAsync(Message(to), CancellationToken.None));
+
+        Assert.False(e.MayHaveBeenAccepted);
+        await Task.Delay(2000);
+        Assert.Empty(MailSink.For(to));
+    }
+
+    [Fact]
     public async Task Unreachable_server_throws_unavailable()
     {
         await using var nowhere = new SmtpClientPool(Options.Create(new SmtpOptions { Host = "127.0.0.1", Port = 1, CommandTimeout = TimeSpan.FromSeconds(2) }));
