@@ -201,7 +201,8 @@ public sealed partial class DeliverFeedbackConsumer(
         }
 
         await db.SaveChangesAsync(ct);
-        await tx.CommitAsync(ct);
+        // Not cancellable: a cancelled COMMIT may still have committed, and a claim nobody knows about waits for its lease.
+        await tx.CommitAsync(CancellationToken.None);
         return message is null ? null : (delivery, message);
     }
 
