@@ -6,7 +6,7 @@ using Microsoft.EntityFrameworkCore;
 namespace FeedbackHub.Api.Commands;
 
 /// <summary>
-/// One-shot commands of the Api host: <c>migrate</c>, <c>bootstrap-tenant</c>, <c>seed-demo</c>.
+/// One-shot commands of the Api host: <c>migrate</c>, <c>bootstrap-tenant</c>, <c>seed-demo</c>, <c>rekey-webhook-secrets</c>.
 /// They run outside the request path (the API never migrates on a request) and exit.
 /// </summary>
 public static class HostCommands
@@ -19,6 +19,7 @@ public static class HostCommands
             "migrate" => Migrate,
             "bootstrap-tenant" => BootstrapTenant,
             "seed-demo" => SeedDemo,
+            "rekey-webhook-secrets" => RekeyWebhookSecrets,
             _ => null,
         };
 
@@ -139,6 +140,35 @@ public static class HostCommands
         foreach (var (role, name, secret) in printed)
             await output.WriteLineAsync($"  {role,-12} {name,-26} {secret}");
         return 0;
+    }
+
+    /// <summary>
+    /// <c>rekey-webhook-secrets</c>: after <c>Webhooks:SecretKey</c> was replaced and the old key moved to
+    /// <c>Webhooks:PreviousSecretKeys</c>, re-seals every webhook secret under the new key (the secrets themselves do not
+    /// change). Exit 0 when every secret is now under the current key; 1 when some open with no configured key (listed).
+    /// </summary>
+    public static async Task<int> RekeyWebhookSecrets(IServiceProvider services, string[] args, TextWriter output, TextWriter error)
+    {
+        await using var scope = CreateSystemScope(services);
+        var box = scope.ServiceProvider.GetRequiredService<Domain.Webhooks.WebhookSecretBox>();
+        var db = scope.ServiceProvider.GetRequiredService<FeedbackHubDbContext>();
+        var result = await Domain.Webhooks.WebhookSecretRekeying.RunAsync(db, box);
+        await output.WriteLineAsync(
+            $"rekey-webhook-secrets: {result.Resealed} re-sealed under the current key, {result.AlreadyCurrent} already current, "
+            + $"{result.Unreadable.Count} unreadable ({box.PreviousKeyCount} previous key(s) configured).");
+        if (result.Unreadable.Count == 0)
+        {
+            if (result.Resealed + result.AlreadyCurrent > 0)
+                await output.WriteLineAsync("Every webhook secret is sealed under Webhooks:SecretKey; Webhooks:PreviousSecretKeys can be removed.");
+            return 0;
+        }
+
+        await error.WriteLineAsync(
+            "These subscriptions' secrets open with no configured key (add the key they were sealed with to Webhooks:PreviousSecretKeys "
+            + "and run again, or have their tenant rotate the secret with POST /v1/webhooks/{id}/rotate-secret):");
+        foreach (var id in result.Unreadable)
+            await error.WriteLineAsync($"  {id}");
+        return 1;
     }
 
     internal static async Task<(Tenant Tenant, string AdminSecret)> CreateTenantAsync(IServiceProvider sp, string name, TenantSettings settings, DateTimeOffset now)

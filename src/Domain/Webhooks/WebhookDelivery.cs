@@ -18,7 +18,7 @@ public static class WebhookAttemptOutcomes
     public const string RedirectNotFollowed = "redirect-not-followed";
     public const string SubscriptionDisabled = "subscription-disabled";
 
-    /// <summary>The stored secret does not open with this host's Webhooks:SecretKey (the key was changed): rotate the secret.</summary>
+    /// <summary>The stored secret opens with neither Webhooks:SecretKey nor Webhooks:PreviousSecretKeys (the key was changed): rotate the secret.</summary>
     public const string SecretUnreadable = "secret-unreadable";
 }
 

@@ -8,30 +8,54 @@ namespace FeedbackHub.Domain.Webhooks;
 /// an API key; it is sealed with AES-256-GCM under a key from configuration (<c>Webhooks:SecretKey</c>, base64 of
 /// 32 bytes, the same for the API and the worker). Layout: version byte (1) | nonce (12) | ciphertext | tag (16). The
 /// subscription id is the associated data, so a ciphertext copied onto another subscription does not open.
+/// Key rotation: secrets are always sealed under the current key and opened with it or with any of
+/// <c>Webhooks:PreviousSecretKeys</c>; the <c>rekey-webhook-secrets</c> command re-seals them under the current key.
 /// </summary>
 public sealed class WebhookSecretBox
 {
     public const string ConfigurationKey = "Webhooks:SecretKey";
+    public const string PreviousKeysConfigurationKey = "Webhooks:PreviousSecretKeys";
+    private const string HowTo = "Generate one with `openssl rand -base64 32` and give the same value to the API and the worker "
+        + "(environment variable Webhooks__SecretKey; scripts/run.sh does this for development).";
     private const byte Version = 1;
     private const int NonceSize = 12;
     private const int TagSize = 16;
     private readonly byte[] _key;
+    private readonly byte[][] _previous;
 
-    public WebhookSecretBox(byte[] key)
+    public WebhookSecretBox(byte[] key, IEnumerable<byte[]>? previousKeys = null)
     {
         ArgumentNullException.ThrowIfNull(key);
         if (key.Length != 32)
             throw new InvalidOperationException($"{ConfigurationKey} must be 32 bytes (base64); it has {key.Length}.");
         _key = key.ToArray();
+        _previous = (previousKeys ?? []).Select(k => k.Length == 32
+                ? k.ToArray()
+                : throw new InvalidOperationException($"Every key in {PreviousKeysConfigurationKey} must be 32 bytes; one has {k.Length}."))
+            .ToArray();
     }
 
-    /// <summary>Reads the key from its configuration value; the message says how to make one when it is missing or wrong.</summary>
-    public static WebhookSecretBox FromConfiguration(string? base64)
+    /// <summary>How many earlier keys can still open secrets.</summary>
+    public int PreviousKeyCount => _previous.Length;
+
+    /// <summary>
+    /// Reads the current key and the earlier ones (comma-separated, optional) from their configuration values; the
+    /// message says how to make a key when one is missing or wrong.
+    /// </summary>
+    public static WebhookSecretBox FromConfiguration(string? base64, string? previousBase64 = null)
     {
-        const string howTo = "Generate one with `openssl rand -base64 32` and give the same value to the API and the worker "
-            + "(environment variable Webhooks__SecretKey; scripts/run.sh does this for development).";
         if (string.IsNullOrWhiteSpace(base64))
-            throw new InvalidOperationException($"{ConfigurationKey} is not configured: webhook secrets are encrypted with it. {howTo}");
+            throw new InvalidOperationException($"{ConfigurationKey} is not configured: webhook secrets are encrypted with it. {HowTo}");
+        var key = Decode(base64, ConfigurationKey);
+        var previous = (previousBase64 ?? string.Empty)
+            .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select((k, i) => Decode(k, $"{PreviousKeysConfigurationKey} (entry {i + 1})"))
+            .ToList();
+        return new WebhookSecretBox(key, previous);
+    }
+
+    private static byte[] Decode(string base64, string name)
+    {
         byte[] key;
         try
         {
@@ -39,14 +63,15 @@ public sealed class WebhookSecretBox
         }
         catch (FormatException)
         {
-            throw new InvalidOperationException($"{ConfigurationKey} is not valid base64. {howTo}");
+            throw new InvalidOperationException($"{name} is not valid base64. {HowTo}");
         }
 
         if (key.Length != 32)
-            throw new InvalidOperationException($"{ConfigurationKey} must decode to 32 bytes; it decodes to {key.Length}. {howTo}");
-        return new WebhookSecretBox(key);
+            throw new InvalidOperationException($"{name} must decode to 32 bytes; it decodes to {key.Length}. {HowTo}");
+        return key;
     }
 
+    /// <summary>Seals under the current key.</summary>
     public byte[] Seal(string secret, Guid subscriptionId)
     {
         ArgumentNullException.ThrowIfNull(secret);
@@ -60,16 +85,40 @@ public sealed class WebhookSecretBox
         return output;
     }
 
-    /// <summary>Opens a sealed secret; throws <see cref="CryptographicException"/> when the key or the subscription does not match.</summary>
-    public string Open(byte[] sealedSecret, Guid subscriptionId)
+    /// <summary>Opens a sealed secret; throws <see cref="CryptographicException"/> when no configured key or not this subscription opens it.</summary>
+    public string Open(byte[] sealedSecret, Guid subscriptionId) => Open(sealedSecret, subscriptionId, out _);
+
+    /// <summary>As <see cref="Open(byte[], Guid)"/>; <paramref name="sealedUnderCurrentKey"/> is false when only an earlier key opened it.</summary>
+    public string Open(byte[] sealedSecret, Guid subscriptionId, out bool sealedUnderCurrentKey)
     {
         ArgumentNullException.ThrowIfNull(sealedSecret);
         if (sealedSecret.Length < 1 + NonceSize + TagSize || sealedSecret[0] != Version)
             throw new CryptographicException("Not a sealed webhook secret of a known version.");
+        sealedUnderCurrentKey = true;
+        foreach (var key in _previous.Prepend(_key))
+        {
+            if (TryOpen(key, sealedSecret, subscriptionId) is { } secret)
+                return secret;
+            sealedUnderCurrentKey = false;
+        }
+
+        throw new CryptographicException($"The sealed secret does not open with {ConfigurationKey} or any of {PreviousKeysConfigurationKey}.");
+    }
+
+    private static string? TryOpen(byte[] key, byte[] sealedSecret, Guid subscriptionId)
+    {
         var length = sealedSecret.Length - 1 - NonceSize - TagSize;
         var plain = new byte[length];
-        using var aes = new AesGcm(_key, TagSize);
-        aes.Decrypt(sealedSecret.AsSpan(1, NonceSize), sealedSecret.AsSpan(1 + NonceSize, length), sealedSecret.AsSpan(1 + NonceSize + length, TagSize), plain, subscriptionId.ToByteArray());
+        using var aes = new AesGcm(key, TagSize);
+        try
+        {
+            aes.Decrypt(sealedSecret.AsSpan(1, NonceSize), sealedSecret.AsSpan(1 + NonceSize, length), sealedSecret.AsSpan(1 + NonceSize + length, TagSize), plain, subscriptionId.ToByteArray());
+        }
+        catch (AuthenticationTagMismatchException)
+        {
+            return null;
+        }
+
         return Encoding.UTF8.GetString(plain);
     }
 }

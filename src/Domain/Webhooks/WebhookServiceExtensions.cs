@@ -6,12 +6,16 @@ namespace FeedbackHub.Domain.Webhooks;
 public static class WebhookServiceExtensions
 {
     /// <summary>
-    /// Registers the <see cref="WebhookSecretBox"/> from <c>Webhooks:SecretKey</c>, read when first needed (hosts resolve
+    /// Registers the <see cref="WebhookSecretBox"/> from <c>Webhooks:SecretKey</c> (and <c>Webhooks:PreviousSecretKeys</c>), read when first needed (hosts resolve
     /// it at startup, so a missing or wrong key stops the host with a clear message).
     /// </summary>
     public static IServiceCollection AddWebhookSecrets(this IServiceCollection services)
     {
-        services.AddSingleton(sp => WebhookSecretBox.FromConfiguration(sp.GetRequiredService<IConfiguration>()[WebhookSecretBox.ConfigurationKey]));
+        services.AddSingleton(sp =>
+        {
+            var configuration = sp.GetRequiredService<IConfiguration>();
+            return WebhookSecretBox.FromConfiguration(configuration[WebhookSecretBox.ConfigurationKey], configuration[WebhookSecretBox.PreviousKeysConfigurationKey]);
+        });
         return services;
     }
 }

@@ -101,6 +101,21 @@ public sealed class WebhookSubscription
         return secret;
     }
 
+    /// <summary>
+    /// Key rotation: re-seals the same secret under the box's current key when only an earlier key opens it (receivers
+    /// notice nothing). False when it is already sealed under the current key; throws <see cref="CryptographicException"/>
+    /// when no configured key opens it.
+    /// </summary>
+    public bool ResealUnderCurrentKey(WebhookSecretBox box)
+    {
+        ArgumentNullException.ThrowIfNull(box);
+        var secret = box.Open(SealedSecret, Id, out var current);
+        if (current)
+            return false;
+        SealedSecret = box.Seal(secret, Id);
+        return true;
+    }
+
     public string OpenSecret(WebhookSecretBox box)
     {
         ArgumentNullException.ThrowIfNull(box);

@@ -83,7 +83,7 @@ public sealed partial class DeliverWebhookConsumer(
         else if (secret is null)
         {
             result = new WebhookSendResult(WebhookAttemptOutcomes.SecretUnreadable, null, 0,
-                "The subscription's secret does not open with this worker's Webhooks:SecretKey (was the key changed?); rotate the secret, then redeliver.", null);
+                "The subscription's secret opens with neither this worker's Webhooks:SecretKey nor its Webhooks:PreviousSecretKeys (was the key changed?); rotate the secret, then redeliver.", null);
         }
         else
         {

@@ -79,6 +79,40 @@ public sealed class WebhookSignatureTests
         Assert.Contains(expected, e.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void After_a_key_change_secrets_open_with_the_previous_key_and_are_resealed_under_the_new_one()
+    {
+        var oldKey = RandomNumberGenerator.GetBytes(32);
+        var newKey = RandomNumberGenerator.GetBytes(32);
+        var (subscription, secret) = WebhookSubscription.Create(
+            Guid.NewGuid(), new Uri("https://hooks.example.com/fh"), [WebhookEventTypes.DeliverySent], null, new WebhookSecretBox(oldKey), DateTimeOffset.UtcNow);
+        var rotating = WebhookSecretBox.FromConfiguration(Convert.ToBase64String(newKey), $" {Convert.ToBase64String(RandomNumberGenerator.GetBytes(32))} , {Convert.ToBase64String(oldKey)} ");
+
+        Assert.Equal(2, rotating.PreviousKeyCount);
+        Assert.Equal(secret, rotating.Open(subscription.SealedSecret, subscription.Id, out var current));
+        Assert.False(current);
+
+        Assert.True(subscription.ResealUnderCurrentKey(rotating));
+        Assert.False(subscription.ResealUnderCurrentKey(rotating)); // a second pass changes nothing
+        Assert.Equal(secret, new WebhookSecretBox(newKey).Open(subscription.SealedSecret, subscription.Id)); // the new key alone opens it now
+        Assert.ThrowsAny<CryptographicException>(() => new WebhookSecretBox(oldKey).Open(subscription.SealedSecret, subscription.Id));
+
+        // A secret sealed under a key that is neither current nor previous still does not open.
+        var stranger = new WebhookSecretBox(RandomNumberGenerator.GetBytes(32)).Seal(secret, subscription.Id);
+        var e = Assert.ThrowsAny<CryptographicException>(() => rotating.Open(stranger, subscription.Id));
+        Assert.Contains("Webhooks:PreviousSecretKeys", e.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("not base64!", "entry 1) is not valid base64")]
+    [InlineData("AAAA", "entry 1) must decode to 32 bytes")]
+    public void A_wrong_previous_key_fails_with_a_clear_message(string value, string expected)
+    {
+        var e = Assert.Throws<InvalidOperationException>(() => WebhookSecretBox.FromConfiguration(Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)), value));
+        Assert.Contains("Webhooks:PreviousSecretKeys", e.Message, StringComparison.Ordinal);
+        Assert.Contains(expected, e.Message, StringComparison.Ordinal);
+    }
+
     private static string RepoRoot()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)

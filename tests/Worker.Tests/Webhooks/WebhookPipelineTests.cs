@@ -20,11 +20,17 @@ public sealed class WebhookFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         await Api.InitializeAsync();
+        Worker = await WorkerHost.StartAsync(Api.Database.ConnectionString, "t" + Guid.NewGuid().ToString("N")[..10], WorkerSettings());
+    }
+
+    /// <summary>Worker settings with the short webhook timings of these tests.</summary>
+    public static Dictionary<string, string?> WorkerSettings()
+    {
         var settings = DeliveryFixture.WorkerSettings(3);
         settings["Webhooks:FirstBackoff"] = "00:00:00.200";
         settings["Webhooks:Timeout"] = "00:00:01";
         settings["Webhooks:MaxAttempts"] = "5";
-        Worker = await WorkerHost.StartAsync(Api.Database.ConnectionString, "t" + Guid.NewGuid().ToString("N")[..10], settings);
+        return settings;
     }
 
     public async Task DisposeAsync()
@@ -281,7 +287,7 @@ public sealed class WebhookPipelineTests(WebhookFixture fixture) : IClassFixture
         Assert.Equal(["1", "2"], _receiver.At("/early").Select(r => r.Attempt));
     }
 
-    private static TenantSettings DevSettings => TenantSettings.Default with { AllowPrivateWebhookTargets = true, CoolingOffDelay = TimeSpan.Zero };
+    internal static TenantSettings DevSettings => TenantSettings.Default with { AllowPrivateWebhookTargets = true, CoolingOffDelay = TimeSpan.Zero };
 
     private static JsonElement Data(ReceivedWebhook r) => JsonDocument.Parse(r.Body).RootElement.GetProperty("data").Clone();
 
@@ -296,12 +302,14 @@ public sealed class WebhookPipelineTests(WebhookFixture fixture) : IClassFixture
         await db.SaveChangesAsync();
     }
 
+    private Task RaiseRequestAsync(Guid tenantId) => RaiseRequestAsync(Api, tenantId);
+
     /// <summary>A rejected application and the candidate's request: raises feedback.requested.</summary>
-    private async Task RaiseRequestAsync(Guid tenantId)
+    internal static async Task RaiseRequestAsync(ApiFactory api, Guid tenantId)
     {
         var now = DateTimeOffset.UtcNow;
         var external = "ext-" + Guid.NewGuid().ToString("N")[..10];
-        await using var db = Api.Database.CreateDbContext();
+        await using var db = api.Database.CreateDbContext();
         var candidate = Candidate.Create(tenantId, new CandidateDetails("cand-" + external, "Ada", null, "ada@example.com", null), now);
         var application = Application.Create(tenantId, external, candidate.Id, new ApplicationDetails("Engineer", null, null), now);
         application.Reject(now, now);
@@ -327,7 +335,7 @@ public sealed class WebhookPipelineTests(WebhookFixture fixture) : IClassFixture
         }
     }
 
-    private static async Task WaitUntilAsync(Func<bool> condition, string what)
+    internal static async Task WaitUntilAsync(Func<bool> condition, string what)
     {
         var deadline = DateTime.UtcNow + Wait;
         while (!condition())

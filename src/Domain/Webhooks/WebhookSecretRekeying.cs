@@ -1,0 +1,61 @@
+using System.Security.Cryptography;
+using FeedbackHub.Domain.Persistence;
+using Microsoft.EntityFrameworkCore;
+
+namespace FeedbackHub.Domain.Webhooks;
+
+/// <summary>What one re-keying pass did.</summary>
+/// <param name="Resealed">Secrets that opened only with an earlier key and are now sealed under the current one.</param>
+/// <param name="AlreadyCurrent">Secrets already sealed under the current key (left as they are).</param>
+/// <param name="Unreadable">Subscriptions whose secret opens with no configured key: their tenant must rotate the secret.</param>
+public sealed record WebhookRekeyResult(int Resealed, int AlreadyCurrent, IReadOnlyList<Guid> Unreadable);
+
+/// <summary>
+/// The second step of rotating <c>Webhooks:SecretKey</c> (after giving both hosts the new key and the old one in
+/// <c>Webhooks:PreviousSecretKeys</c>): re-seals every subscription's secret under the current key, in batches, each
+/// batch in one transaction with its rows locked, so a concurrent rotate-secret is never overwritten. Idempotent: a second
+/// run finds everything current. Needs a context with system access (all tenants).
+/// </summary>
+public static class WebhookSecretRekeying
+{
+    public static async Task<WebhookRekeyResult> RunAsync(FeedbackHubDbContext db, WebhookSecretBox box, int batchSize = 200, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(db);
+        ArgumentNullException.ThrowIfNull(box);
+        ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
+        int resealed = 0, current = 0;
+        var unreadable = new List<Guid>();
+        var after = Guid.Empty;
+        while (true)
+        {
+            db.ChangeTracker.Clear();
+            await using var tx = await db.Database.BeginTransactionAsync(ct);
+            var batch = await db.WebhookSubscriptions
+                .FromSql($"SELECT * FROM webhook_subscriptions WHERE id > {after} ORDER BY id LIMIT {batchSize} FOR UPDATE")
+                .OrderBy(s => s.Id) // PostgreSQL's uuid order, which the next batch's "id >" continues from
+                .ToListAsync(ct);
+            if (batch.Count == 0)
+                break;
+            foreach (var subscription in batch)
+            {
+                try
+                {
+                    if (subscription.ResealUnderCurrentKey(box))
+                        resealed++;
+                    else
+                        current++;
+                }
+                catch (CryptographicException)
+                {
+                    unreadable.Add(subscription.Id);
+                }
+            }
+
+            await db.SaveChangesAsync(ct);
+            await tx.CommitAsync(ct);
+            after = batch[^1].Id;
+        }
+
+        return new WebhookRekeyResult(resealed, current, unreadable);
+    }
+}
