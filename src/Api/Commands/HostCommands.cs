@@ -152,7 +152,7 @@ public static class HostCommands
         await using var scope = CreateSystemScope(services);
         var box = scope.ServiceProvider.GetRequiredService<Domain.Webhooks.WebhookSecretBox>();
         var db = scope.ServiceProvider.GetRequiredService<FeedbackHubDbContext>();
-        var result = await Domain.Webhooks.WebhookSecretRekeying.RunAsync(db, box);
+        var result = await WebhookSecretRekeying.RunAsync(db, box);
         await output.WriteLineAsync(
             $"rekey-webhook-secrets: {result.Resealed} re-sealed under the current key, {result.AlreadyCurrent} already current, "
             + $"{result.Unreadable.Count} unreadable ({box.PreviousKeyCount} previous key(s) configured).");

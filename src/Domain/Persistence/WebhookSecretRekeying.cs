@@ -1,8 +1,8 @@
 using System.Security.Cryptography;
-using FeedbackHub.Domain.Persistence;
+using FeedbackHub.Domain.Webhooks;
 using Microsoft.EntityFrameworkCore;
 
-namespace FeedbackHub.Domain.Webhooks;
+namespace FeedbackHub.Domain.Persistence;
 
 /// <summary>What one re-keying pass did.</summary>
 /// <param name="Resealed">Secrets that opened only with an earlier key and are now sealed under the current one.</param>
