@@ -61,6 +61,13 @@ public sealed partial class DeliverFeedbackConsumer(
         ct = CancellationToken.None;
         var now = time.GetUtcNow();
         await using var tx = await db.Database.BeginTransactionAsync(ct);
+        if (!await StillClaimedAsync(delivery, ct))
+        {
+            // The lease ran out during a very slow SMTP transaction and recovery handed the delivery on (flagged as a
+            // possible duplicate): its state belongs to that attempt now, so this late answer changes nothing.
+            LogLeaseLost(logger, delivery.Id, delivery.Attempts.Count, reply.Code);
+            return;
+        }
 
         // The candidate may have been erased while SMTP ran: then nothing personal is written (the reply can quote the
         // address, the suppression list holds its hash). FOR SHARE waits for an erasure in progress to commit.
@@ -100,6 +107,18 @@ public sealed partial class DeliverFeedbackConsumer(
     }
 
     /// <summary>
+    /// Locks the delivery row and tells whether the attempt this consumer claimed is still the current one: the row is
+    /// Sending and no later attempt exists. (This consumer's tracked copy may be stale once its lease ran out.)
+    /// </summary>
+    private Task<bool> StillClaimedAsync(Domain.Delivery.Delivery delivery, CancellationToken ct)
+    {
+        var number = delivery.Attempts.Count;
+        return db.Database.SqlQuery<bool>(
+                $"SELECT d.status = 'Sending' AND NOT EXISTS (SELECT 1 FROM delivery_attempts a WHERE a.delivery_id = d.id AND a.number > {number}) AS \"Value\" FROM deliveries d WHERE d.id = {delivery.Id} FOR UPDATE OF d")
+            .SingleAsync(ct);
+    }
+
+    /// <summary>
     /// Gives a claimed but unsent delivery back (attempt recorded as not sent) and queues its message again, so it is
     /// sent once the worker or the broker is back. If this fails too, the lease runs out and recovery sends it again.
     /// </summary>
@@ -109,6 +128,8 @@ public sealed partial class DeliverFeedbackConsumer(
         {
             var now = time.GetUtcNow();
             await using var tx = await db.Database.BeginTransactionAsync(CancellationToken.None);
+            if (!await StillClaimedAsync(delivery, CancellationToken.None))
+                return;
             delivery.ReleaseUnsent(now);
             db.OutboxMessages.Add(OutboxMessage.Create(new DeliverFeedback(delivery.Id, delivery.TenantId), delivery.TenantId, now, now));
             await db.SaveChangesAsync(CancellationToken.None);
@@ -217,6 +238,9 @@ public sealed partial class DeliverFeedbackConsumer(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Delivery {DeliveryId} cannot be sent (erased, suppressed or not renderable); failed without SMTP")]
     private static partial void LogNotSendable(ILogger logger, Guid deliveryId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Delivery {DeliveryId} attempt {Attempt} got SMTP {Code} after its lease ran out; another attempt owns the delivery, nothing recorded")]
+    private static partial void LogLeaseLost(ILogger logger, Guid deliveryId, int attempt, int code);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Delivery {DeliveryId} was stopped before the email was handed over; released to be sent again")]
     private static partial void LogReleased(ILogger logger, Guid deliveryId);

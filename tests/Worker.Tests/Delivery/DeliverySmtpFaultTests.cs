@@ -42,6 +42,27 @@ public sealed class DeliverySmtpFaultTests(ThreeAttemptsFixture pipeline) : ICla
     }
 
     [Fact]
+    public async Task An_answer_that_comes_after_the_lease_ran_out_does_not_overwrite_the_attempt_that_took_over()
+    {
+        var arrange = await DeliveryArrange.TenantAsync(pipeline.Api);
+        var to = MailSink.NewAddress("stale");
+        // The first transaction's answer comes 8 s after its "." (the lease is 5 s), and it is a refusal; later ones are accepted at once.
+        SmtpRules.Set(new { match = to, stage = "data", delay_ms = 8000, code = 451, message = "4.3.0 Too late", times = 1 });
+        var scheduled = await arrange.DeliveryAsync(to);
+
+        await arrange.WaitForStatusAsync(scheduled.Id, DeliveryStatus.Sent, TimeSpan.FromSeconds(30));
+        await MailSink.WaitForAsync(to);
+        await Task.Delay(TimeSpan.FromSeconds(7)); // the first attempt's late 451 has arrived by now
+
+        var delivery = await arrange.LoadAsync(scheduled.Id);
+        Assert.Equal(DeliveryStatus.Sent, delivery.Status);
+        Assert.Equal([AttemptOutcome.Interrupted, AttemptOutcome.Accepted], DeliveryArrange.Outcomes(delivery));
+        Assert.True(delivery.PossibleDuplicate); // recovery could not know the first attempt would be refused
+        Assert.Single(MailSink.For(to));
+        Assert.Single(MailSink.LogFor(to), l => l.Contains("\"refused\"", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task A_permanent_refusal_fails_at_once_and_suppresses_the_address()
     {
         var arrange = await DeliveryArrange.TenantAsync(pipeline.Api);
