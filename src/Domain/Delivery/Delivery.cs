@@ -151,6 +151,19 @@ public sealed class Delivery
         UpdatedAt = now;
     }
 
+    /// <summary>
+    /// Still scheduled long after its due time: its message was lost (a purged or dead-lettered queue). Due now again,
+    /// so a new message finds it due (<see cref="ScheduledFor"/> then says since when). False when it is not scheduled.
+    /// </summary>
+    public bool RequeueLost(DateTimeOffset now)
+    {
+        if (Status != DeliveryStatus.Scheduled)
+            return false;
+        ScheduledFor = now;
+        UpdatedAt = now;
+        return true;
+    }
+
     public void MarkSent(string reply, DateTimeOffset now)
     {
         CurrentAttempt?.Finish(AttemptOutcome.Accepted, reply, now);

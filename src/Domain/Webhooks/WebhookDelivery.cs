@@ -131,6 +131,19 @@ public sealed class WebhookDelivery
         return TimeSpan.FromTicks((long)ticks);
     }
 
+    /// <summary>
+    /// Still pending long after its due time: its message was lost (a purged or dead-lettered queue). Due now again, so
+    /// a new message finds it due; the attempt budget is unchanged. False when it is not pending.
+    /// </summary>
+    public bool RequeueLost(DateTimeOffset now)
+    {
+        if (Status != WebhookDeliveryStatus.Pending)
+            return false;
+        NextAttemptAt = now;
+        UpdatedAt = now;
+        return true;
+    }
+
     /// <summary>Sends the same event again now, with a fresh attempt budget (any status; a pending one just becomes due now).</summary>
     public void Redeliver(DateTimeOffset now)
     {

@@ -18,6 +18,13 @@ public sealed class DeliveryOptions
     /// <summary>How many interrupted deliveries one recovery pass claims.</summary>
     public int RecoveryBatchSize { get; set; } = 100;
 
+    /// <summary>
+    /// A scheduled delivery (or pending webhook delivery) still not handled this long after its due time has lost its
+    /// message (a purged or dead-lettered queue): recovery queues a new one and moves the due time to now. Keep it well
+    /// above the longest backlog you expect, or a backlog gets extra (harmless) messages.
+    /// </summary>
+    public TimeSpan LostMessageAfter { get; set; } = TimeSpan.FromMinutes(10);
+
     /// <summary>A message that arrives this much before the delivery's due time is ignored (the due message follows).</summary>
     public TimeSpan EarlyTolerance { get; set; } = TimeSpan.FromSeconds(2);
 }

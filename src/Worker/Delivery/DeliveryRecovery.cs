@@ -10,7 +10,9 @@ namespace FeedbackHub.Worker.Delivery;
 /// Finds deliveries whose worker died mid-attempt (Sending, lease run out), records the attempt as interrupted,
 /// flags the delivery as a possible duplicate (SMTP may have accepted it before the crash) and schedules it again
 /// through the outbox. This is what makes "no email is ever lost" hold after a crash between SMTP's 250 and the
-/// commit. Rows are claimed with FOR UPDATE SKIP LOCKED, so every worker process can run it.
+/// commit. It also queues a new message for deliveries and webhook deliveries still waiting
+/// <see cref="DeliveryOptions.LostMessageAfter"/> past their due time (their message was lost outside the database:
+/// a purged or dead-lettered queue). Rows are claimed with FOR UPDATE SKIP LOCKED, so every worker process can run it.
 /// </summary>
 public sealed partial class DeliveryRecovery(IServiceScopeFactory scopes, TimeProvider time, IOptions<DeliveryOptions> options, ILogger<DeliveryRecovery> logger)
     : BatchLoop(time)
@@ -21,7 +23,7 @@ public sealed partial class DeliveryRecovery(IServiceScopeFactory scopes, TimePr
 
     protected override TimeSpan Pause => _options.RecoveryInterval;
 
-    protected override Task<int> RunBatchAsync(CancellationToken ct) => RecoverAsync(ct);
+    protected override async Task<int> RunBatchAsync(CancellationToken ct) => await RecoverAsync(ct) + await RequeueLostAsync(ct);
 
     protected override void OnBatchFailed(Exception exception) => LogRecoveryFailed(logger, exception.GetType().Name, exception);
 
@@ -49,6 +51,45 @@ public sealed partial class DeliveryRecovery(IServiceScopeFactory scopes, TimePr
         await tx.CommitAsync(ct);
         return interrupted.Count;
     }
+
+    /// <summary>
+    /// One pass: up to a batch of deliveries and a batch of webhook deliveries overdue by more than
+    /// <see cref="DeliveryOptions.LostMessageAfter"/> get a new message, due now. Returns how many.
+    /// </summary>
+    public async Task<int> RequeueLostAsync(CancellationToken ct)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<FeedbackHubDbContext>();
+        await using var tx = await db.Database.BeginTransactionAsync(ct);
+        var now = Time.GetUtcNow();
+        var overdue = now - _options.LostMessageAfter;
+        var deliveries = await db.Deliveries
+            .FromSql($"SELECT * FROM deliveries WHERE status = 'Scheduled' AND scheduled_for < {overdue} ORDER BY scheduled_for LIMIT {_options.RecoveryBatchSize} FOR UPDATE SKIP LOCKED")
+            .ToListAsync(ct);
+        foreach (var delivery in deliveries.Where(d => d.RequeueLost(now)))
+        {
+            db.OutboxMessages.Add(OutboxMessage.Create(new DeliverFeedback(delivery.Id, delivery.TenantId), delivery.TenantId, now, now));
+            LogLostMessage(logger, "Delivery", delivery.Id);
+        }
+
+        var webhooks = await db.WebhookDeliveries
+            .FromSql($"SELECT * FROM webhook_deliveries WHERE status = 'Pending' AND next_attempt_at < {overdue} ORDER BY next_attempt_at LIMIT {_options.RecoveryBatchSize} FOR UPDATE SKIP LOCKED")
+            .ToListAsync(ct);
+        foreach (var webhook in webhooks.Where(w => w.RequeueLost(now)))
+        {
+            db.OutboxMessages.Add(OutboxMessage.Create(new DeliverWebhook(webhook.Id, webhook.TenantId), webhook.TenantId, now, now));
+            LogLostMessage(logger, "Webhook delivery", webhook.Id);
+        }
+
+        if (deliveries.Count + webhooks.Count == 0)
+            return 0;
+        await db.SaveChangesAsync(ct);
+        await tx.CommitAsync(ct);
+        return deliveries.Count + webhooks.Count;
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Kind} {Id} was still waiting long after its due time (its message was lost); queued a new one")]
+    private static partial void LogLostMessage(ILogger logger, string kind, Guid id);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Delivery recovery pass failed ({ExceptionType}); retrying")]
     private static partial void LogRecoveryFailed(ILogger logger, string exceptionType, Exception exception);

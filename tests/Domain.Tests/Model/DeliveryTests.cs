@@ -132,6 +132,21 @@ public sealed class DeliveryTests
     }
 
     [Fact]
+    public void Only_a_scheduled_delivery_is_requeued_after_a_lost_message_and_its_due_time_moves_to_now()
+    {
+        var d = New();
+        Assert.True(d.RequeueLost(T0.AddMinutes(20)));
+        Assert.Equal(T0.AddMinutes(20), d.ScheduledFor);
+        Assert.Empty(d.Attempts);
+
+        d.TryStartAttempt(T0.AddMinutes(21), Lease);
+        Assert.False(d.RequeueLost(T0.AddMinutes(40))); // sending: recovery's lease check handles it, not this
+        d.MarkSent("250 OK", T0.AddMinutes(21));
+        Assert.False(d.RequeueLost(T0.AddMinutes(40)));
+        Assert.Equal(DeliveryStatus.Sent, d.Status);
+    }
+
+    [Fact]
     public void Repeated_interruptions_fail_the_delivery_instead_of_looping()
     {
         var d = New();

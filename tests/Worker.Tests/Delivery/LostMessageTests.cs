@@ -1,0 +1,104 @@
+using FeedbackHub.Domain.Delivery;
+using FeedbackHub.Domain.Model;
+using FeedbackHub.Domain.Webhooks;
+using FeedbackHub.Tests;
+using FeedbackHub.Worker.Tests.Webhooks;
+using Microsoft.EntityFrameworkCore;
+
+namespace FeedbackHub.Worker.Tests.Delivery;
+
+/// <summary>The API and a worker that treats anything 3 s overdue as having lost its message.</summary>
+public sealed class LostMessageFixture : IAsyncLifetime
+{
+    public ApiFactory Api { get; } = new();
+
+    public WorkerHost Worker { get; private set; } = null!;
+
+    public async Task InitializeAsync()
+    {
+        await Api.InitializeAsync();
+        var settings = WebhookFixture.WorkerSettings();
+        settings["Delivery:LostMessageAfter"] = "00:00:03";
+        Worker = await WorkerHost.StartAsync(Api.Database.ConnectionString, "t" + Guid.NewGuid().ToString("N")[..10], settings);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await Worker.DisposeAsync();
+        await ((IAsyncLifetime)Api).DisposeAsync();
+    }
+}
+
+/// <summary>
+/// A message lost outside the database (a purged or dead-lettered queue) does not strand what it was for: recovery
+/// queues a new one once the delivery is Delivery:LostMessageAfter overdue.
+/// </summary>
+public sealed class LostMessageTests(LostMessageFixture fixture) : IClassFixture<LostMessageFixture>
+{
+    [Fact]
+    public async Task A_scheduled_delivery_whose_message_was_lost_is_sent_once_it_is_overdue()
+    {
+        var arrange = await DeliveryArrange.TenantAsync(fixture.Api, coolingOff: TimeSpan.FromHours(1));
+        var to = MailSink.NewAddress("lost");
+        var scheduled = await arrange.DeliveryAsync(to);
+        // As if its message had been published and then purged from the queue: no outbox row, due a minute ago.
+        await fixture.Api.Database.ExecuteAsync(
+            $"DELETE FROM outbox_messages WHERE body::text LIKE '%{scheduled.Id}%'; UPDATE deliveries SET scheduled_for = now() - interval '1 minute' WHERE id = '{scheduled.Id}'");
+
+        var sent = await arrange.WaitForStatusAsync(scheduled.Id, DeliveryStatus.Sent, TimeSpan.FromSeconds(30));
+
+        Assert.Equal([AttemptOutcome.Accepted], DeliveryArrange.Outcomes(sent));
+        Assert.False(sent.PossibleDuplicate);
+        Assert.True(sent.ScheduledFor > DateTimeOffset.UtcNow - TimeSpan.FromSeconds(30)); // moved to when it was queued again
+        Assert.Single(await MailSink.WaitForAsync(to));
+        Assert.Contains(fixture.Worker.Logs.Lines, m => m.Contains($"Delivery {scheduled.Id} was still waiting long after its due time", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_delivery_overdue_by_less_than_the_threshold_is_left_to_its_message()
+    {
+        var arrange = await DeliveryArrange.TenantAsync(fixture.Api, coolingOff: TimeSpan.FromHours(1));
+        var scheduled = await arrange.DeliveryAsync(MailSink.NewAddress("notlost"));
+        // Its message is gone too, but it is due only now: recovery must not act before the threshold (3 s here).
+        await fixture.Api.Database.ExecuteAsync(
+            $"DELETE FROM outbox_messages WHERE body::text LIKE '%{scheduled.Id}%'; UPDATE deliveries SET scheduled_for = now() WHERE id = '{scheduled.Id}'");
+        await Task.Delay(TimeSpan.FromSeconds(1.5));
+        Assert.Equal(DeliveryStatus.Scheduled, (await arrange.LoadAsync(scheduled.Id)).Status);
+        await arrange.WaitForStatusAsync(scheduled.Id, DeliveryStatus.Sent, TimeSpan.FromSeconds(30)); // and after it, it does
+    }
+
+    [Fact]
+    public async Task A_pending_webhook_delivery_whose_message_was_lost_is_sent_once_it_is_overdue()
+    {
+        await using var receiver = await WebhookReceiver.StartAsync();
+        var tenant = await fixture.Api.CreateTenantAsync(settings: WebhookPipelineTests.DevSettings);
+        var box = new WebhookSecretBox(Convert.FromBase64String(TestServices.WebhookSecretKey));
+        var (subscription, secret) = WebhookSubscription.Create(tenant.Id, new Uri(receiver.Url("/lost")), [WebhookEventTypes.FeedbackRequested], null, box, DateTimeOffset.UtcNow);
+
+        // The event is raised and its outbox message removed in the same transaction, so the relay never sees it.
+        Guid deliveryId;
+        await using (var db = fixture.Api.Database.CreateDbContext())
+        {
+            await using var tx = await db.Database.BeginTransactionAsync();
+            db.WebhookSubscriptions.Add(subscription);
+            await db.SaveChangesAsync();
+            var now = DateTimeOffset.UtcNow;
+            var candidate = Candidate.Create(tenant.Id, new CandidateDetails("cand-lost", "Ada", null, "ada@example.com", null), now);
+            var application = Application.Create(tenant.Id, "app-lost", candidate.Id, new ApplicationDetails("Engineer", null, null), now);
+            application.Reject(now, now);
+            db.Candidates.Add(candidate);
+            db.Applications.Add(application);
+            db.FeedbackRequests.Add(FeedbackRequest.Create(tenant.Id, application.Id, null, now));
+            await db.SaveChangesAsync();
+            deliveryId = await db.WebhookDeliveries.Where(d => d.SubscriptionId == subscription.Id).Select(d => d.Id).SingleAsync();
+            await db.Database.ExecuteSqlAsync($"DELETE FROM outbox_messages WHERE message_type LIKE '%DeliverWebhook%' AND body::text LIKE {"%" + deliveryId + "%"}");
+            await db.Database.ExecuteSqlAsync($"UPDATE webhook_deliveries SET next_attempt_at = now() - interval '1 minute' WHERE id = {deliveryId}");
+            await tx.CommitAsync();
+        }
+
+        await WebhookPipelineTests.WaitUntilAsync(() => receiver.At("/lost").Count == 1, "the webhook after its message was lost");
+        var request = Assert.Single(receiver.At("/lost"));
+        Assert.True(WebhookReceiver.Verify(secret, request.Signature, request.Body, DateTimeOffset.UtcNow));
+        Assert.Contains(fixture.Worker.Logs.Lines, m => m.Contains($"Webhook delivery {deliveryId} was still waiting", StringComparison.Ordinal));
+    }
+}
