@@ -45,6 +45,7 @@ internal sealed class WebhookDeliveryConfiguration : IEntityTypeConfiguration<We
         builder.HasIndex(d => new { d.SubscriptionId, d.EventId }).IsUnique();
         builder.HasIndex(d => d.TenantId);
         builder.HasIndex(d => d.EventId);
+        builder.HasIndex(d => d.NextAttemptAt).HasFilter("status = 'Pending'"); // recovery looks for pending ones whose message was lost
     }
 }
 

@@ -1216,6 +1216,10 @@ namespace FeedbackHub.Domain.Persistence.Migrations
                     b.HasIndex("EventId")
                         .HasDatabaseName("ix_webhook_deliveries_event_id");
 
+                    b.HasIndex("NextAttemptAt")
+                        .HasDatabaseName("ix_webhook_deliveries_next_attempt_at")
+                        .HasFilter("status = 'Pending'");
+
                     b.HasIndex("TenantId")
                         .HasDatabaseName("ix_webhook_deliveries_tenant_id");
 
