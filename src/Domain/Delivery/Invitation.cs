@@ -28,12 +28,27 @@ public sealed class Invitation
 
     public DateTimeOffset CreatedAt { get; private set; }
 
+    /// <summary>When Queued: since when it should have been sent (moves when a lost message is replaced).</summary>
+    public DateTimeOffset DueAt { get; private set; }
+
     public DateTimeOffset? SentAt { get; private set; }
 
     public string? LastReply { get; private set; }
 
     public static Invitation Queue(Guid tenantId, Guid applicationId, DateTimeOffset now) =>
-        new() { Id = Guid.CreateVersion7(now), TenantId = tenantId, ApplicationId = applicationId, Status = InvitationStatus.Queued, CreatedAt = now };
+        new() { Id = Guid.CreateVersion7(now), TenantId = tenantId, ApplicationId = applicationId, Status = InvitationStatus.Queued, CreatedAt = now, DueAt = now };
+
+    /// <summary>
+    /// Still queued long after it was due: its message was lost, or its retries ran out while the mail server was
+    /// unreachable. Due now again, so a new message sends it. False when it is not queued.
+    /// </summary>
+    public bool RequeueLost(DateTimeOffset now)
+    {
+        if (Status != InvitationStatus.Queued)
+            return false;
+        DueAt = now;
+        return true;
+    }
 
     public void MarkSent(string reply, DateTimeOffset now)
     {

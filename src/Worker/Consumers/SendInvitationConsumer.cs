@@ -61,6 +61,10 @@ public sealed partial class SendInvitationConsumer(
         {
             invitation.MarkFailed("Not sent: the candidate was erased or the application is no longer rejected.");
         }
+        else if (rejectedAt.AddDays(row.Settings.RequestWindowDays) <= now)
+        {
+            invitation.MarkFailed("Not sent: the request window ended before the email could be sent.");
+        }
         else if (await DeliveryScheduling.IsSuppressedAsync(db, invitation.TenantId, row.Email, ct))
         {
             invitation.MarkFailed("Not sent: the address refused mail before (suppressed).");

@@ -10,9 +10,9 @@ namespace FeedbackHub.Worker.Delivery;
 /// Finds deliveries whose worker died mid-attempt (Sending, lease run out), records the attempt as interrupted,
 /// flags the delivery as a possible duplicate (SMTP may have accepted it before the crash) and schedules it again
 /// through the outbox. This is what makes "no email is ever lost" hold after a crash between SMTP's 250 and the
-/// commit. It also queues a new message for deliveries and webhook deliveries still waiting
+/// commit. It also queues a new message for deliveries, webhook deliveries and invitations still waiting
 /// <see cref="DeliveryOptions.LostMessageAfter"/> past their due time (their message was lost outside the database:
-/// a purged or dead-lettered queue). Rows are claimed with FOR UPDATE SKIP LOCKED, so every worker process can run it.
+/// a purged or dead-lettered queue, or an invitation's retries ran out while the mail server was unreachable). Rows are claimed with FOR UPDATE SKIP LOCKED, so every worker process can run it.
 /// </summary>
 public sealed partial class DeliveryRecovery(IServiceScopeFactory scopes, TimeProvider time, IOptions<DeliveryOptions> options, ILogger<DeliveryRecovery> logger)
     : BatchLoop(time)
@@ -53,7 +53,7 @@ public sealed partial class DeliveryRecovery(IServiceScopeFactory scopes, TimePr
     }
 
     /// <summary>
-    /// One pass: up to a batch of deliveries and a batch of webhook deliveries overdue by more than
+    /// One pass: up to a batch each of deliveries, webhook deliveries and invitations overdue by more than
     /// <see cref="DeliveryOptions.LostMessageAfter"/> get a new message, due now. Returns how many.
     /// </summary>
     public async Task<int> RequeueLostAsync(CancellationToken ct)
@@ -81,11 +81,21 @@ public sealed partial class DeliveryRecovery(IServiceScopeFactory scopes, TimePr
             LogLostMessage(logger, "Webhook delivery", webhook.Id);
         }
 
-        if (deliveries.Count + webhooks.Count == 0)
+        var invitations = await db.Invitations
+            .FromSql($"SELECT * FROM invitations WHERE status = 'Queued' AND due_at < {overdue} ORDER BY due_at LIMIT {_options.RecoveryBatchSize} FOR UPDATE SKIP LOCKED")
+            .ToListAsync(ct);
+        foreach (var invitation in invitations.Where(i => i.RequeueLost(now)))
+        {
+            db.OutboxMessages.Add(OutboxMessage.Create(new SendInvitation(invitation.Id, invitation.TenantId), invitation.TenantId, now, now));
+            LogLostMessage(logger, "Invitation", invitation.Id);
+        }
+
+        var found = deliveries.Count + webhooks.Count + invitations.Count;
+        if (found == 0)
             return 0;
         await db.SaveChangesAsync(ct);
         await tx.CommitAsync(ct);
-        return deliveries.Count + webhooks.Count;
+        return found;
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Kind} {Id} was still waiting long after its due time (its message was lost); queued a new one")]

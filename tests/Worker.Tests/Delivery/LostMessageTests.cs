@@ -1,5 +1,7 @@
 using FeedbackHub.Domain.Delivery;
 using FeedbackHub.Domain.Model;
+using FeedbackHub.Domain.Outbox;
+using FeedbackHub.Messages;
 using FeedbackHub.Domain.Webhooks;
 using FeedbackHub.Tests;
 using FeedbackHub.Worker.Tests.Webhooks;
@@ -100,5 +102,53 @@ public sealed class LostMessageTests(LostMessageFixture fixture) : IClassFixture
         var request = Assert.Single(receiver.At("/lost"));
         Assert.True(WebhookReceiver.Verify(secret, request.Signature, request.Body, DateTimeOffset.UtcNow));
         Assert.Contains(fixture.Worker.Logs.Lines, m => m.Contains($"Webhook delivery {deliveryId} was still waiting", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_queued_invitation_whose_message_was_lost_is_sent_once_it_is_overdue()
+    {
+        var arrange = await DeliveryArrange.TenantAsync(fixture.Api, coolingOff: TimeSpan.FromHours(1));
+        var to = MailSink.NewAddress("lost-invite");
+        var rejected = await arrange.DeliveryAsync(to);
+        // Queued a minute ago, and its message is gone (never written here: as if purged or dead-lettered).
+        var invitation = Invitation.Queue(arrange.TenantId, rejected.ApplicationId, DateTimeOffset.UtcNow - TimeSpan.FromMinutes(1));
+        await using (var db = fixture.Api.Database.CreateDbContext())
+        {
+            db.Invitations.Add(invitation);
+            await db.SaveChangesAsync();
+        }
+
+        var mail = Assert.Single(await MailSink.WaitForAsync(to));
+        Assert.Contains("would you like feedback?", mail.Subject, StringComparison.Ordinal);
+        await WebhookPipelineTests.WaitUntilAsync(() => StatusOf(invitation.Id) == InvitationStatus.Sent, "the invitation to be sent");
+        Assert.Contains(fixture.Worker.Logs.Lines, m => m.Contains($"Invitation {invitation.Id} was still waiting", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task An_invitation_that_could_not_go_out_before_the_request_window_ended_fails_without_an_email()
+    {
+        var arrange = await DeliveryArrange.TenantAsync(fixture.Api, coolingOff: TimeSpan.FromHours(1));
+        var to = MailSink.NewAddress("late-invite");
+        var rejected = await arrange.DeliveryAsync(to);
+        // Rejected 40 days ago (the request window is 30 days): a link sent now would already be expired.
+        await fixture.Api.Database.ExecuteAsync($"UPDATE applications SET rejected_at = now() - interval '40 days' WHERE id = '{rejected.ApplicationId}'");
+        var invitation = Invitation.Queue(arrange.TenantId, rejected.ApplicationId, DateTimeOffset.UtcNow);
+        await using (var db = fixture.Api.Database.CreateDbContext())
+        {
+            db.Invitations.Add(invitation);
+            db.OutboxMessages.Add(OutboxMessage.Create(new SendInvitation(invitation.Id, arrange.TenantId), arrange.TenantId, DateTimeOffset.UtcNow));
+            await db.SaveChangesAsync();
+        }
+
+        await WebhookPipelineTests.WaitUntilAsync(() => StatusOf(invitation.Id) == InvitationStatus.Failed, "the invitation to fail");
+        await using (var db = fixture.Api.Database.CreateDbContext())
+            Assert.Contains("request window ended", (await db.Invitations.SingleAsync(i => i.Id == invitation.Id)).LastReply, StringComparison.Ordinal);
+        Assert.Empty(MailSink.For(to));
+    }
+
+    private InvitationStatus StatusOf(Guid invitationId)
+    {
+        using var db = fixture.Api.Database.CreateDbContext();
+        return db.Invitations.AsNoTracking().Single(i => i.Id == invitationId).Status;
     }
 }

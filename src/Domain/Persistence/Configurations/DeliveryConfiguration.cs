@@ -79,6 +79,7 @@ internal sealed class InvitationConfiguration : IEntityTypeConfiguration<Invitat
         builder.HasKey(i => i.Id);
         builder.HasOne<Application>().WithMany().HasForeignKey(i => i.ApplicationId).OnDelete(DeleteBehavior.Cascade);
         builder.HasIndex(i => new { i.TenantId, i.ApplicationId });
+        builder.HasIndex(i => i.DueAt).HasFilter("status = 'Queued'"); // recovery looks for queued ones whose message was lost
         builder.Property(i => i.Status).HasConversion<string>().HasMaxLength(20);
         builder.Property(i => i.LastReply).HasMaxLength(1000);
     }

@@ -507,6 +507,10 @@ namespace FeedbackHub.Domain.Persistence.Migrations
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("created_at");
 
+                    b.Property<DateTimeOffset>("DueAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("due_at");
+
                     b.Property<string>("LastReply")
                         .HasMaxLength(1000)
                         .HasColumnType("character varying(1000)")
@@ -531,6 +535,10 @@ namespace FeedbackHub.Domain.Persistence.Migrations
 
                     b.HasIndex("ApplicationId")
                         .HasDatabaseName("ix_invitations_application_id");
+
+                    b.HasIndex("DueAt")
+                        .HasDatabaseName("ix_invitations_due_at")
+                        .HasFilter("status = 'Queued'");
 
                     b.HasIndex("TenantId", "ApplicationId")
                         .HasDatabaseName("ix_invitations_tenant_id_application_id");
