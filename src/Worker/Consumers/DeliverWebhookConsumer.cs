@@ -100,6 +100,9 @@ public sealed partial class DeliverWebhookConsumer(
                 target.Settings.AllowPrivateWebhookTargets, _options.Timeout, ct);
         }
 
+        // The attempt happened: it is recorded even if the transport cancels the message now (a rollback would send the
+        // event again and lose the record of this attempt).
+        ct = CancellationToken.None;
         var finished = time.GetUtcNow();
         var (attempt, retryAt) = delivery.RecordAttempt(result.Outcome, result.StatusCode, result.DurationMs, result.Error, result.ResponseExcerpt,
             now, finished, _options.MaxAttempts, _options.FirstBackoff);
