@@ -13,8 +13,8 @@ using Npgsql.EntityFrameworkCore.PostgreSQL.Metadata;
 namespace FeedbackHub.Domain.Persistence.Migrations
 {
     [DbContext(typeof(FeedbackHubDbContext))]
-    [Migration("20261125131806_WebhookPendingIndex")]
-    partial class WebhookPendingIndex
+    [Migration("20261125132732_LostMessageRecovery")]
+    partial class LostMessageRecovery
     {
         /// <inheritdoc />
         protected override void BuildTargetModel(ModelBuilder modelBuilder)
@@ -510,6 +510,10 @@ namespace FeedbackHub.Domain.Persistence.Migrations
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("created_at");
 
+                    b.Property<DateTimeOffset>("DueAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("due_at");
+
                     b.Property<string>("LastReply")
                         .HasMaxLength(1000)
                         .HasColumnType("character varying(1000)")
@@ -534,6 +538,10 @@ namespace FeedbackHub.Domain.Persistence.Migrations
 
                     b.HasIndex("ApplicationId")
                         .HasDatabaseName("ix_invitations_application_id");
+
+                    b.HasIndex("DueAt")
+                        .HasDatabaseName("ix_invitations_due_at")
+                        .HasFilter("status = 'Queued'");
 
                     b.HasIndex("TenantId", "ApplicationId")
                         .HasDatabaseName("ix_invitations_tenant_id_application_id");

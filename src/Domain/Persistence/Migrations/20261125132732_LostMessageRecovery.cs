@@ -5,7 +5,7 @@
 namespace FeedbackHub.Domain.Persistence.Migrations
 {
     /// <inheritdoc />
-    public partial class InvitationDueAt : Migration
+    public partial class LostMessageRecovery : Migration
     {
         /// <inheritdoc />
         protected override void Up(MigrationBuilder migrationBuilder)
@@ -21,6 +21,12 @@ namespace FeedbackHub.Domain.Persistence.Migrations
             migrationBuilder.Sql("UPDATE invitations SET due_at = created_at; ALTER TABLE invitations ALTER COLUMN due_at DROP DEFAULT;");
 
             migrationBuilder.CreateIndex(
+                name: "ix_webhook_deliveries_next_attempt_at",
+                table: "webhook_deliveries",
+                column: "next_attempt_at",
+                filter: "status = 'Pending'");
+
+            migrationBuilder.CreateIndex(
                 name: "ix_invitations_due_at",
                 table: "invitations",
                 column: "due_at",
@@ -30,6 +36,10 @@ namespace FeedbackHub.Domain.Persistence.Migrations
         /// <inheritdoc />
         protected override void Down(MigrationBuilder migrationBuilder)
         {
+            migrationBuilder.DropIndex(
+                name: "ix_webhook_deliveries_next_attempt_at",
+                table: "webhook_deliveries");
+
             migrationBuilder.DropIndex(
                 name: "ix_invitations_due_at",
                 table: "invitations");
