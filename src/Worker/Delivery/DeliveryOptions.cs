@@ -19,9 +19,9 @@ public sealed class DeliveryOptions
     public int RecoveryBatchSize { get; set; } = 100;
 
     /// <summary>
-    /// A scheduled delivery (or pending webhook delivery) still not handled this long after its due time has lost its
-    /// message (a purged or dead-lettered queue): recovery queues a new one and moves the due time to now. Keep it well
-    /// above the longest backlog you expect, or a backlog gets extra (harmless) messages.
+    /// A scheduled delivery, pending webhook delivery or queued invitation still not handled this long after its due time
+    /// has lost its message (a purged or dead-lettered queue): recovery queues a new one and moves the due time to now.
+    /// Keep it well above the longest backlog you expect, or a backlog gets extra (harmless) messages.
     /// </summary>
     public TimeSpan LostMessageAfter { get; set; } = TimeSpan.FromMinutes(10);
 

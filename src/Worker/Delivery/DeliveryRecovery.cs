@@ -12,7 +12,8 @@ namespace FeedbackHub.Worker.Delivery;
 /// through the outbox. This is what makes "no email is ever lost" hold after a crash between SMTP's 250 and the
 /// commit. It also queues a new message for deliveries, webhook deliveries and invitations still waiting
 /// <see cref="DeliveryOptions.LostMessageAfter"/> past their due time (their message was lost outside the database:
-/// a purged or dead-lettered queue, or an invitation's retries ran out while the mail server was unreachable). Rows are claimed with FOR UPDATE SKIP LOCKED, so every worker process can run it.
+/// a purged or dead-lettered queue, or an invitation's retries ran out while the mail server was unreachable).
+/// Rows are claimed with FOR UPDATE SKIP LOCKED, so every worker process can run it.
 /// </summary>
 public sealed partial class DeliveryRecovery(IServiceScopeFactory scopes, TimeProvider time, IOptions<DeliveryOptions> options, ILogger<DeliveryRecovery> logger)
     : BatchLoop(time)

@@ -168,15 +168,14 @@ internal sealed class SmtpConnection : IAsyncDisposable
             await WriteAsync(".\r\n", CancellationToken.None);
             return await ReadReplyAsync(CancellationToken.None);
         }
-        catch (SmtpUnavailableException e) when (handedOver && !e.MayHaveBeenAccepted)
+        catch (Exception e) when (handedOver && e is IOException or SocketException or OperationCanceledException or SmtpUnavailableException)
         {
-            throw new SmtpUnavailableException(e.Message + " The message had been handed over; the server may have accepted it.", e, mayHaveBeenAccepted: true);
+            throw new SmtpUnavailableException(
+                $"SMTP connection failed after the message was handed over ({e.GetType().Name}: {e.Message}); the server may have accepted it.", e, mayHaveBeenAccepted: true);
         }
-        catch (Exception e) when (e is IOException or SocketException or OperationCanceledException && (handedOver || !ct.IsCancellationRequested))
+        catch (Exception e) when (e is IOException or SocketException or OperationCanceledException && !ct.IsCancellationRequested)
         {
-            throw handedOver
-                ? new SmtpUnavailableException($"SMTP connection failed after the message was handed over ({e.GetType().Name}); the server may have accepted it.", e, mayHaveBeenAccepted: true)
-                : new SmtpUnavailableException($"SMTP connection failed ({e.GetType().Name}).", e);
+            throw new SmtpUnavailableException($"SMTP connection failed ({e.GetType().Name}).", e);
         }
     }
 

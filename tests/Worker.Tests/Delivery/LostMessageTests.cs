@@ -1,5 +1,4 @@
 using FeedbackHub.Domain.Delivery;
-using FeedbackHub.Domain.Model;
 using FeedbackHub.Domain.Outbox;
 using FeedbackHub.Messages;
 using FeedbackHub.Domain.Webhooks;
@@ -84,14 +83,7 @@ public sealed class LostMessageTests(LostMessageFixture fixture) : IClassFixture
             await using var tx = await db.Database.BeginTransactionAsync();
             db.WebhookSubscriptions.Add(subscription);
             await db.SaveChangesAsync();
-            var now = DateTimeOffset.UtcNow;
-            var candidate = Candidate.Create(tenant.Id, new CandidateDetails("cand-lost", "Ada", null, "ada@example.com", null), now);
-            var application = Application.Create(tenant.Id, "app-lost", candidate.Id, new ApplicationDetails("Engineer", null, null), now);
-            application.Reject(now, now);
-            db.Candidates.Add(candidate);
-            db.Applications.Add(application);
-            db.FeedbackRequests.Add(FeedbackRequest.Create(tenant.Id, application.Id, null, now));
-            await db.SaveChangesAsync();
+            await WebhookPipelineTests.RaiseRequestAsync(db, tenant.Id);
             deliveryId = await db.WebhookDeliveries.Where(d => d.SubscriptionId == subscription.Id).Select(d => d.Id).SingleAsync();
             await db.Database.ExecuteSqlAsync($"DELETE FROM outbox_messages WHERE message_type LIKE '%DeliverWebhook%' AND body::text LIKE {"%" + deliveryId + "%"}");
             await db.Database.ExecuteSqlAsync($"UPDATE webhook_deliveries SET next_attempt_at = now() - interval '1 minute' WHERE id = {deliveryId}");

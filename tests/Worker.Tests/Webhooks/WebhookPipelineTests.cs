@@ -307,9 +307,15 @@ public sealed class WebhookPipelineTests(WebhookFixture fixture) : IClassFixture
     /// <summary>A rejected application and the candidate's request: raises feedback.requested.</summary>
     internal static async Task RaiseRequestAsync(ApiFactory api, Guid tenantId)
     {
+        await using var db = api.Database.CreateDbContext();
+        await RaiseRequestAsync(db, tenantId);
+    }
+
+    /// <summary>As <see cref="RaiseRequestAsync(ApiFactory, Guid)"/>, saved through the caller's context (and transaction, if any).</summary>
+    internal static async Task RaiseRequestAsync(FeedbackHub.Domain.Persistence.FeedbackHubDbContext db, Guid tenantId)
+    {
         var now = DateTimeOffset.UtcNow;
         var external = "ext-" + Guid.NewGuid().ToString("N")[..10];
-        await using var db = api.Database.CreateDbContext();
         var candidate = Candidate.Create(tenantId, new CandidateDetails("cand-" + external, "Ada", null, "ada@example.com", null), now);
         var application = Application.Create(tenantId, external, candidate.Id, new ApplicationDetails("Engineer", null, null), now);
         application.Reject(now, now);
