@@ -19,7 +19,21 @@ public sealed class ApiFactory : WebApplicationFactory<Program>, IAsyncLifetime
     /// <summary>Extra configuration a test class needs (set before the first client is created).</summary>
     public Dictionary<string, string?> Settings { get; } = [];
 
+    private bool _kestrel;
+
     public async Task InitializeAsync() => await Database.InitializeAsync();
+
+    /// <summary>
+    /// Serve over real Kestrel on a loopback port (for what only the real server does: its own protocol errors, HEAD).
+    /// Call before the first client; later calls do nothing.
+    /// </summary>
+    public void UseRealServer()
+    {
+        if (_kestrel)
+            return;
+        _kestrel = true;
+        UseKestrel(0);
+    }
 
     async Task IAsyncLifetime.DisposeAsync()
     {
@@ -35,6 +49,7 @@ public sealed class ApiFactory : WebApplicationFactory<Program>, IAsyncLifetime
             ["ConnectionStrings:Postgres"] = Database.ConnectionString,
             ["ConnectionStrings:RabbitMq"] = TestServices.RabbitMq,
             ["Webhooks:SecretKey"] = TestServices.WebhookSecretKey,
+            ["FeedbackHub:ApiDocs"] = "true", // the OpenAPI document and Swagger UI (off by default outside Development)
         };
         foreach (var (key, value) in Settings)
             settings[key] = value; // a test class's settings win

@@ -55,7 +55,8 @@ internal sealed class ApiKeyAuthenticationHandler(
             new(ApiKeyClaims.KeyId, key.Id.ToString()),
             new(ClaimTypes.Name, key.DisplayName),
         };
-        claims.AddRange(key.Roles.Select(r => new Claim(ClaimTypes.Role, r)));
+        // Only known roles become claims: a stored value that is not one (a NULL, an old name) grants nothing and breaks nothing.
+        claims.AddRange((key.Roles ?? []).Where(r => r is not null && Roles.IsKnown(r)).Select(r => new Claim(ClaimTypes.Role, r)));
         var identity = new ClaimsIdentity(claims, ApiKeyClaims.Scheme);
         return AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), ApiKeyClaims.Scheme));
     }

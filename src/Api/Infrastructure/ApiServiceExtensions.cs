@@ -28,7 +28,11 @@ public static class ApiServiceExtensions
     {
         var services = builder.Services;
 
-        builder.WebHost.ConfigureKestrel(kestrel => kestrel.AddServerHeader = false);
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            kestrel.ConfigureEndpointDefaults(ProtocolErrorBodies.Use);
+        });
 
         services.AddFeedbackHubDatabase();
         services.AddWebhookSecrets();
@@ -42,7 +46,11 @@ public static class ApiServiceExtensions
         services.ConfigureHttpJsonOptions(json =>
         {
             var o = json.SerializerOptions;
+            // Strict reading (docs/api.md, "JSON"): exact camelCase names, no duplicate names, numbers as numbers.
             o.UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow;
+            o.PropertyNameCaseInsensitive = false;
+            o.AllowDuplicateProperties = false;
+            o.NumberHandling = JsonNumberHandling.Strict;
             o.RespectNullableAnnotations = true;
             o.RespectRequiredConstructorParameters = true;
             o.Converters.Add(new JsonStringEnumConverter(System.Text.Json.JsonNamingPolicy.CamelCase, allowIntegerValues: false));
@@ -51,6 +59,8 @@ public static class ApiServiceExtensions
         services.AddProblemDetails(o => o.CustomizeProblemDetails = ctx =>
         {
             ctx.ProblemDetails.Extensions["traceId"] = ctx.HttpContext.TraceIdentifier;
+            if (ctx.ProblemDetails.Status == StatusCodes.Status415UnsupportedMediaType)
+                ctx.ProblemDetails.Detail ??= "Send the body as application/json (UTF-8).";
             // Problems the framework writes (status code pages) get our stable types too.
             if (ctx.ProblemDetails.Type is null || ctx.ProblemDetails.Type.StartsWith("https://tools.ietf.org/", StringComparison.Ordinal))
                 ctx.ProblemDetails.Type = ctx.ProblemDetails.Status switch
@@ -85,41 +95,73 @@ public static class ApiServiceExtensions
     {
         // Fails the start with a clear message when Webhooks:SecretKey is missing or not 32 bytes.
         _ = app.Services.GetRequiredService<WebhookSecretBox>();
+        app.UseMiddleware<ResponseHeaders>();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseMiddleware<RequestBodyLimit>();
+        app.UseMiddleware<RequestCharset>();
         app.UseRateLimiter();
         app.UseMiddleware<RequestLogging>();
-        // Swagger UI is static files, served before authorization (the OpenAPI document is public too).
-        app.UseSwaggerUI(ui =>
+        var apiDocs = ApiDocsEnabled(app);
+        if (apiDocs)
         {
-            ui.SwaggerEndpoint("/openapi/v1.json", "FeedbackHub API v1");
-            ui.RoutePrefix = "swagger";
-            ui.DocumentTitle = "FeedbackHub API";
-        });
+            // Swagger UI is static files, served before authorization (the OpenAPI document is public too).
+            app.UseSwaggerUI(ui =>
+            {
+                ui.SwaggerEndpoint("/openapi/v1.json", "FeedbackHub API v1");
+                ui.RoutePrefix = "swagger";
+                ui.DocumentTitle = "FeedbackHub API";
+            });
+        }
+
         app.UseAuthentication();
         app.UseAuthorization();
         app.UseMiddleware<IdempotencyMiddleware>();
 
-        app.MapOpenApi("/openapi/{documentName}.json").AllowAnonymous();
+        if (apiDocs)
+        {
+            app.MapOpenApi("/openapi/{documentName}.json").AllowAnonymous();
+            app.MapGet("/", () => Results.Redirect("/swagger")).ExcludeFromDescription().AllowAnonymous();
+        }
+
         app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false, ResponseWriter = HealthResponse.Write }).AllowAnonymous();
         app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready"), ResponseWriter = HealthResponse.Write }).AllowAnonymous();
-        app.MapGet("/", () => Results.Redirect("/swagger")).ExcludeFromDescription().AllowAnonymous();
 
-        app.MapApiKeyEndpoints();
-        app.MapApplicationEndpoints();
-        app.MapAuditEndpoints();
-        app.MapDiagnosticsEndpoints();
-        app.MapTemplateEndpoints();
-        app.MapFeedbackEndpoints();
-        app.MapLanguageEndpoints();
-        app.MapRejectionEndpoints();
-        app.MapDeliveryEndpoints();
-        app.MapPublicRequestEndpoints();
-        app.MapSettingsEndpoints();
-        app.MapWebhookEndpoints();
-        app.MapCandidateEndpoints();
-        app.MapLegalHoldEndpoints();
+        // Every operation: its strings checked by one rule, and HEAD answered wherever GET is.
+        var api = app.MapGroup(string.Empty).ValidateRequestText().WithHeadForGet();
+        api.MapApiKeyEndpoints();
+        api.MapApplicationEndpoints();
+        api.MapAuditEndpoints();
+        api.MapDiagnosticsEndpoints();
+        api.MapTemplateEndpoints();
+        api.MapFeedbackEndpoints();
+        api.MapLanguageEndpoints();
+        api.MapRejectionEndpoints();
+        api.MapDeliveryEndpoints();
+        api.MapPublicRequestEndpoints();
+        api.MapSettingsEndpoints();
+        api.MapWebhookEndpoints();
+        api.MapCandidateEndpoints();
+        api.MapLegalHoldEndpoints();
         return app;
+    }
+
+    /// <summary>
+    /// <c>FeedbackHub:ApiDocs</c>: whether the OpenAPI document and Swagger UI are served; on in Development, off
+    /// elsewhere unless configured.
+    /// </summary>
+    private static bool ApiDocsEnabled(WebApplication app) =>
+        app.Configuration.GetValue("FeedbackHub:ApiDocs", app.Environment.IsDevelopment());
+
+    /// <summary>GET endpoints answer HEAD too (same status and headers, no body; Kestrel drops the body of a HEAD answer).</summary>
+    private static RouteGroupBuilder WithHeadForGet(this RouteGroupBuilder group)
+    {
+        ((IEndpointConventionBuilder)group).Add(endpoint =>
+        {
+            if (endpoint.Metadata.OfType<HttpMethodMetadata>().LastOrDefault() is { } methods
+                && methods.HttpMethods.Contains(HttpMethods.Get) && !methods.HttpMethods.Contains(HttpMethods.Head))
+                endpoint.Metadata.Add(new HttpMethodMetadata([.. methods.HttpMethods, HttpMethods.Head], methods.AcceptCorsPreflight));
+        });
+        return group;
     }
 }

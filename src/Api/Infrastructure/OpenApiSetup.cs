@@ -36,20 +36,24 @@ internal static class OpenApiSetup
 
             // What FeedbackHub POSTs to webhook subscribers (the document's `webhooks` section) and how to verify it.
             options.AddDocumentTransformer<Features.Webhooks.WebhookOpenApi>();
+            options.AddDocumentTransformer<ApiDocumentConventions>();
+            options.AddSchemaTransformer(ApiDocumentConventions.TransformSchema);
 
             // Operations that need a key say so, so Swagger UI sends it.
             options.AddOperationTransformer((operation, context, _) =>
             {
                 var metadata = context.Description.ActionDescriptor.EndpointMetadata;
                 var anonymous = metadata.OfType<IAllowAnonymous>().Any();
+                operation.Security ??= [];
                 if (!anonymous)
                 {
-                    operation.Security ??= [];
                     operation.Security.Add(new OpenApiSecurityRequirement
                     {
                         [new OpenApiSecuritySchemeReference("ApiKey", context.Document)] = [],
                     });
                 }
+
+                ApiDocumentConventions.AddStandardProblems(operation, context.Document!, anonymous);
 
                 if (metadata.OfType<RequestExampleMetadata>().FirstOrDefault() is { } example
                     && operation.RequestBody?.Content?.TryGetValue("application/json", out var media) == true)

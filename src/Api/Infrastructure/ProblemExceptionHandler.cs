@@ -1,7 +1,9 @@
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using FeedbackHub.Domain;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Mvc;
+using Npgsql;
 
 namespace FeedbackHub.Api.Infrastructure;
 
@@ -25,6 +27,8 @@ internal sealed partial class ProblemExceptionHandler(IProblemDetailsService pro
             },
             BadHttpRequestException e => FromBadRequest(e),
             JsonException e => JsonProblem(e),
+            Microsoft.EntityFrameworkCore.DbUpdateException { InnerException: PostgresException e } when FromRejectedValue(e) is { } p => p,
+            PostgresException e when FromRejectedValue(e) is { } p => p,
             _ => null,
         };
         if (problem is null)
@@ -82,23 +86,56 @@ internal sealed partial class ProblemExceptionHandler(IProblemDetailsService pro
         if (e.InnerException is JsonException json)
             return JsonProblem(json);
 
-        return new ProblemDetails
+        if (e.StatusCode == StatusCodes.Status415UnsupportedMediaType)
+        {
+            return new ProblemDetails
+            {
+                Status = 415,
+                Type = Problems.Type("unsupported-media-type"),
+                Title = "The request body has an unsupported media type.",
+                Detail = e.Message.StartsWith("Send the body", StringComparison.Ordinal) ? e.Message : "Send the body as application/json (UTF-8).",
+            };
+        }
+
+        var (detail, parameter) = BindingFailure(e.Message);
+        var problem = new ProblemDetails
         {
             Status = e.StatusCode is >= 400 and < 500 ? e.StatusCode : 400,
             Type = Problems.Type("bad-request"),
             Title = "The request could not be read.",
-            Detail = SafeBindingMessage(e.Message),
+            Detail = detail,
         };
+        if (parameter is not null)
+            problem.Extensions["errors"] = new Dictionary<string, string[]> { [parameter] = [detail] };
+        return problem;
     }
+
+    /// <summary>
+    /// Values PostgreSQL refuses (a character its encoding cannot store, a value too long or out of range) are the
+    /// client's input, not a fault: 422 without echoing the value. Input validation should have caught them first.
+    /// </summary>
+    private static ProblemDetails? FromRejectedValue(PostgresException e) =>
+        e.SqlState is PostgresErrorCodes.CharacterNotInRepertoire or PostgresErrorCodes.UntranslatableCharacter
+            or PostgresErrorCodes.StringDataRightTruncation or PostgresErrorCodes.NumericValueOutOfRange or PostgresErrorCodes.DatetimeFieldOverflow
+            ? new ProblemDetails
+            {
+                Status = StatusCodes.Status422UnprocessableEntity,
+                Type = Problems.Type("validation"),
+                Title = "The request breaks a rule.",
+                Detail = "A value in the request cannot be stored (a character that is not allowed, or a value too long or out of range).",
+            }
+            : null;
 
     private static ProblemDetails JsonProblem(JsonException e)
     {
-        var path = string.IsNullOrEmpty(e.Path) ? "$" : e.Path;
+        var path = SafePath(e.Path);
         var message = e.Message;
         string detail;
         var missing = message.IndexOf("missing required properties including:", StringComparison.Ordinal);
         if (missing >= 0)
             detail = "Required properties are missing:" + message[(missing + "missing required properties including:".Length)..].TrimEnd('.');
+        else if (message.Contains("Duplicate", StringComparison.OrdinalIgnoreCase))
+            detail = $"The property at '{path}' appears more than once.";
         else if (message.Contains("could not be mapped to any .NET member", StringComparison.Ordinal))
             detail = $"Unknown property at '{path}'.";
         else if (message.Contains("could not be converted", StringComparison.Ordinal))
@@ -114,14 +151,47 @@ internal sealed partial class ProblemExceptionHandler(IProblemDetailsService pro
             Type = Problems.Type("invalid-json"),
             Title = "The request body could not be read.",
             Detail = detail,
-            Extensions = { ["errors"] = new Dictionary<string, string[]> { [path] = [detail] } },
+            // Field errors are keyed like every other validation error: "answers[0].comment", not "$.answers[0].comment".
+            Extensions = { ["errors"] = new Dictionary<string, string[]> { [path.StartsWith("$.", StringComparison.Ordinal) ? path[2..] : path] = [detail] } },
         };
     }
 
-    /// <summary>ASP.NET's binding messages name the parameter and value, which is what a client needs; nothing else.</summary>
-    private static string SafeBindingMessage(string message) =>
-        message.Contains("no body was provided", StringComparison.Ordinal) ? "A JSON request body is required."
-        : message.Length > 300 ? message[..300] : message;
+    /// <summary>
+    /// What a parameter binding failure means, in the API's words: the parameter's name (never its .NET type) and
+    /// nothing of the raw value, which may hold anything (CR/LF, markup).
+    /// </summary>
+    private static (string Detail, string? Parameter) BindingFailure(string message)
+    {
+        if (message.Contains("no body was provided", StringComparison.Ordinal))
+            return ("A JSON request body is required.", null);
+        var match = BindingMessage().Match(message);
+        if (!match.Success)
+            return ("The request could not be read.", null);
+        var (type, name) = (match.Groups["type"].Value, match.Groups["name"].Value);
+        if (match.Groups["verb"].Value == "Required")
+            return ($"The parameter '{name}' is required.", name);
+        var expected = type.Replace("Nullable<", string.Empty, StringComparison.Ordinal).TrimEnd('>') switch
+        {
+            "int" or "long" or "short" => "a whole number",
+            "Guid" => "a UUID",
+            "DateTimeOffset" or "DateTime" => "an ISO 8601 date-time such as 2026-12-01T09:30:00Z",
+            "bool" => "true or false",
+            _ => "a value of the documented type",
+        };
+        return ($"The parameter '{name}' must be {expected}.", name);
+    }
+
+    /// <summary>A JSON path from the reader, with anything a client could have smuggled into a property name removed.</summary>
+    private static string SafePath(string? path)
+    {
+        if (string.IsNullOrEmpty(path))
+            return "$";
+        var clean = new string(path.Select(c => char.IsControl(c) || c is '<' or '>' ? '?' : c).ToArray());
+        return clean.Length <= 120 ? clean : clean[..120] + "...";
+    }
+
+    [GeneratedRegex(@"^(?<verb>Failed to bind|Required) parameter ""(?<type>[^""]*) (?<name>[A-Za-z0-9_]+)""", RegexOptions.CultureInvariant)]
+    private static partial Regex BindingMessage();
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Unhandled {ExceptionType} for request {TraceId}")]
     private static partial void LogUnhandled(ILogger logger, string exceptionType, string traceId, Exception exception);

@@ -1,5 +1,6 @@
 using FeedbackHub.Domain.Auditing;
 using FeedbackHub.Domain.Language;
+using FeedbackHub.Domain.Model;
 using FeedbackHub.Domain.Templates;
 
 namespace FeedbackHub.Domain.Authoring;
@@ -13,7 +14,7 @@ public enum FeedbackStatus
 }
 
 /// <summary>The rating of one criterion: a band, pre-approved phrases of that band, and an optional comment.</summary>
-public sealed record Answer(string Criterion, string Band, IReadOnlyList<string>? Phrases = null, string? Comment = null)
+public sealed record Answer(string Criterion, string Band, [FreeText] IReadOnlyList<string>? Phrases = null, [FreeText] string? Comment = null)
 {
     /// <summary>The chosen phrases (none when omitted).</summary>
     public IReadOnlyList<string> Phrases { get; init; } = Phrases ?? [];
@@ -23,7 +24,7 @@ public sealed record Answer(string Criterion, string Band, IReadOnlyList<string>
 public sealed record Acknowledgement(string RuleId, string Path, string Reason, Guid? ById, string ByName, DateTimeOffset At);
 
 /// <summary>What the author acknowledges when submitting: a warn finding (rule and path) and why it stays.</summary>
-public sealed record AcknowledgementRequest(string RuleId, string Path, string Reason);
+public sealed record AcknowledgementRequest(string RuleId, string Path, [FreeText] string Reason);
 
 /// <summary>
 /// Structured feedback for one application, built from one published template version. Every save re-runs the
@@ -191,7 +192,7 @@ public sealed class Feedback
         Touch(now);
     }
 
-    public void RequestChanges(Actor by, string comment, DateTimeOffset now)
+    public void RequestChanges(Actor by, string? comment, DateTimeOffset now)
     {
         EnsureReviewable(by, "request changes to");
         comment = (comment ?? string.Empty).Trim();
@@ -231,9 +232,10 @@ public sealed class Feedback
     public const string ErasedText = "(erased with the candidate's personal data)";
 
     /// <summary>Throws 412 when the client's If-Match does not name the current version.</summary>
-    public void CheckVersion(int? expected)
+    /// <summary>Refuses (412) unless <paramref name="expected"/> is null (no precondition) or names the current version.</summary>
+    public void CheckVersion(IReadOnlyCollection<int>? expected)
     {
-        if (expected is { } v && v != Version)
+        if (expected is not null && !expected.Contains(Version))
             throw new DomainException(DomainErrorKind.PreconditionFailed, "stale-version", $"The feedback changed (version {Version}); reload it and apply your change again.");
     }
 
@@ -296,8 +298,8 @@ public sealed class Feedback
                     errors[$"answers[{i}].comment"] = ["This criterion does not allow a comment."];
                 else if (a.Comment.Length > criterion.Comment.MaxLength)
                     errors[$"answers[{i}].comment"] = [$"At most {criterion.Comment.MaxLength} characters."];
-                else if (a.Comment.Any(ch => char.IsControl(ch) && ch is not '\n' and not '\r' and not '\t'))
-                    errors[$"answers[{i}].comment"] = ["Must not contain control characters."];
+                else if (TextInput.Problem(a.Comment, TextKind.MultiLine) is { } problem)
+                    errors[$"answers[{i}].comment"] = [problem];
             }
         }
 

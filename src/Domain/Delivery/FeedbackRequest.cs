@@ -1,3 +1,4 @@
+using FeedbackHub.Domain.Model;
 namespace FeedbackHub.Domain.Delivery;
 
 /// <summary>A candidate's ask for feedback on one application (one per application; asking again changes nothing).</summary>
@@ -32,11 +33,11 @@ public sealed class FeedbackRequest
     public static FeedbackRequest Create(Guid tenantId, Guid applicationId, string? note, DateTimeOffset now)
     {
         note = string.IsNullOrWhiteSpace(note) ? null : note.Trim();
-        if (note is not null && (note.Length > MaxNoteLength || note.Any(c => char.IsControl(c) && c is not '\n' and not '\r' and not '\t')))
+        if (note is not null && (note.Length > MaxNoteLength || !TextInput.IsValid(note, TextKind.MultiLine)))
         {
             throw new DomainException(DomainErrorKind.Invalid, "validation", "The note is not valid.")
             {
-                Errors = new Dictionary<string, string[]> { ["note"] = [$"At most {MaxNoteLength} characters, no control characters."] },
+                Errors = new Dictionary<string, string[]> { ["note"] = [$"At most {MaxNoteLength} characters, without control or invisible formatting characters."] },
             };
         }
 

@@ -88,9 +88,17 @@ public sealed class LanguageChecker
     }
 
     /// <summary>Finds risky wording. Findings are ordered by position; offsets point into <paramref name="text"/>.</summary>
-    public IReadOnlyList<Finding> Check(string text)
+    public IReadOnlyList<Finding> Check(string text) => Check(text, int.MaxValue, out _);
+
+    /// <summary>
+    /// The first <paramref name="maxFindings"/> findings; <paramref name="truncated"/> tells that there are more. The
+    /// check stops once the limit is passed, so a hostile text costs no more than the findings it may show.
+    /// </summary>
+    public IReadOnlyList<Finding> Check(string text, int maxFindings, out bool truncated)
     {
         ArgumentNullException.ThrowIfNull(text);
+        ArgumentOutOfRangeException.ThrowIfNegative(maxFindings);
+        truncated = false;
         if (text.Length == 0)
         {
             return [];
@@ -128,6 +136,12 @@ public sealed class LanguageChecker
                 }
 
                 start = end;
+                if (findings.Count > maxFindings)
+                {
+                    truncated = true;
+                    findings.RemoveRange(maxFindings, findings.Count - maxFindings);
+                    break;
+                }
             }
 
             return findings;

@@ -20,13 +20,32 @@ public sealed class LanguageCheckers
         CheckFields(For(jurisdiction), fields);
 
     /// <summary>Checks each field with the given checker; findings carry their field's path.</summary>
-    public static IReadOnlyList<FieldFinding> CheckFields(LanguageChecker checker, IEnumerable<(string Path, string Text)> fields)
+    public static IReadOnlyList<FieldFinding> CheckFields(LanguageChecker checker, IEnumerable<(string Path, string Text)> fields) =>
+        CheckFields(checker, fields, int.MaxValue, out _);
+
+    /// <summary>As <see cref="CheckFields(LanguageChecker, IEnumerable{ValueTuple{string, string}})"/>, keeping at most <paramref name="maxFindings"/> in all.</summary>
+    public static IReadOnlyList<FieldFinding> CheckFields(
+        LanguageChecker checker, IEnumerable<(string Path, string Text)> fields, int maxFindings, out bool truncated)
     {
+        ArgumentNullException.ThrowIfNull(checker);
+        ArgumentNullException.ThrowIfNull(fields);
         var findings = new List<FieldFinding>();
+        truncated = false;
         foreach (var (path, text) in fields)
         {
-            if (!string.IsNullOrEmpty(text))
-                findings.AddRange(checker.Check(text).Select(f => new FieldFinding(path, f)));
+            if (string.IsNullOrEmpty(text))
+                continue;
+            if (findings.Count == maxFindings)
+            {
+                // The limit is reached: anything this field finds was left out.
+                checker.Check(text, 0, out truncated);
+                if (truncated)
+                    break;
+                continue;
+            }
+
+            findings.AddRange(checker.Check(text, maxFindings - findings.Count, out var cut).Select(f => new FieldFinding(path, f)));
+            truncated |= cut;
         }
 
         return findings;

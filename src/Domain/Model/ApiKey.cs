@@ -50,13 +50,19 @@ public sealed class ApiKey
     {
         displayName = (displayName ?? string.Empty).Trim();
         var errors = new Dictionary<string, string[]>();
-        if (displayName.Length is 0 or > 100 || displayName.Any(char.IsControl))
-            errors["displayName"] = ["Must have 1 to 100 characters and no control characters."];
-        var roleList = (roles ?? []).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
-        if (roleList.Length == 0)
+        if (displayName.Length is 0 or > 100 || !TextInput.IsValid(displayName, TextKind.SingleLine))
+            errors["displayName"] = ["Must have 1 to 100 characters on one line, without control or invisible formatting characters."];
+        var given = (roles ?? []).ToList();
+        if (given.Count == 0)
             errors["roles"] = ["At least one role is required."];
-        else if (roleList.FirstOrDefault(r => !Model.Roles.IsKnown(r)) is { } unknown)
-            errors["roles"] = [$"Unknown role '{Truncate(unknown)}'. Known roles: {string.Join(", ", Model.Roles.All)}."];
+        for (var i = 0; i < given.Count; i++)
+        {
+            // Named by position, never echoed: a stored role must be one of the known ones (it becomes a claim).
+            if (given[i] is null || !Model.Roles.IsKnown(given[i]))
+                errors[$"roles[{i}]"] = [$"Not a role. Known roles: {string.Join(", ", Model.Roles.All)}."];
+        }
+
+        var roleList = given.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
         if (errors.Count > 0)
             throw new DomainException(DomainErrorKind.Invalid, "validation", "The API key request is not valid.") { Errors = errors };
 
@@ -94,6 +100,4 @@ public sealed class ApiKey
     public bool Matches(string token) => CryptographicOperations.FixedTimeEquals(Hash(token), SecretHash);
 
     public static byte[] Hash(string token) => SHA256.HashData(Encoding.UTF8.GetBytes(token));
-
-    private static string Truncate(string s) => s.Length <= 40 ? s : s[..40] + "...";
 }

@@ -23,10 +23,12 @@ public sealed record ApplicationDetails(string PositionTitle, string? StageReach
     /// <summary>Adds field errors; expects normalized values.</summary>
     public void Validate(IDictionary<string, string[]> errors)
     {
-        if (PositionTitle.Length is 0 or > 200 || PositionTitle.Any(char.IsControl))
-            errors["positionTitle"] = ["Must have 1 to 200 characters and no control characters."];
-        if (StageReached is not null && (StageReached.Length > 100 || StageReached.Any(char.IsControl)))
-            errors["stageReached"] = ["Must have at most 100 characters and no control characters."];
+        if (PositionTitle.Length is 0 or > 200)
+            errors["positionTitle"] = ["Must have 1 to 200 characters."];
+        else if (TextInput.Problem(PositionTitle, TextKind.SingleLine) is { } problem)
+            errors["positionTitle"] = [problem];
+        if (StageReached is not null && (StageReached.Length > 100 || !TextInput.IsValid(StageReached, TextKind.SingleLine)))
+            errors["stageReached"] = ["Must have at most 100 characters on one line, without control or invisible formatting characters."];
     }
 }
 
@@ -96,11 +98,11 @@ public sealed class Application
     public bool SetLegalHold(bool onHold, string? reason, Guid? byId, DateTimeOffset now)
     {
         reason = string.IsNullOrWhiteSpace(reason) ? null : reason.Trim();
-        if (reason is not null && (reason.Length > MaxLegalHoldReasonLength || reason.Any(char.IsControl)))
+        if (reason is not null && (reason.Length > MaxLegalHoldReasonLength || !TextInput.IsValid(reason, TextKind.MultiLine)))
         {
             throw new DomainException(DomainErrorKind.Invalid, "validation", "The legal hold is not valid.")
             {
-                Errors = new Dictionary<string, string[]> { ["reason"] = [$"At most {MaxLegalHoldReasonLength} characters, no control characters."] },
+                Errors = new Dictionary<string, string[]> { ["reason"] = [$"At most {MaxLegalHoldReasonLength} characters, without control or invisible formatting characters."] },
             };
         }
 
@@ -206,8 +208,22 @@ public sealed class Application
     }
 
     /// <summary>Records the rejection (again: the time moves to the new rejection). Hired applications cannot be rejected.</summary>
+    /// <summary>How far back a reported rejection may lie: the longest request window, so its link can still be used.</summary>
+    public static readonly TimeSpan MaxRejectionAge = TimeSpan.FromDays(365);
+
     public void Reject(DateTimeOffset at, DateTimeOffset now)
     {
+        if (at > now.AddMinutes(5) || at < now - MaxRejectionAge)
+        {
+            throw new DomainException(DomainErrorKind.Invalid, "validation", "The rejection time is not valid.")
+            {
+                Errors = new Dictionary<string, string[]>
+                {
+                    ["rejectedAt"] = [at > now ? "Cannot be in the future." : "Cannot be more than 365 days ago (no candidate could still ask for feedback)."],
+                },
+            };
+        }
+
         if (Status == ApplicationStatus.Hired)
             throw DomainException.Conflict("application-hired", "A hired application cannot be rejected.");
         Status = ApplicationStatus.Rejected;

@@ -19,9 +19,9 @@ public sealed record CandidateDetails(string ExternalId, string FirstName, strin
         if (!ExternalIds.IsValid(ExternalId))
             errors[prefix + "externalId"] = [ExternalIds.Rule];
         if (!Names.IsValid(FirstName, required: true))
-            errors[prefix + "firstName"] = ["Must have 1 to 100 characters and no control characters."];
+            errors[prefix + "firstName"] = ["Must have 1 to 100 characters on one line, without control or invisible formatting characters."];
         if (!Names.IsValid(LastName, required: false))
-            errors[prefix + "lastName"] = ["Must have at most 100 characters and no control characters."];
+            errors[prefix + "lastName"] = ["Must have at most 100 characters on one line, without control or invisible formatting characters."];
         if (!EmailAddress.IsValid(Email))
             errors[prefix + "email"] = ["Must be a valid email address."];
         if (Locale is not null && !Locales.IsValid(Locale))
@@ -185,7 +185,7 @@ public static partial class Locales
 internal static class Names
 {
     public static bool IsValid(string? value, bool required) =>
-        value is null ? !required : value.Length is >= 1 and <= 100 && !value.Any(char.IsControl);
+        value is null ? !required : value.Length is >= 1 and <= 100 && TextInput.IsValid(value, TextKind.SingleLine);
 }
 
 internal static class Times

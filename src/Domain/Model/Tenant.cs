@@ -88,6 +88,15 @@ public sealed record TenantSettings
 
     public TenantSettings Validated()
     {
+        var errors = Problems();
+        if (errors.Count > 0)
+            throw new DomainException(DomainErrorKind.Invalid, "invalid-settings", "The tenant settings are not valid.") { Errors = errors };
+        return this;
+    }
+
+    /// <summary>Every field that breaks a rule, with why (empty when the settings are valid).</summary>
+    public Dictionary<string, string[]> Problems()
+    {
         var errors = new Dictionary<string, string[]>();
         if (CoolingOffDelay < TimeSpan.Zero || CoolingOffDelay > TimeSpan.FromDays(90))
             errors["coolingOffDelay"] = ["Must be between 0 and 90 days."];
@@ -99,12 +108,12 @@ public sealed record TenantSettings
             errors["retentionMonths"] = ["Must be between 1 and 120."];
         if (string.IsNullOrWhiteSpace(SenderName) || SenderName.Length > 100)
             errors["senderName"] = ["Must have 1 to 100 characters."];
+        else if (TextInput.Problem(SenderName, TextKind.SingleLine) is { } problem)
+            errors["senderName"] = [problem];
         if (!EmailAddress.IsValid(SenderAddress))
             errors["senderAddress"] = ["Must be a valid email address."];
         if (ReplyTo is not null && !EmailAddress.IsValid(ReplyTo))
             errors["replyTo"] = ["Must be a valid email address."];
-        if (errors.Count > 0)
-            throw new DomainException(DomainErrorKind.Invalid, "invalid-settings", "The tenant settings are not valid.") { Errors = errors };
-        return this;
+        return errors;
     }
 }

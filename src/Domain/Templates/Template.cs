@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using FeedbackHub.Domain.Auditing;
+using FeedbackHub.Domain.Model;
 
 namespace FeedbackHub.Domain.Templates;
 
@@ -120,8 +121,8 @@ public sealed partial class Template
                 errors[path] = messages;
         }
 
-        if (string.IsNullOrWhiteSpace(name) || name.Length > 200 || name.Any(char.IsControl))
-            errors["name"] = ["Must have 1 to 200 characters and no control characters."];
+        if (string.IsNullOrWhiteSpace(name) || name.Length > 200 || !TextInput.IsValid(name, TextKind.SingleLine))
+            errors["name"] = ["Must have 1 to 200 characters on one line, without control or invisible formatting characters."];
         if (locale is null || !LocaleRegex().IsMatch(locale))
             errors["locale"] = ["Must be a language tag such as 'en', 'en-GB' or 'de'."];
         if (errors.Count > 0)

@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using FeedbackHub.Domain.Model;
 
 namespace FeedbackHub.Domain.Templates;
 
@@ -6,7 +7,7 @@ namespace FeedbackHub.Domain.Templates;
 /// What a template version says: the email subject, intro and outro (with merge fields) and the criteria a
 /// reviewer rates. Immutable; a published version's content never changes.
 /// </summary>
-public sealed record TemplateContent(string Subject, string Intro, string Outro, IReadOnlyList<Criterion> Criteria)
+public sealed record TemplateContent(string Subject, [FreeText] string Intro, [FreeText] string Outro, IReadOnlyList<Criterion> Criteria)
 {
     public const int MaxCriteria = 20;
 
@@ -37,7 +38,7 @@ public sealed record TemplateContent(string Subject, string Intro, string Outro,
         void Add(string path, string message) =>
             errors[path] = errors.TryGetValue(path, out var existing) ? [.. existing, message] : [message];
 
-        Text(Subject, "subject", 1, 200, Add);
+        Text(Subject, "subject", 1, 200, Add, TextKind.SingleLine);
         Text(Intro, "intro", 1, 4000, Add);
         Text(Outro, "outro", 1, 4000, Add);
         foreach (var (path, text) in new[] { ("subject", Subject), ("intro", Intro), ("outro", Outro) })
@@ -52,7 +53,12 @@ public sealed record TemplateContent(string Subject, string Intro, string Outro,
         {
             var keys = new HashSet<string>(StringComparer.Ordinal);
             for (var c = 0; c < Criteria.Count; c++)
-                Criteria[c].Validate($"criteria[{c}]", keys, Add);
+            {
+                if (Criteria[c] is null)
+                    Add($"criteria[{c}]", "Must not be null.");
+                else
+                    Criteria[c].Validate($"criteria[{c}]", keys, Add);
+            }
         }
 
         if (errors.Count > 0)
@@ -60,12 +66,12 @@ public sealed record TemplateContent(string Subject, string Intro, string Outro,
         return this;
     }
 
-    internal static void Text(string? value, string path, int min, int max, Action<string, string> add)
+    internal static void Text(string? value, string path, int min, int max, Action<string, string> add, TextKind kind = TextKind.MultiLine)
     {
         if (value is null || value.Trim().Length < min || value.Length > max)
             add(path, min > 0 ? $"Must have {min} to {max} characters." : $"Must have at most {max} characters.");
-        else if (value.Any(ch => char.IsControl(ch) && ch is not '\n' and not '\r' and not '\t'))
-            add(path, "Must not contain control characters.");
+        else if (TextInput.Problem(value, kind) is { } problem)
+            add(path, problem);
     }
 }
 
@@ -78,7 +84,7 @@ public sealed record Criterion(string Key, string Label, IReadOnlyList<RatingBan
             add($"{path}.key", "Use 1 to 40 characters: lower-case letters, digits and '-'.");
         else if (!keys.Add(Key))
             add($"{path}.key", $"The key '{Key}' is used twice.");
-        TemplateContent.Text(Label, $"{path}.label", 1, 100, add);
+        TemplateContent.Text(Label, $"{path}.label", 1, 100, add, TextKind.SingleLine);
         foreach (var unknown in MergeFields.All(Label ?? string.Empty))
             add($"{path}.label", $"Merge fields are not allowed here ('{{{{{unknown}}}}}').");
         if (Bands is null || Bands.Count is < 2 or > 7)
@@ -87,7 +93,12 @@ public sealed record Criterion(string Key, string Label, IReadOnlyList<RatingBan
         {
             var bandKeys = new HashSet<string>(StringComparer.Ordinal);
             for (var b = 0; b < Bands.Count; b++)
-                Bands[b].Validate($"{path}.bands[{b}]", bandKeys, add);
+            {
+                if (Bands[b] is null)
+                    add($"{path}.bands[{b}]", "Must not be null.");
+                else
+                    Bands[b].Validate($"{path}.bands[{b}]", bandKeys, add);
+            }
         }
 
         if (Comment is null)
@@ -98,7 +109,7 @@ public sealed record Criterion(string Key, string Label, IReadOnlyList<RatingBan
 }
 
 /// <summary>A rating band: its internal label, the wording the candidate reads, and pre-approved phrases.</summary>
-public sealed record RatingBand(string Key, string Label, string CandidateText, IReadOnlyList<string> Phrases)
+public sealed record RatingBand(string Key, string Label, [FreeText] string CandidateText, [FreeText] IReadOnlyList<string> Phrases)
 {
     internal void Validate(string path, HashSet<string> keys, Action<string, string> add)
     {
@@ -106,7 +117,7 @@ public sealed record RatingBand(string Key, string Label, string CandidateText, 
             add($"{path}.key", "Use 1 to 40 characters: lower-case letters, digits and '-'.");
         else if (!keys.Add(Key))
             add($"{path}.key", $"The key '{Key}' is used twice.");
-        TemplateContent.Text(Label, $"{path}.label", 1, 100, add);
+        TemplateContent.Text(Label, $"{path}.label", 1, 100, add, TextKind.SingleLine);
         TemplateContent.Text(CandidateText, $"{path}.candidateText", 1, 1000, add);
         if (Phrases is null || Phrases.Count > 20)
             add($"{path}.phrases", "A band has at most 20 phrases.");

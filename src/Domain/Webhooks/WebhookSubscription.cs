@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using FeedbackHub.Domain.Model;
 
 namespace FeedbackHub.Domain.Webhooks;
 
@@ -150,8 +151,8 @@ public sealed class WebhookSubscription
         if (string.IsNullOrWhiteSpace(description))
             return null;
         description = description.Trim();
-        if (description.Length > MaxDescriptionLength || description.Any(char.IsControl))
-            errors["description"] = [$"At most {MaxDescriptionLength} characters, no control characters."];
+        if (description.Length > MaxDescriptionLength || !TextInput.IsValid(description, TextKind.MultiLine))
+            errors["description"] = [$"At most {MaxDescriptionLength} characters, without control or invisible formatting characters."];
         return description;
     }
 

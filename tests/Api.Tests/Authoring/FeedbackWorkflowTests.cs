@@ -16,7 +16,7 @@ namespace FeedbackHub.Api.Tests.Authoring;
 
 public sealed class FeedbackWorkflowTests(ApiFactory api) : IClassFixture<ApiFactory>
 {
-    private static readonly IReadOnlyList<Answer> CleanAnswers =
+    internal static readonly IReadOnlyList<Answer> CleanAnswers =
     [
         new("problem-solving", "meets", ["Talking through alternatives earlier would have made your reasoning easier to follow."], "You reached a correct solution for the second exercise."),
         new("code-quality", "strong", ["You kept functions small and focused."], null),
@@ -193,8 +193,39 @@ public sealed class FeedbackWorkflowTests(ApiFactory api) : IClassFixture<ApiFac
         var interviewer = await tenant.ClientAsync("interviewer");
         var templateId = await TemplateLifecycleTests.PublishedTemplateAsync(tenant);
         var applicationId = await ApplicationAsync(tenant);
-        (await interviewer.PostJsonAsync("/v1/feedback", new { applicationId, templateId })).EnsureSuccessStatusCode();
-        await (await interviewer.PostJsonAsync("/v1/feedback", new { applicationId, templateId })).AssertProblemAsync(HttpStatusCode.Conflict, "feedback-exists");
+        var first = await (await interviewer.PostJsonAsync("/v1/feedback", new { applicationId, templateId })).ReadAsync<FeedbackResponse>(HttpStatusCode.Created);
+        var problem = await (await interviewer.PostJsonAsync("/v1/feedback", new { applicationId, templateId })).AssertProblemAsync(HttpStatusCode.Conflict, "feedback-exists");
+        Assert.Equal(first.Id, problem.GetProperty("feedbackId").GetGuid());
+    }
+
+    [Theory]
+    [InlineData("a list naming the current version", "\"7\", \"2\"", HttpStatusCode.OK)]
+    [InlineData("any", "*", HttpStatusCode.OK)]
+    [InlineData("leading zero", "\"02\"", HttpStatusCode.PreconditionFailed)]
+    [InlineData("weak tag (If-Match compares strongly)", "W/\"2\"", HttpStatusCode.PreconditionFailed)]
+    [InlineData("a list without the current version", "\"1\", \"3\"", HttpStatusCode.PreconditionFailed)]
+    [InlineData("not an entity tag", "2", HttpStatusCode.PreconditionFailed)]
+    public async Task If_match_follows_RFC_9110(string why, string ifMatch, HttpStatusCode expected)
+    {
+        var tenant = await api.CreateTenantAsync();
+        var interviewer = await tenant.ClientAsync("interviewer");
+        var feedbackId = await StartAsync(tenant, interviewer);
+        (await SaveAsync(interviewer, feedbackId, CleanAnswers, null)).EnsureSuccessStatusCode(); // now version 2
+        var request = new HttpRequestMessage(HttpMethod.Put, $"/v1/feedback/{feedbackId}/answers") { Content = HttpAssertions.JsonBody(new { answers = CleanAnswers }) };
+        request.Headers.TryAddWithoutValidation("If-Match", ifMatch);
+        var response = await interviewer.SendAsync(request);
+        Assert.True(expected == response.StatusCode, $"{why}: {response.StatusCode}");
+    }
+
+    [Fact]
+    public async Task Requesting_changes_without_a_comment_answers_422_naming_the_comment()
+    {
+        var (tenant, id, _) = await SubmittedFeedbackAsync("interviewer");
+        var recruiter = await tenant.ClientAsync("recruiter");
+        var problem = await (await recruiter.PostAsync($"/v1/feedback/{id}/request-changes", null)).AssertProblemAsync(HttpStatusCode.UnprocessableEntity, "validation");
+        Assert.True(problem.GetProperty("errors").TryGetProperty("comment", out _));
+        await (await recruiter.PostJsonAsync($"/v1/feedback/{id}/request-changes", new { })).AssertProblemAsync(HttpStatusCode.UnprocessableEntity, "validation");
+        Assert.Equal(FeedbackStatus.Submitted, (await (await recruiter.GetAsync($"/v1/feedback/{id}")).ReadAsync<FeedbackResponse>()).Status);
     }
 
     [Fact]

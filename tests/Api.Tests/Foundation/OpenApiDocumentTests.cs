@@ -58,7 +58,7 @@ public sealed class OpenApiDocumentTests(ApiFactory api) : IClassFixture<ApiFact
             .ToHashSet();
         var mapped = api.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>()
             .Where(e => e.RoutePattern.RawText!.StartsWith("/v1", StringComparison.Ordinal))
-            .SelectMany(e => e.Metadata.GetMetadata<HttpMethodMetadata>()!.HttpMethods.Select(m =>
+            .SelectMany(e => e.Metadata.GetMetadata<HttpMethodMetadata>()!.HttpMethods.Where(m => m != "HEAD").Select(m =>
                 $"{m} {System.Text.RegularExpressions.Regex.Replace(e.RoutePattern.RawText!, ":[a-z]+}", "}").TrimEnd('/')}"))
             .ToList();
         Assert.NotEmpty(mapped);
@@ -85,5 +85,91 @@ public sealed class OpenApiDocumentTests(ApiFactory api) : IClassFixture<ApiFact
         var response = await api.CreateClient().GetAsync("/swagger/index.html");
         response.EnsureSuccessStatusCode();
         Assert.Contains("swagger", await response.Content.ReadAsStringAsync(), StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
+    public async Task The_problem_schema_describes_the_errors_the_API_writes()
+    {
+        using var doc = JsonDocument.Parse(await DocumentAsync());
+        var schema = doc.RootElement.GetProperty("components").GetProperty("schemas").GetProperty("ProblemDetails");
+        Assert.NotEqual(JsonValueKind.False, schema.TryGetProperty("additionalProperties", out var extra) ? extra.ValueKind : JsonValueKind.True);
+        var properties = schema.GetProperty("properties");
+        Assert.Equal("string", properties.GetProperty("traceId").GetProperty("type").GetString());
+        Assert.Equal("array", properties.GetProperty("errors").GetProperty("additionalProperties").GetProperty("type").GetString());
+
+        // A real validation error has exactly the documented members (and their types).
+        var tenant = await api.CreateTenantAsync();
+        var problem = await (await tenant.Admin.PostJsonAsync("/v1/api-keys", new { displayName = "", roles = Array.Empty<string>() }))
+            .AssertProblemAsync(System.Net.HttpStatusCode.UnprocessableEntity);
+        foreach (var member in problem.EnumerateObject())
+            Assert.True(properties.TryGetProperty(member.Name, out _), $"'{member.Name}' is not in the problem schema");
+    }
+
+    [Fact]
+    public async Task Every_operation_documents_the_statuses_its_shape_can_answer()
+    {
+        using var doc = JsonDocument.Parse(await DocumentAsync());
+        foreach (var path in doc.RootElement.GetProperty("paths").EnumerateObject())
+        {
+            foreach (var operation in path.Value.EnumerateObject())
+            {
+                var where = $"{operation.Name.ToUpperInvariant()} {path.Name}";
+                var responses = operation.Value.GetProperty("responses").EnumerateObject().Select(r => r.Name).ToHashSet();
+                Assert.True(responses.Contains("400"), $"{where} does not document 400");
+                if (operation.Value.TryGetProperty("requestBody", out _))
+                    Assert.True(responses.IsSupersetOf(["413", "415", "422"]), $"{where} does not document 413, 415 and 422");
+                var parameters = operation.Value.TryGetProperty("parameters", out var p) ? p.EnumerateArray().ToList() : [];
+                if (parameters.Any(x => x.GetProperty("name").GetString() == "limit"))
+                    Assert.True(responses.Contains("422"), $"{where} has paging but does not document 422");
+                var security = operation.Value.GetProperty("security");
+                if (security.GetArrayLength() > 0)
+                    Assert.True(responses.IsSupersetOf(["401", "403"]), $"{where} needs a key but does not document 401 and 403");
+            }
+        }
+    }
+
+    [Fact]
+    public async Task The_server_url_is_the_configured_public_base_url_not_the_host_header()
+    {
+        var client = api.CreateClient();
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/openapi/v1.json");
+        request.Headers.Host = "evil.example";
+        using var doc = JsonDocument.Parse(await (await client.SendAsync(request)).Content.ReadAsStringAsync());
+        var server = Assert.Single(doc.RootElement.GetProperty("servers").EnumerateArray()).GetProperty("url").GetString();
+        Assert.Equal("http://127.0.0.1:5080", server);
+    }
+
+    [Fact]
+    public async Task Public_operations_say_they_need_no_key_and_tags_and_licence_are_described()
+    {
+        using var doc = JsonDocument.Parse(await DocumentAsync());
+        var candidate = doc.RootElement.GetProperty("paths").GetProperty("/v1/public/feedback-requests/{token}").GetProperty("get");
+        Assert.Equal(0, candidate.GetProperty("security").GetArrayLength());
+        Assert.False(string.IsNullOrEmpty(doc.RootElement.GetProperty("info").GetProperty("license").GetProperty("name").GetString()));
+        var tags = doc.RootElement.GetProperty("tags").EnumerateArray().ToList();
+        Assert.NotEmpty(tags);
+        Assert.All(tags, t => Assert.NotEqual(t.GetProperty("name").GetString(), t.GetProperty("description").GetString()));
+    }
+}
+
+/// <summary>The OpenAPI document and Swagger UI are off unless Development or <c>FeedbackHub:ApiDocs</c> says otherwise.</summary>
+public sealed class ApiDocsSwitchTests : IClassFixture<ApiFactory>
+{
+    private readonly ApiFactory _api;
+
+    public ApiDocsSwitchTests(ApiFactory api)
+    {
+        api.Settings["FeedbackHub:ApiDocs"] = null; // as in production: not configured
+        _api = api;
+    }
+
+    [Fact]
+    public async Task Outside_development_the_document_and_swagger_ui_are_not_served_by_default()
+    {
+        var tenant = await _api.CreateTenantAsync();
+        var client = tenant.Admin;
+        await (await client.GetAsync("/openapi/v1.json")).AssertProblemAsync(System.Net.HttpStatusCode.NotFound);
+        await (await client.GetAsync("/swagger/index.html")).AssertProblemAsync(System.Net.HttpStatusCode.NotFound);
+        Assert.Equal(System.Net.HttpStatusCode.OK, (await client.GetAsync("/v1/api-keys")).StatusCode);
     }
 }

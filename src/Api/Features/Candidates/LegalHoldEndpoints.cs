@@ -1,5 +1,6 @@
 using FeedbackHub.Api.Infrastructure;
 using FeedbackHub.Domain;
+using FeedbackHub.Domain.Model;
 using FeedbackHub.Domain.Persistence;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
@@ -7,7 +8,7 @@ using Microsoft.EntityFrameworkCore;
 namespace FeedbackHub.Api.Features.Candidates;
 
 /// <summary><c>onHold</c> sets (true) or releases (false) the hold; <c>reason</c>: at most 200 characters, e.g. a case reference, never personal data.</summary>
-public sealed record LegalHoldRequest(bool OnHold, string? Reason = null);
+public sealed record LegalHoldRequest(bool OnHold, [FreeText] string? Reason = null);
 
 /// <summary>An application's legal hold: who set it (API key id) and when; all null when not on hold.</summary>
 public sealed record LegalHoldResponse(Guid ApplicationId, bool OnHold, DateTimeOffset? SetAt, Guid? SetById, string? Reason);

@@ -6,6 +6,7 @@ using FeedbackHub.Domain.Auditing;
 using FeedbackHub.Domain.Authoring;
 using FeedbackHub.Domain.Delivery;
 using FeedbackHub.Domain.Language;
+using FeedbackHub.Domain.Model;
 using FeedbackHub.Domain.Persistence;
 using FeedbackHub.Domain.Rendering;
 using FeedbackHub.Domain.Templates;
@@ -20,7 +21,8 @@ public sealed record SaveAnswersRequest(IReadOnlyList<Answer> Answers);
 
 public sealed record SubmitFeedbackRequest(IReadOnlyList<AcknowledgementRequest>? Acknowledgements = null);
 
-public sealed record RequestChangesRequest(string Comment);
+/// <summary>What the authors should change (required: the body may be omitted, but then the answer is 422 naming <c>comment</c>).</summary>
+public sealed record RequestChangesRequest([FreeText] string? Comment = null);
 
 public sealed record FeedbackResponse(
     Guid Id, Guid ApplicationId, Guid TemplateId, int TemplateVersion, FeedbackStatus Status, int Version,
@@ -85,8 +87,8 @@ public static class FeedbackEndpoints
             ?? throw DomainException.NotFound("The template");
         var version = request.TemplateVersion is { } n ? template.Version(n)
             : template.Published ?? throw DomainException.Invalid("template-not-published", "The template has no published version yet.");
-        if (await db.Feedback.AnyAsync(f => f.ApplicationId == application.Id, ct))
-            throw DomainException.Conflict("feedback-exists", "This application already has feedback; continue it instead.");
+        if (await db.Feedback.Where(f => f.ApplicationId == application.Id).Select(f => (Guid?)f.Id).SingleOrDefaultAsync(ct) is { } existing)
+            throw FeedbackExists(existing);
         await EnsureCandidateNotErasedAsync(db, application.Id, ct);
 
         var feedback = Domain.Authoring.Feedback.Start(caller.TenantId, application.Id, version, caller.Actor, time.GetUtcNow());
@@ -99,7 +101,9 @@ public static class FeedbackEndpoints
         }
         catch (DbUpdateException e) when (e.InnerException is Npgsql.PostgresException { SqlState: "23505" })
         {
-            throw DomainException.Conflict("feedback-exists", "This application already has feedback; continue it instead.");
+            // Someone else started it at the same moment: point to theirs.
+            db.ChangeTracker.Clear();
+            throw FeedbackExists(await db.Feedback.Where(f => f.ApplicationId == application.Id).Select(f => f.Id).SingleAsync(ct));
         }
 
         SetETag(response, feedback);
@@ -176,12 +180,12 @@ public static class FeedbackEndpoints
     }
 
     public static async Task<Ok<FeedbackResponse>> RequestFeedbackChanges(
-        Guid id, RequestChangesRequest request, CurrentActor caller, FeedbackHubDbContext db, AuditLog audit, TimeProvider time,
+        Guid id, RequestChangesRequest? request, CurrentActor caller, FeedbackHubDbContext db, AuditLog audit, TimeProvider time,
         HttpRequest httpRequest, HttpResponse response, CancellationToken ct)
     {
         var feedback = await LoadWritableAsync(db, id, ct);
         feedback.CheckVersion(IfMatch(httpRequest));
-        feedback.RequestChanges(caller.Actor, request.Comment, time.GetUtcNow());
+        feedback.RequestChanges(caller.Actor, request?.Comment, time.GetUtcNow());
         audit.Record(caller.TenantId, caller.Actor, "feedback.changes-requested", "feedback", feedback.Id);
         await db.SaveChangesAsync(ct);
         SetETag(response, feedback);
@@ -212,6 +216,13 @@ public static class FeedbackEndpoints
         await DeliveryScheduling.SaveAndTryScheduleAsync(db, audit, feedback.TenantId, feedback.ApplicationId, options.MessageIdDomain, now, ct);
         await tx.CommitAsync(ct);
     }
+
+    /// <summary>409 <c>feedback-exists</c> with the existing feedback's id (<c>feedbackId</c>) to continue it.</summary>
+    private static DomainException FeedbackExists(Guid existing) =>
+        new(DomainErrorKind.Conflict, "feedback-exists", "This application already has feedback; continue it instead (see feedbackId).")
+        {
+            Extensions = new Dictionary<string, object?> { ["feedbackId"] = existing },
+        };
 
     private static async Task<Domain.Authoring.Feedback> LoadAsync(FeedbackHubDbContext db, Guid id, CancellationToken ct) =>
         await db.Feedback.SingleOrDefaultAsync(f => f.Id == id, ct) ?? throw DomainException.NotFound("The feedback");
@@ -244,18 +255,26 @@ public static class FeedbackEndpoints
             .Where(v => v.TemplateId == feedback.TemplateId && v.Number == feedback.TemplateVersion)
             .Select(v => v.Content).SingleAsync(ct);
 
-    /// <summary>The version named by If-Match (<c>"3"</c> or <c>W/"3"</c>); null when absent or <c>*</c>.</summary>
-    private static int? IfMatch(HttpRequest request)
+    /// <summary>
+    /// The versions If-Match names (RFC 9110 13.1.1): null when it is absent or <c>*</c>; otherwise the versions of
+    /// its strong entity tags, compared character by character (<c>"01"</c> is not <c>"1"</c>; a weak tag never matches).
+    /// </summary>
+    private static int[]? IfMatch(HttpRequest request)
     {
-        string? header = request.Headers.IfMatch;
-        if (string.IsNullOrWhiteSpace(header) || header.Trim() == "*")
+        var header = request.Headers.IfMatch;
+        if (header.Count == 0)
             return null;
-        var value = header.Trim();
-        if (value.StartsWith("W/", StringComparison.Ordinal))
-            value = value[2..];
-        return int.TryParse(value.Trim('"'), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var v)
-            ? v
-            : throw new DomainException(DomainErrorKind.PreconditionFailed, "stale-version", "If-Match does not name a version of this feedback; use the ETag from your last read.");
+        if (!Microsoft.Net.Http.Headers.EntityTagHeaderValue.TryParseList(header, out var tags))
+            throw new DomainException(DomainErrorKind.PreconditionFailed, "stale-version", "If-Match is not a list of entity tags; send the ETag from your last read.");
+        if (tags.Any(t => t.Equals(Microsoft.Net.Http.Headers.EntityTagHeaderValue.Any)))
+            return null;
+        return tags
+            .Where(t => !t.IsWeak)
+            .Select(t => t.Tag.AsSpan(1, t.Tag.Length - 2).ToString())
+            .Where(v => int.TryParse(v, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n)
+                && n.ToString(System.Globalization.CultureInfo.InvariantCulture) == v)
+            .Select(v => int.Parse(v, System.Globalization.CultureInfo.InvariantCulture))
+            .ToArray();
     }
 
     private static void SetETag(HttpResponse response, Domain.Authoring.Feedback feedback) =>

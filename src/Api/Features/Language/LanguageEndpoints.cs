@@ -3,23 +3,26 @@ using FeedbackHub.Domain;
 using FeedbackHub.Domain.Auditing;
 using FeedbackHub.Domain.Authoring;
 using FeedbackHub.Domain.Language;
+using FeedbackHub.Domain.Model;
 using FeedbackHub.Domain.Persistence;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
 
 namespace FeedbackHub.Api.Features.Language;
 
-public sealed record CheckTextRequest(string Text);
+public sealed record CheckTextRequest([FreeText] string Text);
 
-public sealed record CheckTextResponse(IReadOnlyList<FindingResponse> Findings, bool Blocking);
+/// <summary><c>truncated</c>: the text has more findings than the <see cref="LanguageEndpoints.MaxFindingsPerText"/> shown (fix these and check again).</summary>
+public sealed record CheckTextResponse(IReadOnlyList<FindingResponse> Findings, bool Blocking, bool Truncated);
 
-public sealed record CheckBatchItem(string Id, string Text);
+public sealed record CheckBatchItem(string Id, [FreeText] string Text);
 
 public sealed record CheckBatchRequest(IReadOnlyList<CheckBatchItem> Items);
 
-public sealed record CheckBatchResult(string Id, IReadOnlyList<FindingResponse> Findings);
+public sealed record CheckBatchResult(string Id, IReadOnlyList<FindingResponse> Findings, bool Truncated);
 
-public sealed record CheckBatchResponse(IReadOnlyList<CheckBatchResult> Results);
+/// <summary><c>truncated</c>: some item has more findings than shown (per item at most 100, per batch at most 1,000).</summary>
+public sealed record CheckBatchResponse(IReadOnlyList<CheckBatchResult> Results, bool Truncated);
 
 public sealed record RuleResponse(string Id, string Category, Severity Severity, string Source, IReadOnlyList<string> Patterns, string Reason, string Suggestion);
 
@@ -27,7 +30,7 @@ public sealed record RulesResponse(string CatalogVersion, string Jurisdiction, I
 
 /// <summary>A tenant change: kind <c>term</c> (category, phrase, severity, reason, suggestion), <c>allowedPhrase</c> (phrase) or <c>disabledRule</c> (ruleId).</summary>
 public sealed record TenantRuleRequest(
-    TenantLanguageRuleKind Kind, string? Category = null, string? Phrase = null, Severity? Severity = null, string? Reason = null, string? Suggestion = null, string? RuleId = null);
+    TenantLanguageRuleKind Kind, string? Category = null, string? Phrase = null, Severity? Severity = null, [FreeText] string? Reason = null, [FreeText] string? Suggestion = null, string? RuleId = null);
 
 public sealed record TenantRuleResponse(
     Guid Id, TenantLanguageRuleKind Kind, string Key, string? Category, string? Phrase, Severity? Severity, string? Reason, string? Suggestion, DateTimeOffset CreatedAt, string CreatedBy);
@@ -36,17 +39,23 @@ public static class LanguageEndpoints
 {
     public const int MaxBatchItems = 1000;
 
+    /// <summary>Findings shown per text; a text with more answers <c>truncated: true</c> (bounds the answer's size).</summary>
+    public const int MaxFindingsPerText = 100;
+
+    /// <summary>Findings shown per batch in all; items after the limit is reached show none and <c>truncated: true</c>.</summary>
+    public const int MaxFindingsPerBatch = 1000;
+
     public static IEndpointRouteBuilder MapLanguageEndpoints(this IEndpointRouteBuilder app)
     {
         var group = app.MapGroup("/v1/language").WithTags("Language");
         group.MapPost("/check", CheckText).WithName("CheckText").RequireAuthorization()
             .WithSummary("Check one text for risky wording")
-            .WithDescription("Any role. Uses the tenant's effective rules (jurisdiction pack plus its changes). Each finding has the rule, category, severity (block/warn), the span (start, length in UTF-16 units), the matched text, the reason and a safer suggestion.")
+            .WithDescription("Any role. Uses the tenant's effective rules (jurisdiction pack plus its changes). Each finding has the rule, category, severity (block/warn), the span (start, length in UTF-16 units), the matched text, the reason and a safer suggestion. At most 100 findings are shown, in text order; `truncated: true` says there are more.")
             .WithRequestExample(new CheckTextRequest("Strong SQL skills. At his age, though, he may not keep up with the team."))
             .ProducesAuthProblems().ProducesProblems(413);
         group.MapPost("/check-batch", CheckBatch).WithName("CheckTextBatch").RequireAuthorization()
             .WithSummary("Check up to 1,000 texts")
-            .WithDescription("Any role. Results come back in the order of the items, with their ids.")
+            .WithDescription("Any role. Results come back in the order of the items, with their ids. At most 100 findings per item and 1,000 per batch are shown; `truncated` (per item and for the batch) says some were left out.")
             .WithRequestExample(new CheckBatchRequest([new("intro", "Thank you for interviewing with us."), new("comment-1", "Not a culture fit.")]))
             .ProducesAuthProblems().ProducesProblems(413, 422);
         group.MapGet("/rules", GetRules).WithName("GetLanguageRules").RequireAuthorization()
@@ -70,8 +79,8 @@ public static class LanguageEndpoints
     public static async Task<Ok<CheckTextResponse>> CheckText(CheckTextRequest request, CurrentActor caller, FeedbackHubDbContext db, TenantLanguage language, CancellationToken ct)
     {
         var (_, checker) = await language.ForTenantAsync(db, caller.TenantId, ct);
-        var findings = LanguageCheckers.CheckFields(checker, [("text", request.Text)]);
-        return TypedResults.Ok(new CheckTextResponse(FindingResponse.From(findings), findings.Any(f => f.Finding.Severity == Severity.Block)));
+        var findings = LanguageCheckers.CheckFields(checker, [("text", request.Text)], MaxFindingsPerText, out var truncated);
+        return TypedResults.Ok(new CheckTextResponse(FindingResponse.From(findings), findings.Any(f => f.Finding.Severity == Severity.Block), truncated));
     }
 
     public static async Task<Ok<CheckBatchResponse>> CheckBatch(CheckBatchRequest request, CurrentActor caller, FeedbackHubDbContext db, TenantLanguage language, CancellationToken ct)
@@ -85,10 +94,16 @@ public static class LanguageEndpoints
         }
 
         var (_, checker) = await language.ForTenantAsync(db, caller.TenantId, ct);
-        var results = request.Items
-            .Select(item => new CheckBatchResult(item.Id, FindingResponse.From(LanguageCheckers.CheckFields(checker, [("text", item.Text)]))))
-            .ToList();
-        return TypedResults.Ok(new CheckBatchResponse(results));
+        var left = MaxFindingsPerBatch;
+        var results = new List<CheckBatchResult>(request.Items.Count);
+        foreach (var item in request.Items)
+        {
+            var findings = LanguageCheckers.CheckFields(checker, [("text", item.Text)], Math.Min(MaxFindingsPerText, left), out var truncated);
+            left -= findings.Count;
+            results.Add(new CheckBatchResult(item.Id, FindingResponse.From(findings), truncated));
+        }
+
+        return TypedResults.Ok(new CheckBatchResponse(results, results.Any(r => r.Truncated)));
     }
 
     public static async Task<Ok<RulesResponse>> GetRules(CurrentActor caller, FeedbackHubDbContext db, TenantLanguage language, CancellationToken ct)

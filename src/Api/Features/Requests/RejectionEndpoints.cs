@@ -29,7 +29,7 @@ public static class RejectionEndpoints
         app.MapPost("/v1/applications/{id}/rejection", RejectApplication).WithTags("Applications").WithName("RejectApplication")
             .RequireAuthorization(Policies.ApplicationWriters)
             .WithSummary("Record the rejection and get the candidate's feedback-request link")
-            .WithDescription("Roles `integration`, `recruiter`. `rejectedAt` defaults to now and cannot be in the future. If the tenant enables invitations, FeedbackHub also emails the candidate a short invitation with a link of its own. Answers the candidate's personal link (256 random bits, stored only as a hash, valid until the end of the tenant's request window). Calling it again issues a new link and the old one stops working. Not replayed by Idempotency-Key: the link is shown once.")
+            .WithDescription("Roles `integration`, `recruiter`. `rejectedAt` defaults to now, cannot be in the future and not more than 365 days ago. If the tenant enables invitations, FeedbackHub also emails the candidate a short invitation with a link of its own. Answers the candidate's personal link (256 random bits, stored only as a hash, valid until the end of the tenant's request window). Calling it again issues a new link and the old one stops working. Not replayed by Idempotency-Key: the link is shown once.")
             .ProducesAuthProblems().ProducesProblems(404, 409, 422);
         return app;
     }
@@ -40,14 +40,6 @@ public static class RejectionEndpoints
     {
         var now = time.GetUtcNow();
         var rejectedAt = request?.RejectedAt ?? now;
-        if (rejectedAt > now.AddMinutes(5))
-        {
-            throw new DomainException(DomainErrorKind.Invalid, "validation", "The rejection time is not valid.")
-            {
-                Errors = new Dictionary<string, string[]> { ["rejectedAt"] = ["Cannot be in the future."] },
-            };
-        }
-
         var application = await db.Applications.SingleOrDefaultAsync(a => a.Id == id, ct) ?? throw DomainException.NotFound("The application");
         var settings = await db.Tenants.Where(t => t.Id == caller.TenantId).Select(t => t.Settings).SingleAsync(ct);
         application.Reject(rejectedAt, now);

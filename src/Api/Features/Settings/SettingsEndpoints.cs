@@ -70,17 +70,12 @@ public static class SettingsEndpoints
         var tenant = await db.Tenants.SingleAsync(t => t.Id == caller.TenantId, ct);
         var current = tenant.Settings;
         var errors = new Dictionary<string, string[]>();
-        if (request.CoolingOffMinutes is < 0 or > 129_600)
-            errors["coolingOffMinutes"] = ["Must be between 0 and 129600 (90 days)."];
         if (request.Jurisdiction is { } j && !Jurisdictions.Contains(j, StringComparer.Ordinal))
             errors["jurisdiction"] = ["Must be one of US, UK, DE."];
         if (request.DefaultLocale is { } locale && !Locales.IsValid(locale))
             errors["defaultLocale"] = ["Must be a language tag like 'en', 'en-GB' or 'de'."];
         if (request.AllowPrivateWebhookTargets == true && !current.AllowPrivateWebhookTargets && !options.Value.AllowPrivateWebhookTargets)
             errors["allowPrivateWebhookTargets"] = ["This deployment does not allow webhooks to loopback or private networks (development only)."];
-        if (errors.Count > 0)
-            throw new DomainException(DomainErrorKind.Invalid, "invalid-settings", "The tenant settings are not valid.") { Errors = errors };
-
         var changed = current with
         {
             CoolingOffDelay = request.CoolingOffMinutes is { } minutes ? TimeSpan.FromMinutes(minutes) : current.CoolingOffDelay,
@@ -96,10 +91,16 @@ public static class SettingsEndpoints
             AllowPrivateWebhookTargets = request.AllowPrivateWebhookTargets ?? current.AllowPrivateWebhookTargets,
             RetentionMonths = request.RetentionMonths ?? current.RetentionMonths,
         };
+        // Every bad field at once: the request's own checks and the settings' rules (named as the API names them).
+        foreach (var (field, messages) in changed.Problems())
+            errors.TryAdd(field == "coolingOffDelay" ? "coolingOffMinutes" : field, messages);
+        if (errors.Count > 0)
+            throw new DomainException(DomainErrorKind.Invalid, "invalid-settings", "The tenant settings are not valid.") { Errors = errors };
+
         var fields = ChangedFields(current, changed);
         if (fields.Count > 0)
         {
-            tenant.ChangeSettings(changed); // validates the ranges (422 with every bad field)
+            tenant.ChangeSettings(changed);
             audit.Record(caller.TenantId, caller.Actor, "tenant.settings-changed", "tenant", caller.TenantId, new { fields });
             await db.SaveChangesAsync(ct);
         }

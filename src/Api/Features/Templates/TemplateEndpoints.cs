@@ -4,6 +4,7 @@ using FeedbackHub.Domain;
 using FeedbackHub.Domain.Auditing;
 using FeedbackHub.Domain.Authoring;
 using FeedbackHub.Domain.Language;
+using FeedbackHub.Domain.Model;
 using FeedbackHub.Domain.Persistence;
 using FeedbackHub.Domain.Templates;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -12,7 +13,7 @@ using Microsoft.EntityFrameworkCore;
 namespace FeedbackHub.Api.Features.Templates;
 
 /// <summary>A template's name, locale and content (subject, intro, outro with merge fields; criteria).</summary>
-public sealed record TemplateRequest(string Name, string Locale, string Subject, string Intro, string Outro, IReadOnlyList<Criterion> Criteria)
+public sealed record TemplateRequest(string Name, string Locale, string Subject, [FreeText] string Intro, [FreeText] string Outro, IReadOnlyList<Criterion> Criteria)
 {
     public TemplateContent Content => new(Subject, Intro, Outro, Criteria);
 }

@@ -1,5 +1,6 @@
 using FeedbackHub.Api.Infrastructure;
 using FeedbackHub.Domain;
+using FeedbackHub.Domain.Model;
 using FeedbackHub.Domain.Outbox;
 using FeedbackHub.Domain.Persistence;
 using FeedbackHub.Domain.Webhooks;
@@ -10,10 +11,10 @@ using Npgsql;
 
 namespace FeedbackHub.Api.Features.Webhooks;
 
-public sealed record CreateWebhookRequest(string Url, IReadOnlyList<string> Events, string? Description = null);
+public sealed record CreateWebhookRequest(string Url, IReadOnlyList<string> Events, [FreeText] string? Description = null);
 
 /// <summary>Only the given members change; <c>description: ""</c> clears the description.</summary>
-public sealed record UpdateWebhookRequest(string? Url = null, IReadOnlyList<string>? Events = null, string? Description = null, bool? Enabled = null);
+public sealed record UpdateWebhookRequest(string? Url = null, IReadOnlyList<string>? Events = null, [FreeText] string? Description = null, bool? Enabled = null);
 
 /// <summary>A webhook subscription as listed (never with its secret).</summary>
 public sealed record WebhookResponse(Guid Id, string Url, IReadOnlyList<string> Events, string? Description, bool Enabled, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt);
