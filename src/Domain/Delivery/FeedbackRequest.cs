@@ -29,14 +29,23 @@ public sealed class FeedbackRequest
         return true;
     }
 
+    /// <summary>What is wrong with a note (as the candidate reads it), or null when it is acceptable (an empty note is).</summary>
+    public static string? NoteError(string? note)
+    {
+        note = note?.Trim();
+        return string.IsNullOrEmpty(note) || (note.Length <= MaxNoteLength && !note.Any(c => char.IsControl(c) && c is not '\n' and not '\r' and not '\t'))
+            ? null
+            : $"The note can have at most {MaxNoteLength} characters (yours has {note.Length}) and no control characters.";
+    }
+
     public static FeedbackRequest Create(Guid tenantId, Guid applicationId, string? note, DateTimeOffset now)
     {
         note = string.IsNullOrWhiteSpace(note) ? null : note.Trim();
-        if (note is not null && (note.Length > MaxNoteLength || note.Any(c => char.IsControl(c) && c is not '\n' and not '\r' and not '\t')))
+        if (NoteError(note) is { } error)
         {
             throw new DomainException(DomainErrorKind.Invalid, "validation", "The note is not valid.")
             {
-                Errors = new Dictionary<string, string[]> { ["note"] = [$"At most {MaxNoteLength} characters, no control characters."] },
+                Errors = new Dictionary<string, string[]> { ["note"] = [error] },
             };
         }
 
