@@ -16,6 +16,8 @@ public static class ExampleTemplates
         "We know an application takes real effort, and we appreciate yours. We hope these notes are useful as you take your next step.\n\n"
         + "Kind regards,\nThe {{company.name}} hiring team";
 
+    private const string DecisionText = "For the {{position.title}} role, these parts of the interviews counted most in our decision:";
+
     private static readonly CommentPolicy ShortComment = new(true, 600);
 
     private static RatingBand Band(string key, string label, string text, params string[] phrases) => new(key, label, text, phrases);
@@ -56,7 +58,9 @@ public static class ExampleTemplates
                 Band("developing", "Below the bar for this role", "It was often unclear which approach you were pursuing and why.",
                     "Pausing to summarise your plan before each step may help interviewers follow you."),
             ], ShortComment),
-        ]));
+        ],
+        ["problem-solving", "system-design"],
+        DecisionText));
 
     public static (string Name, TemplateContent Content) Sales { get; } = ("Account executive interview", new TemplateContent(
         "Your interview feedback for {{position.title}} at {{company.name}}",
@@ -87,7 +91,9 @@ public static class ExampleTemplates
                 Band("developing", "Below the bar for this role", "Several objections were left unanswered during the role play.",
                     "Preparing answers to the three most common objections for a product may help."),
             ], ShortComment),
-        ]));
+        ],
+        ["discovery", "objection-handling"],
+        DecisionText));
 
     public static (string Name, TemplateContent Content) CustomerSupport { get; } = ("Customer support interview", new TemplateContent(
         "Your interview feedback for {{position.title}} at {{company.name}}",
@@ -118,7 +124,9 @@ public static class ExampleTemplates
                 Band("developing", "Below the bar for this role", "The documentation was not used to answer the customer's question.",
                     "Getting familiar with a product's help centre before an exercise like this may help."),
             ], ShortComment),
-        ]));
+        ],
+        ["troubleshooting", "written-communication"],
+        DecisionText));
 
     public static IReadOnlyList<(string Name, TemplateContent Content)> All { get; } = [Engineering, Sales, CustomerSupport];
 }

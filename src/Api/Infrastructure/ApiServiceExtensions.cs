@@ -95,6 +95,7 @@ public static class ApiServiceExtensions
     {
         // Fails the start with a clear message when Webhooks:SecretKey is missing or not 32 bytes.
         _ = app.Services.GetRequiredService<WebhookSecretBox>();
+        app.UseFeedbackHubForwardedHeaders(); // first: everything after sees the client's address (off unless proxies are configured)
         app.UseMiddleware<ResponseHeaders>();
         app.UseExceptionHandler();
         app.UseStatusCodePages();

@@ -30,17 +30,35 @@ public sealed class FeedbackRequest
         return true;
     }
 
-    public static FeedbackRequest Create(Guid tenantId, Guid applicationId, string? note, DateTimeOffset now)
+    /// <summary>What is wrong with a note (as the candidate reads it), or null when it is acceptable (an empty note is).</summary>
+    public static string? NoteError(string? note)
+    {
+        note = note?.Trim();
+        if (string.IsNullOrEmpty(note))
+            return null;
+        return note.Length > MaxNoteLength
+            ? $"The note can have at most {MaxNoteLength} characters (yours has {note.Length})."
+            : TextInput.Problem(note, TextKind.MultiLine);
+    }
+
+    /// <summary>The note as stored (trimmed, null when empty); a 422 naming <c>note</c> when it breaks <see cref="NoteError"/>.</summary>
+    public static string? ValidNote(string? note)
     {
         note = string.IsNullOrWhiteSpace(note) ? null : note.Trim();
-        if (note is not null && (note.Length > MaxNoteLength || !TextInput.IsValid(note, TextKind.MultiLine)))
+        if (NoteError(note) is { } error)
         {
             throw new DomainException(DomainErrorKind.Invalid, "validation", "The note is not valid.")
             {
-                Errors = new Dictionary<string, string[]> { ["note"] = [$"At most {MaxNoteLength} characters, without control or invisible formatting characters."] },
+                Errors = new Dictionary<string, string[]> { ["note"] = [error] },
             };
         }
 
+        return note;
+    }
+
+    public static FeedbackRequest Create(Guid tenantId, Guid applicationId, string? note, DateTimeOffset now)
+    {
+        note = ValidNote(note);
         return new FeedbackRequest { Id = Guid.CreateVersion7(now), TenantId = tenantId, ApplicationId = applicationId, RequestedAt = now, Note = note };
     }
 }

@@ -54,6 +54,8 @@ public sealed class Tenant
 /// <summary>A tenant's settings (DESIGN.md, "Core objects"). Values are validated by <see cref="Validated"/>.</summary>
 public sealed record TenantSettings
 {
+    public const int MaxFooterTextLength = 500;
+
     public static TenantSettings Default { get; } = new();
 
     /// <summary>Delay between the rejection and the earliest feedback email.</summary>
@@ -86,6 +88,12 @@ public sealed record TenantSettings
 
     public int RetentionMonths { get; init; } = 12;
 
+    /// <summary>Whom the candidate may contact, closing every feedback email; null: a sentence naming the reply-to (or sender) address.</summary>
+    public string? ContactText { get; init; }
+
+    /// <summary>How the candidate's data is handled and how to ask for erasure; null: a sentence built from the retention period and address.</summary>
+    public string? PrivacyText { get; init; }
+
     public TenantSettings Validated()
     {
         var errors = Problems();
@@ -114,6 +122,16 @@ public sealed record TenantSettings
             errors["senderAddress"] = ["Must be a valid email address."];
         if (ReplyTo is not null && !EmailAddress.IsValid(ReplyTo))
             errors["replyTo"] = ["Must be a valid email address."];
+        foreach (var (field, text) in new[] { ("contactText", ContactText), ("privacyText", PrivacyText) })
+        {
+            if (text is not null && (text.Trim().Length is 0 || text.Length > MaxFooterTextLength))
+                errors[field] = [$"Must have 1 to {MaxFooterTextLength} characters."];
+            else if (text is not null && TextInput.Problem(text, TextKind.MultiLine) is { } problem)
+                errors[field] = [problem];
+            else if (text is not null && text.Contains("{{", StringComparison.Ordinal))
+                errors[field] = ["Merge fields are not allowed here; write the text as the candidate should read it."];
+        }
+
         return errors;
     }
 }

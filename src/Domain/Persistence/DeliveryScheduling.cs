@@ -66,11 +66,7 @@ public static class DeliveryScheduling
         return delivery;
     }
 
-    /// <summary>The merge values of an application (the preview, delivery and invitations read them the same way).</summary>
-    public static async Task<MergeValues> MergeValuesAsync(FeedbackHubDbContext db, Guid tenantId, Guid applicationId, CancellationToken ct) =>
-        (await RecipientAsync(db, tenantId, applicationId, ct)).MergeValues;
-
-    /// <summary>Everything sending to an application's candidate needs, in one query.</summary>
+    /// <summary>Everything sending to an application's candidate needs, in one query (the preview and the delivery read it the same way).</summary>
     public static async Task<Recipient> RecipientAsync(FeedbackHubDbContext db, Guid tenantId, Guid applicationId, CancellationToken ct) =>
         await (
             from a in db.Applications.IgnoreQueryFilters()
@@ -103,4 +99,6 @@ public sealed record Recipient(
     string Company, TenantSettings Settings)
 {
     public MergeValues MergeValues => new(ErasedAt is null ? FirstName : null, PositionTitle, Company, RejectedAt);
+
+    public EmailFooter Footer => EmailFooter.For(Company, Settings);
 }

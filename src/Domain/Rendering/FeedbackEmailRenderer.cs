@@ -2,12 +2,31 @@ using System.Globalization;
 using System.Text;
 using System.Text.Encodings.Web;
 using FeedbackHub.Domain.Authoring;
+using FeedbackHub.Domain.Model;
 using FeedbackHub.Domain.Templates;
 
 namespace FeedbackHub.Domain.Rendering;
 
 /// <summary>The values merge fields stand for; null means "not known", which blocks rendering if a field needs it.</summary>
 public sealed record MergeValues(string? CandidateFirstName, string? PositionTitle, string? CompanyName, DateTimeOffset? RejectedAt);
+
+/// <summary>
+/// How every feedback email ends: whom to contact and how the candidate's data is handled. The tenant's own texts
+/// when set (<see cref="TenantSettings.ContactText"/>, <see cref="TenantSettings.PrivacyText"/>), otherwise
+/// sentences built from its reply-to (or sender) address and retention period.
+/// </summary>
+public sealed record EmailFooter(string Contact, string Privacy)
+{
+    public static EmailFooter For(string company, TenantSettings settings)
+    {
+        var address = settings.ReplyTo is { Length: > 0 } replyTo ? replyTo : settings.SenderAddress;
+        return new EmailFooter(
+            settings.ContactText ?? $"Questions about this feedback? Write to {address}.",
+            settings.PrivacyText
+                ?? $"{company} keeps your application data for {settings.RetentionMonths} months after your last contact with us and then erases it, "
+                + $"unless the law requires us to keep it longer. To see your data or have it erased sooner, write to {address}.");
+    }
+}
 
 /// <summary>A rendered feedback email: what the candidate reads.</summary>
 public sealed record RenderedEmail(string Subject, string Text, string Html);
@@ -21,10 +40,12 @@ public static class FeedbackEmailRenderer
 {
     private static readonly HtmlEncoder Html = HtmlEncoder.Default;
 
-    public static RenderedEmail Render(TemplateContent template, IReadOnlyList<Answer> answers, MergeValues values)
+    public const string DecisionHeading = "What weighed most in our decision";
+
+    public static RenderedEmail Render(TemplateContent template, IReadOnlyList<Answer> answers, MergeValues values, EmailFooter footer)
     {
         var missing = template.CandidateVisibleText()
-            .Where(t => t.Path is "subject" or "intro" or "outro")
+            .Where(t => t.Path is "subject" or "intro" or "outro" or "decisionText")
             .SelectMany(t => MergeFields.All(t.Text))
             .Distinct(StringComparer.Ordinal)
             .Where(f => Value(f, values) is null)
@@ -79,9 +100,53 @@ public static class FeedbackEmailRenderer
             text.Append('\n');
         }
 
+        Decision(template, answers, MergeFields.Render(template.DecisionText ?? string.Empty, Field, s => s), text, html);
         Paragraphs(MergeFields.Render(template.Outro, Field, s => s), text, html);
+
+        text.Append(footer.Contact.Trim()).Append("\n\n").Append(footer.Privacy.Trim()).Append('\n');
+        html.Append("<hr style=\"border:none;border-top:1px solid #cbd2d9;margin:24px 0 12px\">")
+            .Append("<p style=\"margin:0 0 8px;font-size:13px;color:#52606d\">").Append(Lines(footer.Contact.Trim())).Append("</p>")
+            .Append("<p style=\"margin:0 0 8px;font-size:13px;color:#52606d\">").Append(Lines(footer.Privacy.Trim())).Append("</p>");
         html.Append("</body></html>");
         return new RenderedEmail(subject, text.ToString().TrimEnd() + "\n", html.ToString());
+    }
+
+    /// <summary>
+    /// "What weighed most in our decision": the template's sentence, then each deciding criterion the feedback
+    /// answers, with the wording of the band the candidate got. Nothing when the template names neither.
+    /// </summary>
+    private static void Decision(TemplateContent template, IReadOnlyList<Answer> answers, string decisionText, StringBuilder text, StringBuilder html)
+    {
+        var deciding = (template.DecidingCriteria ?? [])
+            .Select(key => template.Criteria.FirstOrDefault(c => c.Key == key))
+            .Select(c => (Criterion: c, Answer: c is null ? null : answers.FirstOrDefault(a => a.Criterion == c.Key)))
+            .Where(d => d.Criterion is not null && d.Answer is not null)
+            .Select(d => (d.Criterion!.Label, d.Criterion.Bands.First(b => b.Key == d.Answer!.Band).CandidateText))
+            .ToList();
+        if (deciding.Count == 0 && decisionText.Trim().Length == 0)
+            return;
+
+        text.Append(DecisionHeading).Append('\n');
+        html.Append("<h2 style=\"font-size:17px;margin:24px 0 4px\">").Append(Html.Encode(DecisionHeading)).Append("</h2>");
+        if (decisionText.Trim().Length > 0)
+        {
+            text.Append(decisionText.Trim()).Append('\n');
+            html.Append("<p style=\"margin:0 0 8px\">").Append(Lines(decisionText.Trim())).Append("</p>");
+        }
+
+        if (deciding.Count > 0)
+        {
+            html.Append("<ul style=\"margin:0 0 8px;padding-left:20px\">");
+            foreach (var (label, bandText) in deciding)
+            {
+                text.Append("- ").Append(label).Append(": ").Append(bandText).Append('\n');
+                html.Append("<li><strong>").Append(Html.Encode(label)).Append(":</strong> ").Append(Html.Encode(bandText)).Append("</li>");
+            }
+
+            html.Append("</ul>");
+        }
+
+        text.Append('\n');
     }
 
     private static void Paragraphs(string block, StringBuilder text, StringBuilder html)

@@ -5,11 +5,17 @@ namespace FeedbackHub.Domain.Templates;
 
 /// <summary>
 /// What a template version says: the email subject, intro and outro (with merge fields) and the criteria a
-/// reviewer rates. Immutable; a published version's content never changes.
+/// reviewer rates. Optionally, what decided the outcome: <see cref="DecidingCriteria"/> (keys of the criteria that
+/// weighed most, named in the email with the band the candidate got) and <see cref="DecisionText"/> (a sentence
+/// introducing them, merge fields allowed). Immutable; a published version's content never changes.
 /// </summary>
-public sealed record TemplateContent(string Subject, [FreeText] string Intro, [FreeText] string Outro, IReadOnlyList<Criterion> Criteria)
+public sealed record TemplateContent(
+    string Subject, [FreeText] string Intro, [FreeText] string Outro, IReadOnlyList<Criterion> Criteria,
+    IReadOnlyList<string>? DecidingCriteria = null, [FreeText] string? DecisionText = null)
 {
     public const int MaxCriteria = 20;
+    public const int MaxDecidingCriteria = 3;
+    public const int MaxDecisionTextLength = 600;
 
     /// <summary>Every string a candidate can read, with its path (for language findings and errors).</summary>
     public IEnumerable<(string Path, string Text)> CandidateVisibleText()
@@ -17,6 +23,8 @@ public sealed record TemplateContent(string Subject, [FreeText] string Intro, [F
         yield return ("subject", Subject);
         yield return ("intro", Intro);
         yield return ("outro", Outro);
+        if (DecisionText is not null)
+            yield return ("decisionText", DecisionText);
         for (var c = 0; c < Criteria.Count; c++)
         {
             var criterion = Criteria[c];
@@ -41,7 +49,9 @@ public sealed record TemplateContent(string Subject, [FreeText] string Intro, [F
         Text(Subject, "subject", 1, 200, Add, TextKind.SingleLine);
         Text(Intro, "intro", 1, 4000, Add);
         Text(Outro, "outro", 1, 4000, Add);
-        foreach (var (path, text) in new[] { ("subject", Subject), ("intro", Intro), ("outro", Outro) })
+        if (DecisionText is not null)
+            Text(DecisionText, "decisionText", 1, MaxDecisionTextLength, Add);
+        foreach (var (path, text) in new[] { ("subject", Subject), ("intro", Intro), ("outro", Outro), ("decisionText", DecisionText) })
         {
             foreach (var unknown in MergeFields.Unknown(text ?? string.Empty))
                 Add(path, $"Unknown merge field '{{{{{unknown}}}}}'. Known fields: {string.Join(", ", MergeFields.Known.Select(f => "{{" + f + "}}"))}.");
@@ -58,6 +68,21 @@ public sealed record TemplateContent(string Subject, [FreeText] string Intro, [F
                     Add($"criteria[{c}]", "Must not be null.");
                 else
                     Criteria[c].Validate($"criteria[{c}]", keys, Add);
+            }
+        }
+
+        if (DecidingCriteria is not null)
+        {
+            if (DecidingCriteria.Count > MaxDecidingCriteria)
+                Add("decidingCriteria", $"Name at most {MaxDecidingCriteria} criteria: the ones that weighed most.");
+            var seen = new HashSet<string>(StringComparer.Ordinal);
+            for (var d = 0; d < DecidingCriteria.Count; d++)
+            {
+                var key = DecidingCriteria[d];
+                if (Criteria?.Any(c => c?.Key == key) != true)
+                    Add($"decidingCriteria[{d}]", $"'{key}' is not the key of one of this template's criteria.");
+                else if (!seen.Add(key))
+                    Add($"decidingCriteria[{d}]", $"The key '{key}' is named twice.");
             }
         }
 

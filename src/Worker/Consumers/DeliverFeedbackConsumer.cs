@@ -198,7 +198,7 @@ public sealed partial class DeliverFeedbackConsumer(
             var template = await db.TemplateVersions.SingleAsync(v => v.TemplateId == feedback.TemplateId && v.Number == feedback.TemplateVersion, ct);
             try
             {
-                var rendered = FeedbackEmailRenderer.Render(template.Content, feedback.Answers, recipient.MergeValues);
+                var rendered = FeedbackEmailRenderer.Render(template.Content, feedback.Answers, recipient.MergeValues, recipient.Footer);
                 message = new EmailMessage(
                     new MailboxAddress(settings.SenderName, settings.SenderAddress),
                     new MailboxAddress(recipient.FirstName, recipient.Email),

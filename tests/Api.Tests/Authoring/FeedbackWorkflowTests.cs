@@ -251,6 +251,36 @@ public sealed class FeedbackWorkflowTests(ApiFactory api) : IClassFixture<ApiFac
     }
 
     [Fact]
+    public async Task Preview_names_what_weighed_most_with_the_bands_given_and_ends_with_contact_and_privacy()
+    {
+        var tenant = await api.CreateTenantAsync("Acme", TenantSettings.Default with { ReplyTo = "talent@acme.example" });
+        var interviewer = await tenant.ClientAsync("interviewer");
+        var applicationId = await ApplicationAsync(tenant, position: "R&D <Platform> Engineer");
+        var feedbackId = await StartAsync(tenant, interviewer, applicationId); // the example template: problem solving and system design decided
+        await SaveAsync(interviewer, feedbackId, CleanAnswers, null);
+        await tenant.Admin.PatchAsync("/v1/settings", HttpAssertions.JsonBody(new { privacyText = "We erase your data after a year; write to privacy@acme.example to have it erased sooner." }));
+
+        var preview = await (await interviewer.GetAsync($"/v1/feedback/{feedbackId}/preview")).ReadAsync<EmailPreviewResponse>();
+        const string Decided = """
+            What weighed most in our decision
+            For the R&D <Platform> Engineer role, these parts of the interviews counted most in our decision:
+            - Problem solving: You reached a working approach, with some guidance on the harder parts of the problem.
+            - System design: The design did not yet cover several core requirements of the exercise.
+            """;
+        Assert.Contains(Decided.ReplaceLineEndings("\n"), preview.Text, StringComparison.Ordinal);
+        Assert.True(preview.Text.IndexOf("What weighed most", StringComparison.Ordinal) < preview.Text.IndexOf("Kind regards", StringComparison.Ordinal));
+        Assert.EndsWith(
+            "Kind regards,\nThe Acme hiring team\n\nQuestions about this feedback? Write to talent@acme.example.\n\nWe erase your data after a year; write to privacy@acme.example to have it erased sooner.\n",
+            preview.Text, StringComparison.Ordinal);
+
+        Assert.Contains("<h2 style=\"font-size:17px;margin:24px 0 4px\">What weighed most in our decision</h2>", preview.Html, StringComparison.Ordinal);
+        Assert.Contains("For the R&amp;D &lt;Platform&gt; Engineer role", preview.Html, StringComparison.Ordinal);
+        Assert.Contains("<li><strong>System design:</strong> The design did not yet cover several core requirements of the exercise.</li>", preview.Html, StringComparison.Ordinal);
+        Assert.Contains("Questions about this feedback? Write to talent@acme.example.</p>", preview.Html, StringComparison.Ordinal);
+        Assert.EndsWith("write to privacy@acme.example to have it erased sooner.</p></body></html>", preview.Html, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Preview_refuses_a_merge_field_without_a_value()
     {
         var tenant = await api.CreateTenantAsync();

@@ -108,6 +108,64 @@ public sealed class SettingsTests(ApiFactory api) : IClassFixture<ApiFactory>
         }
     }
 
+    [Fact]
+    public async Task Email_footer_defaults_to_the_reply_to_address_and_retention_then_follows_the_tenants_own_texts()
+    {
+        var tenant = await api.CreateTenantAsync("Footer Ltd", TenantSettings.Default with { ReplyTo = "talent@footer.example", RetentionMonths = 6 });
+        var defaults = await (await tenant.Admin.GetAsync("/v1/settings")).ReadAsync<SettingsResponse>();
+        Assert.Null(defaults.ContactText);
+        Assert.Null(defaults.PrivacyText);
+        Assert.Equal("Questions about this feedback? Write to talent@footer.example.", defaults.EmailFooter.Contact);
+        Assert.StartsWith("Footer Ltd keeps your application data for 6 months", defaults.EmailFooter.Privacy, StringComparison.Ordinal);
+        Assert.Contains("erased sooner, write to talent@footer.example.", defaults.EmailFooter.Privacy, StringComparison.Ordinal);
+
+        var own = await (await tenant.Admin.PatchAsync("/v1/settings", HttpAssertions.JsonBody(new
+        {
+            contactText = " Questions? Write to Sam Lee at sam@footer.example. ",
+            privacyText = "We delete application data after six months. Ask privacy@footer.example to erase it sooner.",
+        }))).ReadAsync<SettingsResponse>();
+        Assert.Equal("Questions? Write to Sam Lee at sam@footer.example.", own.ContactText);
+        Assert.Equal(new FeedbackHub.Domain.Rendering.EmailFooter(own.ContactText!, own.PrivacyText!), own.EmailFooter);
+        var audit = await (await tenant.Admin.GetAsync("/v1/audit")).Content.ReadAsStringAsync();
+        Assert.Contains("contactText", audit, StringComparison.Ordinal);
+
+        var reset = await (await tenant.Admin.PatchAsync("/v1/settings", HttpAssertions.JsonBody(new { contactText = "" }))).ReadAsync<SettingsResponse>();
+        Assert.Null(reset.ContactText);
+        Assert.Equal(defaults.EmailFooter.Contact, reset.EmailFooter.Contact);
+        Assert.Equal(own.PrivacyText, reset.EmailFooter.Privacy);
+    }
+
+    [Fact]
+    public async Task Contact_and_privacy_texts_with_blocking_language_answer_422_with_the_findings_and_change_nothing()
+    {
+        var tenant = await api.CreateTenantAsync();
+        var problem = await (await tenant.Admin.PatchAsync("/v1/settings", HttpAssertions.JsonBody(new
+        {
+            contactText = "Questions? Our recruiter, who wanted a digital native, will answer them.",
+            privacyText = "We keep your data because at your age you may apply again.",
+        }))).AssertProblemAsync(HttpStatusCode.UnprocessableEntity, "language-blocked");
+        var findings = problem.GetProperty("findings").EnumerateArray().ToList();
+        Assert.Contains(findings, f => f.GetProperty("path").GetString() == "contactText" && f.GetProperty("severity").GetString() == "block");
+        Assert.Contains(findings, f => f.GetProperty("path").GetString() == "privacyText" && f.GetProperty("severity").GetString() == "block");
+        Assert.All(findings, f => Assert.False(string.IsNullOrEmpty(f.GetProperty("suggestion").GetString())));
+        var settings = await (await tenant.Admin.GetAsync("/v1/settings")).ReadAsync<SettingsResponse>();
+        Assert.Null(settings.ContactText);
+        Assert.Null(settings.PrivacyText);
+    }
+
+    [Fact]
+    public async Task Contact_and_privacy_texts_that_are_too_long_or_hold_merge_fields_answer_422()
+    {
+        var tenant = await api.CreateTenantAsync();
+        var problem = await (await tenant.Admin.PatchAsync("/v1/settings", HttpAssertions.JsonBody(new
+        {
+            contactText = new string('a', TenantSettings.MaxFooterTextLength + 1),
+            privacyText = "Write to {{company.name}}.",
+        }))).AssertProblemAsync(HttpStatusCode.UnprocessableEntity, "invalid-settings");
+        Assert.True(problem.GetProperty("errors").TryGetProperty("contactText", out _));
+        Assert.True(problem.GetProperty("errors").TryGetProperty("privacyText", out _));
+    }
+
     private static async Task<long> AuditCountAsync(TestTenant tenant) =>
         (await (await tenant.Admin.GetAsync("/v1/audit/verify")).ReadAsync<FeedbackHub.Api.Features.Audit.AuditVerification>()).CheckedEvents;
 }

@@ -13,7 +13,7 @@ public sealed class TemplateLifecycleTests(ApiFactory api) : IClassFixture<ApiFa
     internal static TemplateRequest Request(string? intro = null, string? name = null)
     {
         var (exampleName, c) = ExampleTemplates.Engineering;
-        return new TemplateRequest(name ?? exampleName, "en", c.Subject, intro ?? c.Intro, c.Outro, c.Criteria);
+        return TemplateRequest.From(name ?? exampleName, "en", c) with { Intro = intro ?? c.Intro };
     }
 
     [Fact]
@@ -43,6 +43,29 @@ public sealed class TemplateLifecycleTests(ApiFactory api) : IClassFixture<ApiFa
         var published = await (await legal.PostAsync($"/v1/templates/{created.TemplateId}/versions/1/publish", null)).ReadAsync<TemplateVersionResponse>();
         Assert.Equal(TemplateVersionStatus.Published, published.Status);
         Assert.DoesNotContain(published.Findings, f => f.Severity == Domain.Language.Severity.Block);
+    }
+
+    [Fact]
+    public async Task Deciding_criteria_must_be_keys_of_the_templates_criteria_and_decision_text_is_checked_like_other_text()
+    {
+        var tenant = await api.CreateTenantAsync();
+        var recruiter = await tenant.ClientAsync("recruiter");
+        var invalid = Request() with { DecidingCriteria = ["problem-solving", "charisma", "problem-solving", "code-quality"], DecisionText = "In short: {{candidate.age}}." };
+        var problem = await (await recruiter.PostJsonAsync("/v1/templates", invalid)).AssertProblemAsync(HttpStatusCode.UnprocessableEntity, "invalid-template");
+        var errors = problem.GetProperty("errors");
+        Assert.True(errors.TryGetProperty("decidingCriteria", out _)); // more than 3
+        Assert.True(errors.TryGetProperty("decidingCriteria[1]", out _)); // not a criterion
+        Assert.True(errors.TryGetProperty("decidingCriteria[2]", out _)); // twice
+        Assert.True(errors.TryGetProperty("decisionText", out _)); // unknown merge field
+
+        var risky = Request() with { DecisionText = "For {{position.title}} we wanted a digital native, and these counted most:" };
+        var created = await (await recruiter.PostJsonAsync("/v1/templates", risky)).ReadAsync<TemplateVersionResponse>(HttpStatusCode.Created);
+        Assert.Equal(["problem-solving", "system-design"], created.Content.DecidingCriteria);
+        Assert.Contains(created.Findings, f => f.Path == "decisionText" && f.Severity == Domain.Language.Severity.Block);
+        await recruiter.PostAsync($"/v1/templates/{created.TemplateId}/versions/1/submit", null);
+        var refused = await (await (await tenant.ClientAsync("legal")).PostAsync($"/v1/templates/{created.TemplateId}/versions/1/publish", null))
+            .AssertProblemAsync(HttpStatusCode.UnprocessableEntity, "language-blocked");
+        Assert.Contains(refused.GetProperty("findings").EnumerateArray(), f => f.GetProperty("path").GetString() == "decisionText");
     }
 
     [Fact]

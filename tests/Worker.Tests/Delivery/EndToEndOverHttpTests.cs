@@ -35,7 +35,7 @@ public sealed class EndToEndOverHttpTests(PipelineFixture pipeline) : IClassFixt
 
         // A published template (recruiter writes, legal publishes) and the ATS's application.
         var (name, content) = FeedbackHub.Api.Commands.ExampleTemplates.Engineering;
-        var template = await (await recruiter.PostJsonAsync("/v1/templates", new TemplateRequest(name, "en", content.Subject, content.Intro, content.Outro, content.Criteria)))
+        var template = await (await recruiter.PostJsonAsync("/v1/templates", TemplateRequest.From(name, "en", content)))
             .ReadAsync<TemplateVersionResponse>(HttpStatusCode.Created);
         (await recruiter.PostAsync($"/v1/templates/{template.TemplateId}/versions/1/submit", null)).EnsureSuccessStatusCode();
         (await legal.PostAsync($"/v1/templates/{template.TemplateId}/versions/1/publish", null)).EnsureSuccessStatusCode();
@@ -75,6 +75,10 @@ public sealed class EndToEndOverHttpTests(PipelineFixture pipeline) : IClassFixt
         Assert.Equal(preview.Subject, mail.Subject);
         Assert.Equal(preview.Text.Replace("\n", "\r\n", StringComparison.Ordinal).TrimEnd(), mail.TextBody.TrimEnd());
         Assert.Equal(preview.Html, mail.HtmlBody);
+        Assert.Contains("What weighed most in our decision", mail.TextBody, StringComparison.Ordinal);
+        Assert.Contains("- System design: The design did not yet cover several core requirements of the exercise.", mail.TextBody, StringComparison.Ordinal);
+        Assert.Contains("Questions about this feedback? Write to hr@story.example.", mail.TextBody, StringComparison.Ordinal);
+        Assert.Contains("Story Ltd keeps your application data for 12 months", mail.HtmlBody, StringComparison.Ordinal);
         Assert.Contains("&lt;b&gt;test coverage&lt;/b&gt;", mail.HtmlBody, StringComparison.Ordinal);
         Assert.Equal("\"Story Talent\" <talent@story.example>", mail.Header("From"));
         Assert.Equal("<hr@story.example>", mail.Header("Reply-To"));

@@ -196,8 +196,8 @@ public static class FeedbackEndpoints
     {
         var feedback = await LoadAsync(db, id, ct);
         var template = await TemplateContentAsync(db, feedback, ct);
-        var values = await DeliveryScheduling.MergeValuesAsync(db, caller.TenantId, feedback.ApplicationId, ct);
-        var email = FeedbackEmailRenderer.Render(template, feedback.Answers, values);
+        var recipient = await DeliveryScheduling.RecipientAsync(db, caller.TenantId, feedback.ApplicationId, ct);
+        var email = FeedbackEmailRenderer.Render(template, feedback.Answers, recipient.MergeValues, recipient.Footer);
         return TypedResults.Ok(new EmailPreviewResponse(email.Subject, email.Text, email.Html));
     }
 

@@ -1,5 +1,3 @@
-using System.Text;
-using System.Text.Encodings.Web;
 using FeedbackHub.Api.Infrastructure;
 using FeedbackHub.Domain;
 using FeedbackHub.Domain.Auditing;
@@ -12,7 +10,7 @@ using Microsoft.Extensions.Options;
 
 namespace FeedbackHub.Api.Features.Requests;
 
-public sealed record CandidateRequestBody(string? Note = null);
+public sealed record CandidateRequestBody([FreeText] string? Note = null);
 
 /// <summary>What the candidate sees through their link.</summary>
 public sealed record CandidateRequestView(
@@ -28,14 +26,14 @@ public static class PublicRequestEndpoints
         var group = app.MapGroup("/v1/public/feedback-requests").WithTags("Candidates").AllowAnonymous();
         group.MapGet("/{token}", GetCandidateRequest).WithName("GetCandidateRequest")
             .WithSummary("What the candidate's link shows")
-            .WithDescription("No key: the token is the credential. Unknown, expired, revoked and erased links all answer the same 404. Rate limited per client address and per token (429 with Retry-After).")
+            .WithDescription("No key: the token is the credential. Unknown, expired, revoked and erased links all answer the same 404. Rate limited per token and per client address (429 with Retry-After).")
             .ProducesProblems(404, 429);
         group.MapPost("/{token}", SubmitCandidateRequest).WithName("SubmitCandidateRequest")
             .WithSummary("The candidate asks for feedback")
             .WithDescription("No key. Optional `note` (at most 1000 characters). Answers 202; asking again changes nothing and answers the same. Once the feedback is approved, the email goes out after the tenant's cooling-off period.")
             .ProducesProblems(400, 404, 422, 429);
-        app.MapGet("/r/{token}", CandidatePage).AllowAnonymous().ExcludeFromDescription();
-        app.MapPost("/r/{token}", CandidatePagePost).AllowAnonymous().ExcludeFromDescription().DisableAntiforgery();
+        app.MapGet("/r/{token}", ShowCandidatePage).AllowAnonymous().ExcludeFromDescription();
+        app.MapPost("/r/{token}", PostCandidatePage).AllowAnonymous().ExcludeFromDescription().DisableAntiforgery();
         return app;
     }
 
@@ -50,25 +48,30 @@ public static class PublicRequestEndpoints
         return TypedResults.Accepted((string?)null, await ViewAsync(db, link, ct));
     }
 
-    public static async Task<IResult> CandidatePage(string token, HttpContext context, FeedbackHubDbContext db, TimeProvider time, CancellationToken ct)
+    public static async Task<IResult> ShowCandidatePage(string token, HttpContext context, FeedbackHubDbContext db, TimeProvider time, CancellationToken ct)
     {
         var link = await TryResolveAsync(db, token, time.GetUtcNow(), ct);
-        return Page(context, link is null ? null : await ViewAsync(db, link, ct), token, justAsked: false);
+        return CandidatePage.Render(context, link is null ? null : await ViewAsync(db, link, ct), token);
     }
 
-    public static async Task<IResult> CandidatePagePost(
+    public static async Task<IResult> PostCandidatePage(
         string token, HttpContext context, FeedbackHubDbContext db, AuditLog audit, TimeProvider time, IOptions<PublicLinkOptions> options, CancellationToken ct)
     {
         var link = await TryResolveAsync(db, token, time.GetUtcNow(), ct);
         if (link is null)
-            return Page(context, null, token, justAsked: false);
+            return CandidatePage.Render(context, null, token);
         var form = context.Request.HasFormContentType ? await context.Request.ReadFormAsync(ct) : null;
-        await RequestAsync(db, audit, link, form?["note"].ToString(), time.GetUtcNow(), options.Value, ct);
-        return Page(context, await ViewAsync(db, link, ct), token, justAsked: true);
+        var note = form?["note"].ToString();
+        // A note the candidate must fix comes back in the form, next to the field; anything else redirects (POST-redirect-GET).
+        if (FeedbackRequest.NoteError(note) is { } error)
+            return CandidatePage.Render(context, await ViewAsync(db, link, ct), token, note, error);
+        await RequestAsync(db, audit, link, note, time.GetUtcNow(), options.Value, ct);
+        return CandidatePage.SeeOther(context, token);
     }
 
     private static async Task RequestAsync(FeedbackHubDbContext db, AuditLog audit, ResolvedLink link, string? note, DateTimeOffset now, PublicLinkOptions options, CancellationToken ct)
     {
+        note = FeedbackRequest.ValidNote(note); // a bad note is refused even when the candidate already asked
         await using var tx = await db.Database.BeginTransactionAsync(ct);
         await DeliveryScheduling.LockApplicationAsync(db, link.ApplicationId, ct);
         // The link was resolved before the lock: an erasure (or a reopening) may have finished in between.
@@ -121,41 +124,5 @@ public static class PublicRequestEndpoints
             _ => ("requested", $"Thank you. {link.Company} has your request and aims to send your feedback by email by {answerBy:d MMMM yyyy}."),
         };
         return new CandidateRequestView(link.Company, link.Position, status, link.ExpiresAt, request?.RequestedAt, answerBy, delivery?.SentAt, next);
-    }
-
-    /// <summary>A plain, accessible page that works without JavaScript; every value is HTML-encoded.</summary>
-    private static IResult Page(HttpContext context, CandidateRequestView? view, string token, bool justAsked)
-    {
-        var e = HtmlEncoder.Default;
-        var html = new StringBuilder();
-        html.Append("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">")
-            .Append("<title>Feedback on your application</title><style>body{font-family:system-ui,Arial,sans-serif;max-width:36rem;margin:2rem auto;padding:0 1rem;line-height:1.5;color:#1f2933}")
-            .Append("label{display:block;margin:1rem 0 .25rem;font-weight:600}textarea{width:100%;min-height:6rem;font:inherit}button{font:inherit;padding:.5rem 1rem;margin-top:1rem}</style></head><body><main>");
-        if (view is null)
-        {
-            html.Append("<h1>This link is not valid</h1><p>It may have expired. Please contact the company that gave it to you.</p>");
-        }
-        else
-        {
-            html.Append("<h1>Feedback on your application</h1><p>")
-                .Append(e.Encode(view.Position)).Append(" at ").Append(e.Encode(view.Company)).Append("</p>");
-            if (justAsked)
-                html.Append("<p role=\"status\"><strong>Thank you, your request has been received.</strong></p>");
-            html.Append("<p>").Append(e.Encode(view.WhatHappensNext)).Append("</p>");
-            if (view.Status == "open")
-            {
-                html.Append("<form method=\"post\" action=\"/r/").Append(e.Encode(token)).Append("\">")
-                    .Append("<label for=\"note\">Anything you would like us to know? (optional)</label>")
-                    .Append("<textarea id=\"note\" name=\"note\" maxlength=\"1000\"></textarea>")
-                    .Append("<button type=\"submit\">Ask for feedback</button></form>");
-            }
-        }
-
-        html.Append("</main></body></html>");
-        context.Response.Headers["Referrer-Policy"] = "no-referrer";
-        context.Response.Headers["X-Content-Type-Options"] = "nosniff";
-        context.Response.Headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
-        context.Response.Headers.CacheControl = "no-store";
-        return Results.Content(html.ToString(), "text/html; charset=utf-8", Encoding.UTF8, view is null ? StatusCodes.Status404NotFound : StatusCodes.Status200OK);
     }
 }

@@ -1,7 +1,10 @@
+using FeedbackHub.Api.Features.Language;
 using FeedbackHub.Api.Infrastructure;
 using FeedbackHub.Domain;
+using FeedbackHub.Domain.Language;
 using FeedbackHub.Domain.Model;
 using FeedbackHub.Domain.Persistence;
+using FeedbackHub.Domain.Rendering;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
@@ -18,17 +21,25 @@ public sealed class TenantSettingsOptions
     public bool AllowPrivateWebhookTargets { get; set; }
 }
 
-/// <summary>The tenant and its settings. <c>coolingOffMinutes</c>: delay between the rejection and the earliest feedback email.</summary>
+/// <summary>
+/// The tenant and its settings. <c>coolingOffMinutes</c>: delay between the rejection and the earliest feedback email.
+/// <c>contactText</c>, <c>privacyText</c>: the tenant's own texts (null: the defaults); <c>emailFooter</c>: what every
+/// feedback email ends with, defaults included.
+/// </summary>
 public sealed record SettingsResponse(
     Guid TenantId, string Name, int CoolingOffMinutes, int RequestWindowDays, int AnswerByDays, string SenderName, string SenderAddress,
     string? ReplyTo, string DefaultLocale, string Jurisdiction, bool AutoApproveTemplateOnly, bool InvitationsEnabled,
-    bool AllowPrivateWebhookTargets, int RetentionMonths);
+    bool AllowPrivateWebhookTargets, int RetentionMonths, string? ContactText, string? PrivacyText, EmailFooter EmailFooter);
 
-/// <summary>A partial change: omitted (or null) fields keep their value; <c>replyTo: ""</c> removes the reply-to address.</summary>
+/// <summary>
+/// A partial change: omitted (or null) fields keep their value; <c>replyTo: ""</c> removes the reply-to address;
+/// <c>contactText: ""</c> and <c>privacyText: ""</c> go back to the default texts.
+/// </summary>
 public sealed record ChangeSettingsRequest(
     int? CoolingOffMinutes = null, int? RequestWindowDays = null, int? AnswerByDays = null, string? SenderName = null, string? SenderAddress = null,
     string? ReplyTo = null, string? DefaultLocale = null, string? Jurisdiction = null, bool? AutoApproveTemplateOnly = null,
-    bool? InvitationsEnabled = null, bool? AllowPrivateWebhookTargets = null, int? RetentionMonths = null);
+    bool? InvitationsEnabled = null, bool? AllowPrivateWebhookTargets = null, int? RetentionMonths = null,
+    [FreeText] string? ContactText = null, [FreeText] string? PrivacyText = null);
 
 public static class SettingsEndpoints
 {
@@ -51,9 +62,13 @@ public static class SettingsEndpoints
                 `coolingOffMinutes` 0..129600 (90 days), `requestWindowDays` 1..365, `answerByDays` 1..90, `retentionMonths` 1..120
                 (candidates are erased automatically that long after their last activity, unless an application is on legal hold),
                 `jurisdiction` US, UK or DE. `allowPrivateWebhookTargets` (webhooks to loopback and private networks) can be turned on
-                only where the operator allows it (development); otherwise 422. Audited with the names of the changed fields.
+                only where the operator allows it (development); otherwise 422. `contactText` (whom the candidate may write to) and
+                `privacyText` (how their data is handled, how to ask for erasure), at most 500 characters each, no merge fields, end
+                every feedback email; `""` goes back to the default, built from `replyTo` (or `senderAddress`) and `retentionMonths`.
+                Both must pass the tenant's language check: blocking findings answer 422 `language-blocked` with `findings`
+                (path, rule, reason, suggestion). Audited with the names of the changed fields.
                 """)
-            .WithRequestExample(new ChangeSettingsRequest(CoolingOffMinutes: 2880, RetentionMonths: 6))
+            .WithRequestExample(new ChangeSettingsRequest(CoolingOffMinutes: 2880, RetentionMonths: 6, ContactText: "Questions? Write to talent@acme.example."))
             .ProducesAuthProblems().ProducesProblems(422);
         return app;
     }
@@ -65,7 +80,8 @@ public static class SettingsEndpoints
     }
 
     public static async Task<Ok<SettingsResponse>> ChangeSettings(
-        ChangeSettingsRequest request, CurrentActor caller, FeedbackHubDbContext db, AuditLog audit, IOptions<TenantSettingsOptions> options, CancellationToken ct)
+        ChangeSettingsRequest request, CurrentActor caller, FeedbackHubDbContext db, AuditLog audit, TenantLanguage language, IOptions<TenantSettingsOptions> options,
+        CancellationToken ct)
     {
         var tenant = await db.Tenants.SingleAsync(t => t.Id == caller.TenantId, ct);
         var current = tenant.Settings;
@@ -90,6 +106,8 @@ public static class SettingsEndpoints
             InvitationsEnabled = request.InvitationsEnabled ?? current.InvitationsEnabled,
             AllowPrivateWebhookTargets = request.AllowPrivateWebhookTargets ?? current.AllowPrivateWebhookTargets,
             RetentionMonths = request.RetentionMonths ?? current.RetentionMonths,
+            ContactText = request.ContactText is null ? current.ContactText : request.ContactText.Trim() is { Length: > 0 } contact ? contact : null,
+            PrivacyText = request.PrivacyText is null ? current.PrivacyText : request.PrivacyText.Trim() is { Length: > 0 } privacy ? privacy : null,
         };
         // Every bad field at once: the request's own checks and the settings' rules (named as the API names them).
         foreach (var (field, messages) in changed.Problems())
@@ -101,11 +119,34 @@ public static class SettingsEndpoints
         if (fields.Count > 0)
         {
             tenant.ChangeSettings(changed);
+            await CheckFooterLanguageAsync(language, db, caller.TenantId, current, changed, ct);
             audit.Record(caller.TenantId, caller.Actor, "tenant.settings-changed", "tenant", caller.TenantId, new { fields });
             await db.SaveChangesAsync(ct);
         }
 
         return TypedResults.Ok(ToResponse(tenant));
+    }
+
+    /// <summary>The footer texts reach every candidate: blocking findings refuse them, as for a template's text.</summary>
+    private static async Task CheckFooterLanguageAsync(
+        TenantLanguage language, FeedbackHubDbContext db, Guid tenantId, TenantSettings current, TenantSettings changed, CancellationToken ct)
+    {
+        var texts = new List<(string Path, string Text)>();
+        if (changed.ContactText is { } contact && !string.Equals(contact, current.ContactText, StringComparison.Ordinal))
+            texts.Add(("contactText", contact));
+        if (changed.PrivacyText is { } privacy && !string.Equals(privacy, current.PrivacyText, StringComparison.Ordinal))
+            texts.Add(("privacyText", privacy));
+        if (texts.Count == 0)
+            return;
+        var blocking = (await language.CheckAsync(db, tenantId, texts, ct)).Where(f => f.Finding.Severity == Severity.Block).ToList();
+        if (blocking.Count > 0)
+        {
+            throw new DomainException(DomainErrorKind.Invalid, "language-blocked",
+                $"The settings have {blocking.Count} blocking language finding(s); rewrite them before saving.")
+            {
+                Extensions = new Dictionary<string, object?> { ["findings"] = FindingResponse.From(blocking) },
+            };
+        }
     }
 
     private static List<string> ChangedFields(TenantSettings a, TenantSettings b)
@@ -129,11 +170,14 @@ public static class SettingsEndpoints
         Check(a.InvitationsEnabled == b.InvitationsEnabled, "invitationsEnabled");
         Check(a.AllowPrivateWebhookTargets == b.AllowPrivateWebhookTargets, "allowPrivateWebhookTargets");
         Check(a.RetentionMonths == b.RetentionMonths, "retentionMonths");
+        Check(string.Equals(a.ContactText, b.ContactText, StringComparison.Ordinal), "contactText");
+        Check(string.Equals(a.PrivacyText, b.PrivacyText, StringComparison.Ordinal), "privacyText");
         return fields;
     }
 
     private static SettingsResponse ToResponse(Tenant t) => new(
         t.Id, t.Name, (int)t.Settings.CoolingOffDelay.TotalMinutes, t.Settings.RequestWindowDays, t.Settings.AnswerByDays, t.Settings.SenderName,
         t.Settings.SenderAddress, t.Settings.ReplyTo, t.Settings.DefaultLocale, t.Settings.Jurisdiction, t.Settings.AutoApproveTemplateOnly,
-        t.Settings.InvitationsEnabled, t.Settings.AllowPrivateWebhookTargets, t.Settings.RetentionMonths);
+        t.Settings.InvitationsEnabled, t.Settings.AllowPrivateWebhookTargets, t.Settings.RetentionMonths, t.Settings.ContactText, t.Settings.PrivacyText,
+        EmailFooter.For(t.Name, t.Settings));
 }

@@ -12,10 +12,18 @@ using Microsoft.EntityFrameworkCore;
 
 namespace FeedbackHub.Api.Features.Templates;
 
-/// <summary>A template's name, locale and content (subject, intro, outro with merge fields; criteria).</summary>
-public sealed record TemplateRequest(string Name, string Locale, string Subject, [FreeText] string Intro, [FreeText] string Outro, IReadOnlyList<Criterion> Criteria)
+/// <summary>
+/// A template's name, locale and content (subject, intro, outro with merge fields; criteria; optionally the criteria
+/// that weighed most in the decision, at most 3 keys, and a sentence introducing them, merge fields allowed).
+/// </summary>
+public sealed record TemplateRequest(
+    string Name, string Locale, string Subject, [FreeText] string Intro, [FreeText] string Outro, IReadOnlyList<Criterion> Criteria,
+    IReadOnlyList<string>? DecidingCriteria = null, [FreeText] string? DecisionText = null)
 {
-    public TemplateContent Content => new(Subject, Intro, Outro, Criteria);
+    public TemplateContent Content => new(Subject, Intro, Outro, Criteria, DecidingCriteria, DecisionText);
+
+    public static TemplateRequest From(string name, string locale, TemplateContent content) =>
+        new(name, locale, content.Subject, content.Intro, content.Outro, content.Criteria, content.DecidingCriteria, content.DecisionText);
 }
 
 public sealed record VersionSummary(int Number, TemplateVersionStatus Status, string AuthorName, DateTimeOffset UpdatedAt, DateTimeOffset? SubmittedAt, DateTimeOffset? PublishedAt, string? PublishedByName, DateTimeOffset? RetiredAt);
@@ -37,9 +45,8 @@ public static class TemplateEndpoints
 
         group.MapPost("/", CreateTemplate).WithName("CreateTemplate").RequireAuthorization(Policies.TemplateWriters)
             .WithSummary("Create a template (version 1, draft)")
-            .WithDescription("Roles `recruiter`, `legal`. Merge fields: {{candidate.first_name}}, {{position.title}}, {{company.name}}, {{application.rejected_on}} (subject, intro, outro only). The answer lists language findings of every candidate-visible string.")
-            .WithRequestExample(new TemplateRequest(Commands.ExampleTemplates.CustomerSupport.Name, "en", Commands.ExampleTemplates.CustomerSupport.Content.Subject,
-                Commands.ExampleTemplates.CustomerSupport.Content.Intro, Commands.ExampleTemplates.CustomerSupport.Content.Outro, Commands.ExampleTemplates.CustomerSupport.Content.Criteria))
+            .WithDescription("Roles `recruiter`, `legal`. Merge fields: {{candidate.first_name}}, {{position.title}}, {{company.name}}, {{application.rejected_on}} (subject, intro, outro, decisionText only). Optional `decidingCriteria` (at most 3 keys of this template's criteria) and `decisionText` (at most 600 characters): the email's section \"What weighed most in our decision\" shows the text, then each of those criteria with the band wording the candidate got. The answer lists language findings of every candidate-visible string.")
+            .WithRequestExample(TemplateRequest.From(Commands.ExampleTemplates.CustomerSupport.Name, "en", Commands.ExampleTemplates.CustomerSupport.Content))
             .WithIdempotency().ProducesAuthProblems().ProducesProblems(422);
         group.MapGet("/", ListTemplates).WithName("ListTemplates").RequireAuthorization(Policies.TemplateReaders)
             .WithSummary("List templates").WithDescription("Roles `admin`, `recruiter`, `interviewer`, `legal`. Filter `published=true` for templates that can be used for feedback.")
