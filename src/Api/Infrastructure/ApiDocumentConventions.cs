@@ -24,7 +24,7 @@ internal sealed class ApiDocumentConventions(IOptions<Features.Requests.PublicLi
         ["Diagnostics"] = "Proving the delivery pipeline end to end with a test email.",
         ["Feedback"] = "Writing feedback from a template, the language check, submission and four-eyes approval, the email preview.",
         ["Language"] = "The language checker: checking text, the rule catalog, and the tenant's own terms and allowed phrases.",
-        ["Candidate"] = "What the candidate's personal link does: see the status and ask for feedback (no API key).",
+        ["Candidate requests"] = "What the candidate's personal link does, without an API key: see the company, position and status, and ask for feedback.",
         ["Settings"] = "The tenant's settings: cooling-off, request window, sender, jurisdiction, retention.",
         ["Templates"] = "Legally reviewed feedback templates with immutable published versions.",
         ["Webhooks"] = "Signed event notifications to the ATS: subscriptions, deliveries and their attempts.",
@@ -33,7 +33,7 @@ internal sealed class ApiDocumentConventions(IOptions<Features.Requests.PublicLi
     public Task TransformAsync(OpenApiDocument document, OpenApiDocumentTransformerContext context, CancellationToken cancellationToken)
     {
         document.Servers = [new OpenApiServer { Url = links.Value.PublicBaseUrl.TrimEnd('/') }];
-        document.Info.License = new OpenApiLicense { Name = "Proprietary" };
+        document.Info.License = new OpenApiLicense { Name = "Proprietary", Identifier = "LicenseRef-FeedbackHub-Proprietary" };
 
         // GET endpoints answer HEAD too (docs/api.md); the document lists each operation once.
         foreach (var path in document.Paths.Values.OfType<OpenApiPathItem>())

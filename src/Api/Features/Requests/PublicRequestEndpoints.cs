@@ -23,7 +23,7 @@ public static class PublicRequestEndpoints
 
     public static IEndpointRouteBuilder MapPublicRequestEndpoints(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/v1/public/feedback-requests").WithTags("Candidates").AllowAnonymous();
+        var group = app.MapGroup("/v1/public/feedback-requests").WithTags("Candidate requests").AllowAnonymous();
         group.MapGet("/{token}", GetCandidateRequest).WithName("GetCandidateRequest")
             .WithSummary("What the candidate's link shows")
             .WithDescription("No key: the token is the credential. Unknown, expired, revoked and erased links all answer the same 404. Rate limited per token and per client address (429 with Retry-After).")

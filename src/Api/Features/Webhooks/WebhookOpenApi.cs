@@ -48,12 +48,24 @@ internal sealed class WebhookOpenApi : IOpenApiDocumentTransformer
             DeliveryData("cancelled"), ["deliveryId", "requestId", "feedbackId", "status"]),
     };
 
+    /// <summary>The security scheme a receiver checks: the signature header.</summary>
+    public const string SignatureScheme = "WebhookSignature";
+
     public Task TransformAsync(OpenApiDocument document, OpenApiDocumentTransformerContext context, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(document);
         if (document.Info is not null)
             document.Info.Description += Overview;
         document.Webhooks ??= new Dictionary<string, IOpenApiPathItem>();
+        document.Components ??= new OpenApiComponents();
+        document.Components.SecuritySchemes ??= new Dictionary<string, IOpenApiSecurityScheme>();
+        document.Components.SecuritySchemes[SignatureScheme] = new OpenApiSecurityScheme
+        {
+            Type = SecuritySchemeType.ApiKey,
+            In = ParameterLocation.Header,
+            Name = "FeedbackHub-Signature",
+            Description = "How a webhook receiver knows the request comes from FeedbackHub: an HMAC-SHA256 of \"t.body\" with the subscription's secret (see the document's description).",
+        };
         foreach (var (type, e) in Events)
         {
             var operation = new OpenApiOperation
@@ -62,6 +74,7 @@ internal sealed class WebhookOpenApi : IOpenApiDocumentTransformer
                 Summary = e.Summary,
                 Description = e.When + " Sent to every enabled subscription to `" + type + "`. Verify `FeedbackHub-Signature` before trusting the body; deduplicate on `FeedbackHub-Event-Id`.",
                 Tags = new HashSet<OpenApiTagReference> { new("Webhooks", document) },
+                Security = [new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference(SignatureScheme, document)] = [] }],
                 Parameters =
                 [
                     Header("FeedbackHub-Signature", "`t=<unix seconds>,v1=<hex HMAC-SHA256 of \"t.body\">` with the subscription's secret."),
