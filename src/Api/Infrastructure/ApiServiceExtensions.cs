@@ -59,8 +59,13 @@ public static class ApiServiceExtensions
         services.AddProblemDetails(o => o.CustomizeProblemDetails = ctx =>
         {
             ctx.ProblemDetails.Extensions["traceId"] = ctx.HttpContext.TraceIdentifier;
-            if (ctx.ProblemDetails.Status == StatusCodes.Status415UnsupportedMediaType)
-                ctx.ProblemDetails.Detail ??= "Send the body as application/json (UTF-8).";
+            ctx.ProblemDetails.Detail ??= ctx.ProblemDetails.Status switch
+            {
+                StatusCodes.Status415UnsupportedMediaType => "Send the body as application/json (UTF-8).",
+                StatusCodes.Status405MethodNotAllowed => "This path does not take this method; the Allow header lists the ones it takes.",
+                StatusCodes.Status404NotFound => "No such resource or path.",
+                _ => null,
+            };
             // Problems the framework writes (status code pages) get our stable types too.
             if (ctx.ProblemDetails.Type is null || ctx.ProblemDetails.Type.StartsWith("https://tools.ietf.org/", StringComparison.Ordinal))
                 ctx.ProblemDetails.Type = ctx.ProblemDetails.Status switch
