@@ -168,7 +168,7 @@ public sealed partial class ViolationReport
 
     /// <summary>
     /// What answers of one cause share: for a 5xx the request change that provoked it; otherwise the detail without
-    /// what varies (indexes, body excerpts), plus the header change when one provoked it.
+    /// what varies (indexes, body excerpts), kept apart for answers to "Accept: application/xml".
     /// </summary>
     private static string Cause(Violation violation)
     {
@@ -179,7 +179,7 @@ public sealed partial class ViolationReport
         var cause = IndexRegex().Replace(violation.Detail, "[i]");
         var body = cause.IndexOf(", body ", StringComparison.Ordinal);
         cause = body >= 0 ? cause[..body] : cause;
-        return RequestGenerator.HeaderMutations.Contains(violation.Mutation) ? $"{cause} (after {violation.Mutation})" : cause;
+        return violation.Mutation == RequestGenerator.AcceptXml ? $"{cause} (after {violation.Mutation})" : cause;
     }
 
     private static IEnumerable<string> Wrap(IEnumerable<string> items, int width)

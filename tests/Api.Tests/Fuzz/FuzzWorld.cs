@@ -10,7 +10,8 @@ namespace FeedbackHub.Api.Tests.Fuzz;
 
 /// <summary>
 /// A tenant with a key per role and real resources created through the API (applications, a published template,
-/// feedback, webhooks, a tenant rule, an extra API key, a test email, a rejection), so path parameters can be real ids.
+/// feedback, webhooks, a tenant rule, an extra API key, a test email, a rejection and its candidate link), so path
+/// parameters can be real ids. No deliveries: those need the worker, which this host does not run.
 /// </summary>
 public sealed class FuzzWorld
 {
@@ -87,7 +88,8 @@ public sealed class FuzzWorld
         world.Add("api-keys", key["id"]!.GetValue<string>());
         var email = await world.SendAsync(http, "admin", HttpMethod.Post, "/v1/diagnostics/test-email", new { to = MailSink.NewAddress("fuzz") });
         world.Add("test-email", email["id"]!.GetValue<string>());
-        await world.SendAsync(http, "recruiter", HttpMethod.Post, $"/v1/applications/{world._ids["applications"][2]}/rejection", new { });
+        var rejection = await world.SendAsync(http, "recruiter", HttpMethod.Post, $"/v1/applications/{world._ids["applications"][2]}/rejection", new { });
+        world.Add("feedback-requests", new Uri(rejection["requestUrl"]!.GetValue<string>()).Segments[^1]); // the candidate's token
         var deliveries = await world.SendAsync(http, "admin", HttpMethod.Get, "/v1/deliveries", null);
         foreach (var delivery in deliveries["items"]!.AsArray())
             world.Add("deliveries", delivery!["id"]!.GetValue<string>());
