@@ -77,6 +77,7 @@ public static class ApiServiceExtensions
                 _ => Problems.Type("http-" + ctx.ProblemDetails.Status),
             };
         });
+        services.AddSingleton<IProblemDetailsWriter, ProblemJsonWriter>(); // after the framework's writer: answers what it declines
         services.AddExceptionHandler<ProblemExceptionHandler>();
 
         services.AddAuthentication(ApiKeyClaims.Scheme)

@@ -11,6 +11,7 @@ namespace FeedbackHub.Api.Infrastructure;
 /// Checks every string an endpoint receives (body, route, query, header) with <see cref="TextInput"/>, and refuses
 /// null items inside body arrays, before the handler runs: one rule for every operation, answered as one 422 that
 /// lists every bad field by its JSON path. Strings are single-line unless the property is marked <see cref="FreeTextAttribute"/>.
+/// A body that is the JSON literal <c>null</c> is refused (400) like any other body that is not an object.
 /// </summary>
 internal static class RequestValidation
 {
@@ -42,6 +43,8 @@ internal static class RequestValidation
                         CheckString(value as string, name, kind, errors);
                     else if (value is not null)
                         Walk(value, "$", errors, depth: 0);
+                    else if (HasBody(invocation.HttpContext.Request))
+                        throw new JsonException("The body is a JSON null value; send an object, or no body where it is optional.", "$", null, null);
                 }
 
                 if (errors.Count > 0)
@@ -55,6 +58,11 @@ internal static class RequestValidation
                 return next(invocation);
             };
         });
+
+    /// <summary>An optional body bound to null although bytes were sent: the body was the JSON literal <c>null</c>.</summary>
+    private static bool HasBody(HttpRequest request) =>
+        request.HttpContext.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpRequestBodyDetectionFeature>()?.CanHaveBody == true
+        && (request.ContentLength > 0 || request.Headers.TransferEncoding.Count > 0);
 
     private static void CheckString(string? value, string path, TextKind kind, Dictionary<string, string[]> errors)
     {

@@ -142,4 +142,26 @@ public sealed class ProtocolTests : IClassFixture<ApiFactory>
         Assert.Equal(1, doc.RootElement.GetProperty("findings").GetArrayLength());
         Assert.False(doc.RootElement.GetProperty("truncated").GetBoolean());
     }
+
+    [Fact]
+    public async Task Errors_are_problem_json_whatever_the_client_accepts()
+    {
+        var (_, admin) = await TenantAsync();
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/v1/api-keys?limit=0");
+        request.Headers.Accept.ParseAdd("application/xml");
+        await AssertProblemBodyAsync(await admin.SendAsync(request), HttpStatusCode.UnprocessableEntity, "validation");
+    }
+
+    [Fact]
+    public async Task A_compressed_body_or_a_null_body_is_refused_not_misread()
+    {
+        var (_, admin) = await TenantAsync();
+        var gzip = new StringContent("""{"text":"x"}""", Encoding.UTF8, "application/json");
+        gzip.Headers.ContentEncoding.Add("gzip");
+        await AssertProblemBodyAsync(await admin.PostAsync("/v1/language/check", gzip), HttpStatusCode.UnsupportedMediaType, "unsupported-media-type");
+        var problem = await AssertProblemBodyAsync(
+            await admin.PostAsync($"/v1/public/feedback-requests/{new string('a', 43)}", new StringContent("null", Encoding.UTF8, "application/json")),
+            HttpStatusCode.BadRequest, "invalid-json");
+        Assert.True(problem.GetProperty("errors").TryGetProperty("$", out _));
+    }
 }

@@ -67,7 +67,8 @@ public sealed class OpenApiSpec
 
                 operations.Add(new FuzzOperation(
                     op.Name.ToUpperInvariant(), path.Name, op.Value.GetProperty("operationId").GetString()!,
-                    parameters, bodySchema, example, bodyRequired, responses, op.Value.TryGetProperty("security", out _)));
+                    parameters, bodySchema, example, bodyRequired, responses,
+                    op.Value.TryGetProperty("security", out var security) && security.GetArrayLength() > 0)); // "security: []" = no key
             }
         }
 

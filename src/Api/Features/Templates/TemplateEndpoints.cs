@@ -20,6 +20,7 @@ public sealed record TemplateRequest(
     string Name, string Locale, string Subject, [FreeText] string Intro, [FreeText] string Outro, IReadOnlyList<Criterion> Criteria,
     IReadOnlyList<string>? DecidingCriteria = null, [FreeText] string? DecisionText = null)
 {
+    [System.Text.Json.Serialization.JsonIgnore]
     public TemplateContent Content => new(Subject, Intro, Outro, Criteria, DecidingCriteria, DecisionText);
 
     public static TemplateRequest From(string name, string locale, TemplateContent content) =>
