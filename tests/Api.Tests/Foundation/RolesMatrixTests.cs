@@ -26,7 +26,7 @@ public sealed class RolesMatrixTests(ApiFactory api) : IClassFixture<ApiFactory>
         ("VerifyAuditChain", "GET", "/v1/audit/verify", null, ["admin", "legal"]),
         ("SendTestEmail", "POST", "/v1/diagnostics/test-email", "{}", ["admin"]),
         ("GetTestEmail", "GET", $"/v1/diagnostics/test-email/{Id}", null, ["admin"]),
-        ("UpsertApplication", "PUT", "/v1/applications/ext-1", "{}", ["integration", "recruiter"]),
+        ("UpsertApplication", "PUT", "/v1/applications/by-external-id/ext-1", "{}", ["integration", "recruiter"]),
         ("ListApplications", "GET", "/v1/applications", null, ["integration", "recruiter", "legal", "admin"]),
         ("GetApplication", "GET", $"/v1/applications/{Id}", null, ["integration", "recruiter", "legal", "admin", "interviewer"]),
         ("CreateTemplate", "POST", "/v1/templates", "{}", ["recruiter", "legal"]),
