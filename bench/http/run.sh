@@ -162,7 +162,7 @@ api GET "/v1/templates/$TEMPLATE_ID/versions/$TEMPLATE_VERSION" "$KEY_INTERVIEWE
 say "creating $ROWS applications and feedback drafts (template $TEMPLATE_ID v$TEMPLATE_VERSION), 6 at a time"
 create_one() { # i: application bench-app-i with its candidate, then its feedback draft
   local app
-  app="$(api PUT "/v1/applications/bench-app-$1" "$KEY_INTEGRATION" \
+  app="$(api PUT "/v1/applications/by-external-id/bench-app-$1" "$KEY_INTEGRATION" \
     "{\"candidate\":{\"externalId\":\"bench-cand-$1\",\"firstName\":\"Ada\",\"lastName\":\"Lovelace\",\"email\":\"bench-$1@example.com\"},\"positionTitle\":\"Backend Engineer\",\"stageReached\":\"onsite\"}" | jq -r .id)" || return 1
   api POST /v1/feedback "$KEY_INTERVIEWER" "{\"applicationId\":\"$app\",\"templateId\":\"$TEMPLATE_ID\"}" >/dev/null
 }

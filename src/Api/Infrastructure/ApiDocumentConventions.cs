@@ -1,4 +1,7 @@
+using System.Reflection;
+using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.Mvc.Infrastructure;
 using Microsoft.AspNetCore.OpenApi;
 using Microsoft.Extensions.Options;
 using Microsoft.OpenApi;
@@ -39,6 +42,21 @@ internal sealed class ApiDocumentConventions(IOptions<Features.Requests.PublicLi
         foreach (var path in document.Paths.Values.OfType<OpenApiPathItem>())
             path.Operations?.Remove(HttpMethod.Head);
 
+        // Headers any answer of a kind carries: the request id on all, Location on 201, Retry-After on 429.
+        foreach (var operation in document.Paths.Values.SelectMany(p => p.Operations?.Values.AsEnumerable() ?? []))
+        {
+            foreach (var (status, response) in operation.Responses ?? [])
+            {
+                if (response is not OpenApiResponse r)
+                    continue;
+                AddHeader(r, ResponseHeaders.RequestId, "Identifies this request in FeedbackHub's logs (the same value as `traceId` in problem answers); quote it when you report a problem.");
+                if (status == "201")
+                    AddHeader(r, "Location", "The created resource's path.");
+                if (status == "429")
+                    AddHeader(r, "Retry-After", "Seconds to wait before trying again.", JsonSchemaType.Integer);
+            }
+        }
+
         var used = document.Paths.Values.SelectMany(p => p.Operations?.Values.AsEnumerable() ?? [])
             .SelectMany(o => o.Tags ?? new HashSet<OpenApiTagReference>()).Select(t => t.Name).OfType<string>().ToHashSet(StringComparer.Ordinal);
         document.Tags = new HashSet<OpenApiTag>(used.Order(StringComparer.Ordinal).Select(name => new OpenApiTag
@@ -47,6 +65,22 @@ internal sealed class ApiDocumentConventions(IOptions<Features.Requests.PublicLi
             Description = TagDescriptions.TryGetValue(name, out var description) ? description : name,
         }));
         return Task.CompletedTask;
+    }
+
+    /// <summary>Declares a response header on the given status, or on every 2xx answer when <paramref name="status"/> is null.</summary>
+    public static void AddResponseHeader(OpenApiOperation operation, string name, string description, int? status = null)
+    {
+        foreach (var (key, response) in operation.Responses ?? [])
+        {
+            if (response is OpenApiResponse r && (status is null ? key.StartsWith('2') : key == status.Value.ToString(System.Globalization.CultureInfo.InvariantCulture)))
+                AddHeader(r, name, description);
+        }
+    }
+
+    private static void AddHeader(OpenApiResponse response, string name, string description, JsonSchemaType type = JsonSchemaType.String)
+    {
+        response.Headers ??= new Dictionary<string, IOpenApiHeader>(StringComparer.OrdinalIgnoreCase);
+        response.Headers.TryAdd(name, new OpenApiHeader { Description = description, Schema = new OpenApiSchema { Type = type } });
     }
 
     /// <summary>
@@ -81,6 +115,10 @@ internal sealed class ApiDocumentConventions(IOptions<Features.Requests.PublicLi
         }
     }
 
+    private static ApiValuesAttribute? ValuesOf(OpenApiSchemaTransformerContext context) =>
+        context.JsonPropertyInfo?.AttributeProvider?.GetCustomAttributes(typeof(ApiValuesAttribute), inherit: true).OfType<ApiValuesAttribute>().FirstOrDefault()
+        ?? (context.ParameterDescription?.ParameterDescriptor as IParameterInfoParameterDescriptor)?.ParameterInfo.GetCustomAttribute<ApiValuesAttribute>();
+
     /// <summary>
     /// The problem schema as the API writes it: RFC 9457 members, <c>traceId</c> always, <c>errors</c> (field path to
     /// messages) on validation problems, and other extension members where a problem type documents them. Enums are strings.
@@ -110,6 +148,32 @@ internal sealed class ApiDocumentConventions(IOptions<Features.Requests.PublicLi
         else if (schema.Enum is { Count: > 0 } && schema.Type is null)
         {
             schema.Type = JsonSchemaType.String;
+        }
+        else if (context.JsonTypeInfo.Type == typeof(DateTimeOffset) || context.JsonTypeInfo.Type == typeof(DateTimeOffset?))
+        {
+            // UtcTimeConverter hides the type from the schema exporter: say it again.
+            schema.Type = context.JsonTypeInfo.Type == typeof(DateTimeOffset) ? JsonSchemaType.String : JsonSchemaType.String | JsonSchemaType.Null;
+            schema.Format = "date-time";
+        }
+        else if (context.JsonTypeInfo.Type is { IsGenericType: true } page && page.GetGenericTypeDefinition() == typeof(Page<>))
+        {
+            schema.Required ??= new HashSet<string>(StringComparer.Ordinal);
+            schema.Required.Add("hasMore");
+        }
+        else if (context.JsonTypeInfo.Type == typeof(System.Text.Json.JsonElement))
+        {
+            // Free-form JSON (audit event data): an object of ids, states and counts, never personal data.
+            schema.Type = JsonSchemaType.Object;
+            schema.Description ??= "A JSON object of ids, states and counts; its members depend on the event's action.";
+            schema.AdditionalPropertiesAllowed = true;
+        }
+
+        if (ValuesOf(context) is { } values)
+        {
+            var target = schema.Type is { } type && type.HasFlag(JsonSchemaType.Array) && schema.Items is OpenApiSchema items ? items : schema;
+            target.Enum = [.. values.Values.Select(v => (JsonNode)JsonValue.Create(v))];
+            if (target.Type is { } t && t.HasFlag(JsonSchemaType.Null))
+                target.Enum.Add(null!); // a nullable member: null is one of its values
         }
 
         return Task.CompletedTask;

@@ -36,6 +36,8 @@ public static class ApiServiceExtensions
 
         services.AddFeedbackHubDatabase();
         services.AddWebhookSecrets();
+        services.Configure<Features.Webhooks.WebhookApiOptions>(builder.Configuration.GetSection("Webhooks"));
+        services.AddSingleton<WebhookSender>(); // POST /v1/webhooks/{id}/ping
         services.AddHttpContextAccessor();
         services.AddScoped<HttpTenantScope>();
         services.AddScoped<ITenantScope>(sp => sp.GetRequiredService<HttpTenantScope>());
@@ -54,6 +56,7 @@ public static class ApiServiceExtensions
             o.RespectNullableAnnotations = true;
             o.RespectRequiredConstructorParameters = true;
             o.Converters.Add(new JsonStringEnumConverter(System.Text.Json.JsonNamingPolicy.CamelCase, allowIntegerValues: false));
+            o.Converters.Add(new UtcTimeConverter()); // answers say Z, as webhook bodies do
         });
 
         services.AddProblemDetails(o => o.CustomizeProblemDetails = ctx =>
@@ -134,8 +137,8 @@ public static class ApiServiceExtensions
         app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false, ResponseWriter = HealthResponse.Write }).AllowAnonymous();
         app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready"), ResponseWriter = HealthResponse.Write }).AllowAnonymous();
 
-        // Every operation: its strings checked by one rule, and HEAD answered wherever GET is.
-        var api = app.MapGroup(string.Empty).ValidateRequestText().WithHeadForGet();
+        // Every operation: its strings checked by one rule, HEAD answered wherever GET is, pages linked to the next.
+        var api = app.MapGroup(string.Empty).ValidateRequestText().WithHeadForGet().WithPageLinks();
         api.MapApiKeyEndpoints();
         api.MapApplicationEndpoints();
         api.MapAuditEndpoints();

@@ -18,6 +18,7 @@ public sealed class IdempotentMetadata;
 internal sealed class IdempotencyMiddleware(RequestDelegate next)
 {
     public const string Header = "Idempotency-Key";
+    public const string ReplayedHeader = "Idempotency-Replayed";
     private static readonly TimeSpan Retention = TimeSpan.FromHours(24);
     private static readonly TimeSpan Abandoned = TimeSpan.FromMinutes(1);
 
@@ -105,7 +106,7 @@ internal sealed class IdempotencyMiddleware(RequestDelegate next)
     private static async Task Replay(HttpContext context, int status, string body, string? location)
     {
         context.Response.StatusCode = status;
-        context.Response.Headers["Idempotency-Replayed"] = "true";
+        context.Response.Headers[ReplayedHeader] = "true";
         if (location is not null)
             context.Response.Headers.Location = location;
         if (body.Length > 0)

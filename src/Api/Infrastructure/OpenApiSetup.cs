@@ -61,8 +61,29 @@ internal static class OpenApiSetup
                     media.Example = System.Text.Json.Nodes.JsonNode.Parse(System.Text.Json.JsonSerializer.Serialize(example.Value, ExampleJson));
                 }
 
+                if (metadata.OfType<IfMatchMetadata>().Any())
+                {
+                    operation.Parameters ??= [];
+                    operation.Parameters.Add(new OpenApiParameter
+                    {
+                        Name = "If-Match",
+                        In = ParameterLocation.Header,
+                        Required = false,
+                        Description = "The ETag from your last read (e.g. `\"3\"`): if the resource changed since, the write answers 412 `stale-version`. Without it the write is unconditional.",
+                        Schema = new OpenApiSchema { Type = JsonSchemaType.String },
+                    });
+                }
+
+                if (context.Description.SupportedResponseTypes.Any(t => t.Type is { IsGenericType: true } type && type.GetGenericTypeDefinition() == typeof(Page<>)))
+                    ApiDocumentConventions.AddResponseHeader(operation, PageLinks.Header, "`<url>; rel=\"next\"` (RFC 8288) while there is a next page: this request with `after` set to `next`.", StatusCodes.Status200OK);
+
+                foreach (var header in metadata.OfType<ResponseHeaderMetadata>())
+                    ApiDocumentConventions.AddResponseHeader(operation, header.Name, header.Description, header.Status);
+
                 if (metadata.OfType<IdempotentMetadata>().Any())
                 {
+                    ApiDocumentConventions.AddResponseHeader(operation, IdempotencyMiddleware.ReplayedHeader,
+                        "`true` when this is the stored answer to an earlier request with the same Idempotency-Key (nothing was done again).");
                     operation.Parameters ??= [];
                     operation.Parameters.Add(new OpenApiParameter
                     {
@@ -91,6 +112,18 @@ internal static class OpenApiSetup
     public static RouteHandlerBuilder WithIdempotency(this RouteHandlerBuilder builder) =>
         builder.WithMetadata(new IdempotentMetadata()).ProducesProblems(StatusCodes.Status409Conflict, StatusCodes.Status422UnprocessableEntity);
 
+    /// <summary>The operation answers the header (on the given status, or on every 2xx answer), so the document declares it.</summary>
+    public static RouteHandlerBuilder WithResponseHeader(this RouteHandlerBuilder builder, string name, string description, int? status = null) =>
+        builder.WithMetadata(new ResponseHeaderMetadata(name, description, status));
+
+    /// <summary>The answer carries the resource's version as <c>ETag</c>.</summary>
+    public static RouteHandlerBuilder WithETag(this RouteHandlerBuilder builder) =>
+        builder.WithResponseHeader("ETag", "The resource's version as an entity tag (e.g. `\"3\"`); send it back in If-Match to change it safely.");
+
+    /// <summary>The write honours <c>If-Match</c> (412 when stale) and answers the new <c>ETag</c>.</summary>
+    public static RouteHandlerBuilder WithIfMatch(this RouteHandlerBuilder builder) =>
+        builder.WithMetadata(new IfMatchMetadata()).WithETag().ProducesProblems(StatusCodes.Status412PreconditionFailed);
+
     /// <summary>Declares the problem responses an operation can give, so the document lists them.</summary>
     public static RouteHandlerBuilder ProducesProblems(this RouteHandlerBuilder builder, params int[] statusCodes)
     {
@@ -103,6 +136,12 @@ internal static class OpenApiSetup
     public static RouteHandlerBuilder ProducesAuthProblems(this RouteHandlerBuilder builder) =>
         builder.ProducesProblems(StatusCodes.Status400BadRequest, StatusCodes.Status401Unauthorized, StatusCodes.Status403Forbidden);
 }
+
+/// <summary>A response header the operation sets: on <see cref="Status"/>, or on every 2xx answer when null.</summary>
+public sealed record ResponseHeaderMetadata(string Name, string Description, int? Status = null);
+
+/// <summary>The operation honours If-Match.</summary>
+public sealed class IfMatchMetadata;
 
 /// <summary>An example request body for the OpenAPI document.</summary>
 public sealed record RequestExampleMetadata(object Value);

@@ -6,8 +6,44 @@ using FeedbackHub.Domain;
 
 namespace FeedbackHub.Api.Infrastructure;
 
-/// <summary>A page of a list: <c>next</c> is the cursor for the following page, or null on the last page.</summary>
-public sealed record Page<T>(IReadOnlyList<T> Items, string? Next);
+/// <summary>
+/// A page of a list: <c>next</c> is the cursor for the following page (also in the <c>Link</c> header, <c>rel="next"</c>),
+/// or null on the last page; <c>hasMore</c> says the same as a boolean.
+/// </summary>
+public sealed record Page<T>(IReadOnlyList<T> Items, string? Next) : IPage
+{
+    public bool HasMore => Next is not null;
+
+    string? IPage.NextCursor => Next;
+}
+
+/// <summary>What the Link header needs of any page.</summary>
+public interface IPage
+{
+    string? NextCursor { get; }
+}
+
+/// <summary>Pages answer <c>Link: &lt;same path and query with after=next&gt;; rel="next"</c> (RFC 8288) while there is more.</summary>
+public static class PageLinks
+{
+    public const string Header = "Link";
+
+    public static TBuilder WithPageLinks<TBuilder>(this TBuilder builder) where TBuilder : IEndpointConventionBuilder =>
+        builder.AddEndpointFilter(async (context, next) =>
+        {
+            var result = await next(context);
+            if (result is IValueHttpResult { Value: IPage { NextCursor: { } cursor } })
+            {
+                var request = context.HttpContext.Request;
+                var query = Microsoft.AspNetCore.WebUtilities.QueryHelpers.ParseQuery(request.QueryString.Value);
+                query["after"] = cursor;
+                var url = Microsoft.AspNetCore.WebUtilities.QueryHelpers.AddQueryString(request.PathBase + request.Path, query);
+                context.HttpContext.Response.Headers.Append(Header, $"<{url}>; rel=\"next\"");
+            }
+
+            return result;
+        });
+}
 
 /// <summary>Opaque cursors: base64url of a position string. Clients never parse them.</summary>
 public static class Cursor

@@ -37,11 +37,24 @@ public sealed class WebhookEvent
         var id = Guid.CreateVersion7(occurredAt);
         // Microsecond precision, as PostgreSQL keeps it, so the body and the row agree.
         var at = new DateTimeOffset(occurredAt.UtcTicks - (occurredAt.UtcTicks % 10), TimeSpan.Zero);
-        var body = JsonSerializer.Serialize(new Envelope(id, type, at.UtcDateTime, data), Json);
+        var body = JsonSerializer.Serialize(new Envelope<WebhookEventData>(id, type, at.UtcDateTime, data), Json);
         return new WebhookEvent { Id = id, TenantId = tenantId, Type = type, OccurredAt = at, Body = body };
     }
 
-    private sealed record Envelope(Guid Id, string Type, DateTime OccurredAt, WebhookEventData Data);
+    /// <summary>
+    /// A <c>webhook.ping</c> (<see cref="WebhookEventTypes.Ping"/>) for one subscription: same envelope and signature as
+    /// real events, <c>data</c> names the subscription; it is sent once and never stored.
+    /// </summary>
+    public static (Guid Id, string Body) Ping(Guid subscriptionId, DateTimeOffset now)
+    {
+        var id = Guid.CreateVersion7(now);
+        var at = new DateTimeOffset(now.UtcTicks - (now.UtcTicks % 10), TimeSpan.Zero);
+        return (id, JsonSerializer.Serialize(new Envelope<PingData>(id, WebhookEventTypes.Ping, at.UtcDateTime, new PingData(subscriptionId)), Json));
+    }
+
+    private sealed record Envelope<T>(Guid Id, string Type, DateTime OccurredAt, T Data);
+
+    private sealed record PingData(Guid SubscriptionId);
 }
 
 /// <summary>

@@ -25,6 +25,15 @@ public static class WebhookSignature
     }
 
     /// <summary>The header value for one attempt.</summary>
-    public static string HeaderValue(string secret, long timestamp, string body) =>
-        $"t={timestamp.ToString(CultureInfo.InvariantCulture)},v1={Compute(secret, timestamp, body)}";
+    public static string HeaderValue(string secret, long timestamp, string body) => HeaderValue([secret], timestamp, body);
+
+    /// <summary>
+    /// The header value signed with each secret (<c>t=...,v1=...,v1=...</c>), current secret first: during a rotation's
+    /// overlap a receiver accepts the request when any <c>v1</c> matches its secret.
+    /// </summary>
+    public static string HeaderValue(IReadOnlyList<string> secrets, long timestamp, string body)
+    {
+        ArgumentNullException.ThrowIfNull(secrets);
+        return $"t={timestamp.ToString(CultureInfo.InvariantCulture)}" + string.Concat(secrets.Select(s => ",v1=" + Compute(s, timestamp, body)));
+    }
 }

@@ -34,6 +34,11 @@ public sealed class WebhookSubscription
     /// <summary>The secret sealed with AES-GCM (never the secret itself).</summary>
     public byte[] SealedSecret { get; private set; }
 
+    /// <summary>After a rotation: the replaced secret, sealed, still signing beside the new one until <see cref="PreviousSecretExpiresAt"/>.</summary>
+    public byte[]? PreviousSealedSecret { get; private set; }
+
+    public DateTimeOffset? PreviousSecretExpiresAt { get; private set; }
+
     public DateTimeOffset CreatedAt { get; private set; }
 
     public DateTimeOffset UpdatedAt { get; private set; }
@@ -92,14 +97,54 @@ public sealed class WebhookSubscription
         UpdatedAt = now;
     }
 
-    /// <summary>A new secret, effective for every attempt from now on (also retries of earlier events). Returned once.</summary>
-    public string RotateSecret(WebhookSecretBox box, DateTimeOffset now)
+    /// <summary>
+    /// A new secret, effective for every attempt from now on (also retries of earlier events). Returned once. For
+    /// <paramref name="overlap"/> the replaced secret keeps signing too (a second <c>v1=</c>), so a receiver that still
+    /// knows only the old one accepts events while it is redeployed; a zero overlap drops it at once.
+    /// </summary>
+    public string RotateSecret(WebhookSecretBox box, DateTimeOffset now, TimeSpan overlap)
     {
         ArgumentNullException.ThrowIfNull(box);
         var secret = NewSecret();
+        var keep = overlap > TimeSpan.Zero && Opens(box, SealedSecret); // a secret no key opens could never sign again
+        PreviousSealedSecret = keep ? SealedSecret : null;
+        PreviousSecretExpiresAt = keep ? now + overlap : null;
         SealedSecret = box.Seal(secret, Id);
         UpdatedAt = now;
         return secret;
+    }
+
+    private bool Opens(WebhookSecretBox box, byte[] sealedSecret)
+    {
+        try
+        {
+            box.Open(sealedSecret, Id);
+            return true;
+        }
+        catch (CryptographicException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// The secrets to sign with now: the current one, then the replaced one while its overlap lasts (if it still
+    /// opens; a previous secret that does not is skipped rather than blocking delivery).
+    /// </summary>
+    public IReadOnlyList<string> SigningSecrets(WebhookSecretBox box, DateTimeOffset now)
+    {
+        ArgumentNullException.ThrowIfNull(box);
+        var current = box.Open(SealedSecret, Id);
+        if (PreviousSealedSecret is null || PreviousSecretExpiresAt is not { } until || until <= now)
+            return [current];
+        try
+        {
+            return [current, box.Open(PreviousSealedSecret, Id)];
+        }
+        catch (CryptographicException)
+        {
+            return [current];
+        }
     }
 
     /// <summary>
@@ -111,9 +156,25 @@ public sealed class WebhookSubscription
     {
         ArgumentNullException.ThrowIfNull(box);
         var secret = box.Open(SealedSecret, Id, out var current);
-        if (current)
+        string? previous = null;
+        var previousCurrent = true;
+        if (PreviousSealedSecret is not null)
+        {
+            try
+            {
+                previous = box.Open(PreviousSealedSecret, Id, out previousCurrent);
+            }
+            catch (CryptographicException)
+            {
+                (PreviousSealedSecret, PreviousSecretExpiresAt, previousCurrent) = (null, null, false); // unreadable: it would never sign again
+            }
+        }
+
+        if (current && previousCurrent)
             return false;
         SealedSecret = box.Seal(secret, Id);
+        if (previous is not null)
+            PreviousSealedSecret = box.Seal(previous, Id);
         return true;
     }
 

@@ -66,10 +66,10 @@ public sealed partial class DeliverWebhookConsumer(
             select new { Subscription = s, e.Body, t.Settings }).SingleAsync(ct);
 
         WebhookSendResult result;
-        string? secret = null;
+        IReadOnlyList<string>? secret = null;
         try
         {
-            secret = target.Subscription.OpenSecret(secrets);
+            secret = target.Subscription.SigningSecrets(secrets, now);
         }
         catch (CryptographicException)
         {

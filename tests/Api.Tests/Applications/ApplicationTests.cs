@@ -27,7 +27,7 @@ public sealed class ApplicationTests(ApiFactory api) : IClassFixture<ApiFactory>
         };
 
     private static Task<HttpResponseMessage> PutAsync(HttpClient client, string externalId, object body) =>
-        client.PutAsJsonAsync($"/v1/applications/{Uri.EscapeDataString(externalId)}", body, HttpAssertions.Json);
+        client.PutAsJsonAsync($"/v1/applications/by-external-id/{Uri.EscapeDataString(externalId)}", body, HttpAssertions.Json);
 
     private async Task<int> AuditCountAsync(Guid tenantId)
     {
@@ -237,7 +237,7 @@ public sealed class ApplicationTests(ApiFactory api) : IClassFixture<ApiFactory>
         var ats = await tenant.ClientAsync(Roles.Integration);
         var events = await AuditCountAsync(tenant.Id);
 
-        var response = await ats.PutAsync($"/v1/applications/{Uri.EscapeDataString(externalId)}", new StringContent(body, Encoding.UTF8, "application/json"));
+        var response = await ats.PutAsync($"/v1/applications/by-external-id/{Uri.EscapeDataString(externalId)}", new StringContent(body, Encoding.UTF8, "application/json"));
 
         var problem = await response.AssertProblemAsync(status, type);
         Assert.False(string.IsNullOrEmpty(problem.GetProperty("detail").GetString()), why);

@@ -344,7 +344,7 @@ public sealed class FeedbackWorkflowTests(ApiFactory api) : IClassFixture<ApiFac
     {
         var ats = await tenant.ClientAsync("integration");
         var external = "app-" + Guid.NewGuid().ToString("N")[..10];
-        var response = await ats.PutAsync($"/v1/applications/{external}", HttpAssertions.JsonBody(new
+        var response = await ats.PutAsync($"/v1/applications/by-external-id/{external}", HttpAssertions.JsonBody(new
         {
             candidate = new { externalId = "cand-" + external, firstName, lastName = "Lovelace", email = MailSink.NewAddress() },
             positionTitle = position,

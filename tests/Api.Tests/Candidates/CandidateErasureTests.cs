@@ -101,7 +101,7 @@ public sealed class CandidateErasureTests(ApiFactory api) : IClassFixture<ApiFac
         var application = await (await ats.GetAsync($"/v1/applications/{story.ApplicationId}")).ReadAsync<ApplicationDetailResponse>();
         Assert.Equal((null, null, null, null), (application.Candidate.FirstName, application.Candidate.LastName, application.Candidate.Email, application.Candidate.Locale));
         Assert.Equal(story.CandidateExternalId, application.Candidate.ExternalId);
-        Assert.Equal("cancelled", application.Delivery!.Status);
+        Assert.Equal(FeedbackHub.Domain.Delivery.DeliveryStatus.Cancelled, application.Delivery!.Status);
 
         // Nothing more is written about the person.
         var interviewer = await tenant.ClientAsync("interviewer");
@@ -112,7 +112,7 @@ public sealed class CandidateErasureTests(ApiFactory api) : IClassFixture<ApiFac
         var again = await (await ats.DeleteAsync($"/v1/candidates/{story.CandidateId}")).ReadAsync<ErasureResponse>(HttpStatusCode.Accepted);
         Assert.True(again.AlreadyErased);
         Assert.Equal(erased.ErasedAt, again.ErasedAt);
-        var upserted = await (await ats.PutAsync($"/v1/applications/{story.ApplicationExternalId}", HttpAssertions.JsonBody(new
+        var upserted = await (await ats.PutAsync($"/v1/applications/by-external-id/{story.ApplicationExternalId}", HttpAssertions.JsonBody(new
         {
             candidate = new { externalId = story.CandidateExternalId, firstName = story.FirstName, lastName = story.LastName, email = story.Email },
             positionTitle = "Backend Engineer",
@@ -257,7 +257,7 @@ internal sealed record CandidateStory(
 
         var applicationExternal = "app-" + tag;
         var candidateExternal = "cand-" + tag;
-        var put = new HttpRequestMessage(HttpMethod.Put, $"/v1/applications/{applicationExternal}")
+        var put = new HttpRequestMessage(HttpMethod.Put, $"/v1/applications/by-external-id/{applicationExternal}")
         {
             Content = HttpAssertions.JsonBody(new
             {

@@ -94,7 +94,7 @@ public sealed class HostileInputTests(ApiFactory api) : IClassFixture<ApiFactory
             new { kind = "term", category = "comparison", phrase = "project falcon", severity = "block", reason = value, suggestion = "x" }), "reason");
         await AssertFieldRefusedAsync(await tenant.Admin.PostJsonAsync("/v1/api-keys", new { displayName = value, roles = new[] { "admin" } }), "displayName");
         var ats = await tenant.ClientAsync("integration");
-        await AssertFieldRefusedAsync(await ats.PutAsync("/v1/applications/app-1", HttpAssertions.JsonBody(new
+        await AssertFieldRefusedAsync(await ats.PutAsync("/v1/applications/by-external-id/app-1", HttpAssertions.JsonBody(new
         {
             candidate = new { externalId = "c-1", firstName = value, email = "ada@example.com" },
             positionTitle = "Backend" + bad + "Engineer",
@@ -130,7 +130,7 @@ public sealed class HostileInputTests(ApiFactory api) : IClassFixture<ApiFactory
         var tenant = await api.CreateTenantAsync();
         var ats = await tenant.ClientAsync("integration");
         // Persian uses ZWNJ (U+200C); Hebrew text may carry RLM (U+200F); emoji sequences use ZWJ (U+200D).
-        var response = await ats.PutAsync("/v1/applications/app-2", HttpAssertions.JsonBody(new
+        var response = await ats.PutAsync("/v1/applications/by-external-id/app-2", HttpAssertions.JsonBody(new
         {
             candidate = new { externalId = "c-2", firstName = "می\u200Cخواهم", lastName = "שרה\u200F", email = "sara@example.com" },
             positionTitle = "Engineer \U0001F469\u200D\U0001F4BB",

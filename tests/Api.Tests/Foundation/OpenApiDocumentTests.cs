@@ -150,6 +150,136 @@ public sealed class OpenApiDocumentTests(ApiFactory api) : IClassFixture<ApiFact
         Assert.NotEmpty(tags);
         Assert.All(tags, t => Assert.NotEqual(t.GetProperty("name").GetString(), t.GetProperty("description").GetString()));
     }
+
+    [Fact]
+    public async Task Generators_read_every_schema_as_what_the_API_writes()
+    {
+        using var doc = JsonDocument.Parse(await DocumentAsync());
+        var problems = new List<string>();
+        void Walk(JsonElement e, string at)
+        {
+            if (e.ValueKind == JsonValueKind.Array)
+            {
+                var i = 0;
+                foreach (var item in e.EnumerateArray())
+                    Walk(item, $"{at}[{i++}]");
+                return;
+            }
+
+            if (e.ValueKind != JsonValueKind.Object)
+                return;
+            var types = !e.TryGetProperty("type", out var t) ? [] : t.ValueKind switch
+            {
+                JsonValueKind.Array => t.EnumerateArray().Select(x => x.GetString()).ToList(),
+                JsonValueKind.String => [t.GetString()],
+                _ => [], // a member named "type" in `properties`
+            };
+            if (e.TryGetProperty("enum", out var values) && values.ValueKind == JsonValueKind.Array && types.Count == 0)
+                problems.Add($"{at}: enum without type");
+            if (types.Contains("integer") && types.Contains("string"))
+                problems.Add($"{at}: integer or string");
+            if ((types.Contains("integer") || types.Contains("number")) && e.TryGetProperty("pattern", out _))
+                problems.Add($"{at}: a number with a pattern");
+            if (at.StartsWith("components/schemas/", StringComparison.Ordinal) && at.Count(c => c == '/') == 2 && !e.EnumerateObject().Any())
+                problems.Add($"{at}: empty schema");
+            foreach (var member in e.EnumerateObject())
+                Walk(member.Value, $"{at}/{member.Name}");
+        }
+
+        Walk(doc.RootElement.GetProperty("components"), "components");
+        Walk(doc.RootElement.GetProperty("paths"), "paths");
+        Assert.Empty(problems);
+    }
+
+    [Theory]
+    [InlineData("ApplicationResponse", "status", "active,rejected,withdrawn,hired")]
+    [InlineData("UpsertApplicationRequest", "status", "active,withdrawn,hired,")]
+    [InlineData("CreateWebhookRequest", "events", "feedback.requested,feedback.approved,delivery.sent,delivery.failed,delivery.cancelled")]
+    [InlineData("WebhookAttemptResponse", "outcome", "delivered,http-error,timeout,network-error,refused-address,redirect-not-followed,subscription-disabled,secret-unreadable")]
+    [InlineData("SettingsResponse", "jurisdiction", "US,UK,DE")]
+    [InlineData("CandidateRequestView", "status", "open,requested,sent,closed")]
+    public async Task Strings_with_a_closed_set_of_values_are_enums(string schema, string member, string values)
+    {
+        using var doc = JsonDocument.Parse(await DocumentAsync());
+        var property = doc.RootElement.GetProperty("components").GetProperty("schemas").GetProperty(schema).GetProperty("properties").GetProperty(member);
+        if (property.TryGetProperty("items", out var items))
+            property = items;
+        Assert.Equal(values, string.Join(',', property.GetProperty("enum").EnumerateArray().Select(v => v.ValueKind == JsonValueKind.Null ? string.Empty : v.GetString())));
+    }
+
+    [Fact]
+    public async Task Headers_clients_send_and_read_are_declared()
+    {
+        using var doc = JsonDocument.Parse(await DocumentAsync());
+        var paths = doc.RootElement.GetProperty("paths");
+        static List<string> Headers(JsonElement response) => response.TryGetProperty("headers", out var h) ? h.EnumerateObject().Select(x => x.Name).ToList() : [];
+        foreach (var path in paths.EnumerateObject())
+        {
+            foreach (var operation in path.Value.EnumerateObject())
+            {
+                var where = $"{operation.Name.ToUpperInvariant()} {path.Name}";
+                var responses = operation.Value.GetProperty("responses");
+                var parameters = operation.Value.TryGetProperty("parameters", out var p) ? p.EnumerateArray().Select(x => x.GetProperty("name").GetString()).ToList() : [];
+                foreach (var response in responses.EnumerateObject())
+                {
+                    Assert.True(Headers(response.Value).Contains("X-Request-Id"), $"{where} {response.Name} does not declare X-Request-Id");
+                    if (response.Name == "201")
+                        Assert.True(Headers(response.Value).Contains("Location"), $"{where} 201 does not declare Location");
+                    if (response.Name == "429")
+                        Assert.True(Headers(response.Value).Contains("Retry-After"), $"{where} 429 does not declare Retry-After");
+                }
+
+                if (responses.TryGetProperty("412", out _))
+                    Assert.True(parameters.Contains("If-Match"), $"{where} answers 412 but takes no If-Match");
+                if (parameters.Contains("Idempotency-Key"))
+                    Assert.True(responses.EnumerateObject().Where(r => r.Name.StartsWith('2')).All(r => Headers(r.Value).Contains("Idempotency-Replayed")), $"{where} does not declare Idempotency-Replayed");
+                if (parameters.Contains("after"))
+                    Assert.True(Headers(responses.GetProperty("200")).Contains("Link"), $"{where} is paged but does not declare Link");
+            }
+        }
+
+        Assert.Contains("ETag", Headers(paths.GetProperty("/v1/feedback/{id}").GetProperty("get").GetProperty("responses").GetProperty("200")));
+        Assert.Contains("Content-Disposition", Headers(paths.GetProperty("/v1/candidates/{id}/export").GetProperty("get").GetProperty("responses").GetProperty("200")));
+    }
+
+    [Fact]
+    public async Task A_path_parameter_named_id_is_always_FeedbackHubs_uuid()
+    {
+        using var doc = JsonDocument.Parse(await DocumentAsync());
+        foreach (var path in doc.RootElement.GetProperty("paths").EnumerateObject())
+        {
+            foreach (var operation in path.Value.EnumerateObject())
+            {
+                if (!operation.Value.TryGetProperty("parameters", out var parameters))
+                    continue;
+                foreach (var id in parameters.EnumerateArray().Where(x => x.GetProperty("in").GetString() == "path" && x.GetProperty("name").GetString() == "id"))
+                    Assert.True(id.GetProperty("schema").TryGetProperty("format", out var f) && f.GetString() == "uuid", $"{operation.Name.ToUpperInvariant()} {path.Name}: id is not a uuid");
+            }
+        }
+
+        var upsert = doc.RootElement.GetProperty("paths").GetProperty("/v1/applications/by-external-id/{externalId}").GetProperty("put");
+        Assert.Equal("UpsertApplication", upsert.GetProperty("operationId").GetString());
+    }
+
+    [Fact]
+    public async Task Webhook_bodies_are_named_schemas_sharing_one_envelope_with_type_as_discriminator()
+    {
+        using var doc = JsonDocument.Parse(await DocumentAsync());
+        var schemas = doc.RootElement.GetProperty("components").GetProperty("schemas");
+        var envelope = schemas.GetProperty("WebhookEvent");
+        var mapping = envelope.GetProperty("discriminator").GetProperty("mapping");
+        Assert.Equal("type", envelope.GetProperty("discriminator").GetProperty("propertyName").GetString());
+        var types = Domain.Webhooks.WebhookEventTypes.All.Append(Domain.Webhooks.WebhookEventTypes.Ping).ToList();
+        Assert.Equal(types.Count, envelope.GetProperty("oneOf").GetArrayLength());
+        foreach (var type in types)
+        {
+            var reference = mapping.GetProperty(type).GetString()!;
+            var name = reference[(reference.LastIndexOf('/') + 1)..];
+            Assert.Equal(type, schemas.GetProperty(name).GetProperty("properties").GetProperty("type").GetProperty("enum")[0].GetString());
+            var body = doc.RootElement.GetProperty("webhooks").GetProperty(type).GetProperty("post").GetProperty("requestBody").GetProperty("content").GetProperty("application/json").GetProperty("schema");
+            Assert.Equal(reference, body.GetProperty("$ref").GetString());
+        }
+    }
 }
 
 /// <summary>The OpenAPI document and Swagger UI are off unless Development or <c>FeedbackHub:ApiDocs</c> says otherwise.</summary>

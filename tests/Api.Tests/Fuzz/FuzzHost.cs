@@ -71,6 +71,7 @@ public sealed class FuzzHost : IAsyncLifetime
     public async Task InitializeAsync()
     {
         await Api.InitializeAsync();
+        Api.Settings["FeedbackHub:AllowPrivateWebhookTargets"] = "true"; // the fuzz's webhook targets are 127.0.0.1:9
         Api.UseKestrel(options => options.Listen(IPAddress.Loopback, 0));
         Api.StartServer();
         var address = Api.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();

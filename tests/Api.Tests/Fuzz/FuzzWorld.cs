@@ -37,7 +37,8 @@ public sealed class FuzzWorld
 
     public static async Task<FuzzWorld> SeedAsync(ApiFactory api, HttpClient http, string label)
     {
-        var tenant = await api.CreateTenantAsync("Fuzz " + label);
+        // Webhook targets are loopback (a closed port): a ping or a send from the fuzz never leaves the machine.
+        var tenant = await api.CreateTenantAsync("Fuzz " + label, Domain.Model.TenantSettings.Default with { AllowPrivateWebhookTargets = true });
         var world = new FuzzWorld(label, tenant);
         world._keys["admin"] = tenant.AdminKey;
         foreach (var role in new[] { "recruiter", "interviewer", "legal", "integration" })
@@ -48,7 +49,7 @@ public sealed class FuzzWorld
         for (var i = 0; i < 3; i++)
         {
             var external = $"fuzz-{label}-app-{i}";
-            var application = await world.SendAsync(http, "integration", HttpMethod.Put, $"/v1/applications/{external}", new
+            var application = await world.SendAsync(http, "integration", HttpMethod.Put, $"/v1/applications/by-external-id/{external}", new
             {
                 candidate = new { externalId = $"fuzz-{label}-cand-{i}", firstName = "Ada", lastName = "Lovelace", email = MailSink.NewAddress("fuzz") },
                 positionTitle = "Backend Engineer",
@@ -77,7 +78,7 @@ public sealed class FuzzWorld
         for (var i = 0; i < 2; i++)
         {
             var webhook = await world.SendAsync(http, "admin", HttpMethod.Post, "/v1/webhooks",
-                new { url = $"https://93.184.216.34/hooks/fuzz-{label}-{i}", events = new[] { "delivery.sent", "feedback.requested" }, description = "Fuzz" });
+                new { url = $"https://127.0.0.1:9/hooks/fuzz-{label}-{i}", events = new[] { "delivery.sent", "feedback.requested" }, description = "Fuzz" });
             world.Add("webhooks", webhook["id"]!.GetValue<string>());
         }
 
@@ -172,7 +173,7 @@ public sealed class FuzzWorld
         return name switch
         {
             "email" or "to" or "senderAddress" or "replyTo" => MailSink.NewAddress("fuzz"),
-            "url" => $"https://93.184.216.34/hooks/fuzz-{n}",
+            "url" => $"https://127.0.0.1:9/hooks/fuzz-{n}",
             "event" => events[random.Next(events.Count)],
             "role" => RequestGenerator.Roles[random.Next(5)],
             "locale" or "defaultLocale" => "en",
@@ -194,6 +195,6 @@ public sealed class FuzzWorld
     public static void FixBody(JsonNode node)
     {
         if (node is JsonObject obj && obj["url"] is JsonValue url && url.GetValueKind() == JsonValueKind.String)
-            obj["url"] = "https://93.184.216.34/hooks/fuzz-example";
+            obj["url"] = "https://127.0.0.1:9/hooks/fuzz-example";
     }
 }

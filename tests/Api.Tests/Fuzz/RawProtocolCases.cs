@@ -38,7 +38,7 @@ public static class RawProtocolCases
         var recruiter = $"Authorization: Bearer {host.Storm.KeyFor("recruiter")}\r\n";
         var interviewer = $"Authorization: Bearer {host.Storm.KeyFor("interviewer")}\r\n";
         var json = "Content-Type: application/json\r\n";
-        var webhook = Utf8("""{"url":"https://93.184.216.34/hooks/raw","events":["delivery.sent"],"description":"raw"}""");
+        var webhook = Utf8("""{"url":"https://127.0.0.1:9/hooks/raw","events":["delivery.sent"],"description":"raw"}""");
         var template = Utf8(System.Text.Json.JsonSerializer.Serialize(Templates.TemplateLifecycleTests.Request(), FeedbackHub.Tests.HttpAssertions.Json));
         var check = Utf8("""{"text":"Thank you for your time."}""");
         var templateId = host.Storm.Ids["templates"][0];
@@ -56,13 +56,13 @@ public static class RawProtocolCases
             new("the same query parameter twice", "GET", "/v1/applications?limit=1&limit=2", auth, null),
             new("POST without Content-Type", "POST", "/v1/webhooks", auth, webhook),
             new("charset=iso-8859-1", "POST", "/v1/webhooks", auth + "Content-Type: application/json; charset=iso-8859-1\r\n",
-                Encoding.Latin1.GetBytes("""{"url":"https://93.184.216.34/hooks/latin","events":["delivery.sent"],"description":"café"}""")),
+                Encoding.Latin1.GetBytes("""{"url":"https://127.0.0.1:9/hooks/latin","events":["delivery.sent"],"description":"café"}""")),
             new("bad JSON body", "POST", "/v1/webhooks", auth + json, Utf8("""{"url": """)),
             new("duplicate property names", "POST", "/v1/webhooks", auth + json,
-                Utf8("""{"url":"https://93.184.216.34/hooks/a","url":"https://93.184.216.34/hooks/b","events":["delivery.sent"]}""")),
+                Utf8("""{"url":"https://127.0.0.1:9/hooks/a","url":"https://127.0.0.1:9/hooks/b","events":["delivery.sent"]}""")),
             new("text/plain body", "POST", "/v1/webhooks", auth + "Content-Type: text/plain\r\n", webhook),
             new("form body", "POST", "/v1/webhooks", auth + "Content-Type: application/x-www-form-urlencoded\r\n", Utf8("url=https%3A%2F%2F93.184.216.34%2Fh&events=delivery.sent")),
-            new("multipart body", "POST", "/v1/webhooks", auth + "Content-Type: multipart/form-data; boundary=x\r\n", Utf8("--x\r\nContent-Disposition: form-data; name=\"url\"\r\n\r\nhttps://93.184.216.34/h\r\n--x--\r\n")),
+            new("multipart body", "POST", "/v1/webhooks", auth + "Content-Type: multipart/form-data; boundary=x\r\n", Utf8("--x\r\nContent-Disposition: form-data; name=\"url\"\r\n\r\nhttps://127.0.0.1:9/h\r\n--x--\r\n")),
             new("UTF-8 BOM before JSON", "POST", "/v1/language/check", auth + json, [0xEF, 0xBB, 0xBF, .. check]),
             new("invalid UTF-8 in a JSON string", "POST", "/v1/language/check", auth + json, [.. Utf8("{\"text\":\"a"), 0xC3, 0x28, 0xFF, .. Utf8("\"}")]),
             new("200 KB of nested arrays", "POST", "/v1/language/check", auth + json, Utf8(new string('[', 100_000) + new string(']', 100_000))),

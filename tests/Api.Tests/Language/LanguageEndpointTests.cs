@@ -95,7 +95,7 @@ public sealed class LanguageEndpointTests(ApiFactory api) : IClassFixture<ApiFac
         await (await legal.PostJsonAsync("/v1/language/tenant-rules", new { kind = "term", category = "astrology", phrase = "x", reason = "r", suggestion = "s" }))
             .AssertProblemAsync(HttpStatusCode.UnprocessableEntity, "invalid-language-rule");
         await (await legal.PostJsonAsync("/v1/language/tenant-rules", new { kind = "bogus" })).AssertProblemAsync(HttpStatusCode.BadRequest);
-        var list = await (await legal.GetAsync("/v1/language/tenant-rules")).ReadAsync<List<TenantRuleResponse>>();
+        var list = (await (await legal.GetAsync("/v1/language/tenant-rules")).ReadAsync<Page<TenantRuleResponse>>()).Items;
         Assert.Empty(list);
     }
 

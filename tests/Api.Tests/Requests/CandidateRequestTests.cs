@@ -235,7 +235,7 @@ public sealed class CandidateRequestTests(ApiFactory api) : IClassFixture<ApiFac
             var app = await db.Applications.SingleAsync(a => a.Id == applicationId);
             var candidate = await db.Candidates.SingleAsync(c => c.Id == app.CandidateId);
             var ats = await tenant.ClientAsync("integration");
-            (await ats.PutAsync($"/v1/applications/{app.ExternalId}", HttpAssertions.JsonBody(new
+            (await ats.PutAsync($"/v1/applications/by-external-id/{app.ExternalId}", HttpAssertions.JsonBody(new
             {
                 candidate = new { externalId = candidate.ExternalId, firstName = candidate.FirstName, lastName = candidate.LastName, email = candidate.Email },
                 positionTitle = app.PositionTitle,

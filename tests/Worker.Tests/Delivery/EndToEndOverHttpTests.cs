@@ -40,7 +40,7 @@ public sealed class EndToEndOverHttpTests(PipelineFixture pipeline) : IClassFixt
         (await recruiter.PostAsync($"/v1/templates/{template.TemplateId}/versions/1/submit", null)).EnsureSuccessStatusCode();
         (await legal.PostAsync($"/v1/templates/{template.TemplateId}/versions/1/publish", null)).EnsureSuccessStatusCode();
         var external = "story-" + Guid.NewGuid().ToString("N")[..8];
-        var put = await ats.PutAsync($"/v1/applications/{external}", HttpAssertions.JsonBody(new
+        var put = await ats.PutAsync($"/v1/applications/by-external-id/{external}", HttpAssertions.JsonBody(new
         {
             candidate = new { externalId = "c-" + external, firstName = "Ada", lastName = "Lovelace", email },
             positionTitle = "Backend Engineer",

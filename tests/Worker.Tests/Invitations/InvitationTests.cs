@@ -28,7 +28,7 @@ public sealed partial class InvitationTests(PipelineFixture pipeline) : IClassFi
         var ats = await tenant.ClientAsync("integration");
         var email = MailSink.NewAddress("invitee");
         var external = "inv-" + Guid.NewGuid().ToString("N")[..8];
-        var put = await ats.PutAsync($"/v1/applications/{external}", new StringContent(JsonSerializer.Serialize(new
+        var put = await ats.PutAsync($"/v1/applications/by-external-id/{external}", new StringContent(JsonSerializer.Serialize(new
         {
             candidate = new { externalId = "c-" + external, firstName = "Grace", email },
             positionTitle = "QA <Engineer>",
@@ -65,7 +65,7 @@ public sealed partial class InvitationTests(PipelineFixture pipeline) : IClassFi
         var tenant = await pipeline.Api.CreateTenantAsync();
         var ats = await tenant.ClientAsync("integration");
         var email = MailSink.NewAddress("quiet");
-        var put = await ats.PutAsync("/v1/applications/q-1", new StringContent(JsonSerializer.Serialize(new
+        var put = await ats.PutAsync("/v1/applications/by-external-id/q-1", new StringContent(JsonSerializer.Serialize(new
         {
             candidate = new { externalId = "q-c-1", firstName = "Alan", email },
             positionTitle = "Analyst",
@@ -84,7 +84,7 @@ public sealed partial class InvitationTests(PipelineFixture pipeline) : IClassFi
         var email = MailSink.NewAddress("busy-invitee");
         SmtpRules.Set(new { match = email, code = 451, message = "4.3.0 Mailbox busy", times = 1 });
         var external = "inv-" + Guid.NewGuid().ToString("N")[..8];
-        var put = await ats.PutAsync($"/v1/applications/{external}", HttpAssertions.JsonBody(new
+        var put = await ats.PutAsync($"/v1/applications/by-external-id/{external}", HttpAssertions.JsonBody(new
         {
             candidate = new { externalId = "c-" + external, firstName = "Hedy", email },
             positionTitle = "Engineer",

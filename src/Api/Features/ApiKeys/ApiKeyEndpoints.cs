@@ -8,13 +8,13 @@ using Microsoft.EntityFrameworkCore;
 
 namespace FeedbackHub.Api.Features.ApiKeys;
 
-public sealed record CreateApiKeyRequest(string DisplayName, IReadOnlyList<string> Roles);
+public sealed record CreateApiKeyRequest(string DisplayName, [property: ApiValues(typeof(Roles))] IReadOnlyList<string> Roles);
 
 /// <summary>An API key as listed (never with its secret).</summary>
-public sealed record ApiKeyResponse(Guid Id, string DisplayName, IReadOnlyList<string> Roles, string Prefix, DateTimeOffset CreatedAt, string CreatedBy, DateTimeOffset? RevokedAt);
+public sealed record ApiKeyResponse(Guid Id, string DisplayName, [property: ApiValues(typeof(Roles))] IReadOnlyList<string> Roles, string Prefix, DateTimeOffset CreatedAt, string CreatedBy, DateTimeOffset? RevokedAt);
 
 /// <summary>The answer to creation: the only time the secret is shown.</summary>
-public sealed record CreatedApiKeyResponse(Guid Id, string DisplayName, IReadOnlyList<string> Roles, string Prefix, DateTimeOffset CreatedAt, string Secret);
+public sealed record CreatedApiKeyResponse(Guid Id, string DisplayName, [property: ApiValues(typeof(Roles))] IReadOnlyList<string> Roles, string Prefix, DateTimeOffset CreatedAt, string Secret);
 
 public static class ApiKeyEndpoints
 {

@@ -1,10 +1,11 @@
-using System.Text.Json;
 using System.ComponentModel;
 using System.Globalization;
 using System.Text.RegularExpressions;
 using FeedbackHub.Api.Infrastructure;
 using FeedbackHub.Domain;
 using FeedbackHub.Domain.Auditing;
+using FeedbackHub.Domain.Authoring;
+using FeedbackHub.Domain.Delivery;
 using FeedbackHub.Domain.Model;
 using FeedbackHub.Domain.Persistence;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -21,7 +22,8 @@ public sealed record UpsertCandidateRequest(string ExternalId, string FirstName,
 /// The application as the ATS knows it. <c>status</c>: <c>active</c>, <c>withdrawn</c> or <c>hired</c>; omitted keeps the
 /// current status (a new application starts active).
 /// </summary>
-public sealed record UpsertApplicationRequest(UpsertCandidateRequest Candidate, string PositionTitle, string? StageReached = null, string? Status = null);
+public sealed record UpsertApplicationRequest(UpsertCandidateRequest Candidate, string PositionTitle, string? StageReached = null,
+    [property: ApiValues("active", "withdrawn", "hired")] string? Status = null);
 
 /// <summary>The candidate of an application. Personal fields are null once the candidate was erased.</summary>
 public sealed record CandidateResponse(Guid Id, string ExternalId, string? FirstName, string? LastName, string? Email, string? Locale);
@@ -31,7 +33,7 @@ public sealed record CandidateResponse(Guid Id, string ExternalId, string? First
 /// <c>legalHold</c>: the application is exempt from erasure (see <c>PUT /v1/applications/{id}/legal-hold</c>).
 /// </summary>
 public sealed record ApplicationResponse(
-    Guid Id, string ExternalId, CandidateResponse Candidate, string PositionTitle, string? StageReached, string Status,
+    Guid Id, string ExternalId, CandidateResponse Candidate, string PositionTitle, string? StageReached, [property: ApiValues("active", "rejected", "withdrawn", "hired")] string Status,
     DateTimeOffset? RejectedAt, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, bool LegalHold);
 
 /// <summary>
@@ -39,18 +41,18 @@ public sealed record ApplicationResponse(
 /// null until the authoring, request and delivery operations exist and have something to show.
 /// </summary>
 public sealed record ApplicationDetailResponse(
-    Guid Id, string ExternalId, CandidateResponse Candidate, string PositionTitle, string? StageReached, string Status,
+    Guid Id, string ExternalId, CandidateResponse Candidate, string PositionTitle, string? StageReached, [property: ApiValues("active", "rejected", "withdrawn", "hired")] string Status,
     DateTimeOffset? RejectedAt, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, bool LegalHold,
     ApplicationFeedbackSummary? Feedback, ApplicationRequestSummary? Request, ApplicationDeliverySummary? Delivery);
 
 /// <summary>The application's feedback (filled by the authoring operations).</summary>
-public sealed record ApplicationFeedbackSummary(Guid Id, string Status);
+public sealed record ApplicationFeedbackSummary(Guid Id, FeedbackStatus Status);
 
 /// <summary>The candidate's feedback request (filled by the request operations).</summary>
-public sealed record ApplicationRequestSummary(Guid Id, string Status);
+public sealed record ApplicationRequestSummary(Guid Id, [property: ApiValues("requested")] string Status);
 
 /// <summary>The feedback email's delivery (filled by the delivery pipeline).</summary>
-public sealed record ApplicationDeliverySummary(Guid Id, string Status);
+public sealed record ApplicationDeliverySummary(Guid Id, DeliveryStatus Status);
 
 public static partial class ApplicationEndpoints
 {
@@ -60,12 +62,12 @@ public static partial class ApplicationEndpoints
     {
         var group = app.MapGroup("/v1/applications").WithTags("Applications");
 
-        // Same path shape as GET /{id}, so OpenAPI needs the same parameter name: here `id` is the ATS's external id.
-        group.MapPut("/{id}", UpsertApplication).WithName("UpsertApplication")
+        // The ATS's id has its own path: `/{id}` is FeedbackHub's UUID everywhere else, so one path never means two ids.
+        group.MapPut("/by-external-id/{externalId}", UpsertApplication).WithName("UpsertApplication")
             .RequireAuthorization(Policies.ApplicationWriters)
             .WithSummary("Create or update an application and its candidate by the ATS's ids")
             .WithDescription("""
-                Roles `integration`, `recruiter`. The path's `id` is the ATS's application id, its `externalId` (1 to 200 of
+                Roles `integration`, `recruiter`. The path's `externalId` is the ATS's application id (1 to 200 of
                 `A-Z a-z 0-9 . _ : -`), not FeedbackHub's UUID.
                 Creates the application (201, `Location`) or replaces its position title, stage and, when given, status (200);
                 the candidate is created or updated by `candidate.externalId`. Sending the same body again changes nothing
@@ -96,7 +98,7 @@ public static partial class ApplicationEndpoints
     }
 
     public static async Task<Results<Created<ApplicationResponse>, Ok<ApplicationResponse>>> UpsertApplication(
-        [FromRoute(Name = "id"), Description("The ATS's id of the application (its externalId), not FeedbackHub's id.")] string externalId,
+        [Description("The ATS's id of the application (its externalId), not FeedbackHub's id.")] string externalId,
         UpsertApplicationRequest request, CurrentActor caller, FeedbackHubDbContext db, AuditLog audit, TimeProvider time,
         CancellationToken ct)
     {
@@ -131,7 +133,7 @@ public static partial class ApplicationEndpoints
     }
 
     public static async Task<Ok<Page<ApplicationResponse>>> ListApplications(
-        string? status, string? position, string? updatedSince, int? limit, string? after, FeedbackHubDbContext db, CancellationToken ct)
+        [ApiValues("active", "rejected", "withdrawn", "hired")] string? status, string? position, string? updatedSince, int? limit, string? after, FeedbackHubDbContext db, CancellationToken ct)
     {
         var take = Cursor.Limit(limit);
         var cursor = Cursor.DecodeTimeAndGuid(after);
@@ -191,9 +193,9 @@ public static partial class ApplicationEndpoints
         var r = ToResponse(row.a, row.c);
         return TypedResults.Ok(new ApplicationDetailResponse(
             r.Id, r.ExternalId, r.Candidate, r.PositionTitle, r.StageReached, r.Status, r.RejectedAt, r.CreatedAt, r.UpdatedAt, r.LegalHold,
-            Feedback: row.Feedback is { } f ? new ApplicationFeedbackSummary(f.Id, JsonNamingPolicy.CamelCase.ConvertName(f.Status.ToString())) : null,
+            Feedback: row.Feedback is { } f ? new ApplicationFeedbackSummary(f.Id, f.Status) : null,
             Request: row.RequestId is { } requestId ? new ApplicationRequestSummary(requestId, "requested") : null,
-            Delivery: row.Delivery is { } d ? new ApplicationDeliverySummary(d.Id, JsonNamingPolicy.CamelCase.ConvertName(d.Status.ToString())) : null));
+            Delivery: row.Delivery is { } d ? new ApplicationDeliverySummary(d.Id, d.Status) : null));
     }
 
     private static async Task<(Application Application, Candidate Candidate, bool Created)> UpsertAsync(

@@ -59,6 +59,7 @@ public static class CandidateEndpoints
                 SMTP attempt, the invitations; and every audit event about the candidate and those records, in chain order.
                 Recorded in the audit log as `candidate.exported`.
                 """)
+            .WithResponseHeader("Content-Disposition", "`attachment; filename=\"candidate-{id}.json\"`: browsers save the export as a file.", StatusCodes.Status200OK)
             .ProducesAuthProblems().ProducesProblems(404);
         return app;
     }

@@ -2,7 +2,9 @@ using System.Text.Json;
 using FeedbackHub.Api.Features.Applications;
 using FeedbackHub.Api.Features.Language;
 using FeedbackHub.Domain;
+using FeedbackHub.Api.Infrastructure;
 using FeedbackHub.Domain.Authoring;
+using FeedbackHub.Domain.Delivery;
 using FeedbackHub.Domain.Persistence;
 using Microsoft.EntityFrameworkCore;
 
@@ -22,7 +24,7 @@ public sealed record ExportedCandidate(
     DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, DateTimeOffset? ErasedAt);
 
 public sealed record ExportedApplication(
-    Guid Id, string ExternalId, string PositionTitle, string? StageReached, string Status, DateTimeOffset? RejectedAt,
+    Guid Id, string ExternalId, string PositionTitle, string? StageReached, [property: ApiValues("active", "rejected", "withdrawn", "hired")] string Status, DateTimeOffset? RejectedAt,
     DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, ExportedLegalHold LegalHold, ExportedFeedback? Feedback,
     ExportedRequest? Request, IReadOnlyList<ExportedLink> Links, ExportedDelivery? Delivery, IReadOnlyList<ExportedInvitation> Invitations);
 
@@ -33,7 +35,7 @@ public sealed record ExportedLegalHold(bool OnHold, DateTimeOffset? SetAt, Guid?
 /// audit events: started, saved, submitted, changes requested, approved), oldest first.
 /// </summary>
 public sealed record ExportedFeedback(
-    Guid Id, Guid TemplateId, int TemplateVersion, string Status, int Version, IReadOnlyList<Answer> Answers,
+    Guid Id, Guid TemplateId, int TemplateVersion, [property: ApiValues(typeof(FeedbackStatus))] string Status, int Version, IReadOnlyList<Answer> Answers,
     IReadOnlyList<FindingResponse> Findings, IReadOnlyList<Acknowledgement> Acknowledgements, string AuthorName, string? ReviewComment,
     DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, DateTimeOffset? SubmittedAt, ExportedApproval? Approval,
     IReadOnlyList<ExportedAuditEvent> History);
@@ -46,12 +48,12 @@ public sealed record ExportedRequest(Guid Id, DateTimeOffset RequestedAt, string
 public sealed record ExportedLink(Guid Id, DateTimeOffset CreatedAt, DateTimeOffset ExpiresAt, DateTimeOffset? RevokedAt);
 
 public sealed record ExportedDelivery(
-    Guid Id, string Status, DateTimeOffset ScheduledFor, DateTimeOffset? SentAt, string MessageId, string? LastReply, bool PossibleDuplicate,
+    Guid Id, [property: ApiValues(typeof(DeliveryStatus))] string Status, DateTimeOffset ScheduledFor, DateTimeOffset? SentAt, string MessageId, string? LastReply, bool PossibleDuplicate,
     DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, IReadOnlyList<ExportedAttempt> Attempts);
 
-public sealed record ExportedAttempt(int Number, DateTimeOffset StartedAt, DateTimeOffset? FinishedAt, string Outcome, string? Reply);
+public sealed record ExportedAttempt(int Number, DateTimeOffset StartedAt, DateTimeOffset? FinishedAt, [property: ApiValues(typeof(AttemptOutcome))] string Outcome, string? Reply);
 
-public sealed record ExportedInvitation(Guid Id, string Status, DateTimeOffset CreatedAt, DateTimeOffset? SentAt, string? LastReply);
+public sealed record ExportedInvitation(Guid Id, [property: ApiValues(typeof(InvitationStatus))] string Status, DateTimeOffset CreatedAt, DateTimeOffset? SentAt, string? LastReply);
 
 /// <summary>An audit event (its data holds ids, states and counts only).</summary>
 public sealed record ExportedAuditEvent(

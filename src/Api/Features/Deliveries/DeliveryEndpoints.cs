@@ -38,7 +38,7 @@ public static class DeliveryEndpoints
         return app;
     }
 
-    public static async Task<Ok<Page<DeliverySummary>>> ListDeliveries(string? status, int? limit, string? after, FeedbackHubDbContext db, CancellationToken ct)
+    public static async Task<Ok<Page<DeliverySummary>>> ListDeliveries([ApiValues(typeof(DeliveryStatus))] string? status, int? limit, string? after, FeedbackHubDbContext db, CancellationToken ct)
     {
         var wanted = QueryValues.Enum<DeliveryStatus>(status, "status");
         var take = Cursor.Limit(limit);

@@ -12,7 +12,7 @@ namespace FeedbackHub.Api.Features.Diagnostics;
 
 public sealed record TestEmailRequest(string To);
 
-public sealed record TestEmailResponse(Guid Id, string Status, DateTimeOffset RequestedAt, DateTimeOffset? SentAt, string? LastReply);
+public sealed record TestEmailResponse(Guid Id, [property: ApiValues(typeof(FeedbackHub.Domain.Email.TestEmailStatus))] string Status, DateTimeOffset RequestedAt, DateTimeOffset? SentAt, string? LastReply);
 
 public static class DiagnosticsEndpoints
 {

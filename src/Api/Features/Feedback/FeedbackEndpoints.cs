@@ -44,13 +44,13 @@ public static class FeedbackEndpoints
         group.MapPost("/", StartFeedback).WithName("StartFeedback").RequireAuthorization(Policies.FeedbackAuthors)
             .WithSummary("Start feedback for an application from a published template")
             .WithDescription("Roles `interviewer`, `recruiter`. One feedback per application (409 `feedback-exists`). `templateVersion` defaults to the published version.")
-            .WithIdempotency().ProducesAuthProblems().ProducesProblems(404, 409, 422);
+            .WithIdempotency().WithETag().ProducesAuthProblems().ProducesProblems(404, 409, 422);
         group.MapGet("/", ListFeedback).WithName("ListFeedback").RequireAuthorization(Policies.FeedbackReaders)
             .WithSummary("List feedback").WithDescription("Roles `admin`, `recruiter`, `interviewer`, `legal`. Filter by `status` (draft, submitted, approved, changesRequested) or `applicationId`. Reviewers use `status=submitted` as their queue.")
             .ProducesAuthProblems();
         group.MapGet("/{id}", GetFeedback).WithName("GetFeedback").RequireAuthorization(Policies.FeedbackReaders)
             .WithSummary("Get feedback (with its ETag)").WithDescription("Roles `admin`, `recruiter`, `interviewer`, `legal`.")
-            .ProducesAuthProblems().ProducesProblems(404);
+            .WithETag().ProducesAuthProblems().ProducesProblems(404);
         group.MapPut("/{id}/answers", SaveFeedbackAnswers).WithName("SaveFeedbackAnswers").RequireAuthorization(Policies.FeedbackAuthors)
             .WithSummary("Save answers; returns the language findings")
             .WithDescription("Roles `interviewer`, `recruiter`. Send `If-Match` with the ETag you read: a stale write answers 412. Phrases must be pre-approved phrases of the chosen band; comments are checked for risky language on every save (findings carry the path of their field).")
@@ -58,19 +58,19 @@ public static class FeedbackEndpoints
                 new Answer("problem-solving", "meets", ["Talking through alternatives earlier would have made your reasoning easier to follow."], "You solved the second exercise with a clear, tested approach."),
                 new Answer("code-quality", "strong", ["You kept functions small and focused."]),
             ]))
-            .ProducesAuthProblems().ProducesProblems(404, 409, 412, 422);
+            .WithIfMatch().ProducesAuthProblems().ProducesProblems(404, 409, 412, 422);
         group.MapPost("/{id}/submit", SubmitFeedback).WithName("SubmitFeedback").RequireAuthorization(Policies.FeedbackAuthors)
             .WithSummary("Submit for approval")
             .WithDescription("Roles `interviewer`, `recruiter`. Refused (422) while any criterion is unanswered (`feedback-incomplete`), any `block` finding remains (`language-blocked`), or a `warn` finding is not acknowledged with a reason (`acknowledgement-required`). If the tenant allows it, feedback built only from template wording with no findings is approved automatically.")
-            .ProducesAuthProblems().ProducesProblems(404, 409, 412, 422);
+            .WithIfMatch().ProducesAuthProblems().ProducesProblems(404, 409, 412, 422);
         group.MapPost("/{id}/approve", ApproveFeedback).WithName("ApproveFeedback").RequireAuthorization(Policies.FeedbackReviewers)
             .WithSummary("Approve submitted feedback")
             .WithDescription("Roles `recruiter`, `legal`, and never someone who wrote or edited it (403 `own-feedback`).")
-            .ProducesAuthProblems().ProducesProblems(404, 409, 412);
+            .WithIfMatch().ProducesAuthProblems().ProducesProblems(404, 409, 412);
         group.MapPost("/{id}/request-changes", RequestFeedbackChanges).WithName("RequestFeedbackChanges").RequireAuthorization(Policies.FeedbackReviewers)
             .WithSummary("Send submitted feedback back with a comment")
             .WithDescription("Roles `recruiter`, `legal`, not an author. The authors edit and submit again.")
-            .ProducesAuthProblems().ProducesProblems(404, 409, 412, 422);
+            .WithIfMatch().ProducesAuthProblems().ProducesProblems(404, 409, 412, 422);
         group.MapGet("/{id}/preview", PreviewFeedbackEmail).WithName("PreviewFeedbackEmail").RequireAuthorization(Policies.FeedbackReaders)
             .WithSummary("Preview the email the candidate would receive")
             .WithDescription("Roles `admin`, `recruiter`, `interviewer`, `legal`. Rendered by the same renderer the worker sends with. A merge field without a value (e.g. {{application.rejected_on}} before the rejection) answers 422 `missing-merge-value`.")
@@ -111,7 +111,7 @@ public static class FeedbackEndpoints
     }
 
     public static async Task<Ok<Page<FeedbackSummary>>> ListFeedback(
-        string? status, Guid? applicationId, int? limit, string? after, FeedbackHubDbContext db, CancellationToken ct)
+        [ApiValues(typeof(FeedbackStatus))] string? status, Guid? applicationId, int? limit, string? after, FeedbackHubDbContext db, CancellationToken ct)
     {
         var wanted = QueryValues.Enum<FeedbackStatus>(status, "status");
         var take = Cursor.Limit(limit);

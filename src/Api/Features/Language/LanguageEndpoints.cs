@@ -26,7 +26,7 @@ public sealed record CheckBatchResponse(IReadOnlyList<CheckBatchResult> Results,
 
 public sealed record RuleResponse(string Id, string Category, Severity Severity, string Source, IReadOnlyList<string> Patterns, string Reason, string Suggestion);
 
-public sealed record RulesResponse(string CatalogVersion, string Jurisdiction, IReadOnlyList<string> Categories, IReadOnlyList<RuleResponse> Rules, IReadOnlyList<string> AllowedPhrases);
+public sealed record RulesResponse(string CatalogVersion, [property: ApiValues("US", "UK", "DE")] string Jurisdiction, IReadOnlyList<string> Categories, IReadOnlyList<RuleResponse> Rules, IReadOnlyList<string> AllowedPhrases);
 
 /// <summary>A tenant change: kind <c>term</c> (category, phrase, severity, reason, suggestion), <c>allowedPhrase</c> (phrase) or <c>disabledRule</c> (ruleId).</summary>
 public sealed record TenantRuleRequest(
@@ -62,14 +62,14 @@ public static class LanguageEndpoints
             .WithSummary("The tenant's effective rule catalog").WithDescription("Any role.")
             .ProducesAuthProblems();
         group.MapGet("/tenant-rules", ListTenantRules).WithName("ListTenantLanguageRules").RequireAuthorization(Policies.LanguageRuleReaders)
-            .WithSummary("The tenant's changes to its rule pack").WithDescription("Roles `admin`, `legal`, `recruiter`.")
+            .WithSummary("The tenant's changes to its rule pack").WithDescription("Roles `admin`, `legal`, `recruiter`. Oldest first, cursor paged.")
             .ProducesAuthProblems();
         group.MapPost("/tenant-rules", AddTenantRule).WithName("AddTenantLanguageRule").RequireAuthorization(Policies.LanguageRuleEditors)
             .WithSummary("Add a term, allow a phrase, or disable a rule")
             .WithDescription("Roles `admin`, `legal`. Audited. `kind`: `term` (with `category`, `phrase`, `severity`, `reason`, `suggestion`), `allowedPhrase` (with `phrase`) or `disabledRule` (with `ruleId`). Takes effect on the next check.")
             .WithRequestExample(new TenantRuleRequest(TenantLanguageRuleKind.Term, Category: "comparison", Phrase: "Project Falcon", Severity: Severity.Block,
                 Reason: "Codename of a confidential search; naming it reveals other candidates.", Suggestion: "Describe the skills the role needs instead."))
-            .ProducesAuthProblems().ProducesProblems(409, 422);
+            .WithIdempotency().ProducesAuthProblems().ProducesProblems(409, 422);
         group.MapDelete("/tenant-rules/{id}", RemoveTenantRule).WithName("RemoveTenantLanguageRule").RequireAuthorization(Policies.LanguageRuleEditors)
             .WithSummary("Undo a tenant change").WithDescription("Roles `admin`, `legal`. Audited.")
             .ProducesAuthProblems().ProducesProblems(404);
@@ -115,8 +115,8 @@ public static class LanguageEndpoints
             rules.AllowedPhrases));
     }
 
-    public static async Task<Ok<List<TenantRuleResponse>>> ListTenantRules(FeedbackHubDbContext db, CancellationToken ct) =>
-        TypedResults.Ok((await db.TenantLanguageRules.AsNoTracking().OrderBy(r => r.CreatedAt).ToListAsync(ct)).Select(ToResponse).ToList());
+    public static async Task<Ok<Page<TenantRuleResponse>>> ListTenantRules(int? limit, string? after, FeedbackHubDbContext db, CancellationToken ct) =>
+        TypedResults.Ok(await db.TenantLanguageRules.AsNoTracking().PageByIdAsync(r => r.Id, limit, after, ToResponse, ct));
 
     public static async Task<Created<TenantRuleResponse>> AddTenantRule(
         TenantRuleRequest request, CurrentActor caller, FeedbackHubDbContext db, AuditLog audit, TenantLanguage language, TimeProvider time, CancellationToken ct)

@@ -14,7 +14,7 @@ public sealed record CandidateRequestBody([FreeText] string? Note = null);
 
 /// <summary>What the candidate sees through their link.</summary>
 public sealed record CandidateRequestView(
-    string Company, string Position, string Status, DateTimeOffset CanRequestUntil, DateTimeOffset? RequestedAt, DateTimeOffset? AnswerBy,
+    string Company, string Position, [property: ApiValues("open", "requested", "sent", "closed")] string Status, DateTimeOffset CanRequestUntil, DateTimeOffset? RequestedAt, DateTimeOffset? AnswerBy,
     DateTimeOffset? SentAt, string WhatHappensNext);
 
 public static class PublicRequestEndpoints

@@ -28,7 +28,7 @@ public sealed class TenantSettingsOptions
 /// </summary>
 public sealed record SettingsResponse(
     Guid TenantId, string Name, int CoolingOffMinutes, int RequestWindowDays, int AnswerByDays, string SenderName, string SenderAddress,
-    string? ReplyTo, string DefaultLocale, string Jurisdiction, bool AutoApproveTemplateOnly, bool InvitationsEnabled,
+    string? ReplyTo, string DefaultLocale, [property: ApiValues("US", "UK", "DE")] string Jurisdiction, bool AutoApproveTemplateOnly, bool InvitationsEnabled,
     bool AllowPrivateWebhookTargets, int RetentionMonths, string? ContactText, string? PrivacyText, EmailFooter EmailFooter);
 
 /// <summary>
@@ -37,7 +37,7 @@ public sealed record SettingsResponse(
 /// </summary>
 public sealed record ChangeSettingsRequest(
     int? CoolingOffMinutes = null, int? RequestWindowDays = null, int? AnswerByDays = null, string? SenderName = null, string? SenderAddress = null,
-    string? ReplyTo = null, string? DefaultLocale = null, string? Jurisdiction = null, bool? AutoApproveTemplateOnly = null,
+    string? ReplyTo = null, string? DefaultLocale = null, [property: ApiValues("US", "UK", "DE")] string? Jurisdiction = null, bool? AutoApproveTemplateOnly = null,
     bool? InvitationsEnabled = null, bool? AllowPrivateWebhookTargets = null, int? RetentionMonths = null,
     [FreeText] string? ContactText = null, [FreeText] string? PrivacyText = null);
 

@@ -11,34 +11,45 @@ using Npgsql;
 
 namespace FeedbackHub.Api.Features.Webhooks;
 
-public sealed record CreateWebhookRequest(string Url, IReadOnlyList<string> Events, [FreeText] string? Description = null);
+public sealed record CreateWebhookRequest(string Url, [property: ApiValues(typeof(WebhookEventTypes))] IReadOnlyList<string> Events, [FreeText] string? Description = null);
 
 /// <summary>Only the given members change; <c>description: ""</c> clears the description.</summary>
-public sealed record UpdateWebhookRequest(string? Url = null, IReadOnlyList<string>? Events = null, [FreeText] string? Description = null, bool? Enabled = null);
+public sealed record UpdateWebhookRequest(string? Url = null, [property: ApiValues(typeof(WebhookEventTypes))] IReadOnlyList<string>? Events = null, [FreeText] string? Description = null, bool? Enabled = null);
 
 /// <summary>A webhook subscription as listed (never with its secret).</summary>
-public sealed record WebhookResponse(Guid Id, string Url, IReadOnlyList<string> Events, string? Description, bool Enabled, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt);
+public sealed record WebhookResponse(Guid Id, string Url, [property: ApiValues(typeof(WebhookEventTypes))] IReadOnlyList<string> Events, string? Description, bool Enabled, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt);
 
 /// <summary>The answer to creation: the only time the secret is shown (besides rotating it).</summary>
 public sealed record CreatedWebhookResponse(
-    Guid Id, string Url, IReadOnlyList<string> Events, string? Description, bool Enabled, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, string Secret);
+    Guid Id, string Url, [property: ApiValues(typeof(WebhookEventTypes))] IReadOnlyList<string> Events, string? Description, bool Enabled, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, string Secret);
 
-/// <summary>A new signing secret, shown once.</summary>
-public sealed record WebhookSecretResponse(Guid Id, string Secret, DateTimeOffset RotatedAt);
+/// <summary>
+/// A new signing secret, shown once. Until <c>previousSecretExpiresAt</c> (null: no overlap) every request is signed with
+/// both secrets (two <c>v1=</c> values), so receivers can switch without refusing events.
+/// </summary>
+public sealed record WebhookSecretResponse(Guid Id, string Secret, DateTimeOffset RotatedAt, DateTimeOffset? PreviousSecretExpiresAt);
+
+/// <summary>
+/// What the receiver answered to a <c>webhook.ping</c>: <c>delivered</c> is true for a 2xx answer. <c>eventId</c> is the
+/// ping's <c>FeedbackHub-Event-Id</c>. Nothing is stored.
+/// </summary>
+public sealed record WebhookPingResponse(
+    Guid EventId, bool Delivered, [property: ApiValues(typeof(WebhookAttemptOutcomes))] string Outcome, int? StatusCode, int DurationMs,
+    string? Error, string? ResponseExcerpt);
 
 public sealed record WebhookDeliverySummary(
-    Guid Id, Guid EventId, string EventType, WebhookDeliveryStatus Status, int AttemptCount, DateTimeOffset? NextAttemptAt,
-    int? LastStatusCode, string? LastOutcome, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt);
+    Guid Id, Guid EventId, [property: ApiValues(typeof(WebhookEventTypes))] string EventType, WebhookDeliveryStatus Status, int AttemptCount, DateTimeOffset? NextAttemptAt,
+    int? LastStatusCode, [property: ApiValues(typeof(WebhookAttemptOutcomes))] string? LastOutcome, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt);
 
 /// <summary>One HTTP attempt: outcome is delivered, http-error, timeout, network-error, refused-address, redirect-not-followed, subscription-disabled or secret-unreadable.</summary>
-public sealed record WebhookAttemptResponse(int Number, DateTimeOffset AttemptedAt, int DurationMs, int? StatusCode, string Outcome, string? Error, string? ResponseExcerpt);
+public sealed record WebhookAttemptResponse(int Number, DateTimeOffset AttemptedAt, int DurationMs, int? StatusCode, [property: ApiValues(typeof(WebhookAttemptOutcomes))] string Outcome, string? Error, string? ResponseExcerpt);
 
-/// <summary>The event as sent: <c>body</c> is the exact JSON text that is signed and POSTed.</summary>
-public sealed record WebhookEventResponse(Guid Id, string Type, DateTimeOffset OccurredAt, string Body);
+/// <summary>The event as sent: <c>body</c> is the exact JSON text that is signed and POSTed (a <c>WebhookEvent</c>).</summary>
+public sealed record WebhookEventResponse(Guid Id, [property: ApiValues(typeof(WebhookEventTypes))] string Type, DateTimeOffset OccurredAt, string Body);
 
 public sealed record WebhookDeliveryResponse(
     Guid Id, Guid SubscriptionId, WebhookDeliveryStatus Status, int AttemptCount, int AttemptsSinceRedeliver, DateTimeOffset? NextAttemptAt,
-    int? LastStatusCode, string? LastOutcome, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, WebhookEventResponse Event, IReadOnlyList<WebhookAttemptResponse> Attempts);
+    int? LastStatusCode, [property: ApiValues(typeof(WebhookAttemptOutcomes))] string? LastOutcome, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, WebhookEventResponse Event, IReadOnlyList<WebhookAttemptResponse> Attempts);
 
 public static class WebhookEndpoints
 {
@@ -79,8 +90,12 @@ public static class WebhookEndpoints
             .ProducesAuthProblems().ProducesProblems(404);
         group.MapPost("/{id}/rotate-secret", RotateWebhookSecret).WithName("RotateWebhookSecret")
             .WithSummary("Replace the signing secret")
-            .WithDescription("Role `admin`. The new secret is in this answer only. Every attempt from now on is signed with it, also retries of earlier events.")
+            .WithDescription("Role `admin`. The new secret is in this answer only. Every attempt from now on is signed with it, also retries of earlier events; until `previousSecretExpiresAt` (`Webhooks:SecretOverlap`, 24 hours by default) also with the replaced secret, as a second `v1=` value.")
             .ProducesAuthProblems().ProducesProblems(404);
+        group.MapPost("/{id}/ping", PingWebhook).WithName("PingWebhook")
+            .WithSummary("Send a test event to the subscription's URL now")
+            .WithDescription("Role `admin`. POSTs a `webhook.ping` event (schema `WebhookPingEvent`), signed and with the same headers as real events, to the URL, also when the subscription is disabled, waits for the answer (at most `Webhooks:PingTimeout`, 10 s) and reports it. Nothing is stored and nothing is retried. 409 `webhook-secret-unreadable` when the stored secret cannot be opened (rotate it).")
+            .ProducesAuthProblems().ProducesProblems(404, 409);
         group.MapGet("/{id}/deliveries", ListWebhookDeliveries).WithName("ListWebhookDeliveries")
             .WithSummary("List a subscription's deliveries")
             .WithDescription("Role `admin`. One delivery per event sent to this subscription, oldest first, cursor paged. Filter by `status` (pending, delivered, failed).")
@@ -152,18 +167,50 @@ public static class WebhookEndpoints
     }
 
     public static async Task<Ok<WebhookSecretResponse>> RotateWebhookSecret(
-        Guid id, CurrentActor caller, FeedbackHubDbContext db, AuditLog audit, WebhookSecretBox box, TimeProvider time, CancellationToken ct)
+        Guid id, CurrentActor caller, FeedbackHubDbContext db, AuditLog audit, WebhookSecretBox box, TimeProvider time,
+        Microsoft.Extensions.Options.IOptions<WebhookApiOptions> options, CancellationToken ct)
     {
         var subscription = await FindAsync(db, id, tracking: true, ct);
         var now = time.GetUtcNow();
-        var secret = subscription.RotateSecret(box, now);
-        audit.Record(caller.TenantId, caller.Actor, "webhook.secret-rotated", "webhook", subscription.Id);
+        var secret = subscription.RotateSecret(box, now, options.Value.SecretOverlap);
+        audit.Record(caller.TenantId, caller.Actor, "webhook.secret-rotated", "webhook", subscription.Id,
+            new { overlapSeconds = (long)Math.Max(0, options.Value.SecretOverlap.TotalSeconds) });
         await db.SaveChangesAsync(ct);
-        return TypedResults.Ok(new WebhookSecretResponse(subscription.Id, secret, now));
+        return TypedResults.Ok(new WebhookSecretResponse(subscription.Id, secret, now, subscription.PreviousSecretExpiresAt));
+    }
+
+    public static async Task<Ok<WebhookPingResponse>> PingWebhook(
+        Guid id, FeedbackHubDbContext db, WebhookSecretBox box, WebhookSender sender, TimeProvider time,
+        Microsoft.Extensions.Options.IOptions<WebhookApiOptions> options, CancellationToken ct)
+    {
+        var subscription = await FindAsync(db, id, tracking: false, ct);
+        var allowPrivate = await AllowPrivateAsync(db, subscription.TenantId, ct);
+        var now = time.GetUtcNow();
+        IReadOnlyList<string> secrets;
+        try
+        {
+            secrets = subscription.SigningSecrets(box, now);
+        }
+        catch (System.Security.Cryptography.CryptographicException)
+        {
+            throw DomainException.Conflict("webhook-secret-unreadable", "The subscription's secret cannot be opened (the server's key was changed); rotate the secret.");
+        }
+
+        var (eventId, body) = WebhookEvent.Ping(subscription.Id, now);
+        var headers = new Dictionary<string, string>
+        {
+            [WebhookSignature.Header] = WebhookSignature.HeaderValue(secrets, now.ToUnixTimeSeconds(), body),
+            ["FeedbackHub-Event-Id"] = eventId.ToString(),
+            ["FeedbackHub-Event-Type"] = WebhookEventTypes.Ping,
+            ["FeedbackHub-Attempt"] = "1",
+        };
+        var result = await sender.SendAsync(new Uri(subscription.Url), body, headers, allowPrivate, options.Value.PingTimeout, ct);
+        return TypedResults.Ok(new WebhookPingResponse(eventId, result.Outcome == WebhookAttemptOutcomes.Delivered, result.Outcome,
+            result.StatusCode, result.DurationMs, result.Error, result.ResponseExcerpt));
     }
 
     public static async Task<Ok<Page<WebhookDeliverySummary>>> ListWebhookDeliveries(
-        Guid id, string? status, int? limit, string? after, FeedbackHubDbContext db, CancellationToken ct)
+        Guid id, [ApiValues(typeof(WebhookDeliveryStatus))] string? status, int? limit, string? after, FeedbackHubDbContext db, CancellationToken ct)
     {
         var wanted = QueryValues.Enum<WebhookDeliveryStatus>(status, "status");
         await FindAsync(db, id, tracking: false, ct);

@@ -14,6 +14,8 @@ internal sealed class WebhookSubscriptionConfiguration : IEntityTypeConfiguratio
         builder.Property(s => s.Url).HasMaxLength(WebhookTargets.MaxUrlLength);
         builder.Property(s => s.Description).HasMaxLength(WebhookSubscription.MaxDescriptionLength);
         builder.Property(s => s.Events).HasColumnType("text[]");
+        builder.ToTable(t => t.HasCheckConstraint("ck_webhook_subscriptions_previous_secret",
+            "(previous_sealed_secret IS NULL) = (previous_secret_expires_at IS NULL)"));
         builder.HasIndex(s => new { s.TenantId, s.Enabled });
     }
 }

@@ -1302,6 +1302,14 @@ namespace FeedbackHub.Domain.Persistence.Migrations
                         .HasColumnType("text[]")
                         .HasColumnName("events");
 
+                    b.Property<byte[]>("PreviousSealedSecret")
+                        .HasColumnType("bytea")
+                        .HasColumnName("previous_sealed_secret");
+
+                    b.Property<DateTimeOffset?>("PreviousSecretExpiresAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("previous_secret_expires_at");
+
                     b.Property<byte[]>("SealedSecret")
                         .IsRequired()
                         .HasColumnType("bytea")
@@ -1327,7 +1335,10 @@ namespace FeedbackHub.Domain.Persistence.Migrations
                     b.HasIndex("TenantId", "Enabled")
                         .HasDatabaseName("ix_webhook_subscriptions_tenant_id_enabled");
 
-                    b.ToTable("webhook_subscriptions");
+                    b.ToTable("webhook_subscriptions", t =>
+                        {
+                            t.HasCheckConstraint("ck_webhook_subscriptions_previous_secret", "(previous_sealed_secret IS NULL) = (previous_secret_expires_at IS NULL)");
+                        });
                 });
 
             modelBuilder.Entity("FeedbackHub.Domain.Auditing.AuditEvent", b =>

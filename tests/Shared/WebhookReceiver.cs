@@ -7,7 +7,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 
-namespace FeedbackHub.Worker.Tests.Webhooks;
+namespace FeedbackHub.Tests;
 
 /// <summary>One request as the receiver saw it: path, the FeedbackHub headers and the raw body.</summary>
 public sealed record ReceivedWebhook(

@@ -3,9 +3,8 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Sockets;
 using System.Text;
-using FeedbackHub.Domain.Webhooks;
 
-namespace FeedbackHub.Worker.Webhooks;
+namespace FeedbackHub.Domain.Webhooks;
 
 /// <summary>What one HTTP attempt gave.</summary>
 public sealed record WebhookSendResult(string Outcome, int? StatusCode, int DurationMs, string? Error, string? ResponseExcerpt);
