@@ -6,7 +6,7 @@
 # (127.0.0.1:5090) and worker processes. Loopback only, bounded (N <= 1000, 4 minutes per fault), stops by itself.
 #
 # Usage: bench/chaos/run.sh [--quick] [--n N] [--only fault,fault] [--no-build] [--keep-services]
-#   --quick          N = 40 (about 7 minutes on 2 cores); default N = 150
+#   --quick          N = 40 (about 5 to 6 minutes on 2 cores); default N = 150
 #   --only           a comma-separated subset, e.g. --only postgres-restart,worker-kill
 #   --keep-services  leave the chaos services running afterwards (default: stopped)
 #   FH_CHAOS_API_PORT moves the API; FH_PG_PORT etc. move the services (see scripts/services.sh)

@@ -7,10 +7,9 @@ using Microsoft.Extensions.Options;
 namespace FeedbackHub.Worker.Delivery;
 
 /// <summary>
-/// Finds deliveries whose worker died mid-attempt (Sending, lease no longer renewed, see <see cref="SendingLeases"/>),
-/// records the attempt as interrupted,
-/// flags the delivery as a possible duplicate (SMTP may have accepted it before the crash) and schedules it again
-/// through the outbox. This is what makes "no email is ever lost" hold after a crash between SMTP's 250 and the
+/// Finds deliveries whose worker died mid-attempt (Sending, lease no longer renewed: <see cref="SendingLeases"/>),
+/// records the attempt as interrupted, flags the delivery as a possible duplicate (SMTP may have accepted it before
+/// the crash) and schedules it again through the outbox. This is what makes "no email is ever lost" hold after a crash between SMTP's 250 and the
 /// commit. It also queues a new message for deliveries, webhook deliveries and invitations still waiting
 /// <see cref="DeliveryOptions.LostMessageAfter"/> past their due time (their message was lost outside the database:
 /// a purged or dead-lettered queue, or an invitation's retries ran out while the mail server was unreachable).
