@@ -19,7 +19,7 @@ internal sealed class Stack(StackOptions options) : IAsyncDisposable
 
     public async Task StartApiAsync()
     {
-        _api = Start("api", options.ApiDll, ["--urls", ApiBase], new Dictionary<string, string>
+        (_api, _) = Start("api", options.ApiDll, ["--urls", ApiBase], new Dictionary<string, string>
         {
             ["FeedbackHub__PublicBaseUrl"] = ApiBase,
             // Every candidate of the run asks from 127.0.0.1: the per-address limit would refuse most of them.
@@ -94,14 +94,13 @@ internal sealed class Stack(StackOptions options) : IAsyncDisposable
 
     private async Task<Process> StartWorkerAsync()
     {
-        var process = Start("worker", options.WorkerDll, [], new Dictionary<string, string>
+        var (process, log) = Start("worker", options.WorkerDll, [], new Dictionary<string, string>
         {
             ["Smtp__Host"] = options.SmtpHost,
             ["Smtp__Port"] = options.SmtpPort,
             ["RabbitMq__Prefix"] = options.BrokerPrefix,
             ["Urls"] = "http://127.0.0.1:0",
         });
-        var log = process.StartInfo.Environment["CHAOS_LOG"]!;
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(90);
         while (DateTime.UtcNow < deadline)
         {
@@ -115,8 +114,8 @@ internal sealed class Stack(StackOptions options) : IAsyncDisposable
         throw new TimeoutException($"A worker did not start within 90 s; see {log}.");
     }
 
-    /// <summary>Runs <c>dotnet DLL ARGS</c> with the stack's configuration, output appended to its own log file.</summary>
-    private Process Start(string name, string dll, string[] args, Dictionary<string, string> settings)
+    /// <summary>Runs <c>dotnet DLL ARGS</c> with the stack's configuration, its output in its own log file (returned).</summary>
+    private (Process Process, string Log) Start(string name, string dll, string[] args, Dictionary<string, string> settings)
     {
         var log = Path.Combine(options.LogDirectory, $"{name}-{Interlocked.Increment(ref _started).ToString(CultureInfo.InvariantCulture)}.log");
         var command = "exec dotnet " + string.Join(' ', new[] { dll }.Concat(args).Select(Quote)) + " >>" + Quote(log) + " 2>&1";
@@ -124,12 +123,11 @@ internal sealed class Stack(StackOptions options) : IAsyncDisposable
         psi.Environment["ConnectionStrings__Postgres"] = options.Postgres;
         psi.Environment["ConnectionStrings__RabbitMq"] = options.RabbitMq;
         psi.Environment["Webhooks__SecretKey"] = options.WebhookKey;
-        psi.Environment["CHAOS_LOG"] = log;
         psi.Environment.Remove("ASPNETCORE_ENVIRONMENT");
         psi.Environment.Remove("DOTNET_ENVIRONMENT");
         foreach (var (key, value) in settings)
             psi.Environment[key] = value;
-        return Process.Start(psi) ?? throw new InvalidOperationException($"{name} did not start.");
+        return (Process.Start(psi) ?? throw new InvalidOperationException($"{name} did not start."), log);
     }
 
     private static string Quote(string s) => "'" + s.Replace("'", "'\\''", StringComparison.Ordinal) + "'";
