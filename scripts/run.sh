@@ -6,7 +6,8 @@
 # Usage: scripts/run.sh [--no-build]
 #   --no-build   skip `dotnet build` (use the existing Release build)
 #   FH_API_PORT  API port (default 5080); FH_PG_PORT etc. move the backing services (see services.sh)
-# Ctrl-C stops the API, the worker and the dev services.
+# A crashed API or worker is started again (with a line saying so); one that crashes 5 times within 2 minutes stops the
+# stack. Ctrl-C stops the API, the worker and the dev services.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -18,7 +19,7 @@ BUILD=1
 for a in "$@"; do
   case "$a" in
     --no-build) BUILD=0 ;;
-    -h|--help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "run.sh: unknown argument $a (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -136,10 +137,16 @@ ADMIN_KEY="$(grep -i -m1 'admin' <<<"$SEED_OUT" | grep -Eo '[A-Za-z0-9_.~+/=-]{2
 # --- api and worker ------------------------------------------------------------------------------
 for f in api worker; do [[ -f "$LOGS/$f.log" ]] && mv -f "$LOGS/$f.log" "$LOGS/$f.prev.log"; done
 say "starting api on $BASE_URL (log: $LOGS/api.log) and worker (log: $LOGS/worker.log)"
-dotnet "$API_DLL" --urls "$BASE_URL" > >(trap '' INT; tee -a "$LOGS/api.log" | sed -u 's/^/[api]    /') 2>&1 &
-API_PID=$!
-dotnet "$WORKER_DLL" > >(trap '' INT; tee -a "$LOGS/worker.log" | sed -u 's/^/[worker] /') 2>&1 &
-WORKER_PID=$!
+start_api() {
+  dotnet "$API_DLL" --urls "$BASE_URL" > >(trap '' INT; tee -a "$LOGS/api.log" | sed -u 's/^/[api]    /') 2>&1 &
+  API_PID=$!
+}
+start_worker() {
+  dotnet "$WORKER_DLL" > >(trap '' INT; tee -a "$LOGS/worker.log" | sed -u 's/^/[worker] /') 2>&1 &
+  WORKER_PID=$!
+}
+start_api
+start_worker
 
 ready=0
 for _ in $(seq 1 120); do
@@ -173,11 +180,28 @@ $(while IFS= read -r l; do printf '                   %s\n' "$l"; done <<<"$SEED
 
 EOF
 
-# Run until Ctrl-C or until one of the two processes exits.
-set +e
-wait -n "$API_PID" "$WORKER_PID"
-code=$?
-set -e
-kill -0 "$API_PID" 2>/dev/null || say "the API exited (code $code); see $LOGS/api.log"
-kill -0 "$WORKER_PID" 2>/dev/null || say "the worker exited (code $code); see $LOGS/worker.log"
-exit 1
+# Run until Ctrl-C. A process that exits is started again, as a process manager would: the stack survives the faults
+# the product does (a killed worker's attempts are recovered, the API is stateless). One that keeps crashing stops it.
+declare -A CRASHES=([api]="" [worker]="")
+restart() { # name code
+  local now recent=() t
+  now=$(date +%s)
+  for t in ${CRASHES[$1]}; do ((now - t < 120)) && recent+=("$t"); done
+  recent+=("$now")
+  CRASHES[$1]="${recent[*]}"
+  if ((${#recent[@]} >= 5)); then
+    tail_log "$LOGS/$1.log"
+    die "the $1 exited $((${#recent[@]})) times within 2 minutes (last code $2); stopping the stack"
+  fi
+  say "the $1 exited (code $2); starting it again (log: $LOGS/$1.log)"
+  sleep 1
+  "start_$1"
+}
+while true; do
+  set +e
+  wait -n "$API_PID" "$WORKER_PID"
+  code=$?
+  set -e
+  kill -0 "$API_PID" 2>/dev/null || restart api "$code"
+  kill -0 "$WORKER_PID" 2>/dev/null || restart worker "$code"
+done

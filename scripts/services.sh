@@ -3,7 +3,7 @@
 # installed with apt when missing and run as plain processes on 127.0.0.1 with all state under
 # .local/<profile>/ in the repository. No Docker, no systemd. See docs/running-locally.md.
 #
-# Usage: scripts/services.sh [--profile dev|test] COMMAND [COMMAND...]
+# Usage: scripts/services.sh [--profile dev|test|chaos] COMMAND [COMMAND...]
 #   install       apt-install what is missing (postgresql, rabbitmq-server, python3-aiosmtpd, curl, jq, wrk),
 #                 create the state folder, initdb once, write the RabbitMQ node config
 #   start         start all three (idempotent: running services are left alone) and create database feedbackhub
@@ -12,13 +12,16 @@
 #   env           print `export FEEDBACKHUB_...=...` lines to source
 #   start-rabbit  start only RabbitMQ (used by tests after stop-rabbit)
 #   stop-rabbit   stop only RabbitMQ and its epmd (tests use it to simulate a broker outage)
+#   stop-pg, start-pg, restart-pg    only PostgreSQL (pg_ctl -m fast; outage tests and bench/chaos)
+#   stop-smtp, start-smtp            only the SMTP sink (outage tests and bench/chaos)
 #   reset-smtp    delete captured mail, the SMTP log and the fault-injection rules
 #   reset         stop everything and delete this profile's state (fresh database, broker and mail)
 # Several commands run in order: scripts/services.sh --profile test install start status
 #
 # Ports (override with FH_PG_PORT, FH_RABBIT_PORT, FH_RABBIT_DIST_PORT, FH_EPMD_PORT, FH_SMTP_PORT):
-#   dev : PostgreSQL 55432, AMQP 55672, Erlang dist 55673, epmd 55669, SMTP 2525
-#   test: PostgreSQL 56432, AMQP 56672, Erlang dist 56673, epmd 56669, SMTP 2526
+#   dev  : PostgreSQL 55432, AMQP 55672, Erlang dist 55673, epmd 55669, SMTP 2525
+#   test : PostgreSQL 56432, AMQP 56672, Erlang dist 56673, epmd 56669, SMTP 2526
+#   chaos: PostgreSQL 57432, AMQP 57672, Erlang dist 57673, epmd 57669, SMTP 2527 (bench/chaos; durable like dev)
 set -euo pipefail
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -33,20 +36,21 @@ while (($#)); do
   case "$1" in
     --profile) PROFILE="${2:?--profile needs a value (dev|test)}"; shift 2 ;;
     --profile=*) PROFILE="${1#--profile=}"; shift ;;
-    -h|--help) sed -n '2,22p' "$SELF" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,25p' "$SELF" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) echo "services.sh: unknown option $1" >&2; exit 2 ;;
     *) COMMANDS+=("$1"); shift ;;
   esac
 done
 if ((${#COMMANDS[@]} == 0)); then
-  echo "usage: scripts/services.sh [--profile dev|test] install|start|stop|status|env|start-rabbit|stop-rabbit|reset-smtp|reset ..." >&2
+  echo "usage: scripts/services.sh [--profile dev|test|chaos] install|start|stop|status|env|start-rabbit|stop-rabbit|start-pg|stop-pg|restart-pg|start-smtp|stop-smtp|reset-smtp|reset ..." >&2
   exit 2
 fi
 
 case "$PROFILE" in
   dev)  d_pg=55432 d_amqp=55672 d_dist=55673 d_epmd=55669 d_smtp=2525 ;;
   test) d_pg=56432 d_amqp=56672 d_dist=56673 d_epmd=56669 d_smtp=2526 ;;
-  *) echo "services.sh: unknown profile '$PROFILE' (use dev or test)" >&2; exit 2 ;;
+  chaos) d_pg=57432 d_amqp=57672 d_dist=57673 d_epmd=57669 d_smtp=2527 ;;
+  *) echo "services.sh: unknown profile '$PROFILE' (use dev, test or chaos)" >&2; exit 2 ;;
 esac
 PG_PORT="${FH_PG_PORT:-$d_pg}"
 RABBIT_PORT="${FH_RABBIT_PORT:-$d_amqp}"
@@ -233,6 +237,17 @@ pg_stop() {
   say "postgres: stopped in $(( $(now_ms) - t0 )) ms"
 }
 
+# A fast restart, as an operator (or a managed service's maintenance) does it: sessions are ended, the server is back.
+pg_restart() {
+  pg_paths
+  if ! pg_running; then pg_start; return; fi
+  local t0; t0=$(now_ms)
+  as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG_LOG" -m fast -w -t 60 restart >/dev/null 2>"$PG_ROOT/pg_ctl.err" ||
+    { cat "$PG_ROOT/pg_ctl.err" >&2 || true; tail_log "$PG_LOG"; die "postgres: restart failed"; }
+  for _ in $(seq 1 50); do pg_ready && break; sleep 0.1; done
+  say "postgres: restarted in $(( $(now_ms) - t0 )) ms"
+}
+
 # ---------------------------------------------------------------------------------------------
 # RabbitMQ: a self-contained node whose files all live in $RABBIT_DIR (HOME too: the Erlang cookie)
 # ---------------------------------------------------------------------------------------------
@@ -397,7 +412,7 @@ cmd_status() {
 cmd_reset() {
   pg_paths
   smtp_stop; rabbit_stop; pg_stop
-  case "$STATE" in */.local/dev|*/.local/test) rm -rf "$STATE" ;; *) die "refusing to delete $STATE" ;; esac
+  case "$STATE" in */.local/dev|*/.local/test|*/.local/chaos) rm -rf "$STATE" ;; *) die "refusing to delete $STATE" ;; esac
   case "$PG_ROOT" in /tmp/feedbackhub-*/pg) rm -rf "$(dirname "$PG_ROOT")" ;; esac
   say "reset: deleted $STATE"
 }
@@ -411,8 +426,13 @@ for c in "${COMMANDS[@]}"; do
     env)          cmd_env ;;
     start-rabbit) require_packages; ensure_state_dirs; rabbit_start ;;
     stop-rabbit)  rabbit_stop ;;
+    start-pg)     require_packages; ensure_state_dirs; pg_start ;;
+    stop-pg)      pg_stop ;;
+    restart-pg)   require_packages; pg_restart ;;
+    start-smtp)   require_packages; ensure_state_dirs; smtp_start ;;
+    stop-smtp)    smtp_stop ;;
     reset-smtp)   smtp_reset ;;
     reset)        cmd_reset ;;
-    *) die "unknown command '$c' (install|start|stop|status|env|start-rabbit|stop-rabbit|reset-smtp|reset)" ;;
+    *) die "unknown command '$c' (install|start|stop|status|env|start-rabbit|stop-rabbit|start-pg|stop-pg|restart-pg|start-smtp|stop-smtp|reset-smtp|reset)" ;;
   esac
 done

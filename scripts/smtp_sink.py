@@ -23,6 +23,9 @@ scripts/services.sh; see docs/running-locally.md.
                 file is rewritten (new inode/mtime/size) or removed.
       delay_ms  optional pause before answering (for timeout tests); applies with or without code.
                 A rule with "delay_ms" and no "code" only delays and then lets later rules / accept run.
+      answer_delay_ms  stage data only: the message is stored (and logged as accepted) at once, and the
+                250 answer comes this much later: a server that has the email but answers late, so a client
+                that dies or gives up in between has had its email delivered without hearing so.
       The first applicable rule wins.
 """
 from __future__ import annotations
@@ -82,10 +85,11 @@ class Rules:
             rules = []
         self.generation, self.rules, self.used = gen, rules, {}
 
-    def pick(self, stage: str, addresses: list[str]) -> tuple[dict | None, float]:
-        """Returns (refusing rule or None, delay seconds). Counts the use of a refusing rule."""
+    def pick(self, stage: str, addresses: list[str]) -> tuple[dict | None, float, float]:
+        """Returns (refusing rule or None, delay seconds, answer delay seconds). Counts the use of a refusing rule."""
         self._load()
         delay = 0.0
+        answer_delay = 0.0
         lowered = [a.lower() for a in addresses]
         for i, rule in enumerate(self.rules):
             if str(rule.get("stage", "rcpt")).lower() != stage:
@@ -98,11 +102,12 @@ class Rules:
             if times is not None and self.used.get(key, 0) >= int(times):
                 continue
             delay += float(rule.get("delay_ms", 0) or 0) / 1000.0
+            answer_delay += float(rule.get("answer_delay_ms", 0) or 0) / 1000.0
             if "code" not in rule:
                 continue
             self.used[key] = self.used.get(key, 0) + 1
-            return rule, delay
-        return None, delay
+            return rule, delay, answer_delay
+        return None, delay, answer_delay
 
 
 def reply_for(rule: dict) -> tuple[int, str]:
@@ -141,7 +146,7 @@ class SinkHandler:
         return responses[:-1] + ["250-PIPELINING", responses[-1]]
 
     async def handle_MAIL(self, server, session, envelope, address, mail_options):
-        rule, delay = self.rules.pick("mail", [address])
+        rule, delay, _ = self.rules.pick("mail", [address])
         if delay:
             await asyncio.sleep(delay)
         if rule is not None:
@@ -155,7 +160,7 @@ class SinkHandler:
         return "250 OK"
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        rule, delay = self.rules.pick("rcpt", [address])
+        rule, delay, _ = self.rules.pick("rcpt", [address])
         if delay:
             await asyncio.sleep(delay)
         if rule is not None:
@@ -168,7 +173,7 @@ class SinkHandler:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
-        rule, delay = self.rules.pick("data", list(envelope.rcpt_tos))
+        rule, delay, answer_delay = self.rules.pick("data", list(envelope.rcpt_tos))
         if delay:
             await asyncio.sleep(delay)
         if rule is not None:
@@ -203,6 +208,8 @@ class SinkHandler:
         if refused:
             entry["refused"] = refused
         self.log(entry)
+        if answer_delay:
+            await asyncio.sleep(answer_delay)  # stored already: a client gone by now has still delivered it
         return "250 2.0.0 OK queued as " + name
 
 

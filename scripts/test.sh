@@ -55,7 +55,7 @@ set +e
 dotnet build FeedbackHub.sln -c Release -nologo -clp:ErrorsOnly 2>&1 | tee "$LOG"
 rc=${PIPESTATUS[0]}
 # The benchmark programs are not in the solution; build them too, so a change cannot leave them broken.
-for bench in bench/delivery/DeliveryBench bench/language/LanguageBench bench/webhooks/WebhookBench bench/erasure/ErasureBench; do
+for bench in bench/delivery/DeliveryBench bench/language/LanguageBench bench/webhooks/WebhookBench bench/erasure/ErasureBench bench/chaos/ChaosBench; do
   if ((rc == 0)); then
     dotnet build "$bench" -c Release -nologo -clp:ErrorsOnly 2>&1 | tee -a "$LOG"
     rc=${PIPESTATUS[0]}

@@ -35,6 +35,11 @@ public static class WorkerServiceExtensions
         services.AddSingleton<WebhookSender>();
         services.Configure<RetentionOptions>(configuration.GetSection("Retention"));
 
+        // Registered before MassTransit, so it starts before and stops after the bus: every attempt a consumer holds is
+        // renewed until the consumers have stopped.
+        services.AddSingleton<SendingLeases>();
+        services.AddHostedService(sp => sp.GetRequiredService<SendingLeases>());
+
         // Entity names can carry a prefix, so several environments (or test classes) can share one broker.
         var prefix = configuration["RabbitMq:Prefix"];
         var quorum = configuration.GetValue("RabbitMq:QuorumQueues", false);

@@ -55,6 +55,22 @@ public sealed class TestDatabase : IAsyncLifetime
         return value is null or DBNull ? default : (T)value;
     }
 
+    /// <summary>Ends every session on this database, as a server restart does to its clients: their pooled connections are dead.</summary>
+    public Task EndSessionsAsync() =>
+        ExecuteAdminAsync($"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{Name}' AND pid <> pg_backend_pid()");
+
+    /// <summary>
+    /// This database goes away for its clients as in a restart or failover (every session ended, new connections refused)
+    /// without touching the server other test classes share; <see cref="ReopenAsync"/> brings it back.
+    /// </summary>
+    public async Task CloseAsync()
+    {
+        await ExecuteAdminAsync($"ALTER DATABASE \"{Name}\" ALLOW_CONNECTIONS false");
+        await EndSessionsAsync();
+    }
+
+    public Task ReopenAsync() => ExecuteAdminAsync($"ALTER DATABASE \"{Name}\" ALLOW_CONNECTIONS true");
+
     /// <summary>Every row of every table as text (pg_dump --data-only): what an attacker with a backup sees.</summary>
     public async Task<string> DumpAsync()
     {

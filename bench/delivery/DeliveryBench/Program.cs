@@ -107,7 +107,7 @@ internal static class Program
     {
         var content = version?.Content ?? ExampleTemplates.Engineering.Content;
         var answers = content.Criteria.Select(c => new Answer(c.Key, c.Bands[0].Key)).ToList();
-        var rendered = FeedbackEmailRenderer.Render(content, answers, new MergeValues("Ada", "Backend Engineer", "Acme", DateTimeOffset.UtcNow));
+        var rendered = FeedbackEmailRenderer.Render(content, answers, new MergeValues("Ada", "Backend Engineer", "Acme", DateTimeOffset.UtcNow), EmailFooter.For("Acme", TenantSettings.Default));
         return new EmailMessage(new MailboxAddress("Acme Talent", "feedback@acme.example"), new MailboxAddress("Ada", to), null,
             rendered.Subject, rendered.Text, rendered.Html, $"bench.{Guid.NewGuid():N}@feedbackhub.local", DateTimeOffset.UtcNow);
     }

@@ -86,11 +86,11 @@ internal sealed class ApiDocumentConventions(IOptions<Features.Requests.PublicLi
     /// <summary>
     /// Adds the problem answers every operation of this shape can give, so the document lists every status: any
     /// operation 400 (unreadable parameters); with a key 401 and 403; with parameters or a body 422 (a value breaks a
-    /// rule); with a body 413 and 415.
+    /// rule); with a body 413 and 415; any operation 503 with Retry-After (the database is briefly unreachable).
     /// </summary>
     public static void AddStandardProblems(OpenApiOperation operation, OpenApiDocument document, bool anonymous)
     {
-        var statuses = new List<int> { StatusCodes.Status400BadRequest };
+        var statuses = new List<int> { StatusCodes.Status400BadRequest, StatusCodes.Status503ServiceUnavailable };
         if (!anonymous)
             statuses.AddRange([StatusCodes.Status401Unauthorized, StatusCodes.Status403Forbidden]);
         if (operation.RequestBody is not null)
@@ -111,6 +111,16 @@ internal sealed class ApiDocumentConventions(IOptions<Features.Requests.PublicLi
                 {
                     ["application/problem+json"] = new() { Schema = new OpenApiSchemaReference(ProblemSchema, document) },
                 },
+                Headers = status == StatusCodes.Status503ServiceUnavailable
+                    ? new Dictionary<string, IOpenApiHeader>
+                    {
+                        ["Retry-After"] = new OpenApiHeader
+                        {
+                            Description = "Seconds to wait before repeating the request.",
+                            Schema = new OpenApiSchema { Type = JsonSchemaType.Integer },
+                        },
+                    }
+                    : null,
             };
         }
     }

@@ -112,6 +112,7 @@ public static class ApiServiceExtensions
         app.UseMiddleware<RequestCharset>();
         app.UseRateLimiter();
         app.UseMiddleware<RequestLogging>();
+        app.UseMiddleware<IdempotentRetry>(); // before authentication: the key lookup is often what meets a dead connection
         var apiDocs = ApiDocsEnabled(app);
         if (apiDocs)
         {

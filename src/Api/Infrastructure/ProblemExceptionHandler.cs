@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using FeedbackHub.Domain;
+using FeedbackHub.Domain.Persistence;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Mvc;
 using Npgsql;
@@ -9,7 +10,8 @@ namespace FeedbackHub.Api.Infrastructure;
 
 /// <summary>
 /// The one place where exceptions become RFC 9457 problem responses. Domain errors keep their message;
-/// unreadable requests answer 400/413 with a safe description; anything else is a 500 without details.
+/// unreadable requests answer 400/413 with a safe description; a transient database failure (a restart, a failover, a
+/// lost connection, a timeout) answers 503 with Retry-After; anything else is a 500 without details.
 /// </summary>
 internal sealed partial class ProblemExceptionHandler(IProblemDetailsService problems, ILogger<ProblemExceptionHandler> logger) : IExceptionHandler
 {
@@ -29,6 +31,7 @@ internal sealed partial class ProblemExceptionHandler(IProblemDetailsService pro
             JsonException e => JsonProblem(e),
             Microsoft.EntityFrameworkCore.DbUpdateException { InnerException: PostgresException e } when FromRejectedValue(e) is { } p => p,
             PostgresException e when FromRejectedValue(e) is { } p => p,
+            _ when DatabaseFailures.IsTransient(exception) => Unavailable(httpContext, exception),
             _ => null,
         };
         if (problem is null)
@@ -50,6 +53,22 @@ internal sealed partial class ProblemExceptionHandler(IProblemDetailsService pro
             ProblemDetails = problem,
             Exception = exception,
         });
+    }
+
+    /// <summary>Seconds a client waits before repeating a request that met a transient failure.</summary>
+    public const int RetryAfterSeconds = 2;
+
+    private ProblemDetails Unavailable(HttpContext httpContext, Exception exception)
+    {
+        LogUnavailable(logger, exception.GetType().Name, httpContext.TraceIdentifier);
+        httpContext.Response.Headers.RetryAfter = RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return new ProblemDetails
+        {
+            Status = StatusCodes.Status503ServiceUnavailable,
+            Type = Problems.Type("unavailable"),
+            Title = "The service is briefly unavailable.",
+            Detail = "The database could not be reached (a restart or a failover). Repeat the request after Retry-After.",
+        };
     }
 
     private static ProblemDetails FromDomain(DomainException e)
@@ -192,6 +211,9 @@ internal sealed partial class ProblemExceptionHandler(IProblemDetailsService pro
 
     [GeneratedRegex(@"^(?<verb>Failed to bind|Required) parameter ""(?<type>[^""]*) (?<name>[A-Za-z0-9_]+)""", RegexOptions.CultureInvariant)]
     private static partial Regex BindingMessage();
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Request {TraceId} met a transient database failure ({ExceptionType}); answered 503")]
+    private static partial void LogUnavailable(ILogger logger, string exceptionType, string traceId);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Unhandled {ExceptionType} for request {TraceId}")]
     private static partial void LogUnhandled(ILogger logger, string exceptionType, string traceId, Exception exception);

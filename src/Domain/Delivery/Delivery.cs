@@ -24,9 +24,9 @@ public enum AttemptOutcome
 
 /// <summary>
 /// Sending one approved feedback to the candidate who asked for it. Scheduled at a due time; marked Sending
-/// (with a lease) before SMTP and Sent after; 4xx and connection failures are retried with growing backoff; a 5xx
-/// fails it at once. A Sending delivery whose lease ran out was interrupted: it is sent again and flagged as a
-/// possible duplicate, never silently.
+/// (with a lease its worker renews) before SMTP and Sent after; 4xx and connection failures are retried with growing
+/// backoff; a 5xx fails it at once. A Sending delivery whose lease ran out was interrupted (its worker died): it is sent
+/// again and flagged as a possible duplicate, never silently.
 /// </summary>
 public sealed class Delivery
 {
@@ -51,7 +51,7 @@ public sealed class Delivery
 
     public DateTimeOffset ScheduledFor { get; private set; }
 
-    /// <summary>While Sending: after this time the attempt counts as interrupted.</summary>
+    /// <summary>While Sending: the worker renews it while the attempt is alive; once it has run out, recovery counts the attempt as interrupted.</summary>
     public DateTimeOffset? LeaseUntil { get; private set; }
 
     /// <summary>Deterministic Message-ID (the same on every attempt, so receivers can deduplicate).</summary>
@@ -92,11 +92,13 @@ public sealed class Delivery
     public static DateTimeOffset DueAt(DateTimeOffset rejectedAt, TimeSpan coolingOff, DateTimeOffset now) =>
         rejectedAt + coolingOff > now ? rejectedAt + coolingOff : now;
 
-    /// <summary>Claims the delivery for one SMTP attempt. False when it is not due for sending (already sent, cancelled, or sending elsewhere).</summary>
+    /// <summary>
+    /// Claims the delivery for one SMTP attempt. False when it is not due for sending (already sent, cancelled, or sending,
+    /// whatever its lease: only recovery takes an attempt over, because only it knows whether the lease ran out while its
+    /// worker could still renew it).
+    /// </summary>
     public bool TryStartAttempt(DateTimeOffset now, TimeSpan lease)
     {
-        if (Status == DeliveryStatus.Sending && LeaseUntil is { } until && until <= now)
-            Interrupt(now);
         if (Status != DeliveryStatus.Scheduled)
             return false;
         Status = DeliveryStatus.Sending;

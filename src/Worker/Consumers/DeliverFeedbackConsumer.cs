@@ -15,60 +15,67 @@ namespace FeedbackHub.Worker.Consumers;
 
 /// <summary>
 /// Sends one approved feedback email. The delivery row decides, not the message: the delivery is claimed
-/// (Scheduled → Sending, with a lease) and committed before SMTP, and the outcome is committed after it, so a
-/// redelivered or duplicated message finds it Sending, Sent or Failed and sends nothing. SMTP retries are due
-/// times in the outbox, never MassTransit retries. Logs carry ids and codes only.
+/// (Scheduled → Sending, with a lease this process renews while it sends) and committed before SMTP, and the outcome is
+/// committed after it, so a redelivered or duplicated message finds it Sending, Sent or Failed and sends nothing. SMTP
+/// retries are due times in the outbox, never MassTransit retries. Logs carry ids and codes only.
 /// </summary>
 public sealed partial class DeliverFeedbackConsumer(
-    FeedbackHubDbContext db, ISmtpSender smtp, TimeProvider time, IOptions<DeliveryOptions> options, ILogger<DeliverFeedbackConsumer> logger)
+    FeedbackHubDbContext db, ISmtpSender smtp, SendingLeases leases, TimeProvider time, IOptions<DeliveryOptions> options,
+    ILogger<DeliverFeedbackConsumer> logger)
     : IConsumer<DeliverFeedback>
 {
+    private static readonly TimeSpan LongestBackoff = TimeSpan.FromSeconds(2);
+
     private readonly DeliveryOptions _options = options.Value;
 
     public async Task Consume(ConsumeContext<DeliverFeedback> context)
     {
         var ct = context.CancellationToken;
-        var deliveryId = context.Message.DeliveryId;
         db.ChangeTracker.Clear(); // a retried message starts from the database's state
 
-        var prepared = await ClaimAsync(deliveryId, ct);
+        var prepared = await ClaimAsync(context.Message.DeliveryId, ct);
         if (prepared is null)
             return;
-        var (delivery, message) = prepared.Value;
+        var (claim, message) = prepared.Value;
 
-        // No transaction and no lock is held during SMTP; the lease marks the delivery as being sent.
-        SmtpReply reply;
-        var mayHaveBeenAccepted = false;
+        // No transaction and no lock is held during SMTP; the lease, renewed while this process lives, marks the delivery as being sent.
+        leases.Hold(claim.DeliveryId, claim.Attempt);
         try
         {
-            reply = await smtp.SendAsync(message, ct);
-        }
-        catch (SmtpUnavailableException e)
-        {
-            reply = new SmtpReply(0, e.Message);
-            mayHaveBeenAccepted = e.MayHaveBeenAccepted;
-        }
-        catch (OperationCanceledException) when (ct.IsCancellationRequested)
-        {
-            // Stopped (shutdown, broker connection lost) before the server had the whole email: nothing left, so the
-            // claim is released at once instead of waiting for the lease to run out and flagging a possible duplicate.
-            await ReleaseUnsentAsync(delivery);
-            throw;
-        }
+            SmtpReply reply;
+            var mayHaveBeenAccepted = false;
+            try
+            {
+                reply = await smtp.SendAsync(message, ct);
+            }
+            catch (SmtpUnavailableException e)
+            {
+                reply = new SmtpReply(0, e.Message);
+                mayHaveBeenAccepted = e.MayHaveBeenAccepted;
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                // Stopped (shutdown, broker connection lost) before the server had the whole email: nothing left, so the
+                // claim is released at once instead of running out and being flagged as a possible duplicate.
+                await ReleaseUnsentAsync(claim);
+                throw;
+            }
 
-        // The server has answered: its answer is recorded even if the transport cancels the message now; losing it would
-        // leave the delivery Sending until its lease runs out, then send it again.
-        ct = CancellationToken.None;
-        var now = time.GetUtcNow();
-        await using var tx = await db.Database.BeginTransactionAsync(ct);
-        if (!await StillClaimedAsync(delivery, ct))
-        {
-            // The lease ran out during a very slow SMTP transaction and recovery handed the delivery on (flagged as a
-            // possible duplicate): its state belongs to that attempt now, so this late answer changes nothing.
-            LogLeaseLost(logger, delivery.Id, delivery.Attempts.Count, reply.Code);
-            return;
+            // The server has answered: its answer is recorded whatever the transport or the database do now. Losing it
+            // would leave the attempt to recovery, which sends the email again.
+            var recorded = await RecordAsync(claim, (delivery, now) => ApplyReplyAsync(delivery, message.To.Address, reply, mayHaveBeenAccepted, now));
+            if (recorded is not null)
+                LogOutcome(recorded, reply);
         }
+        finally
+        {
+            leases.Release(claim.DeliveryId);
+        }
+    }
 
+    private async Task ApplyReplyAsync(Domain.Delivery.Delivery delivery, string address, SmtpReply reply, bool mayHaveBeenAccepted, DateTimeOffset now)
+    {
+        var ct = CancellationToken.None;
         // The candidate may have been erased while SMTP ran: then nothing personal is written (the reply can quote the
         // address, the suppression list holds its hash). FOR SHARE waits for an erasure in progress to commit.
         var erased = await db.Database.SqlQuery<bool>(
@@ -78,75 +85,106 @@ public sealed partial class DeliverFeedbackConsumer(
         if (reply.IsPositive)
         {
             delivery.MarkSent(replyText, now);
-            LogSent(logger, delivery.Id, reply.Code, delivery.Attempts.Count);
         }
         else if (reply.IsPermanentFailure)
         {
             delivery.RecordPermanentFailure(replyText, now);
             if (!erased)
-                await DeliveryScheduling.SuppressAsync(db, delivery.TenantId, message.To.Address, reply.ToString(), now, ct);
-            LogPermanent(logger, delivery.Id, reply.Code);
+                await DeliveryScheduling.SuppressAsync(db, delivery.TenantId, address, reply.ToString(), now, ct);
         }
         else
         {
             var text = erased ? replyText : reply.Code == 0 ? reply.Text : reply.ToString();
-            var due = delivery.RecordTransientFailure(text, now, _options.MaxAttempts, _options.FirstBackoff, mayHaveBeenAccepted);
-            if (due is { } dueAt)
-            {
+            if (delivery.RecordTransientFailure(text, now, _options.MaxAttempts, _options.FirstBackoff, mayHaveBeenAccepted) is { } dueAt)
                 db.OutboxMessages.Add(OutboxMessage.Create(new DeliverFeedback(delivery.Id, delivery.TenantId), delivery.TenantId, now, dueAt));
-                LogTransient(logger, delivery.Id, reply.Code, delivery.Attempts.Count, dueAt);
-            }
-            else
-            {
-                LogGaveUp(logger, delivery.Id, reply.Code, delivery.Attempts.Count);
-            }
         }
-
-        await db.SaveChangesAsync(ct);
-        await tx.CommitAsync(ct);
     }
 
-    /// <summary>
-    /// Locks the delivery row and tells whether the attempt this consumer claimed is still the current one: the row is
-    /// Sending and no later attempt exists. (This consumer's tracked copy may be stale once its lease ran out.)
-    /// </summary>
-    private Task<bool> StillClaimedAsync(Domain.Delivery.Delivery delivery, CancellationToken ct)
+    private void LogOutcome(Domain.Delivery.Delivery delivery, SmtpReply reply)
     {
-        var number = delivery.Attempts.Count;
-        return db.Database.SqlQuery<bool>(
-                $"SELECT d.status = 'Sending' AND NOT EXISTS (SELECT 1 FROM delivery_attempts a WHERE a.delivery_id = d.id AND a.number > {number}) AS \"Value\" FROM deliveries d WHERE d.id = {delivery.Id} FOR UPDATE OF d")
-            .SingleAsync(ct);
+        var attempt = delivery.Attempts.Count;
+        if (delivery.Status == DeliveryStatus.Sent)
+            LogSent(logger, delivery.Id, reply.Code, attempt);
+        else if (reply.IsPermanentFailure)
+            LogPermanent(logger, delivery.Id, reply.Code);
+        else if (delivery.Status == DeliveryStatus.Scheduled)
+            LogTransient(logger, delivery.Id, reply.Code, attempt, delivery.ScheduledFor);
+        else
+            LogGaveUp(logger, delivery.Id, reply.Code, attempt);
     }
 
     /// <summary>
     /// Gives a claimed but unsent delivery back (attempt recorded as not sent) and queues its message again, so it is
     /// sent once the worker or the broker is back. If this fails too, the lease runs out and recovery sends it again.
     /// </summary>
-    private async Task ReleaseUnsentAsync(Domain.Delivery.Delivery delivery)
+    private async Task ReleaseUnsentAsync(Claim claim)
     {
         try
         {
-            var now = time.GetUtcNow();
-            await using var tx = await db.Database.BeginTransactionAsync(CancellationToken.None);
-            if (!await StillClaimedAsync(delivery, CancellationToken.None))
-                return;
-            delivery.ReleaseUnsent(now);
-            db.OutboxMessages.Add(OutboxMessage.Create(new DeliverFeedback(delivery.Id, delivery.TenantId), delivery.TenantId, now, now));
-            await db.SaveChangesAsync(CancellationToken.None);
-            await tx.CommitAsync(CancellationToken.None);
-            LogReleased(logger, delivery.Id);
+            var released = await RecordAsync(claim, (delivery, now) =>
+            {
+                delivery.ReleaseUnsent(now);
+                db.OutboxMessages.Add(OutboxMessage.Create(new DeliverFeedback(delivery.Id, delivery.TenantId), delivery.TenantId, now, now));
+                return Task.CompletedTask;
+            });
+            if (released is not null)
+                LogReleased(logger, claim.DeliveryId);
         }
-        catch (Exception e) when (e is Npgsql.NpgsqlException or DbUpdateException or InvalidOperationException or TimeoutException)
+        catch (Exception e) when (DatabaseFailures.IsTransient(e))
         {
-            LogReleaseFailed(logger, delivery.Id, e.GetType().Name);
+            LogReleaseFailed(logger, claim.DeliveryId, e.GetType().Name);
         }
     }
+
+    /// <summary>
+    /// Records what became of the claimed attempt, in one transaction that locks the delivery and first checks the attempt
+    /// is still in progress: recovery may have taken it over after its lease ran out, and then the delivery belongs to the
+    /// attempt that took over and nothing is written. Database failures (a restart, a failover) are retried with backoff for
+    /// up to <see cref="DeliveryOptions.RecordOutcomeFor"/>; the lease stays renewed meanwhile. Null when nothing was written.
+    /// </summary>
+    private async Task<Domain.Delivery.Delivery?> RecordAsync(Claim claim, Func<Domain.Delivery.Delivery, DateTimeOffset, Task> change)
+    {
+        var giveUpAt = time.GetUtcNow() + _options.RecordOutcomeFor;
+        for (var backoff = TimeSpan.FromMilliseconds(100); ; backoff = backoff * 2 < LongestBackoff ? backoff * 2 : LongestBackoff)
+        {
+            try
+            {
+                db.DiscardPendingChanges(); // a failed try keeps what it changed; every try starts from the database's state
+                await using var tx = await db.Database.BeginTransactionAsync(CancellationToken.None);
+                var delivery = await db.Deliveries
+                    .FromSql($"SELECT * FROM deliveries WHERE id = {claim.DeliveryId} FOR UPDATE")
+                    .Include(d => d.Attempts)
+                    .SingleAsync(CancellationToken.None);
+                var attempt = delivery.Attempts.Single(a => a.Number == claim.Attempt);
+                if (attempt.Outcome != AttemptOutcome.InProgress)
+                {
+                    // Interrupted: recovery took it over. Anything else: an earlier try committed although its answer was lost.
+                    if (attempt.Outcome == AttemptOutcome.Interrupted)
+                        LogLeaseLost(logger, claim.DeliveryId, claim.Attempt);
+                    return null;
+                }
+
+                await change(delivery, time.GetUtcNow());
+                await db.SaveChangesAsync(CancellationToken.None);
+                await tx.CommitAsync(CancellationToken.None);
+                return delivery;
+            }
+            catch (Exception e) when (DatabaseFailures.IsTransient(e) && time.GetUtcNow() + backoff < giveUpAt)
+            {
+                LogRecordRetry(logger, claim.DeliveryId, e.GetType().Name, backoff.TotalMilliseconds);
+                await Task.Delay(backoff, time);
+            }
+        }
+    }
+
+    /// <summary>The attempt this consumer claimed: the delivery and the attempt's number.</summary>
+    private readonly record struct Claim(Guid DeliveryId, int Attempt);
 
     /// <summary>
     /// First transaction: locks the delivery, claims one attempt, renders the email. Null when there is nothing
     /// to send (already handled, not due, or failed permanently before SMTP).
     /// </summary>
-    private async Task<(Domain.Delivery.Delivery Delivery, EmailMessage Message)?> ClaimAsync(Guid deliveryId, CancellationToken ct)
+    private async Task<(Claim Claim, EmailMessage Message)?> ClaimAsync(Guid deliveryId, CancellationToken ct)
     {
         await using var tx = await db.Database.BeginTransactionAsync(ct);
         var delivery = await db.Deliveries
@@ -173,9 +211,7 @@ public sealed partial class DeliverFeedbackConsumer(
 
         if (!delivery.TryStartAttempt(now, _options.SendingLease))
         {
-            // Sent, Failed, Cancelled, or Sending under a live lease elsewhere: a duplicate message sends nothing.
-            await db.SaveChangesAsync(ct); // TryStartAttempt may have recorded an interruption
-            await tx.CommitAsync(ct);
+            // Sent, Failed, Cancelled, or Sending elsewhere (recovery takes it over if that worker died): a duplicate message sends nothing.
             LogNothingToDo(logger, delivery.Id, delivery.Status);
             return null;
         }
@@ -224,7 +260,7 @@ public sealed partial class DeliverFeedbackConsumer(
         await db.SaveChangesAsync(ct);
         // Not cancellable: a cancelled COMMIT may still have committed, and a claim nobody knows about waits for its lease.
         await tx.CommitAsync(CancellationToken.None);
-        return message is null ? null : (delivery, message);
+        return message is null ? null : (new Claim(delivery.Id, delivery.Attempts.Max(a => a.Number)), message);
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Delivery {DeliveryId} does not exist; message ignored")]
@@ -239,8 +275,11 @@ public sealed partial class DeliverFeedbackConsumer(
     [LoggerMessage(Level = LogLevel.Warning, Message = "Delivery {DeliveryId} cannot be sent (erased, suppressed or not renderable); failed without SMTP")]
     private static partial void LogNotSendable(ILogger logger, Guid deliveryId);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Delivery {DeliveryId} attempt {Attempt} got SMTP {Code} after its lease ran out; another attempt owns the delivery, nothing recorded")]
-    private static partial void LogLeaseLost(ILogger logger, Guid deliveryId, int attempt, int code);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Delivery {DeliveryId} attempt {Attempt} was taken over by recovery before its outcome was recorded (its lease ran out); another attempt owns the delivery, nothing recorded")]
+    private static partial void LogLeaseLost(ILogger logger, Guid deliveryId, int attempt);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Delivery {DeliveryId}: recording the attempt failed ({ExceptionType}); trying again in {BackoffMs} ms")]
+    private static partial void LogRecordRetry(ILogger logger, Guid deliveryId, string exceptionType, double backoffMs);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Delivery {DeliveryId} was stopped before the email was handed over; released to be sent again")]
     private static partial void LogReleased(ILogger logger, Guid deliveryId);
@@ -261,17 +300,9 @@ public sealed partial class DeliverFeedbackConsumer(
     private static partial void LogGaveUp(ILogger logger, Guid deliveryId, int code, int attempt);
 }
 
-/// <summary>A few quick retries for database hiccups only; SMTP retries are scheduled by the consumer itself.</summary>
+/// <summary>Retries for database failures only (riding out a restart); SMTP retries are scheduled by the consumer itself.</summary>
 public sealed class DeliverFeedbackConsumerDefinition : ConsumerDefinition<DeliverFeedbackConsumer>
 {
-    protected override void ConfigureConsumer(IReceiveEndpointConfigurator endpointConfigurator, IConsumerConfigurator<DeliverFeedbackConsumer> consumerConfigurator, IRegistrationContext context)
-    {
-        consumerConfigurator.UseMessageRetry(r =>
-        {
-            r.Handle<Npgsql.NpgsqlException>();
-            r.Handle<DbUpdateException>();
-            r.Handle<TimeoutException>();
-            r.Exponential(3, TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(5), TimeSpan.FromMilliseconds(500));
-        });
-    }
+    protected override void ConfigureConsumer(IReceiveEndpointConfigurator endpointConfigurator, IConsumerConfigurator<DeliverFeedbackConsumer> consumerConfigurator, IRegistrationContext context) =>
+        consumerConfigurator.UseDatabaseRetry();
 }

@@ -139,19 +139,11 @@ public sealed partial class DeliverWebhookConsumer(
     private static partial void LogFailed(ILogger logger, Guid deliveryId, string outcome, int statusCode, int attempt);
 }
 
-/// <summary>At most 16 webhook sends at once per worker; a few quick retries for database hiccups only (HTTP retries are scheduled by the consumer).</summary>
+/// <summary>At most 16 webhook sends at once per worker; retries for database failures only (HTTP retries are scheduled by the consumer).</summary>
 public sealed class DeliverWebhookConsumerDefinition : ConsumerDefinition<DeliverWebhookConsumer>
 {
     public DeliverWebhookConsumerDefinition() => ConcurrentMessageLimit = 16;
 
-    protected override void ConfigureConsumer(IReceiveEndpointConfigurator endpointConfigurator, IConsumerConfigurator<DeliverWebhookConsumer> consumerConfigurator, IRegistrationContext context)
-    {
-        consumerConfigurator.UseMessageRetry(r =>
-        {
-            r.Handle<Npgsql.NpgsqlException>();
-            r.Handle<DbUpdateException>();
-            r.Handle<TimeoutException>();
-            r.Exponential(3, TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(5), TimeSpan.FromMilliseconds(500));
-        });
-    }
+    protected override void ConfigureConsumer(IReceiveEndpointConfigurator endpointConfigurator, IConsumerConfigurator<DeliverWebhookConsumer> consumerConfigurator, IRegistrationContext context) =>
+        consumerConfigurator.UseDatabaseRetry();
 }

@@ -9,11 +9,21 @@ public sealed class DeliveryOptions
     /// <summary>The wait after the first transient failure; it doubles after each further one.</summary>
     public TimeSpan FirstBackoff { get; set; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>How long one SMTP attempt may take before the attempt counts as interrupted.</summary>
-    public TimeSpan SendingLease { get; set; } = TimeSpan.FromMinutes(2);
+    /// <summary>
+    /// How long an attempt's claim lasts unless renewed. The worker renews the leases of its attempts every third of this
+    /// (<see cref="SendingLeases"/>), however long SMTP takes; once a worker has died, recovery takes its attempts over
+    /// within one lease and <see cref="RecoveryInterval"/>.
+    /// </summary>
+    public TimeSpan SendingLease { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>How often interrupted (lease expired) deliveries are looked for.</summary>
-    public TimeSpan RecoveryInterval { get; set; } = TimeSpan.FromSeconds(30);
+    public TimeSpan RecoveryInterval { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// Once the SMTP server has answered, how long the worker keeps trying to record the answer while the database is
+    /// unreachable (backoff up to 2 s) before it leaves the attempt to recovery, which sends it again as a possible duplicate.
+    /// </summary>
+    public TimeSpan RecordOutcomeFor { get; set; } = TimeSpan.FromMinutes(2);
 
     /// <summary>How many interrupted deliveries one recovery pass claims.</summary>
     public int RecoveryBatchSize { get; set; } = 100;

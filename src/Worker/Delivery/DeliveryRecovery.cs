@@ -7,13 +7,15 @@ using Microsoft.Extensions.Options;
 namespace FeedbackHub.Worker.Delivery;
 
 /// <summary>
-/// Finds deliveries whose worker died mid-attempt (Sending, lease run out), records the attempt as interrupted,
-/// flags the delivery as a possible duplicate (SMTP may have accepted it before the crash) and schedules it again
-/// through the outbox. This is what makes "no email is ever lost" hold after a crash between SMTP's 250 and the
+/// Finds deliveries whose worker died mid-attempt (Sending, lease no longer renewed: <see cref="SendingLeases"/>),
+/// records the attempt as interrupted, flags the delivery as a possible duplicate (SMTP may have accepted it before
+/// the crash) and schedules it again through the outbox. This is what makes "no email is ever lost" hold after a crash between SMTP's 250 and the
 /// commit. It also queues a new message for deliveries, webhook deliveries and invitations still waiting
 /// <see cref="DeliveryOptions.LostMessageAfter"/> past their due time (their message was lost outside the database:
 /// a purged or dead-lettered queue, or an invitation's retries ran out while the mail server was unreachable).
-/// Rows are claimed with FOR UPDATE SKIP LOCKED, so every worker process can run it.
+/// Rows are claimed with FOR UPDATE SKIP LOCKED, so every worker process can run it. A lease that ran out while
+/// PostgreSQL was restarting says nothing about its worker (nobody could renew anything), so for one lease after the
+/// server started nothing is taken over: live workers renew their leases or record their answers first.
 /// </summary>
 public sealed partial class DeliveryRecovery(IServiceScopeFactory scopes, TimeProvider time, IOptions<DeliveryOptions> options, ILogger<DeliveryRecovery> logger)
     : BatchLoop(time)
@@ -36,7 +38,7 @@ public sealed partial class DeliveryRecovery(IServiceScopeFactory scopes, TimePr
         await using var tx = await db.Database.BeginTransactionAsync(ct);
         var now = Time.GetUtcNow();
         var interrupted = await db.Deliveries
-            .FromSql($"SELECT * FROM deliveries WHERE status = 'Sending' AND lease_until < {now} ORDER BY lease_until LIMIT {_options.RecoveryBatchSize} FOR UPDATE SKIP LOCKED")
+            .FromSql($"SELECT * FROM deliveries WHERE status = 'Sending' AND lease_until < {now} AND pg_postmaster_start_time() < now() - {_options.SendingLease} ORDER BY lease_until LIMIT {_options.RecoveryBatchSize} FOR UPDATE SKIP LOCKED")
             .Include(d => d.Attempts)
             .ToListAsync(ct);
         if (interrupted.Count == 0)

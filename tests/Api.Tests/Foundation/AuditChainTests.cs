@@ -105,6 +105,33 @@ public sealed class AuditChainTests(ApiFactory api) : IClassFixture<ApiFactory>
     }
 
     [Fact]
+    public async Task Verify_never_reports_a_break_while_hundreds_of_writes_run()
+    {
+        const int writes = 300;
+        var tenant = await api.CreateTenantAsync();
+        var auditor = await tenant.ClientAsync("legal");
+        var next = 0;
+        var writers = Task.WhenAll(Enumerable.Range(0, 12).Select(async _ =>
+        {
+            var client = tenant.Admin;
+            while (Interlocked.Increment(ref next) <= writes)
+                Assert.Equal(HttpStatusCode.Created, (await client.PostJsonAsync("/v1/api-keys", new { displayName = "Writer", roles = new[] { "recruiter" } })).StatusCode);
+        }));
+
+        var checks = new List<AuditVerification>();
+        while (!writers.IsCompleted)
+            checks.Add(await (await auditor.GetAsync("/v1/audit/verify")).ReadAsync<AuditVerification>());
+        await writers;
+
+        Assert.True(checks.Count >= 5, $"only {checks.Count} checks ran during the writes");
+        Assert.All(checks, c => Assert.True(c.Valid, $"{c.FirstBreak?.Reason}: {c.FirstBreak?.Detail}"));
+        Assert.All(checks, c => Assert.Equal(c.HeadSequence, c.CheckedEvents)); // each check saw one consistent chain
+        var last = await (await auditor.GetAsync("/v1/audit/verify")).ReadAsync<AuditVerification>();
+        Assert.True(last.Valid);
+        Assert.Equal(writes + 2, last.HeadSequence); // tenant.created, the bootstrap key, the writes
+    }
+
+    [Fact]
     public async Task Interviewers_cannot_read_the_audit_log()
     {
         var tenant = await api.CreateTenantAsync();

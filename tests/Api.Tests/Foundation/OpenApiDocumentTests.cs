@@ -116,6 +116,9 @@ public sealed class OpenApiDocumentTests(ApiFactory api) : IClassFixture<ApiFact
                 var where = $"{operation.Name.ToUpperInvariant()} {path.Name}";
                 var responses = operation.Value.GetProperty("responses").EnumerateObject().Select(r => r.Name).ToHashSet();
                 Assert.True(responses.Contains("400"), $"{where} does not document 400");
+                Assert.True(responses.Contains("503"), $"{where} does not document 503");
+                Assert.True(operation.Value.GetProperty("responses").GetProperty("503").GetProperty("headers").TryGetProperty("Retry-After", out _),
+                    $"{where} does not document the Retry-After of its 503");
                 if (operation.Value.TryGetProperty("requestBody", out _))
                     Assert.True(responses.IsSupersetOf(["413", "415", "422"]), $"{where} does not document 413, 415 and 422");
                 var parameters = operation.Value.TryGetProperty("parameters", out var p) ? p.EnumerateArray().ToList() : [];

@@ -79,12 +79,16 @@ public sealed class DeliveryTests
     }
 
     [Fact]
-    public void An_expired_lease_is_an_interrupted_attempt_flagged_as_a_possible_duplicate()
+    public void A_claim_never_takes_over_an_expired_lease_only_an_interruption_does()
     {
         var d = New();
         d.TryStartAttempt(T0, Lease);
-        Assert.True(d.TryStartAttempt(T0 + Lease + TimeSpan.FromSeconds(1), Lease));
+        Assert.False(d.TryStartAttempt(T0 + Lease + TimeSpan.FromSeconds(1), Lease)); // recovery decides, not a stray message
+        Assert.False(d.PossibleDuplicate);
+
+        d.Interrupt(T0 + Lease + TimeSpan.FromSeconds(1));
         Assert.True(d.PossibleDuplicate);
+        Assert.True(d.TryStartAttempt(T0 + Lease + TimeSpan.FromSeconds(2), Lease));
         Assert.Equal([AttemptOutcome.Interrupted, AttemptOutcome.InProgress], d.Attempts.Select(a => a.Outcome));
     }
 

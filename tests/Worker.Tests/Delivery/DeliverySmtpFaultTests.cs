@@ -42,24 +42,51 @@ public sealed class DeliverySmtpFaultTests(ThreeAttemptsFixture pipeline) : ICla
     }
 
     [Fact]
-    public async Task An_answer_that_comes_after_the_lease_ran_out_does_not_overwrite_the_attempt_that_took_over()
+    public async Task An_answer_that_comes_after_recovery_took_the_attempt_over_does_not_overwrite_the_attempt_that_took_over()
     {
         var arrange = await DeliveryArrange.TenantAsync(pipeline.Api);
         var to = MailSink.NewAddress("stale");
-        // The first transaction's answer comes 8 s after its "." (the lease is 5 s), and it is a refusal; later ones are accepted at once.
-        SmtpRules.Set(new { match = to, stage = "data", delay_ms = 8000, code = 451, message = "4.3.0 Too late", times = 1 });
+        // The first transaction's answer comes 6 s after its "." and is a refusal; later ones are accepted at once.
+        SmtpRules.Set(new { match = to, stage = "data", delay_ms = 6000, code = 451, message = "4.3.0 Too late", times = 1 });
         var scheduled = await arrange.DeliveryAsync(to);
+        await arrange.WaitForStatusAsync(scheduled.Id, DeliveryStatus.Sending);
+
+        // While it waits, recovery takes the attempt over, as it does when a worker stops renewing its lease.
+        await using (var db = pipeline.Api.Database.CreateDbContext())
+        {
+            var delivery = await db.Deliveries.Include(d => d.Attempts).SingleAsync(d => d.Id == scheduled.Id);
+            delivery.Interrupt(DateTimeOffset.UtcNow);
+            db.OutboxMessages.Add(Domain.Outbox.OutboxMessage.Create(new Messages.DeliverFeedback(delivery.Id, delivery.TenantId), delivery.TenantId, DateTimeOffset.UtcNow));
+            await db.SaveChangesAsync();
+        }
 
         await arrange.WaitForStatusAsync(scheduled.Id, DeliveryStatus.Sent, TimeSpan.FromSeconds(30));
         await MailSink.WaitForAsync(to);
         await Task.Delay(TimeSpan.FromSeconds(7)); // the first attempt's late 451 has arrived by now
 
-        var delivery = await arrange.LoadAsync(scheduled.Id);
-        Assert.Equal(DeliveryStatus.Sent, delivery.Status);
-        Assert.Equal([AttemptOutcome.Interrupted, AttemptOutcome.Accepted], DeliveryArrange.Outcomes(delivery));
-        Assert.True(delivery.PossibleDuplicate); // recovery could not know the first attempt would be refused
+        var sent = await arrange.LoadAsync(scheduled.Id);
+        Assert.Equal(DeliveryStatus.Sent, sent.Status);
+        Assert.Equal([AttemptOutcome.Interrupted, AttemptOutcome.Accepted], DeliveryArrange.Outcomes(sent));
+        Assert.True(sent.PossibleDuplicate); // recovery could not know the first attempt would be refused
         Assert.Single(MailSink.For(to));
         Assert.Single(MailSink.LogFor(to), l => l.Contains("\"refused\"", StringComparison.Ordinal));
+        Assert.Contains(pipeline.Worker.Logs.Lines, l => l.Contains("was taken over by recovery", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task An_answer_slower_than_the_lease_is_waited_for_the_lease_is_renewed_and_nothing_is_sent_twice()
+    {
+        var arrange = await DeliveryArrange.TenantAsync(pipeline.Api);
+        var to = MailSink.NewAddress("slow");
+        // The server has the email at once but answers 12 s later: more than two leases (5 s) and recovery passes (1 s).
+        SmtpRules.Set(new { match = to, stage = "data", answer_delay_ms = 12000 });
+        var scheduled = await arrange.DeliveryAsync(to);
+
+        var sent = await arrange.WaitForStatusAsync(scheduled.Id, DeliveryStatus.Sent, TimeSpan.FromSeconds(40));
+        Assert.Equal([AttemptOutcome.Accepted], DeliveryArrange.Outcomes(sent));
+        Assert.False(sent.PossibleDuplicate);
+        await Task.Delay(1000);
+        Assert.Single(MailSink.For(to));
     }
 
     [Fact]

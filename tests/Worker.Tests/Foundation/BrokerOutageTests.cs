@@ -5,7 +5,7 @@ using Microsoft.EntityFrameworkCore;
 
 namespace FeedbackHub.Worker.Tests.Foundation;
 
-/// <summary>Stops the shared broker, so it runs alone (after the parallel tests of this assembly).</summary>
+/// <summary>Stops a shared service (the broker, PostgreSQL), so it runs alone (after the parallel tests of this assembly).</summary>
 [CollectionDefinition(nameof(BrokerOutage), DisableParallelization = true)]
 public sealed class BrokerOutage;
 
