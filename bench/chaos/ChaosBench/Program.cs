@@ -154,7 +154,7 @@ internal static class Program
         var tokens = new string[n];
         await Parallel.ForEachAsync(Enumerable.Range(0, n), new ParallelOptions { MaxDegreeOfParallelism = 4 }, async (i, _) =>
         {
-            var application = (await api.ExpectAsync(HttpStatusCode.Created, HttpMethod.Put, $"/v1/applications/{tag}{i}", keys["integration"], Application(tag, i)))
+            var application = (await api.ExpectAsync(HttpStatusCode.Created, HttpMethod.Put, $"/v1/applications/by-external-id/{tag}{i}", keys["integration"], Application(tag, i)))
                 .GetProperty("id").GetGuid();
             var feedback = (await api.ExpectAsync(HttpStatusCode.Created, HttpMethod.Post, "/v1/feedback", keys["interviewer"], new { applicationId = application, templateId }))
                 .GetProperty("id").GetGuid();
@@ -177,7 +177,7 @@ internal static class Program
         while (!ct.IsCancellationRequested)
         {
             await api.SendAsync(HttpMethod.Get, "/v1/deliveries?limit=1", tenant.Keys["recruiter"], repeat503: false);
-            await api.SendAsync(HttpMethod.Put, $"/v1/applications/{tenant.Tag}0", tenant.Keys["integration"], Application(tenant.Tag, 0), repeat503: false);
+            await api.SendAsync(HttpMethod.Put, $"/v1/applications/by-external-id/{tenant.Tag}0", tenant.Keys["integration"], Application(tenant.Tag, 0), repeat503: false);
             try
             {
                 await Task.Delay(250, ct);

@@ -19,7 +19,7 @@ public sealed class DatabaseOutageTests(ApiFactory api) : IClassFixture<ApiFacto
             foreach (var response in new[]
                      {
                          await recruiter.GetAsync("/v1/deliveries"),
-                         await recruiter.PutAsync("/v1/applications/a-1", HttpAssertions.JsonBody(new
+                         await recruiter.PutAsync("/v1/applications/by-external-id/a-1", HttpAssertions.JsonBody(new
                          {
                              candidate = new { externalId = "c-1", firstName = "Ada", email = "ada@example.com" },
                              positionTitle = "Backend Engineer",
@@ -52,13 +52,13 @@ public sealed class DatabaseOutageTests(ApiFactory api) : IClassFixture<ApiFacto
         var ats = await tenant.ClientAsync("integration");
         var recruiter = await tenant.ClientAsync("recruiter");
         var body = new { candidate = new { externalId = "c-2", firstName = "Ada", email = "ada@example.com" }, positionTitle = "Backend Engineer" };
-        Assert.Equal(HttpStatusCode.Created, (await ats.PutAsync("/v1/applications/a-2", HttpAssertions.JsonBody(body))).StatusCode);
+        Assert.Equal(HttpStatusCode.Created, (await ats.PutAsync("/v1/applications/by-external-id/a-2", HttpAssertions.JsonBody(body))).StatusCode);
         // Several connections in the pool, all of them killed by the "restart".
         await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => recruiter.GetAsync("/v1/deliveries")));
         await api.Database.EndSessionsAsync();
 
         Assert.Equal(HttpStatusCode.OK, (await recruiter.GetAsync("/v1/deliveries")).StatusCode);
-        Assert.Equal(HttpStatusCode.OK, (await ats.PutAsync("/v1/applications/a-2", HttpAssertions.JsonBody(body))).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await ats.PutAsync("/v1/applications/by-external-id/a-2", HttpAssertions.JsonBody(body))).StatusCode);
         var statuses = await Task.WhenAll(Enumerable.Range(0, 8).Select(async _ => (await recruiter.GetAsync("/v1/deliveries")).StatusCode));
         Assert.All(statuses, s => Assert.Equal(HttpStatusCode.OK, s));
         Assert.Contains(api.Logs.Lines, l => l.Contains("running it once more", StringComparison.Ordinal));
