@@ -13,8 +13,8 @@ using Npgsql.EntityFrameworkCore.PostgreSQL.Metadata;
 namespace FeedbackHub.Domain.Persistence.Migrations
 {
     [DbContext(typeof(FeedbackHubDbContext))]
-    [Migration("20261122074307_Webhooks")]
-    partial class Webhooks
+    [Migration("20261201132749_Initial")]
+    partial class Initial
     {
         /// <inheritdoc />
         protected override void BuildTargetModel(ModelBuilder modelBuilder)
@@ -510,6 +510,10 @@ namespace FeedbackHub.Domain.Persistence.Migrations
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("created_at");
 
+                    b.Property<DateTimeOffset>("DueAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("due_at");
+
                     b.Property<string>("LastReply")
                         .HasMaxLength(1000)
                         .HasColumnType("character varying(1000)")
@@ -534,6 +538,10 @@ namespace FeedbackHub.Domain.Persistence.Migrations
 
                     b.HasIndex("ApplicationId")
                         .HasDatabaseName("ix_invitations_application_id");
+
+                    b.HasIndex("DueAt")
+                        .HasDatabaseName("ix_invitations_due_at")
+                        .HasFilter("status = 'Queued'");
 
                     b.HasIndex("TenantId", "ApplicationId")
                         .HasDatabaseName("ix_invitations_tenant_id_application_id");
@@ -692,6 +700,23 @@ namespace FeedbackHub.Domain.Persistence.Migrations
                         .HasColumnType("character varying(200)")
                         .HasColumnName("external_id");
 
+                    b.Property<bool>("LegalHold")
+                        .HasColumnType("boolean")
+                        .HasColumnName("legal_hold");
+
+                    b.Property<string>("LegalHoldReason")
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)")
+                        .HasColumnName("legal_hold_reason");
+
+                    b.Property<DateTimeOffset?>("LegalHoldSetAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("legal_hold_set_at");
+
+                    b.Property<Guid?>("LegalHoldSetById")
+                        .HasColumnType("uuid")
+                        .HasColumnName("legal_hold_set_by_id");
+
                     b.Property<string>("PositionTitle")
                         .IsRequired()
                         .HasMaxLength(200)
@@ -793,11 +818,18 @@ namespace FeedbackHub.Domain.Persistence.Migrations
                     b.HasKey("Id")
                         .HasName("pk_candidates");
 
+                    b.HasIndex("UpdatedAt")
+                        .HasDatabaseName("ix_candidates_updated_at")
+                        .HasFilter("erased_at IS NULL");
+
                     b.HasIndex("TenantId", "ExternalId")
                         .IsUnique()
                         .HasDatabaseName("ix_candidates_tenant_id_external_id");
 
-                    b.ToTable("candidates");
+                    b.ToTable("candidates", t =>
+                        {
+                            t.HasCheckConstraint("ck_candidates_erased_holds_no_personal_data", "erased_at IS NULL OR (first_name = '' AND last_name IS NULL AND email = '' AND locale IS NULL)");
+                        });
                 });
 
             modelBuilder.Entity("FeedbackHub.Domain.Model.IdempotencyRecord", b =>
@@ -1195,6 +1227,10 @@ namespace FeedbackHub.Domain.Persistence.Migrations
                     b.HasIndex("EventId")
                         .HasDatabaseName("ix_webhook_deliveries_event_id");
 
+                    b.HasIndex("NextAttemptAt")
+                        .HasDatabaseName("ix_webhook_deliveries_next_attempt_at")
+                        .HasFilter("status = 'Pending'");
+
                     b.HasIndex("TenantId")
                         .HasDatabaseName("ix_webhook_deliveries_tenant_id");
 
@@ -1236,6 +1272,9 @@ namespace FeedbackHub.Domain.Persistence.Migrations
                     b.HasKey("Id")
                         .HasName("pk_webhook_events");
 
+                    b.HasIndex("OccurredAt")
+                        .HasDatabaseName("ix_webhook_events_occurred_at");
+
                     b.HasIndex("TenantId", "Id")
                         .HasDatabaseName("ix_webhook_events_tenant_id_id");
 
@@ -1266,6 +1305,14 @@ namespace FeedbackHub.Domain.Persistence.Migrations
                         .HasColumnType("text[]")
                         .HasColumnName("events");
 
+                    b.Property<byte[]>("PreviousSealedSecret")
+                        .HasColumnType("bytea")
+                        .HasColumnName("previous_sealed_secret");
+
+                    b.Property<DateTimeOffset?>("PreviousSecretExpiresAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("previous_secret_expires_at");
+
                     b.Property<byte[]>("SealedSecret")
                         .IsRequired()
                         .HasColumnType("bytea")
@@ -1291,7 +1338,10 @@ namespace FeedbackHub.Domain.Persistence.Migrations
                     b.HasIndex("TenantId", "Enabled")
                         .HasDatabaseName("ix_webhook_subscriptions_tenant_id_enabled");
 
-                    b.ToTable("webhook_subscriptions");
+                    b.ToTable("webhook_subscriptions", t =>
+                        {
+                            t.HasCheckConstraint("ck_webhook_subscriptions_previous_secret", "(previous_sealed_secret IS NULL) = (previous_secret_expires_at IS NULL)");
+                        });
                 });
 
             modelBuilder.Entity("FeedbackHub.Domain.Auditing.AuditEvent", b =>
