@@ -112,7 +112,8 @@ internal sealed partial class ProblemExceptionHandler(IProblemDetailsService pro
                 Status = 415,
                 Type = Problems.Type("unsupported-media-type"),
                 Title = "The request body has an unsupported media type.",
-                Detail = e.Message.StartsWith("Send the body", StringComparison.Ordinal) ? e.Message : "Send the body as application/json (UTF-8).",
+                // Our own refusals (charset, Content-Encoding) say why; the framework's get the one default detail (ApiServiceExtensions).
+                Detail = e.Message.StartsWith("Send the body", StringComparison.Ordinal) ? e.Message : null,
             };
         }
 

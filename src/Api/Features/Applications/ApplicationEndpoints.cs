@@ -1,5 +1,6 @@
 using System.ComponentModel;
 using System.Globalization;
+using System.Text.Json;
 using System.Text.RegularExpressions;
 using FeedbackHub.Api.Infrastructure;
 using FeedbackHub.Domain;
@@ -33,7 +34,7 @@ public sealed record CandidateResponse(Guid Id, string ExternalId, string? First
 /// <c>legalHold</c>: the application is exempt from erasure (see <c>PUT /v1/applications/{id}/legal-hold</c>).
 /// </summary>
 public sealed record ApplicationResponse(
-    Guid Id, string ExternalId, CandidateResponse Candidate, string PositionTitle, string? StageReached, [property: ApiValues("active", "rejected", "withdrawn", "hired")] string Status,
+    Guid Id, string ExternalId, CandidateResponse Candidate, string PositionTitle, string? StageReached, [property: ApiValues(typeof(ApplicationStatus))] string Status,
     DateTimeOffset? RejectedAt, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, bool LegalHold);
 
 /// <summary>
@@ -41,7 +42,7 @@ public sealed record ApplicationResponse(
 /// null until the authoring, request and delivery operations exist and have something to show.
 /// </summary>
 public sealed record ApplicationDetailResponse(
-    Guid Id, string ExternalId, CandidateResponse Candidate, string PositionTitle, string? StageReached, [property: ApiValues("active", "rejected", "withdrawn", "hired")] string Status,
+    Guid Id, string ExternalId, CandidateResponse Candidate, string PositionTitle, string? StageReached, [property: ApiValues(typeof(ApplicationStatus))] string Status,
     DateTimeOffset? RejectedAt, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, bool LegalHold,
     ApplicationFeedbackSummary? Feedback, ApplicationRequestSummary? Request, ApplicationDeliverySummary? Delivery);
 
@@ -56,7 +57,8 @@ public sealed record ApplicationDeliverySummary(Guid Id, DeliveryStatus Status);
 
 public static partial class ApplicationEndpoints
 {
-    private static readonly string[] AllowedStatusFilters = ["active", "rejected", "withdrawn", "hired"];
+    /// <summary>The statuses as the API spells them (camelCase names of <see cref="ApplicationStatus"/>).</summary>
+    private static readonly string[] AllowedStatusFilters = [.. Enum.GetNames<ApplicationStatus>().Select(JsonNamingPolicy.CamelCase.ConvertName)];
 
     public static IEndpointRouteBuilder MapApplicationEndpoints(this IEndpointRouteBuilder app)
     {
@@ -133,7 +135,7 @@ public static partial class ApplicationEndpoints
     }
 
     public static async Task<Ok<Page<ApplicationResponse>>> ListApplications(
-        [ApiValues("active", "rejected", "withdrawn", "hired")] string? status, string? position, string? updatedSince, int? limit, string? after, FeedbackHubDbContext db, CancellationToken ct)
+        [ApiValues(typeof(ApplicationStatus))] string? status, string? position, string? updatedSince, int? limit, string? after, FeedbackHubDbContext db, CancellationToken ct)
     {
         var take = Cursor.Limit(limit);
         var cursor = Cursor.DecodeTimeAndGuid(after);
@@ -288,14 +290,9 @@ public static partial class ApplicationEndpoints
         };
 
     private static ApplicationStatus ParseStatusFilter(string status) =>
-        status switch
-        {
-            "active" => ApplicationStatus.Active,
-            "rejected" => ApplicationStatus.Rejected,
-            "withdrawn" => ApplicationStatus.Withdrawn,
-            "hired" => ApplicationStatus.Hired,
-            _ => throw Invalid("status", $"Must be one of: {string.Join(", ", AllowedStatusFilters)}."),
-        };
+        AllowedStatusFilters.Contains(status, StringComparer.Ordinal)
+            ? Enum.Parse<ApplicationStatus>(status, ignoreCase: true)
+            : throw Invalid("status", $"Must be one of: {string.Join(", ", AllowedStatusFilters)}.");
 
     private static DateTimeOffset ParseTime(string value)
     {

@@ -24,7 +24,7 @@ public sealed record ExportedCandidate(
     DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, DateTimeOffset? ErasedAt);
 
 public sealed record ExportedApplication(
-    Guid Id, string ExternalId, string PositionTitle, string? StageReached, [property: ApiValues("active", "rejected", "withdrawn", "hired")] string Status, DateTimeOffset? RejectedAt,
+    Guid Id, string ExternalId, string PositionTitle, string? StageReached, [property: ApiValues(typeof(FeedbackHub.Domain.Model.ApplicationStatus))] string Status, DateTimeOffset? RejectedAt,
     DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, ExportedLegalHold LegalHold, ExportedFeedback? Feedback,
     ExportedRequest? Request, IReadOnlyList<ExportedLink> Links, ExportedDelivery? Delivery, IReadOnlyList<ExportedInvitation> Invitations);
 

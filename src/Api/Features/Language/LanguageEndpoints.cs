@@ -26,7 +26,7 @@ public sealed record CheckBatchResponse(IReadOnlyList<CheckBatchResult> Results,
 
 public sealed record RuleResponse(string Id, string Category, Severity Severity, string Source, IReadOnlyList<string> Patterns, string Reason, string Suggestion);
 
-public sealed record RulesResponse(string CatalogVersion, [property: ApiValues("US", "UK", "DE")] string Jurisdiction, IReadOnlyList<string> Categories, IReadOnlyList<RuleResponse> Rules, IReadOnlyList<string> AllowedPhrases);
+public sealed record RulesResponse(string CatalogVersion, [property: ApiValues(typeof(JurisdictionCodes))] string Jurisdiction, IReadOnlyList<string> Categories, IReadOnlyList<RuleResponse> Rules, IReadOnlyList<string> AllowedPhrases);
 
 /// <summary>A tenant change: kind <c>term</c> (category, phrase, severity, reason, suggestion), <c>allowedPhrase</c> (phrase) or <c>disabledRule</c> (ruleId).</summary>
 public sealed record TenantRuleRequest(

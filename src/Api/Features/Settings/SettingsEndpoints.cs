@@ -28,7 +28,7 @@ public sealed class TenantSettingsOptions
 /// </summary>
 public sealed record SettingsResponse(
     Guid TenantId, string Name, int CoolingOffMinutes, int RequestWindowDays, int AnswerByDays, string SenderName, string SenderAddress,
-    string? ReplyTo, string DefaultLocale, [property: ApiValues("US", "UK", "DE")] string Jurisdiction, bool AutoApproveTemplateOnly, bool InvitationsEnabled,
+    string? ReplyTo, string DefaultLocale, [property: ApiValues(typeof(JurisdictionCodes))] string Jurisdiction, bool AutoApproveTemplateOnly, bool InvitationsEnabled,
     bool AllowPrivateWebhookTargets, int RetentionMonths, string? ContactText, string? PrivacyText, EmailFooter EmailFooter);
 
 /// <summary>
@@ -37,14 +37,12 @@ public sealed record SettingsResponse(
 /// </summary>
 public sealed record ChangeSettingsRequest(
     int? CoolingOffMinutes = null, int? RequestWindowDays = null, int? AnswerByDays = null, string? SenderName = null, string? SenderAddress = null,
-    string? ReplyTo = null, string? DefaultLocale = null, [property: ApiValues("US", "UK", "DE")] string? Jurisdiction = null, bool? AutoApproveTemplateOnly = null,
+    string? ReplyTo = null, string? DefaultLocale = null, [property: ApiValues(typeof(JurisdictionCodes))] string? Jurisdiction = null, bool? AutoApproveTemplateOnly = null,
     bool? InvitationsEnabled = null, bool? AllowPrivateWebhookTargets = null, int? RetentionMonths = null,
     [FreeText] string? ContactText = null, [FreeText] string? PrivacyText = null);
 
 public static class SettingsEndpoints
 {
-    private static readonly string[] Jurisdictions = ["US", "UK", "DE"];
-
     public static IEndpointRouteBuilder MapSettingsEndpoints(this IEndpointRouteBuilder app)
     {
         var group = app.MapGroup("/v1/settings").WithTags("Settings");
@@ -86,8 +84,8 @@ public static class SettingsEndpoints
         var tenant = await db.Tenants.SingleAsync(t => t.Id == caller.TenantId, ct);
         var current = tenant.Settings;
         var errors = new Dictionary<string, string[]>();
-        if (request.Jurisdiction is { } j && !Jurisdictions.Contains(j, StringComparer.Ordinal))
-            errors["jurisdiction"] = ["Must be one of US, UK, DE."];
+        if (request.Jurisdiction is { } j && !RuleCatalog.Default.Jurisdictions.Contains(j, StringComparer.Ordinal))
+            errors["jurisdiction"] = [$"Must be one of {string.Join(", ", RuleCatalog.Default.Jurisdictions)}."];
         if (request.DefaultLocale is { } locale && !Locales.IsValid(locale))
             errors["defaultLocale"] = ["Must be a language tag like 'en', 'en-GB' or 'de'."];
         if (request.AllowPrivateWebhookTargets == true && !current.AllowPrivateWebhookTargets && !options.Value.AllowPrivateWebhookTargets)
