@@ -9,7 +9,15 @@ public sealed record EmailMessage(
     string TextBody,
     string? HtmlBody,
     string MessageId,
-    DateTimeOffset Date);
+    DateTimeOffset Date,
+    DkimSigning? Dkim = null);
 
 /// <summary>A display name and an address.</summary>
 public sealed record MailboxAddress(string? DisplayName, string Address);
+
+/// <summary>The DKIM key an email is signed with (RFC 6376): the signing domain, the selector and the private key (PEM).</summary>
+public sealed record DkimSigning(string Domain, string Selector, string PrivateKeyPem)
+{
+    /// <summary>Never prints the key (records print every member by default).</summary>
+    public override string ToString() => $"DkimSigning {{ Domain = {Domain}, Selector = {Selector} }}";
+}
