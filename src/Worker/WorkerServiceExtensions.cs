@@ -28,6 +28,7 @@ public static class WorkerServiceExtensions
         services.Configure<InvitationOptions>(configuration.GetSection("FeedbackHub"));
         services.AddSingleton<SmtpClientPool>();
         services.AddSingleton<ISmtpSender>(sp => sp.GetRequiredService<SmtpClientPool>());
+        services.AddTenantDkimKeys(); // IDkimKeyProvider: each tenant's own key (instead of NoDkimKeys)
         services.Configure<DeliveryOptions>(configuration.GetSection("Delivery"));
         services.AddWebhookSecrets();
         services.AddHostedService<WebhookSecretCheck>(); // first: fails the start when Webhooks:SecretKey is missing or wrong
