@@ -104,6 +104,8 @@ public sealed class TenantDkimKeysTests(ApiFactory api) : IClassFixture<ApiFacto
         Assert.Null(await keys.ForSenderAsync(tenant.Id, "talent@other.example", CancellationToken.None)); // unsigned anyway: nothing to hold
         var errors = _logs.Lines.Where(l => l.StartsWith("Error", StringComparison.Ordinal)).ToList();
         Assert.Contains(tenant.Id.ToString(), Assert.Single(errors), StringComparison.Ordinal);
+        var pemLines = rsa.ExportPkcs8PrivateKeyPem().Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(l => !l.StartsWith("-----", StringComparison.Ordinal)).ToList();
+        Assert.DoesNotContain(_logs.Lines, l => l.Contains("PRIVATE KEY", StringComparison.Ordinal) || pemLines.Any(p => l.Contains(p, StringComparison.Ordinal)));
 
         var health = await services.GetRequiredService<HealthCheckService>().CheckHealthAsync(c => c.Name == "dkim-keys");
         Assert.Equal(HealthStatus.Degraded, health.Status);
