@@ -43,6 +43,8 @@ TLS and AUTH (all optional; without them the sink speaks plain SMTP and accepts 
   --auth USER:PASSWORD             AUTH PLAIN and LOGIN with this one account, and required: MAIL FROM
                                    without it gets 530 5.7.0; a wrong password gets 535 5.7.8. AUTH is
                                    only accepted over TLS (538 otherwise) unless --auth-over-plaintext.
+  --idle-timeout SECONDS           close a connection after this much client silence (default 300), as real
+                                   servers do with idle pooled connections.
 """
 from __future__ import annotations
 
@@ -305,7 +307,7 @@ async def serve(host: str, port: int, state_dir: str, pid_file: str | None, a: a
     def factory():
         return SinkSMTP(handler, implicit_tls=a.implicit_tls, hostname="feedbackhub-smtp-sink",
                         ident="FeedbackHub SMTP sink", decode_data=False, enable_SMTPUTF8=True,
-                        data_size_limit=50 * 1024 * 1024, loop=loop, **security)
+                        data_size_limit=50 * 1024 * 1024, timeout=a.idle_timeout, loop=loop, **security)
 
     server = await loop.create_server(factory, host=host, port=port, reuse_address=True, backlog=256,
                                       ssl=context if a.implicit_tls else None)
@@ -340,6 +342,7 @@ def main() -> int:
     p.add_argument("--implicit-tls", action="store_true", help="speak TLS from the first byte (needs --tls-cert)")
     p.add_argument("--auth", metavar="USER:PASSWORD", help="require AUTH (PLAIN, LOGIN) with this account")
     p.add_argument("--auth-over-plaintext", action="store_true", help="accept AUTH without TLS")
+    p.add_argument("--idle-timeout", type=float, default=300.0, help="seconds of client silence before the sink closes the connection (300)")
     a = p.parse_args()
     if bool(a.tls_cert) != bool(a.tls_key):
         p.error("--tls-cert and --tls-key go together")

@@ -54,7 +54,8 @@ public static class EmailMime
             HeaderCanonicalizationAlgorithm = DkimCanonicalizationAlgorithm.Relaxed,
             BodyCanonicalizationAlgorithm = DkimCanonicalizationAlgorithm.Relaxed,
         };
-        signer.Sign(Format, mime, DkimHeaders.Where(h => mime.Headers.Contains(h)).ToList());
+        // Content-Type lives on the body entity in MimeKit; the signer finds it there.
+        signer.Sign(Format, mime, DkimHeaders.Where(h => mime.Headers.Contains(h) || mime.Body?.Headers.Contains(h) == true).ToList());
     }
 
     private static TextPart Text(string subtype, string body)
