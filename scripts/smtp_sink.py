@@ -53,11 +53,13 @@ import asyncio
 import datetime as dt
 import itertools
 import json
+import logging
 import os
 import signal
 import ssl
 import sys
 import time
+import warnings
 
 from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 
@@ -353,6 +355,12 @@ def main() -> int:
     if a.host not in ("127.0.0.1", "::1", "localhost") and not a.host.startswith("127."):
         print("smtp_sink: refusing to bind a non-loopback address", file=sys.stderr)
         return 2
+    # aiosmtpd cannot see implicit TLS, so it warns that AUTH does not require TLS; it does here. Its own use of a
+    # deprecated attribute warns too. Neither helps a reader of smtp-sink.log.
+    warnings.filterwarnings("ignore", message="Requiring AUTH while not requiring TLS")
+    warnings.filterwarnings("ignore", message="Session.login_data is deprecated")
+    if a.implicit_tls:
+        logging.getLogger("mail.log").addFilter(lambda record: "auth_require_tls" not in record.getMessage())
     state_dir = os.path.abspath(a.dir)
     os.makedirs(os.path.join(state_dir, "mail"), exist_ok=True)
     asyncio.run(serve(a.host, a.port, state_dir, a.pid_file, a))
