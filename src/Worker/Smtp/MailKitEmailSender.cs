@@ -49,7 +49,8 @@ public sealed class MailKitEmailSender : IEmailSender, IAsyncDisposable
         for (var attempt = 0; ; attempt++)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var reused = TryTakeIdle(out var connection);
+            Connection? connection = null;
+            var reused = attempt == 0 && TryTakeIdle(out connection); // the retry is always on a fresh connection
             if (connection is null)
             {
                 var (opened, failure) = await OpenAsync(cancellationToken);
