@@ -7,6 +7,8 @@ using FeedbackHub.Worker.Retention;
 using FeedbackHub.Worker.Smtp;
 using FeedbackHub.Worker.Webhooks;
 using MassTransit;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Options;
 
 namespace FeedbackHub.Worker;
 
@@ -22,12 +24,17 @@ public static class WorkerServiceExtensions
 
         services.AddFeedbackHubDatabase();
         services.AddSingleton<ITenantScope, SystemTenantScope>();
-        services.Configure<SmtpOptions>(configuration.GetSection("Smtp"));
+        services.AddOptions<SmtpOptions>().Bind(configuration.GetSection("Smtp")).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<SmtpOptions>, SmtpOptionsValidator>();
         services.Configure<OutboxOptions>(configuration.GetSection("Outbox"));
         services.Configure<WorkerEmailOptions>(configuration.GetSection("Email"));
         services.Configure<InvitationOptions>(configuration.GetSection("FeedbackHub"));
         services.AddSingleton<SmtpClientPool>();
         services.AddSingleton<ISmtpSender>(sp => sp.GetRequiredService<SmtpClientPool>());
+        services.AddSingleton<SmtpHealth>();
+        services.AddSingleton<IEmailSender, MailKitEmailSender>();
+        services.AddHostedService<SmtpStartupLog>();
+        services.AddHealthChecks().Add(new HealthCheckRegistration("smtp", sp => sp.GetRequiredService<SmtpHealth>(), failureStatus: null, tags: ["ready"]));
         services.AddTenantDkimKeys(); // IDkimKeyProvider: each tenant's own key (instead of NoDkimKeys)
         services.Configure<DeliveryOptions>(configuration.GetSection("Delivery"));
         services.AddWebhookSecrets();

@@ -30,6 +30,7 @@ public sealed class WorkerHost : IAsyncDisposable
             ["ConnectionStrings:RabbitMq"] = TestServices.RabbitMq,
             ["Smtp:Host"] = TestServices.SmtpHost,
             ["Smtp:Port"] = TestServices.SmtpPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Smtp:Security"] = "None", // the shared capture sink speaks plain SMTP
             ["RabbitMq:Prefix"] = prefix,
             ["Outbox:PollInterval"] = "00:00:00.050",
             ["Webhooks:SecretKey"] = TestServices.WebhookSecretKey,

@@ -158,6 +158,7 @@ internal static class Program
                 {
                     ["Smtp__Host"] = smtpHost,
                     ["Smtp__Port"] = smtpPort.ToString(CultureInfo.InvariantCulture),
+                    ["Smtp__Security"] = "None",
                     ["Webhooks__SecretKey"] = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)),
                 }));
 

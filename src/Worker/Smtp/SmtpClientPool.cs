@@ -6,21 +6,6 @@ using Microsoft.Extensions.Options;
 
 namespace FeedbackHub.Worker.Smtp;
 
-public sealed class SmtpOptions
-{
-    public string Host { get; set; } = "127.0.0.1";
-
-    public int Port { get; set; } = 25;
-
-    /// <summary>Name sent in EHLO.</summary>
-    public string ClientName { get; set; } = "feedbackhub-worker";
-
-    /// <summary>Connections kept open for reuse.</summary>
-    public int MaxIdleConnections { get; set; } = 8;
-
-    public TimeSpan CommandTimeout { get; set; } = TimeSpan.FromSeconds(30);
-}
-
 /// <summary>An SMTP reply: code and text, e.g. 250 "2.0.0 OK".</summary>
 public sealed record SmtpReply(int Code, string Text)
 {

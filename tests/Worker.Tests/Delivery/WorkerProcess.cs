@@ -51,6 +51,7 @@ public sealed class WorkerProcess : IAsyncDisposable
             ["ConnectionStrings__RabbitMq"] = TestServices.RabbitMq,
             ["Smtp__Host"] = TestServices.SmtpHost,
             ["Smtp__Port"] = TestServices.SmtpPort.ToString(CultureInfo.InvariantCulture),
+            ["Smtp__Security"] = "None",
             ["Webhooks__SecretKey"] = TestServices.WebhookSecretKey,
             ["RabbitMq__Prefix"] = prefix,
             ["RabbitMq__PrefetchCount"] = prefetch.ToString(CultureInfo.InvariantCulture),
