@@ -11,7 +11,10 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Hosting.Internal;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
 using MimeKit;
 using MimeKit.Cryptography;
 using Org.BouncyCastle.Crypto;
@@ -134,6 +137,27 @@ public sealed class TenantDkimKeysTests(ApiFactory api) : IClassFixture<ApiFacto
         // And a key that is not the published one does not verify either.
         using var stranger = RSA.Create(2048);
         Assert.False(await Verify(Sign(Message(), signing! with { PrivateKeyPem = stranger.ExportPkcs8PrivateKeyPem() }), locator));
+    }
+
+    [Fact]
+    public async Task An_email_the_worker_sends_with_the_tenants_key_verifies_as_received_against_the_published_record()
+    {
+        var (keys, _) = Provider();
+        var tenant = await api.CreateTenantAsync(settings: Acme);
+        using var rsa = RSA.Create(2048);
+        var record = (await (await tenant.Admin.PatchAsync("/v1/settings", HttpAssertions.JsonBody(new { dkim = new { domain = "acme.example", selector = "fh1", privateKey = rsa.ExportRSAPrivateKeyPem() } })))
+            .ReadAsync<SettingsResponse>()).Dkim.DnsRecord!;
+        var to = MailSink.NewAddress();
+        var message = new EmailMessage(new Domain.Email.MailboxAddress("Acme Talent", "talent@acme.example"), new Domain.Email.MailboxAddress("Sam", to), null,
+            "Your feedback", "What would make a stronger application next time: more detail.", "<p>Thank you.</p>", $"{Guid.NewGuid():N}@feedbackhub.test",
+            DateTimeOffset.UtcNow, await keys.ForSenderAsync(tenant.Id, "talent@acme.example", CancellationToken.None));
+        await using var sender = new MailKitEmailSender(
+            Options.Create(new SmtpOptions { Host = TestServices.SmtpHost, Port = TestServices.SmtpPort, Security = SmtpSecurity.None }),
+            new SmtpHealth(NullLogger<SmtpHealth>.Instance), new HostingEnvironment { EnvironmentName = "Testing" });
+
+        Assert.True((await sender.SendAsync(message, CancellationToken.None)).IsAccepted);
+        var received = Assert.Single(await MailSink.WaitForAsync(to));
+        Assert.True(await Verify(Encoding.UTF8.GetBytes(received.Raw), new RecordLocator(record.Name, record.Value)));
     }
 
     [Fact]
