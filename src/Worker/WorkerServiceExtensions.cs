@@ -35,6 +35,7 @@ public static class WorkerServiceExtensions
         services.AddSingleton<IEmailSender, MailKitEmailSender>();
         services.AddHostedService<SmtpStartupLog>();
         services.AddHealthChecks().Add(new HealthCheckRegistration("smtp", sp => sp.GetRequiredService<SmtpHealth>(), failureStatus: null, tags: ["ready"]));
+        services.AddTenantDkimKeys(); // IDkimKeyProvider: each tenant's own key (instead of NoDkimKeys)
         services.Configure<DeliveryOptions>(configuration.GetSection("Delivery"));
         services.AddWebhookSecrets();
         services.AddHostedService<WebhookSecretCheck>(); // first: fails the start when Webhooks:SecretKey is missing or wrong

@@ -19,6 +19,8 @@ public sealed class FeedbackHubDbContext(DbContextOptions<FeedbackHubDbContext> 
 
     public DbSet<Tenant> Tenants => Set<Tenant>();
 
+    public DbSet<DkimKey> DkimKeys => Set<DkimKey>();
+
     public DbSet<ApiKey> ApiKeys => Set<ApiKey>();
 
     public DbSet<AuditEvent> AuditEvents => Set<AuditEvent>();
@@ -91,6 +93,7 @@ public sealed class FeedbackHubDbContext(DbContextOptions<FeedbackHubDbContext> 
         modelBuilder.Entity<Application>().HasQueryFilter(a => ScopeTenantId == null || a.TenantId == ScopeTenantId);
         modelBuilder.Entity<Feedback>().HasQueryFilter(f => ScopeTenantId == null || f.TenantId == ScopeTenantId);
         modelBuilder.Entity<TenantLanguageRule>().HasQueryFilter(r => ScopeTenantId == null || r.TenantId == ScopeTenantId);
+        modelBuilder.Entity<DkimKey>().HasQueryFilter(k => ScopeTenantId == null || k.TenantId == ScopeTenantId);
         // Candidate-facing lookups (by token hash) run unscoped on purpose: the token is the credential.
         modelBuilder.Entity<FeedbackRequestLink>().HasQueryFilter(l => ScopeTenantId == null || l.TenantId == ScopeTenantId);
         modelBuilder.Entity<FeedbackRequest>().HasQueryFilter(r => ScopeTenantId == null || r.TenantId == ScopeTenantId);

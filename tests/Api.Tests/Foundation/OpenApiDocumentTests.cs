@@ -71,6 +71,7 @@ public sealed class OpenApiDocumentTests(ApiFactory api) : IClassFixture<ApiFact
     [InlineData("/v1/language/tenant-rules", "post")]
     [InlineData("/v1/templates", "post")]
     [InlineData("/v1/feedback/{id}/answers", "put")]
+    [InlineData("/v1/settings/dkim/generate", "post")]
     public async Task Key_operations_carry_a_request_example(string path, string method)
     {
         using var doc = JsonDocument.Parse(await DocumentAsync());
@@ -200,6 +201,7 @@ public sealed class OpenApiDocumentTests(ApiFactory api) : IClassFixture<ApiFact
     [InlineData("CreateWebhookRequest", "events", "feedback.requested,feedback.approved,delivery.sent,delivery.failed,delivery.cancelled")]
     [InlineData("WebhookAttemptResponse", "outcome", "delivered,http-error,timeout,network-error,refused-address,redirect-not-followed,subscription-disabled,secret-unreadable")]
     [InlineData("SettingsResponse", "jurisdiction", "US,UK,DE")]
+    [InlineData("DkimSettingsResponse", "status", "signing,unsigned,domainMismatch,keyUnreadable")]
     [InlineData("CandidateRequestView", "status", "open,requested,sent,closed")]
     public async Task Strings_with_a_closed_set_of_values_are_enums(string schema, string member, string values)
     {

@@ -172,6 +172,34 @@ namespace FeedbackHub.Domain.Persistence.Migrations
                 });
 
             migrationBuilder.CreateTable(
+                name: "dkim_keys",
+                columns: table => new
+                {
+                    id = table.Column<Guid>(type: "uuid", nullable: false),
+                    tenant_id = table.Column<Guid>(type: "uuid", nullable: false),
+                    state = table.Column<string>(type: "character varying(10)", maxLength: 10, nullable: false),
+                    domain = table.Column<string>(type: "character varying(253)", maxLength: 253, nullable: false),
+                    selector = table.Column<string>(type: "character varying(253)", maxLength: 253, nullable: false),
+                    sealed_private_key = table.Column<byte[]>(type: "bytea", nullable: false),
+                    public_key = table.Column<byte[]>(type: "bytea", nullable: false),
+                    key_bits = table.Column<int>(type: "integer", nullable: false),
+                    generated = table.Column<bool>(type: "boolean", nullable: false),
+                    created_at = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false),
+                    activated_at = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: true)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("pk_dkim_keys", x => x.id);
+                    table.CheckConstraint("ck_dkim_keys_activated_at", "(state = 'Active') = (activated_at IS NOT NULL)");
+                    table.ForeignKey(
+                        name: "fk_dkim_keys_tenants_tenant_id",
+                        column: x => x.tenant_id,
+                        principalTable: "tenants",
+                        principalColumn: "id",
+                        onDelete: ReferentialAction.Cascade);
+                });
+
+            migrationBuilder.CreateTable(
                 name: "templates",
                 columns: table => new
                 {
@@ -695,6 +723,12 @@ namespace FeedbackHub.Domain.Persistence.Migrations
                 column: "tenant_id");
 
             migrationBuilder.CreateIndex(
+                name: "ix_dkim_keys_tenant_id_state",
+                table: "dkim_keys",
+                columns: new[] { "tenant_id", "state" },
+                unique: true);
+
+            migrationBuilder.CreateIndex(
                 name: "ix_feedback_application_id",
                 table: "feedback",
                 column: "application_id",
@@ -871,6 +905,9 @@ namespace FeedbackHub.Domain.Persistence.Migrations
 
             migrationBuilder.DropTable(
                 name: "delivery_attempts");
+
+            migrationBuilder.DropTable(
+                name: "dkim_keys");
 
             migrationBuilder.DropTable(
                 name: "feedback_request_links");

@@ -573,6 +573,73 @@ namespace FeedbackHub.Domain.Persistence.Migrations
                     b.ToTable("suppressed_addresses");
                 });
 
+            modelBuilder.Entity("FeedbackHub.Domain.Email.DkimKey", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .HasColumnType("uuid")
+                        .HasColumnName("id");
+
+                    b.Property<DateTimeOffset?>("ActivatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("activated_at");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at");
+
+                    b.Property<string>("Domain")
+                        .IsRequired()
+                        .HasMaxLength(253)
+                        .HasColumnType("character varying(253)")
+                        .HasColumnName("domain");
+
+                    b.Property<bool>("Generated")
+                        .HasColumnType("boolean")
+                        .HasColumnName("generated");
+
+                    b.Property<int>("KeyBits")
+                        .HasColumnType("integer")
+                        .HasColumnName("key_bits");
+
+                    b.Property<byte[]>("PublicKey")
+                        .IsRequired()
+                        .HasColumnType("bytea")
+                        .HasColumnName("public_key");
+
+                    b.Property<byte[]>("SealedPrivateKey")
+                        .IsRequired()
+                        .HasColumnType("bytea")
+                        .HasColumnName("sealed_private_key");
+
+                    b.Property<string>("Selector")
+                        .IsRequired()
+                        .HasMaxLength(253)
+                        .HasColumnType("character varying(253)")
+                        .HasColumnName("selector");
+
+                    b.Property<string>("State")
+                        .IsRequired()
+                        .HasMaxLength(10)
+                        .HasColumnType("character varying(10)")
+                        .HasColumnName("state");
+
+                    b.Property<Guid>("TenantId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("tenant_id");
+
+                    b.HasKey("Id")
+                        .HasName("pk_dkim_keys");
+
+                    b.HasIndex("TenantId", "State")
+                        .IsUnique()
+                        .HasDatabaseName("ix_dkim_keys_tenant_id_state");
+
+                    b.ToTable("dkim_keys", t =>
+                        {
+                            t.HasCheckConstraint("ck_dkim_keys_activated_at", "(state = 'Active') = (activated_at IS NOT NULL)");
+                        });
+                });
+
             modelBuilder.Entity("FeedbackHub.Domain.Email.TestEmail", b =>
                 {
                     b.Property<Guid>("Id")
@@ -1454,6 +1521,16 @@ namespace FeedbackHub.Domain.Persistence.Migrations
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired()
                         .HasConstraintName("fk_invitations_applications_application_id");
+                });
+
+            modelBuilder.Entity("FeedbackHub.Domain.Email.DkimKey", b =>
+                {
+                    b.HasOne("FeedbackHub.Domain.Model.Tenant", null)
+                        .WithMany()
+                        .HasForeignKey("TenantId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_dkim_keys_tenants_tenant_id");
                 });
 
             modelBuilder.Entity("FeedbackHub.Domain.Email.TestEmail", b =>
