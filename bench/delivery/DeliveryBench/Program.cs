@@ -7,6 +7,7 @@ using FeedbackHub.Domain.Authoring;
 using FeedbackHub.Domain.Delivery;
 using FeedbackHub.Domain.Email;
 using FeedbackHub.Domain.Model;
+using FeedbackHub.Domain.Outbound;
 using FeedbackHub.Domain.Persistence;
 using FeedbackHub.Domain.Rendering;
 using FeedbackHub.Domain.Templates;
@@ -20,7 +21,7 @@ namespace FeedbackHub.Bench.Delivery;
 /// <summary>
 /// Delivery throughput and latency: N approved deliveries due at the same instant, sent by 1 and by 2 real worker
 /// processes, against a raw SMTP send loop (the worker's own NoDelay client, 8 connections) to the same sink.
-/// Times come from the sink's smtp-log.jsonl (acceptance) and the deliveries' scheduled_for (due time).
+/// Times come from the sink's smtp-log.jsonl (acceptance) and the deliveries' due_at (due time).
 /// </summary>
 internal static class Program
 {
@@ -172,9 +173,9 @@ internal static class Program
             await using (var db = new FeedbackHubDbContext(options.Options, new SystemTenantScope()))
             {
                 var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-                while (await db.Deliveries.CountAsync(d => d.TenantId == tenantId && d.Status == DeliveryStatus.Sent) < n && DateTime.UtcNow < deadline)
+                while (await db.Deliveries.CountAsync(d => d.TenantId == tenantId && d.Status == OutboundStatus.Sent) < n && DateTime.UtcNow < deadline)
                     await Task.Delay(100);
-                var sent = await db.Deliveries.CountAsync(d => d.TenantId == tenantId && d.Status == DeliveryStatus.Sent);
+                var sent = await db.Deliveries.CountAsync(d => d.TenantId == tenantId && d.Status == OutboundStatus.Sent);
                 if (sent != n || Accepted(smtpLog, tag).Count != n)
                     throw new InvalidOperationException($"{sent} of {n} marked Sent, {Accepted(smtpLog, tag).Count} accepted: not exactly once.");
             }
@@ -200,7 +201,7 @@ internal static class Program
     {
         await using var db = new FeedbackHubDbContext(options, new SystemTenantScope());
         await using var tx = await db.Database.BeginTransactionAsync();
-        await db.Database.ExecuteSqlAsync($"UPDATE deliveries SET scheduled_for = {due} WHERE tenant_id = {tenantId}");
+        await db.Database.ExecuteSqlAsync($"UPDATE outbound SET due_at = {due} WHERE tenant_id = {tenantId}");
         await db.Database.ExecuteSqlAsync($"UPDATE outbox_messages SET due_at = {due} WHERE tenant_id = {tenantId}");
         await tx.CommitAsync();
     }
@@ -246,8 +247,8 @@ internal static class Program
         await using var tx = await db.Database.BeginTransactionAsync();
         foreach (var id in applications)
         {
-            await DeliveryScheduling.LockApplicationAsync(db, id, CancellationToken.None);
-            _ = await DeliveryScheduling.TryScheduleAsync(db, tenant.Id, id, "feedbackhub.local", now, CancellationToken.None)
+            var locked = await DeliveryScheduling.LockApplicationAsync(db, id, CancellationToken.None);
+            _ = await DeliveryScheduling.TryScheduleAsync(db, locked, tenant.Id, "feedbackhub.local", now, CancellationToken.None)
                 ?? throw new InvalidOperationException("Not scheduled.");
         }
 

@@ -21,9 +21,12 @@ public sealed class SmtpOptions
     public TimeSpan CommandTimeout { get; set; } = TimeSpan.FromSeconds(30);
 }
 
-/// <summary>An SMTP reply: code and text, e.g. 250 "2.0.0 OK".</summary>
+/// <summary>An SMTP reply: code and text, e.g. 250 "2.0.0 OK", and the stage of the conversation it answered.</summary>
 public sealed record SmtpReply(int Code, string Text)
 {
+    /// <summary>What the reply answered (the greeting, EHLO, MAIL FROM, RCPT TO, DATA or the final ".").</summary>
+    public SmtpStage Stage { get; init; } = SmtpStage.Data;
+
     public bool IsPositive => Code is >= 200 and < 400;
 
     public bool IsPermanentFailure => Code is >= 500 and < 600;
@@ -31,9 +34,16 @@ public sealed record SmtpReply(int Code, string Text)
     public override string ToString() => $"{Code} {Text}";
 }
 
-/// <summary>Connection failures and timeouts: transient, try again later.</summary>
-public sealed class SmtpUnavailableException(string message, Exception? inner = null, bool mayHaveBeenAccepted = false) : Exception(message, inner)
+/// <summary>Connection failures, timeouts and a refused greeting or EHLO: the conversation could not go on.</summary>
+public sealed class SmtpUnavailableException(string message, Exception? inner = null, bool mayHaveBeenAccepted = false, SmtpStage stage = SmtpStage.Connect, SmtpReply? reply = null)
+    : Exception(message, inner)
 {
+    /// <summary>Where the conversation stopped.</summary>
+    public SmtpStage Stage { get; } = stage;
+
+    /// <summary>The server's refusal, when it answered (a greeting or EHLO other than 220 / 250); null when it did not.</summary>
+    public SmtpReply? Reply { get; } = reply;
+
     /// <summary>
     /// The whole message had been handed over (the final "." was sent) when the connection failed or the answer timed out:
     /// the server may have accepted it, so sending it again may deliver it twice.
@@ -128,13 +138,22 @@ internal sealed class SmtpConnection : IAsyncDisposable
             using var timeout = Timeout(options, ct);
             await tcp.ConnectAsync(options.Host, options.Port, timeout.Token);
             var connection = new SmtpConnection(tcp, options);
-            var greeting = await connection.ReadReplyAsync(ct);
-            if (greeting.Code != 220)
-                throw new SmtpUnavailableException($"SMTP server greeted with {greeting}.");
-            var ehlo = await connection.CommandAsync($"EHLO {options.ClientName}", ct);
-            if (ehlo.Code != 250)
-                throw new SmtpUnavailableException($"SMTP server refused EHLO: {ehlo}.");
-            return connection;
+            var stage = SmtpStage.Connect;
+            try
+            {
+                var greeting = await connection.ReadReplyAsync(ct);
+                if (greeting.Code != 220)
+                    throw new SmtpUnavailableException($"SMTP server greeted with {greeting}.", stage: stage, reply: greeting with { Stage = stage });
+                stage = SmtpStage.Ehlo;
+                var ehlo = await connection.CommandAsync($"EHLO {options.ClientName}", ct);
+                if (ehlo.Code != 250)
+                    throw new SmtpUnavailableException($"SMTP server refused EHLO: {ehlo}.", stage: stage, reply: ehlo with { Stage = stage });
+                return connection;
+            }
+            catch (SmtpUnavailableException e) when (e.Reply is null && e.Stage != stage)
+            {
+                throw new SmtpUnavailableException(e.Message, e, stage: stage);
+            }
         }
         catch (Exception e) when (e is SocketException or IOException or OperationCanceledException && !ct.IsCancellationRequested)
         {
@@ -151,31 +170,38 @@ internal sealed class SmtpConnection : IAsyncDisposable
     public async Task<SmtpReply> SendAsync(string from, string to, string data, CancellationToken ct)
     {
         var handedOver = false;
+        var stage = SmtpStage.MailFrom;
         try
         {
-            var mail = await CommandAsync($"MAIL FROM:<{from}>", ct);
+            var mail = await CommandAsync($"MAIL FROM:<{from}>", ct) with { Stage = stage };
             if (mail.Code != 250)
                 return await ResetAfter(mail, ct);
-            var rcpt = await CommandAsync($"RCPT TO:<{to}>", ct);
+            stage = SmtpStage.RcptTo;
+            var rcpt = await CommandAsync($"RCPT TO:<{to}>", ct) with { Stage = stage };
             if (rcpt.Code is not (250 or 251))
                 return await ResetAfter(rcpt, ct);
-            var start = await CommandAsync("DATA", ct);
+            stage = SmtpStage.Data;
+            var start = await CommandAsync("DATA", ct) with { Stage = stage };
             if (start.Code != 354)
                 return await ResetAfter(start, ct);
             // Cancelling while the body is written leaves the server without the final ".": it discards the message.
             await WriteAsync(DotStuff(data), ct);
             handedOver = true;
             await WriteAsync(".\r\n", CancellationToken.None);
-            return await ReadReplyAsync(CancellationToken.None);
+            return await ReadReplyAsync(CancellationToken.None) with { Stage = stage };
         }
         catch (Exception e) when (handedOver && e is IOException or SocketException or OperationCanceledException or SmtpUnavailableException)
         {
             throw new SmtpUnavailableException(
-                $"SMTP connection failed after the message was handed over ({e.GetType().Name}: {e.Message}); the server may have accepted it.", e, mayHaveBeenAccepted: true);
+                $"SMTP connection failed after the message was handed over ({e.GetType().Name}: {e.Message}); the server may have accepted it.", e, mayHaveBeenAccepted: true, stage: stage);
+        }
+        catch (SmtpUnavailableException e) when (e.Reply is null)
+        {
+            throw new SmtpUnavailableException(e.Message, e, stage: stage);
         }
         catch (Exception e) when (e is IOException or SocketException or OperationCanceledException && !ct.IsCancellationRequested)
         {
-            throw new SmtpUnavailableException($"SMTP connection failed ({e.GetType().Name}).", e);
+            throw new SmtpUnavailableException($"SMTP connection failed ({e.GetType().Name}).", e, stage: stage);
         }
     }
 

@@ -4,6 +4,7 @@ using FeedbackHub.Domain.Auditing;
 using FeedbackHub.Domain.Authoring;
 using FeedbackHub.Domain.Delivery;
 using FeedbackHub.Domain.Model;
+using FeedbackHub.Domain.Outbound;
 using FeedbackHub.Domain.Outbox;
 using FeedbackHub.Domain.Templates;
 using FeedbackHub.Tests;
@@ -117,22 +118,36 @@ public sealed class DeliveryArrange(TestDatabase database, Guid tenantId)
         var deliveries = new List<Domain.Delivery.Delivery>();
         foreach (var applicationId in applications)
         {
-            await DeliveryScheduling.LockApplicationAsync(db, applicationId, CancellationToken.None);
-            var delivery = await DeliveryScheduling.TryScheduleAsync(db, tenantId, applicationId, MessageIdDomain, DateTimeOffset.UtcNow, CancellationToken.None)
+            var application = await DeliveryScheduling.LockApplicationAsync(db, applicationId, CancellationToken.None);
+            var delivery = await DeliveryScheduling.TryScheduleAsync(db, application, tenantId, MessageIdDomain, DateTimeOffset.UtcNow, CancellationToken.None)
                 ?? throw new InvalidOperationException("The delivery was not scheduled.");
-            if (interrupted)
-            {
-                foreach (var entry in db.ChangeTracker.Entries<OutboxMessage>().Where(e => e.State == EntityState.Added).ToList())
-                    entry.State = EntityState.Detached;
-                Assert.True(delivery.TryStartAttempt(DateTimeOffset.UtcNow - TimeSpan.FromMinutes(1), TimeSpan.FromSeconds(5)));
-            }
-
             deliveries.Add(delivery);
+        }
+
+        if (interrupted)
+        {
+            foreach (var entry in db.ChangeTracker.Entries<OutboxMessage>().Where(e => e.State == EntityState.Added).ToList())
+                entry.State = EntityState.Detached;
         }
 
         await db.SaveChangesAsync();
         await tx.CommitAsync();
-        return deliveries;
+        if (!interrupted)
+            return deliveries;
+
+        // As if a worker had claimed them a minute ago and died: Sending, the lease run out, no message.
+        var claimed = new List<Domain.Delivery.Delivery>();
+        foreach (var delivery in deliveries)
+        {
+            db.ChangeTracker.Clear();
+            await OutboundSteps.ChangeAsync<Domain.Delivery.Delivery>(db, delivery.Id, (d, guard) =>
+            {
+                Assert.NotNull(d.TryClaim(guard, DateTimeOffset.UtcNow - TimeSpan.FromMinutes(1), TimeSpan.FromSeconds(5)));
+                claimed.Add(d);
+            });
+        }
+
+        return claimed;
     }
 
     /// <summary>Moves a scheduled delivery (and its outbox message) to another due time.</summary>
@@ -141,7 +156,7 @@ public sealed class DeliveryArrange(TestDatabase database, Guid tenantId)
         await using var db = database.CreateDbContext();
         var id = deliveryId.ToString();
         var pattern = "%" + id + "%";
-        await db.Database.ExecuteSqlAsync($"UPDATE deliveries SET scheduled_for = {dueAt} WHERE id = {deliveryId}");
+        await db.Database.ExecuteSqlAsync($"UPDATE outbound SET due_at = {dueAt} WHERE id = {deliveryId}");
         await db.Database.ExecuteSqlAsync($"UPDATE outbox_messages SET due_at = {dueAt} WHERE body::text LIKE {pattern}");
     }
 
@@ -150,7 +165,7 @@ public sealed class DeliveryArrange(TestDatabase database, Guid tenantId)
     {
         await using var db = database.CreateDbContext();
         var now = DateTimeOffset.UtcNow;
-        await db.Database.ExecuteSqlAsync($"UPDATE deliveries SET scheduled_for = {now} WHERE tenant_id = {tenantId} AND status = 'Scheduled'");
+        await db.Database.ExecuteSqlAsync($"UPDATE outbound SET due_at = {now} WHERE tenant_id = {tenantId} AND status = 'Scheduled'");
         await db.Database.ExecuteSqlAsync($"UPDATE outbox_messages SET due_at = {now} WHERE tenant_id = {tenantId}");
     }
 
@@ -167,10 +182,10 @@ public sealed class DeliveryArrange(TestDatabase database, Guid tenantId)
         while (true)
         {
             var all = await LoadAllAsync();
-            if (all.Count == count && all.All(d => d.Status == DeliveryStatus.Sent))
+            if (all.Count == count && all.All(d => d.Status == OutboundStatus.Sent))
                 return all;
             if (DateTime.UtcNow > deadline)
-                throw new TimeoutException($"{all.Count(d => d.Status == DeliveryStatus.Sent)} of {count} deliveries were sent in time.");
+                throw new TimeoutException($"{all.Count(d => d.Status == OutboundStatus.Sent)} of {count} deliveries were sent in time.");
             await Task.Delay(200);
         }
     }
@@ -182,7 +197,7 @@ public sealed class DeliveryArrange(TestDatabase database, Guid tenantId)
     }
 
     /// <summary>Waits until the delivery reaches the status (and returns it with its attempts ordered by number).</summary>
-    public async Task<Domain.Delivery.Delivery> WaitForStatusAsync(Guid deliveryId, DeliveryStatus status, TimeSpan? timeout = null)
+    public async Task<Domain.Delivery.Delivery> WaitForStatusAsync(Guid deliveryId, OutboundStatus status, TimeSpan? timeout = null)
     {
         var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(30));
         while (true)

@@ -2,6 +2,7 @@ using FeedbackHub.Domain.Delivery;
 using FeedbackHub.Tests;
 using FeedbackHub.Worker.Tests.Foundation;
 using Microsoft.EntityFrameworkCore;
+using FeedbackHub.Domain.Outbound;
 
 namespace FeedbackHub.Worker.Tests.Delivery;
 
@@ -32,7 +33,7 @@ public sealed class DeliverySmtpFaultTests(ThreeAttemptsFixture pipeline) : ICla
         var scheduled = await arrange.DeliveryAsync(to);
 
         Assert.Single(await MailSink.WaitForAsync(to, timeout: TimeSpan.FromSeconds(20)));
-        var delivery = await arrange.WaitForStatusAsync(scheduled.Id, DeliveryStatus.Sent);
+        var delivery = await arrange.WaitForStatusAsync(scheduled.Id, OutboundStatus.Sent);
         Assert.Equal([AttemptOutcome.TransientFailure, AttemptOutcome.TransientFailure, AttemptOutcome.Accepted], DeliveryArrange.Outcomes(delivery));
         var attempts = delivery.Attempts.OrderBy(a => a.Number).ToList();
         Assert.StartsWith("451", attempts[0].Reply, StringComparison.Ordinal);
@@ -49,23 +50,24 @@ public sealed class DeliverySmtpFaultTests(ThreeAttemptsFixture pipeline) : ICla
         // The first transaction's answer comes 6 s after its "." and is a refusal; later ones are accepted at once.
         SmtpRules.Set(new { match = to, stage = "data", delay_ms = 6000, code = 451, message = "4.3.0 Too late", times = 1 });
         var scheduled = await arrange.DeliveryAsync(to);
-        await arrange.WaitForStatusAsync(scheduled.Id, DeliveryStatus.Sending);
+        await arrange.WaitForStatusAsync(scheduled.Id, OutboundStatus.Sending);
 
         // While it waits, recovery takes the attempt over, as it does when a worker stops renewing its lease.
         await using (var db = pipeline.Api.Database.CreateDbContext())
         {
-            var delivery = await db.Deliveries.Include(d => d.Attempts).SingleAsync(d => d.Id == scheduled.Id);
-            delivery.Interrupt(DateTimeOffset.UtcNow);
-            db.OutboxMessages.Add(Domain.Outbox.OutboxMessage.Create(new Messages.DeliverFeedback(delivery.Id, delivery.TenantId), delivery.TenantId, DateTimeOffset.UtcNow));
-            await db.SaveChangesAsync();
+            await OutboundSteps.ChangeAsync<Domain.Delivery.Delivery>(db, scheduled.Id, (delivery, guard) =>
+            {
+                Assert.True(delivery.Interrupt(guard, DateTimeOffset.UtcNow));
+                db.OutboxMessages.Add(Domain.Outbox.OutboxMessage.Create(new Messages.DeliverFeedback(delivery.Id, delivery.TenantId), delivery.TenantId, DateTimeOffset.UtcNow));
+            });
         }
 
-        await arrange.WaitForStatusAsync(scheduled.Id, DeliveryStatus.Sent, TimeSpan.FromSeconds(30));
+        await arrange.WaitForStatusAsync(scheduled.Id, OutboundStatus.Sent, TimeSpan.FromSeconds(30));
         await MailSink.WaitForAsync(to);
         await Task.Delay(TimeSpan.FromSeconds(7)); // the first attempt's late 451 has arrived by now
 
         var sent = await arrange.LoadAsync(scheduled.Id);
-        Assert.Equal(DeliveryStatus.Sent, sent.Status);
+        Assert.Equal(OutboundStatus.Sent, sent.Status);
         Assert.Equal([AttemptOutcome.Interrupted, AttemptOutcome.Accepted], DeliveryArrange.Outcomes(sent));
         Assert.True(sent.PossibleDuplicate); // recovery could not know the first attempt would be refused
         Assert.Single(MailSink.For(to));
@@ -82,7 +84,7 @@ public sealed class DeliverySmtpFaultTests(ThreeAttemptsFixture pipeline) : ICla
         SmtpRules.Set(new { match = to, stage = "data", answer_delay_ms = 12000 });
         var scheduled = await arrange.DeliveryAsync(to);
 
-        var sent = await arrange.WaitForStatusAsync(scheduled.Id, DeliveryStatus.Sent, TimeSpan.FromSeconds(40));
+        var sent = await arrange.WaitForStatusAsync(scheduled.Id, OutboundStatus.Sent, TimeSpan.FromSeconds(40));
         Assert.Equal([AttemptOutcome.Accepted], DeliveryArrange.Outcomes(sent));
         Assert.False(sent.PossibleDuplicate);
         await Task.Delay(1000);
@@ -97,7 +99,7 @@ public sealed class DeliverySmtpFaultTests(ThreeAttemptsFixture pipeline) : ICla
         SmtpRules.Set(new { match = to, code = 550, message = "5.1.1 No such user" });
         var first = await arrange.DeliveryAsync(to);
 
-        var failed = await arrange.WaitForStatusAsync(first.Id, DeliveryStatus.Failed);
+        var failed = await arrange.WaitForStatusAsync(first.Id, OutboundStatus.Failed);
         Assert.StartsWith("550", failed.LastReply, StringComparison.Ordinal);
         await Task.Delay(TimeSpan.FromSeconds(3)); // a retry would have happened by now (first backoff is 1 s)
         var still = await arrange.LoadAsync(first.Id);
@@ -113,7 +115,7 @@ public sealed class DeliverySmtpFaultTests(ThreeAttemptsFixture pipeline) : ICla
 
         // Another application of the same address (in upper case): no SMTP transaction at all.
         var second = await arrange.DeliveryAsync(to.ToUpperInvariant());
-        var secondFailed = await arrange.WaitForStatusAsync(second.Id, DeliveryStatus.Failed);
+        var secondFailed = await arrange.WaitForStatusAsync(second.Id, OutboundStatus.Failed);
         Assert.Contains("suppressed", secondFailed.LastReply, StringComparison.Ordinal);
         await Task.Delay(500);
         Assert.Single(MailSink.LogFor(to));
@@ -127,7 +129,7 @@ public sealed class DeliverySmtpFaultTests(ThreeAttemptsFixture pipeline) : ICla
         SmtpRules.Set(new { match = to, code = 452, message = "4.2.2 Mailbox full" });
         var scheduled = await arrange.DeliveryAsync(to);
 
-        var failed = await arrange.WaitForStatusAsync(scheduled.Id, DeliveryStatus.Failed, TimeSpan.FromSeconds(30));
+        var failed = await arrange.WaitForStatusAsync(scheduled.Id, OutboundStatus.Failed, TimeSpan.FromSeconds(30));
         Assert.Equal([AttemptOutcome.TransientFailure, AttemptOutcome.TransientFailure, AttemptOutcome.TransientFailure], DeliveryArrange.Outcomes(failed));
         Assert.Equal("452 4.2.2 Mailbox full", failed.LastReply);
         await Task.Delay(TimeSpan.FromSeconds(2));

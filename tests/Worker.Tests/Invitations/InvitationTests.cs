@@ -7,6 +7,7 @@ using FeedbackHub.Domain.Model;
 using FeedbackHub.Tests;
 using FeedbackHub.Worker.Tests.Foundation;
 using Microsoft.EntityFrameworkCore;
+using FeedbackHub.Domain.Outbound;
 
 namespace FeedbackHub.Worker.Tests.Invitations;
 
@@ -50,7 +51,7 @@ public sealed partial class InvitationTests(PipelineFixture pipeline) : IClassFi
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync($"/v1/public/feedback-requests/{rejection.RequestUrl[(rejection.RequestUrl.LastIndexOf('/') + 1)..]}")).StatusCode);
 
         await using var db = pipeline.Api.Database.CreateDbContext();
-        Assert.Equal(InvitationStatus.Sent, (await db.Invitations.SingleAsync(i => i.ApplicationId == applicationId)).Status);
+        Assert.Equal(OutboundStatus.Sent, (await db.Invitations.SingleAsync(i => i.ApplicationId == applicationId)).Status);
         Assert.DoesNotContain(token, await pipeline.Api.Database.DumpAsync(), StringComparison.Ordinal);
 
         // Rejecting again (a new ATS link) does not invite twice.
