@@ -32,6 +32,7 @@ public class DeliveryFixture : IAsyncLifetime
     public static Dictionary<string, string?> WorkerSettings(int maxAttempts) => new()
     {
         ["Delivery:FirstBackoff"] = "00:00:01",
+        ["Delivery:ServerProblemRetry"] = "00:00:02",
         ["Delivery:SendingLease"] = "00:00:05",
         ["Delivery:RecoveryInterval"] = "00:00:01",
         ["Delivery:MaxAttempts"] = maxAttempts.ToString(System.Globalization.CultureInfo.InvariantCulture),
@@ -57,16 +58,27 @@ public sealed class DeliveryArrange(TestDatabase database, Guid tenantId)
 
     public Guid TenantId => tenantId;
 
-    public static async Task<DeliveryArrange> TenantAsync(ApiFactory api, TimeSpan? coolingOff = null, string? replyTo = "talent@acme.example")
+    /// <summary>The tenant with its admin key (set when it was created by <see cref="TenantAsync"/>).</summary>
+    public TestTenant? Tenant { get; private init; }
+
+    public static async Task<DeliveryArrange> TenantAsync(
+        ApiFactory api, TimeSpan? coolingOff = null, string? replyTo = "talent@acme.example", string senderAddress = "feedback@acme.example")
     {
         var tenant = await api.CreateTenantAsync("Acme " + Guid.NewGuid().ToString("N")[..6], TenantSettings.Default with
         {
             CoolingOffDelay = coolingOff ?? TimeSpan.Zero,
             SenderName = "Acme Talent",
-            SenderAddress = "feedback@acme.example",
+            SenderAddress = senderAddress,
             ReplyTo = replyTo,
         });
-        return new DeliveryArrange(api.Database, tenant.Id);
+        return new DeliveryArrange(api.Database, tenant.Id) { Tenant = tenant };
+    }
+
+    /// <summary>The tenant's audit events, oldest first.</summary>
+    public async Task<List<Domain.Auditing.AuditEvent>> AuditAsync()
+    {
+        await using var db = database.CreateDbContext();
+        return await db.AuditEvents.AsNoTracking().Where(e => e.TenantId == tenantId).OrderBy(e => e.Sequence).ToListAsync();
     }
 
     /// <summary>
