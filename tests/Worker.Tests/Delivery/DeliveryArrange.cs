@@ -89,21 +89,55 @@ public sealed class DeliveryArrange(TestDatabase database, Guid tenantId)
     public async Task<Domain.Delivery.Delivery> DeliveryAsync(string email, bool interrupted = false) =>
         (await DeliveriesAsync([email], interrupted))[0];
 
+    /// <summary>
+    /// Rejected applications (rejected now) whose candidate asked for feedback and whose feedback is submitted, not yet
+    /// approved: approving it schedules the delivery.
+    /// </summary>
+    public async Task<IReadOnlyList<Story>> SubmittedStoriesAsync(IReadOnlyList<string> emails)
+    {
+        var now = DateTimeOffset.UtcNow;
+        await using var db = database.CreateDbContext();
+        var template = await TemplateAsync(db, now);
+        var stories = new List<Story>();
+        foreach (var email in emails)
+        {
+            var external = "ext-" + Guid.NewGuid().ToString("N")[..12];
+            var candidate = Candidate.Create(tenantId, new CandidateDetails("c-" + external, "Ada", "Lovelace", email, null), now);
+            var application = Application.Create(tenantId, external, candidate.Id, new ApplicationDetails("Backend Engineer", null, null), now);
+            application.Reject(now, now);
+            var feedback = Feedback.Start(tenantId, application.Id, template, Author, now);
+            feedback.Save(template.Content.Criteria.Select(c => new Answer(c.Key, c.Bands[0].Key)).ToList(), template.Content, Author, now, _ => []);
+            feedback.Submit([], template.Content, Author, now, autoApproveTemplateOnly: false);
+            db.AddRange(candidate, application, feedback, FeedbackRequest.Create(tenantId, application.Id, null, now));
+            stories.Add(new Story(application.Id, external, feedback.Id, candidate.ExternalId, email));
+        }
+
+        await db.SaveChangesAsync();
+        return stories;
+    }
+
+    /// <summary>One arranged application: its ids, its ATS ids and the candidate's address.</summary>
+    public sealed record Story(Guid ApplicationId, string ExternalId, Guid FeedbackId, string CandidateExternalId, string Email);
+
+    private async Task<TemplateVersion> TemplateAsync(FeedbackHubDbContext db, DateTimeOffset now)
+    {
+        if (_template is not null)
+            return _template;
+        var (name, content) = ExampleTemplates.Engineering;
+        var template = Template.Create(tenantId, name, "en", content, Author, now);
+        template.Latest.Submit(now);
+        template.Publish(template.Latest.Number, Reviewer, now);
+        db.Templates.Add(template);
+        await db.SaveChangesAsync();
+        return _template = template.Published!;
+    }
+
     /// <summary>As <see cref="DeliveryAsync"/>, for many addresses in two transactions (fast arrangement of batches).</summary>
     public async Task<IReadOnlyList<Domain.Delivery.Delivery>> DeliveriesAsync(IReadOnlyList<string> emails, bool interrupted = false)
     {
         var now = DateTimeOffset.UtcNow;
         await using var db = database.CreateDbContext();
-        if (_template is null)
-        {
-            var (name, content) = ExampleTemplates.Engineering;
-            var template = Template.Create(tenantId, name, "en", content, Author, now);
-            template.Latest.Submit(now);
-            template.Publish(template.Latest.Number, Reviewer, now);
-            db.Templates.Add(template);
-            await db.SaveChangesAsync();
-            _template = template.Published!;
-        }
+        _template = await TemplateAsync(db, now);
 
         var applications = new List<Guid>();
         foreach (var email in emails)
