@@ -242,6 +242,13 @@ public sealed class WebhookPipelineTests(WebhookFixture fixture) : IClassFixture
         var failed = await WaitForDeliveryAsync(tenant, later.Id, WebhookDeliveryStatus.Failed);
         Assert.Equal("subscription-disabled", failed.Attempts[^1].Outcome);
         Assert.Equal(failed.Attempts.Count - 1, _receiver.At("/disabled-later").Count);
+        await using (var db = Api.Database.CreateDbContext())
+        {
+            var audit = await db.AuditEvents.AsNoTracking().SingleAsync(e => e.TenantId == tenant.Id && e.Action == "webhook.failed");
+            Assert.Equal(later.Id, audit.SubjectId);
+            Assert.Contains("\"reason\":\"not-sendable\"", audit.Data, StringComparison.Ordinal);
+            Assert.Contains("\"detail\":\"subscription-disabled\"", audit.Data, StringComparison.Ordinal);
+        }
 
         Assert.Empty(_receiver.At("/disabled"));
     }
