@@ -108,6 +108,24 @@ public sealed class DeliveryPipelineTests(DeliveryFixture pipeline) : IClassFixt
     }
 
     [Fact]
+    public async Task A_delivery_whose_application_is_no_longer_rejected_when_it_is_claimed_is_cancelled_audited_and_not_sent()
+    {
+        var arrange = await DeliveryArrange.TenantAsync(pipeline.Api, coolingOff: TimeSpan.FromSeconds(2));
+        var to = MailSink.NewAddress("moved-on");
+        var scheduled = await arrange.DeliveryAsync(to);
+        // Reopened behind the API's back (nothing cancelled the delivery): the claim's own check, under the lock, stops it.
+        await pipeline.Api.Database.ExecuteAsync($"UPDATE applications SET status = 'Active', rejected_at = NULL WHERE id = '{scheduled.ApplicationId}'");
+
+        var cancelled = await arrange.WaitForStatusAsync(scheduled.Id, OutboundStatus.Cancelled);
+        Assert.Empty(cancelled.Attempts);
+        var audit = Assert.Single(await arrange.AuditAsync(), e => e.SubjectId == scheduled.Id);
+        Assert.Equal("delivery.cancelled", audit.Action);
+        Assert.Contains("application-reopened", audit.Data, StringComparison.Ordinal);
+        await Task.Delay(500);
+        Assert.Empty(MailSink.LogFor(to));
+    }
+
+    [Fact]
     public async Task A_candidate_erased_before_the_due_time_gets_nothing()
     {
         var arrange = await DeliveryArrange.TenantAsync(pipeline.Api, coolingOff: TimeSpan.FromSeconds(2));
