@@ -20,7 +20,7 @@ namespace FeedbackHub.Bench.Webhooks;
 
 /// <summary>
 /// Webhook throughput and latency: N events delivered through the real pipeline (raised on save, outbox relay,
-/// RabbitMQ, one Release worker process, DeliverWebhookConsumer with its row lock and 16 concurrent sends) to a
+/// RabbitMQ, one Release worker process, the outbound core's webhook channel with 16 concurrent sends) to a
 /// loopback receiver, against a raw HttpClient loop POSTing the same kind of signed bodies to the same receiver with the
 /// same concurrency (16). Times are the receiver's arrival times minus the instant the batch became due.
 /// </summary>

@@ -6,7 +6,7 @@ using FeedbackHub.Domain.Outbound;
 
 namespace FeedbackHub.Worker.Tests.Delivery;
 
-/// <summary>Scheduled delivery -> outbox -> RabbitMQ -> DeliverFeedbackConsumer -> real SMTP sink.</summary>
+/// <summary>Scheduled delivery -> outbox -> RabbitMQ -> the outbound core (feedback email channel) -> real SMTP sink.</summary>
 public sealed class DeliveryPipelineTests(DeliveryFixture pipeline) : IClassFixture<DeliveryFixture>
 {
     [Fact]
