@@ -173,10 +173,11 @@ public abstract class OutboundItem
     }
 
     /// <summary>
-    /// The worker was stopped (shutdown, broker connection lost) before the item was handed over: the attempt is recorded
-    /// as not sent, does not count against the budget, and the item is due again at once. Not a possible duplicate.
+    /// The worker was stopped (shutdown, broker connection lost) or failed before the item was handed over: the attempt
+    /// is recorded as not sent, does not count against the budget, and the item is due again at once (or at
+    /// <paramref name="dueAt"/>). Not a possible duplicate.
     /// </summary>
-    public void ReleaseUnsent(OutboundGuard guard, DateTimeOffset now)
+    public void ReleaseUnsent(OutboundGuard guard, DateTimeOffset now, DateTimeOffset? dueAt = null)
     {
         Check(guard);
         if (Status != OutboundStatus.Sending)
@@ -187,7 +188,7 @@ public abstract class OutboundItem
             attempt.Forgive();
         }
 
-        ScheduleAt(now, now);
+        ScheduleAt(dueAt is { } due && due > now ? due : now, now);
         LeaseUntil = null;
     }
 

@@ -42,7 +42,16 @@ public abstract class EmailChannel<TItem, TMessage, TPayload>(IEmailSender sende
     protected override async Task<AttemptAnswer> SendAsync(TPayload payload, OutboundClaim claim, CancellationToken ct)
     {
         var message = payload.Message;
-        var key = await dkim.ForSenderAsync(payload.TenantId, message.From.Address, ct);
+        DkimSigning? key;
+        try
+        {
+            key = await dkim.ForSenderAsync(payload.TenantId, message.From.Address, ct);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            throw new NotHandedOverException("The sender's DKIM key could not be read; nothing was sent.", e);
+        }
+
         return EmailAnswers.From(await sender.SendAsync(message with { Dkim = key }, ct));
     }
 

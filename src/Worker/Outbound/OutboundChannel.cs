@@ -22,6 +22,12 @@ public abstract record Preparation
     public sealed record Cancelling(string Reason) : Preparation;
 }
 
+/// <summary>
+/// Thrown by a channel that failed before anything was handed over (say, reading the DKIM key): the attempt is released
+/// as not sent, like a stop before the hand-over, and the message is retried.
+/// </summary>
+public sealed class NotHandedOverException(string message, Exception inner) : Exception(message, inner);
+
 /// <summary>An attempt this process claimed and is sending.</summary>
 public sealed record OutboundClaim(Guid ItemId, Guid TenantId, int Attempt, object Payload);
 

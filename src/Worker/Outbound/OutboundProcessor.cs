@@ -38,11 +38,12 @@ public sealed partial class OutboundProcessor(
             {
                 answer = await channel.SendAsync(claim, ct);
             }
-            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            catch (Exception e) when (e is OperationCanceledException && ct.IsCancellationRequested || e is NotHandedOverException)
             {
-                // Stopped (shutdown, broker connection lost) before the hand-over: nothing left, so the claim is released
-                // at once instead of running out and being flagged as a possible duplicate.
-                await ReleaseUnsentAsync(channel, claim);
+                // Stopped (shutdown, broker connection lost) or failed before the hand-over: nothing left, so the claim is
+                // released at once instead of running out and being flagged as a possible duplicate.
+                // A failure of our own (not a stop) waits a little, so a broken dependency does not spin the message round.
+                await ReleaseUnsentAsync(channel, claim, e is NotHandedOverException ? channel.RetryPolicy.ServerProblemBackoff(1) : TimeSpan.Zero);
                 throw;
             }
 
@@ -131,14 +132,14 @@ public sealed partial class OutboundProcessor(
     /// Gives a claimed but unsent item back (attempt recorded as not sent) and queues its message again, so it is sent
     /// once the worker or the broker is back. If this fails too, the lease runs out and recovery sends it again.
     /// </summary>
-    private async Task ReleaseUnsentAsync(IOutboundChannel channel, OutboundClaim claim)
+    private async Task ReleaseUnsentAsync(IOutboundChannel channel, OutboundClaim claim, TimeSpan delay)
     {
         try
         {
             var released = await RecordAsync(channel, claim, async (item, guard, now) =>
             {
-                item.ReleaseUnsent(guard, now);
-                db.OutboxMessages.Add(OutboxMessage.Create(channel.MessageFor(item), item.TenantId, now, now));
+                item.ReleaseUnsent(guard, now, now + delay);
+                db.OutboxMessages.Add(OutboxMessage.Create(channel.MessageFor(item), item.TenantId, now, item.DueAt));
                 await channel.OnNotSentAsync(db, item, claim, now, CancellationToken.None);
             });
             if (released is not null)
