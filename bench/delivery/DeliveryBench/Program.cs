@@ -7,6 +7,7 @@ using FeedbackHub.Domain.Authoring;
 using FeedbackHub.Domain.Delivery;
 using FeedbackHub.Domain.Email;
 using FeedbackHub.Domain.Model;
+using FeedbackHub.Domain.Outbound;
 using FeedbackHub.Domain.Persistence;
 using FeedbackHub.Domain.Rendering;
 using FeedbackHub.Domain.Templates;
@@ -20,7 +21,7 @@ namespace FeedbackHub.Bench.Delivery;
 /// <summary>
 /// Delivery throughput and latency: N approved deliveries due at the same instant, sent by 1 and by 2 real worker
 /// processes, against a raw SMTP send loop (the worker's own NoDelay client, 8 connections) to the same sink.
-/// Times come from the sink's smtp-log.jsonl (acceptance) and the deliveries' scheduled_for (due time).
+/// Times come from the sink's smtp-log.jsonl (acceptance) and the deliveries' due_at (due time).
 /// </summary>
 internal static class Program
 {
@@ -116,7 +117,10 @@ internal static class Program
     {
         var tag = "rawbench" + Guid.NewGuid().ToString("N")[..8];
         var messages = Enumerable.Range(0, n).Select(_ => Sample($"{tag}-{Guid.NewGuid():N}@example.test")).ToList();
-        await using var pool = new SmtpClientPool(Options.Create(new SmtpOptions { Host = host, Port = port, MaxIdleConnections = 8 }));
+        await using var pool = new MailKitEmailSender(
+            Options.Create(new SmtpOptions { Host = host, Port = port, Security = SmtpSecurity.None, MaxIdleConnections = 8 }),
+            new SmtpHealth(Microsoft.Extensions.Logging.Abstractions.NullLogger<SmtpHealth>.Instance),
+            new Microsoft.Extensions.Hosting.Internal.HostingEnvironment { EnvironmentName = "Production" });
         var next = -1;
         var due = DateTimeOffset.UtcNow;
         await Task.WhenAll(Enumerable.Range(0, 8).Select(async _ =>
@@ -124,9 +128,9 @@ internal static class Program
             int i;
             while ((i = Interlocked.Increment(ref next)) < n)
             {
-                var reply = await pool.SendAsync(messages[i], CancellationToken.None);
-                if (reply.Code != 250)
-                    throw new InvalidOperationException($"SMTP {reply}");
+                var result = await pool.SendAsync(messages[i], CancellationToken.None);
+                if (!result.IsAccepted)
+                    throw new InvalidOperationException($"SMTP {result}");
             }
         }));
         var stats = Compute(due, await WaitAcceptedAsync(smtpLog, tag, n, TimeSpan.FromSeconds(30)));
@@ -173,9 +177,9 @@ internal static class Program
             await using (var db = new FeedbackHubDbContext(options.Options, new SystemTenantScope()))
             {
                 var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-                while (await db.Deliveries.CountAsync(d => d.TenantId == tenantId && d.Status == DeliveryStatus.Sent) < n && DateTime.UtcNow < deadline)
+                while (await db.Deliveries.CountAsync(d => d.TenantId == tenantId && d.Status == OutboundStatus.Sent) < n && DateTime.UtcNow < deadline)
                     await Task.Delay(100);
-                var sent = await db.Deliveries.CountAsync(d => d.TenantId == tenantId && d.Status == DeliveryStatus.Sent);
+                var sent = await db.Deliveries.CountAsync(d => d.TenantId == tenantId && d.Status == OutboundStatus.Sent);
                 if (sent != n || Accepted(smtpLog, tag).Count != n)
                     throw new InvalidOperationException($"{sent} of {n} marked Sent, {Accepted(smtpLog, tag).Count} accepted: not exactly once.");
             }
@@ -201,7 +205,7 @@ internal static class Program
     {
         await using var db = new FeedbackHubDbContext(options, new SystemTenantScope());
         await using var tx = await db.Database.BeginTransactionAsync();
-        await db.Database.ExecuteSqlAsync($"UPDATE deliveries SET scheduled_for = {due} WHERE tenant_id = {tenantId}");
+        await db.Database.ExecuteSqlAsync($"UPDATE outbound SET due_at = {due} WHERE tenant_id = {tenantId}");
         await db.Database.ExecuteSqlAsync($"UPDATE outbox_messages SET due_at = {due} WHERE tenant_id = {tenantId}");
         await tx.CommitAsync();
     }
@@ -247,8 +251,8 @@ internal static class Program
         await using var tx = await db.Database.BeginTransactionAsync();
         foreach (var id in applications)
         {
-            await DeliveryScheduling.LockApplicationAsync(db, id, CancellationToken.None);
-            _ = await DeliveryScheduling.TryScheduleAsync(db, tenant.Id, id, "feedbackhub.local", now, CancellationToken.None)
+            var locked = await DeliveryScheduling.LockApplicationAsync(db, id, CancellationToken.None);
+            _ = await DeliveryScheduling.TryScheduleAsync(db, locked, tenant.Id, "feedbackhub.local", now, CancellationToken.None)
                 ?? throw new InvalidOperationException("Not scheduled.");
         }
 

@@ -199,7 +199,7 @@ public sealed class OpenApiDocumentTests(ApiFactory api) : IClassFixture<ApiFact
     [InlineData("ApplicationResponse", "status", "active,rejected,withdrawn,hired")]
     [InlineData("UpsertApplicationRequest", "status", "active,withdrawn,hired,")]
     [InlineData("CreateWebhookRequest", "events", "feedback.requested,feedback.approved,delivery.sent,delivery.failed,delivery.cancelled")]
-    [InlineData("WebhookAttemptResponse", "outcome", "delivered,http-error,timeout,network-error,refused-address,redirect-not-followed,subscription-disabled,secret-unreadable")]
+    [InlineData("WebhookAttemptResponse", "outcome", "delivered,http-error,timeout,network-error,refused-address,redirect-not-followed,subscription-disabled,secret-unreadable,in-progress,interrupted,not-sent")]
     [InlineData("SettingsResponse", "jurisdiction", "US,UK,DE")]
     [InlineData("DkimSettingsResponse", "status", "signing,unsigned,domainMismatch,keyUnreadable")]
     [InlineData("CandidateRequestView", "status", "open,requested,sent,closed")]

@@ -2,7 +2,7 @@ using FeedbackHub.Domain.Persistence;
 using MassTransit;
 using Microsoft.EntityFrameworkCore;
 
-namespace FeedbackHub.Worker.Consumers;
+namespace FeedbackHub.Worker.Outbound;
 
 public static class DatabaseRetry
 {

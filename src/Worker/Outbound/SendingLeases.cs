@@ -3,12 +3,13 @@ using FeedbackHub.Domain.Persistence;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 
-namespace FeedbackHub.Worker.Delivery;
+namespace FeedbackHub.Worker.Outbound;
 
 /// <summary>
-/// The leases of the attempts this process is sending, renewed every third of <see cref="DeliveryOptions.SendingLease"/>
-/// in one statement for all of them. While the process lives its attempts are never taken over, however slow the SMTP
-/// server; once it has died, nothing renews them and recovery takes them over within one lease.
+/// The leases of the attempts this process is sending (any channel), renewed every third of
+/// <see cref="DeliveryOptions.SendingLease"/> in one statement for all of them. While the process lives its attempts are
+/// never taken over, however slow the other side; once it has died, nothing renews them and recovery takes them over
+/// within one lease.
 /// </summary>
 public sealed partial class SendingLeases(IServiceScopeFactory scopes, TimeProvider time, IOptions<DeliveryOptions> options, ILogger<SendingLeases> logger)
     : BatchLoop(time)
@@ -19,16 +20,19 @@ public sealed partial class SendingLeases(IServiceScopeFactory scopes, TimeProvi
 
     protected override TimeSpan Pause => options.Value.SendingLease / 3;
 
-    /// <summary>From now on this process renews the lease of the delivery's attempt <paramref name="attempt"/>.</summary>
-    public void Hold(Guid deliveryId, int attempt) => _held[deliveryId] = attempt;
+    /// <summary>From now on this process renews the lease of the item's attempt <paramref name="attempt"/>.</summary>
+    public void Hold(Guid itemId, int attempt) => _held[itemId] = attempt;
 
-    public void Release(Guid deliveryId) => _held.TryRemove(deliveryId, out _);
+    public void Release(Guid itemId) => _held.TryRemove(itemId, out _);
 
     protected override Task<int> RunBatchAsync(CancellationToken ct) => RenewAsync(ct);
 
     protected override void OnBatchFailed(Exception exception) => LogRenewFailed(logger, exception.GetType().Name);
 
-    /// <summary>Moves the lease of every held attempt that is still in progress to now + the lease. Returns how many moved.</summary>
+    /// <summary>
+    /// Moves the lease of every held attempt that is still in progress to now + the lease. Returns how many moved. A row
+    /// another transaction has locked right now (its outcome being recorded, recovery) is skipped until the next pass.
+    /// </summary>
     public async Task<int> RenewAsync(CancellationToken ct)
     {
         var held = _held.ToArray();
@@ -41,10 +45,11 @@ public sealed partial class SendingLeases(IServiceScopeFactory scopes, TimeProvi
         var db = scope.ServiceProvider.GetRequiredService<FeedbackHubDbContext>();
         return await db.Database.ExecuteSqlAsync(
             $"""
-             UPDATE deliveries d SET lease_until = {until}
+             UPDATE outbound o SET lease_until = {until}
              FROM unnest({ids}, {attempts}) AS h(id, number)
-             WHERE d.id = h.id AND d.status = 'Sending'
-               AND EXISTS (SELECT 1 FROM delivery_attempts a WHERE a.delivery_id = d.id AND a.number = h.number AND a.outcome = 'InProgress')
+             WHERE o.id = h.id AND o.status = 'Sending'
+               AND o.id IN (SELECT id FROM outbound WHERE id = ANY({ids}) FOR UPDATE SKIP LOCKED)
+               AND EXISTS (SELECT 1 FROM outbound_attempts a WHERE a.outbound_id = o.id AND a.number = h.number AND a.outcome = 'InProgress')
              """,
             ct);
     }

@@ -30,19 +30,6 @@ namespace FeedbackHub.Domain.Persistence.Migrations
                 });
 
             migrationBuilder.CreateTable(
-                name: "inbox_records",
-                columns: table => new
-                {
-                    message_id = table.Column<Guid>(type: "uuid", nullable: false),
-                    consumer = table.Column<string>(type: "character varying(200)", maxLength: 200, nullable: false),
-                    processed_at = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false)
-                },
-                constraints: table =>
-                {
-                    table.PrimaryKey("pk_inbox_records", x => new { x.message_id, x.consumer });
-                });
-
-            migrationBuilder.CreateTable(
                 name: "outbox_messages",
                 columns: table => new
                 {
@@ -200,6 +187,33 @@ namespace FeedbackHub.Domain.Persistence.Migrations
                 });
 
             migrationBuilder.CreateTable(
+                name: "outbound",
+                columns: table => new
+                {
+                    id = table.Column<Guid>(type: "uuid", nullable: false),
+                    tenant_id = table.Column<Guid>(type: "uuid", nullable: false),
+                    channel = table.Column<string>(type: "character varying(30)", maxLength: 30, nullable: false),
+                    status = table.Column<string>(type: "character varying(20)", maxLength: 20, nullable: false),
+                    due_at = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false),
+                    lease_until = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: true),
+                    possible_duplicate = table.Column<bool>(type: "boolean", nullable: false),
+                    last_reply = table.Column<string>(type: "character varying(1000)", maxLength: 1000, nullable: true),
+                    sent_at = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: true),
+                    created_at = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false),
+                    updated_at = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_outbound", x => x.id);
+                    table.ForeignKey(
+                        name: "fk_outbound_tenants_tenant_id",
+                        column: x => x.tenant_id,
+                        principalTable: "tenants",
+                        principalColumn: "id",
+                        onDelete: ReferentialAction.Cascade);
+                });
+
+            migrationBuilder.CreateTable(
                 name: "templates",
                 columns: table => new
                 {
@@ -242,29 +256,6 @@ namespace FeedbackHub.Domain.Persistence.Migrations
                     table.PrimaryKey("pk_tenant_language_rules", x => x.id);
                     table.ForeignKey(
                         name: "fk_tenant_language_rules_tenants_tenant_id",
-                        column: x => x.tenant_id,
-                        principalTable: "tenants",
-                        principalColumn: "id",
-                        onDelete: ReferentialAction.Cascade);
-                });
-
-            migrationBuilder.CreateTable(
-                name: "test_emails",
-                columns: table => new
-                {
-                    id = table.Column<Guid>(type: "uuid", nullable: false),
-                    tenant_id = table.Column<Guid>(type: "uuid", nullable: false),
-                    recipient = table.Column<string>(type: "character varying(254)", maxLength: 254, nullable: false),
-                    requested_at = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false),
-                    status = table.Column<string>(type: "character varying(20)", maxLength: 20, nullable: false),
-                    sent_at = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: true),
-                    last_reply = table.Column<string>(type: "character varying(1000)", maxLength: 1000, nullable: true)
-                },
-                constraints: table =>
-                {
-                    table.PrimaryKey("pk_test_emails", x => x.id);
-                    table.ForeignKey(
-                        name: "fk_test_emails_tenants_tenant_id",
                         column: x => x.tenant_id,
                         principalTable: "tenants",
                         principalColumn: "id",
@@ -356,6 +347,53 @@ namespace FeedbackHub.Domain.Persistence.Migrations
                 });
 
             migrationBuilder.CreateTable(
+                name: "outbound_attempts",
+                columns: table => new
+                {
+                    id = table.Column<Guid>(type: "uuid", nullable: false),
+                    outbound_id = table.Column<Guid>(type: "uuid", nullable: false),
+                    tenant_id = table.Column<Guid>(type: "uuid", nullable: false),
+                    number = table.Column<int>(type: "integer", nullable: false),
+                    started_at = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false),
+                    finished_at = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: true),
+                    outcome = table.Column<string>(type: "character varying(20)", maxLength: 20, nullable: false),
+                    code = table.Column<int>(type: "integer", nullable: true),
+                    reply = table.Column<string>(type: "character varying(1000)", maxLength: 1000, nullable: true),
+                    detail = table.Column<string>(type: "character varying(40)", maxLength: 40, nullable: true),
+                    duration_ms = table.Column<int>(type: "integer", nullable: true),
+                    response_excerpt = table.Column<string>(type: "character varying(256)", maxLength: 256, nullable: true),
+                    counts_against_budget = table.Column<bool>(type: "boolean", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("pk_outbound_attempts", x => x.id);
+                    table.ForeignKey(
+                        name: "fk_outbound_attempts_outbound_outbound_id",
+                        column: x => x.outbound_id,
+                        principalTable: "outbound",
+                        principalColumn: "id",
+                        onDelete: ReferentialAction.Cascade);
+                });
+
+            migrationBuilder.CreateTable(
+                name: "test_emails",
+                columns: table => new
+                {
+                    id = table.Column<Guid>(type: "uuid", nullable: false),
+                    recipient = table.Column<string>(type: "character varying(254)", maxLength: 254, nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_test_emails", x => x.id);
+                    table.ForeignKey(
+                        name: "FK_test_emails_outbound_id",
+                        column: x => x.id,
+                        principalTable: "outbound",
+                        principalColumn: "id",
+                        onDelete: ReferentialAction.Cascade);
+                });
+
+            migrationBuilder.CreateTable(
                 name: "template_versions",
                 columns: table => new
                 {
@@ -390,34 +428,29 @@ namespace FeedbackHub.Domain.Persistence.Migrations
                 columns: table => new
                 {
                     id = table.Column<Guid>(type: "uuid", nullable: false),
-                    tenant_id = table.Column<Guid>(type: "uuid", nullable: false),
                     subscription_id = table.Column<Guid>(type: "uuid", nullable: false),
                     event_id = table.Column<Guid>(type: "uuid", nullable: false),
-                    event_type = table.Column<string>(type: "character varying(40)", maxLength: 40, nullable: false),
-                    status = table.Column<string>(type: "character varying(20)", maxLength: 20, nullable: false),
-                    attempts = table.Column<int>(type: "integer", nullable: false),
-                    attempts_since_redeliver = table.Column<int>(type: "integer", nullable: false),
-                    next_attempt_at = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: true),
-                    last_status_code = table.Column<int>(type: "integer", nullable: true),
-                    last_outcome = table.Column<string>(type: "character varying(40)", maxLength: 40, nullable: true),
-                    created_at = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false),
-                    updated_at = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false)
+                    event_type = table.Column<string>(type: "character varying(40)", maxLength: 40, nullable: false)
                 },
                 constraints: table =>
                 {
-                    table.PrimaryKey("pk_webhook_deliveries", x => x.id);
+                    table.PrimaryKey("PK_webhook_deliveries", x => x.id);
+                    table.ForeignKey(
+                        name: "FK_webhook_deliveries_outbound_id",
+                        column: x => x.id,
+                        principalTable: "outbound",
+                        principalColumn: "id",
+                        onDelete: ReferentialAction.Cascade);
                     table.ForeignKey(
                         name: "fk_webhook_deliveries_webhook_events_event_id",
                         column: x => x.event_id,
                         principalTable: "webhook_events",
-                        principalColumn: "id",
-                        onDelete: ReferentialAction.Cascade);
+                        principalColumn: "id");
                     table.ForeignKey(
                         name: "fk_webhook_deliveries_webhook_subscriptions_subscription_id",
                         column: x => x.subscription_id,
                         principalTable: "webhook_subscriptions",
-                        principalColumn: "id",
-                        onDelete: ReferentialAction.Cascade);
+                        principalColumn: "id");
                 });
 
             migrationBuilder.CreateTable(
@@ -517,17 +550,17 @@ namespace FeedbackHub.Domain.Persistence.Migrations
                 columns: table => new
                 {
                     id = table.Column<Guid>(type: "uuid", nullable: false),
-                    tenant_id = table.Column<Guid>(type: "uuid", nullable: false),
-                    application_id = table.Column<Guid>(type: "uuid", nullable: false),
-                    status = table.Column<string>(type: "character varying(20)", maxLength: 20, nullable: false),
-                    created_at = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false),
-                    due_at = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false),
-                    sent_at = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: true),
-                    last_reply = table.Column<string>(type: "character varying(1000)", maxLength: 1000, nullable: true)
+                    application_id = table.Column<Guid>(type: "uuid", nullable: false)
                 },
                 constraints: table =>
                 {
-                    table.PrimaryKey("pk_invitations", x => x.id);
+                    table.PrimaryKey("PK_invitations", x => x.id);
+                    table.ForeignKey(
+                        name: "FK_invitations_outbound_id",
+                        column: x => x.id,
+                        principalTable: "outbound",
+                        principalColumn: "id",
+                        onDelete: ReferentialAction.Cascade);
                     table.ForeignKey(
                         name: "fk_invitations_applications_application_id",
                         column: x => x.application_id,
@@ -537,53 +570,24 @@ namespace FeedbackHub.Domain.Persistence.Migrations
                 });
 
             migrationBuilder.CreateTable(
-                name: "webhook_attempts",
-                columns: table => new
-                {
-                    id = table.Column<Guid>(type: "uuid", nullable: false),
-                    tenant_id = table.Column<Guid>(type: "uuid", nullable: false),
-                    delivery_id = table.Column<Guid>(type: "uuid", nullable: false),
-                    number = table.Column<int>(type: "integer", nullable: false),
-                    attempted_at = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false),
-                    duration_ms = table.Column<int>(type: "integer", nullable: false),
-                    status_code = table.Column<int>(type: "integer", nullable: true),
-                    outcome = table.Column<string>(type: "character varying(40)", maxLength: 40, nullable: false),
-                    error = table.Column<string>(type: "character varying(300)", maxLength: 300, nullable: true),
-                    response_excerpt = table.Column<string>(type: "character varying(256)", maxLength: 256, nullable: true)
-                },
-                constraints: table =>
-                {
-                    table.PrimaryKey("pk_webhook_attempts", x => x.id);
-                    table.ForeignKey(
-                        name: "fk_webhook_attempts_webhook_deliveries_delivery_id",
-                        column: x => x.delivery_id,
-                        principalTable: "webhook_deliveries",
-                        principalColumn: "id",
-                        onDelete: ReferentialAction.Cascade);
-                });
-
-            migrationBuilder.CreateTable(
                 name: "deliveries",
                 columns: table => new
                 {
                     id = table.Column<Guid>(type: "uuid", nullable: false),
-                    tenant_id = table.Column<Guid>(type: "uuid", nullable: false),
                     application_id = table.Column<Guid>(type: "uuid", nullable: false),
                     feedback_id = table.Column<Guid>(type: "uuid", nullable: false),
                     request_id = table.Column<Guid>(type: "uuid", nullable: false),
-                    status = table.Column<string>(type: "character varying(20)", maxLength: 20, nullable: false),
-                    scheduled_for = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false),
-                    lease_until = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: true),
-                    message_id = table.Column<string>(type: "character varying(200)", maxLength: 200, nullable: false),
-                    sent_at = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: true),
-                    last_reply = table.Column<string>(type: "character varying(1000)", maxLength: 1000, nullable: true),
-                    possible_duplicate = table.Column<bool>(type: "boolean", nullable: false),
-                    created_at = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false),
-                    updated_at = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false)
+                    message_id = table.Column<string>(type: "character varying(200)", maxLength: 200, nullable: false)
                 },
                 constraints: table =>
                 {
-                    table.PrimaryKey("pk_deliveries", x => x.id);
+                    table.PrimaryKey("PK_deliveries", x => x.id);
+                    table.ForeignKey(
+                        name: "FK_deliveries_outbound_id",
+                        column: x => x.id,
+                        principalTable: "outbound",
+                        principalColumn: "id",
+                        onDelete: ReferentialAction.Cascade);
                     table.ForeignKey(
                         name: "fk_deliveries_applications_application_id",
                         column: x => x.application_id,
@@ -600,37 +604,6 @@ namespace FeedbackHub.Domain.Persistence.Migrations
                         name: "fk_deliveries_feedback_requests_request_id",
                         column: x => x.request_id,
                         principalTable: "feedback_requests",
-                        principalColumn: "id",
-                        onDelete: ReferentialAction.Cascade);
-                    table.ForeignKey(
-                        name: "fk_deliveries_tenants_tenant_id",
-                        column: x => x.tenant_id,
-                        principalTable: "tenants",
-                        principalColumn: "id",
-                        onDelete: ReferentialAction.Cascade);
-                });
-
-            migrationBuilder.CreateTable(
-                name: "delivery_attempts",
-                columns: table => new
-                {
-                    id = table.Column<Guid>(type: "uuid", nullable: false),
-                    delivery_id = table.Column<Guid>(type: "uuid", nullable: false),
-                    tenant_id = table.Column<Guid>(type: "uuid", nullable: false),
-                    number = table.Column<int>(type: "integer", nullable: false),
-                    started_at = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false),
-                    finished_at = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: true),
-                    outcome = table.Column<string>(type: "character varying(20)", maxLength: 20, nullable: false),
-                    reply = table.Column<string>(type: "character varying(1000)", maxLength: 1000, nullable: true),
-                    counts_against_budget = table.Column<bool>(type: "boolean", nullable: false)
-                },
-                constraints: table =>
-                {
-                    table.PrimaryKey("pk_delivery_attempts", x => x.id);
-                    table.ForeignKey(
-                        name: "fk_delivery_attempts_deliveries_delivery_id",
-                        column: x => x.delivery_id,
-                        principalTable: "deliveries",
                         principalColumn: "id",
                         onDelete: ReferentialAction.Cascade);
                 });
@@ -702,27 +675,6 @@ namespace FeedbackHub.Domain.Persistence.Migrations
                 column: "request_id");
 
             migrationBuilder.CreateIndex(
-                name: "ix_deliveries_status_lease_until",
-                table: "deliveries",
-                columns: new[] { "status", "lease_until" });
-
-            migrationBuilder.CreateIndex(
-                name: "ix_deliveries_tenant_id_status_id",
-                table: "deliveries",
-                columns: new[] { "tenant_id", "status", "id" });
-
-            migrationBuilder.CreateIndex(
-                name: "ix_delivery_attempts_delivery_id_number",
-                table: "delivery_attempts",
-                columns: new[] { "delivery_id", "number" },
-                unique: true);
-
-            migrationBuilder.CreateIndex(
-                name: "ix_delivery_attempts_tenant_id",
-                table: "delivery_attempts",
-                column: "tenant_id");
-
-            migrationBuilder.CreateIndex(
                 name: "ix_dkim_keys_tenant_id_state",
                 table: "dkim_keys",
                 columns: new[] { "tenant_id", "state" },
@@ -777,25 +729,37 @@ namespace FeedbackHub.Domain.Persistence.Migrations
                 column: "created_at");
 
             migrationBuilder.CreateIndex(
-                name: "ix_inbox_records_processed_at",
-                table: "inbox_records",
-                column: "processed_at");
-
-            migrationBuilder.CreateIndex(
                 name: "ix_invitations_application_id",
                 table: "invitations",
                 column: "application_id");
 
             migrationBuilder.CreateIndex(
-                name: "ix_invitations_due_at",
-                table: "invitations",
+                name: "ix_outbound_due_at",
+                table: "outbound",
                 column: "due_at",
-                filter: "status = 'Queued'");
+                filter: "status = 'Scheduled'");
 
             migrationBuilder.CreateIndex(
-                name: "ix_invitations_tenant_id_application_id",
-                table: "invitations",
-                columns: new[] { "tenant_id", "application_id" });
+                name: "ix_outbound_lease_until",
+                table: "outbound",
+                column: "lease_until",
+                filter: "status = 'Sending'");
+
+            migrationBuilder.CreateIndex(
+                name: "ix_outbound_tenant_id_status_id",
+                table: "outbound",
+                columns: new[] { "tenant_id", "status", "id" });
+
+            migrationBuilder.CreateIndex(
+                name: "ix_outbound_attempts_outbound_id_number",
+                table: "outbound_attempts",
+                columns: new[] { "outbound_id", "number" },
+                unique: true);
+
+            migrationBuilder.CreateIndex(
+                name: "ix_outbound_attempts_tenant_id",
+                table: "outbound_attempts",
+                column: "tenant_id");
 
             migrationBuilder.CreateIndex(
                 name: "ix_outbox_messages_due_at",
@@ -825,31 +789,9 @@ namespace FeedbackHub.Domain.Persistence.Migrations
                 unique: true);
 
             migrationBuilder.CreateIndex(
-                name: "ix_test_emails_tenant_id",
-                table: "test_emails",
-                column: "tenant_id");
-
-            migrationBuilder.CreateIndex(
-                name: "ix_webhook_attempts_delivery_id_number",
-                table: "webhook_attempts",
-                columns: new[] { "delivery_id", "number" },
-                unique: true);
-
-            migrationBuilder.CreateIndex(
-                name: "ix_webhook_attempts_tenant_id",
-                table: "webhook_attempts",
-                column: "tenant_id");
-
-            migrationBuilder.CreateIndex(
                 name: "ix_webhook_deliveries_event_id",
                 table: "webhook_deliveries",
                 column: "event_id");
-
-            migrationBuilder.CreateIndex(
-                name: "ix_webhook_deliveries_next_attempt_at",
-                table: "webhook_deliveries",
-                column: "next_attempt_at",
-                filter: "status = 'Pending'");
 
             migrationBuilder.CreateIndex(
                 name: "ix_webhook_deliveries_subscription_id_event_id",
@@ -861,11 +803,6 @@ namespace FeedbackHub.Domain.Persistence.Migrations
                 name: "ix_webhook_deliveries_subscription_id_id",
                 table: "webhook_deliveries",
                 columns: new[] { "subscription_id", "id" });
-
-            migrationBuilder.CreateIndex(
-                name: "ix_webhook_deliveries_tenant_id",
-                table: "webhook_deliveries",
-                column: "tenant_id");
 
             migrationBuilder.CreateIndex(
                 name: "ix_webhook_events_occurred_at",
@@ -904,7 +841,7 @@ namespace FeedbackHub.Domain.Persistence.Migrations
                 name: "audit_events");
 
             migrationBuilder.DropTable(
-                name: "delivery_attempts");
+                name: "deliveries");
 
             migrationBuilder.DropTable(
                 name: "dkim_keys");
@@ -916,10 +853,10 @@ namespace FeedbackHub.Domain.Persistence.Migrations
                 name: "idempotency_records");
 
             migrationBuilder.DropTable(
-                name: "inbox_records");
+                name: "invitations");
 
             migrationBuilder.DropTable(
-                name: "invitations");
+                name: "outbound_attempts");
 
             migrationBuilder.DropTable(
                 name: "outbox_messages");
@@ -937,12 +874,6 @@ namespace FeedbackHub.Domain.Persistence.Migrations
                 name: "test_emails");
 
             migrationBuilder.DropTable(
-                name: "webhook_attempts");
-
-            migrationBuilder.DropTable(
-                name: "deliveries");
-
-            migrationBuilder.DropTable(
                 name: "webhook_deliveries");
 
             migrationBuilder.DropTable(
@@ -950,6 +881,9 @@ namespace FeedbackHub.Domain.Persistence.Migrations
 
             migrationBuilder.DropTable(
                 name: "feedback_requests");
+
+            migrationBuilder.DropTable(
+                name: "outbound");
 
             migrationBuilder.DropTable(
                 name: "webhook_events");
