@@ -39,7 +39,7 @@ public sealed partial class InvitationTests(PipelineFixture pipeline) : IClassFi
         var rejection = await (await ats.PostJsonAsync($"/v1/applications/{applicationId}/rejection", new { })).ReadAsync<RejectionResponse>();
         var mail = Assert.Single(await MailSink.WaitForAsync(email));
         Assert.Equal("Your application to Invite & Co: would you like feedback?", mail.Subject);
-        Assert.Equal("<talent@invite.example>", mail.Header("Reply-To"));
+        Assert.Equal((null, "talent@invite.example"), mail.Mailbox("Reply-To"));
         Assert.Contains("Dear Grace,", mail.TextBody, StringComparison.Ordinal);
         Assert.Contains("QA &lt;Engineer&gt;", mail.HtmlBody, StringComparison.Ordinal);
 
