@@ -9,14 +9,23 @@ public static class MailSink
     /// <summary>A recipient no other test uses, so parallel tests never see each other's mail.</summary>
     public static string NewAddress(string tag = "candidate") => $"{tag}-{Guid.NewGuid():N}@example.test";
 
+    /// <summary>
+    /// Mail written before this test process started cannot be for it (addresses are new per test): skipped without being
+    /// read, so a sink folder that keeps every earlier run's mail does not slow each look down.
+    /// </summary>
+    private static readonly DateTime ProcessStartUtc = System.Diagnostics.Process.GetCurrentProcess().StartTime.ToUniversalTime() - TimeSpan.FromMinutes(1);
+
     public static IReadOnlyList<CapturedMail> For(string recipient)
     {
         var folder = Path.Combine(TestServices.SmtpDirectory, "mail");
         if (!Directory.Exists(folder))
             return [];
         var found = new List<CapturedMail>();
-        foreach (var file in Directory.EnumerateFiles(folder, "*.eml"))
+        foreach (var info in new DirectoryInfo(folder).EnumerateFiles("*.eml"))
         {
+            if (info.LastWriteTimeUtc < ProcessStartUtc)
+                continue;
+            var file = info.FullName;
             string raw;
             try
             {
@@ -27,6 +36,8 @@ public static class MailSink
                 continue;
             }
 
+            if (!raw.Contains(recipient, StringComparison.OrdinalIgnoreCase))
+                continue;
             var mail = new CapturedMail(file, raw);
             if (mail.EnvelopeTo.Contains(recipient, StringComparer.OrdinalIgnoreCase))
                 found.Add(mail);

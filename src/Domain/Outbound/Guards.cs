@@ -19,8 +19,9 @@ public sealed class LockedApplication
 }
 
 /// <summary>
-/// Proof that an outbound item's row is locked by the current transaction and, for an item sent because of an
-/// application, that the application's lock was taken first. Only <c>OutboundLocks.LockAsync</c> creates one.
+/// Proof that an outbound item is locked by the current transaction: for an item sent because of an application, by
+/// that application's lock (every writer of such an item takes it); for any other item, by its row's lock. Only
+/// <c>OutboundLocks.LockAsync</c> creates one.
 /// </summary>
 public sealed class OutboundGuard
 {

@@ -45,8 +45,8 @@ public enum AttemptOutcome
 /// interrupted (its worker died): it is sent again and the item flagged as a possible duplicate, never silently.
 /// </summary>
 /// <remarks>
-/// State changes take a proof of the locks they need: an <see cref="OutboundGuard"/> (the item's row and, for an item
-/// sent because of an application, that application's lock) or, for the API's operations on such items, a
+/// State changes take a proof of the lock they need: an <see cref="OutboundGuard"/> (for an item sent because of an
+/// application, that application's lock; otherwise the item's row) or, for the API's operations on such items, a
 /// <see cref="LockedApplication"/>. Only the persistence layer's lock helpers create them.
 /// </remarks>
 public abstract class OutboundItem

@@ -8,7 +8,7 @@ namespace FeedbackHub.Worker.Outbound;
 
 /// <summary>
 /// The one claim -> send -> record path of every channel. The item decides, not the message: it is locked (its
-/// application's lock first, for an item sent because of an application, then its row), checked by the channel,
+/// application's lock for an item sent because of an application, its row otherwise), checked by the channel,
 /// claimed (Scheduled -> Sending, with a lease this process renews while it sends) and committed before it is handed
 /// over; the answer is recorded after, in a transaction that first checks the attempt is still this process's (recovery
 /// may have taken it over), retried through database failures. Retries are due times in the outbox, never MassTransit

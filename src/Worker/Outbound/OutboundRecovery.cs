@@ -18,7 +18,7 @@ namespace FeedbackHub.Worker.Outbound;
 /// outside the database (a purged or dead-lettered queue): a new one is queued and the due time moves to now.</item>
 /// </list>
 /// Every worker process runs it. Each item is taken under its locks in a transaction of its own (its application's lock
-/// first, then its row, the order every writer keeps); one another transaction holds is skipped for this pass. A lease
+/// or its row, as every writer takes them); one another transaction holds is skipped for this pass. A lease
 /// that ran out while PostgreSQL was restarting says nothing about its worker (nobody could renew anything), so for one
 /// lease after the server started nothing is taken over: live workers renew their leases or record their answers first.
 /// </summary>

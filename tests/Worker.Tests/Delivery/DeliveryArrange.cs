@@ -260,7 +260,7 @@ public sealed class DeliveryArrange(TestDatabase database, Guid tenantId)
     /// <summary>How many messages the sink accepted per recipient, for recipients containing the tag (one pass over the folder).</summary>
     public static Dictionary<string, int> MailCounts(string tag, DateTime? sinceUtc = null)
     {
-        var since = (sinceUtc ?? DateTime.MinValue.AddDays(1)).AddSeconds(-2);
+        var since = (sinceUtc ?? System.Diagnostics.Process.GetCurrentProcess().StartTime.ToUniversalTime()).AddSeconds(-2);
         var counts = new Dictionary<string, int>(StringComparer.OrdinalIgnoreCase);
         var folder = Path.Combine(TestServices.SmtpDirectory, "mail");
         if (!Directory.Exists(folder))
