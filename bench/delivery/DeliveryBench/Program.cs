@@ -31,6 +31,13 @@ internal static class Program
 
     private static long _logStart;
 
+    /// <summary>run.sh --tls: STARTTLS + AUTH against a private sink with a self-signed certificate; otherwise plain SMTP.</summary>
+    private static SmtpSecurity Security => Environment.GetEnvironmentVariable("BENCH_SMTP_SECURITY") is { Length: > 0 } s ? Enum.Parse<SmtpSecurity>(s) : SmtpSecurity.None;
+
+    private static string? Username => Environment.GetEnvironmentVariable("BENCH_SMTP_USERNAME");
+
+    private static string? Password => Environment.GetEnvironmentVariable("BENCH_SMTP_PASSWORD");
+
     public static async Task<int> Main(string[] args)
     {
         string Env(string name) => Environment.GetEnvironmentVariable(name) is { Length: > 0 } v ? v : throw new InvalidOperationException($"{name} is not set.");
@@ -44,9 +51,10 @@ internal static class Program
         _logStart = File.Exists(smtpLog) ? new FileInfo(smtpLog).Length : 0;
         var rows = new List<(string Name, Stats Stats)>();
         var raw = await RawLoopAsync(n, smtpHost, smtpPort, smtpLog);
-        rows.Add(("raw SMTP loop (8 connections, NoDelay)", raw));
+        var mode = Security == SmtpSecurity.None ? "plain SMTP" : $"{Security} + AUTH";
+        rows.Add(($"raw SMTP loop, {mode} (the worker's MailKit sender, 8 connections, NoDelay)", raw));
         foreach (var workers in new[] { 1, 2 })
-            rows.Add(($"pipeline, {workers} worker process{(workers > 1 ? "es" : "")}", await PipelineAsync(n, workers, pg, workerDll, smtpHost, smtpPort, smtpLog)));
+            rows.Add(($"pipeline, {mode}, {workers} worker process{(workers > 1 ? "es" : "")}", await PipelineAsync(n, workers, pg, workerDll, smtpHost, smtpPort, smtpLog)));
 
         Console.WriteLine();
         Console.WriteLine($"N = {n} emails per scenario, all due at the same instant; times from due time to the sink's acceptance.");
@@ -117,10 +125,15 @@ internal static class Program
     {
         var tag = "rawbench" + Guid.NewGuid().ToString("N")[..8];
         var messages = Enumerable.Range(0, n).Select(_ => Sample($"{tag}-{Guid.NewGuid():N}@example.test")).ToList();
+        var tls = Security != SmtpSecurity.None;
         await using var pool = new MailKitEmailSender(
-            Options.Create(new SmtpOptions { Host = host, Port = port, Security = SmtpSecurity.None, MaxIdleConnections = 8 }),
+            Options.Create(new SmtpOptions
+            {
+                Host = host, Port = port, Security = Security, Username = Username, Password = Password, MaxIdleConnections = 8,
+                AllowUntrustedCertificates = tls, // the bench's own self-signed certificate (run.sh --tls)
+            }),
             new SmtpHealth(Microsoft.Extensions.Logging.Abstractions.NullLogger<SmtpHealth>.Instance),
-            new Microsoft.Extensions.Hosting.Internal.HostingEnvironment { EnvironmentName = "Production" });
+            new Microsoft.Extensions.Hosting.Internal.HostingEnvironment { EnvironmentName = tls ? "Development" : "Production" });
         var next = -1;
         var due = DateTimeOffset.UtcNow;
         await Task.WhenAll(Enumerable.Range(0, 8).Select(async _ =>
@@ -158,13 +171,13 @@ internal static class Program
 
             var prefix = "bench" + Guid.NewGuid().ToString("N")[..8];
             for (var w = 0; w < workers; w++)
-                processes.Add(await BenchWorker.StartAsync(workerDll, conn, prefix, new Dictionary<string, string>
+                processes.Add(await BenchWorker.StartAsync(workerDll, conn, prefix, SmtpSettings(new Dictionary<string, string>
                 {
                     ["Smtp__Host"] = smtpHost,
                     ["Smtp__Port"] = smtpPort.ToString(CultureInfo.InvariantCulture),
-                    ["Smtp__Security"] = "None",
+                    ["Smtp__Security"] = Security.ToString(),
                     ["Webhooks__SecretKey"] = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)),
-                }));
+                })));
 
             // Warm-up (JIT, EF query compilation, connection pools) with a small batch, then the measured batch.
             await MakeDueAsync(options.Options, warmTenantId, DateTimeOffset.UtcNow);
@@ -199,6 +212,24 @@ internal static class Program
             NpgsqlConnection.ClearAllPools();
             await Admin(admin, $"DROP DATABASE IF EXISTS \"{dbName}\" WITH (FORCE)");
         }
+    }
+
+    /// <summary>With --tls: the account, and the development switch that trusts the bench's self-signed certificate.</summary>
+    private static Dictionary<string, string> SmtpSettings(Dictionary<string, string> settings)
+    {
+        if (Username is { Length: > 0 })
+        {
+            settings["Smtp__Username"] = Username;
+            settings["Smtp__Password"] = Password ?? string.Empty;
+        }
+
+        if (Security != SmtpSecurity.None)
+        {
+            settings["Smtp__AllowUntrustedCertificates"] = "true";
+            settings["DOTNET_ENVIRONMENT"] = settings["ASPNETCORE_ENVIRONMENT"] = "Development";
+        }
+
+        return settings;
     }
 
     private static async Task MakeDueAsync(DbContextOptions<FeedbackHubDbContext> options, Guid tenantId, DateTimeOffset due)
