@@ -20,42 +20,12 @@ public static class DkimKeyRekeying
 {
     public static async Task<DkimRekeyResult> RunAsync(FeedbackHubDbContext db, WebhookSecretBox box, int batchSize = 200, CancellationToken ct = default)
     {
-        ArgumentNullException.ThrowIfNull(db);
-        ArgumentNullException.ThrowIfNull(box);
-        ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
-        int resealed = 0, current = 0;
-        var unreadable = new List<Guid>();
-        var after = Guid.Empty;
-        while (true)
-        {
-            db.ChangeTracker.Clear();
-            await using var tx = await db.Database.BeginTransactionAsync(ct);
-            var batch = await db.DkimKeys
+        var (resealed, current, unreadable) = await SealedSecretRekeying.RunAsync(
+            db, box, batchSize,
+            after => db.DkimKeys
                 .FromSql($"SELECT * FROM dkim_keys WHERE id > {after} ORDER BY id LIMIT {batchSize} FOR UPDATE")
-                .OrderBy(k => k.Id) // PostgreSQL's uuid order, which the next batch's "id >" continues from
-                .ToListAsync(ct);
-            if (batch.Count == 0)
-                break;
-            foreach (var key in batch)
-            {
-                try
-                {
-                    if (key.ResealUnderCurrentKey(box))
-                        resealed++;
-                    else
-                        current++;
-                }
-                catch (CryptographicException)
-                {
-                    unreadable.Add(key.TenantId);
-                }
-            }
-
-            await db.SaveChangesAsync(ct);
-            await tx.CommitAsync(ct);
-            after = batch[^1].Id;
-        }
-
-        return new DkimRekeyResult(resealed, current, unreadable.Distinct().ToList());
+                .OrderBy(k => k.Id), // PostgreSQL's uuid order
+            k => k.Id, k => k.ResealUnderCurrentKey(box), ct);
+        return new DkimRekeyResult(resealed, current, unreadable.Select(k => k.TenantId).Distinct().ToList());
     }
 }
