@@ -5,6 +5,8 @@ using FeedbackHub.Api.Features.Audit;
 using FeedbackHub.Api.Infrastructure;
 using FeedbackHub.Domain.Auditing;
 using FeedbackHub.Tests;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 
 namespace FeedbackHub.Api.Tests.Foundation;
@@ -254,6 +256,36 @@ public sealed class AuditLogTests(ApiFactory api) : IClassFixture<ApiFactory>
         var result = await VerifyAsync(tenant);
         Assert.True(result.Valid, result.FirstBreak?.Detail);
         Assert.Equal(22, result.TreeSize);
+    }
+
+    [Fact]
+    public async Task Sealers_in_several_processes_at_once_build_one_tree_while_writes_go_on()
+    {
+        var tenant = await api.CreateTenantAsync();
+        var signer = new Domain.Persistence.AuditSigner(api.Services.GetRequiredService<Domain.Webhooks.WebhookSecretBox>());
+        var writing = Task.WhenAll(Enumerable.Range(0, 60).Select(i =>
+            tenant.Admin.PostJsonAsync("/v1/api-keys", new { displayName = $"Sealed {i}", roles = new[] { "legal" } })));
+        var sealedCount = 0;
+        var sealers = Enumerable.Range(0, 3).Select(async s =>
+        {
+            // Small batches, until the writes are done and nothing waits: the three compete for every tenant lock.
+            while (true)
+            {
+                var done = writing.IsCompleted;
+                await using var db = api.Database.CreateDbContext();
+                var n = await new Domain.Persistence.AuditSealer(db, signer, TimeProvider.System).SealAsync(tenant.Id, skipLocked: s > 0, batchSize: 3);
+                Interlocked.Add(ref sealedCount, n);
+                if (done && n == 0 && !await db.AuditEvents.AnyAsync(e => e.TenantId == tenant.Id && e.Sequence == null))
+                    return;
+            }
+        });
+        await Task.WhenAll([writing, .. sealers]);
+
+        Assert.Equal(62, sealedCount); // the sealers sealed everything, each event once
+        var result = await VerifyAsync(tenant);
+        Assert.True(result.Valid, result.FirstBreak?.Detail);
+        Assert.Equal(62, result.TreeSize);
+        Assert.True(result.CheckedCheckpoints >= 21, $"{result.CheckedCheckpoints} checkpoints for batches of 3");
     }
 
     [Fact]
