@@ -98,6 +98,16 @@ public sealed class AuditSigningKey
 
     public DateTimeOffset CreatedAt { get; private set; }
 
-    internal static AuditSigningKey Create(Guid id, byte[] publicKey, byte[] sealedPrivateKey, DateTimeOffset now) =>
-        new() { Id = id, PublicKey = publicKey, SealedPrivateKey = sealedPrivateKey, CreatedAt = now };
+    public const string SealPurpose = "audit-signing-key";
+
+    /// <summary>Re-seals the private key under the box's current key; false when it already was (nothing changes).</summary>
+    public bool ResealUnderCurrentKey(Webhooks.WebhookSecretBox box)
+    {
+        ArgumentNullException.ThrowIfNull(box);
+        var pkcs8 = box.Open(SealedPrivateKey, Id, out var current, SealPurpose);
+        if (current)
+            return false;
+        SealedPrivateKey = box.Seal(pkcs8, Id, SealPurpose);
+        return true;
+    }
 }

@@ -126,7 +126,7 @@ public static class AuditTree
 /// </summary>
 public sealed class AuditSigner(WebhookSecretBox box)
 {
-    private const string Purpose = "audit-signing-key";
+    private const string Purpose = AuditSigningKey.SealPurpose;
     private readonly ConcurrentDictionary<Guid, ECDsa> _opened = new();
     private Guid? _current;
 
@@ -142,19 +142,42 @@ public sealed class AuditSigner(WebhookSecretBox box)
     {
         // Under a transaction-scoped advisory lock, so two processes starting at once make one key, not two.
         await db.Database.ExecuteSqlAsync($"SELECT pg_advisory_xact_lock(hashtext('feedbackhub.audit-signing-key'))", ct);
-        var newest = await db.AuditSigningKeys.AsNoTracking().OrderByDescending(k => k.CreatedAt).Select(k => (Guid?)k.Id).FirstOrDefaultAsync(ct);
-        if (newest is null)
+        var newest = await db.AuditSigningKeys.AsNoTracking().OrderByDescending(k => k.CreatedAt).FirstOrDefaultAsync(ct);
+        if (newest is null || !CanOpen(newest))
         {
+            // None yet, or sealed under a key no longer configured: a new key signs from now on. Earlier checkpoints keep
+            // verifying with the public key they name.
             using var ecdsa = ECDsa.Create(ECCurve.NamedCurves.nistP256);
             var id = Guid.CreateVersion7(now);
             var sealedKey = box.Seal(Convert.ToBase64String(ecdsa.ExportPkcs8PrivateKey()), id, Purpose);
             await db.Database.ExecuteSqlAsync(
                 $"INSERT INTO audit_signing_keys (id, public_key, sealed_private_key, created_at) VALUES ({id}, {ecdsa.ExportSubjectPublicKeyInfo()}, {sealedKey}, {now})", ct);
-            newest = id;
+            _current = id;
+            return id;
         }
 
-        _current = newest;
-        return newest.Value;
+        _current = newest.Id;
+        return newest.Id;
+    }
+
+    private bool CanOpen(AuditSigningKey key)
+    {
+        try
+        {
+            _opened.GetOrAdd(key.Id, _ => Open(key));
+            return true;
+        }
+        catch (CryptographicException)
+        {
+            return false;
+        }
+    }
+
+    private ECDsa Open(AuditSigningKey key)
+    {
+        var ecdsa = ECDsa.Create();
+        ecdsa.ImportPkcs8PrivateKey(Convert.FromBase64String(box.Open(key.SealedPrivateKey, key.Id, Purpose)), out _);
+        return ecdsa;
     }
 
     private async Task<ECDsa> OpenAsync(FeedbackHubDbContext db, Guid keyId, CancellationToken ct)
@@ -162,9 +185,7 @@ public sealed class AuditSigner(WebhookSecretBox box)
         if (_opened.TryGetValue(keyId, out var opened))
             return opened;
         var row = await db.AuditSigningKeys.AsNoTracking().SingleAsync(k => k.Id == keyId, ct);
-        var ecdsa = ECDsa.Create();
-        ecdsa.ImportPkcs8PrivateKey(Convert.FromBase64String(box.Open(row.SealedPrivateKey, keyId, Purpose)), out _);
-        return _opened.GetOrAdd(keyId, ecdsa);
+        return _opened.GetOrAdd(keyId, _ => Open(row));
     }
 
     /// <summary>Whether <paramref name="checkpoint"/>'s signature verifies with the public key it names.</summary>
