@@ -83,6 +83,8 @@ public static class ApiServiceExtensions
         services.AddSingleton<IProblemDetailsWriter, ProblemJsonWriter>(); // after the framework's writer: answers what it declines
         services.AddExceptionHandler<ProblemExceptionHandler>();
 
+        services.AddSingleton<ApiKeyCache>();
+        services.AddHostedService<ApiKeyChangeListener>();
         services.AddAuthentication(ApiKeyClaims.Scheme)
             .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyClaims.Scheme, null);
         services.AddAuthorization(Policies.Add);
@@ -91,6 +93,7 @@ public static class ApiServiceExtensions
         services.Configure<TenantSettingsOptions>(builder.Configuration.GetSection("FeedbackHub"));
         services.AddCandidateRateLimits();
         services.AddSingleton<LanguageCheckers>();
+        services.AddSingleton<Features.Feedback.PublishedTemplateContent>();
         services.AddSingleton<TenantLanguage>();
         services.AddFeedbackHubOpenApi();
 
