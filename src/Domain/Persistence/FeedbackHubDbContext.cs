@@ -5,13 +5,14 @@ using FeedbackHub.Domain.Email;
 using FeedbackHub.Domain.Model;
 using FeedbackHub.Domain.Outbound;
 using FeedbackHub.Domain.Outbox;
+using FeedbackHub.Domain.Telemetry;
 using FeedbackHub.Domain.Templates;
 using FeedbackHub.Domain.Webhooks;
 using Microsoft.EntityFrameworkCore;
 
 namespace FeedbackHub.Domain.Persistence;
 
-public sealed class FeedbackHubDbContext(DbContextOptions<FeedbackHubDbContext> options, ITenantScope scope) : DbContext(options)
+public sealed class FeedbackHubDbContext(DbContextOptions<FeedbackHubDbContext> options, ITenantScope scope, FeedbackHubMetrics? metrics = null) : DbContext(options)
 {
     private readonly List<PendingAuditEvent> _pendingAudit = [];
 
@@ -147,6 +148,7 @@ public sealed class FeedbackHubDbContext(DbContextOptions<FeedbackHubDbContext> 
         try
         {
             var written = await base.SaveChangesAsync(acceptAllChangesOnSuccess, cancellationToken);
+            var sealing = System.Diagnostics.Stopwatch.GetTimestamp();
             var stubs = new List<Tenant>();
             foreach (var group in _pendingAudit.GroupBy(e => e.TenantId))
             {
@@ -166,6 +168,7 @@ public sealed class FeedbackHubDbContext(DbContextOptions<FeedbackHubDbContext> 
             }
 
             written += await base.SaveChangesAsync(acceptAllChangesOnSuccess, cancellationToken);
+            metrics?.AuditAppend(System.Diagnostics.Stopwatch.GetElapsedTime(sealing));
             foreach (var stub in stubs)
                 Entry(stub).State = EntityState.Detached;
             if (ownTransaction is not null)
