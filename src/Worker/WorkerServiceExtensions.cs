@@ -27,6 +27,7 @@ public static class WorkerServiceExtensions
     /// </summary>
     public static IHostApplicationBuilder AddFeedbackHubWorker(this IHostApplicationBuilder builder)
     {
+        builder.Configuration.AddKeyPerFile(SecretFiles.Directory(builder.Configuration), optional: true);
         var configuration = builder.Configuration;
         var services = builder.Services;
         var rabbit = new Uri(configuration.GetConnectionString("RabbitMq")

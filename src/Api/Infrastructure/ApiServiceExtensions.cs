@@ -35,6 +35,7 @@ public static class ApiServiceExtensions
             kestrel.ConfigureEndpointDefaults(ProtocolErrorBodies.Use);
         });
 
+        builder.Configuration.AddKeyPerFile(SecretFiles.Directory(builder.Configuration), optional: true);
         builder.AddFeedbackHubTelemetry("feedbackhub-api", ApiTelemetry.Tracing, ApiTelemetry.Metrics);
         services.AddFeedbackHubDatabase();
         services.AddWebhookSecrets();
