@@ -94,7 +94,7 @@ rejection, _ = call("POST", f"/v1/applications/{application_id}/rejection", keys
 token = rejection["requestUrl"].rstrip("/").rsplit("/", 1)[-1]
 
 step("candidate request: the candidate asks for feedback through the public endpoint (no key)")
-call("POST", f"/v1/public/feedback-requests/{token}", body={"note": "Thank you!"})
+call("POST", f"/v1/public/feedback-requests/{token}", body={"note": "Thank you!"}, expect=(200, 202))
 page, _ = call("GET", f"/r/{token}")
 if "Acme Robotics" not in page:
     fail("the candidate's page does not name the company")
