@@ -22,7 +22,7 @@ say() { printf '[compose-check] %s\n' "$*" >&2; }
 now() { date +%s; }
 t0=$(now)
 
-scripts/docker.sh engine
+scripts/docker.sh engine compose
 if [[ "${FEEDBACKHUB_OFFICIAL_IMAGES:-0}" != 1 ]]; then
   scripts/docker.sh images
   eval "$(scripts/docker.sh env)"

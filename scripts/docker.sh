@@ -2,9 +2,11 @@
 # A Docker engine and the local images FeedbackHub's containers need, on a machine without an image registry.
 #
 # Usage: scripts/docker.sh COMMAND [COMMAND...]
-#   engine     make `docker info` answer: when no engine runs, apt-install docker.io (and docker-compose) if missing and
-#              start `dockerd --iptables=false` in the background (no systemd here); log in .local/docker/dockerd.log
+#   engine     make `docker info` answer: when no engine runs, apt-install docker.io if missing and start
+#              `dockerd --iptables=false` in the background (no systemd here); log in .local/docker/dockerd.log
+#   compose    apt-install docker-compose (1.29, the Python one) if missing
 #   images     build the base images below when their tag is missing (cached by tag; `--rebuild` builds them again)
+#   postgres-image   only debian:bookworm and postgres:15 (what the tests need)
 #   env        print `export ...=...` lines naming the images for docker-compose.yml and the test fixtures
 #   status     engine up/down and each image's tag and size
 #   stop       stop the dockerd this script started (containers it runs stop with it)
@@ -50,7 +52,6 @@ cmd_engine() {
   if engine_up; then say "engine: up ($(docker version --format '{{.Server.Version}}' 2>/dev/null))"; return 0; fi
   local t0; t0=$(now_s)
   command -v dockerd >/dev/null 2>&1 || apt_install docker.io
-  command -v docker-compose >/dev/null 2>&1 || apt_install docker-compose
   command -v docker >/dev/null 2>&1 || die "no docker client after installing docker.io"
   mkdir -p "$STATE"
   say "starting dockerd --iptables=false (log: $STATE/dockerd.log)"
@@ -60,6 +61,15 @@ cmd_engine() {
   for i in $(seq 1 60); do engine_up && break; sleep 1; done
   engine_up || { tail -n 30 "$STATE/dockerd.log" >&2; die "dockerd did not answer within 60 s"; }
   say "engine: up in $(( $(now_s) - t0 )) s"
+}
+
+cmd_compose() { command -v docker-compose >/dev/null 2>&1 || apt_install docker-compose; }
+
+cmd_postgres_image() {
+  engine_up || die "no Docker engine answers: run scripts/docker.sh engine first"
+  mkdir -p "$STATE"
+  build_debian
+  build_image postgres postgres:15
 }
 
 cmd_stop() {
@@ -165,17 +175,19 @@ cmd_status() {
   if engine_up; then say "engine: up"; cmd_status_images; else say "engine: down"; return 3; fi
 }
 
-(($#)) || { sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+(($#)) || { sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 for a in "$@"; do [[ "$a" == --rebuild ]] && REBUILD=1; done
 for a in "$@"; do
   case "$a" in
     engine) cmd_engine ;;
+    compose) cmd_compose ;;
+    postgres-image) cmd_postgres_image ;;
     images) cmd_images ;;
     env) cmd_env ;;
     status) cmd_status ;;
     stop) cmd_stop ;;
     --rebuild) ;;
-    -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//' ;;
+    -h|--help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//' ;;
     *) die "unknown command $a" ;;
   esac
 done

@@ -41,7 +41,7 @@ public static class TestPostgres
             return Local("FEEDBACKHUB_TEST_POSTGRES=local");
 
         // The resource reaper (Ryuk) is an image from a registry; the process removes its own container instead, and
-        // scripts/test.sh removes any a crashed run left (label feedbackhub.tests).
+        // scripts/test.sh removes any its run left behind after a crash (label feedbackhub.tests=<its run id>).
         Environment.SetEnvironmentVariable("TESTCONTAINERS_RYUK_DISABLED", "true");
         if (Environment.GetEnvironmentVariable("TESTCONTAINERS_HOST_OVERRIDE") is not { Length: > 0 })
             Environment.SetEnvironmentVariable("TESTCONTAINERS_HOST_OVERRIDE", "127.0.0.1"); // where the port is published
@@ -60,7 +60,7 @@ public static class TestPostgres
                     [$"{PostgreSqlBuilder.PostgreSqlPort}/tcp"] = [new PortBinding { HostIP = "127.0.0.1", HostPort = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture) }],
                 })
                 .WithCommand("-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off", "-c", "max_connections=300")
-                .WithLabel("feedbackhub.tests", "1")
+                .WithLabel("feedbackhub.tests", Environment.GetEnvironmentVariable("FEEDBACKHUB_TEST_RUN") is { Length: > 0 } run ? run : "adhoc")
                 .WithImagePullPolicy(PullPolicy.Missing)
                 .Build();
         }
