@@ -54,7 +54,7 @@ if [[ "${FEEDBACKHUB_TEST_POSTGRES:-}" != local ]]; then
       if docker image inspect postgres:15 >/dev/null 2>&1 || timeout 300 docker pull -q postgres:15 >/dev/null 2>&1; then
         FEEDBACKHUB_POSTGRES_IMAGE=postgres:15
       else
-        say "no registry answers docker pull: building the local PostgreSQL image (cached after the first time)"
+        say "no registry answers docker pull: using the local PostgreSQL image (built from Debian the first time, then cached)"
         scripts/docker.sh postgres-image && FEEDBACKHUB_POSTGRES_IMAGE=feedbackhub-local/postgres:15
       fi
     fi
