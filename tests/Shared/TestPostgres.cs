@@ -13,8 +13,8 @@ namespace FeedbackHub.Tests;
 /// migrated database from it by template copy (<see cref="TestDatabase"/>). The image is <c>FEEDBACKHUB_POSTGRES_IMAGE</c>
 /// (default <c>postgres:15</c>; without a registry scripts/test.sh builds <c>feedbackhub-local/postgres:15</c> and names
 /// it). <c>FEEDBACKHUB_TEST_POSTGRES</c>: <c>container</c> (required; no engine is an error), <c>local</c> (the
-/// <c>FEEDBACKHUB_PG</c> server of scripts/services.sh), unset = a container when a Docker engine answers, else local,
-/// said once on stderr.
+/// <c>FEEDBACKHUB_PG</c> server of scripts/services.sh), unset = a container when a Docker engine answers and the
+/// container starts (the image is there or can be pulled), else local, said once on stderr with the reason.
 /// </summary>
 public static class TestPostgres
 {
@@ -69,7 +69,17 @@ public static class TestPostgres
             return Local("no Docker engine answers");
         }
 
-        await container.StartAsync();
+        try
+        {
+            await container.StartAsync();
+        }
+        catch (Exception e) when (mode != "container")
+        {
+            // An engine but no image (no registry and none built): the local server still tests everything.
+            await container.DisposeAsync();
+            return Local($"the {image} container did not start ({e.GetType().Name}: {e.Message.Split('\n')[0]}); set FEEDBACKHUB_POSTGRES_IMAGE or run scripts/docker.sh postgres-image");
+        }
+
         AppDomain.CurrentDomain.ProcessExit += (_, _) => container.DisposeAsync().AsTask().GetAwaiter().GetResult();
         Console.Error.WriteLine($"[tests] PostgreSQL: Testcontainers container {container.Name} from {image} on {container.Hostname}:{container.GetMappedPublicPort(PostgreSqlBuilder.PostgreSqlPort)}");
         return new Source(container.GetConnectionString(), container);
