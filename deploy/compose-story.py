@@ -133,7 +133,7 @@ if delivery["status"] != "sent":
 if delivery.get("messageId") and delivery["messageId"] not in raw:
     fail("the captured email's Message-ID is not the delivery's")
 
-step("audit verify: the tenant's hash chain verifies")
+step("audit verify: the tenant's audit log verifies")
 verification, _ = call("GET", "/v1/audit/verify", keys["legal"])
 if not verification.get("valid") or verification.get("checkedEvents", 0) < 5:
     fail(f"audit chain does not verify: {verification}")

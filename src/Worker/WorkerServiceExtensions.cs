@@ -5,6 +5,7 @@ using FeedbackHub.Messages;
 using FeedbackHub.Worker.Channels;
 using FeedbackHub.Worker.Outbound;
 using FeedbackHub.Worker.Outbox;
+using FeedbackHub.Worker.Auditing;
 using FeedbackHub.Worker.Retention;
 using FeedbackHub.Worker.Smtp;
 using FeedbackHub.Worker.Telemetry;
@@ -96,6 +97,8 @@ public static class WorkerServiceExtensions
         services.AddHostedService<OutboundRecovery>();
         services.AddSingleton<RetentionSweeper>();
         services.AddHostedService(sp => sp.GetRequiredService<RetentionSweeper>());
+        services.Configure<AuditSealingOptions>(configuration.GetSection("Audit"));
+        services.AddHostedService<AuditSealing>();
         services.AddSingleton<BacklogGauges>();
         services.AddHostedService(sp => sp.GetRequiredService<BacklogGauges>());
         return builder;

@@ -13,7 +13,6 @@ public sealed class FeedbackHubMetrics
     private readonly Histogram<double> _smtpSend;
     private readonly Histogram<double> _webhookSend;
     private readonly Histogram<double> _languageCheck;
-    private readonly Histogram<double> _auditAppend;
 
     public FeedbackHubMetrics(IMeterFactory meters)
     {
@@ -27,8 +26,6 @@ public sealed class FeedbackHubMetrics
             "One webhook POST to its receiver's answer (or timeout), by outcome.", advice: SecondsBuckets);
         _languageCheck = Meter.CreateHistogram<double>("feedbackhub.language.check.duration", "s",
             "One language check with the tenant's rules, by operation: check (a text), batch (one text of a batch), answers (feedback answers), fields (template or settings texts).", advice: FastBuckets);
-        _auditAppend = Meter.CreateHistogram<double>("feedbackhub.audit.append.duration", "s",
-            "Sealing a save's audit events into the tenant's hash chain: the wait for the chain's lock and the insert.", advice: FastBuckets);
     }
 
     public Meter Meter { get; }
@@ -54,6 +51,4 @@ public sealed class FeedbackHubMetrics
 
     public void LanguageCheck(TimeSpan elapsed, string operation) =>
         _languageCheck.Record(elapsed.TotalSeconds, new TagList { { "feedbackhub.operation", operation } });
-
-    public void AuditAppend(TimeSpan elapsed) => _auditAppend.Record(elapsed.TotalSeconds);
 }

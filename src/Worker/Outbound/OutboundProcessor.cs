@@ -297,7 +297,8 @@ public sealed partial class OutboundProcessor(
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Channel} {ItemId} attempt {Attempt} failed temporarily ({Code} {Detail}); next try at {DueAt}")]
     private static partial void LogRetry(ILogger logger, string channel, Guid itemId, int code, string? detail, int attempt, DateTimeOffset dueAt);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "{Channel} {ItemId} waits for the mail server ({Code} {Detail}): its configuration or the server must be fixed; nothing is suppressed, next try at {DueAt}")]
+    // Debug: SmtpHealth writes the one Error line per change of state; a line per waiting item per retry would flood the log.
+    [LoggerMessage(Level = LogLevel.Debug, Message = "{Channel} {ItemId} waits for the mail server ({Code} {Detail}): its configuration or the server must be fixed; nothing is suppressed, next try at {DueAt}")]
     private static partial void LogServerProblem(ILogger logger, string channel, Guid itemId, int code, string? detail, DateTimeOffset dueAt);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Channel} {ItemId} failed ({Code} {Detail}) on attempt {Attempt}")]

@@ -7,15 +7,16 @@ namespace FeedbackHub.Worker.Telemetry;
 /// <summary>
 /// Gauges of what waits in PostgreSQL, read every <c>Telemetry:BacklogInterval</c> (15 s) with two small queries and
 /// reported as last read: due outbox messages not yet published and the oldest one's age (a stuck relay or broker), and
-/// outbound items due but not yet claimed and the oldest one's age (stuck consumers). Every worker reports the same
-/// shared figures: alert on the maximum, not the sum.
+/// outbound items due but not yet claimed and the oldest one's age (stuck consumers), audit events not yet sealed into
+/// their tenant's tree and the oldest one's age (the sealing lag). Every worker reports the same shared figures: alert on
+/// the maximum, not the sum.
 /// </summary>
 public sealed partial class BacklogGauges : BackgroundService
 {
     private readonly IServiceScopeFactory _scopes;
     private readonly TimeSpan _interval;
     private readonly ILogger<BacklogGauges> _logger;
-    private Backlog _last = new(0, 0, 0, 0);
+    private Backlog _last = new(0, 0, 0, 0, 0, 0);
 
     public BacklogGauges(IServiceScopeFactory scopes, FeedbackHubMetrics metrics, IConfiguration configuration, ILogger<BacklogGauges> logger)
     {
@@ -32,6 +33,10 @@ public sealed partial class BacklogGauges : BackgroundService
             "Emails and webhooks due to be sent and not yet claimed by a worker.");
         meter.CreateObservableGauge("feedbackhub.outbound.oldest_due_age", () => _last.OutboundOldestSeconds, "s",
             "How long the oldest due, unclaimed email or webhook has waited.");
+        meter.CreateObservableGauge("feedbackhub.audit.unsealed", () => _last.AuditUnsealed, "{event}",
+            "Audit events written and not yet sealed into their tenant's Merkle tree.");
+        meter.CreateObservableGauge("feedbackhub.audit.sealing_lag", () => _last.AuditOldestUnsealedSeconds, "s",
+            "How long the oldest unsealed audit event has waited to be sealed.");
     }
 
     /// <summary>The figures as last read.</summary>
@@ -50,7 +55,11 @@ public sealed partial class BacklogGauges : BackgroundService
             SELECT count(*)::int AS "Count", COALESCE(EXTRACT(EPOCH FROM now() - min(due_at)), 0)::float8 AS "OldestSeconds"
             FROM outbound WHERE status = 'Scheduled' AND due_at <= now()
             """).SingleAsync(ct);
-        _last = new Backlog(outbox.Count, outbox.OldestSeconds, outbound.Count, outbound.OldestSeconds);
+        var audit = await db.Database.SqlQuery<Waiting>($"""
+            SELECT count(*)::int AS "Count", COALESCE(EXTRACT(EPOCH FROM now() - min(occurred_at)), 0)::float8 AS "OldestSeconds"
+            FROM audit_events WHERE sequence IS NULL
+            """).SingleAsync(ct);
+        _last = new Backlog(outbox.Count, outbox.OldestSeconds, outbound.Count, outbound.OldestSeconds, audit.Count, audit.OldestSeconds);
         return _last;
     }
 
@@ -83,5 +92,5 @@ public sealed partial class BacklogGauges : BackgroundService
     private static partial void LogReadFailed(ILogger logger, string exceptionType);
 }
 
-/// <summary>What waits: due outbox messages and due outbound items, with the oldest one's age in seconds.</summary>
-public sealed record Backlog(int OutboxDue, double OutboxOldestSeconds, int OutboundDue, double OutboundOldestSeconds);
+/// <summary>What waits: due outbox messages, due outbound items and unsealed audit events, each with the oldest one's age in seconds.</summary>
+public sealed record Backlog(int OutboxDue, double OutboxOldestSeconds, int OutboundDue, double OutboundOldestSeconds, int AuditUnsealed, double AuditOldestUnsealedSeconds);

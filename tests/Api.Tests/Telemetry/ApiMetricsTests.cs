@@ -20,27 +20,4 @@ public sealed class ApiMetricsTests(ApiFactory api) : IClassFixture<ApiFactory>
         Assert.InRange(single.Value, double.Epsilon, 5);
         Assert.Equal(2, metrics.Of("feedbackhub.language.check.duration", ("feedbackhub.operation", "batch")).Count);
     }
-
-    [Fact]
-    public async Task A_save_with_audit_events_times_their_sealing_into_the_chain()
-    {
-        var tenant = await api.CreateTenantAsync();
-        using var metrics = new MetricCapture(api.Services, "feedbackhub.audit.append.duration");
-
-        (await tenant.Admin.PatchAsync("/v1/settings", HttpAssertions.JsonBody(new { coolingOffMinutes = 60 }))).EnsureSuccessStatusCode();
-
-        var sealing = Assert.Single(metrics.Of("feedbackhub.audit.append.duration"));
-        Assert.InRange(sealing.Value, double.Epsilon, 5);
-    }
-
-    [Fact]
-    public async Task A_read_without_audit_events_seals_nothing()
-    {
-        var tenant = await api.CreateTenantAsync();
-        using var metrics = new MetricCapture(api.Services, "feedbackhub.audit.append.duration");
-
-        (await tenant.Admin.GetAsync("/v1/settings")).EnsureSuccessStatusCode();
-
-        Assert.Empty(metrics.Of("feedbackhub.audit.append.duration"));
-    }
 }

@@ -1,3 +1,4 @@
+using FeedbackHub.Domain.Auditing;
 using FeedbackHub.Domain.Email;
 using FeedbackHub.Domain.Model;
 using FeedbackHub.Domain.Outbox;
@@ -21,7 +22,7 @@ public sealed class BacklogGaugesTests(TestDatabase database) : IClassFixture<Te
     {
         await using var services = Services();
         var gauges = services.GetRequiredService<BacklogGauges>();
-        Assert.Equal(new Backlog(0, 0, 0, 0), await gauges.ReadAsync(CancellationToken.None));
+        Assert.Equal(new Backlog(0, 0, 0, 0, 0, 0), await gauges.ReadAsync(CancellationToken.None));
 
         var now = DateTimeOffset.UtcNow;
         var tenant = Guid.NewGuid();
@@ -63,6 +64,38 @@ public sealed class BacklogGaugesTests(TestDatabase database) : IClassFixture<Te
 
         Assert.Equal(before.OutboundDue + 1, after.OutboundDue);
         Assert.True(after.OutboundOldestSeconds >= 25, $"oldest due item waited {after.OutboundOldestSeconds} s");
+    }
+
+    [Fact]
+    public async Task Audit_events_not_yet_sealed_are_counted_with_the_oldest_ones_age_as_the_sealing_lag()
+    {
+        await using var services = Services();
+        var gauges = services.GetRequiredService<BacklogGauges>();
+        var before = await gauges.ReadAsync(CancellationToken.None);
+        await using (var db = database.CreateDbContext())
+        {
+            var tenant = Tenant.Create("Audit Lag Ltd", DateTimeOffset.UtcNow);
+            db.Tenants.Add(tenant);
+            await db.SaveChangesAsync();
+            var audit = new AuditLog(db, new ShiftedTime(TimeSpan.FromSeconds(-20))); // written 20 s ago, no sealer runs here
+            audit.Record(tenant.Id, Actor.System, "test.lag", "tenant", tenant.Id);
+            audit.Record(tenant.Id, Actor.System, "test.lag", "tenant", tenant.Id);
+            await db.SaveChangesAsync();
+        }
+
+        var after = await gauges.ReadAsync(CancellationToken.None);
+
+        Assert.Equal(before.AuditUnsealed + 2, after.AuditUnsealed);
+        Assert.InRange(after.AuditOldestUnsealedSeconds, 19, 120);
+        using var metrics = new MetricCapture(services, "feedbackhub.audit.unsealed", "feedbackhub.audit.sealing_lag");
+        metrics.Observe();
+        Assert.Equal(after.AuditUnsealed, Assert.Single(metrics.Of("feedbackhub.audit.unsealed")).Value);
+        Assert.Equal(after.AuditOldestUnsealedSeconds, Assert.Single(metrics.Of("feedbackhub.audit.sealing_lag")).Value);
+    }
+
+    private sealed class ShiftedTime(TimeSpan shift) : TimeProvider
+    {
+        public override DateTimeOffset GetUtcNow() => System.GetUtcNow() + shift;
     }
 
     private ServiceProvider Services()
