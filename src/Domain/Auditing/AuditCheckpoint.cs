@@ -100,6 +100,9 @@ public sealed class AuditSigningKey
 
     public const string SealPurpose = "audit-signing-key";
 
+    internal static AuditSigningKey Create(Guid id, byte[] publicKey, byte[] sealedPrivateKey, DateTimeOffset now) =>
+        new() { Id = id, PublicKey = publicKey, SealedPrivateKey = sealedPrivateKey, CreatedAt = now };
+
     /// <summary>Re-seals the private key under the box's current key; false when it already was (nothing changes).</summary>
     public bool ResealUnderCurrentKey(Webhooks.WebhookSecretBox box)
     {

@@ -128,36 +128,42 @@ public sealed class AuditSigner(WebhookSecretBox box)
 {
     private const string Purpose = AuditSigningKey.SealPurpose;
     private readonly ConcurrentDictionary<Guid, ECDsa> _opened = new();
-    private Guid? _current;
 
+    /// <summary>Signs with the newest key (one small query per checkpoint: a key made by another process is picked up).</summary>
     public async Task<AuditCheckpoint> SignAsync(FeedbackHubDbContext db, Guid tenantId, long treeSize, byte[] root, DateTimeOffset now, CancellationToken ct)
     {
-        var keyId = _current ?? await CurrentKeyIdAsync(db, now, ct);
-        var key = await OpenAsync(db, keyId, ct);
-        return AuditCheckpoint.Create(tenantId, treeSize, root, now, keyId,
+        ArgumentNullException.ThrowIfNull(db);
+        var newest = await NewestAsync(db, ct);
+        if (newest is null || !CanOpen(newest))
+        {
+            // Only making a key takes the lock (transaction-scoped), so two processes starting at once make one key, not two.
+            await db.Database.ExecuteSqlAsync($"SELECT pg_advisory_xact_lock(hashtext('feedbackhub.audit-signing-key'))", ct);
+            newest = await NewestAsync(db, ct);
+            if (newest is null || !CanOpen(newest))
+                newest = await CreateAsync(db, now, ct);
+        }
+
+        var key = _opened[newest.Id];
+        return AuditCheckpoint.Create(tenantId, treeSize, root, now, newest.Id,
             text => key.SignData(text, HashAlgorithmName.SHA256, DSASignatureFormat.Rfc3279DerSequence));
     }
 
-    private async Task<Guid> CurrentKeyIdAsync(FeedbackHubDbContext db, DateTimeOffset now, CancellationToken ct)
-    {
-        // Under a transaction-scoped advisory lock, so two processes starting at once make one key, not two.
-        await db.Database.ExecuteSqlAsync($"SELECT pg_advisory_xact_lock(hashtext('feedbackhub.audit-signing-key'))", ct);
-        var newest = await db.AuditSigningKeys.AsNoTracking().OrderByDescending(k => k.CreatedAt).FirstOrDefaultAsync(ct);
-        if (newest is null || !CanOpen(newest))
-        {
-            // None yet, or sealed under a key no longer configured: a new key signs from now on. Earlier checkpoints keep
-            // verifying with the public key they name.
-            using var ecdsa = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-            var id = Guid.CreateVersion7(now);
-            var sealedKey = box.Seal(Convert.ToBase64String(ecdsa.ExportPkcs8PrivateKey()), id, Purpose);
-            await db.Database.ExecuteSqlAsync(
-                $"INSERT INTO audit_signing_keys (id, public_key, sealed_private_key, created_at) VALUES ({id}, {ecdsa.ExportSubjectPublicKeyInfo()}, {sealedKey}, {now})", ct);
-            _current = id;
-            return id;
-        }
+    private static Task<AuditSigningKey?> NewestAsync(FeedbackHubDbContext db, CancellationToken ct) =>
+        db.AuditSigningKeys.AsNoTracking().OrderByDescending(k => k.CreatedAt).FirstOrDefaultAsync(ct);
 
-        _current = newest.Id;
-        return newest.Id;
+    /// <summary>
+    /// None yet, or the newest is sealed under a key no longer configured: a new key signs from now on. Earlier checkpoints
+    /// keep verifying with the public key they name.
+    /// </summary>
+    private async Task<AuditSigningKey> CreateAsync(FeedbackHubDbContext db, DateTimeOffset now, CancellationToken ct)
+    {
+        using var ecdsa = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var id = Guid.CreateVersion7(now);
+        var key = AuditSigningKey.Create(id, ecdsa.ExportSubjectPublicKeyInfo(), box.Seal(Convert.ToBase64String(ecdsa.ExportPkcs8PrivateKey()), id, Purpose), now);
+        await db.Database.ExecuteSqlAsync(
+            $"INSERT INTO audit_signing_keys (id, public_key, sealed_private_key, created_at) VALUES ({key.Id}, {key.PublicKey}, {key.SealedPrivateKey}, {now})", ct);
+        _opened[key.Id] = Open(key);
+        return key;
     }
 
     private bool CanOpen(AuditSigningKey key)
@@ -178,14 +184,6 @@ public sealed class AuditSigner(WebhookSecretBox box)
         var ecdsa = ECDsa.Create();
         ecdsa.ImportPkcs8PrivateKey(Convert.FromBase64String(box.Open(key.SealedPrivateKey, key.Id, Purpose)), out _);
         return ecdsa;
-    }
-
-    private async Task<ECDsa> OpenAsync(FeedbackHubDbContext db, Guid keyId, CancellationToken ct)
-    {
-        if (_opened.TryGetValue(keyId, out var opened))
-            return opened;
-        var row = await db.AuditSigningKeys.AsNoTracking().SingleAsync(k => k.Id == keyId, ct);
-        return _opened.GetOrAdd(keyId, _ => Open(row));
     }
 
     /// <summary>Whether <paramref name="checkpoint"/>'s signature verifies with the public key it names.</summary>
