@@ -37,7 +37,7 @@ trap 'stop_services; exit 130' INT
 trap 'stop_services; exit 143' TERM
 
 t0=$(date +%s)
-# PostgreSQL comes from a Testcontainers container (docs/decisions/0011): the engine is installed and started when
+# PostgreSQL comes from a Testcontainers container (docs/decisions/0012): the engine is installed and started when
 # missing, and without a registry the image is built from Debian once and cached. FEEDBACKHUB_TEST_POSTGRES=local skips
 # Docker; where no engine can be had, the tests use the local PostgreSQL below and say so.
 export FEEDBACKHUB_TEST_RUN="run-$$-$(date +%s)"

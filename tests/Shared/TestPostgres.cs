@@ -8,7 +8,7 @@ using Testcontainers.PostgreSql;
 namespace FeedbackHub.Tests;
 
 /// <summary>
-/// The PostgreSQL server of this test process (docs/decisions/0011): a Testcontainers <see cref="PostgreSqlContainer"/>,
+/// The PostgreSQL server of this test process (docs/decisions/0012): a Testcontainers <see cref="PostgreSqlContainer"/>,
 /// one per test process, started on first use and removed when the process exits; each test class still gets its own
 /// migrated database from it by template copy (<see cref="TestDatabase"/>). The image is <c>FEEDBACKHUB_POSTGRES_IMAGE</c>
 /// (default <c>postgres:15</c>; without a registry scripts/test.sh builds <c>feedbackhub-local/postgres:15</c> and names
