@@ -91,6 +91,8 @@ public sealed class TestDatabase : IAsyncLifetime
             RedirectStandardOutput = true,
             RedirectStandardError = true,
         };
+        if (b.Password is { Length: > 0 } password)
+            psi.Environment["PGPASSWORD"] = password; // the container's superuser has one; the local server trusts loopback
         using var process = System.Diagnostics.Process.Start(psi)!;
         var output = await process.StandardOutput.ReadToEndAsync();
         await process.WaitForExitAsync();

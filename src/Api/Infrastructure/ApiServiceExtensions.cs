@@ -13,6 +13,7 @@ using FeedbackHub.Api.Features.Templates;
 using FeedbackHub.Api.Features.Webhooks;
 using FeedbackHub.Domain.Language;
 using FeedbackHub.Domain.Persistence;
+using FeedbackHub.Domain.Telemetry;
 using FeedbackHub.Domain.Webhooks;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
@@ -34,6 +35,8 @@ public static class ApiServiceExtensions
             kestrel.ConfigureEndpointDefaults(ProtocolErrorBodies.Use);
         });
 
+        builder.Configuration.AddKeyPerFile(SecretFiles.Directory(builder.Configuration), optional: true);
+        builder.AddFeedbackHubTelemetry("feedbackhub-api", ApiTelemetry.Tracing, ApiTelemetry.Metrics);
         services.AddFeedbackHubDatabase();
         services.AddWebhookSecrets();
         services.Configure<Features.Webhooks.WebhookApiOptions>(builder.Configuration.GetSection("Webhooks"));

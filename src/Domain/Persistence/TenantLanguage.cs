@@ -1,6 +1,7 @@
 using FeedbackHub.Domain.Authoring;
 using System.Collections.Concurrent;
 using FeedbackHub.Domain.Language;
+using FeedbackHub.Domain.Telemetry;
 
 using Microsoft.EntityFrameworkCore;
 
@@ -10,7 +11,7 @@ namespace FeedbackHub.Domain.Persistence;
 /// A tenant's effective language rules (its jurisdiction pack plus its own changes), compiled once per change and
 /// shared by every request: the tenant row's <c>LanguageRulesRevision</c> tells when to rebuild.
 /// </summary>
-public sealed class TenantLanguage
+public sealed class TenantLanguage(FeedbackHubMetrics? metrics = null)
 {
     private readonly ConcurrentDictionary<Guid, (int Revision, string Jurisdiction, RuleSet Rules, LanguageChecker Checker)> _cache = new();
 
@@ -32,6 +33,20 @@ public sealed class TenantLanguage
     public async Task<IReadOnlyList<FieldFinding>> CheckAsync(FeedbackHubDbContext db, Guid tenantId, IEnumerable<(string Path, string Text)> fields, CancellationToken ct)
     {
         var (_, checker) = await ForTenantAsync(db, tenantId, ct);
-        return LanguageCheckers.CheckFields(checker, fields);
+        return Check(checker, fields, "fields");
+    }
+
+    /// <summary>Checks fields with a tenant's checker (from <see cref="ForTenantAsync"/>), timed by operation.</summary>
+    public IReadOnlyList<FieldFinding> Check(LanguageChecker checker, IEnumerable<(string Path, string Text)> fields, string operation) =>
+        Check(checker, fields, int.MaxValue, operation, out _);
+
+    /// <summary>As <see cref="Check(LanguageChecker, IEnumerable{ValueTuple{string, string}}, string)"/>, keeping at most <paramref name="maxFindings"/>.</summary>
+    public IReadOnlyList<FieldFinding> Check(
+        LanguageChecker checker, IEnumerable<(string Path, string Text)> fields, int maxFindings, string operation, out bool truncated)
+    {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var findings = LanguageCheckers.CheckFields(checker, fields, maxFindings, out truncated);
+        metrics?.LanguageCheck(System.Diagnostics.Stopwatch.GetElapsedTime(started), operation);
+        return findings;
     }
 }

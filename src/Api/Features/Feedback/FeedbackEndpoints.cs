@@ -140,7 +140,7 @@ public static class FeedbackEndpoints
         feedback.CheckVersion(IfMatch(httpRequest));
         var template = await templates.GetAsync(db, feedback.TenantId, feedback.TemplateId, feedback.TemplateVersion, ct);
         var (_, checker) = await language.ForTenantAsync(db, caller.TenantId, ct);
-        feedback.Save(request.Answers, template, caller.Actor, time.GetUtcNow(), fields => LanguageCheckers.CheckFields(checker, fields));
+        feedback.Save(request.Answers, template, caller.Actor, time.GetUtcNow(), fields => language.Check(checker, fields, "answers"));
         audit.Record(caller.TenantId, caller.Actor, "feedback.saved", "feedback", feedback.Id,
             new { version = feedback.Version, findings = feedback.Findings.Count, blocking = feedback.Findings.Count(f => f.Finding.Severity == Severity.Block) });
         await db.SaveChangesAsync(ct);

@@ -79,7 +79,7 @@ public static class LanguageEndpoints
     public static async Task<Ok<CheckTextResponse>> CheckText(CheckTextRequest request, CurrentActor caller, FeedbackHubDbContext db, TenantLanguage language, CancellationToken ct)
     {
         var (_, checker) = await language.ForTenantAsync(db, caller.TenantId, ct);
-        var findings = LanguageCheckers.CheckFields(checker, [("text", request.Text)], MaxFindingsPerText, out var truncated);
+        var findings = language.Check(checker, [("text", request.Text)], MaxFindingsPerText, "check", out var truncated);
         return TypedResults.Ok(new CheckTextResponse(FindingResponse.From(findings), findings.Any(f => f.Finding.Severity == Severity.Block), truncated));
     }
 
@@ -98,7 +98,7 @@ public static class LanguageEndpoints
         var results = new List<CheckBatchResult>(request.Items.Count);
         foreach (var item in request.Items)
         {
-            var findings = LanguageCheckers.CheckFields(checker, [("text", item.Text)], Math.Min(MaxFindingsPerText, left), out var truncated);
+            var findings = language.Check(checker, [("text", item.Text)], Math.Min(MaxFindingsPerText, left), "batch", out var truncated);
             left -= findings.Count;
             results.Add(new CheckBatchResult(item.Id, FindingResponse.From(findings), truncated));
         }
