@@ -1,0 +1,246 @@
+using System.Numerics.Tensors;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace FeedbackHub.Domain.Language;
+
+/// <summary>
+/// The trained head of the semantic stage (<c>Language/Model/semantic-model.json</c>, an embedded resource written by
+/// <c>tools/LanguageTraining</c>): a small network over the sentence embedding (plus, optionally, which rule categories
+/// matched in the sentence) that gives the probability of "safe" and of each of the 16 categories, the decision
+/// thresholds chosen by cross-validation, and the labelled training sentences (int8 embeddings) that explain a
+/// decision by the nearest example. Immutable and thread-safe.
+/// </summary>
+public sealed class SemanticModel
+{
+    /// <summary>Class 0: the sentence is safe (job-related).</summary>
+    public const string SafeClass = "safe";
+
+    private const string ResourceName = "FeedbackHub.Domain.Language.Model.semantic-model.json";
+    private static readonly Lazy<SemanticModel> DefaultModel = new(LoadEmbedded);
+
+    private readonly Layer[] _layers;
+    private readonly sbyte[] _exampleVectors;
+    private readonly int[] _exampleLabels;
+    private readonly string[] _exampleTexts;
+    private readonly Dictionary<string, int> _classIndex;
+
+    private SemanticModel(SemanticModelDocument document)
+    {
+        Document = document;
+        Classes = document.Classes;
+        _classIndex = document.Classes.Select((c, i) => (c, i)).ToDictionary(p => p.c, p => p.i, StringComparer.Ordinal);
+        if (Classes.Count == 0 || Classes[0] != SafeClass)
+        {
+            throw new InvalidOperationException("The semantic model's first class must be 'safe'.");
+        }
+
+        _layers = [.. document.Layers.Select(l => new Layer(l.Inputs, l.Outputs, Floats(l.Weights, l.Inputs * l.Outputs), Floats(l.Bias, l.Outputs), l.Relu))];
+        var inputs = SentenceEmbedder.Dimensions + (document.RuleFeatures ? Classes.Count - 1 : 0);
+        if (_layers.Length == 0 || _layers[0].Inputs != inputs || _layers[^1].Outputs != Classes.Count)
+        {
+            throw new InvalidOperationException("The semantic model's layers do not match its classes and features.");
+        }
+
+        _exampleTexts = [.. document.Examples.Texts];
+        _exampleLabels = [.. document.Examples.Labels];
+        _exampleVectors = (sbyte[])(Array)Convert.FromBase64String(document.Examples.Embeddings);
+        if (_exampleLabels.Length != _exampleTexts.Length || _exampleVectors.Length != _exampleTexts.Length * SentenceEmbedder.Dimensions)
+        {
+            throw new InvalidOperationException("The semantic model's examples are inconsistent.");
+        }
+    }
+
+    /// <summary>The model embedded in this assembly, loaded on first use.</summary>
+    public static SemanticModel Default => DefaultModel.Value;
+
+    /// <summary>The artefact as stored (versions, thresholds, cross-validation figures).</summary>
+    public SemanticModelDocument Document { get; }
+
+    /// <summary><c>safe</c>, then the category ids, in the order of <see cref="Predict"/>'s probabilities.</summary>
+    public IReadOnlyList<string> Classes { get; }
+
+    /// <summary>The decision thresholds.</summary>
+    public SemanticThresholds Thresholds => Document.Thresholds;
+
+    /// <summary>Index of a class in <see cref="Classes"/>, or -1.</summary>
+    public int ClassIndex(string name) => _classIndex.TryGetValue(name, out var i) ? i : -1;
+
+    /// <summary>Parses an artefact (the JSON <c>tools/LanguageTraining train</c> writes).</summary>
+    public static SemanticModel Parse(string json) =>
+        new(JsonSerializer.Deserialize(json, SemanticModelJsonContext.Default.SemanticModelDocument)
+            ?? throw new InvalidOperationException("The semantic model is empty."));
+
+    /// <summary>Serialises an artefact document (used by the training command).</summary>
+    public static string Serialize(SemanticModelDocument document) =>
+        JsonSerializer.Serialize(document, SemanticModelJsonContext.Default.SemanticModelDocument);
+
+    /// <summary>
+    /// The fingerprint recorded as <see cref="SemanticModelDocument.TrainingDataSha256"/>: SHA-256 over each training file's
+    /// name (without folder) and content with line ends normalised to LF, in ordinal name order.
+    /// </summary>
+    public static string TrainingDataSha256(IEnumerable<string> files)
+    {
+        ArgumentNullException.ThrowIfNull(files);
+        using var hash = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
+        foreach (var file in files.OrderBy(Path.GetFileName, StringComparer.Ordinal))
+        {
+            hash.AppendData(System.Text.Encoding.UTF8.GetBytes(Path.GetFileName(file) + "\n"));
+            hash.AppendData(System.Text.Encoding.UTF8.GetBytes(File.ReadAllText(file).Replace("\r\n", "\n", StringComparison.Ordinal)));
+        }
+
+        return Convert.ToHexStringLower(hash.GetHashAndReset());
+    }
+
+    /// <summary>Class probabilities for one sentence.</summary>
+    /// <param name="embedding">The sentence embedding.</param>
+    /// <param name="ruleCategories">Per category (in <see cref="Classes"/> order, without <c>safe</c>): 1 when a catalog rule
+    /// of that category matched in the sentence; ignored when the model was trained without rule features.</param>
+    public float[] Predict(ReadOnlySpan<float> embedding, ReadOnlySpan<float> ruleCategories)
+    {
+        var input = new float[_layers[0].Inputs];
+        embedding.CopyTo(input);
+        if (Document.RuleFeatures)
+        {
+            ruleCategories.CopyTo(input.AsSpan(SentenceEmbedder.Dimensions));
+        }
+
+        foreach (var layer in _layers)
+        {
+            input = layer.Apply(input);
+        }
+
+        TensorPrimitives.SoftMax(input, input);
+        return input;
+    }
+
+    /// <summary>The nearest labelled training sentence of a class (cosine similarity), or null if it has none.</summary>
+    public LabelledExample? Nearest(ReadOnlySpan<float> embedding, string label)
+    {
+        var wanted = ClassIndex(label);
+        Span<sbyte> query = stackalloc sbyte[SentenceEmbedder.Dimensions];
+        Quantize(embedding, query);
+        var best = -1;
+        var bestScore = int.MinValue;
+        for (var i = 0; i < _exampleLabels.Length; i++)
+        {
+            if (_exampleLabels[i] != wanted)
+            {
+                continue;
+            }
+
+            var score = Dot(query, _exampleVectors.AsSpan(i * SentenceEmbedder.Dimensions, SentenceEmbedder.Dimensions));
+            if (score > bestScore)
+            {
+                bestScore = score;
+                best = i;
+            }
+        }
+
+        return best < 0 ? null : new LabelledExample(
+            _exampleTexts[best], wanted == 0 ? null : label, Math.Round(Math.Clamp(bestScore / (127.0 * 127.0), 0, 1), 3));
+    }
+
+    /// <summary>Unit vector to int8 (x 127), as stored for the examples.</summary>
+    public static void Quantize(ReadOnlySpan<float> vector, Span<sbyte> into)
+    {
+        for (var i = 0; i < vector.Length; i++)
+        {
+            into[i] = (sbyte)Math.Clamp(MathF.Round(vector[i] * 127f), -127f, 127f);
+        }
+    }
+
+    private static int Dot(ReadOnlySpan<sbyte> a, ReadOnlySpan<sbyte> b)
+    {
+        var sum = 0;
+        for (var i = 0; i < a.Length; i++)
+        {
+            sum += a[i] * b[i];
+        }
+
+        return sum;
+    }
+
+    private static float[] Floats(string base64, int count)
+    {
+        var bytes = Convert.FromBase64String(base64);
+        if (bytes.Length != count * sizeof(float))
+        {
+            throw new InvalidOperationException("A semantic model layer has the wrong size.");
+        }
+
+        var floats = new float[count];
+        Buffer.BlockCopy(bytes, 0, floats, 0, bytes.Length);
+        return floats;
+    }
+
+    private static SemanticModel LoadEmbedded()
+    {
+        using var stream = typeof(SemanticModel).Assembly.GetManifestResourceStream(ResourceName)
+            ?? throw new InvalidOperationException($"Embedded resource '{ResourceName}' is missing.");
+        using var reader = new StreamReader(stream);
+        return Parse(reader.ReadToEnd());
+    }
+
+    private sealed record Layer(int Inputs, int Outputs, float[] Weights, float[] Bias, bool Relu)
+    {
+        // Weights are row-major, one row of Inputs per output.
+        public float[] Apply(float[] input)
+        {
+            var output = new float[Outputs];
+            for (var o = 0; o < Outputs; o++)
+            {
+                var value = Bias[o] + TensorPrimitives.Dot(Weights.AsSpan(o * Inputs, Inputs), input);
+                output[o] = Relu ? Math.Max(0, value) : value;
+            }
+
+            return output;
+        }
+    }
+}
+
+/// <summary>The JSON artefact of the semantic stage.</summary>
+/// <param name="Format">Artefact format version.</param>
+/// <param name="CatalogVersion">The rule catalog version it was trained with (rules.json <c>version</c>): must equal the shipped one.</param>
+/// <param name="TrainingDataSha256">SHA-256 over the training files (name and content, in name order): a test proves it matches the committed data.</param>
+/// <param name="Embedding">The sentence model used.</param>
+/// <param name="Seed">Seed of the training run.</param>
+/// <param name="RuleFeatures">Whether the network also reads which rule categories matched in the sentence.</param>
+/// <param name="Classes"><c>safe</c>, then the categories.</param>
+/// <param name="Layers">The network, input to output.</param>
+/// <param name="Thresholds">Decision thresholds chosen by cross-validation on the training data.</param>
+/// <param name="Examples">The labelled training sentences for "nearest example" explanations.</param>
+/// <param name="Training">What the training run saw and measured (counts, cross-validation figures), for the record.</param>
+public sealed record SemanticModelDocument(
+    int Format,
+    string CatalogVersion,
+    string TrainingDataSha256,
+    string Embedding,
+    int Seed,
+    bool RuleFeatures,
+    IReadOnlyList<string> Classes,
+    IReadOnlyList<LayerDocument> Layers,
+    SemanticThresholds Thresholds,
+    ExamplesDocument Examples,
+    JsonElement? Training);
+
+/// <summary>A dense layer: base64 of little-endian float32, weights row-major (one row of <c>Inputs</c> per output).</summary>
+public sealed record LayerDocument(int Inputs, int Outputs, bool Relu, string Weights, string Bias);
+
+/// <summary>Labelled sentences: texts, class indexes, and base64 of their int8 embeddings (x 127, 384 per sentence).</summary>
+public sealed record ExamplesDocument(IReadOnlyList<string> Texts, IReadOnlyList<int> Labels, string Embeddings);
+
+/// <summary>How the semantic stage decides (see docs/language-checker.md, "Decision policy").</summary>
+/// <param name="Category">Per category: the model's probability from which a sentence with no rule finding of that category gets a model finding.</param>
+/// <param name="Downgrade">P(safe) from which a rule's <c>block</c> finding becomes a <c>warn</c> (the model reads the sentence as job-related).</param>
+/// <param name="Drop">P(safe) from which a rule finding of a category that is not a protected characteristic is dropped.</param>
+/// <param name="DropProtected">P(safe) from which a rule finding of a protected characteristic is dropped (stronger evidence).</param>
+public sealed record SemanticThresholds(
+    IReadOnlyDictionary<string, double> Category,
+    double Downgrade,
+    double Drop,
+    double DropProtected);
+
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, WriteIndented = true)]
+[JsonSerializable(typeof(SemanticModelDocument))]
+internal sealed partial class SemanticModelJsonContext : JsonSerializerContext;

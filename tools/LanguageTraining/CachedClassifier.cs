@@ -1,0 +1,43 @@
+using FeedbackHub.Domain.Language;
+
+namespace FeedbackHub.Tools.LanguageTraining;
+
+/// <summary>
+/// A classifier for cross-validation: the scores of one fold's network from precomputed embeddings, with thresholds
+/// that the search changes between runs. Explanations are left out (not scored).
+/// </summary>
+public sealed class CachedClassifier(SemanticModel model, IReadOnlyDictionary<string, float[]> embeddings) : ISentenceClassifier
+{
+    private readonly Dictionary<(string, string), SentenceScores> _memo = [];
+
+    public SemanticThresholds Thresholds { get; set; } = model.Thresholds;
+
+    public IReadOnlyList<SentenceScores> Classify(IReadOnlyList<SentenceInput> sentences, int maxParallelism)
+    {
+        var result = new SentenceScores[sentences.Count];
+        var categories = model.Classes.Count - 1;
+        for (var i = 0; i < sentences.Count; i++)
+        {
+            var input = sentences[i];
+            var key = (input.Text, string.Join(",", input.RuleCategories.Order(StringComparer.Ordinal)));
+            if (!_memo.TryGetValue(key, out var scores))
+            {
+                var rules = new float[categories];
+                for (var c = 0; c < categories; c++)
+                {
+                    rules[c] = input.RuleCategories.Contains(model.Classes[c + 1]) ? 1 : 0;
+                }
+
+                var embedding = embeddings.TryGetValue(input.Text, out var e) ? e : SentenceEmbedder.Shared.Embed([input.Text])[0];
+                scores = new SentenceScores(model.Classes, model.Predict(embedding, rules), null);
+                _memo[key] = scores;
+            }
+
+            result[i] = scores;
+        }
+
+        return result;
+    }
+
+    public LabelledExample? Nearest(SentenceScores scores, string label) => null;
+}
