@@ -29,7 +29,7 @@ public sealed class CachedClassifier(SemanticModel model, IReadOnlyDictionary<st
                 }
 
                 var embedding = embeddings.TryGetValue(input.Text, out var e) ? e : SentenceEmbedder.Shared.Embed([input.Text])[0];
-                scores = new SentenceScores(model.Classes, model.Predict(embedding, rules), null);
+                scores = new SentenceScores(model.Classes, model.Predict(input.Text, embedding, rules), null);
                 _memo[key] = scores;
             }
 

@@ -107,6 +107,7 @@ public sealed class Network
         private readonly float[] _vw;
         private readonly float[] _mb;
         private readonly float[] _vb;
+        private readonly bool[] _touched;
 
         public Dense(int inputs, int outputs, bool relu, Random random)
         {
@@ -127,18 +128,41 @@ public sealed class Network
             _vw = new float[_w.Length];
             _mb = new float[outputs];
             _vb = new float[outputs];
+            _touched = new bool[inputs];
         }
 
         public float[] Forward(float[] input)
         {
+            // Inputs are mostly zeros (the lexical features): only the non-zero ones are multiplied.
+            var nonZero = NonZero(input);
             var output = new float[_outputs];
             for (var o = 0; o < _outputs; o++)
             {
-                var value = _b[o] + TensorPrimitives.Dot(_w.AsSpan(o * _inputs, _inputs), input);
+                var row = o * _inputs;
+                var value = _b[o];
+                foreach (var j in nonZero)
+                {
+                    value += _w[row + j] * input[j];
+                }
+
                 output[o] = _relu ? Math.Max(0, value) : value;
             }
 
             return output;
+        }
+
+        private static List<int> NonZero(float[] input)
+        {
+            var nonZero = new List<int>(512);
+            for (var j = 0; j < input.Length; j++)
+            {
+                if (input[j] != 0)
+                {
+                    nonZero.Add(j);
+                }
+            }
+
+            return nonZero;
         }
 
         /// <summary>Accumulates gradients for one sample; returns the delta for the layer below.</summary>
@@ -156,6 +180,12 @@ public sealed class Network
             }
 
             var inputDelta = needInputDelta ? new float[_inputs] : [];
+            var nonZero = NonZero(input);
+            foreach (var j in nonZero)
+            {
+                _touched[j] = true;
+            }
+
             for (var o = 0; o < _outputs; o++)
             {
                 var d = delta[o];
@@ -165,8 +195,12 @@ public sealed class Network
                 }
 
                 _gb[o] += d;
-                var row = _gw.AsSpan(o * _inputs, _inputs);
-                TensorPrimitives.MultiplyAdd(input, d, row, row);
+                var row = o * _inputs;
+                foreach (var j in nonZero)
+                {
+                    _gw[row + j] += d * input[j];
+                }
+
                 if (needInputDelta)
                 {
                     TensorPrimitives.MultiplyAdd(_w.AsSpan(o * _inputs, _inputs), d, inputDelta, inputDelta);
@@ -180,35 +214,53 @@ public sealed class Network
         {
             Array.Clear(_gw);
             Array.Clear(_gb);
+            Array.Clear(_touched);
         }
 
+        // Lazy AdamW: only the weights of inputs that were non-zero in the batch move (the lexical features are sparse,
+        // so this is about ten times faster than a dense step; untouched weights keep their moments).
         public void AdamStep(double rate, double weightDecay, int step, int batch)
         {
-            Adam(_w, _gw, _mw, _vw, rate, weightDecay, step, batch);
-            Adam(_b, _gb, _mb, _vb, rate, 0, step, batch);
+            var bias = (1 - Math.Pow(Beta1, step), 1 - Math.Pow(Beta2, step));
+            var columns = new List<int>();
+            for (var j = 0; j < _inputs; j++)
+            {
+                if (_touched[j])
+                {
+                    columns.Add(j);
+                }
+            }
+
+            for (var o = 0; o < _outputs; o++)
+            {
+                var row = o * _inputs;
+                foreach (var j in columns)
+                {
+                    Adam(_w, _gw, _mw, _vw, row + j, rate, weightDecay, bias, batch);
+                }
+            }
+
+            for (var o = 0; o < _outputs; o++)
+            {
+                Adam(_b, _gb, _mb, _vb, o, rate, 0, bias, batch);
+            }
         }
 
         public LayerDocument ToDocument() => new(_inputs, _outputs, _relu, Base64(_w), Base64(_b));
 
-        private static void Adam(float[] p, float[] g, float[] m, float[] v, double rate, double weightDecay, int step, int batch)
+        private const double Beta1 = 0.9;
+        private const double Beta2 = 0.999;
+
+        private static void Adam(float[] p, float[] g, float[] m, float[] v, int i, double rate, double weightDecay, (double C1, double C2) bias, int batch)
         {
-            const double beta1 = 0.9, beta2 = 0.999, epsilon = 1e-8;
-            var c1 = 1 - Math.Pow(beta1, step);
-            var c2 = 1 - Math.Pow(beta2, step);
-            for (var i = 0; i < p.Length; i++)
-            {
-                var grad = g[i] / batch;
-                m[i] = (float)((beta1 * m[i]) + ((1 - beta1) * grad));
-                v[i] = (float)((beta2 * v[i]) + ((1 - beta2) * grad * grad));
-                p[i] -= (float)((rate * (m[i] / c1) / (Math.Sqrt(v[i] / c2) + epsilon)) + (rate * weightDecay * p[i]));
-            }
+            const double beta1 = Beta1, beta2 = Beta2, epsilon = 1e-8;
+            var (c1, c2) = bias;
+            var grad = g[i] / batch;
+            m[i] = (float)((beta1 * m[i]) + ((1 - beta1) * grad));
+            v[i] = (float)((beta2 * v[i]) + ((1 - beta2) * grad * grad));
+            p[i] -= (float)((rate * (m[i] / c1) / (Math.Sqrt(v[i] / c2) + epsilon)) + (rate * weightDecay * p[i]));
         }
 
-        private static string Base64(float[] values)
-        {
-            var bytes = new byte[values.Length * sizeof(float)];
-            Buffer.BlockCopy(values, 0, bytes, 0, bytes.Length);
-            return Convert.ToBase64String(bytes);
-        }
+        private static string Base64(float[] values) => SemanticModel.EncodeWeights(values);
     }
 }

@@ -19,13 +19,17 @@ switch (verb)
         return Evaluate(options);
     case "review":
         return Review(options);
+    case "explain":
+        return Explain(options);
     default:
         Console.WriteLine("""
             Usage: LanguageTraining train    [--data data/language/train] [--corpus tests/Domain.Tests/Language/corpus.jsonl]
                                              [--out src/Domain/Language/Model/semantic-model.json] [--seed 14] [--folds 5]
-                                             [--hidden 0] [--epochs 40] [--rule-features true]
+                                             [--hidden 0] [--epochs 60] [--rule-features true] [--lexical true] [--min-count 2]
+                                             [--downgrade 0.9] [--drop-protected search|never]
                    LanguageTraining evaluate FILE... [--jurisdiction US] [--misses]    (rules vs full on labelled files)
                    LanguageTraining review   [--data ...] [--corpus ...]               (possible label errors for a human to read)
+                   LanguageTraining explain "sentence"...                           (the shipped model's view of sentences)
             """);
         return verb is "--help" or "-h" ? 0 : 2;
 }
@@ -60,15 +64,29 @@ int Train(Options o)
 
     var store = new EmbeddingStore(o.Cache);
     var embeddings = store.Embed(samples.Select(s => s.Text).Concat(items.SelectMany(i => SentenceSegmenter.Segment(i.Text).Select(s => s.Text))), Console.Out);
-    float[] Features((int Item, string Text, int Label, float[] Rules) s) =>
-        o.RuleFeatures ? [.. embeddings[s.Text], .. s.Rules] : embeddings[s.Text];
+    // Lexical features: words and word pairs seen in at least MinCount training sentences.
+    var vocabulary = o.Lexical
+        ? samples.SelectMany(s => LexicalFeatures.Terms(s.Text)).GroupBy(t => t, StringComparer.Ordinal)
+            .Where(g => g.Count() >= o.MinCount).Select(g => g.Key).Order(StringComparer.Ordinal).ToList()
+        : null;
+    var vocabularyIndex = (vocabulary ?? []).Select((t, i) => (t, i)).ToDictionary(p => p.t, p => p.i, StringComparer.Ordinal);
+    Console.WriteLine($"{samples.Count} training sentences; lexical vocabulary: {vocabulary?.Count ?? 0} terms");
+    float[] Features((int Item, string Text, int Label, float[] Rules) s)
+    {
+        var lexical = new float[vocabularyIndex.Count];
+        LexicalFeatures.Fill(s.Text, vocabularyIndex, lexical);
+        return [.. embeddings[s.Text], .. o.RuleFeatures ? s.Rules : [], .. lexical];
+    }
     var classes = new[] { SemanticModel.SafeClass }.Concat(categories).ToList();
     var network = new NetworkOptions(o.Hidden, o.Epochs, o.LearningRate, o.WeightDecay, 32, o.Seed);
 
     // Cross-validation: folds by item (a hash of the text and the seed), out-of-fold predictions for threshold choice.
     var fold = items.Select(i => Fold(i.Text, o.Seed, o.Folds)).ToArray();
     var classifiers = new CachedClassifier[o.Folds];
-    var initial = new SemanticThresholds(categories.ToDictionary(c => c, _ => 0.5), 0.5, 1.01, 1.01);
+    // Downgrade is a policy, not a fit (a warning still counts as a finding in the scores): only a confident "safe".
+    // A protected characteristic is dropped only on strong evidence: cross-validation picks dropProtected from 0.95 up
+    // (or never); --drop-protected never keeps it at 1.01 (never).
+    var initial = new SemanticThresholds(categories.ToDictionary(c => c, _ => 0.5), o.Downgrade, 1.01, 1.01);
     for (var k = 0; k < o.Folds; k++)
     {
         var train = samples.Where(s => fold[s.Item] != k).ToList();
@@ -128,10 +146,10 @@ int Train(Options o)
     double[] drops = [0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 0.98, 0.99, 1.01];
     foreach (var drop in drops.Where(d => d < 1))
     {
-        TryThresholds(best with { Drop = drop, DropProtected = Math.Max(drop, best.DropProtected == 1.01 ? drop : best.DropProtected) });
+        TryThresholds(best with { Drop = drop });
     }
 
-    foreach (var drop in drops.Where(d => d >= best.Drop))
+    foreach (var drop in drops.Where(d => o.SearchDropProtected && d >= Math.Max(best.Drop, 0.95)))
     {
         TryThresholds(best with { DropProtected = drop });
     }
@@ -150,10 +168,10 @@ int Train(Options o)
     // The shipped model: trained on everything, with the thresholds chosen above.
     var final = Network.Train([.. samples.Select(Features)], [.. samples.Select(s => s.Label)], classes.Count, network);
     var examples = samples.DistinctBy(s => s.Text).ToList();
-    var vectors = new sbyte[examples.Count * SentenceEmbedder.Dimensions];
+    var vectors = new sbyte[examples.Count * SemanticModel.ExampleDimensions];
     for (var i = 0; i < examples.Count; i++)
     {
-        SemanticModel.Quantize(embeddings[examples[i].Text], vectors.AsSpan(i * SentenceEmbedder.Dimensions, SentenceEmbedder.Dimensions));
+        SemanticModel.CompressExample(embeddings[examples[i].Text], vectors.AsSpan(i * SemanticModel.ExampleDimensions, SemanticModel.ExampleDimensions));
     }
 
     var training = JsonSerializer.SerializeToElement(new
@@ -163,7 +181,7 @@ int Train(Options o)
         riskyItems = items.Count(i => i.Risky),
         sentences = samples.Count,
         kinds = items.GroupBy(i => i.Kind ?? "?").OrderBy(g => g.Key, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Count()),
-        network = new { o.Hidden, o.Epochs, o.LearningRate, o.WeightDecay, batchSize = 32, o.Folds, o.PrecisionGoal },
+        network = new { o.Hidden, o.Epochs, o.LearningRate, o.WeightDecay, batchSize = 32, o.Folds, o.PrecisionGoal, o.Downgrade, o.SearchDropProtected, o.RuleFeatures, o.Lexical, o.MinCount, vocabulary = vocabulary?.Count ?? 0 },
         crossValidation = new
         {
             rules = new { precision = Math.Round(rulesCard.Overall.Precision, 4), recall = Math.Round(rulesCard.Overall.Recall, 4), f1 = Math.Round(rulesCard.Overall.F1, 4) },
@@ -184,7 +202,7 @@ int Train(Options o)
     return 0;
 
     SemanticModelDocument Document(Network net, SemanticThresholds thresholds, ExamplesDocument examples, JsonElement? info) => new(
-        1, RuleCatalog.Default.Version, string.Empty, SentenceEmbedder.ModelName, o.Seed, o.RuleFeatures, classes,
+        1, RuleCatalog.Default.Version, string.Empty, SentenceEmbedder.ModelName, o.Seed, o.RuleFeatures, vocabulary, classes,
         net.ToDocuments(), thresholds, examples, info);
 }
 
@@ -207,6 +225,23 @@ int Evaluate(Options o)
     if (o.Misses)
     {
         fullCard.Misses.ToList().ForEach(Console.WriteLine);
+    }
+
+    return 0;
+}
+
+int Explain(Options o)
+{
+    // The shipped model's view of sentences given on the command line (after "--"): class probabilities and nearest examples.
+    foreach (var text in o.Files)
+    {
+        var rules = LanguageChecker.Create(RuleCatalog.Default.ForJurisdiction(o.Jurisdiction));
+        var hits = rules.Check(text).Select(f => f.Category).ToHashSet(StringComparer.Ordinal);
+        var scores = SentenceClassifier.Shared.Classify([new SentenceInput(text, hits)], 1)[0];
+        var top = SemanticModel.Default.Classes.Select(c => (c, p: scores[c])).OrderByDescending(x => x.p).Take(3);
+        Console.WriteLine($"{text}\n  rules: [{string.Join(",", hits)}]  model: {string.Join(", ", top.Select(x => $"{x.c} {x.p:F2}"))}");
+        Console.WriteLine($"  nearest {top.First().c}: {SentenceClassifier.Shared.Nearest(scores, top.First().c)?.Text}");
+        Console.WriteLine($"  full: {string.Join("; ", FullLanguageChecker.Create(rules).Check(text).Select(f => $"{f.RuleId} {f.Severity}"))}");
     }
 
     return 0;
@@ -272,12 +307,12 @@ public partial class Program
 /// <summary>Command-line options (defaults are the committed model's).</summary>
 internal sealed record Options(
     string Data, string Corpus, string Out, string Cache, int Seed, int Folds, int Hidden, int Epochs, double LearningRate,
-    double WeightDecay, bool RuleFeatures, double PrecisionGoal, string Jurisdiction, bool Misses, bool Counts, List<string> Files)
+    double WeightDecay, bool RuleFeatures, bool Lexical, int MinCount, double PrecisionGoal, double Downgrade, bool SearchDropProtected, string Jurisdiction, bool Misses, bool Counts, List<string> Files)
 {
     public static Options Parse(string[] args)
     {
         var o = new Options("data/language/train", "tests/Domain.Tests/Language/corpus.jsonl", "src/Domain/Language/Model/semantic-model.json",
-            "tools/LanguageTraining/obj/embedding-cache.bin", 14, 5, 0, 60, 0.01, 0.0001, true, 0.95, "US", false, false, []);
+            "tools/LanguageTraining/obj/embedding-cache.bin", 14, 5, 0, 60, 0.01, 0.0001, true, true, 2, 0.95, 0.9, true, "US", false, false, []);
         for (var i = 0; i < args.Length; i++)
         {
             string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
@@ -294,6 +329,10 @@ internal sealed record Options(
                 "--learning-rate" => o with { LearningRate = double.Parse(Next(), CultureInfo.InvariantCulture) },
                 "--weight-decay" => o with { WeightDecay = double.Parse(Next(), CultureInfo.InvariantCulture) },
                 "--rule-features" => o with { RuleFeatures = bool.Parse(Next()) },
+                "--lexical" => o with { Lexical = bool.Parse(Next()) },
+                "--downgrade" => o with { Downgrade = double.Parse(Next(), CultureInfo.InvariantCulture) },
+                "--drop-protected" => o with { SearchDropProtected = Next() == "search" },
+                "--min-count" => o with { MinCount = int.Parse(Next(), CultureInfo.InvariantCulture) },
                 "--precision-goal" => o with { PrecisionGoal = double.Parse(Next(), CultureInfo.InvariantCulture) },
                 "--jurisdiction" => o with { Jurisdiction = Next() },
                 "--misses" => o with { Misses = true },

@@ -35,6 +35,12 @@ public sealed class FullLanguageChecker : ITextChecker
     /// <summary>Rule id prefix of model findings (<c>model.age</c>).</summary>
     public const string ModelRulePrefix = "model.";
 
+    /// <summary>
+    /// The model takes no decision on a sentence of fewer words ("Questions?", "Notes:"): its training data has none that
+    /// short, so its probabilities there mean little. The rules still check such fragments.
+    /// </summary>
+    public const int MinWords = 3;
+
     private readonly Lazy<ISentenceClassifier> _classifier;
     private readonly Dictionary<string, CategoryInForce> _categories;
 
@@ -133,6 +139,12 @@ public sealed class FullLanguageChecker : ITextChecker
                 continue;
             }
 
+            if (Words(sentences[at].Text) < MinWords)
+            {
+                result.Add(finding);
+                continue;
+            }
+
             var sentenceScores = scores[first + at];
             var safe = sentenceScores.Safe;
             var isProtected = !_categories.TryGetValue(finding.Category, out var category) || category.Protected;
@@ -161,7 +173,7 @@ public sealed class FullLanguageChecker : ITextChecker
         for (var i = 0; i < sentences.Count; i++)
         {
             var sentence = sentences[i];
-            if (suppressions.AllowedSpans.Any(a => a.Start < sentence.Start + sentence.Length && sentence.Start < a.Start + a.Length))
+            if (Words(sentence.Text) < MinWords || suppressions.AllowedSpans.Any(a => a.Start < sentence.Start + sentence.Length && sentence.Start < a.Start + a.Length))
             {
                 continue;
             }
@@ -192,6 +204,20 @@ public sealed class FullLanguageChecker : ITextChecker
             : a.Length != b.Length ? b.Length.CompareTo(a.Length)
             : string.CompareOrdinal(a.RuleId, b.RuleId));
         return result;
+    }
+
+    private static int Words(string text)
+    {
+        var words = 0;
+        var inWord = false;
+        foreach (var c in text)
+        {
+            var letter = char.IsLetterOrDigit(c);
+            words += letter && !inWord ? 1 : 0;
+            inWord = letter || (inWord && c is '\'' or '’' or '-');
+        }
+
+        return words;
     }
 
     private bool IsTenantTerm(Finding finding) => !RuleSet.Catalog.RuleIds.Contains(finding.RuleId);

@@ -16,14 +16,22 @@ public sealed class SemanticModel
     /// <summary>Class 0: the sentence is safe (job-related).</summary>
     public const string SafeClass = "safe";
 
+    /// <summary>Size of the examples' stored vectors: a random ±1 projection of the embedding (keeps the artefact small;
+    /// cosine similarity is approximately preserved, which is all the nearest-example explanation needs).</summary>
+    public const int ExampleDimensions = 128;
+
+    private static readonly sbyte[] Projection = ProjectionMatrix();
+
     private const string ResourceName = "FeedbackHub.Domain.Language.Model.semantic-model.json";
     private static readonly Lazy<SemanticModel> DefaultModel = new(LoadEmbedded);
 
     private readonly Layer[] _layers;
     private readonly sbyte[] _exampleVectors;
+    private readonly float[] _exampleNorms;
     private readonly int[] _exampleLabels;
     private readonly string[] _exampleTexts;
     private readonly Dictionary<string, int> _classIndex;
+    private readonly Dictionary<string, int> _vocabulary;
 
     private SemanticModel(SemanticModelDocument document)
     {
@@ -36,7 +44,8 @@ public sealed class SemanticModel
         }
 
         _layers = [.. document.Layers.Select(l => new Layer(l.Inputs, l.Outputs, Floats(l.Weights, l.Inputs * l.Outputs), Floats(l.Bias, l.Outputs), l.Relu))];
-        var inputs = SentenceEmbedder.Dimensions + (document.RuleFeatures ? Classes.Count - 1 : 0);
+        _vocabulary = (document.Vocabulary ?? []).Select((t, i) => (t, i)).ToDictionary(p => p.t, p => p.i, StringComparer.Ordinal);
+        var inputs = SentenceEmbedder.Dimensions + (document.RuleFeatures ? Classes.Count - 1 : 0) + _vocabulary.Count;
         if (_layers.Length == 0 || _layers[0].Inputs != inputs || _layers[^1].Outputs != Classes.Count)
         {
             throw new InvalidOperationException("The semantic model's layers do not match its classes and features.");
@@ -45,9 +54,16 @@ public sealed class SemanticModel
         _exampleTexts = [.. document.Examples.Texts];
         _exampleLabels = [.. document.Examples.Labels];
         _exampleVectors = (sbyte[])(Array)Convert.FromBase64String(document.Examples.Embeddings);
-        if (_exampleLabels.Length != _exampleTexts.Length || _exampleVectors.Length != _exampleTexts.Length * SentenceEmbedder.Dimensions)
+        if (_exampleLabels.Length != _exampleTexts.Length || _exampleVectors.Length != _exampleTexts.Length * ExampleDimensions)
         {
             throw new InvalidOperationException("The semantic model's examples are inconsistent.");
+        }
+
+        _exampleNorms = new float[_exampleTexts.Length];
+        for (var i = 0; i < _exampleNorms.Length; i++)
+        {
+            var vector = _exampleVectors.AsSpan(i * ExampleDimensions, ExampleDimensions);
+            _exampleNorms[i] = MathF.Sqrt(Dot(vector, vector));
         }
     }
 
@@ -93,17 +109,13 @@ public sealed class SemanticModel
     }
 
     /// <summary>Class probabilities for one sentence.</summary>
+    /// <param name="sentence">The sentence (for the lexical features).</param>
     /// <param name="embedding">The sentence embedding.</param>
     /// <param name="ruleCategories">Per category (in <see cref="Classes"/> order, without <c>safe</c>): 1 when a catalog rule
     /// of that category matched in the sentence; ignored when the model was trained without rule features.</param>
-    public float[] Predict(ReadOnlySpan<float> embedding, ReadOnlySpan<float> ruleCategories)
+    public float[] Predict(string sentence, ReadOnlySpan<float> embedding, ReadOnlySpan<float> ruleCategories)
     {
-        var input = new float[_layers[0].Inputs];
-        embedding.CopyTo(input);
-        if (Document.RuleFeatures)
-        {
-            ruleCategories.CopyTo(input.AsSpan(SentenceEmbedder.Dimensions));
-        }
+        var input = Features(sentence, embedding, ruleCategories);
 
         foreach (var layer in _layers)
         {
@@ -114,14 +126,36 @@ public sealed class SemanticModel
         return input;
     }
 
+    /// <summary>The network's input for a sentence: embedding, then rule categories (if used), then lexical features (if used).</summary>
+    public float[] Features(string sentence, ReadOnlySpan<float> embedding, ReadOnlySpan<float> ruleCategories)
+    {
+        ArgumentNullException.ThrowIfNull(sentence);
+        var input = new float[_layers[0].Inputs];
+        embedding.CopyTo(input);
+        var at = SentenceEmbedder.Dimensions;
+        if (Document.RuleFeatures)
+        {
+            ruleCategories.CopyTo(input.AsSpan(at));
+            at += Classes.Count - 1;
+        }
+
+        if (_vocabulary.Count > 0)
+        {
+            LexicalFeatures.Fill(sentence, _vocabulary, input.AsSpan(at));
+        }
+
+        return input;
+    }
+
     /// <summary>The nearest labelled training sentence of a class (cosine similarity), or null if it has none.</summary>
     public LabelledExample? Nearest(ReadOnlySpan<float> embedding, string label)
     {
         var wanted = ClassIndex(label);
-        Span<sbyte> query = stackalloc sbyte[SentenceEmbedder.Dimensions];
-        Quantize(embedding, query);
+        Span<sbyte> query = stackalloc sbyte[ExampleDimensions];
+        CompressExample(embedding, query);
+        var queryNorm = MathF.Sqrt(Dot(query, query));
         var best = -1;
-        var bestScore = int.MinValue;
+        var bestScore = float.MinValue;
         for (var i = 0; i < _exampleLabels.Length; i++)
         {
             if (_exampleLabels[i] != wanted)
@@ -129,7 +163,7 @@ public sealed class SemanticModel
                 continue;
             }
 
-            var score = Dot(query, _exampleVectors.AsSpan(i * SentenceEmbedder.Dimensions, SentenceEmbedder.Dimensions));
+            var score = Dot(query, _exampleVectors.AsSpan(i * ExampleDimensions, ExampleDimensions)) / (queryNorm * _exampleNorms[i]);
             if (score > bestScore)
             {
                 bestScore = score;
@@ -137,20 +171,34 @@ public sealed class SemanticModel
             }
         }
 
-        return best < 0 ? null : new LabelledExample(
-            _exampleTexts[best], wanted == 0 ? null : label, Math.Round(Math.Clamp(bestScore / (127.0 * 127.0), 0, 1), 3));
+        return best < 0 ? null : new LabelledExample(_exampleTexts[best], wanted == 0 ? null : label, Math.Round(Math.Clamp(bestScore, 0, 1), 3));
     }
 
-    /// <summary>Unit vector to int8 (x 127), as stored for the examples.</summary>
-    public static void Quantize(ReadOnlySpan<float> vector, Span<sbyte> into)
+    /// <summary>An embedding as stored for the examples: projected to <see cref="ExampleDimensions"/>, scaled to int8.</summary>
+    public static void CompressExample(ReadOnlySpan<float> embedding, Span<sbyte> into)
     {
-        for (var i = 0; i < vector.Length; i++)
+        Span<float> projected = stackalloc float[ExampleDimensions];
+        for (var r = 0; r < ExampleDimensions; r++)
         {
-            into[i] = (sbyte)Math.Clamp(MathF.Round(vector[i] * 127f), -127f, 127f);
+            var sum = 0f;
+            var row = Projection.AsSpan(r * SentenceEmbedder.Dimensions, SentenceEmbedder.Dimensions);
+            for (var c = 0; c < row.Length; c++)
+            {
+                sum += row[c] * embedding[c];
+            }
+
+            projected[r] = sum;
+        }
+
+        var max = TensorPrimitives.MaxMagnitude(projected);
+        var scale = max == 0 ? 0 : 127f / Math.Abs(max);
+        for (var i = 0; i < ExampleDimensions; i++)
+        {
+            into[i] = (sbyte)Math.Clamp(MathF.Round(projected[i] * scale), -127f, 127f);
         }
     }
 
-    private static int Dot(ReadOnlySpan<sbyte> a, ReadOnlySpan<sbyte> b)
+    private static float Dot(ReadOnlySpan<sbyte> a, ReadOnlySpan<sbyte> b)
     {
         var sum = 0;
         for (var i = 0; i < a.Length; i++)
@@ -161,17 +209,51 @@ public sealed class SemanticModel
         return sum;
     }
 
+    // ±1 entries from SplitMix64 with a fixed seed: the same matrix on every machine and runtime.
+    private static sbyte[] ProjectionMatrix()
+    {
+        var matrix = new sbyte[ExampleDimensions * SentenceEmbedder.Dimensions];
+        var state = 0x5EED_0014UL;
+        for (var i = 0; i < matrix.Length; i++)
+        {
+            state += 0x9E3779B97F4A7C15UL;
+            var z = state;
+            z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+            z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+            z ^= z >> 31;
+            matrix[i] = (z & 1) == 0 ? (sbyte)1 : (sbyte)-1;
+        }
+
+        return matrix;
+    }
+
     private static float[] Floats(string base64, int count)
     {
         var bytes = Convert.FromBase64String(base64);
-        if (bytes.Length != count * sizeof(float))
+        if (bytes.Length != count * 2)
         {
             throw new InvalidOperationException("A semantic model layer has the wrong size.");
         }
 
         var floats = new float[count];
-        Buffer.BlockCopy(bytes, 0, floats, 0, bytes.Length);
+        for (var i = 0; i < count; i++)
+        {
+            floats[i] = (float)System.Buffers.Binary.BinaryPrimitives.ReadHalfLittleEndian(bytes.AsSpan(i * 2));
+        }
+
         return floats;
+    }
+
+    /// <summary>Weights as stored: base64 of little-endian float16 (half the size of float32; the loss is far below what matters for a linear head).</summary>
+    public static string EncodeWeights(ReadOnlySpan<float> values)
+    {
+        var bytes = new byte[values.Length * 2];
+        for (var i = 0; i < values.Length; i++)
+        {
+            System.Buffers.Binary.BinaryPrimitives.WriteHalfLittleEndian(bytes.AsSpan(i * 2), (Half)values[i]);
+        }
+
+        return Convert.ToBase64String(bytes);
     }
 
     private static SemanticModel LoadEmbedded()
@@ -206,6 +288,7 @@ public sealed class SemanticModel
 /// <param name="Embedding">The sentence model used.</param>
 /// <param name="Seed">Seed of the training run.</param>
 /// <param name="RuleFeatures">Whether the network also reads which rule categories matched in the sentence.</param>
+/// <param name="Vocabulary">Words and word pairs read as lexical features (<see cref="LexicalFeatures"/>), or null for none.</param>
 /// <param name="Classes"><c>safe</c>, then the categories.</param>
 /// <param name="Layers">The network, input to output.</param>
 /// <param name="Thresholds">Decision thresholds chosen by cross-validation on the training data.</param>
@@ -218,16 +301,18 @@ public sealed record SemanticModelDocument(
     string Embedding,
     int Seed,
     bool RuleFeatures,
+    IReadOnlyList<string>? Vocabulary,
     IReadOnlyList<string> Classes,
     IReadOnlyList<LayerDocument> Layers,
     SemanticThresholds Thresholds,
     ExamplesDocument Examples,
     JsonElement? Training);
 
-/// <summary>A dense layer: base64 of little-endian float32, weights row-major (one row of <c>Inputs</c> per output).</summary>
+/// <summary>A dense layer: base64 of little-endian float16 (<see cref="SemanticModel.EncodeWeights"/>), weights row-major (one row of <c>Inputs</c> per output).</summary>
 public sealed record LayerDocument(int Inputs, int Outputs, bool Relu, string Weights, string Bias);
 
-/// <summary>Labelled sentences: texts, class indexes, and base64 of their int8 embeddings (x 127, 384 per sentence).</summary>
+/// <summary>Labelled sentences: texts, class indexes, and base64 of their compressed embeddings
+/// (<see cref="SemanticModel.CompressExample"/>: <see cref="SemanticModel.ExampleDimensions"/> int8 values per sentence).</summary>
 public sealed record ExamplesDocument(IReadOnlyList<string> Texts, IReadOnlyList<int> Labels, string Embeddings);
 
 /// <summary>How the semantic stage decides (see docs/language-checker.md, "Decision policy").</summary>
@@ -241,6 +326,6 @@ public sealed record SemanticThresholds(
     double Drop,
     double DropProtected);
 
-[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, WriteIndented = true)]
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]
 [JsonSerializable(typeof(SemanticModelDocument))]
 internal sealed partial class SemanticModelJsonContext : JsonSerializerContext;

@@ -83,7 +83,7 @@ public sealed class SentenceClassifier(SemanticModel model, SentenceEmbedder emb
                 rules[c] = sentences[i].RuleCategories.Contains(model.Classes[c + 1]) ? 1 : 0;
             }
 
-            scores[i] = new SentenceScores(model.Classes, model.Predict(vectors[i], rules), vectors[i]);
+            scores[i] = new SentenceScores(model.Classes, model.Predict(sentences[i].Text, vectors[i], rules), vectors[i]);
         }
 
         return scores;

