@@ -92,6 +92,7 @@ public static class ApiServiceExtensions
         services.AddCandidateRateLimits();
         services.AddSingleton<LanguageCheckers>();
         services.AddSingleton<TenantLanguage>();
+        services.AddHostedService<Features.Language.LanguageModelWarmUp>();
         services.AddFeedbackHubOpenApi();
 
         services.AddHealthChecks()
