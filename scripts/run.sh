@@ -96,6 +96,7 @@ export ConnectionStrings__Postgres="$FEEDBACKHUB_PG"
 export ConnectionStrings__RabbitMq="$FEEDBACKHUB_RABBITMQ"
 export Smtp__Host="$FEEDBACKHUB_SMTP_HOST"
 export Smtp__Port="$FEEDBACKHUB_SMTP_PORT"
+export Smtp__Security=None   # the capture sink speaks plain SMTP (the default would require STARTTLS)
 export FeedbackHub__PublicBaseUrl="$BASE_URL"
 # Webhook secrets are sealed with this key (AES-256-GCM); the API and the worker need the same one. Generated once.
 WEBHOOK_KEY_FILE="$STATE/webhook-secret.key"

@@ -8,16 +8,23 @@ scripts/services.sh; see docs/running-locally.md.
     mail/<UTC timestamp>-<n>.eml   every accepted message, raw RFC 5322 bytes, preceded by
                                    X-Envelope-From / X-Envelope-To headers. Written to
                                    mail/.tmp/ first and renamed, so a reader never sees half a file.
-    smtp-log.jsonl                 one JSON line per refused RCPT/MAIL/DATA and per accepted message:
-                                   {"ts", "event": "accepted"|"refused", "stage", "mail_from",
-                                    "rcpt_tos", "code", "message", "file"?, "size"?, "refused"?}
+    smtp-log.jsonl                 one JSON line per connection, per refused greeting/MAIL/RCPT/DATA and
+                                   per accepted message:
+                                   {"ts", "event": "connected", "conn", "tls"} and
+                                   {"ts", "event": "accepted"|"refused", "stage", "conn", "tls", "auth",
+                                    "mail_from", "rcpt_tos", "code", "message", "file"?, "size"?, "refused"?}
+                                   conn: connection number (from 1, per sink process); tls: whether the
+                                   connection was encrypted at that point (STARTTLS or implicit TLS);
+                                   auth: the AUTH login name, or null.
     smtp-rules.json                optional fault injection, re-checked on every command that can be
                                    refused (so on every transaction); absent = accept everything:
       {"rules": [{"match": "substring of an address, or *", "code": 451,
                   "message": "4.3.0 try again later", "times": 3,
-                  "stage": "rcpt" | "mail" | "data", "delay_ms": 0}]}
+                  "stage": "connect" | "mail" | "rcpt" | "data", "delay_ms": 0}]}
       match     case-insensitive substring of the RCPT address (stage rcpt, the default), of the
                 MAIL FROM address (stage mail) or of any accepted recipient (stage data); "*" = all.
+                Stage connect refuses the greeting (e.g. 554) and closes the connection; its match is
+                ignored (every new connection matches).
       times     how many times the rule refuses before it stops applying; absent = forever.
                 Uses are counted in memory per (rule index, match); counters restart whenever the
                 file is rewritten (new inode/mtime/size) or removed.
@@ -27,6 +34,17 @@ scripts/services.sh; see docs/running-locally.md.
                 250 answer comes this much later: a server that has the email but answers late, so a client
                 that dies or gives up in between has had its email delivered without hearing so.
       The first applicable rule wins.
+
+TLS and AUTH (all optional; without them the sink speaks plain SMTP and accepts anyone):
+  --tls-cert FILE --tls-key FILE   PEM certificate chain and key: STARTTLS is offered.
+  --require-starttls               every command but EHLO/NOOP/QUIT/STARTTLS is refused (530) before STARTTLS.
+  --implicit-tls                   the listener speaks TLS from the first byte (port 465 style); needs the
+                                   certificate; STARTTLS is then not offered.
+  --auth USER:PASSWORD             AUTH PLAIN and LOGIN with this one account, and required: MAIL FROM
+                                   without it gets 530 5.7.0; a wrong password gets 535 5.7.8. AUTH is
+                                   only accepted over TLS (538 otherwise) unless --auth-over-plaintext.
+  --idle-timeout SECONDS           close a connection after this much client silence (default 300), as real
+                                   servers do with idle pooled connections.
 """
 from __future__ import annotations
 
@@ -35,12 +53,15 @@ import asyncio
 import datetime as dt
 import itertools
 import json
+import logging
 import os
 import signal
+import ssl
 import sys
 import time
+import warnings
 
-from aiosmtpd.smtp import SMTP
+from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 
 DEFAULT_MESSAGES = {4: "4.3.0 Temporary failure (fault injection)", 5: "5.7.1 Rejected (fault injection)"}
 
@@ -95,7 +116,7 @@ class Rules:
             if str(rule.get("stage", "rcpt")).lower() != stage:
                 continue
             match = str(rule.get("match", "*"))
-            if match != "*" and not any(match.lower() in a for a in lowered):
+            if stage != "connect" and match != "*" and not any(match.lower() in a for a in lowered):
                 continue
             key = (i, match)
             times = rule.get("times")
@@ -120,6 +141,48 @@ def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
 
 
+def connection_fields(server) -> dict:
+    session = getattr(server, "session", None)
+    auth_data = getattr(session, "auth_data", None) if session is not None and session.authenticated else None
+    login = getattr(auth_data, "login", None)
+    return {"conn": getattr(server, "fh_conn", None), "tls": server.fh_tls(),
+            "auth": login.decode("utf-8", "replace") if isinstance(login, bytes) else login}
+
+
+class SinkSMTP(SMTP):
+    """aiosmtpd's SMTP with a connection number, implicit TLS awareness and a refusable greeting."""
+
+    connections = itertools.count(1)
+
+    def __init__(self, handler: "SinkHandler", *, implicit_tls: bool, **kwargs) -> None:
+        super().__init__(handler, **kwargs)
+        self.fh_handler = handler
+        self.fh_implicit_tls = implicit_tls
+        self.fh_conn: int | None = None
+
+    def fh_tls(self) -> bool:
+        return self.fh_implicit_tls or self._tls_protocol is not None
+
+    def connection_made(self, transport) -> None:
+        if self.fh_conn is None:  # not again after STARTTLS (same connection)
+            self.fh_conn = next(SinkSMTP.connections)
+            self.fh_handler.log({"ts": utc_now().isoformat(timespec="milliseconds"), "event": "connected",
+                                 "conn": self.fh_conn, "tls": self.fh_implicit_tls})
+        super().connection_made(transport)
+
+    async def _handle_client(self):
+        rule, delay, _ = self.fh_handler.rules.pick("connect", [])
+        if delay:
+            await asyncio.sleep(delay)
+        if rule is not None:
+            code, text = reply_for(rule)
+            self.fh_handler.refused(self, "connect", None, [], code, text)
+            await self.push(text)
+            self.transport.close()
+            return
+        await super()._handle_client()
+
+
 class SinkHandler:
     def __init__(self, state_dir: str) -> None:
         self.mail_dir = os.path.join(state_dir, "mail")
@@ -135,9 +198,10 @@ class SinkHandler:
         with open(self.log_path, "a", encoding="utf-8") as f:  # by path: safe when truncated/removed
             f.write(line)
 
-    def refused(self, stage: str, envelope, rcpts: list[str], code: int, text: str) -> None:
+    def refused(self, server, stage: str, envelope, rcpts: list[str], code: int, text: str) -> None:
         self.log({"ts": utc_now().isoformat(timespec="milliseconds"), "event": "refused", "stage": stage,
-                  "mail_from": envelope.mail_from, "rcpt_tos": rcpts, "code": code, "message": text[4:]})
+                  **connection_fields(server), "mail_from": envelope.mail_from if envelope else None,
+                  "rcpt_tos": rcpts, "code": code, "message": text[4:]})
 
     # -- aiosmtpd hooks ------------------------------------------------------------------------
     async def handle_EHLO(self, server, session, envelope, hostname, responses):
@@ -152,7 +216,7 @@ class SinkHandler:
         if rule is not None:
             code, text = reply_for(rule)
             envelope.mail_from = address  # for the log line only
-            self.refused("mail", envelope, [], code, text)
+            self.refused(server, "mail", envelope, [], code, text)
             envelope.mail_from = None
             return text
         envelope.mail_from = address
@@ -166,7 +230,7 @@ class SinkHandler:
         if rule is not None:
             code, text = reply_for(rule)
             envelope.__dict__.setdefault("fh_refused", []).append({"rcpt": address, "code": code})
-            self.refused("rcpt", envelope, [address], code, text)
+            self.refused(server, "rcpt", envelope, [address], code, text)
             return text
         envelope.rcpt_tos.append(address)
         envelope.rcpt_options.extend(rcpt_options)
@@ -178,7 +242,7 @@ class SinkHandler:
             await asyncio.sleep(delay)
         if rule is not None:
             code, text = reply_for(rule)
-            self.refused("data", envelope, list(envelope.rcpt_tos), code, text)
+            self.refused(server, "data", envelope, list(envelope.rcpt_tos), code, text)
             return text
         now = utc_now()
         n = next(self.seq)
@@ -202,7 +266,7 @@ class SinkHandler:
                 f.write(body)
         os.replace(tmp, os.path.join(self.mail_dir, name))
         entry = {"ts": now.isoformat(timespec="milliseconds"), "event": "accepted", "stage": "data",
-                 "mail_from": envelope.mail_from, "rcpt_tos": list(envelope.rcpt_tos), "code": 250,
+                 **connection_fields(server), "mail_from": envelope.mail_from, "rcpt_tos": list(envelope.rcpt_tos), "code": 250,
                  "message": "2.0.0 OK queued as " + name, "file": "mail/" + name, "size": len(body)}
         refused = envelope.__dict__.get("fh_refused")
         if refused:
@@ -213,22 +277,50 @@ class SinkHandler:
         return "250 2.0.0 OK queued as " + name
 
 
-async def serve(host: str, port: int, state_dir: str, pid_file: str | None) -> None:
+def tls_context(cert: str, key: str) -> ssl.SSLContext:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    return context
+
+
+def authenticator_for(account: str):
+    user, _, password = account.partition(":")
+    expected = (user.encode("utf-8"), password.encode("utf-8"))
+
+    def authenticate(server, session, envelope, mechanism, auth_data) -> AuthResult:
+        ok = isinstance(auth_data, LoginPassword) and (auth_data.login, auth_data.password) == expected
+        return AuthResult(success=ok, handled=False, auth_data=auth_data if ok else None)
+
+    return authenticate
+
+
+async def serve(host: str, port: int, state_dir: str, pid_file: str | None, a: argparse.Namespace) -> None:
     handler = SinkHandler(state_dir)
     loop = asyncio.get_running_loop()
+    context = tls_context(a.tls_cert, a.tls_key) if a.tls_cert else None
+    security: dict = {}
+    if context is not None and not a.implicit_tls:
+        security.update(tls_context=context, require_starttls=a.require_starttls)
+    if a.auth:
+        # With implicit TLS aiosmtpd does not know the connection is encrypted: allow AUTH, it is.
+        security.update(authenticator=authenticator_for(a.auth), auth_required=True,
+                        auth_require_tls=not (a.auth_over_plaintext or a.implicit_tls))
 
     def factory():
-        return SMTP(handler, hostname="feedbackhub-smtp-sink", ident="FeedbackHub SMTP sink",
-                    decode_data=False, enable_SMTPUTF8=True, data_size_limit=50 * 1024 * 1024, loop=loop)
+        return SinkSMTP(handler, implicit_tls=a.implicit_tls, hostname="feedbackhub-smtp-sink",
+                        ident="FeedbackHub SMTP sink", decode_data=False, enable_SMTPUTF8=True,
+                        data_size_limit=50 * 1024 * 1024, timeout=a.idle_timeout, loop=loop, **security)
 
-    server = await loop.create_server(factory, host=host, port=port, reuse_address=True, backlog=256)
+    server = await loop.create_server(factory, host=host, port=port, reuse_address=True, backlog=256,
+                                      ssl=context if a.implicit_tls else None)
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     if pid_file:
         with open(pid_file, "w", encoding="ascii") as f:
             f.write(f"{os.getpid()}\n")
-    print(f"smtp_sink: listening on {host}:{port}, state {state_dir}", flush=True)
+    mode = "implicit TLS" if a.implicit_tls else "STARTTLS" + (" required" if a.require_starttls else "") if context else "plain"
+    print(f"smtp_sink: listening on {host}:{port} ({mode}{', AUTH required' if a.auth else ''}), state {state_dir}", flush=True)
     await stop.wait()
     server.close()
     await server.wait_closed()
@@ -246,13 +338,32 @@ def main() -> int:
     p.add_argument("--port", type=int, default=2525)
     p.add_argument("--dir", required=True, help="state folder (mail/, smtp-log.jsonl, smtp-rules.json)")
     p.add_argument("--pid-file")
+    p.add_argument("--tls-cert", help="PEM certificate (chain): offer STARTTLS")
+    p.add_argument("--tls-key", help="PEM private key of --tls-cert")
+    p.add_argument("--require-starttls", action="store_true", help="refuse mail before STARTTLS")
+    p.add_argument("--implicit-tls", action="store_true", help="speak TLS from the first byte (needs --tls-cert)")
+    p.add_argument("--auth", metavar="USER:PASSWORD", help="require AUTH (PLAIN, LOGIN) with this account")
+    p.add_argument("--auth-over-plaintext", action="store_true", help="accept AUTH without TLS")
+    p.add_argument("--idle-timeout", type=float, default=300.0, help="seconds of client silence before the sink closes the connection (300)")
     a = p.parse_args()
+    if bool(a.tls_cert) != bool(a.tls_key):
+        p.error("--tls-cert and --tls-key go together")
+    if (a.implicit_tls or a.require_starttls) and not a.tls_cert:
+        p.error("--implicit-tls and --require-starttls need --tls-cert and --tls-key")
+    if a.auth and ":" not in a.auth:
+        p.error("--auth takes USER:PASSWORD")
     if a.host not in ("127.0.0.1", "::1", "localhost") and not a.host.startswith("127."):
         print("smtp_sink: refusing to bind a non-loopback address", file=sys.stderr)
         return 2
+    # aiosmtpd cannot see implicit TLS, so it warns that AUTH does not require TLS; it does here. Its own use of a
+    # deprecated attribute warns too. Neither helps a reader of smtp-sink.log.
+    warnings.filterwarnings("ignore", message="Requiring AUTH while not requiring TLS")
+    warnings.filterwarnings("ignore", message="Session.login_data is deprecated")
+    if a.implicit_tls:
+        logging.getLogger("mail.log").addFilter(lambda record: "auth_require_tls" not in record.getMessage())
     state_dir = os.path.abspath(a.dir)
     os.makedirs(os.path.join(state_dir, "mail"), exist_ok=True)
-    asyncio.run(serve(a.host, a.port, state_dir, a.pid_file))
+    asyncio.run(serve(a.host, a.port, state_dir, a.pid_file, a))
     return 0
 
 

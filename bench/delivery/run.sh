@@ -1,15 +1,31 @@
 #!/usr/bin/env bash
 # Delivery throughput: N approved deliveries due at once, sent by 1 and 2 real worker processes, next to a raw SMTP
 # send loop (the worker's NoDelay SMTP client, 8 connections) against the same sink, in the same run.
-# Needs the services running (scripts/services.sh --profile test start). Usage: bench/delivery/run.sh [N] (default 500)
+# Needs the services running (scripts/services.sh --profile test start).
+# Usage: bench/delivery/run.sh [N] [--tls]   (default N 500). --tls: STARTTLS + AUTH against a private sink started here
+# (scripts/smtp_sink.py with a self-signed certificate made for the run, on 127.0.0.1:2590, stopped at the end); the
+# raw loop and the workers trust that certificate through the development-only switch.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
-n="${1:-500}"
+n=500 tls=0
+for a in "$@"; do case "$a" in --tls) tls=1 ;; *) n="$a" ;; esac; done
 profile="${FEEDBACKHUB_PROFILE:-test}"
 services="${FEEDBACKHUB_SERVICES_SCRIPT:-$root/scripts/services.sh}" # the script of the checkout whose services run
 eval "$("$services" --profile "$profile" env)"
 export FEEDBACKHUB_PG FEEDBACKHUB_RABBITMQ FEEDBACKHUB_SMTP_HOST FEEDBACKHUB_SMTP_PORT FEEDBACKHUB_SMTP_DIR
+if ((tls)); then
+  sinkdir="$(mktemp -d /tmp/fh-bench-tls.XXXXXX)"
+  openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost -addext "subjectAltName=IP:127.0.0.1,DNS:localhost" \
+    -keyout "$sinkdir/key.pem" -out "$sinkdir/cert.pem" 2>/dev/null
+  /usr/bin/python3 "$root/scripts/smtp_sink.py" --host 127.0.0.1 --port 2590 --dir "$sinkdir" --tls-cert "$sinkdir/cert.pem" \
+    --tls-key "$sinkdir/key.pem" --require-starttls --auth bench:bench-secret >"$sinkdir/sink.out" 2>&1 &
+  sinkpid=$!
+  trap 'kill $sinkpid 2>/dev/null; rm -rf "$sinkdir"' EXIT
+  for _ in $(seq 50); do grep -q listening "$sinkdir/sink.out" 2>/dev/null && break; sleep 0.1; done
+  export FEEDBACKHUB_SMTP_HOST=127.0.0.1 FEEDBACKHUB_SMTP_PORT=2590 FEEDBACKHUB_SMTP_DIR="$sinkdir"
+  export BENCH_SMTP_SECURITY=StartTls BENCH_SMTP_USERNAME=bench BENCH_SMTP_PASSWORD=bench-secret
+fi
 
 echo "## Machine"
 echo

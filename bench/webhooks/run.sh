@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Webhook throughput: N events delivered through the real pipeline (raised on save, outbox relay, RabbitMQ, one Release
-# worker process, DeliverWebhookConsumer) to a loopback receiver, next to a raw HttpClient loop POSTing signed bodies to
+# worker process, the outbound core's webhook channel) to a loopback receiver, next to a raw HttpClient loop POSTing signed bodies to
 # the same receiver with the same concurrency (16). Loopback only, bounded (N <= 20000), stops by itself.
 # Needs the services running (scripts/services.sh --profile test start). Usage: bench/webhooks/run.sh [N] (default 500)
 # The figures are printed and saved under bench/webhooks/results/<UTC time>.md.

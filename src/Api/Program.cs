@@ -10,7 +10,7 @@ var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = ar
 builder.AddFeedbackHubApi();
 var app = builder.Build();
 
-// One-shot commands (migrate, bootstrap-tenant, seed-demo, rekey-webhook-secrets) run with the host's services and exit.
+// One-shot commands (migrate, bootstrap-tenant, seed-demo, rekey-secrets) run with the host's services and exit.
 if (HostCommands.Find(args) is { } command)
     return await command(app.Services, args[1..], Console.Out, Console.Error);
 

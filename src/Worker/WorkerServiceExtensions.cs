@@ -1,18 +1,24 @@
 using FeedbackHub.Domain.Persistence;
 using FeedbackHub.Domain.Webhooks;
-using FeedbackHub.Worker.Consumers;
-using FeedbackHub.Worker.Delivery;
+using FeedbackHub.Messages;
+using FeedbackHub.Worker.Channels;
+using FeedbackHub.Worker.Outbound;
 using FeedbackHub.Worker.Outbox;
 using FeedbackHub.Worker.Retention;
 using FeedbackHub.Worker.Smtp;
 using FeedbackHub.Worker.Webhooks;
 using MassTransit;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Options;
 
 namespace FeedbackHub.Worker;
 
 public static class WorkerServiceExtensions
 {
-    /// <summary>Everything the worker runs: database, MassTransit over RabbitMQ, the outbox relay, SMTP.</summary>
+    /// <summary>
+    /// Everything the worker runs: database, MassTransit over RabbitMQ, the outbox relay, the outbound core with its
+    /// channels (feedback emails, invitations, test emails, webhooks), recovery, retention.
+    /// </summary>
     public static IHostApplicationBuilder AddFeedbackHubWorker(this IHostApplicationBuilder builder)
     {
         var configuration = builder.Configuration;
@@ -22,13 +28,19 @@ public static class WorkerServiceExtensions
 
         services.AddFeedbackHubDatabase();
         services.AddSingleton<ITenantScope, SystemTenantScope>();
-        services.Configure<SmtpOptions>(configuration.GetSection("Smtp"));
+        services.AddOptions<SmtpOptions>().Bind(configuration.GetSection("Smtp")).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<SmtpOptions>, SmtpOptionsValidator>();
         services.Configure<OutboxOptions>(configuration.GetSection("Outbox"));
         services.Configure<WorkerEmailOptions>(configuration.GetSection("Email"));
         services.Configure<InvitationOptions>(configuration.GetSection("FeedbackHub"));
-        services.AddSingleton<SmtpClientPool>();
-        services.AddSingleton<ISmtpSender>(sp => sp.GetRequiredService<SmtpClientPool>());
+        services.AddSingleton<SmtpHealth>();
+        services.AddSingleton<IEmailSender, MailKitEmailSender>();
+        services.AddHostedService<SmtpStartupLog>();
+        services.AddHealthChecks().Add(new HealthCheckRegistration("smtp", sp => sp.GetRequiredService<SmtpHealth>(), failureStatus: null, tags: ["ready"]));
+        // Every email goes through IEmailSender; DKIM keys come from IDkimKeyProvider: each tenant's own key.
+        services.AddTenantDkimKeys();
         services.Configure<DeliveryOptions>(configuration.GetSection("Delivery"));
+        services.AddScoped<OutboundProcessor>();
         services.AddWebhookSecrets();
         services.AddHostedService<WebhookSecretCheck>(); // first: fails the start when Webhooks:SecretKey is missing or wrong
         services.Configure<WebhookOptions>(configuration.GetSection("Webhooks"));
@@ -51,10 +63,11 @@ public static class WorkerServiceExtensions
         services.AddMassTransit(x =>
         {
             x.SetEndpointNameFormatter(new KebabCaseEndpointNameFormatter(prefix, false));
-            x.AddConsumer<SendTestEmailConsumer, SendTestEmailConsumerDefinition>();
-            x.AddConsumer<DeliverFeedbackConsumer, DeliverFeedbackConsumerDefinition>();
-            x.AddConsumer<SendInvitationConsumer, SendInvitationConsumerDefinition>();
-            x.AddConsumer<DeliverWebhookConsumer, DeliverWebhookConsumerDefinition>();
+            // One consumer, one queue per channel; adding a channel is a channel class and a line here.
+            x.AddOutboundChannel<FeedbackEmailChannel, DeliverFeedback>(services);
+            x.AddOutboundChannel<InvitationChannel, SendInvitation>(services);
+            x.AddOutboundChannel<TestEmailChannel, SendTestEmail>(services);
+            x.AddOutboundChannel<WebhookChannel, DeliverWebhook>(services, configuration.GetValue("Webhooks:ConcurrentSends", 16));
             x.UsingRabbitMq((context, cfg) =>
             {
                 cfg.Host(rabbit, h => h.ConnectionName($"feedbackhub-worker-{Environment.MachineName}"));
@@ -70,7 +83,7 @@ public static class WorkerServiceExtensions
         // Registered after MassTransit, so they start once the bus is up (WaitUntilStarted) and its queues and
         // bindings exist: a message published before its consumer's queue is bound would be dropped.
         services.AddHostedService<OutboxRelay>();
-        services.AddHostedService<DeliveryRecovery>();
+        services.AddHostedService<OutboundRecovery>();
         services.AddSingleton<RetentionSweeper>();
         services.AddHostedService(sp => sp.GetRequiredService<RetentionSweeper>());
         return builder;

@@ -9,14 +9,23 @@ public static class MailSink
     /// <summary>A recipient no other test uses, so parallel tests never see each other's mail.</summary>
     public static string NewAddress(string tag = "candidate") => $"{tag}-{Guid.NewGuid():N}@example.test";
 
+    /// <summary>
+    /// Mail written before this test process started cannot be for it (addresses are new per test): skipped without being
+    /// read, so a sink folder that keeps every earlier run's mail does not slow each look down.
+    /// </summary>
+    private static readonly DateTime ProcessStartUtc = System.Diagnostics.Process.GetCurrentProcess().StartTime.ToUniversalTime() - TimeSpan.FromMinutes(1);
+
     public static IReadOnlyList<CapturedMail> For(string recipient)
     {
         var folder = Path.Combine(TestServices.SmtpDirectory, "mail");
         if (!Directory.Exists(folder))
             return [];
         var found = new List<CapturedMail>();
-        foreach (var file in Directory.EnumerateFiles(folder, "*.eml"))
+        foreach (var info in new DirectoryInfo(folder).EnumerateFiles("*.eml"))
         {
+            if (info.LastWriteTimeUtc < ProcessStartUtc)
+                continue;
+            var file = info.FullName;
             string raw;
             try
             {
@@ -27,6 +36,8 @@ public static class MailSink
                 continue;
             }
 
+            if (!raw.Contains(recipient, StringComparison.OrdinalIgnoreCase))
+                continue;
             var mail = new CapturedMail(file, raw);
             if (mail.EnvelopeTo.Contains(recipient, StringComparer.OrdinalIgnoreCase))
                 found.Add(mail);
@@ -89,6 +100,22 @@ public sealed partial record CapturedMail(string Path, string Raw)
 
     public string? Header(string name) => Headers(name).SingleOrDefault();
 
+    /// <summary>
+    /// The one mailbox in an address header, however it is written (<c>"Ada" &lt;a@x&gt;</c>, <c>Ada &lt;a@x&gt;</c>,
+    /// <c>&lt;a@x&gt;</c> or <c>a@x</c>); the name decoded, null when there is none.
+    /// </summary>
+    public (string? Name, string Address) Mailbox(string header)
+    {
+        var value = Header(header) ?? throw new InvalidOperationException($"No {header} header in {Path}.");
+        var open = value.LastIndexOf('<');
+        if (open < 0)
+            return (null, value.Trim());
+        var name = DecodeWords(value[..open].Trim());
+        if (name.Length >= 2 && name[0] == '"' && name[^1] == '"')
+            name = name[1..^1].Replace("\\\"", "\"", StringComparison.Ordinal).Replace("\\\\", "\\", StringComparison.Ordinal);
+        return (name.Length == 0 ? null : name, value[(open + 1)..value.IndexOf('>', open)].Trim());
+    }
+
     /// <summary>The Subject with RFC 2047 encoded words decoded.</summary>
     public string Subject => DecodeWords(Header("Subject") ?? string.Empty);
 
@@ -120,6 +147,8 @@ public sealed partial record CapturedMail(string Path, string Raw)
     public static string DecodeQuotedPrintable(string body)
     {
         var unfolded = body.Replace("=\r\n", "", StringComparison.Ordinal);
+        if (unfolded.EndsWith('=')) // a soft line break just before the boundary (MimeKit ends a part without a newline so)
+            unfolded = unfolded[..^1];
         var bytes = new List<byte>(unfolded.Length);
         for (var i = 0; i < unfolded.Length; i++)
         {
@@ -137,12 +166,15 @@ public sealed partial record CapturedMail(string Path, string Raw)
         return Encoding.UTF8.GetString(bytes.ToArray());
     }
 
+    /// <summary>RFC 2047 encoded words in UTF-8, B (base64) or Q (quoted-printable with "_" for space), as MIME writers pick either.</summary>
     public static string DecodeWords(string value) =>
-        EncodedWordRegex().Replace(value.Replace("?= =?", "?==?", StringComparison.Ordinal), m => Encoding.UTF8.GetString(Convert.FromBase64String(m.Groups[1].Value)));
+        EncodedWordRegex().Replace(value.Replace("?= =?", "?==?", StringComparison.Ordinal), m => m.Groups[1].Value is "B" or "b"
+            ? Encoding.UTF8.GetString(Convert.FromBase64String(m.Groups[2].Value))
+            : DecodeQuotedPrintable(m.Groups[2].Value.Replace('_', ' ')));
 
     [GeneratedRegex(@"\r?\n[ \t]+")]
     private static partial Regex FoldRegex();
 
-    [GeneratedRegex(@"=\?utf-8\?B\?([^?]*)\?=", RegexOptions.IgnoreCase)]
+    [GeneratedRegex(@"=\?utf-8\?([BQ])\?([^?]*)\?=", RegexOptions.IgnoreCase)]
     private static partial Regex EncodedWordRegex();
 }

@@ -14,7 +14,7 @@ public sealed class PipelineFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         await Api.InitializeAsync();
-        Worker = await WorkerHost.StartAsync(Api.Database.ConnectionString, Prefix);
+        Worker = await WorkerHost.StartAsync(Api.Database.ConnectionString, Prefix, Delivery.DeliveryFixture.WorkerSettings(6));
     }
 
     public async Task DisposeAsync()

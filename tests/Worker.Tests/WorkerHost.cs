@@ -21,7 +21,8 @@ public sealed class WorkerHost : IAsyncDisposable
     /// <summary>Every log line the worker wrote at Warning and above (Information and above for FeedbackHub's own categories).</summary>
     public CapturedLogs Logs { get; private init; } = new();
 
-    public static async Task<WorkerHost> StartAsync(string postgres, string prefix, IDictionary<string, string?>? settings = null)
+    /// <param name="services">Replaces registrations after the worker's own (a test double for a dependency).</param>
+    public static async Task<WorkerHost> StartAsync(string postgres, string prefix, IDictionary<string, string?>? settings = null, Action<IServiceCollection>? services = null)
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { EnvironmentName = "Testing" });
         var configuration = new Dictionary<string, string?>
@@ -30,6 +31,7 @@ public sealed class WorkerHost : IAsyncDisposable
             ["ConnectionStrings:RabbitMq"] = TestServices.RabbitMq,
             ["Smtp:Host"] = TestServices.SmtpHost,
             ["Smtp:Port"] = TestServices.SmtpPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Smtp:Security"] = "None", // the shared capture sink speaks plain SMTP
             ["RabbitMq:Prefix"] = prefix,
             ["Outbox:PollInterval"] = "00:00:00.050",
             ["Webhooks:SecretKey"] = TestServices.WebhookSecretKey,
@@ -41,6 +43,7 @@ public sealed class WorkerHost : IAsyncDisposable
         builder.Logging.SetMinimumLevel(LogLevel.Warning).AddFilter("MassTransit", LogLevel.Error)
             .AddFilter<CapturedLogs>("FeedbackHub", LogLevel.Information).AddProvider(logs);
         builder.AddFeedbackHubWorker();
+        services?.Invoke(builder.Services);
         var host = builder.Build();
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         await host.StartAsync(timeout.Token);

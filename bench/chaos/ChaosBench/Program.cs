@@ -200,7 +200,7 @@ internal static class Program
                 await using var connection = new NpgsqlConnection(postgres);
                 await connection.OpenAsync();
                 await using var command = new NpgsqlCommand(
-                    "SELECT count(*) FILTER (WHERE status IN ('Sent', 'Failed', 'Cancelled')) FROM deliveries WHERE tenant_id = $1", connection);
+                    "SELECT count(*) FILTER (WHERE o.status IN ('Sent', 'Failed', 'Cancelled')) FROM deliveries d JOIN outbound o ON o.id = d.id WHERE o.tenant_id = $1", connection);
                 command.Parameters.AddWithValue(tenantId);
                 notTerminal = n - (int)(long)(await command.ExecuteScalarAsync())!;
                 if (notTerminal == 0)
@@ -223,7 +223,7 @@ internal static class Program
         await using var connection = new NpgsqlConnection(postgres);
         await connection.OpenAsync();
         await using var command = new NpgsqlCommand(
-            "SELECT c.email, d.possible_duplicate FROM deliveries d JOIN applications a ON a.id = d.application_id JOIN candidates c ON c.id = a.candidate_id WHERE d.tenant_id = $1",
+            "SELECT c.email, o.possible_duplicate FROM deliveries d JOIN outbound o ON o.id = d.id JOIN applications a ON a.id = d.application_id JOIN candidates c ON c.id = a.candidate_id WHERE o.tenant_id = $1",
             connection);
         command.Parameters.AddWithValue(tenantId);
         var flags = new Dictionary<string, bool>(StringComparer.OrdinalIgnoreCase);

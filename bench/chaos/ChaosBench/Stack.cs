@@ -98,6 +98,7 @@ internal sealed class Stack(StackOptions options) : IAsyncDisposable
         {
             ["Smtp__Host"] = options.SmtpHost,
             ["Smtp__Port"] = options.SmtpPort,
+            ["Smtp__Security"] = "None",
             ["RabbitMq__Prefix"] = options.BrokerPrefix,
             ["Urls"] = "http://127.0.0.1:0",
         });

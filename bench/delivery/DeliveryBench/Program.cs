@@ -7,6 +7,7 @@ using FeedbackHub.Domain.Authoring;
 using FeedbackHub.Domain.Delivery;
 using FeedbackHub.Domain.Email;
 using FeedbackHub.Domain.Model;
+using FeedbackHub.Domain.Outbound;
 using FeedbackHub.Domain.Persistence;
 using FeedbackHub.Domain.Rendering;
 using FeedbackHub.Domain.Templates;
@@ -20,7 +21,7 @@ namespace FeedbackHub.Bench.Delivery;
 /// <summary>
 /// Delivery throughput and latency: N approved deliveries due at the same instant, sent by 1 and by 2 real worker
 /// processes, against a raw SMTP send loop (the worker's own NoDelay client, 8 connections) to the same sink.
-/// Times come from the sink's smtp-log.jsonl (acceptance) and the deliveries' scheduled_for (due time).
+/// Times come from the sink's smtp-log.jsonl (acceptance) and the deliveries' due_at (due time).
 /// </summary>
 internal static class Program
 {
@@ -29,6 +30,13 @@ internal static class Program
     private static readonly Actor Reviewer = new(Guid.NewGuid(), "Reviewer");
 
     private static long _logStart;
+
+    /// <summary>run.sh --tls: STARTTLS + AUTH against a private sink with a self-signed certificate; otherwise plain SMTP.</summary>
+    private static SmtpSecurity Security => Environment.GetEnvironmentVariable("BENCH_SMTP_SECURITY") is { Length: > 0 } s ? Enum.Parse<SmtpSecurity>(s) : SmtpSecurity.None;
+
+    private static string? Username => Environment.GetEnvironmentVariable("BENCH_SMTP_USERNAME");
+
+    private static string? Password => Environment.GetEnvironmentVariable("BENCH_SMTP_PASSWORD");
 
     public static async Task<int> Main(string[] args)
     {
@@ -43,9 +51,10 @@ internal static class Program
         _logStart = File.Exists(smtpLog) ? new FileInfo(smtpLog).Length : 0;
         var rows = new List<(string Name, Stats Stats)>();
         var raw = await RawLoopAsync(n, smtpHost, smtpPort, smtpLog);
-        rows.Add(("raw SMTP loop (8 connections, NoDelay)", raw));
+        var mode = Security == SmtpSecurity.None ? "plain SMTP" : $"{Security} + AUTH";
+        rows.Add(($"raw SMTP loop, {mode} (the worker's MailKit sender, 8 connections, NoDelay)", raw));
         foreach (var workers in new[] { 1, 2 })
-            rows.Add(($"pipeline, {workers} worker process{(workers > 1 ? "es" : "")}", await PipelineAsync(n, workers, pg, workerDll, smtpHost, smtpPort, smtpLog)));
+            rows.Add(($"pipeline, {mode}, {workers} worker process{(workers > 1 ? "es" : "")}", await PipelineAsync(n, workers, pg, workerDll, smtpHost, smtpPort, smtpLog)));
 
         Console.WriteLine();
         Console.WriteLine($"N = {n} emails per scenario, all due at the same instant; times from due time to the sink's acceptance.");
@@ -116,7 +125,15 @@ internal static class Program
     {
         var tag = "rawbench" + Guid.NewGuid().ToString("N")[..8];
         var messages = Enumerable.Range(0, n).Select(_ => Sample($"{tag}-{Guid.NewGuid():N}@example.test")).ToList();
-        await using var pool = new SmtpClientPool(Options.Create(new SmtpOptions { Host = host, Port = port, MaxIdleConnections = 8 }));
+        var tls = Security != SmtpSecurity.None;
+        await using var pool = new MailKitEmailSender(
+            Options.Create(new SmtpOptions
+            {
+                Host = host, Port = port, Security = Security, Username = Username, Password = Password, MaxIdleConnections = 8,
+                AllowUntrustedCertificates = tls, // the bench's own self-signed certificate (run.sh --tls)
+            }),
+            new SmtpHealth(Microsoft.Extensions.Logging.Abstractions.NullLogger<SmtpHealth>.Instance),
+            new Microsoft.Extensions.Hosting.Internal.HostingEnvironment { EnvironmentName = tls ? "Development" : "Production" });
         var next = -1;
         var due = DateTimeOffset.UtcNow;
         await Task.WhenAll(Enumerable.Range(0, 8).Select(async _ =>
@@ -124,9 +141,9 @@ internal static class Program
             int i;
             while ((i = Interlocked.Increment(ref next)) < n)
             {
-                var reply = await pool.SendAsync(messages[i], CancellationToken.None);
-                if (reply.Code != 250)
-                    throw new InvalidOperationException($"SMTP {reply}");
+                var result = await pool.SendAsync(messages[i], CancellationToken.None);
+                if (!result.IsAccepted)
+                    throw new InvalidOperationException($"SMTP {result}");
             }
         }));
         var stats = Compute(due, await WaitAcceptedAsync(smtpLog, tag, n, TimeSpan.FromSeconds(30)));
@@ -154,12 +171,13 @@ internal static class Program
 
             var prefix = "bench" + Guid.NewGuid().ToString("N")[..8];
             for (var w = 0; w < workers; w++)
-                processes.Add(await BenchWorker.StartAsync(workerDll, conn, prefix, new Dictionary<string, string>
+                processes.Add(await BenchWorker.StartAsync(workerDll, conn, prefix, SmtpSettings(new Dictionary<string, string>
                 {
                     ["Smtp__Host"] = smtpHost,
                     ["Smtp__Port"] = smtpPort.ToString(CultureInfo.InvariantCulture),
+                    ["Smtp__Security"] = Security.ToString(),
                     ["Webhooks__SecretKey"] = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)),
-                }));
+                })));
 
             // Warm-up (JIT, EF query compilation, connection pools) with a small batch, then the measured batch.
             await MakeDueAsync(options.Options, warmTenantId, DateTimeOffset.UtcNow);
@@ -172,9 +190,9 @@ internal static class Program
             await using (var db = new FeedbackHubDbContext(options.Options, new SystemTenantScope()))
             {
                 var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-                while (await db.Deliveries.CountAsync(d => d.TenantId == tenantId && d.Status == DeliveryStatus.Sent) < n && DateTime.UtcNow < deadline)
+                while (await db.Deliveries.CountAsync(d => d.TenantId == tenantId && d.Status == OutboundStatus.Sent) < n && DateTime.UtcNow < deadline)
                     await Task.Delay(100);
-                var sent = await db.Deliveries.CountAsync(d => d.TenantId == tenantId && d.Status == DeliveryStatus.Sent);
+                var sent = await db.Deliveries.CountAsync(d => d.TenantId == tenantId && d.Status == OutboundStatus.Sent);
                 if (sent != n || Accepted(smtpLog, tag).Count != n)
                     throw new InvalidOperationException($"{sent} of {n} marked Sent, {Accepted(smtpLog, tag).Count} accepted: not exactly once.");
             }
@@ -196,11 +214,29 @@ internal static class Program
         }
     }
 
+    /// <summary>With --tls: the account, and the development switch that trusts the bench's self-signed certificate.</summary>
+    private static Dictionary<string, string> SmtpSettings(Dictionary<string, string> settings)
+    {
+        if (Username is { Length: > 0 })
+        {
+            settings["Smtp__Username"] = Username;
+            settings["Smtp__Password"] = Password ?? string.Empty;
+        }
+
+        if (Security != SmtpSecurity.None)
+        {
+            settings["Smtp__AllowUntrustedCertificates"] = "true";
+            settings["DOTNET_ENVIRONMENT"] = settings["ASPNETCORE_ENVIRONMENT"] = "Development";
+        }
+
+        return settings;
+    }
+
     private static async Task MakeDueAsync(DbContextOptions<FeedbackHubDbContext> options, Guid tenantId, DateTimeOffset due)
     {
         await using var db = new FeedbackHubDbContext(options, new SystemTenantScope());
         await using var tx = await db.Database.BeginTransactionAsync();
-        await db.Database.ExecuteSqlAsync($"UPDATE deliveries SET scheduled_for = {due} WHERE tenant_id = {tenantId}");
+        await db.Database.ExecuteSqlAsync($"UPDATE outbound SET due_at = {due} WHERE tenant_id = {tenantId}");
         await db.Database.ExecuteSqlAsync($"UPDATE outbox_messages SET due_at = {due} WHERE tenant_id = {tenantId}");
         await tx.CommitAsync();
     }
@@ -246,8 +282,8 @@ internal static class Program
         await using var tx = await db.Database.BeginTransactionAsync();
         foreach (var id in applications)
         {
-            await DeliveryScheduling.LockApplicationAsync(db, id, CancellationToken.None);
-            _ = await DeliveryScheduling.TryScheduleAsync(db, tenant.Id, id, "feedbackhub.local", now, CancellationToken.None)
+            var locked = await DeliveryScheduling.LockApplicationAsync(db, id, CancellationToken.None);
+            _ = await DeliveryScheduling.TryScheduleAsync(db, locked, tenant.Id, "feedbackhub.local", now, CancellationToken.None)
                 ?? throw new InvalidOperationException("Not scheduled.");
         }
 

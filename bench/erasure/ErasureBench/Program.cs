@@ -94,9 +94,24 @@ internal static class Program
         for (var done = 0; done < n; done += 250)
         {
             await using var db = new FeedbackHubDbContext(options.Options, new SystemTenantScope());
+            await using var tx = await db.Database.BeginTransactionAsync();
             for (var i = done; i < Math.Min(n, done + 250); i++)
-                AddStory(db, tenantId, version, i, now);
+                await AddStoryAsync(db, tenantId, version, i, now);
             await db.SaveChangesAsync();
+            await tx.CommitAsync();
+        }
+
+        // Every delivery had a refused attempt whose reply quotes the address (what erasure scrubs), as the worker records it.
+        await using (var connection = new NpgsqlConnection(With(pg, a)))
+        {
+            await connection.OpenAsync();
+            await using var command = new NpgsqlCommand("""
+                INSERT INTO outbound_attempts (id, outbound_id, tenant_id, number, started_at, finished_at, outcome, code, reply, counts_against_budget)
+                  SELECT gen_random_uuid(), d.id, o.tenant_id, 1, now(), now(), 'TransientFailure', 451, '451 4.2.0 <' || c.email || '> greylisted', true
+                  FROM deliveries d JOIN outbound o ON o.id = d.id JOIN applications ap ON ap.id = d.application_id JOIN candidates c ON c.id = ap.candidate_id;
+                UPDATE outbound o SET last_reply = t.reply FROM outbound_attempts t WHERE t.outbound_id = o.id;
+                """, connection);
+            await command.ExecuteNonQueryAsync();
         }
 
         // Everything two years old: every candidate is due under the default 12 months.
@@ -109,8 +124,7 @@ internal static class Program
                 UPDATE feedback SET created_at = created_at - interval '730 days', updated_at = updated_at - interval '730 days';
                 UPDATE feedback_requests SET requested_at = requested_at - interval '730 days';
                 UPDATE feedback_request_links SET created_at = created_at - interval '730 days', expires_at = expires_at - interval '730 days';
-                UPDATE deliveries SET created_at = created_at - interval '730 days', updated_at = updated_at - interval '730 days';
-                UPDATE invitations SET created_at = created_at - interval '730 days';
+                UPDATE outbound SET created_at = created_at - interval '730 days', updated_at = updated_at - interval '730 days';
                 """, connection);
             await command.ExecuteNonQueryAsync();
             await using var vacuum = new NpgsqlCommand("VACUUM ANALYZE", connection);
@@ -122,7 +136,7 @@ internal static class Program
             await AdminAsync(pg, $"CREATE DATABASE \"{copy}\" TEMPLATE \"{a}\"");
     }
 
-    private static void AddStory(FeedbackHubDbContext db, Guid tenantId, TemplateVersion template, int i, DateTimeOffset now)
+    private static async Task AddStoryAsync(FeedbackHubDbContext db, Guid tenantId, TemplateVersion template, int i, DateTimeOffset now)
     {
         var first = $"Benchname{i:D6}";
         var email = $"bench-{i:D6}@example.test";
@@ -137,12 +151,11 @@ internal static class Program
         feedback.Approve(Reviewer, now);
         var request = FeedbackRequest.Create(tenantId, application.Id, $"Please write to {email}.", now);
         var (link, _) = FeedbackRequestLink.Issue(tenantId, application.Id, now.AddDays(30), now);
-        var delivery = FeedbackHub.Domain.Delivery.Delivery.Schedule(tenantId, application.Id, feedback.Id, request.Id, now.AddDays(1), "bench.local", now);
-        delivery.TryStartAttempt(now, TimeSpan.FromMinutes(2));
-        delivery.RecordTransientFailure($"451 4.2.0 <{email}> greylisted", now, 6, TimeSpan.FromDays(1));
-        db.AddRange(candidate, application, feedback, request, link, delivery, Invitation.Queue(tenantId, application.Id, now),
+        var locked = await DeliveryScheduling.LockApplicationAsync(db, application.Id, CancellationToken.None);
+        var delivery = FeedbackHub.Domain.Delivery.Delivery.Schedule(locked, tenantId, feedback.Id, request.Id, now.AddDays(1), "bench.local", now);
+        db.AddRange(candidate, application, feedback, request, link, delivery, Invitation.Queue(locked, tenantId, now),
             SuppressedAddress.For(tenantId, email, $"550 5.1.1 <{email}> unknown", now),
-            OutboxMessage.Create(new DeliverFeedback(delivery.Id, tenantId), tenantId, now, delivery.ScheduledFor));
+            OutboxMessage.Create(new DeliverFeedback(delivery.Id, tenantId), tenantId, now, delivery.DueAt));
     }
 
     private static async Task<double> SweepAsync(string connectionString, int batchSize, int parallelism)

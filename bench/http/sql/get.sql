@@ -10,8 +10,8 @@ SELECT a.id, a.candidate_id, a.created_at, a.external_id, a.position_title, a.re
        (SELECT f.id FROM feedback AS f WHERE (:sysacc OR f.tenant_id = :tenant) AND f.application_id = a.id LIMIT 1),
        (SELECT f.status FROM feedback AS f WHERE (:sysacc OR f.tenant_id = :tenant) AND f.application_id = a.id LIMIT 1),
        (SELECT r.id FROM feedback_requests AS r WHERE (:sysacc OR r.tenant_id = :tenant) AND r.application_id = a.id LIMIT 1),
-       (SELECT d.id FROM deliveries AS d WHERE (:sysacc OR d.tenant_id = :tenant) AND d.application_id = a.id LIMIT 1),
-       (SELECT d.status FROM deliveries AS d WHERE (:sysacc OR d.tenant_id = :tenant) AND d.application_id = a.id LIMIT 1)
+       (SELECT o.id FROM outbound AS o INNER JOIN deliveries AS d ON o.id = d.id WHERE (:sysacc OR o.tenant_id = :tenant) AND d.application_id = a.id LIMIT 1),
+       (SELECT o.status FROM outbound AS o INNER JOIN deliveries AS d ON o.id = d.id WHERE (:sysacc OR o.tenant_id = :tenant) AND d.application_id = a.id LIMIT 1)
 FROM applications AS a
 INNER JOIN (
     SELECT c.id, c.created_at, c.email, c.erased_at, c.external_id, c.first_name, c.last_name, c.locale, c.tenant_id, c.updated_at

@@ -6,6 +6,7 @@ using System.Security.Cryptography;
 using System.Text;
 using FeedbackHub.Domain.Delivery;
 using FeedbackHub.Domain.Model;
+using FeedbackHub.Domain.Outbound;
 using FeedbackHub.Domain.Persistence;
 using FeedbackHub.Domain.Webhooks;
 using Microsoft.AspNetCore.Builder;
@@ -19,7 +20,7 @@ namespace FeedbackHub.Bench.Webhooks;
 
 /// <summary>
 /// Webhook throughput and latency: N events delivered through the real pipeline (raised on save, outbox relay,
-/// RabbitMQ, one Release worker process, DeliverWebhookConsumer with its row lock and 16 concurrent sends) to a
+/// RabbitMQ, one Release worker process, the outbound core's webhook channel with 16 concurrent sends) to a
 /// loopback receiver, against a raw HttpClient loop POSTing the same kind of signed bodies to the same receiver with the
 /// same concurrency (16). Times are the receiver's arrival times minus the instant the batch became due.
 /// </summary>
@@ -140,9 +141,9 @@ internal static class Program
             await using (var db = new FeedbackHubDbContext(options.Options, new SystemTenantScope()))
             {
                 var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-                while (await db.WebhookDeliveries.CountAsync(d => d.TenantId == tenant && d.Status == WebhookDeliveryStatus.Delivered) < n && DateTime.UtcNow < deadline)
+                while (await db.WebhookDeliveries.CountAsync(d => d.TenantId == tenant && d.Status == OutboundStatus.Sent) < n && DateTime.UtcNow < deadline)
                     await Task.Delay(100);
-                var delivered = await db.WebhookDeliveries.CountAsync(d => d.TenantId == tenant && d.Status == WebhookDeliveryStatus.Delivered);
+                var delivered = await db.WebhookDeliveries.CountAsync(d => d.TenantId == tenant && d.Status == OutboundStatus.Sent);
                 var distinct = arrivals.Select(a => a.EventId).Distinct().Count();
                 if (delivered != n || arrivals.Count != n || distinct != n || arrivals.Any(a => !a.Valid))
                     throw new InvalidOperationException($"{delivered} of {n} Delivered, {arrivals.Count} arrivals, {distinct} distinct event ids, {arrivals.Count(a => !a.Valid)} bad signatures: not exactly once.");
@@ -201,7 +202,7 @@ internal static class Program
     {
         await using var db = new FeedbackHubDbContext(options, new SystemTenantScope());
         await using var tx = await db.Database.BeginTransactionAsync();
-        await db.Database.ExecuteSqlAsync($"UPDATE webhook_deliveries SET next_attempt_at = {due} WHERE tenant_id = {tenantId}");
+        await db.Database.ExecuteSqlAsync($"UPDATE outbound SET due_at = {due} WHERE tenant_id = {tenantId} AND channel = 'webhook'");
         await db.Database.ExecuteSqlAsync($"UPDATE outbox_messages SET due_at = {due} WHERE tenant_id = {tenantId}");
         await tx.CommitAsync();
     }

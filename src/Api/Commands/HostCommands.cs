@@ -6,7 +6,8 @@ using Microsoft.EntityFrameworkCore;
 namespace FeedbackHub.Api.Commands;
 
 /// <summary>
-/// One-shot commands of the Api host: <c>migrate</c>, <c>bootstrap-tenant</c>, <c>seed-demo</c>, <c>rekey-webhook-secrets</c>.
+/// One-shot commands of the Api host: <c>migrate</c>, <c>bootstrap-tenant</c>, <c>seed-demo</c>, <c>rekey-secrets</c>
+/// (also under its earlier name <c>rekey-webhook-secrets</c>).
 /// They run outside the request path (the API never migrates on a request) and exit.
 /// </summary>
 public static class HostCommands
@@ -19,7 +20,7 @@ public static class HostCommands
             "migrate" => Migrate,
             "bootstrap-tenant" => BootstrapTenant,
             "seed-demo" => SeedDemo,
-            "rekey-webhook-secrets" => RekeyWebhookSecrets,
+            "rekey-secrets" or "rekey-webhook-secrets" => RekeySecrets,
             _ => null,
         };
 
@@ -143,31 +144,49 @@ public static class HostCommands
     }
 
     /// <summary>
-    /// <c>rekey-webhook-secrets</c>: after <c>Webhooks:SecretKey</c> was replaced and the old key moved to
-    /// <c>Webhooks:PreviousSecretKeys</c>, re-seals every webhook secret under the new key (the secrets themselves do not
-    /// change). Exit 0 when every secret is now under the current key; 1 when some open with no configured key (listed).
+    /// <c>rekey-secrets</c>: after <c>Webhooks:SecretKey</c> was replaced and the old key moved to
+    /// <c>Webhooks:PreviousSecretKeys</c>, re-seals every webhook secret and every tenant's DKIM private key under the new
+    /// key (the secrets, the keys and their DNS records do not change). Exit 0 when everything is now under the current
+    /// key; 1 when some open with no configured key (listed).
     /// </summary>
-    public static async Task<int> RekeyWebhookSecrets(IServiceProvider services, string[] args, TextWriter output, TextWriter error)
+    public static async Task<int> RekeySecrets(IServiceProvider services, string[] args, TextWriter output, TextWriter error)
     {
         await using var scope = CreateSystemScope(services);
         var box = scope.ServiceProvider.GetRequiredService<Domain.Webhooks.WebhookSecretBox>();
         var db = scope.ServiceProvider.GetRequiredService<FeedbackHubDbContext>();
-        var result = await WebhookSecretRekeying.RunAsync(db, box);
+        var webhooks = await WebhookSecretRekeying.RunAsync(db, box);
+        var dkim = await DkimKeyRekeying.RunAsync(db, box);
+        var name = args.Length > 0 ? args[0] : "rekey-secrets";
         await output.WriteLineAsync(
-            $"rekey-webhook-secrets: {result.Resealed} re-sealed under the current key, {result.AlreadyCurrent} already current, "
-            + $"{result.Unreadable.Count} unreadable ({box.PreviousKeyCount} previous key(s) configured).");
-        if (result.Unreadable.Count == 0)
+            $"{name}: webhook secrets: {webhooks.Resealed} re-sealed under the current key, {webhooks.AlreadyCurrent} already current, "
+            + $"{webhooks.Unreadable.Count} unreadable ({box.PreviousKeyCount} previous key(s) configured).");
+        await output.WriteLineAsync(
+            $"{name}: DKIM keys: {dkim.Resealed} re-sealed under the current key, {dkim.AlreadyCurrent} already current, {dkim.Unreadable.Count} unreadable.");
+        if (webhooks.Unreadable.Count == 0 && dkim.Unreadable.Count == 0)
         {
-            if (result.Resealed + result.AlreadyCurrent > 0)
-                await output.WriteLineAsync("Every webhook secret is sealed under Webhooks:SecretKey; Webhooks:PreviousSecretKeys can be removed.");
+            if (webhooks.Resealed + webhooks.AlreadyCurrent + dkim.Resealed + dkim.AlreadyCurrent > 0)
+                await output.WriteLineAsync("Every webhook secret and DKIM key is sealed under Webhooks:SecretKey; Webhooks:PreviousSecretKeys can be removed.");
             return 0;
         }
 
-        await error.WriteLineAsync(
-            "These subscriptions' secrets open with no configured key (add the key they were sealed with to Webhooks:PreviousSecretKeys "
-            + "and run again, or have their tenant rotate the secret with POST /v1/webhooks/{id}/rotate-secret):");
-        foreach (var id in result.Unreadable)
-            await error.WriteLineAsync($"  {id}");
+        if (webhooks.Unreadable.Count > 0)
+        {
+            await error.WriteLineAsync(
+                "These subscriptions' secrets open with no configured key (add the key they were sealed with to Webhooks:PreviousSecretKeys "
+                + "and run again, or have their tenant rotate the secret with POST /v1/webhooks/{id}/rotate-secret):");
+            foreach (var id in webhooks.Unreadable)
+                await error.WriteLineAsync($"  {id}");
+        }
+
+        if (dkim.Unreadable.Count > 0)
+        {
+            await error.WriteLineAsync(
+                "These tenants' DKIM keys open with no configured key, so their emails wait (add the key they were sealed with to "
+                + "Webhooks:PreviousSecretKeys and run again, or have the tenant's admin set or generate a new key, or remove it):");
+            foreach (var id in dkim.Unreadable)
+                await error.WriteLineAsync($"  tenant {id}");
+        }
+
         return 1;
     }
 

@@ -28,7 +28,7 @@ internal sealed class ApiDocumentConventions(IOptions<Features.Requests.PublicLi
         ["Feedback"] = "Writing feedback from a template, the language check, submission and four-eyes approval, the email preview.",
         ["Language"] = "The language checker: checking text, the rule catalog, and the tenant's own terms and allowed phrases.",
         ["Candidate requests"] = "What the candidate's personal link does, without an API key: see the company, position and status, and ask for feedback.",
-        ["Settings"] = "The tenant's settings: cooling-off, request window, sender, jurisdiction, retention.",
+        ["Settings"] = "The tenant's settings: cooling-off, request window, sender, jurisdiction, retention, and the DKIM key emails are signed with.",
         ["Templates"] = "Legally reviewed feedback templates with immutable published versions.",
         ["Webhooks"] = "Signed event notifications to the ATS: subscriptions, deliveries and their attempts.",
     };

@@ -1,5 +1,8 @@
+using FeedbackHub.Domain.Outbound;
+
 namespace FeedbackHub.Domain.Delivery;
 
+/// <summary>An invitation's status as the API names it.</summary>
 public enum InvitationStatus
 {
     Queued,
@@ -9,72 +12,47 @@ public enum InvitationStatus
 }
 
 /// <summary>
-/// The short email FeedbackHub sends a rejected candidate itself when the tenant enables invitations. The worker
-/// issues the candidate's link when it sends (the token exists only in the email, never in a message or a row).
+/// The short email FeedbackHub sends a rejected candidate itself when the tenant enables invitations, in the outbound
+/// shape. The worker issues the candidate's link when it sends (the token exists only in the email, never in a message
+/// or a row). Guarded by the application's lock, like the feedback delivery.
 /// </summary>
-public sealed class Invitation
+public sealed class Invitation : OutboundItem
 {
     private Invitation()
     {
     }
 
-    public Guid Id { get; private set; }
-
-    public Guid TenantId { get; private set; }
+    private Invitation(Guid id, Guid tenantId, DateTimeOffset now)
+        : base(id, tenantId, OutboundChannels.Invitation, now, now)
+    {
+    }
 
     public Guid ApplicationId { get; private set; }
 
-    public InvitationStatus Status { get; private set; }
+    public override Guid? GuardingApplicationId => ApplicationId;
 
-    public DateTimeOffset CreatedAt { get; private set; }
+    protected override string Noun => "invitation";
 
-    /// <summary>When Queued: since when it should have been sent (moves when a lost message is replaced).</summary>
-    public DateTimeOffset DueAt { get; private set; }
-
-    public DateTimeOffset? SentAt { get; private set; }
-
-    public string? LastReply { get; private set; }
-
-    public static Invitation Queue(Guid tenantId, Guid applicationId, DateTimeOffset now) =>
-        new() { Id = Guid.CreateVersion7(now), TenantId = tenantId, ApplicationId = applicationId, Status = InvitationStatus.Queued, CreatedAt = now, DueAt = now };
-
-    /// <summary>
-    /// Still queued long after it was due: its message was lost, or its retries ran out while the mail server was
-    /// unreachable. Due now again, so a new message sends it. False when it is not queued.
-    /// </summary>
-    public bool RequeueLost(DateTimeOffset now)
+    public static Invitation Queue(LockedApplication application, Guid tenantId, DateTimeOffset now)
     {
-        if (Status != InvitationStatus.Queued)
-            return false;
-        DueAt = now;
-        return true;
+        ArgumentNullException.ThrowIfNull(application);
+        return new Invitation(Guid.CreateVersion7(now), tenantId, now) { ApplicationId = application.ApplicationId };
     }
 
-    public void MarkSent(string reply, DateTimeOffset now)
+    /// <summary>A queued invitation is not sent any more (reopened application, erased candidate); others stay as they are.</summary>
+    public void Cancel(LockedApplication application, DateTimeOffset now)
     {
-        Status = InvitationStatus.Sent;
-        SentAt = now;
-        LastReply = reply;
+        ArgumentNullException.ThrowIfNull(application);
+        application.Check(ApplicationId);
+        if (Status == OutboundStatus.Scheduled)
+            CancelScheduled(now);
     }
 
-    public void MarkFailed(string reply)
+    /// <summary>Erasure: replaces the SMTP replies by their codes (replies can quote the address). Returns how many texts were replaced.</summary>
+    public int EraseReplies(LockedApplication application, DateTimeOffset now)
     {
-        Status = InvitationStatus.Failed;
-        LastReply = reply.Length > 1000 ? reply[..1000] : reply;
-    }
-
-    /// <summary>Erasure: replaces the SMTP reply by its code (replies can quote the address). True when something changed.</summary>
-    public bool EraseReply()
-    {
-        if (LastReply is null || LastReply == Delivery.ErasedReply(LastReply))
-            return false;
-        LastReply = Delivery.ErasedReply(LastReply);
-        return true;
-    }
-
-    public void Cancel()
-    {
-        if (Status == InvitationStatus.Queued)
-            Status = InvitationStatus.Cancelled;
+        ArgumentNullException.ThrowIfNull(application);
+        application.Check(ApplicationId);
+        return EraseRepliesCore(now);
     }
 }

@@ -1,6 +1,6 @@
 namespace FeedbackHub.Domain.Email;
 
-/// <summary>A rendered email, ready for <see cref="MimeWriter"/>. Every value is treated as untrusted text.</summary>
+/// <summary>A rendered email, ready for the sender (MimeKit builds the MIME). Every value is treated as untrusted text.</summary>
 public sealed record EmailMessage(
     MailboxAddress From,
     MailboxAddress To,

@@ -1,7 +1,9 @@
 using FeedbackHub.Domain.Model;
+using FeedbackHub.Domain.Outbound;
 
 namespace FeedbackHub.Domain.Email;
 
+/// <summary>A test email's status as the API names it.</summary>
 public enum TestEmailStatus
 {
     Queued,
@@ -9,28 +11,21 @@ public enum TestEmailStatus
     Failed,
 }
 
-/// <summary>A diagnostic email an admin asked for, to prove the whole delivery path works.</summary>
-public sealed class TestEmail
+/// <summary>A diagnostic email an admin asked for, to prove the whole delivery path works; sent like every outbound item.</summary>
+public sealed class TestEmail : OutboundItem
 {
     private TestEmail()
     {
         Recipient = string.Empty;
     }
 
-    public Guid Id { get; private set; }
-
-    public Guid TenantId { get; private set; }
+    private TestEmail(Guid id, Guid tenantId, DateTimeOffset now)
+        : base(id, tenantId, OutboundChannels.TestEmail, now, now)
+    {
+        Recipient = string.Empty;
+    }
 
     public string Recipient { get; private set; }
-
-    public DateTimeOffset RequestedAt { get; private set; }
-
-    public TestEmailStatus Status { get; private set; }
-
-    public DateTimeOffset? SentAt { get; private set; }
-
-    /// <summary>The SMTP server's last reply, e.g. "250 2.0.0 OK".</summary>
-    public string? LastReply { get; private set; }
 
     public static TestEmail Request(Guid tenantId, string recipient, DateTimeOffset now)
     {
@@ -43,19 +38,6 @@ public sealed class TestEmail
             };
         }
 
-        return new TestEmail { Id = Guid.CreateVersion7(now), TenantId = tenantId, Recipient = recipient, RequestedAt = now, Status = TestEmailStatus.Queued };
-    }
-
-    public void MarkSent(DateTimeOffset at, string reply)
-    {
-        Status = TestEmailStatus.Sent;
-        SentAt = at;
-        LastReply = reply;
-    }
-
-    public void MarkFailed(string reply)
-    {
-        Status = TestEmailStatus.Failed;
-        LastReply = reply;
+        return new TestEmail(Guid.CreateVersion7(now), tenantId, now) { Recipient = recipient };
     }
 }

@@ -36,16 +36,17 @@ public sealed class OutboxMessage
 
     public string? LastError { get; private set; }
 
-    public static OutboxMessage Create<T>(T message, Guid? tenantId, DateTimeOffset now, DateTimeOffset? dueAt = null)
-        where T : class
+    /// <summary>A message (a contract of <see cref="MessageTypes"/>, by its runtime type) due at <paramref name="dueAt"/> or now.</summary>
+    public static OutboxMessage Create(object message, Guid? tenantId, DateTimeOffset now, DateTimeOffset? dueAt = null)
     {
         ArgumentNullException.ThrowIfNull(message);
+        var type = message.GetType();
         return new OutboxMessage
         {
             Id = Guid.CreateVersion7(now),
             TenantId = tenantId,
-            MessageType = MessageTypes.NameOf(typeof(T)),
-            Body = JsonSerializer.Serialize(message, Json),
+            MessageType = MessageTypes.NameOf(MessageTypes.Resolve(MessageTypes.NameOf(type))),
+            Body = JsonSerializer.Serialize(message, type, Json),
             CreatedAt = now,
             DueAt = dueAt is { } d && d > now ? d : now,
         };

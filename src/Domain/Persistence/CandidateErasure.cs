@@ -2,6 +2,7 @@ using System.Text.Json.Serialization;
 using FeedbackHub.Domain.Auditing;
 using FeedbackHub.Domain.Delivery;
 using FeedbackHub.Domain.Model;
+using FeedbackHub.Domain.Outbound;
 using Microsoft.EntityFrameworkCore;
 
 namespace FeedbackHub.Domain.Persistence;
@@ -45,11 +46,11 @@ public sealed record ErasureResult(Guid CandidateId, DateTimeOffset ErasedAt, bo
 /// </summary>
 /// <remarks>
 /// Locks, in this order: the candidate row (FOR UPDATE: no application can be added to the candidate meanwhile),
-/// each application's scheduling lock (<see cref="DeliveryScheduling.LockApplicationAsync"/>: a concurrent request,
-/// rejection, invitation send or legal-hold change finishes first or waits), the deliveries (FOR UPDATE: a worker
-/// that is claiming one finishes its claim first), then, on save, the tenant's audit head. When the call returns,
-/// nothing personal is left and nothing is sent any more, except an email whose SMTP send a worker had already
-/// started (a delivery in <c>Sending</c>): it may still arrive, and its outcome is recorded without the reply text.
+/// each application's lock (<see cref="DeliveryScheduling.LockApplicationAsync"/>: a concurrent request, rejection,
+/// reopening, legal-hold change or a worker's claim or outcome of its delivery or invitation finishes first or waits),
+/// then, on save, the tenant's audit head. When the call returns, nothing personal is left and nothing is sent any more,
+/// except an email whose SMTP send a worker had already started (<c>Sending</c>): it may still arrive, and its outcome
+/// is recorded without the reply text.
 /// </remarks>
 public static class CandidateErasure
 {
@@ -87,8 +88,9 @@ public static class CandidateErasure
         var applicationIds = await db.Applications.IgnoreQueryFilters().AsNoTracking()
             .Where(a => a.TenantId == tenantId && a.CandidateId == candidateId)
             .OrderBy(a => a.Id).Select(a => a.Id).ToListAsync(ct);
+        var locks = new Dictionary<Guid, LockedApplication>();
         foreach (var id in applicationIds)
-            await DeliveryScheduling.LockApplicationAsync(db, id, ct);
+            locks[id] = await DeliveryScheduling.LockApplicationAsync(db, id, ct);
         var applications = await db.Applications.IgnoreQueryFilters()
             .Where(a => a.TenantId == tenantId && a.CandidateId == candidateId).ToListAsync(ct);
 
@@ -118,40 +120,39 @@ public static class CandidateErasure
         foreach (var link in links)
             link.Revoke(now);
 
-        var appIds = applicationIds.ToArray();
-        var deliveries = await db.Deliveries
-            .FromSql($"SELECT * FROM deliveries WHERE tenant_id = {tenantId} AND application_id = ANY({appIds}) FOR UPDATE")
-            .IgnoreQueryFilters()
-            .Include(d => d.Attempts)
-            .ToListAsync(ct);
+        // Under the applications' locks nobody else changes their deliveries and invitations: read them as they are.
+        var deliveries = await db.Deliveries.IgnoreQueryFilters().Include(d => d.Attempts)
+            .Where(d => d.TenantId == tenantId && applicationIds.Contains(d.ApplicationId)).ToListAsync(ct);
         var deliveriesCancelled = 0;
         var deliveryReplies = 0;
         foreach (var delivery in deliveries)
         {
-            if (delivery.Status == DeliveryStatus.Scheduled)
+            var locked = locks[delivery.ApplicationId];
+            if (delivery.Status == OutboundStatus.Scheduled)
             {
-                delivery.Cancel(now);
+                delivery.Cancel(locked, now);
                 deliveriesCancelled++;
-                audit.Record(tenantId, actor, "delivery.cancelled", "delivery", delivery.Id, new { reason = "candidate-erased" });
+                audit.Record(tenantId, actor, AuditActions.DeliveryCancelled, "delivery", delivery.Id, new { reason = "candidate-erased" });
             }
 
-            deliveryReplies += delivery.EraseReplies(now);
+            deliveryReplies += delivery.EraseReplies(locked, now);
         }
 
-        var invitations = await db.Invitations.IgnoreQueryFilters()
+        var invitations = await db.Invitations.IgnoreQueryFilters().Include(i => i.Attempts)
             .Where(i => i.TenantId == tenantId && applicationIds.Contains(i.ApplicationId)).ToListAsync(ct);
         var invitationsCancelled = 0;
         var invitationReplies = 0;
         foreach (var invitation in invitations)
         {
-            if (invitation.Status == InvitationStatus.Queued)
+            var locked = locks[invitation.ApplicationId];
+            if (invitation.Status == OutboundStatus.Scheduled)
             {
-                invitation.Cancel();
+                invitation.Cancel(locked, now);
                 invitationsCancelled++;
+                audit.Record(tenantId, actor, AuditActions.InvitationCancelled, "invitation", invitation.Id, new { reason = "candidate-erased" });
             }
 
-            if (invitation.EraseReply())
-                invitationReplies++;
+            invitationReplies += invitation.EraseReplies(locked, now);
         }
 
         var feedback = await db.Feedback.IgnoreQueryFilters()
@@ -219,8 +220,8 @@ public static class CandidateErasure
                   OR EXISTS (SELECT 1 FROM feedback f WHERE f.application_id = a.id AND f.updated_at >= k.cutoff)
                   OR EXISTS (SELECT 1 FROM feedback_requests r WHERE r.application_id = a.id AND r.requested_at >= k.cutoff)
                   OR EXISTS (SELECT 1 FROM feedback_request_links l WHERE l.application_id = a.id AND l.created_at >= k.cutoff)
-                  OR EXISTS (SELECT 1 FROM deliveries d WHERE d.application_id = a.id AND d.updated_at >= k.cutoff)
-                  OR EXISTS (SELECT 1 FROM invitations i WHERE i.application_id = a.id AND (i.created_at >= k.cutoff OR i.sent_at >= k.cutoff))))
+                  OR EXISTS (SELECT 1 FROM deliveries d JOIN outbound o ON o.id = d.id WHERE d.application_id = a.id AND o.updated_at >= k.cutoff)
+                  OR EXISTS (SELECT 1 FROM invitations i JOIN outbound o ON o.id = i.id WHERE i.application_id = a.id AND (o.created_at >= k.cutoff OR o.sent_at >= k.cutoff))))
             ORDER BY c.tenant_id, c.id
             LIMIT {limit}
             FOR UPDATE OF c SKIP LOCKED

@@ -1,6 +1,8 @@
 using FeedbackHub.Domain.Delivery;
 using FeedbackHub.Domain.Authoring;
 using FeedbackHub.Domain.Model;
+using FeedbackHub.Domain.Auditing;
+using FeedbackHub.Domain.Outbound;
 using FeedbackHub.Domain.Outbox;
 
 using FeedbackHub.Domain.Rendering;
@@ -14,14 +16,48 @@ namespace FeedbackHub.Domain.Persistence;
 /// order. Both paths call <see cref="TryScheduleAsync"/> inside a transaction that holds the application's lock,
 /// so exactly one delivery is scheduled.
 /// </summary>
+/// <remarks>
+/// Lock order, kept by every writer so none deadlocks with another: the candidate's row (erasure, an upsert that may
+/// change the candidate), then the application's lock (<see cref="LockApplicationAsync"/>), then outbound rows
+/// (<see cref="OutboundLocks"/>), then, when the unit of work is saved, the tenant's audit head.
+/// </remarks>
 public static class DeliveryScheduling
 {
-    /// <summary>Serialises scheduling decisions for one application until the transaction ends.</summary>
-    public static Task LockApplicationAsync(FeedbackHubDbContext db, Guid applicationId, CancellationToken ct)
+    /// <summary>
+    /// Takes the application's lock until the transaction ends: every writer of the application's delivery state
+    /// (scheduling, cancelling, reopening, erasing, the worker's claim and outcome) takes it, and the state changes
+    /// themselves require the returned proof.
+    /// </summary>
+    public static async Task<LockedApplication> LockApplicationAsync(FeedbackHubDbContext db, Guid applicationId, CancellationToken ct)
+    {
+        RequireTransaction(db);
+        await db.Database.ExecuteSqlAsync($"SELECT pg_advisory_xact_lock(hashtextextended({applicationId.ToString()}, 0))", ct);
+        return new LockedApplication(applicationId);
+    }
+
+    /// <summary>As <see cref="LockApplicationAsync"/>, but null at once when another transaction holds the lock (recovery skips such items for a pass).</summary>
+    public static async Task<LockedApplication?> TryLockApplicationAsync(FeedbackHubDbContext db, Guid applicationId, CancellationToken ct)
+    {
+        RequireTransaction(db);
+        var taken = await db.Database.SqlQuery<bool>($"SELECT pg_try_advisory_xact_lock(hashtextextended({applicationId.ToString()}, 0)) AS \"Value\"").SingleAsync(ct);
+        return taken ? new LockedApplication(applicationId) : null;
+    }
+
+    /// <summary>
+    /// Locks the candidate's row, then the application: for a writer that may change the candidate too (an upsert), in
+    /// the order erasure takes them (it locks the candidate first), so the two never wait for each other in a circle.
+    /// </summary>
+    public static async Task<LockedApplication> LockCandidateAndApplicationAsync(FeedbackHubDbContext db, Guid candidateId, Guid applicationId, CancellationToken ct)
+    {
+        RequireTransaction(db);
+        await db.Database.ExecuteSqlAsync($"SELECT 1 FROM candidates WHERE id = {candidateId} FOR UPDATE", ct);
+        return await LockApplicationAsync(db, applicationId, ct);
+    }
+
+    private static void RequireTransaction(FeedbackHubDbContext db)
     {
         if (db.Database.CurrentTransaction is null)
             throw new InvalidOperationException("Lock the application inside a transaction.");
-        return db.Database.ExecuteSqlAsync($"SELECT pg_advisory_xact_lock(hashtextextended({applicationId.ToString()}, 0))", ct);
     }
 
     /// <summary>Schedules the delivery (and its outbox message, due at the later of now and rejection + cooling-off) when everything is there.</summary>
@@ -29,8 +65,10 @@ public static class DeliveryScheduling
     /// Scoped explicitly by <paramref name="tenantId"/> rather than by the request's tenant scope: the candidate's
     /// request arrives without an API key.
     /// </remarks>
-    public static async Task<Delivery.Delivery?> TryScheduleAsync(FeedbackHubDbContext db, Guid tenantId, Guid applicationId, string messageIdDomain, DateTimeOffset now, CancellationToken ct)
+    public static async Task<Delivery.Delivery?> TryScheduleAsync(FeedbackHubDbContext db, LockedApplication application, Guid tenantId, string messageIdDomain, DateTimeOffset now, CancellationToken ct)
     {
+        ArgumentNullException.ThrowIfNull(application);
+        var applicationId = application.ApplicationId;
         if (await db.Deliveries.IgnoreQueryFilters().AnyAsync(d => d.TenantId == tenantId && d.ApplicationId == applicationId, ct))
             return null;
         var request = await db.FeedbackRequests.IgnoreQueryFilters().SingleOrDefaultAsync(r => r.TenantId == tenantId && r.ApplicationId == applicationId, ct);
@@ -38,30 +76,30 @@ public static class DeliveryScheduling
             .SingleOrDefaultAsync(f => f.TenantId == tenantId && f.ApplicationId == applicationId && f.Status == FeedbackStatus.Approved, ct);
         if (request is null || feedback is null)
             return null;
-        var application = await db.Applications.IgnoreQueryFilters().SingleAsync(a => a.TenantId == tenantId && a.Id == applicationId, ct);
-        if (application.Status != ApplicationStatus.Rejected || application.RejectedAt is not { } rejectedAt)
+        var app = await db.Applications.IgnoreQueryFilters().SingleAsync(a => a.TenantId == tenantId && a.Id == applicationId, ct);
+        if (app.Status != ApplicationStatus.Rejected || app.RejectedAt is not { } rejectedAt)
             return null;
-        var settings = await db.Tenants.Where(t => t.Id == application.TenantId).Select(t => t.Settings).SingleAsync(ct);
+        var settings = await db.Tenants.Where(t => t.Id == app.TenantId).Select(t => t.Settings).SingleAsync(ct);
 
-        var delivery = Delivery.Delivery.Schedule(application.TenantId, applicationId, feedback.Id, request.Id,
-            Delivery.Delivery.DueAt(rejectedAt, settings.CoolingOffDelay, now), messageIdDomain, now);
+        var delivery = Delivery.Delivery.Schedule(application, app.TenantId, feedback.Id, request.Id,
+            Delivery.Delivery.DueTime(rejectedAt, settings.CoolingOffDelay, now), messageIdDomain, now);
         db.Deliveries.Add(delivery);
-        db.OutboxMessages.Add(OutboxMessage.Create(new DeliverFeedback(delivery.Id, delivery.TenantId), delivery.TenantId, now, delivery.ScheduledFor));
+        db.OutboxMessages.Add(OutboxMessage.Create(new DeliverFeedback(delivery.Id, delivery.TenantId), delivery.TenantId, now, delivery.DueAt));
         return delivery;
     }
 
     /// <summary>
     /// Saves what the caller changed (a request or an approval, so the scheduler sees it), schedules the delivery when
-    /// everything is there, audits <c>delivery.scheduled</c> and saves again. Call it inside a transaction that holds
-    /// <see cref="LockApplicationAsync"/>; the caller commits.
+    /// everything is there, audits <c>delivery.scheduled</c> and saves again. Call it inside the transaction that holds
+    /// the application's lock; the caller commits.
     /// </summary>
     public static async Task<Delivery.Delivery?> SaveAndTryScheduleAsync(
-        FeedbackHubDbContext db, AuditLog audit, Guid tenantId, Guid applicationId, string messageIdDomain, DateTimeOffset now, CancellationToken ct)
+        FeedbackHubDbContext db, AuditLog audit, LockedApplication application, Guid tenantId, string messageIdDomain, DateTimeOffset now, CancellationToken ct)
     {
         await db.SaveChangesAsync(ct);
-        var delivery = await TryScheduleAsync(db, tenantId, applicationId, messageIdDomain, now, ct);
+        var delivery = await TryScheduleAsync(db, application, tenantId, messageIdDomain, now, ct);
         if (delivery is not null)
-            audit.Record(tenantId, Auditing.Actor.System, "delivery.scheduled", "delivery", delivery.Id, new { scheduledFor = delivery.ScheduledFor });
+            audit.Record(tenantId, Auditing.Actor.System, AuditActions.DeliveryScheduled, "delivery", delivery.Id, new { scheduledFor = delivery.DueAt });
         await db.SaveChangesAsync(ct);
         return delivery;
     }

@@ -3,6 +3,7 @@ using FeedbackHub.Domain.Authoring;
 using FeedbackHub.Domain.Delivery;
 using FeedbackHub.Domain.Email;
 using FeedbackHub.Domain.Model;
+using FeedbackHub.Domain.Outbound;
 using FeedbackHub.Domain.Outbox;
 using FeedbackHub.Domain.Templates;
 using FeedbackHub.Domain.Webhooks;
@@ -19,13 +20,13 @@ public sealed class FeedbackHubDbContext(DbContextOptions<FeedbackHubDbContext> 
 
     public DbSet<Tenant> Tenants => Set<Tenant>();
 
+    public DbSet<DkimKey> DkimKeys => Set<DkimKey>();
+
     public DbSet<ApiKey> ApiKeys => Set<ApiKey>();
 
     public DbSet<AuditEvent> AuditEvents => Set<AuditEvent>();
 
     public DbSet<OutboxMessage> OutboxMessages => Set<OutboxMessage>();
-
-    public DbSet<InboxRecord> InboxRecords => Set<InboxRecord>();
 
     public DbSet<TestEmail> TestEmails => Set<TestEmail>();
 
@@ -45,7 +46,6 @@ public sealed class FeedbackHubDbContext(DbContextOptions<FeedbackHubDbContext> 
 
     public DbSet<Delivery.Delivery> Deliveries => Set<Delivery.Delivery>();
 
-    public DbSet<DeliveryAttempt> DeliveryAttempts => Set<DeliveryAttempt>();
 
     public DbSet<SuppressedAddress> SuppressedAddresses => Set<SuppressedAddress>();
 
@@ -61,7 +61,10 @@ public sealed class FeedbackHubDbContext(DbContextOptions<FeedbackHubDbContext> 
 
     public DbSet<WebhookDelivery> WebhookDeliveries => Set<WebhookDelivery>();
 
-    public DbSet<WebhookAttempt> WebhookAttempts => Set<WebhookAttempt>();
+    /// <summary>Every outbound item of every channel (feedback emails, invitations, test emails, webhooks).</summary>
+    public DbSet<OutboundItem> Outbound => Set<OutboundItem>();
+
+    public DbSet<OutboundAttempt> OutboundAttempts => Set<OutboundAttempt>();
 
     /// <summary>Referenced by the global query filters; EF evaluates it per query.</summary>
     private Guid? ScopeTenantId => scope.TenantId;
@@ -86,25 +89,22 @@ public sealed class FeedbackHubDbContext(DbContextOptions<FeedbackHubDbContext> 
         // Tenant isolation, fail-closed: a scoped unit of work sees only its tenant's rows.
         modelBuilder.Entity<ApiKey>().HasQueryFilter(k => ScopeTenantId == null || k.TenantId == ScopeTenantId);
         modelBuilder.Entity<AuditEvent>().HasQueryFilter(e => ScopeTenantId == null || e.TenantId == ScopeTenantId);
-        modelBuilder.Entity<TestEmail>().HasQueryFilter(e => ScopeTenantId == null || e.TenantId == ScopeTenantId);
         modelBuilder.Entity<Candidate>().HasQueryFilter(c => ScopeTenantId == null || c.TenantId == ScopeTenantId);
         modelBuilder.Entity<Application>().HasQueryFilter(a => ScopeTenantId == null || a.TenantId == ScopeTenantId);
         modelBuilder.Entity<Feedback>().HasQueryFilter(f => ScopeTenantId == null || f.TenantId == ScopeTenantId);
         modelBuilder.Entity<TenantLanguageRule>().HasQueryFilter(r => ScopeTenantId == null || r.TenantId == ScopeTenantId);
+        modelBuilder.Entity<DkimKey>().HasQueryFilter(k => ScopeTenantId == null || k.TenantId == ScopeTenantId);
         // Candidate-facing lookups (by token hash) run unscoped on purpose: the token is the credential.
         modelBuilder.Entity<FeedbackRequestLink>().HasQueryFilter(l => ScopeTenantId == null || l.TenantId == ScopeTenantId);
         modelBuilder.Entity<FeedbackRequest>().HasQueryFilter(r => ScopeTenantId == null || r.TenantId == ScopeTenantId);
-        modelBuilder.Entity<Delivery.Delivery>().HasQueryFilter(d => ScopeTenantId == null || d.TenantId == ScopeTenantId);
-        modelBuilder.Entity<DeliveryAttempt>().HasQueryFilter(a => ScopeTenantId == null || a.TenantId == ScopeTenantId);
-        modelBuilder.Entity<Invitation>().HasQueryFilter(i => ScopeTenantId == null || i.TenantId == ScopeTenantId);
+        modelBuilder.Entity<OutboundItem>().HasQueryFilter(o => ScopeTenantId == null || o.TenantId == ScopeTenantId); // the channels' types inherit it
+        modelBuilder.Entity<OutboundAttempt>().HasQueryFilter(a => ScopeTenantId == null || a.TenantId == ScopeTenantId);
         modelBuilder.Entity<SuppressedAddress>().HasQueryFilter(s => ScopeTenantId == null || s.TenantId == ScopeTenantId);
         modelBuilder.Entity<Template>().HasQueryFilter(t => ScopeTenantId == null || t.TenantId == ScopeTenantId);
         modelBuilder.Entity<TemplateVersion>().HasQueryFilter(v => ScopeTenantId == null || v.TenantId == ScopeTenantId);
         modelBuilder.Entity<IdempotencyRecord>().HasQueryFilter(r => ScopeTenantId == null || r.TenantId == ScopeTenantId);
         modelBuilder.Entity<WebhookSubscription>().HasQueryFilter(s => ScopeTenantId == null || s.TenantId == ScopeTenantId);
         modelBuilder.Entity<WebhookEvent>().HasQueryFilter(e => ScopeTenantId == null || e.TenantId == ScopeTenantId);
-        modelBuilder.Entity<WebhookDelivery>().HasQueryFilter(d => ScopeTenantId == null || d.TenantId == ScopeTenantId);
-        modelBuilder.Entity<WebhookAttempt>().HasQueryFilter(a => ScopeTenantId == null || a.TenantId == ScopeTenantId);
 
         // Ids are created in the domain (UUIDv7), never by the database: EF must treat a new entity with an id as new.
         foreach (var key in modelBuilder.Model.GetEntityTypes().Select(e => e.FindPrimaryKey()).OfType<Microsoft.EntityFrameworkCore.Metadata.IMutableKey>())

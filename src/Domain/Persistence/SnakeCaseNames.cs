@@ -1,5 +1,6 @@
 using System.Text;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Metadata;
 
 namespace FeedbackHub.Domain.Persistence;
 
@@ -16,8 +17,14 @@ internal static class SnakeCaseNames
             foreach (var property in entity.GetProperties())
                 property.SetColumnName(ToSnakeCase(property.GetColumnName()));
 
-            foreach (var key in entity.GetKeys())
-                key.SetName(ToSnakeCase(key.GetName() ?? string.Empty));
+            // A table-per-type hierarchy (outbound and its channels' tables) shares one key object; a name set on it would
+            // name every table's primary key alike, so EF names those per table (PK_outbound, PK_deliveries, ...; the
+            // links FK_deliveries_outbound_id and so on are EF's too).
+            if (entity.GetMappingStrategy() != RelationalAnnotationNames.TptMappingStrategy)
+            {
+                foreach (var key in entity.GetDeclaredKeys())
+                    key.SetName(ToSnakeCase(key.GetName() ?? string.Empty));
+            }
             foreach (var fk in entity.GetForeignKeys())
                 fk.SetConstraintName(ToSnakeCase(fk.GetConstraintName() ?? string.Empty));
             foreach (var index in entity.GetIndexes())

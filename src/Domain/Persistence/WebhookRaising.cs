@@ -1,6 +1,7 @@
 using FeedbackHub.Domain.Authoring;
 using FeedbackHub.Domain.Delivery;
 using FeedbackHub.Domain.Model;
+using FeedbackHub.Domain.Outbound;
 using FeedbackHub.Domain.Outbox;
 using FeedbackHub.Domain.Webhooks;
 using FeedbackHub.Messages;
@@ -42,16 +43,16 @@ internal static class WebhookRaising
                     Add(ref raised, alreadyRaised, new Raised(f, f.TenantId, WebhookEventTypes.FeedbackApproved, f.ApprovedAt ?? f.UpdatedAt, f.ApplicationId,
                         refs => Data(f.ApplicationId, refs) with { FeedbackId = f.Id }));
                     break;
-                case Delivery.Delivery d when d.Status is DeliveryStatus.Sent or DeliveryStatus.Failed or DeliveryStatus.Cancelled
+                case Delivery.Delivery d when d.Status is OutboundStatus.Sent or OutboundStatus.Failed or OutboundStatus.Cancelled
                                               && BecameStatus(entry, nameof(Delivery.Delivery.Status)):
                     var type = d.Status switch
                     {
-                        DeliveryStatus.Sent => WebhookEventTypes.DeliverySent,
-                        DeliveryStatus.Failed => WebhookEventTypes.DeliveryFailed,
+                        OutboundStatus.Sent => WebhookEventTypes.DeliverySent,
+                        OutboundStatus.Failed => WebhookEventTypes.DeliveryFailed,
                         _ => WebhookEventTypes.DeliveryCancelled,
                     };
                     var status = d.Status.ToString().ToLowerInvariant();
-                    var reason = d.Status == DeliveryStatus.Failed ? FailureReason(d) : null;
+                    var reason = d.Status == OutboundStatus.Failed ? FailureReason(d) : null;
                     Add(ref raised, alreadyRaised, new Raised(d, d.TenantId, type, d.UpdatedAt, d.ApplicationId,
                         refs => Data(d.ApplicationId, refs) with { DeliveryId = d.Id, RequestId = d.RequestId, FeedbackId = d.FeedbackId, Status = status, Reason = reason }));
                     break;

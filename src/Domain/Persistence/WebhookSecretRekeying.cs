@@ -20,42 +20,12 @@ public static class WebhookSecretRekeying
 {
     public static async Task<WebhookRekeyResult> RunAsync(FeedbackHubDbContext db, WebhookSecretBox box, int batchSize = 200, CancellationToken ct = default)
     {
-        ArgumentNullException.ThrowIfNull(db);
-        ArgumentNullException.ThrowIfNull(box);
-        ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
-        int resealed = 0, current = 0;
-        var unreadable = new List<Guid>();
-        var after = Guid.Empty;
-        while (true)
-        {
-            db.ChangeTracker.Clear();
-            await using var tx = await db.Database.BeginTransactionAsync(ct);
-            var batch = await db.WebhookSubscriptions
+        var (resealed, current, unreadable) = await SealedSecretRekeying.RunAsync(
+            db, box, batchSize,
+            after => db.WebhookSubscriptions
                 .FromSql($"SELECT * FROM webhook_subscriptions WHERE id > {after} ORDER BY id LIMIT {batchSize} FOR UPDATE")
-                .OrderBy(s => s.Id) // PostgreSQL's uuid order, which the next batch's "id >" continues from
-                .ToListAsync(ct);
-            if (batch.Count == 0)
-                break;
-            foreach (var subscription in batch)
-            {
-                try
-                {
-                    if (subscription.ResealUnderCurrentKey(box))
-                        resealed++;
-                    else
-                        current++;
-                }
-                catch (CryptographicException)
-                {
-                    unreadable.Add(subscription.Id);
-                }
-            }
-
-            await db.SaveChangesAsync(ct);
-            await tx.CommitAsync(ct);
-            after = batch[^1].Id;
-        }
-
-        return new WebhookRekeyResult(resealed, current, unreadable);
+                .OrderBy(s => s.Id), // PostgreSQL's uuid order
+            s => s.Id, s => s.ResealUnderCurrentKey(box), ct);
+        return new WebhookRekeyResult(resealed, current, unreadable.Select(s => s.Id).ToList());
     }
 }

@@ -140,7 +140,7 @@ public sealed class WebhookSender : IDisposable
         if (read == 0)
             return null;
         var text = Encoding.UTF8.GetString(buffer, 0, read);
-        return text.Length > WebhookAttempt.MaxExcerptLength ? text[..WebhookAttempt.MaxExcerptLength] : text;
+        return text.Length > Outbound.OutboundAttempt.MaxExcerptLength ? text[..Outbound.OutboundAttempt.MaxExcerptLength] : text;
     }
 
     private static T? Find<T>(Exception e)

@@ -122,13 +122,18 @@ public sealed partial class RetentionSweeper(IServiceScopeFactory scopes, TimePr
         while (deleted < max)
         {
             var take = Math.Min(batch, max - deleted);
-            var n = await db.Database.ExecuteSqlAsync($"""
-                DELETE FROM webhook_events WHERE id IN (
-                    SELECT e.id FROM webhook_events e
-                    WHERE e.occurred_at < {cutoff}
-                      AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = e.id AND d.status = 'Pending')
-                    ORDER BY e.occurred_at LIMIT {take} FOR UPDATE SKIP LOCKED)
-                """, ct);
+            await using var tx = await db.Database.BeginTransactionAsync(ct);
+            var events = await db.Database.SqlQuery<Guid>($"""
+                SELECT e.id AS "Value" FROM webhook_events e
+                WHERE e.occurred_at < {cutoff}
+                  AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d JOIN outbound o ON o.id = d.id WHERE d.event_id = e.id AND o.status IN ('Scheduled', 'Sending'))
+                ORDER BY e.occurred_at LIMIT {take} FOR UPDATE OF e SKIP LOCKED
+                """).ToListAsync(ct);
+            var ids = events.ToArray();
+            // The deliveries' outbound rows first (they cascade to the deliveries and their attempts), then the events.
+            await db.Database.ExecuteSqlAsync($"DELETE FROM outbound WHERE id IN (SELECT id FROM webhook_deliveries WHERE event_id = ANY({ids}))", ct);
+            var n = await db.Database.ExecuteSqlAsync($"DELETE FROM webhook_events WHERE id = ANY({ids})", ct);
+            await tx.CommitAsync(ct);
             deleted += n;
             if (n < take)
                 break;

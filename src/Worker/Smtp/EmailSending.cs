@@ -86,7 +86,11 @@ public static class SmtpClassification
         // 5xx at RCPT TO. Enhanced class 5.1 (addressing) and 5.2 (mailbox) name this recipient; 5.3 (mail system),
         // 5.4 (routing), 5.5 (protocol), 5.6 (content) and 5.7 (policy: relaying denied, authentication required) are
         // about us or the server. Without an enhanced code, a 5xx at RCPT TO is taken at its word.
+        // Except 5.1.7 and 5.1.8 (bad sender's address or system): servers that check MAIL FROM late (Postfix by default)
+        // refuse our sender at RCPT TO, and that must not suppress the candidate.
         var subject = enhancedCode is { Length: >= 3 } e && e[1] == '.' ? e[2] : (char?)null;
+        if (enhancedCode is "5.1.7" or "5.1.8")
+            return SendVerdict.ServerProblem;
         return subject is null or '1' or '2' ? SendVerdict.RecipientRefused : SendVerdict.ServerProblem;
     }
 

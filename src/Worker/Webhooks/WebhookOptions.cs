@@ -12,6 +12,6 @@ public sealed class WebhookOptions
     /// <summary>How long one attempt may take (connect, send, answer headers, the start of the body).</summary>
     public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(10);
 
-    /// <summary>A message that arrives this much before the delivery's due time is ignored (the due message follows).</summary>
-    public TimeSpan EarlyTolerance { get; set; } = TimeSpan.FromSeconds(1);
+    /// <summary>Webhook sends one worker runs at once (slow receivers never hold up emails: they have queues of their own).</summary>
+    public int ConcurrentSends { get; set; } = 16;
 }

@@ -10,6 +10,7 @@ using FeedbackHub.Api.Tests.Requests;
 using FeedbackHub.Api.Tests.Templates;
 using FeedbackHub.Domain.Authoring;
 using FeedbackHub.Domain.Delivery;
+using FeedbackHub.Domain.Outbound;
 using FeedbackHub.Domain.Model;
 using FeedbackHub.Domain.Persistence;
 using FeedbackHub.Domain.Webhooks;
@@ -33,8 +34,8 @@ public sealed class CandidateErasureTests(ApiFactory api) : IClassFixture<ApiFac
             Assert.Contains(secret, before, StringComparison.OrdinalIgnoreCase);
         await using (var db = api.Database.CreateDbContext())
         {
-            Assert.Equal(DeliveryStatus.Scheduled, (await db.Deliveries.SingleAsync(d => d.ApplicationId == story.ApplicationId)).Status);
-            Assert.Equal(InvitationStatus.Queued, (await db.Invitations.SingleAsync(i => i.ApplicationId == story.ApplicationId)).Status);
+            Assert.Equal(OutboundStatus.Scheduled, (await db.Deliveries.SingleAsync(d => d.ApplicationId == story.ApplicationId)).Status);
+            Assert.Equal(OutboundStatus.Scheduled, (await db.Invitations.SingleAsync(i => i.ApplicationId == story.ApplicationId)).Status);
         }
 
         var ats = await tenant.ClientAsync("integration");
@@ -84,12 +85,12 @@ public sealed class CandidateErasureTests(ApiFactory api) : IClassFixture<ApiFac
             Assert.Contains("\"reason\":\"manual\"", erasedEvent.Data, StringComparison.Ordinal);
             Assert.Contains(events, e => e.Action == "delivery.cancelled" && e.Data.Contains("candidate-erased", StringComparison.Ordinal));
             var delivery = await db.Deliveries.Include(d => d.Attempts).SingleAsync(d => d.ApplicationId == story.ApplicationId);
-            Assert.Equal(DeliveryStatus.Cancelled, delivery.Status);
+            Assert.Equal(OutboundStatus.Cancelled, delivery.Status);
             var deliveryId = delivery.Id.ToString();
             Assert.Contains(await db.WebhookEvents.Where(e => e.TenantId == tenant.Id).ToListAsync(),
                 e => e.Type == WebhookEventTypes.DeliveryCancelled && e.Body.Contains(deliveryId, StringComparison.Ordinal)); // raised through the domain
             Assert.All(delivery.Attempts, a => Assert.StartsWith("451 (reply text erased", a.Reply, StringComparison.Ordinal));
-            Assert.Equal(InvitationStatus.Cancelled, (await db.Invitations.SingleAsync(i => i.ApplicationId == story.ApplicationId)).Status);
+            Assert.Equal(OutboundStatus.Cancelled, (await db.Invitations.SingleAsync(i => i.ApplicationId == story.ApplicationId)).Status);
             var feedback = await db.Feedback.SingleAsync(f => f.ApplicationId == story.ApplicationId);
             Assert.All(feedback.Answers, a => Assert.Null(a.Comment));
             Assert.Equal("meets", feedback.Answers.Single(a => a.Criterion == "problem-solving").Band); // structured ratings stay
@@ -291,10 +292,13 @@ internal sealed record CandidateStory(
 
         // What the worker records when SMTP refuses: a reply quoting the address, and (after a 5xx) a suppression entry.
         await using var db = api.Database.CreateDbContext();
-        var delivery = await db.Deliveries.Include(d => d.Attempts).SingleAsync(d => d.ApplicationId == application.Id);
+        var deliveryId = await db.Deliveries.Where(d => d.ApplicationId == application.Id).Select(d => d.Id).SingleAsync();
         var now = DateTimeOffset.UtcNow;
-        Assert.True(delivery.TryStartAttempt(delivery.ScheduledFor, TimeSpan.FromMinutes(2)));
-        delivery.RecordTransientFailure($"451 4.2.0 <{email}>: Recipient address temporarily rejected", now, 6, TimeSpan.FromDays(1));
+        await OutboundSteps.ChangeAsync<Delivery>(db, deliveryId, (delivery, guard) =>
+        {
+            Assert.NotNull(delivery.TryClaim(guard, now, TimeSpan.FromMinutes(2)));
+            delivery.RecordAnswer(guard, new AttemptAnswer(AttemptOutcome.TransientFailure, 451, $"451 4.2.0 <{email}>: Recipient address temporarily rejected"), OutboundSteps.Policy, now);
+        });
         var stored = IdempotencyRecord.Start(tenant.Id, "quote-" + tag, new byte[32], now);
         stored.Complete(201, $"{{\"email\":\"{email}\"}}", null);
         db.IdempotencyRecords.Add(stored);

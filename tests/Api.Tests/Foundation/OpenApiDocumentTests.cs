@@ -71,6 +71,7 @@ public sealed class OpenApiDocumentTests(ApiFactory api) : IClassFixture<ApiFact
     [InlineData("/v1/language/tenant-rules", "post")]
     [InlineData("/v1/templates", "post")]
     [InlineData("/v1/feedback/{id}/answers", "put")]
+    [InlineData("/v1/settings/dkim/generate", "post")]
     public async Task Key_operations_carry_a_request_example(string path, string method)
     {
         using var doc = JsonDocument.Parse(await DocumentAsync());
@@ -198,8 +199,9 @@ public sealed class OpenApiDocumentTests(ApiFactory api) : IClassFixture<ApiFact
     [InlineData("ApplicationResponse", "status", "active,rejected,withdrawn,hired")]
     [InlineData("UpsertApplicationRequest", "status", "active,withdrawn,hired,")]
     [InlineData("CreateWebhookRequest", "events", "feedback.requested,feedback.approved,delivery.sent,delivery.failed,delivery.cancelled")]
-    [InlineData("WebhookAttemptResponse", "outcome", "delivered,http-error,timeout,network-error,refused-address,redirect-not-followed,subscription-disabled,secret-unreadable")]
+    [InlineData("WebhookAttemptResponse", "outcome", "delivered,http-error,timeout,network-error,refused-address,redirect-not-followed,subscription-disabled,secret-unreadable,in-progress,interrupted,not-sent")]
     [InlineData("SettingsResponse", "jurisdiction", "US,UK,DE")]
+    [InlineData("DkimSettingsResponse", "status", "signing,unsigned,domainMismatch,keyUnreadable")]
     [InlineData("CandidateRequestView", "status", "open,requested,sent,closed")]
     public async Task Strings_with_a_closed_set_of_values_are_enums(string schema, string member, string values)
     {

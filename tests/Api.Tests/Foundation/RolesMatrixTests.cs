@@ -58,6 +58,8 @@ public sealed class RolesMatrixTests(ApiFactory api) : IClassFixture<ApiFactory>
         ("PreviewFeedbackEmail", "GET", $"/v1/feedback/{Id}/preview", null, ["admin", "recruiter", "interviewer", "legal"]),
         ("GetSettings", "GET", "/v1/settings", null, ["admin", "legal"]),
         ("ChangeSettings", "PATCH", "/v1/settings", "{\"retentionMonths\": 0}", ["admin"]),
+        ("GenerateDkimKey", "POST", "/v1/settings/dkim/generate", "{}", ["admin"]),
+        ("ActivateDkimKey", "POST", "/v1/settings/dkim/activate", "{}", ["admin"]),
         ("CreateWebhook", "POST", "/v1/webhooks", "{}", ["admin"]),
         ("ListWebhooks", "GET", "/v1/webhooks", null, ["admin"]),
         ("GetWebhook", "GET", $"/v1/webhooks/{Id}", null, ["admin"]),

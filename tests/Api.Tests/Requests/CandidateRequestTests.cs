@@ -7,6 +7,7 @@ using FeedbackHub.Api.Infrastructure;
 using FeedbackHub.Api.Tests.Authoring;
 using FeedbackHub.Domain.Authoring;
 using FeedbackHub.Domain.Delivery;
+using FeedbackHub.Domain.Outbound;
 using FeedbackHub.Domain.Model;
 using FeedbackHub.Tests;
 using Microsoft.AspNetCore.Mvc.Testing;
@@ -196,10 +197,10 @@ public sealed class CandidateRequestTests(ApiFactory api) : IClassFixture<ApiFac
         await ApproveAsync(tenant, feedbackId);
         await using var after = api.Database.CreateDbContext();
         var delivery = await after.Deliveries.SingleAsync(d => d.ApplicationId == applicationId);
-        Assert.Equal(DeliveryStatus.Scheduled, delivery.Status);
-        Assert.Equal(rejection.RejectedAt.AddHours(2), delivery.ScheduledFor, TimeSpan.FromSeconds(1));
+        Assert.Equal(OutboundStatus.Scheduled, delivery.Status);
+        Assert.Equal(rejection.RejectedAt.AddHours(2), delivery.DueAt, TimeSpan.FromSeconds(1));
         var outbox = await after.OutboxMessages.SingleAsync(m => m.TenantId == tenant.Id && m.MessageType.EndsWith("DeliverFeedback"));
-        Assert.Equal(delivery.ScheduledFor, outbox.DueAt, TimeSpan.FromSeconds(1));
+        Assert.Equal(delivery.DueAt, outbox.DueAt, TimeSpan.FromSeconds(1));
         Assert.Contains(delivery.Id.ToString(), outbox.Body, StringComparison.Ordinal);
         Assert.DoesNotContain("@", outbox.Body, StringComparison.Ordinal); // ids only, no personal data
     }
@@ -217,7 +218,7 @@ public sealed class CandidateRequestTests(ApiFactory api) : IClassFixture<ApiFac
             client.PostJsonAsync($"/v1/public/feedback-requests/{Token(rejection)}", new { }));
         await using var db = api.Database.CreateDbContext();
         var delivery = await db.Deliveries.SingleAsync(d => d.ApplicationId == applicationId);
-        Assert.True(delivery.ScheduledFor <= DateTimeOffset.UtcNow);
+        Assert.True(delivery.DueAt <= DateTimeOffset.UtcNow);
         Assert.Single(db.OutboxMessages.Where(m => m.TenantId == tenant.Id && m.MessageType.EndsWith("DeliverFeedback")));
     }
 
@@ -245,7 +246,7 @@ public sealed class CandidateRequestTests(ApiFactory api) : IClassFixture<ApiFac
         }
 
         await using var after = api.Database.CreateDbContext();
-        Assert.Equal(DeliveryStatus.Cancelled, (await after.Deliveries.SingleAsync(d => d.ApplicationId == applicationId)).Status);
+        Assert.Equal(OutboundStatus.Cancelled, (await after.Deliveries.SingleAsync(d => d.ApplicationId == applicationId)).Status);
         await (await api.CreateClient().GetAsync($"/v1/public/feedback-requests/{token}")).AssertProblemAsync(HttpStatusCode.NotFound);
     }
 

@@ -5,6 +5,7 @@ using FeedbackHub.Api.Features.Webhooks;
 using FeedbackHub.Api.Infrastructure;
 using FeedbackHub.Domain.Delivery;
 using FeedbackHub.Domain.Model;
+using FeedbackHub.Domain.Outbound;
 using FeedbackHub.Domain.Webhooks;
 using FeedbackHub.Messages;
 using FeedbackHub.Tests;
@@ -211,7 +212,7 @@ public sealed class WebhookSubscriptionTests(ApiFactory api) : IClassFixture<Api
         var delivery = await db.WebhookDeliveries.AsNoTracking().SingleAsync(d => d.TenantId == tenant.Id);
         Assert.Equal(requested.Id, delivery.SubscriptionId);
         Assert.Equal(e.Id, delivery.EventId);
-        Assert.Equal(WebhookDeliveryStatus.Pending, delivery.Status);
+        Assert.Equal(OutboundStatus.Scheduled, delivery.Status);
         var messages = await db.OutboxMessages.AsNoTracking().Where(m => m.TenantId == tenant.Id && m.MessageType == MessageTypes.NameOf(typeof(DeliverWebhook))).ToListAsync();
         Assert.Contains(delivery.Id.ToString(), Assert.Single(messages).Body, StringComparison.Ordinal);
         Assert.False(await db.WebhookEvents.AnyAsync(x => x.TenantId == quiet.Id));
@@ -238,7 +239,7 @@ public sealed class WebhookSubscriptionTests(ApiFactory api) : IClassFixture<Api
     }
 
     [Fact]
-    public async Task Redeliver_while_an_attempt_holds_the_row_answers_409_and_otherwise_makes_it_due_now()
+    public async Task Redeliver_while_an_attempt_runs_answers_409_and_otherwise_makes_it_due_now()
     {
         var tenant = await api.CreateTenantAsync();
         var created = await (await tenant.Admin.PostJsonAsync("/v1/webhooks", Body(PublicUrl, "feedback.requested"))).ReadAsync<CreatedWebhookResponse>(HttpStatusCode.Created);
@@ -246,12 +247,19 @@ public sealed class WebhookSubscriptionTests(ApiFactory api) : IClassFixture<Api
         await using var db = api.Database.CreateDbContext();
         var delivery = await db.WebhookDeliveries.AsNoTracking().SingleAsync(d => d.SubscriptionId == created.Id);
 
+        // An attempt claimed as the worker claims it (Sending, with a lease; no lock held while it runs).
+        await using (var worker = api.Database.CreateDbContext())
+            await OutboundSteps.ChangeAsync<WebhookDelivery>(worker, delivery.Id, (d, guard) => Assert.NotNull(d.TryClaim(guard, DateTimeOffset.UtcNow, TimeSpan.FromMinutes(1))));
+        var list = await (await tenant.Admin.GetAsync($"/v1/webhooks/{created.Id}/deliveries")).ReadAsync<Page<WebhookDeliverySummary>>();
+        Assert.Equal(WebhookDeliveryStatus.Pending, Assert.Single(list.Items).Status);
+        var running = await (await tenant.Admin.GetAsync($"/v1/webhooks/{created.Id}/deliveries/{delivery.Id}")).ReadAsync<WebhookDeliveryResponse>();
+        Assert.Equal("in-progress", Assert.Single(running.Attempts).Outcome);
+        await (await tenant.Admin.PostAsync($"/v1/webhooks/{created.Id}/deliveries/{delivery.Id}/redeliver", null))
+            .AssertProblemAsync(HttpStatusCode.Conflict, "webhook-send-in-progress");
         await using (var worker = api.Database.CreateDbContext())
         {
-            await using var tx = await worker.Database.BeginTransactionAsync();
-            await worker.Database.ExecuteSqlAsync($"SELECT 1 FROM webhook_deliveries WHERE id = {delivery.Id} FOR UPDATE");
-            await (await tenant.Admin.PostAsync($"/v1/webhooks/{created.Id}/deliveries/{delivery.Id}/redeliver", null))
-                .AssertProblemAsync(HttpStatusCode.Conflict, "webhook-send-in-progress");
+            await OutboundSteps.ChangeAsync<WebhookDelivery>(worker, delivery.Id, (d, guard) =>
+                d.RecordAnswer(guard, WebhookDelivery.Answer(new WebhookSendResult(WebhookAttemptOutcomes.HttpError, 503, 5, "HTTP 503", null)), OutboundSteps.Policy, DateTimeOffset.UtcNow));
         }
 
         var response = await tenant.Admin.PostAsync($"/v1/webhooks/{created.Id}/deliveries/{delivery.Id}/redeliver", null);

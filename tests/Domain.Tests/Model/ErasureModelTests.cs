@@ -27,18 +27,19 @@ public sealed class ErasureModelTests
     [InlineData("Not sent: the address is suppressed", "(reply text erased with the candidate's personal data)")]
     [InlineData("42", "(reply text erased with the candidate's personal data)")]
     public void An_erased_reply_keeps_only_its_smtp_code(string reply, string erased) =>
-        Assert.Equal(erased, Delivery.Delivery.ErasedReply(reply));
+        Assert.Equal(erased, FeedbackHub.Domain.Outbound.OutboundItem.ErasedReply(reply));
 
     [Fact]
     public void Erasing_a_deliverys_replies_scrubs_every_attempt_and_is_idempotent()
     {
-        var delivery = Delivery.Delivery.Schedule(Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid(), T0, "example.test", T0);
-        Assert.True(delivery.TryStartAttempt(T0, TimeSpan.FromMinutes(2)));
-        delivery.RecordTransientFailure("451 <ada@example.test> busy", T0, 6, TimeSpan.FromMinutes(1));
-        Assert.Equal(2, delivery.EraseReplies(T0));
+        var (delivery, application, guard) = Outbound.OutboundItemTests.New();
+        Assert.NotNull(delivery.TryClaim(guard, T0, TimeSpan.FromMinutes(2)));
+        delivery.RecordAnswer(guard, new FeedbackHub.Domain.Outbound.AttemptAnswer(FeedbackHub.Domain.Outbound.AttemptOutcome.TransientFailure, 451, "451 <ada@example.test> busy"),
+            new FeedbackHub.Domain.Outbound.RetryPolicy(6, TimeSpan.FromMinutes(1), TimeSpan.FromHours(1), TimeSpan.FromMinutes(1)), T0);
+        Assert.Equal(2, delivery.EraseReplies(application, T0));
         Assert.DoesNotContain("ada@", delivery.LastReply, StringComparison.Ordinal);
         Assert.All(delivery.Attempts, a => Assert.StartsWith("451 (reply text erased", a.Reply, StringComparison.Ordinal));
-        Assert.Equal(0, delivery.EraseReplies(T0));
+        Assert.Equal(0, delivery.EraseReplies(application, T0));
     }
 
     [Fact]

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using FeedbackHub.Domain.Outbound;
 using FeedbackHub.Domain.Webhooks;
 
 namespace FeedbackHub.Domain.Tests.Webhooks;
@@ -38,22 +39,28 @@ public sealed class WebhookDeliveryTests
         Assert.Equal(TimeSpan.FromHours(1), WebhookDelivery.Backoff(100, First));
     }
 
+    private static readonly RetryPolicy Policy = new(3, First, WebhookDelivery.MaxBackoff, WebhookDelivery.MaxBackoff);
+
+    private static AttemptAnswer Answer(string outcome, int? status = null, string? error = null, string? excerpt = null) =>
+        WebhookDelivery.Answer(new WebhookSendResult(outcome, status, 12, error, excerpt));
+
     [Fact]
     public void Failures_are_retried_with_growing_delays_until_the_budget_is_spent()
     {
         var d = WebhookDelivery.Create(Event(), Guid.NewGuid(), T0);
+        var guard = new OutboundGuard(d.Id, null);
         Assert.True(d.IsDue(T0, TimeSpan.Zero));
-        var (a1, r1) = d.RecordAttempt(WebhookAttemptOutcomes.HttpError, 500, 12, "HTTP 500", "oops", T0, T0, 3, First);
-        Assert.Equal(1, a1.Number);
-        Assert.Equal(T0 + First, r1);
+        Assert.Equal(1, d.TryClaim(guard, T0, TimeSpan.FromSeconds(10)));
+        Assert.Equal(T0 + First, d.RecordAnswer(guard, Answer(WebhookAttemptOutcomes.HttpError, 500, "HTTP 500", "oops"), Policy, T0));
         Assert.False(d.IsDue(T0 + TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(1)));
-        var (_, r2) = d.RecordAttempt(WebhookAttemptOutcomes.Timeout, null, 10000, "timeout", null, T0, T0, 3, First);
-        Assert.Equal(T0 + (First * 2), r2);
-        var (a3, r3) = d.RecordAttempt(WebhookAttemptOutcomes.NetworkError, null, 1, "refused", null, T0, T0, 3, First);
-        Assert.Null(r3);
-        Assert.Equal(3, a3.Number);
-        Assert.Equal(WebhookDeliveryStatus.Failed, d.Status);
+        d.TryClaim(guard, T0, TimeSpan.FromSeconds(10));
+        Assert.Equal(T0 + (First * 2), d.RecordAnswer(guard, Answer(WebhookAttemptOutcomes.Timeout, error: "timeout"), Policy, T0));
+        Assert.Equal(3, d.TryClaim(guard, T0, TimeSpan.FromSeconds(10)));
+        Assert.Null(d.RecordAnswer(guard, Answer(WebhookAttemptOutcomes.NetworkError, error: "refused"), Policy, T0));
+        Assert.Equal(WebhookDeliveryStatus.Failed, PublicStatuses.OfWebhook(d.Status));
         Assert.False(d.IsDue(T0.AddDays(1), TimeSpan.Zero));
+        Assert.Equal(["http-error", "timeout", "network-error"], d.Attempts.Select(WebhookDelivery.OutcomeName));
+        Assert.Equal([500, null, null], d.Attempts.Select(a => a.Code));
     }
 
     [Fact]
@@ -61,27 +68,34 @@ public sealed class WebhookDeliveryTests
     {
         var e = Event();
         var d = WebhookDelivery.Create(e, Guid.NewGuid(), T0);
-        var (_, retry) = d.RecordAttempt(WebhookAttemptOutcomes.RefusedAddress, null, 1, "refused", null, T0, T0, 8, First);
-        Assert.Null(retry);
-        Assert.Equal(WebhookDeliveryStatus.Failed, d.Status);
+        var guard = new OutboundGuard(d.Id, null);
+        d.TryClaim(guard, T0, TimeSpan.FromSeconds(10));
+        Assert.Null(d.RecordAnswer(guard, Answer(WebhookAttemptOutcomes.RefusedAddress, error: "refused"), Policy, T0));
+        Assert.Equal(OutboundStatus.Failed, d.Status);
 
-        d.Redeliver(T0.AddMinutes(5));
-        Assert.Equal(WebhookDeliveryStatus.Pending, d.Status);
-        Assert.Equal(0, d.AttemptsSinceRedeliver);
-        Assert.Equal(1, d.Attempts);
+        d.Redeliver(guard, T0.AddMinutes(5));
+        Assert.Equal(WebhookDeliveryStatus.Pending, PublicStatuses.OfWebhook(d.Status));
+        Assert.Equal(0, d.Attempts.Count(a => a.CountsAgainstBudget));
+        Assert.Single(d.Attempts);
         Assert.Equal(e.Id, d.EventId);
-        var (a, _) = d.RecordAttempt(WebhookAttemptOutcomes.Delivered, 204, 3, null, null, T0, T0, 8, First);
-        Assert.Equal(2, a.Number);
-        Assert.Equal(WebhookDeliveryStatus.Delivered, d.Status);
+        Assert.Equal(2, d.TryClaim(guard, T0.AddMinutes(5), TimeSpan.FromSeconds(10)));
+
+        // While an attempt runs, a redelivery is refused rather than waiting for it.
+        Assert.Equal("webhook-send-in-progress", Assert.Throws<DomainException>(() => d.Redeliver(guard, T0.AddMinutes(5))).Code);
+        d.RecordAnswer(guard, Answer(WebhookAttemptOutcomes.Delivered, 204), Policy, T0);
+        Assert.Equal(WebhookDeliveryStatus.Delivered, PublicStatuses.OfWebhook(d.Status));
     }
 
     [Fact]
     public void The_attempt_keeps_at_most_256_characters_of_the_answer()
     {
         var d = WebhookDelivery.Create(Event(), Guid.NewGuid(), T0);
-        var (a, _) = d.RecordAttempt(WebhookAttemptOutcomes.HttpError, 500, 1, new string('e', 1000), new string('x', 1000), T0, T0, 8, First);
+        var guard = new OutboundGuard(d.Id, null);
+        d.TryClaim(guard, T0, TimeSpan.FromSeconds(10));
+        d.RecordAnswer(guard, Answer(WebhookAttemptOutcomes.HttpError, 500, new string('e', 2000), new string('x', 1000)), Policy, T0);
+        var a = Assert.Single(d.Attempts);
         Assert.Equal(256, a.ResponseExcerpt!.Length);
-        Assert.Equal(WebhookAttempt.MaxErrorLength, a.Error!.Length);
+        Assert.Equal(1000, a.Reply!.Length);
     }
 
     [Fact]

@@ -4,6 +4,7 @@ using FeedbackHub.Domain.Auditing;
 using FeedbackHub.Domain.Authoring;
 using FeedbackHub.Domain.Delivery;
 using FeedbackHub.Domain.Model;
+using FeedbackHub.Domain.Outbound;
 using FeedbackHub.Domain.Outbox;
 using FeedbackHub.Domain.Templates;
 using FeedbackHub.Tests;
@@ -31,6 +32,7 @@ public class DeliveryFixture : IAsyncLifetime
     public static Dictionary<string, string?> WorkerSettings(int maxAttempts) => new()
     {
         ["Delivery:FirstBackoff"] = "00:00:01",
+        ["Delivery:ServerProblemRetry"] = "00:00:02",
         ["Delivery:SendingLease"] = "00:00:05",
         ["Delivery:RecoveryInterval"] = "00:00:01",
         ["Delivery:MaxAttempts"] = maxAttempts.ToString(System.Globalization.CultureInfo.InvariantCulture),
@@ -56,16 +58,27 @@ public sealed class DeliveryArrange(TestDatabase database, Guid tenantId)
 
     public Guid TenantId => tenantId;
 
-    public static async Task<DeliveryArrange> TenantAsync(ApiFactory api, TimeSpan? coolingOff = null, string? replyTo = "talent@acme.example")
+    /// <summary>The tenant with its admin key (set when it was created by <see cref="TenantAsync"/>).</summary>
+    public TestTenant? Tenant { get; private init; }
+
+    public static async Task<DeliveryArrange> TenantAsync(
+        ApiFactory api, TimeSpan? coolingOff = null, string? replyTo = "talent@acme.example", string senderAddress = "feedback@acme.example")
     {
         var tenant = await api.CreateTenantAsync("Acme " + Guid.NewGuid().ToString("N")[..6], TenantSettings.Default with
         {
             CoolingOffDelay = coolingOff ?? TimeSpan.Zero,
             SenderName = "Acme Talent",
-            SenderAddress = "feedback@acme.example",
+            SenderAddress = senderAddress,
             ReplyTo = replyTo,
         });
-        return new DeliveryArrange(api.Database, tenant.Id);
+        return new DeliveryArrange(api.Database, tenant.Id) { Tenant = tenant };
+    }
+
+    /// <summary>The tenant's audit events, oldest first.</summary>
+    public async Task<List<Domain.Auditing.AuditEvent>> AuditAsync()
+    {
+        await using var db = database.CreateDbContext();
+        return await db.AuditEvents.AsNoTracking().Where(e => e.TenantId == tenantId).OrderBy(e => e.Sequence).ToListAsync();
     }
 
     /// <summary>
@@ -76,21 +89,55 @@ public sealed class DeliveryArrange(TestDatabase database, Guid tenantId)
     public async Task<Domain.Delivery.Delivery> DeliveryAsync(string email, bool interrupted = false) =>
         (await DeliveriesAsync([email], interrupted))[0];
 
+    /// <summary>
+    /// Rejected applications (rejected now) whose candidate asked for feedback and whose feedback is submitted, not yet
+    /// approved: approving it schedules the delivery.
+    /// </summary>
+    public async Task<IReadOnlyList<Story>> SubmittedStoriesAsync(IReadOnlyList<string> emails)
+    {
+        var now = DateTimeOffset.UtcNow;
+        await using var db = database.CreateDbContext();
+        var template = await TemplateAsync(db, now);
+        var stories = new List<Story>();
+        foreach (var email in emails)
+        {
+            var external = "ext-" + Guid.NewGuid().ToString("N")[..12];
+            var candidate = Candidate.Create(tenantId, new CandidateDetails("c-" + external, "Ada", "Lovelace", email, null), now);
+            var application = Application.Create(tenantId, external, candidate.Id, new ApplicationDetails("Backend Engineer", null, null), now);
+            application.Reject(now, now);
+            var feedback = Feedback.Start(tenantId, application.Id, template, Author, now);
+            feedback.Save(template.Content.Criteria.Select(c => new Answer(c.Key, c.Bands[0].Key)).ToList(), template.Content, Author, now, _ => []);
+            feedback.Submit([], template.Content, Author, now, autoApproveTemplateOnly: false);
+            db.AddRange(candidate, application, feedback, FeedbackRequest.Create(tenantId, application.Id, null, now));
+            stories.Add(new Story(application.Id, external, feedback.Id, candidate.ExternalId, email));
+        }
+
+        await db.SaveChangesAsync();
+        return stories;
+    }
+
+    /// <summary>One arranged application: its ids, its ATS ids and the candidate's address.</summary>
+    public sealed record Story(Guid ApplicationId, string ExternalId, Guid FeedbackId, string CandidateExternalId, string Email);
+
+    private async Task<TemplateVersion> TemplateAsync(FeedbackHubDbContext db, DateTimeOffset now)
+    {
+        if (_template is not null)
+            return _template;
+        var (name, content) = ExampleTemplates.Engineering;
+        var template = Template.Create(tenantId, name, "en", content, Author, now);
+        template.Latest.Submit(now);
+        template.Publish(template.Latest.Number, Reviewer, now);
+        db.Templates.Add(template);
+        await db.SaveChangesAsync();
+        return _template = template.Published!;
+    }
+
     /// <summary>As <see cref="DeliveryAsync"/>, for many addresses in two transactions (fast arrangement of batches).</summary>
     public async Task<IReadOnlyList<Domain.Delivery.Delivery>> DeliveriesAsync(IReadOnlyList<string> emails, bool interrupted = false)
     {
         var now = DateTimeOffset.UtcNow;
         await using var db = database.CreateDbContext();
-        if (_template is null)
-        {
-            var (name, content) = ExampleTemplates.Engineering;
-            var template = Template.Create(tenantId, name, "en", content, Author, now);
-            template.Latest.Submit(now);
-            template.Publish(template.Latest.Number, Reviewer, now);
-            db.Templates.Add(template);
-            await db.SaveChangesAsync();
-            _template = template.Published!;
-        }
+        _template = await TemplateAsync(db, now);
 
         var applications = new List<Guid>();
         foreach (var email in emails)
@@ -117,22 +164,36 @@ public sealed class DeliveryArrange(TestDatabase database, Guid tenantId)
         var deliveries = new List<Domain.Delivery.Delivery>();
         foreach (var applicationId in applications)
         {
-            await DeliveryScheduling.LockApplicationAsync(db, applicationId, CancellationToken.None);
-            var delivery = await DeliveryScheduling.TryScheduleAsync(db, tenantId, applicationId, MessageIdDomain, DateTimeOffset.UtcNow, CancellationToken.None)
+            var application = await DeliveryScheduling.LockApplicationAsync(db, applicationId, CancellationToken.None);
+            var delivery = await DeliveryScheduling.TryScheduleAsync(db, application, tenantId, MessageIdDomain, DateTimeOffset.UtcNow, CancellationToken.None)
                 ?? throw new InvalidOperationException("The delivery was not scheduled.");
-            if (interrupted)
-            {
-                foreach (var entry in db.ChangeTracker.Entries<OutboxMessage>().Where(e => e.State == EntityState.Added).ToList())
-                    entry.State = EntityState.Detached;
-                Assert.True(delivery.TryStartAttempt(DateTimeOffset.UtcNow - TimeSpan.FromMinutes(1), TimeSpan.FromSeconds(5)));
-            }
-
             deliveries.Add(delivery);
+        }
+
+        if (interrupted)
+        {
+            foreach (var entry in db.ChangeTracker.Entries<OutboxMessage>().Where(e => e.State == EntityState.Added).ToList())
+                entry.State = EntityState.Detached;
         }
 
         await db.SaveChangesAsync();
         await tx.CommitAsync();
-        return deliveries;
+        if (!interrupted)
+            return deliveries;
+
+        // As if a worker had claimed them a minute ago and died: Sending, the lease run out, no message.
+        var claimed = new List<Domain.Delivery.Delivery>();
+        foreach (var delivery in deliveries)
+        {
+            db.ChangeTracker.Clear();
+            await OutboundSteps.ChangeAsync<Domain.Delivery.Delivery>(db, delivery.Id, (d, guard) =>
+            {
+                Assert.NotNull(d.TryClaim(guard, DateTimeOffset.UtcNow - TimeSpan.FromMinutes(1), TimeSpan.FromSeconds(5)));
+                claimed.Add(d);
+            });
+        }
+
+        return claimed;
     }
 
     /// <summary>Moves a scheduled delivery (and its outbox message) to another due time.</summary>
@@ -141,7 +202,7 @@ public sealed class DeliveryArrange(TestDatabase database, Guid tenantId)
         await using var db = database.CreateDbContext();
         var id = deliveryId.ToString();
         var pattern = "%" + id + "%";
-        await db.Database.ExecuteSqlAsync($"UPDATE deliveries SET scheduled_for = {dueAt} WHERE id = {deliveryId}");
+        await db.Database.ExecuteSqlAsync($"UPDATE outbound SET due_at = {dueAt} WHERE id = {deliveryId}");
         await db.Database.ExecuteSqlAsync($"UPDATE outbox_messages SET due_at = {dueAt} WHERE body::text LIKE {pattern}");
     }
 
@@ -150,7 +211,7 @@ public sealed class DeliveryArrange(TestDatabase database, Guid tenantId)
     {
         await using var db = database.CreateDbContext();
         var now = DateTimeOffset.UtcNow;
-        await db.Database.ExecuteSqlAsync($"UPDATE deliveries SET scheduled_for = {now} WHERE tenant_id = {tenantId} AND status = 'Scheduled'");
+        await db.Database.ExecuteSqlAsync($"UPDATE outbound SET due_at = {now} WHERE tenant_id = {tenantId} AND status = 'Scheduled'");
         await db.Database.ExecuteSqlAsync($"UPDATE outbox_messages SET due_at = {now} WHERE tenant_id = {tenantId}");
     }
 
@@ -167,10 +228,10 @@ public sealed class DeliveryArrange(TestDatabase database, Guid tenantId)
         while (true)
         {
             var all = await LoadAllAsync();
-            if (all.Count == count && all.All(d => d.Status == DeliveryStatus.Sent))
+            if (all.Count == count && all.All(d => d.Status == OutboundStatus.Sent))
                 return all;
             if (DateTime.UtcNow > deadline)
-                throw new TimeoutException($"{all.Count(d => d.Status == DeliveryStatus.Sent)} of {count} deliveries were sent in time.");
+                throw new TimeoutException($"{all.Count(d => d.Status == OutboundStatus.Sent)} of {count} deliveries were sent in time.");
             await Task.Delay(200);
         }
     }
@@ -182,7 +243,7 @@ public sealed class DeliveryArrange(TestDatabase database, Guid tenantId)
     }
 
     /// <summary>Waits until the delivery reaches the status (and returns it with its attempts ordered by number).</summary>
-    public async Task<Domain.Delivery.Delivery> WaitForStatusAsync(Guid deliveryId, DeliveryStatus status, TimeSpan? timeout = null)
+    public async Task<Domain.Delivery.Delivery> WaitForStatusAsync(Guid deliveryId, OutboundStatus status, TimeSpan? timeout = null)
     {
         var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(30));
         while (true)
@@ -199,7 +260,7 @@ public sealed class DeliveryArrange(TestDatabase database, Guid tenantId)
     /// <summary>How many messages the sink accepted per recipient, for recipients containing the tag (one pass over the folder).</summary>
     public static Dictionary<string, int> MailCounts(string tag, DateTime? sinceUtc = null)
     {
-        var since = (sinceUtc ?? DateTime.MinValue.AddDays(1)).AddSeconds(-2);
+        var since = (sinceUtc ?? System.Diagnostics.Process.GetCurrentProcess().StartTime.ToUniversalTime()).AddSeconds(-2);
         var counts = new Dictionary<string, int>(StringComparer.OrdinalIgnoreCase);
         var folder = Path.Combine(TestServices.SmtpDirectory, "mail");
         if (!Directory.Exists(folder))

@@ -1,6 +1,7 @@
 using FeedbackHub.Domain.Delivery;
 using FeedbackHub.Tests;
 using FeedbackHub.Worker.Tests.Foundation;
+using FeedbackHub.Domain.Outbound;
 
 namespace FeedbackHub.Worker.Tests.Delivery;
 
@@ -58,13 +59,13 @@ public sealed class DeliveryBrokerOutageTests(DeliveryFixture pipeline) : IClass
         try
         {
             await arrange.RescheduleAsync(scheduled.Id, DateTimeOffset.UtcNow);
-            await arrange.WaitForStatusAsync(scheduled.Id, DeliveryStatus.Sending, TimeSpan.FromSeconds(20));
+            await arrange.WaitForStatusAsync(scheduled.Id, OutboundStatus.Sending, TimeSpan.FromSeconds(20));
             await Task.Delay(300); // the consumer is now waiting for the RCPT answer
             await TestServices.RunServicesCommandAsync("stop-rabbit");
             try
             {
                 // Released well before the 5 s lease would run out and recovery would flag it.
-                var released = await arrange.WaitForStatusAsync(scheduled.Id, DeliveryStatus.Scheduled, TimeSpan.FromSeconds(4));
+                var released = await arrange.WaitForStatusAsync(scheduled.Id, OutboundStatus.Scheduled, TimeSpan.FromSeconds(4));
                 Assert.Equal([AttemptOutcome.NotSent], DeliveryArrange.Outcomes(released));
                 Assert.False(released.PossibleDuplicate);
                 SmtpRules.Clear();
@@ -79,7 +80,7 @@ public sealed class DeliveryBrokerOutageTests(DeliveryFixture pipeline) : IClass
             SmtpRules.Clear();
         }
 
-        var sent = await arrange.WaitForStatusAsync(scheduled.Id, DeliveryStatus.Sent, TimeSpan.FromSeconds(90));
+        var sent = await arrange.WaitForStatusAsync(scheduled.Id, OutboundStatus.Sent, TimeSpan.FromSeconds(90));
         Assert.Equal([AttemptOutcome.NotSent, AttemptOutcome.Accepted], DeliveryArrange.Outcomes(sent));
         Assert.False(sent.PossibleDuplicate);
         Assert.False(sent.Attempts.Single(a => a.Outcome == AttemptOutcome.NotSent).CountsAgainstBudget);

@@ -1,6 +1,7 @@
 using FeedbackHub.Domain.Delivery;
 using FeedbackHub.Tests;
 using FeedbackHub.Worker.Tests.Foundation;
+using FeedbackHub.Domain.Outbound;
 
 namespace FeedbackHub.Worker.Tests.Delivery;
 
@@ -39,13 +40,13 @@ public sealed class DeliveryDatabaseOutageTests(DeliveryFixture pipeline) : ICla
             await pipeline.Api.Database.ReopenAsync();
         }
 
-        var sent = await arrange.WaitForStatusAsync(scheduled.Id, DeliveryStatus.Sent, TimeSpan.FromSeconds(20));
+        var sent = await arrange.WaitForStatusAsync(scheduled.Id, OutboundStatus.Sent, TimeSpan.FromSeconds(20));
         Assert.Equal([AttemptOutcome.Accepted], DeliveryArrange.Outcomes(sent));
         Assert.False(sent.PossibleDuplicate);
         Assert.Contains(pipeline.Worker.Logs.Lines, l => l.Contains("recording the attempt failed", StringComparison.Ordinal));
         await Task.Delay(TimeSpan.FromSeconds(6)); // a lease that ran out would have been recovered and sent again by now
         Assert.Single(MailSink.For(to));
-        Assert.Equal(DeliveryStatus.Sent, (await arrange.LoadAsync(scheduled.Id)).Status);
+        Assert.Equal(OutboundStatus.Sent, (await arrange.LoadAsync(scheduled.Id)).Status);
     }
 }
 
@@ -83,7 +84,7 @@ public sealed class DatabaseRestartTests(DeliveryFixture pipeline) : IClassFixtu
             await arrange.WaitForAllSentAsync(count, TimeSpan.FromSeconds(60));
             await Task.Delay(TimeSpan.FromSeconds(7)); // past the grace after the restart: nothing is recovered late
             var sent = await arrange.LoadAllAsync();
-            Assert.All(sent, d => Assert.Equal(DeliveryStatus.Sent, d.Status));
+            Assert.All(sent, d => Assert.Equal(OutboundStatus.Sent, d.Status));
             Assert.All(sent, d => Assert.Equal([AttemptOutcome.Accepted], DeliveryArrange.Outcomes(d)));
             Assert.All(sent, d => Assert.False(d.PossibleDuplicate));
             var mails = DeliveryArrange.MailCounts(tag, since);

@@ -80,8 +80,8 @@ public sealed class EndToEndOverHttpTests(PipelineFixture pipeline) : IClassFixt
         Assert.Contains("Questions about this feedback? Write to hr@story.example.", mail.TextBody, StringComparison.Ordinal);
         Assert.Contains("Story Ltd keeps your application data for 12 months", mail.HtmlBody, StringComparison.Ordinal);
         Assert.Contains("&lt;b&gt;test coverage&lt;/b&gt;", mail.HtmlBody, StringComparison.Ordinal);
-        Assert.Equal("\"Story Talent\" <talent@story.example>", mail.Header("From"));
-        Assert.Equal("<hr@story.example>", mail.Header("Reply-To"));
+        Assert.Equal(("Story Talent", "talent@story.example"), mail.Mailbox("From"));
+        Assert.Equal((null, "hr@story.example"), mail.Mailbox("Reply-To"));
 
         var deliveries = await (await recruiter.GetAsync("/v1/deliveries")).ReadAsync<Page<DeliverySummary>>();
         var delivery = await WaitForSentAsync(recruiter, Assert.Single(deliveries.Items).Id);

@@ -5,6 +5,7 @@ using FeedbackHub.Domain.Webhooks;
 using FeedbackHub.Tests;
 using FeedbackHub.Worker.Tests.Webhooks;
 using Microsoft.EntityFrameworkCore;
+using FeedbackHub.Domain.Outbound;
 
 namespace FeedbackHub.Worker.Tests.Delivery;
 
@@ -44,15 +45,15 @@ public sealed class LostMessageTests(LostMessageFixture fixture) : IClassFixture
         var scheduled = await arrange.DeliveryAsync(to);
         // As if its message had been published and then purged from the queue: no outbox row, due a minute ago.
         await fixture.Api.Database.ExecuteAsync(
-            $"DELETE FROM outbox_messages WHERE body::text LIKE '%{scheduled.Id}%'; UPDATE deliveries SET scheduled_for = now() - interval '1 minute' WHERE id = '{scheduled.Id}'");
+            $"DELETE FROM outbox_messages WHERE body::text LIKE '%{scheduled.Id}%'; UPDATE outbound SET due_at = now() - interval '1 minute' WHERE id = '{scheduled.Id}'");
 
-        var sent = await arrange.WaitForStatusAsync(scheduled.Id, DeliveryStatus.Sent, TimeSpan.FromSeconds(30));
+        var sent = await arrange.WaitForStatusAsync(scheduled.Id, OutboundStatus.Sent, TimeSpan.FromSeconds(30));
 
         Assert.Equal([AttemptOutcome.Accepted], DeliveryArrange.Outcomes(sent));
         Assert.False(sent.PossibleDuplicate);
-        Assert.True(sent.ScheduledFor > DateTimeOffset.UtcNow - TimeSpan.FromSeconds(30)); // moved to when it was queued again
+        Assert.True(sent.DueAt > DateTimeOffset.UtcNow - TimeSpan.FromSeconds(30)); // moved to when it was queued again
         Assert.Single(await MailSink.WaitForAsync(to));
-        Assert.Contains(fixture.Worker.Logs.Lines, m => m.Contains($"Delivery {scheduled.Id} was still waiting long after its due time", StringComparison.Ordinal));
+        Assert.Contains(fixture.Worker.Logs.Lines, m => m.Contains($"feedback-email {scheduled.Id} was still waiting long after its due time", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -62,10 +63,10 @@ public sealed class LostMessageTests(LostMessageFixture fixture) : IClassFixture
         var scheduled = await arrange.DeliveryAsync(MailSink.NewAddress("notlost"));
         // Its message is gone too, but it is due only now: recovery must not act before the threshold (3 s here).
         await fixture.Api.Database.ExecuteAsync(
-            $"DELETE FROM outbox_messages WHERE body::text LIKE '%{scheduled.Id}%'; UPDATE deliveries SET scheduled_for = now() WHERE id = '{scheduled.Id}'");
+            $"DELETE FROM outbox_messages WHERE body::text LIKE '%{scheduled.Id}%'; UPDATE outbound SET due_at = now() WHERE id = '{scheduled.Id}'");
         await Task.Delay(TimeSpan.FromSeconds(1.5));
-        Assert.Equal(DeliveryStatus.Scheduled, (await arrange.LoadAsync(scheduled.Id)).Status);
-        await arrange.WaitForStatusAsync(scheduled.Id, DeliveryStatus.Sent, TimeSpan.FromSeconds(30)); // and after it, it does
+        Assert.Equal(OutboundStatus.Scheduled, (await arrange.LoadAsync(scheduled.Id)).Status);
+        await arrange.WaitForStatusAsync(scheduled.Id, OutboundStatus.Sent, TimeSpan.FromSeconds(30)); // and after it, it does
     }
 
     [Fact]
@@ -86,14 +87,14 @@ public sealed class LostMessageTests(LostMessageFixture fixture) : IClassFixture
             await WebhookPipelineTests.RaiseRequestAsync(db, tenant.Id);
             deliveryId = await db.WebhookDeliveries.Where(d => d.SubscriptionId == subscription.Id).Select(d => d.Id).SingleAsync();
             await db.Database.ExecuteSqlAsync($"DELETE FROM outbox_messages WHERE message_type LIKE '%DeliverWebhook%' AND body::text LIKE {"%" + deliveryId + "%"}");
-            await db.Database.ExecuteSqlAsync($"UPDATE webhook_deliveries SET next_attempt_at = now() - interval '1 minute' WHERE id = {deliveryId}");
+            await db.Database.ExecuteSqlAsync($"UPDATE outbound SET due_at = now() - interval '1 minute' WHERE id = {deliveryId}");
             await tx.CommitAsync();
         }
 
         await WebhookPipelineTests.WaitUntilAsync(() => receiver.At("/lost").Count == 1, "the webhook after its message was lost");
         var request = Assert.Single(receiver.At("/lost"));
         Assert.True(WebhookReceiver.Verify(secret, request.Signature, request.Body, DateTimeOffset.UtcNow));
-        Assert.Contains(fixture.Worker.Logs.Lines, m => m.Contains($"Webhook delivery {deliveryId} was still waiting", StringComparison.Ordinal));
+        Assert.Contains(fixture.Worker.Logs.Lines, m => m.Contains($"webhook {deliveryId} was still waiting", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -103,17 +104,14 @@ public sealed class LostMessageTests(LostMessageFixture fixture) : IClassFixture
         var to = MailSink.NewAddress("lost-invite");
         var rejected = await arrange.DeliveryAsync(to);
         // Queued a minute ago, and its message is gone (never written here: as if purged or dead-lettered).
-        var invitation = Invitation.Queue(arrange.TenantId, rejected.ApplicationId, DateTimeOffset.UtcNow - TimeSpan.FromMinutes(1));
+        Invitation invitation;
         await using (var db = fixture.Api.Database.CreateDbContext())
-        {
-            db.Invitations.Add(invitation);
-            await db.SaveChangesAsync();
-        }
+            (invitation, _) = await OutboundSteps.QueueInvitationAsync(db, arrange.TenantId, rejected.ApplicationId, DateTimeOffset.UtcNow - TimeSpan.FromMinutes(1), messageDueAt: null);
 
         var mail = Assert.Single(await MailSink.WaitForAsync(to));
         Assert.Contains("would you like feedback?", mail.Subject, StringComparison.Ordinal);
-        await WebhookPipelineTests.WaitUntilAsync(() => StatusOf(invitation.Id) == InvitationStatus.Sent, "the invitation to be sent");
-        Assert.Contains(fixture.Worker.Logs.Lines, m => m.Contains($"Invitation {invitation.Id} was still waiting", StringComparison.Ordinal));
+        await WebhookPipelineTests.WaitUntilAsync(() => StatusOf(invitation.Id) == OutboundStatus.Sent, "the invitation to be sent");
+        Assert.Contains(fixture.Worker.Logs.Lines, m => m.Contains($"invitation {invitation.Id} was still waiting", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -124,21 +122,17 @@ public sealed class LostMessageTests(LostMessageFixture fixture) : IClassFixture
         var rejected = await arrange.DeliveryAsync(to);
         // Rejected 40 days ago (the request window is 30 days): a link sent now would already be expired.
         await fixture.Api.Database.ExecuteAsync($"UPDATE applications SET rejected_at = now() - interval '40 days' WHERE id = '{rejected.ApplicationId}'");
-        var invitation = Invitation.Queue(arrange.TenantId, rejected.ApplicationId, DateTimeOffset.UtcNow);
+        Invitation invitation;
         await using (var db = fixture.Api.Database.CreateDbContext())
-        {
-            db.Invitations.Add(invitation);
-            db.OutboxMessages.Add(OutboxMessage.Create(new SendInvitation(invitation.Id, arrange.TenantId), arrange.TenantId, DateTimeOffset.UtcNow));
-            await db.SaveChangesAsync();
-        }
+            (invitation, _) = await OutboundSteps.QueueInvitationAsync(db, arrange.TenantId, rejected.ApplicationId, DateTimeOffset.UtcNow, DateTimeOffset.UtcNow);
 
-        await WebhookPipelineTests.WaitUntilAsync(() => StatusOf(invitation.Id) == InvitationStatus.Failed, "the invitation to fail");
+        await WebhookPipelineTests.WaitUntilAsync(() => StatusOf(invitation.Id) == OutboundStatus.Failed, "the invitation to fail");
         await using (var db = fixture.Api.Database.CreateDbContext())
             Assert.Contains("request window ended", (await db.Invitations.SingleAsync(i => i.Id == invitation.Id)).LastReply, StringComparison.Ordinal);
         Assert.Empty(MailSink.For(to));
     }
 
-    private InvitationStatus StatusOf(Guid invitationId)
+    private OutboundStatus StatusOf(Guid invitationId)
     {
         using var db = fixture.Api.Database.CreateDbContext();
         return db.Invitations.AsNoTracking().Single(i => i.Id == invitationId).Status;

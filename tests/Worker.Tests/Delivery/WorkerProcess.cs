@@ -51,6 +51,7 @@ public sealed class WorkerProcess : IAsyncDisposable
             ["ConnectionStrings__RabbitMq"] = TestServices.RabbitMq,
             ["Smtp__Host"] = TestServices.SmtpHost,
             ["Smtp__Port"] = TestServices.SmtpPort.ToString(CultureInfo.InvariantCulture),
+            ["Smtp__Security"] = "None",
             ["Webhooks__SecretKey"] = TestServices.WebhookSecretKey,
             ["RabbitMq__Prefix"] = prefix,
             ["RabbitMq__PrefetchCount"] = prefetch.ToString(CultureInfo.InvariantCulture),
@@ -62,7 +63,7 @@ public sealed class WorkerProcess : IAsyncDisposable
             ["Logging__Console__FormatterName"] = "simple",
             ["Logging__LogLevel__Default"] = "Warning",
             ["Logging__LogLevel__Microsoft.Hosting.Lifetime"] = "Information",
-            ["Logging__LogLevel__FeedbackHub.Worker.Consumers.DeliverFeedbackConsumer"] = "Information",
+            ["Logging__LogLevel__FeedbackHub.Worker.Outbound"] = "Information",
         };
         foreach (var (key, value) in env)
             psi.Environment[key] = value;

@@ -1,7 +1,9 @@
 using FeedbackHub.Domain.Delivery;
+using FeedbackHub.Domain.Outbound;
 using FeedbackHub.Tests;
 using System.Diagnostics;
 using FeedbackHub.Worker.Tests.Foundation;
+using Microsoft.EntityFrameworkCore;
 using Xunit.Abstractions;
 
 namespace FeedbackHub.Worker.Tests.Delivery;
@@ -94,10 +96,84 @@ public sealed class WorkerProcessTests(DatabaseOnlyFixture fixture, ITestOutputH
         Assert.Equal(count, mails.Count);
         Assert.All(mails, m => Assert.Equal(1, m.Value));
         Assert.All(sent, d => Assert.Equal([AttemptOutcome.Accepted], DeliveryArrange.Outcomes(d)));
-        var byFirst = first.Count("sent: SMTP 250");
-        var bySecond = second.Count("sent: SMTP 250");
+        var byFirst = first.Count("sent: 250");
+        var bySecond = second.Count("sent: 250");
         Assert.Equal(count, byFirst + bySecond);
         Assert.True(byFirst > 0 && bySecond > 0, $"first sent {byFirst}, second {bySecond}: both processes should share the queue");
+    }
+
+    [Fact]
+    public async Task An_invitation_and_a_webhook_interrupted_by_a_killed_worker_are_recovered_flagged_and_sent()
+    {
+        var prefix = "t" + Guid.NewGuid().ToString("N")[..10];
+        await using var receiver = await WebhookReceiver.StartAsync();
+        receiver.Answer = (_, before) => new ReceiverAnswer(200, before == 0 ? TimeSpan.FromSeconds(8) : TimeSpan.Zero);
+        var tenant = await fixture.Api.CreateTenantAsync(settings: Webhooks.WebhookPipelineTests.DevSettings with { CoolingOffDelay = TimeSpan.FromHours(1) });
+        (await tenant.Admin.PostJsonAsync("/v1/webhooks", new { url = receiver.Url("/killed"), events = new[] { "feedback.requested" } })).EnsureSuccessStatusCode();
+
+        // The sink stores the invitation at once but answers 8 s later; the receiver holds the webhook 8 s: the worker dies in between.
+        var invitee = MailSink.NewAddress("killed-invite");
+        SmtpRules.Set(new { match = invitee, stage = "data", answer_delay_ms = 8000, times = 1 });
+        var arrange = new DeliveryArrange(fixture.Api.Database, tenant.Id);
+        var story = (await arrange.SubmittedStoriesAsync([invitee]))[0]; // the candidate's request raises feedback.requested
+        Domain.Delivery.Invitation invitation;
+        await using (var db = fixture.Api.Database.CreateDbContext())
+            (invitation, _) = await OutboundSteps.QueueInvitationAsync(db, tenant.Id, story.ApplicationId, DateTimeOffset.UtcNow, DateTimeOffset.UtcNow);
+        Guid webhookId;
+        await using (var db = fixture.Api.Database.CreateDbContext())
+            webhookId = await db.WebhookDeliveries.Where(d => d.TenantId == tenant.Id).Select(d => d.Id).SingleAsync();
+
+        await using (var first = await WorkerProcess.StartAsync(fixture.Api.Database.ConnectionString, prefix, Prefetch))
+        {
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+            while (!(MailSink.For(invitee).Count == 1 && receiver.At("/killed").Count == 1 && await StatusAsync(invitation.Id) == OutboundStatus.Sending
+                     && await StatusAsync(webhookId) == OutboundStatus.Sending))
+            {
+                Assert.True(DateTime.UtcNow < deadline, "the worker did not get both in flight");
+                await Task.Delay(50);
+            }
+
+            await first.KillAsync(); // both handed over, neither answer recorded
+        }
+
+        await using var second = await WorkerProcess.StartAsync(fixture.Api.Database.ConnectionString, prefix, Prefetch);
+        var sent = await WaitSentAsync(invitation.Id, TimeSpan.FromSeconds(45));
+        var delivered = await WaitSentAsync(webhookId, TimeSpan.FromSeconds(45));
+
+        Assert.Equal([AttemptOutcome.Interrupted, AttemptOutcome.Accepted], sent.Attempts.OrderBy(a => a.Number).Select(a => a.Outcome));
+        Assert.True(sent.PossibleDuplicate); // the sink had the first email: the candidate got it twice, flagged
+        Assert.Equal(2, MailSink.For(invitee).Count);
+        await using (var db = fixture.Api.Database.CreateDbContext())
+        {
+            // The first email may have been read: its link was kept, and so was the second's.
+            Assert.Equal(2, await db.FeedbackRequestLinks.CountAsync(l => l.ApplicationId == story.ApplicationId && l.RevokedAt == null));
+        }
+
+        Assert.Equal([AttemptOutcome.Interrupted, AttemptOutcome.Accepted], delivered.Attempts.OrderBy(a => a.Number).Select(a => a.Outcome));
+        var requests = receiver.At("/killed");
+        Assert.Equal(2, requests.Count);
+        Assert.Single(requests.Select(r => r.EventId).Distinct()); // the same event id: the receiver deduplicates
+        Assert.Equal(["1", "2"], requests.Select(r => r.Attempt));
+    }
+
+    private async Task<OutboundStatus> StatusAsync(Guid id)
+    {
+        await using var db = fixture.Api.Database.CreateDbContext();
+        return await db.Outbound.AsNoTracking().Where(o => o.Id == id).Select(o => o.Status).SingleAsync();
+    }
+
+    private async Task<OutboundItem> WaitSentAsync(Guid id, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            await using var db = fixture.Api.Database.CreateDbContext();
+            var item = await db.Outbound.AsNoTracking().Include(o => o.Attempts).SingleAsync(o => o.Id == id);
+            if (item.Status == OutboundStatus.Sent)
+                return item;
+            Assert.True(DateTime.UtcNow < deadline, $"{item.Channel} {id} is {item.Status}");
+            await Task.Delay(200);
+        }
     }
 
     /// <summary>Deliveries far in the future (made due once the workers run), keyed by address.</summary>

@@ -7,6 +7,7 @@ using FeedbackHub.Tests;
 using FeedbackHub.Worker.Tests.Delivery;
 using FeedbackHub.Worker.Tests.Foundation;
 using Microsoft.EntityFrameworkCore;
+using FeedbackHub.Domain.Outbound;
 
 namespace FeedbackHub.Worker.Tests.Erasure;
 
@@ -56,7 +57,7 @@ public sealed class ErasedCandidateConsumerTests(SlowRetryFixture pipeline) : IC
         await WaitUntilAsync(async db => !await db.OutboxMessages.AnyAsync(m => m.TenantId == arrange.TenantId));
         await Task.Delay(1000);
         var delivery = await arrange.LoadAsync(scheduled.Id);
-        Assert.Equal(DeliveryStatus.Cancelled, delivery.Status);
+        Assert.Equal(OutboundStatus.Cancelled, delivery.Status);
         Assert.Empty(delivery.Attempts);
         Assert.Empty(MailSink.LogFor(to));
     }
@@ -69,10 +70,10 @@ public sealed class ErasedCandidateConsumerTests(SlowRetryFixture pipeline) : IC
         var sending = await arrange.DeliveryAsync(to, interrupted: true); // Sending, lease run out: the recovery sends it again
         await EraseAsync(arrange.TenantId, sending.ApplicationId);
 
-        var failed = await arrange.WaitForStatusAsync(sending.Id, DeliveryStatus.Failed);
+        var failed = await arrange.WaitForStatusAsync(sending.Id, OutboundStatus.Failed);
         Assert.Contains("erased", failed.LastReply, StringComparison.Ordinal);
         await Task.Delay(1500);
-        Assert.Equal(DeliveryStatus.Failed, (await arrange.LoadAsync(sending.Id)).Status); // no loop
+        Assert.Equal(OutboundStatus.Failed, (await arrange.LoadAsync(sending.Id)).Status); // no loop
         Assert.Empty(MailSink.LogFor(to));
         AssertNotInWorkerLogs(to);
     }
@@ -87,9 +88,10 @@ public sealed class ErasedCandidateConsumerTests(SlowRetryFixture pipeline) : IC
         await EraseAsync(arrange.TenantId, scheduled.ApplicationId);
 
         await arrange.MakeAllDueAsync();
-        await WaitUntilAsync(db => db.InboxRecords.AnyAsync(r => r.MessageId == outboxId)); // consumed, not retried
+        await WaitUntilAsync(async db => !await db.OutboxMessages.AnyAsync(m => m.Id == outboxId)); // published
+        await Task.Delay(1000); // and consumed: the invitation was cancelled by the erasure, so nothing is sent
         await using var check = pipeline.Api.Database.CreateDbContext();
-        Assert.Equal(InvitationStatus.Cancelled, (await check.Invitations.SingleAsync(i => i.ApplicationId == scheduled.ApplicationId)).Status);
+        Assert.Equal(OutboundStatus.Cancelled, (await check.Invitations.SingleAsync(i => i.ApplicationId == scheduled.ApplicationId)).Status);
         Assert.False(await check.FeedbackRequestLinks.AnyAsync(l => l.ApplicationId == scheduled.ApplicationId && l.RevokedAt == null));
         Assert.Empty(MailSink.LogFor(to));
     }
@@ -101,9 +103,9 @@ public sealed class ErasedCandidateConsumerTests(SlowRetryFixture pipeline) : IC
         var to = MailSink.NewAddress("greylisted");
         SmtpRules.Set(new { match = to, code = 451, message = $"4.2.0 <{to}> greylisted, try later" });
         var scheduled = await arrange.DeliveryAsync(to);
-        await WaitUntilAsync(async db => (await db.DeliveryAttempts.Where(a => a.DeliveryId == scheduled.Id).Select(a => a.Reply).FirstOrDefaultAsync()) is not null);
+        await WaitUntilAsync(async db => (await db.OutboundAttempts.Where(a => a.OutboundId == scheduled.Id).Select(a => a.Reply).FirstOrDefaultAsync()) is not null);
         var refused = await arrange.LoadAsync(scheduled.Id);
-        Assert.Equal(DeliveryStatus.Scheduled, refused.Status); // the retry is a minute away
+        Assert.Equal(OutboundStatus.Scheduled, refused.Status); // the retry is a minute away
         Assert.Contains(to, refused.Attempts.Single().Reply, StringComparison.OrdinalIgnoreCase);
 
         await EraseAsync(arrange.TenantId, scheduled.ApplicationId);
@@ -113,7 +115,7 @@ public sealed class ErasedCandidateConsumerTests(SlowRetryFixture pipeline) : IC
         await Task.Delay(1000);
 
         var after = await arrange.LoadAsync(scheduled.Id);
-        Assert.Equal(DeliveryStatus.Cancelled, after.Status);
+        Assert.Equal(OutboundStatus.Cancelled, after.Status);
         Assert.Single(after.Attempts);
         Assert.StartsWith("451 (reply text erased", after.Attempts.Single().Reply, StringComparison.Ordinal);
         Assert.Empty(MailSink.For(to));
@@ -136,13 +138,8 @@ public sealed class ErasedCandidateConsumerTests(SlowRetryFixture pipeline) : IC
     private async Task<Guid> QueueInvitationAsync(Guid tenantId, Guid applicationId, DateTimeOffset dueAt)
     {
         await using var db = pipeline.Api.Database.CreateDbContext();
-        var now = DateTimeOffset.UtcNow;
-        var invitation = Invitation.Queue(tenantId, applicationId, now);
-        var message = OutboxMessage.Create(new SendInvitation(invitation.Id, tenantId), tenantId, now, dueAt);
-        db.Invitations.Add(invitation);
-        db.OutboxMessages.Add(message);
-        await db.SaveChangesAsync();
-        return message.Id;
+        var (_, messageId) = await OutboundSteps.QueueInvitationAsync(db, tenantId, applicationId, DateTimeOffset.UtcNow, dueAt);
+        return messageId!.Value;
     }
 
     private async Task WaitUntilAsync(Func<FeedbackHubDbContext, Task<bool>> condition, TimeSpan? timeout = null)

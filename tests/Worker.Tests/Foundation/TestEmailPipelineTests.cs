@@ -32,7 +32,8 @@ public sealed class TestEmailPipelineTests(PipelineFixture pipeline) : IClassFix
         Assert.Single(MailSink.For(to));
         await using var db = pipeline.Api.Database.CreateDbContext();
         Assert.Empty(await db.OutboxMessages.Where(m => m.TenantId == tenant.Id).ToListAsync());
-        Assert.Contains(await db.AuditEvents.Where(e => e.TenantId == tenant.Id).Select(e => e.Action).ToListAsync(), a => a == "test-email.requested");
+        Assert.Equal(["test-email.requested", "test-email.sent"],
+            await db.AuditEvents.Where(e => e.TenantId == tenant.Id && e.SubjectId == queued.Id).OrderBy(e => e.Sequence).Select(e => e.Action).ToListAsync());
     }
 
     [Fact]

@@ -7,6 +7,7 @@ using FeedbackHub.Domain.Model;
 using FeedbackHub.Tests;
 using FeedbackHub.Worker.Tests.Foundation;
 using Microsoft.EntityFrameworkCore;
+using FeedbackHub.Domain.Outbound;
 
 namespace FeedbackHub.Worker.Tests.Invitations;
 
@@ -38,7 +39,7 @@ public sealed partial class InvitationTests(PipelineFixture pipeline) : IClassFi
         var rejection = await (await ats.PostJsonAsync($"/v1/applications/{applicationId}/rejection", new { })).ReadAsync<RejectionResponse>();
         var mail = Assert.Single(await MailSink.WaitForAsync(email));
         Assert.Equal("Your application to Invite & Co: would you like feedback?", mail.Subject);
-        Assert.Equal("<talent@invite.example>", mail.Header("Reply-To"));
+        Assert.Equal((null, "talent@invite.example"), mail.Mailbox("Reply-To"));
         Assert.Contains("Dear Grace,", mail.TextBody, StringComparison.Ordinal);
         Assert.Contains("QA &lt;Engineer&gt;", mail.HtmlBody, StringComparison.Ordinal);
 
@@ -50,7 +51,10 @@ public sealed partial class InvitationTests(PipelineFixture pipeline) : IClassFi
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync($"/v1/public/feedback-requests/{rejection.RequestUrl[(rejection.RequestUrl.LastIndexOf('/') + 1)..]}")).StatusCode);
 
         await using var db = pipeline.Api.Database.CreateDbContext();
-        Assert.Equal(InvitationStatus.Sent, (await db.Invitations.SingleAsync(i => i.ApplicationId == applicationId)).Status);
+        var invitation = await db.Invitations.SingleAsync(i => i.ApplicationId == applicationId);
+        await WaitUntilSentAsync(invitation.Id);
+        var audit = await db.AuditEvents.AsNoTracking().Where(e => e.SubjectId == invitation.Id).OrderBy(e => e.Sequence).Select(e => e.Action).ToListAsync();
+        Assert.Equal(["invitation.queued", "invitation.sent"], audit);
         Assert.DoesNotContain(token, await pipeline.Api.Database.DumpAsync(), StringComparison.Ordinal);
 
         // Rejecting again (a new ATS link) does not invite twice.
@@ -102,6 +106,19 @@ public sealed partial class InvitationTests(PipelineFixture pipeline) : IClassFi
         var links = await db.FeedbackRequestLinks.Where(l => l.ApplicationId == applicationId).ToListAsync();
         Assert.Equal(3, links.Count); // the ATS's, the one of the refused attempt, the one that was sent
         Assert.Single(links, l => l.RevokedAt is not null);
+    }
+
+    private async Task WaitUntilSentAsync(Guid invitationId)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        while (true)
+        {
+            await using var db = pipeline.Api.Database.CreateDbContext();
+            if (await db.Invitations.AnyAsync(i => i.Id == invitationId && i.Status == OutboundStatus.Sent))
+                return;
+            Assert.True(DateTime.UtcNow < deadline, "the invitation was not recorded as sent");
+            await Task.Delay(100);
+        }
     }
 
     [GeneratedRegex(@"http://127\.0\.0\.1:5080/r/[A-Za-z0-9_-]{43}")]

@@ -10,6 +10,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using FeedbackHub.Domain.Outbound;
 
 namespace FeedbackHub.Worker.Tests.Retention;
 
@@ -32,7 +33,7 @@ public sealed class RetentionSweeperTests(ApiFactory api) : IClassFixture<ApiFac
         await BackdateAsync(held, ThirteenMonths);
         await api.Database.ExecuteAsync($"UPDATE applications SET legal_hold = true, legal_hold_set_at = now() WHERE candidate_id = '{held}'");
         await BackdateAsync(active, ThirteenMonths);
-        await api.Database.ExecuteAsync($"UPDATE deliveries SET updated_at = now() - interval '1 day' WHERE application_id IN (SELECT id FROM applications WHERE candidate_id = '{active}')");
+        await api.Database.ExecuteAsync($"UPDATE outbound SET updated_at = now() - interval '1 day' WHERE id IN (SELECT d.id FROM deliveries d JOIN applications a ON a.id = d.application_id WHERE a.candidate_id = '{active}')");
         await BackdateAsync(longer, ThirteenMonths);
 
         var (sweeper, logs) = Sweeper(new RetentionOptions());
@@ -45,8 +46,8 @@ public sealed class RetentionSweeperTests(ApiFactory api) : IClassFixture<ApiFac
         Assert.Equal([due], erasedIds);
         var erased = await db.Candidates.SingleAsync(c => c.Id == due);
         Assert.Equal(("", null, ""), (erased.FirstName, erased.LastName, erased.Email));
-        Assert.Equal(DeliveryStatus.Cancelled, (await db.Deliveries.SingleAsync(d => d.Id == deliveries[0].Id)).Status);
-        Assert.Equal(DeliveryStatus.Scheduled, (await db.Deliveries.SingleAsync(d => d.Id == deliveries[1].Id)).Status);
+        Assert.Equal(OutboundStatus.Cancelled, (await db.Deliveries.SingleAsync(d => d.Id == deliveries[0].Id)).Status);
+        Assert.Equal(OutboundStatus.Scheduled, (await db.Deliveries.SingleAsync(d => d.Id == deliveries[1].Id)).Status);
 
         var audit = await db.AuditEvents.SingleAsync(e => e.TenantId == tenant.Id && e.Action == "candidate.erased");
         Assert.Equal(due, audit.SubjectId);
@@ -118,7 +119,7 @@ public sealed class RetentionSweeperTests(ApiFactory api) : IClassFixture<ApiFac
         var (oldDone, oldPending, recentDone) = (events[0], events[1], events[2]);
         await api.Database.ExecuteAsync($"""
             UPDATE webhook_events SET occurred_at = now() - interval '100 days' WHERE id IN ('{oldDone}', '{oldPending}');
-            UPDATE webhook_deliveries SET status = 'Delivered' WHERE event_id IN ('{oldDone}', '{recentDone}');
+            UPDATE outbound SET status = 'Sent' WHERE id IN (SELECT id FROM webhook_deliveries WHERE event_id IN ('{oldDone}', '{recentDone}'));
             """);
 
         var (sweeper, logs) = Sweeper(new RetentionOptions());
@@ -126,10 +127,11 @@ public sealed class RetentionSweeperTests(ApiFactory api) : IClassFixture<ApiFac
         var left = await db.WebhookEvents.Where(e => e.TenantId == tenant.Id).Select(e => e.Id).ToListAsync();
         Assert.Equal([oldPending, recentDone], left.Order());
         Assert.False(await db.WebhookDeliveries.AnyAsync(d => d.EventId == oldDone)); // its deliveries went with it
+        Assert.Equal(0, await api.Database.ScalarAsync<long>("SELECT count(*) FROM outbound o WHERE o.channel = 'webhook' AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.id = o.id)"));
         Assert.Contains(logs.Lines, l => l.Contains("1 old webhook events deleted", StringComparison.Ordinal));
 
         var (keepAll, _) = Sweeper(new RetentionOptions { WebhookLogDays = 0 });
-        await api.Database.ExecuteAsync($"UPDATE webhook_deliveries SET status = 'Delivered' WHERE event_id = '{oldPending}'");
+        await api.Database.ExecuteAsync($"UPDATE outbound SET status = 'Sent' WHERE id IN (SELECT id FROM webhook_deliveries WHERE event_id = '{oldPending}')");
         Assert.Equal(0, (await keepAll.RunOnceAsync(CancellationToken.None)).WebhookEventsDeleted);
         Assert.Equal(1, (await sweeper.RunOnceAsync(CancellationToken.None)).WebhookEventsDeleted);
     }
@@ -171,8 +173,8 @@ public sealed class RetentionSweeperTests(ApiFactory api) : IClassFixture<ApiFac
             UPDATE feedback SET created_at = created_at - {by}, updated_at = updated_at - {by} WHERE application_id IN {apps};
             UPDATE feedback_requests SET requested_at = requested_at - {by} WHERE application_id IN {apps};
             UPDATE feedback_request_links SET created_at = created_at - {by}, expires_at = expires_at - {by} WHERE application_id IN {apps};
-            UPDATE deliveries SET created_at = created_at - {by}, updated_at = updated_at - {by}, scheduled_for = scheduled_for - {by} WHERE application_id IN {apps};
-            UPDATE invitations SET created_at = created_at - {by} WHERE application_id IN {apps};
+            UPDATE outbound SET created_at = created_at - {by}, updated_at = updated_at - {by}, due_at = due_at - {by}
+              WHERE id IN (SELECT id FROM deliveries WHERE application_id IN {apps} UNION SELECT id FROM invitations WHERE application_id IN {apps});
             """);
     }
 }

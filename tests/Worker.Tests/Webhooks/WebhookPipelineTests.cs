@@ -7,6 +7,7 @@ using FeedbackHub.Domain.Webhooks;
 using FeedbackHub.Tests;
 using FeedbackHub.Worker.Tests.Delivery;
 using Microsoft.EntityFrameworkCore;
+using FeedbackHub.Domain.Outbound;
 
 namespace FeedbackHub.Worker.Tests.Webhooks;
 
@@ -71,8 +72,8 @@ public sealed class WebhookPipelineTests(WebhookFixture fixture) : IClassFixture
         await arrange.RescheduleAsync(toFail.Id, DateTimeOffset.UtcNow);
         var recruiter = await tenant.ClientAsync(Roles.Recruiter);
         Assert.Equal(HttpStatusCode.OK, (await recruiter.PostAsync($"/v1/deliveries/{toCancel.Id}/cancel", null)).StatusCode);
-        await arrange.WaitForStatusAsync(toSend.Id, DeliveryStatus.Sent);
-        await arrange.WaitForStatusAsync(toFail.Id, DeliveryStatus.Failed);
+        await arrange.WaitForStatusAsync(toSend.Id, OutboundStatus.Sent);
+        await arrange.WaitForStatusAsync(toFail.Id, OutboundStatus.Failed);
 
         // 3 requested + 3 approved + sent + failed + cancelled.
         await WaitUntilAsync(() => _receiver.Received.Count >= 9, "nine webhook requests");
@@ -241,6 +242,13 @@ public sealed class WebhookPipelineTests(WebhookFixture fixture) : IClassFixture
         var failed = await WaitForDeliveryAsync(tenant, later.Id, WebhookDeliveryStatus.Failed);
         Assert.Equal("subscription-disabled", failed.Attempts[^1].Outcome);
         Assert.Equal(failed.Attempts.Count - 1, _receiver.At("/disabled-later").Count);
+        await using (var db = Api.Database.CreateDbContext())
+        {
+            var audit = await db.AuditEvents.AsNoTracking().SingleAsync(e => e.TenantId == tenant.Id && e.Action == "webhook.failed");
+            Assert.Equal(later.Id, audit.SubjectId);
+            Assert.Contains("\"reason\":\"not-sendable\"", audit.Data, StringComparison.Ordinal);
+            Assert.Contains("\"detail\":\"subscription-disabled\"", audit.Data, StringComparison.Ordinal);
+        }
 
         Assert.Empty(_receiver.At("/disabled"));
     }
@@ -277,7 +285,7 @@ public sealed class WebhookPipelineTests(WebhookFixture fixture) : IClassFixture
 
         // As if it were pending again with its retry 3 s away, its own message lost, and only an early one arriving.
         await Api.Database.ExecuteAsync(
-            $"UPDATE webhook_deliveries SET status = 'Pending', next_attempt_at = now() + interval '3 seconds' WHERE id = '{first.Id}'");
+            $"UPDATE outbound SET status = 'Scheduled', due_at = now() + interval '3 seconds' WHERE id = '{first.Id}'");
         await Api.Database.ExecuteAsync($"DELETE FROM outbox_messages WHERE body::text LIKE '%{first.Id}%'");
         await fixture.Worker.Get<MassTransit.IBus>().Publish(new FeedbackHub.Messages.DeliverWebhook(first.Id, tenant.Id));
         await Task.Delay(1000);

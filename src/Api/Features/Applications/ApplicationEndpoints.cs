@@ -8,6 +8,7 @@ using FeedbackHub.Domain.Auditing;
 using FeedbackHub.Domain.Authoring;
 using FeedbackHub.Domain.Delivery;
 using FeedbackHub.Domain.Model;
+using FeedbackHub.Domain.Outbound;
 using FeedbackHub.Domain.Persistence;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
@@ -75,7 +76,11 @@ public static partial class ApplicationEndpoints
                 the candidate is created or updated by `candidate.externalId`. Sending the same body again changes nothing
                 (same answer, same `updatedAt`). An application's candidate cannot change (409 `candidate-mismatch`).
                 `status` accepts active, withdrawn, hired; rejecting has its own operation (422 `use-rejection-operation`).
-                Setting a rejected application back to active reopens it and clears `rejectedAt`.
+                Setting a rejected application back to active (or withdrawn, hired) reopens it: `rejectedAt` is cleared, a
+                scheduled feedback email and a queued invitation are cancelled and the candidate's links stop working. While
+                one of those emails is being handed to the mail server it cannot be stopped: the answer is then 409
+                `delivery-in-progress` and nothing changes; repeat the request after a few seconds. A successful reopening
+                means no email goes out.
                 """)
             .ProducesAuthProblems().ProducesProblems(409, 422);
         group.MapGet("/", ListApplications).WithName("ListApplications")
@@ -197,7 +202,7 @@ public static partial class ApplicationEndpoints
             r.Id, r.ExternalId, r.Candidate, r.PositionTitle, r.StageReached, r.Status, r.RejectedAt, r.CreatedAt, r.UpdatedAt, r.LegalHold,
             Feedback: row.Feedback is { } f ? new ApplicationFeedbackSummary(f.Id, f.Status) : null,
             Request: row.RequestId is { } requestId ? new ApplicationRequestSummary(requestId, "requested") : null,
-            Delivery: row.Delivery is { } d ? new ApplicationDeliverySummary(d.Id, d.Status) : null));
+            Delivery: row.Delivery is { } d ? new ApplicationDeliverySummary(d.Id, PublicStatuses.OfDelivery(d.Status)) : null));
     }
 
     private static async Task<(Application Application, Candidate Candidate, bool Created)> UpsertAsync(
@@ -206,10 +211,22 @@ public static partial class ApplicationEndpoints
     {
         var now = time.GetUtcNow();
         var tenantId = caller.TenantId;
+        await using var tx = await db.Database.BeginTransactionAsync(ct);
         var application = await db.Applications.SingleOrDefaultAsync(a => a.ExternalId == externalId, ct);
         var candidate = await db.Candidates.SingleOrDefaultAsync(c => c.ExternalId == candidateDetails.ExternalId, ct);
         if (application is not null && application.CandidateId != candidate?.Id)
             throw Application.CandidateMismatch();
+
+        // An upsert may reopen the application, and then what its rejection scheduled must not go out: it takes the locks
+        // every writer of the application's delivery state takes (the candidate's row first, as erasure does), and reads
+        // both again under them.
+        LockedApplication? locked = null;
+        if (application is not null)
+        {
+            locked = await DeliveryScheduling.LockCandidateAndApplicationAsync(db, application.CandidateId, application.Id, ct);
+            await db.Entry(application).ReloadAsync(ct);
+            await db.Entry(candidate!).ReloadAsync(ct);
+        }
 
         // Audit data: ids, states and the NAMES of changed fields; never names, emails or other values.
         var candidateChanged = false;
@@ -247,29 +264,50 @@ public static partial class ApplicationEndpoints
             }
 
             if (result.Reopened)
-            {
-                // The ATS moved the candidate on: nothing scheduled may go out, and the request link stops working.
-                foreach (var delivery in await db.Deliveries.Where(d => d.ApplicationId == application.Id && d.Status == Domain.Delivery.DeliveryStatus.Scheduled).ToListAsync(ct))
-                {
-                    delivery.Cancel(now);
-                    audit.Record(tenantId, caller.Actor, "delivery.cancelled", "delivery", delivery.Id, new { reason = "application-reopened" });
-                }
-
-                foreach (var link in await db.FeedbackRequestLinks.Where(l => l.ApplicationId == application.Id && l.RevokedAt == null).ToListAsync(ct))
-                    link.Revoke(now);
-                foreach (var invitation in await db.Invitations.Where(i => i.ApplicationId == application.Id && i.Status == Domain.Delivery.InvitationStatus.Queued).ToListAsync(ct))
-                    invitation.Cancel();
-            }
+                await StopWhatTheRejectionStartedAsync(db, audit, locked!, caller, now, ct);
             else if (candidateChanged)
-            {
-                // Its candidate changed: list consumers syncing by updatedSince see it again.
-                application.Touch(now);
-            }
+                application.Touch(now); // its candidate changed: list consumers syncing by updatedSince see it again
         }
 
         await db.SaveChangesAsync(ct);
+        await tx.CommitAsync(ct);
         return (application, candidate, created);
     }
+
+    /// <summary>
+    /// The ATS moved the candidate on: nothing scheduled may go out, and the request links stop working. An email being
+    /// sent right now cannot be stopped, so the reopening is refused (409 <c>delivery-in-progress</c>, nothing changed)
+    /// rather than answered as if it had been: a successful reopening guarantees that no email goes out.
+    /// </summary>
+    private static async Task StopWhatTheRejectionStartedAsync(
+        FeedbackHubDbContext db, AuditLog audit, LockedApplication locked, CurrentActor caller, DateTimeOffset now, CancellationToken ct)
+    {
+        var id = locked.ApplicationId;
+        var deliveries = await db.Deliveries.Where(d => d.ApplicationId == id).ToListAsync(ct);
+        var invitations = await db.Invitations.Where(i => i.ApplicationId == id).ToListAsync(ct);
+        if (deliveries.Any(d => d.Status == OutboundStatus.Sending) || invitations.Any(i => i.Status == OutboundStatus.Sending))
+            throw DeliveryInProgress();
+
+        foreach (var delivery in deliveries.Where(d => d.Status == OutboundStatus.Scheduled))
+        {
+            delivery.Cancel(locked, now);
+            audit.Record(caller.TenantId, caller.Actor, AuditActions.DeliveryCancelled, "delivery", delivery.Id, new { reason = "application-reopened" });
+        }
+
+        foreach (var invitation in invitations.Where(i => i.Status == OutboundStatus.Scheduled))
+        {
+            invitation.Cancel(locked, now);
+            audit.Record(caller.TenantId, caller.Actor, AuditActions.InvitationCancelled, "invitation", invitation.Id, new { reason = "application-reopened" });
+        }
+
+        foreach (var link in await db.FeedbackRequestLinks.Where(l => l.ApplicationId == id && l.RevokedAt == null).ToListAsync(ct))
+            link.Revoke(now);
+    }
+
+    /// <summary>409 <c>delivery-in-progress</c>: retryable; once the email's send has ended the same request succeeds.</summary>
+    private static DomainException DeliveryInProgress() =>
+        DomainException.Conflict("delivery-in-progress",
+            "An email to this candidate is being handed to the mail server right now and cannot be stopped; nothing was changed. Send the request again in a few seconds.");
 
     private static bool IsUniqueViolation(DbUpdateException e) =>
         e.InnerException is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation };

@@ -5,6 +5,7 @@ using FeedbackHub.Domain;
 using FeedbackHub.Api.Infrastructure;
 using FeedbackHub.Domain.Authoring;
 using FeedbackHub.Domain.Delivery;
+using FeedbackHub.Domain.Outbound;
 using FeedbackHub.Domain.Persistence;
 using Microsoft.EntityFrameworkCore;
 
@@ -107,9 +108,9 @@ internal static class CandidateExports
                 r is null ? null : new ExportedRequest(r.Id, r.RequestedAt, r.Note),
                 links.Where(l => l.ApplicationId == a.Id).Select(l => new ExportedLink(l.Id, l.CreatedAt, l.ExpiresAt, l.RevokedAt)).ToList(),
                 d is null ? null : new ExportedDelivery(
-                    d.Id, Name(d.Status), d.ScheduledFor, d.SentAt, d.MessageId, d.LastReply, d.PossibleDuplicate, d.CreatedAt, d.UpdatedAt,
+                    d.Id, Name(PublicStatuses.OfDelivery(d.Status)), d.DueAt, d.SentAt, d.MessageId, d.LastReply, d.PossibleDuplicate, d.CreatedAt, d.UpdatedAt,
                     d.Attempts.OrderBy(x => x.Number).Select(x => new ExportedAttempt(x.Number, x.StartedAt, x.FinishedAt, Name(x.Outcome), x.Reply)).ToList()),
-                invitations.Where(i => i.ApplicationId == a.Id).Select(i => new ExportedInvitation(i.Id, Name(i.Status), i.CreatedAt, i.SentAt, i.LastReply)).ToList());
+                invitations.Where(i => i.ApplicationId == a.Id).Select(i => new ExportedInvitation(i.Id, Name(PublicStatuses.OfInvitation(i.Status)), i.CreatedAt, i.SentAt, i.LastReply)).ToList());
         }).ToList();
 
         var p = ApplicationEndpoints.ToResponse(c);

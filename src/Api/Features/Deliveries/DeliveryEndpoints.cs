@@ -2,6 +2,7 @@ using FeedbackHub.Api.Infrastructure;
 using FeedbackHub.Domain;
 using FeedbackHub.Domain.Auditing;
 using FeedbackHub.Domain.Delivery;
+using FeedbackHub.Domain.Outbound;
 using FeedbackHub.Domain.Outbox;
 using FeedbackHub.Domain.Persistence;
 using FeedbackHub.Messages;
@@ -40,7 +41,7 @@ public static class DeliveryEndpoints
 
     public static async Task<Ok<Page<DeliverySummary>>> ListDeliveries([ApiValues(typeof(DeliveryStatus))] string? status, int? limit, string? after, FeedbackHubDbContext db, CancellationToken ct)
     {
-        var wanted = QueryValues.Enum<DeliveryStatus>(status, "status");
+        var wanted = QueryValues.Enum<DeliveryStatus>(status, "status") is { } w ? PublicStatuses.FromDelivery(w) : (OutboundStatus?)null;
         var take = Cursor.Limit(limit);
         var afterId = Cursor.DecodeGuid(after);
         var query = db.Deliveries.AsNoTracking();
@@ -49,37 +50,47 @@ public static class DeliveryEndpoints
         if (afterId is { } a)
             query = query.Where(d => d.Id.CompareTo(a) > 0);
         var rows = await query.OrderBy(d => d.Id).Take(take + 1)
-            .Select(d => new { d.Id, d.ApplicationId, d.Status, d.ScheduledFor, d.SentAt, Attempts = d.Attempts.Count, d.PossibleDuplicate }).ToListAsync(ct);
-        return TypedResults.Ok(Cursor.ToPage(rows, take, d => new DeliverySummary(d.Id, d.ApplicationId, d.Status, d.ScheduledFor, d.SentAt, d.Attempts, d.PossibleDuplicate), d => d.Id.ToString()));
+            .Select(d => new { d.Id, d.ApplicationId, d.Status, d.DueAt, d.SentAt, Attempts = d.Attempts.Count, d.PossibleDuplicate }).ToListAsync(ct);
+        return TypedResults.Ok(Cursor.ToPage(rows, take,
+            d => new DeliverySummary(d.Id, d.ApplicationId, PublicStatuses.OfDelivery(d.Status), d.DueAt, d.SentAt, d.Attempts, d.PossibleDuplicate), d => d.Id.ToString()));
     }
 
     public static async Task<Ok<DeliveryResponse>> GetDelivery(Guid id, FeedbackHubDbContext db, CancellationToken ct) =>
-        TypedResults.Ok(ToResponse(await LoadAsync(db, id, ct)));
+        TypedResults.Ok(ToResponse(await db.Deliveries.AsNoTracking().Include(d => d.Attempts).SingleOrDefaultAsync(d => d.Id == id, ct)
+            ?? throw DomainException.NotFound("The delivery")));
 
     public static async Task<Ok<DeliveryResponse>> CancelDelivery(Guid id, CurrentActor caller, FeedbackHubDbContext db, AuditLog audit, TimeProvider time, CancellationToken ct)
     {
-        var delivery = await LoadAsync(db, id, ct);
-        delivery.Cancel(time.GetUtcNow());
-        audit.Record(caller.TenantId, caller.Actor, "delivery.cancelled", "delivery", id, new { reason = "by-recruiter" });
+        await using var tx = await db.Database.BeginTransactionAsync(ct);
+        var (delivery, application) = await LockAsync(db, id, ct);
+        delivery.Cancel(application, time.GetUtcNow());
+        audit.Record(caller.TenantId, caller.Actor, AuditActions.DeliveryCancelled, "delivery", id, new { reason = "by-recruiter" });
         await db.SaveChangesAsync(ct);
+        await tx.CommitAsync(ct);
         return TypedResults.Ok(ToResponse(delivery));
     }
 
     public static async Task<Ok<DeliveryResponse>> RetryDelivery(Guid id, CurrentActor caller, FeedbackHubDbContext db, AuditLog audit, TimeProvider time, CancellationToken ct)
     {
         var now = time.GetUtcNow();
-        var delivery = await LoadAsync(db, id, ct);
-        delivery.Retry(now);
+        await using var tx = await db.Database.BeginTransactionAsync(ct);
+        var (delivery, application) = await LockAsync(db, id, ct);
+        delivery.Retry(application, now);
         db.OutboxMessages.Add(OutboxMessage.Create(new DeliverFeedback(delivery.Id, delivery.TenantId), delivery.TenantId, now));
-        audit.Record(caller.TenantId, caller.Actor, "delivery.retried", "delivery", id);
+        audit.Record(caller.TenantId, caller.Actor, AuditActions.DeliveryRetried, "delivery", id);
         await db.SaveChangesAsync(ct);
+        await tx.CommitAsync(ct);
         return TypedResults.Ok(ToResponse(delivery));
     }
 
-    private static async Task<Delivery> LoadAsync(FeedbackHubDbContext db, Guid id, CancellationToken ct) =>
-        await db.Deliveries.Include(d => d.Attempts).SingleOrDefaultAsync(d => d.Id == id, ct) ?? throw DomainException.NotFound("The delivery");
+    /// <summary>The delivery under its application's lock (the worker's claim and outcome take it too), or 404.</summary>
+    private static async Task<(Delivery Delivery, LockedApplication Application)> LockAsync(FeedbackHubDbContext db, Guid id, CancellationToken ct)
+    {
+        var locked = await OutboundLocks.LockAsync<Delivery>(db, id, ct) ?? throw DomainException.NotFound("The delivery");
+        return (locked.Item, locked.Guard.Application!);
+    }
 
     private static DeliveryResponse ToResponse(Delivery d) =>
-        new(d.Id, d.ApplicationId, d.FeedbackId, d.Status, d.ScheduledFor, d.SentAt, d.LastReply, d.PossibleDuplicate, d.MessageId, d.CreatedAt, d.UpdatedAt,
+        new(d.Id, d.ApplicationId, d.FeedbackId, PublicStatuses.OfDelivery(d.Status), d.DueAt, d.SentAt, d.LastReply, d.PossibleDuplicate, d.MessageId, d.CreatedAt, d.UpdatedAt,
             d.Attempts.OrderBy(a => a.Number).Select(a => new AttemptResponse(a.Number, a.StartedAt, a.FinishedAt, a.Outcome, a.Reply)).ToList());
 }

@@ -2,6 +2,7 @@ using FeedbackHub.Api.Infrastructure;
 using FeedbackHub.Domain;
 using FeedbackHub.Domain.Auditing;
 using FeedbackHub.Domain.Email;
+using FeedbackHub.Domain.Outbound;
 using FeedbackHub.Domain.Outbox;
 using FeedbackHub.Domain.Persistence;
 using FeedbackHub.Messages;
@@ -37,7 +38,7 @@ public static class DiagnosticsEndpoints
         db.TestEmails.Add(email);
         // The message and the audit event commit with the row, or none of them do.
         db.OutboxMessages.Add(OutboxMessage.Create(new SendTestEmail(email.Id, caller.TenantId), caller.TenantId, now));
-        audit.Record(caller.TenantId, caller.Actor, "test-email.requested", "test-email", email.Id);
+        audit.Record(caller.TenantId, caller.Actor, AuditActions.TestEmailRequested, "test-email", email.Id);
         await db.SaveChangesAsync(ct);
         return TypedResults.Accepted($"/v1/diagnostics/test-email/{email.Id}", ToResponse(email));
     }
@@ -50,5 +51,5 @@ public static class DiagnosticsEndpoints
     }
 
     private static TestEmailResponse ToResponse(TestEmail e) =>
-        new(e.Id, e.Status.ToString().ToLowerInvariant(), e.RequestedAt, e.SentAt, e.LastReply);
+        new(e.Id, PublicStatuses.OfTestEmail(e.Status).ToString().ToLowerInvariant(), e.CreatedAt, e.SentAt, e.LastReply);
 }

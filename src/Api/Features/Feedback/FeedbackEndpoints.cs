@@ -214,8 +214,8 @@ public static class FeedbackEndpoints
         }
 
         await using var tx = await db.Database.BeginTransactionAsync(ct);
-        await DeliveryScheduling.LockApplicationAsync(db, feedback.ApplicationId, ct);
-        await DeliveryScheduling.SaveAndTryScheduleAsync(db, audit, feedback.TenantId, feedback.ApplicationId, options.MessageIdDomain, now, ct);
+        var application = await DeliveryScheduling.LockApplicationAsync(db, feedback.ApplicationId, ct);
+        await DeliveryScheduling.SaveAndTryScheduleAsync(db, audit, application, feedback.TenantId, options.MessageIdDomain, now, ct);
         await tx.CommitAsync(ct);
     }
 

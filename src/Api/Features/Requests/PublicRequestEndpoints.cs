@@ -3,6 +3,7 @@ using FeedbackHub.Domain;
 using FeedbackHub.Domain.Auditing;
 using FeedbackHub.Domain.Delivery;
 using FeedbackHub.Domain.Model;
+using FeedbackHub.Domain.Outbound;
 using FeedbackHub.Domain.Persistence;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
@@ -73,7 +74,7 @@ public static class PublicRequestEndpoints
     {
         note = FeedbackRequest.ValidNote(note); // a bad note is refused even when the candidate already asked
         await using var tx = await db.Database.BeginTransactionAsync(ct);
-        await DeliveryScheduling.LockApplicationAsync(db, link.ApplicationId, ct);
+        var application = await DeliveryScheduling.LockApplicationAsync(db, link.ApplicationId, ct);
         // The link was resolved before the lock: an erasure (or a reopening) may have finished in between.
         if (await TryResolveAsync(db, link.Token, now, ct) is null)
             throw LinkNotValid();
@@ -82,7 +83,7 @@ public static class PublicRequestEndpoints
         var request = FeedbackRequest.Create(link.TenantId, link.ApplicationId, note, now);
         db.FeedbackRequests.Add(request);
         audit.Record(link.TenantId, new Actor(null, "candidate"), "feedback.requested", "application", link.ApplicationId, new { requestId = request.Id, withNote = request.Note is not null });
-        await DeliveryScheduling.SaveAndTryScheduleAsync(db, audit, link.TenantId, link.ApplicationId, options.MessageIdDomain, now, ct);
+        await DeliveryScheduling.SaveAndTryScheduleAsync(db, audit, application, link.TenantId, options.MessageIdDomain, now, ct);
         await tx.CommitAsync(ct);
     }
 
@@ -116,7 +117,7 @@ public static class PublicRequestEndpoints
         var delivery = await db.Deliveries.IgnoreQueryFilters().AsNoTracking().Where(d => d.ApplicationId == link.ApplicationId)
             .Select(d => new { d.Status, d.SentAt }).SingleOrDefaultAsync(ct);
         var answerBy = request?.RequestedAt.AddDays(link.AnswerByDays);
-        var (status, next) = (request, delivery?.Status) switch
+        var (status, next) = (request, delivery is null ? (DeliveryStatus?)null : PublicStatuses.OfDelivery(delivery.Status)) switch
         {
             (null, _) => ("open", $"You can ask {link.Company} for feedback on your application until {link.ExpiresAt:d MMMM yyyy}. Your feedback is written from a structured review and checked by a second person before it is sent to you by email."),
             (_, DeliveryStatus.Sent) => ("sent", $"Your feedback was sent by email on {delivery!.SentAt:d MMMM yyyy}. If you cannot find it, please check your spam folder."),

@@ -2,6 +2,7 @@ using FeedbackHub.Api.Infrastructure;
 using FeedbackHub.Domain;
 using FeedbackHub.Domain.Auditing;
 using FeedbackHub.Domain.Delivery;
+using FeedbackHub.Domain.Outbound;
 using FeedbackHub.Domain.Persistence;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
@@ -40,7 +41,10 @@ public static class RejectionEndpoints
     {
         var now = time.GetUtcNow();
         var rejectedAt = request?.RejectedAt ?? now;
+        await using var tx = await db.Database.BeginTransactionAsync(ct);
         var application = await db.Applications.SingleOrDefaultAsync(a => a.Id == id, ct) ?? throw DomainException.NotFound("The application");
+        var locked = await DeliveryScheduling.LockApplicationAsync(db, id, ct);
+        await db.Entry(application).ReloadAsync(ct);
         var settings = await db.Tenants.Where(t => t.Id == caller.TenantId).Select(t => t.Settings).SingleAsync(ct);
         application.Reject(rejectedAt, now);
         foreach (var old in await db.FeedbackRequestLinks.Where(l => l.ApplicationId == id && l.RevokedAt == null).ToListAsync(ct))
@@ -49,16 +53,15 @@ public static class RejectionEndpoints
         var (link, token) = FeedbackRequestLink.Issue(caller.TenantId, id, expiresAt, now);
         db.FeedbackRequestLinks.Add(link);
         audit.Record(caller.TenantId, caller.Actor, "application.rejected", "application", id, new { linkId = link.Id, expiresAt });
-        if (settings.InvitationsEnabled && !await db.Invitations.AnyAsync(i => i.ApplicationId == id && (i.Status == InvitationStatus.Queued || i.Status == InvitationStatus.Sent), ct))
+        if (settings.InvitationsEnabled
+            && !await db.Invitations.AnyAsync(i => i.ApplicationId == id && (i.Status == OutboundStatus.Scheduled || i.Status == OutboundStatus.Sending || i.Status == OutboundStatus.Sent), ct))
         {
-            var invitation = Invitation.Queue(caller.TenantId, id, now);
+            var invitation = Invitation.Queue(locked, caller.TenantId, now);
             db.Invitations.Add(invitation);
             db.OutboxMessages.Add(Domain.Outbox.OutboxMessage.Create(new Messages.SendInvitation(invitation.Id, caller.TenantId), caller.TenantId, now));
-            audit.Record(caller.TenantId, caller.Actor, "invitation.queued", "invitation", invitation.Id, new { applicationId = id });
+            audit.Record(caller.TenantId, caller.Actor, AuditActions.InvitationQueued, "invitation", invitation.Id, new { applicationId = id });
         }
 
-        await using var tx = await db.Database.BeginTransactionAsync(ct);
-        await DeliveryScheduling.LockApplicationAsync(db, id, ct);
         await db.SaveChangesAsync(ct);
         await tx.CommitAsync(ct);
         return TypedResults.Ok(new RejectionResponse(id, application.RejectedAt!.Value, $"{links.Value.PublicBaseUrl.TrimEnd('/')}/r/{token}", expiresAt));

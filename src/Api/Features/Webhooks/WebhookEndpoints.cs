@@ -1,13 +1,14 @@
 using FeedbackHub.Api.Infrastructure;
 using FeedbackHub.Domain;
+using FeedbackHub.Domain.Auditing;
 using FeedbackHub.Domain.Model;
+using FeedbackHub.Domain.Outbound;
 using FeedbackHub.Domain.Outbox;
 using FeedbackHub.Domain.Persistence;
 using FeedbackHub.Domain.Webhooks;
 using FeedbackHub.Messages;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
-using Npgsql;
 
 namespace FeedbackHub.Api.Features.Webhooks;
 
@@ -41,7 +42,11 @@ public sealed record WebhookDeliverySummary(
     Guid Id, Guid EventId, [property: ApiValues(typeof(WebhookEventTypes))] string EventType, WebhookDeliveryStatus Status, int AttemptCount, DateTimeOffset? NextAttemptAt,
     int? LastStatusCode, [property: ApiValues(typeof(WebhookAttemptOutcomes))] string? LastOutcome, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt);
 
-/// <summary>One HTTP attempt: outcome is delivered, http-error, timeout, network-error, refused-address, redirect-not-followed, subscription-disabled or secret-unreadable.</summary>
+/// <summary>
+/// One HTTP attempt: outcome is delivered, http-error, timeout, network-error, refused-address, redirect-not-followed,
+/// subscription-disabled, secret-unreadable; in-progress while it runs; interrupted (the worker died during it: sent again,
+/// the receiver may have had it) or not-sent (the worker stopped before the request went out: sent again).
+/// </summary>
 public sealed record WebhookAttemptResponse(int Number, DateTimeOffset AttemptedAt, int DurationMs, int? StatusCode, [property: ApiValues(typeof(WebhookAttemptOutcomes))] string Outcome, string? Error, string? ResponseExcerpt);
 
 /// <summary>The event as sent: <c>body</c> is the exact JSON text that is signed and POSTed (a <c>WebhookEvent</c>).</summary>
@@ -86,7 +91,7 @@ public static class WebhookEndpoints
         group.MapDelete("/{id}", DeleteWebhook).WithName("DeleteWebhook")
             .WithSummary("Delete a webhook subscription")
             .WithDescription("Role `admin`. Deletes the subscription and its delivery log; deliveries not yet sent are dropped (nothing more is sent). "
-                + "A send in progress finishes first (at most the send timeout).")
+                + "A send in progress is not waited for; its answer is not recorded.")
             .ProducesAuthProblems().ProducesProblems(404);
         group.MapPost("/{id}/rotate-secret", RotateWebhookSecret).WithName("RotateWebhookSecret")
             .WithSummary("Replace the signing secret")
@@ -159,10 +164,14 @@ public static class WebhookEndpoints
 
     public static async Task<NoContent> DeleteWebhook(Guid id, CurrentActor caller, FeedbackHubDbContext db, AuditLog audit, CancellationToken ct)
     {
+        await using var tx = await db.Database.BeginTransactionAsync(ct);
         var subscription = await FindAsync(db, id, tracking: true, ct);
         db.WebhookSubscriptions.Remove(subscription);
         audit.Record(caller.TenantId, caller.Actor, "webhook.deleted", "webhook", subscription.Id, new { events = subscription.Events });
-        await db.SaveChangesAsync(ct); // the database cascades to the deliveries and attempts
+        // The deliveries' outbound rows go first (they cascade to the deliveries and attempts); the event log stays.
+        await db.Database.ExecuteSqlAsync($"DELETE FROM outbound WHERE id IN (SELECT id FROM webhook_deliveries WHERE subscription_id = {subscription.Id})", ct);
+        await db.SaveChangesAsync(ct);
+        await tx.CommitAsync(ct);
         return TypedResults.NoContent();
     }
 
@@ -212,18 +221,29 @@ public static class WebhookEndpoints
     public static async Task<Ok<Page<WebhookDeliverySummary>>> ListWebhookDeliveries(
         Guid id, [ApiValues(typeof(WebhookDeliveryStatus))] string? status, int? limit, string? after, FeedbackHubDbContext db, CancellationToken ct)
     {
-        var wanted = QueryValues.Enum<WebhookDeliveryStatus>(status, "status");
+        var wanted = QueryValues.Enum<WebhookDeliveryStatus>(status, "status") is { } w ? PublicStatuses.FromWebhook(w) : null;
         await FindAsync(db, id, tracking: false, ct);
         var query = db.WebhookDeliveries.AsNoTracking().Where(d => d.SubscriptionId == id);
-        if (wanted is { } s)
-            query = query.Where(d => d.Status == s);
-        return TypedResults.Ok(await query.PageByIdAsync(d => d.Id, limit, after,
-            d => new WebhookDeliverySummary(d.Id, d.EventId, d.EventType, d.Status, d.Attempts, d.NextAttemptAt, d.LastStatusCode, d.LastOutcome, d.CreatedAt, d.UpdatedAt), ct));
+        if (wanted is not null)
+            query = query.Where(d => wanted.Contains(d.Status));
+        var take = Cursor.Limit(limit);
+        if (Cursor.DecodeGuid(after) is { } afterId)
+            query = query.Where(d => d.Id.CompareTo(afterId) > 0);
+        var rows = await query.OrderBy(d => d.Id).Take(take + 1).Select(d => new
+            {
+                d.Id, d.EventId, d.EventType, d.Status, d.DueAt, d.CreatedAt, d.UpdatedAt, AttemptCount = d.Attempts.Count,
+                Last = d.Attempts.Where(a => a.Outcome != AttemptOutcome.InProgress).OrderByDescending(a => a.Number).Select(a => new { a.Code, a.Detail, a.Outcome }).FirstOrDefault(),
+            })
+            .ToListAsync(ct);
+        return TypedResults.Ok(Cursor.ToPage(rows, take,
+            d => new WebhookDeliverySummary(d.Id, d.EventId, d.EventType, PublicStatuses.OfWebhook(d.Status), d.AttemptCount, NextAttemptAt(d.Status, d.DueAt),
+                d.Last?.Code, d.Last is { } last ? WebhookDelivery.OutcomeName(last.Detail, last.Outcome) : null, d.CreatedAt, d.UpdatedAt),
+            d => d.Id.ToString()));
     }
 
     public static async Task<Ok<WebhookDeliveryResponse>> GetWebhookDelivery(Guid id, Guid deliveryId, FeedbackHubDbContext db, CancellationToken ct)
     {
-        var delivery = await db.WebhookDeliveries.AsNoTracking().SingleOrDefaultAsync(d => d.Id == deliveryId && d.SubscriptionId == id, ct)
+        var delivery = await db.WebhookDeliveries.AsNoTracking().Include(d => d.Attempts).SingleOrDefaultAsync(d => d.Id == deliveryId && d.SubscriptionId == id, ct)
             ?? throw DomainException.NotFound("The webhook delivery");
         return TypedResults.Ok(await ToResponseAsync(db, delivery, ct));
     }
@@ -233,25 +253,16 @@ public static class WebhookEndpoints
     {
         var tenantId = caller.TenantId;
         await using var tx = await db.Database.BeginTransactionAsync(ct);
-        WebhookDelivery? delivery;
-        try
-        {
-            // NOWAIT: the worker holds this lock while it sends; say so instead of waiting for the send to end.
-            delivery = await db.WebhookDeliveries
-                .FromSql($"SELECT * FROM webhook_deliveries WHERE id = {deliveryId} AND subscription_id = {id} AND tenant_id = {tenantId} FOR UPDATE NOWAIT")
-                .SingleOrDefaultAsync(ct);
-        }
-        catch (Exception e) when (IsLockNotAvailable(e))
-        {
-            throw DomainException.Conflict("webhook-send-in-progress", "An attempt of this delivery is running now; try again in a few seconds.");
-        }
-
-        if (delivery is null)
+        // No lock is held while the worker sends (it leases the delivery), so this waits for nothing: a running attempt
+        // shows as Sending and answers 409.
+        var locked = await OutboundLocks.LockAsync<WebhookDelivery>(db, deliveryId, ct);
+        if (locked is null || locked.Item.SubscriptionId != id)
             throw DomainException.NotFound("The webhook delivery");
+        var (delivery, guard) = locked;
         var now = time.GetUtcNow();
-        delivery.Redeliver(now);
+        delivery.Redeliver(guard, now);
         db.OutboxMessages.Add(OutboxMessage.Create(new DeliverWebhook(delivery.Id, delivery.TenantId), delivery.TenantId, now));
-        audit.Record(tenantId, caller.Actor, "webhook.redelivered", "webhook", id, new { deliveryId = delivery.Id, eventId = delivery.EventId, eventType = delivery.EventType });
+        audit.Record(tenantId, caller.Actor, AuditActions.WebhookRedelivered, "webhook", id, new { deliveryId = delivery.Id, eventId = delivery.EventId, eventType = delivery.EventType });
         await db.SaveChangesAsync(ct);
         await tx.CommitAsync(ct);
         return TypedResults.Accepted($"/v1/webhooks/{id}/deliveries/{delivery.Id}", await ToResponseAsync(db, delivery, ct));
@@ -293,17 +304,6 @@ public static class WebhookEndpoints
         return uri;
     }
 
-    private static bool IsLockNotAvailable(Exception? e)
-    {
-        for (; e is not null; e = e.InnerException)
-        {
-            if (e is PostgresException { SqlState: PostgresErrorCodes.LockNotAvailable })
-                return true;
-        }
-
-        return false;
-    }
-
     private static async Task<bool> AllowPrivateAsync(FeedbackHubDbContext db, Guid tenantId, CancellationToken ct) =>
         (await db.Tenants.AsNoTracking().Where(t => t.Id == tenantId).Select(t => t.Settings).SingleAsync(ct)).AllowPrivateWebhookTargets;
 
@@ -316,12 +316,22 @@ public static class WebhookEndpoints
     private static async Task<WebhookDeliveryResponse> ToResponseAsync(FeedbackHubDbContext db, WebhookDelivery d, CancellationToken ct)
     {
         var e = await db.WebhookEvents.AsNoTracking().SingleAsync(x => x.Id == d.EventId, ct);
-        var attempts = await db.WebhookAttempts.AsNoTracking().Where(a => a.DeliveryId == d.Id).OrderBy(a => a.Number)
-            .Select(a => new WebhookAttemptResponse(a.Number, a.AttemptedAt, a.DurationMs, a.StatusCode, a.Outcome, a.Error, a.ResponseExcerpt))
-            .ToListAsync(ct);
-        return new WebhookDeliveryResponse(d.Id, d.SubscriptionId, d.Status, d.Attempts, d.AttemptsSinceRedeliver, d.NextAttemptAt, d.LastStatusCode, d.LastOutcome,
-            d.CreatedAt, d.UpdatedAt, new WebhookEventResponse(e.Id, e.Type, e.OccurredAt, e.Body), attempts);
+        var attempts = d.Attempts.OrderBy(a => a.Number)
+            .Select(a => new WebhookAttemptResponse(a.Number, a.StartedAt, a.DurationMs ?? 0, a.Code, WebhookDelivery.OutcomeName(a), Error(a), a.ResponseExcerpt))
+            .ToList();
+        var last = d.Attempts.Where(a => a.Outcome != AttemptOutcome.InProgress).MaxBy(a => a.Number);
+        return new WebhookDeliveryResponse(d.Id, d.SubscriptionId, PublicStatuses.OfWebhook(d.Status), d.Attempts.Count, d.Attempts.Count(a => a.CountsAgainstBudget),
+            NextAttemptAt(d.Status, d.DueAt), last?.Code, last is null ? null : WebhookDelivery.OutcomeName(last), d.CreatedAt, d.UpdatedAt,
+            new WebhookEventResponse(e.Id, e.Type, e.OccurredAt, e.Body), attempts);
     }
+
+    /// <summary>What went wrong in an attempt (its reply), none for a delivered one.</summary>
+    private static string? Error(OutboundAttempt a) =>
+        a.Outcome is AttemptOutcome.Accepted or AttemptOutcome.InProgress ? null : a.Reply;
+
+    /// <summary>When a pending delivery is (or was) due; none once it is delivered or failed.</summary>
+    private static DateTimeOffset? NextAttemptAt(OutboundStatus status, DateTimeOffset dueAt) =>
+        status is OutboundStatus.Scheduled or OutboundStatus.Sending ? dueAt : null;
 
     private static WebhookResponse ToResponse(WebhookSubscription s) =>
         new(s.Id, s.Url, s.Events, s.Description, s.Enabled, s.CreatedAt, s.UpdatedAt);

@@ -10,31 +10,12 @@ internal sealed class DeliveryConfiguration : IEntityTypeConfiguration<Delivery.
 {
     public void Configure(EntityTypeBuilder<Delivery.Delivery> builder)
     {
-        builder.HasKey(d => d.Id);
-        builder.HasOne<Tenant>().WithMany().HasForeignKey(d => d.TenantId).OnDelete(DeleteBehavior.Cascade);
+        builder.ToTable("deliveries");
         builder.HasOne<Application>().WithMany().HasForeignKey(d => d.ApplicationId).OnDelete(DeleteBehavior.Cascade);
         builder.HasOne<Feedback>().WithMany().HasForeignKey(d => d.FeedbackId).OnDelete(DeleteBehavior.Cascade);
         builder.HasOne<FeedbackRequest>().WithMany().HasForeignKey(d => d.RequestId).OnDelete(DeleteBehavior.Cascade);
         builder.HasIndex(d => d.ApplicationId).IsUnique(); // one delivery per request, one request per application
-        builder.HasIndex(d => new { d.TenantId, d.Status, d.Id });
-        builder.HasIndex(d => new { d.Status, d.LeaseUntil });
-        builder.Property(d => d.Status).HasConversion<string>().HasMaxLength(20);
         builder.Property(d => d.MessageId).HasMaxLength(200);
-        builder.Property(d => d.LastReply).HasMaxLength(1000);
-        builder.HasMany(d => d.Attempts).WithOne().HasForeignKey(a => a.DeliveryId).OnDelete(DeleteBehavior.Cascade);
-        builder.Navigation(d => d.Attempts).HasField("_attempts").UsePropertyAccessMode(PropertyAccessMode.Field);
-    }
-}
-
-internal sealed class DeliveryAttemptConfiguration : IEntityTypeConfiguration<DeliveryAttempt>
-{
-    public void Configure(EntityTypeBuilder<DeliveryAttempt> builder)
-    {
-        builder.HasKey(a => a.Id);
-        builder.HasIndex(a => new { a.DeliveryId, a.Number }).IsUnique();
-        builder.HasIndex(a => a.TenantId);
-        builder.Property(a => a.Outcome).HasConversion<string>().HasMaxLength(20);
-        builder.Property(a => a.Reply).HasMaxLength(1000);
     }
 }
 
@@ -76,11 +57,8 @@ internal sealed class InvitationConfiguration : IEntityTypeConfiguration<Invitat
 {
     public void Configure(EntityTypeBuilder<Invitation> builder)
     {
-        builder.HasKey(i => i.Id);
+        builder.ToTable("invitations");
         builder.HasOne<Application>().WithMany().HasForeignKey(i => i.ApplicationId).OnDelete(DeleteBehavior.Cascade);
-        builder.HasIndex(i => new { i.TenantId, i.ApplicationId });
-        builder.HasIndex(i => i.DueAt).HasFilter("status = 'Queued'"); // recovery looks for queued ones whose message was lost
-        builder.Property(i => i.Status).HasConversion<string>().HasMaxLength(20);
-        builder.Property(i => i.LastReply).HasMaxLength(1000);
+        builder.HasIndex(i => i.ApplicationId);
     }
 }

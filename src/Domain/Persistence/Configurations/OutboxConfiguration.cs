@@ -15,13 +15,3 @@ internal sealed class OutboxMessageConfiguration : IEntityTypeConfiguration<Outb
         builder.HasIndex(m => m.DueAt);
     }
 }
-
-internal sealed class InboxRecordConfiguration : IEntityTypeConfiguration<InboxRecord>
-{
-    public void Configure(EntityTypeBuilder<InboxRecord> builder)
-    {
-        builder.HasKey(r => new { r.MessageId, r.Consumer });
-        builder.Property(r => r.Consumer).HasMaxLength(200);
-        builder.HasIndex(r => r.ProcessedAt);
-    }
-}

@@ -1,5 +1,4 @@
 using FeedbackHub.Domain.Email;
-using FeedbackHub.Domain.Model;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Metadata.Builders;
 
@@ -9,10 +8,7 @@ internal sealed class TestEmailConfiguration : IEntityTypeConfiguration<TestEmai
 {
     public void Configure(EntityTypeBuilder<TestEmail> builder)
     {
-        builder.HasKey(e => e.Id);
-        builder.HasOne<Tenant>().WithMany().HasForeignKey(e => e.TenantId).OnDelete(DeleteBehavior.Cascade);
+        builder.ToTable("test_emails");
         builder.Property(e => e.Recipient).HasMaxLength(254);
-        builder.Property(e => e.Status).HasConversion<string>().HasMaxLength(20);
-        builder.Property(e => e.LastReply).HasMaxLength(1000);
     }
 }

@@ -36,31 +36,14 @@ internal sealed class WebhookDeliveryConfiguration : IEntityTypeConfiguration<We
 {
     public void Configure(EntityTypeBuilder<WebhookDelivery> builder)
     {
-        builder.HasKey(d => d.Id);
-        // Deleting a subscription deletes its delivery log; queued messages then find nothing and send nothing.
-        builder.HasOne<WebhookSubscription>().WithMany().HasForeignKey(d => d.SubscriptionId).OnDelete(DeleteBehavior.Cascade);
-        builder.HasOne<WebhookEvent>().WithMany().HasForeignKey(d => d.EventId).OnDelete(DeleteBehavior.Cascade);
-        builder.Property(d => d.Status).HasConversion<string>().HasMaxLength(20);
+        builder.ToTable("webhook_deliveries");
+        // No cascade: deleting a subscription or an event deletes its deliveries' outbound rows first (which cascade to
+        // these), so no orphaned outbound row is left for recovery to trip over.
+        builder.HasOne<WebhookSubscription>().WithMany().HasForeignKey(d => d.SubscriptionId).OnDelete(DeleteBehavior.NoAction);
+        builder.HasOne<WebhookEvent>().WithMany().HasForeignKey(d => d.EventId).OnDelete(DeleteBehavior.NoAction);
         builder.Property(d => d.EventType).HasMaxLength(40);
-        builder.Property(d => d.LastOutcome).HasMaxLength(40);
         builder.HasIndex(d => new { d.SubscriptionId, d.Id });
         builder.HasIndex(d => new { d.SubscriptionId, d.EventId }).IsUnique();
-        builder.HasIndex(d => d.TenantId);
         builder.HasIndex(d => d.EventId);
-        builder.HasIndex(d => d.NextAttemptAt).HasFilter("status = 'Pending'"); // recovery looks for pending ones whose message was lost
-    }
-}
-
-internal sealed class WebhookAttemptConfiguration : IEntityTypeConfiguration<WebhookAttempt>
-{
-    public void Configure(EntityTypeBuilder<WebhookAttempt> builder)
-    {
-        builder.HasKey(a => a.Id);
-        builder.HasOne<WebhookDelivery>().WithMany().HasForeignKey(a => a.DeliveryId).OnDelete(DeleteBehavior.Cascade);
-        builder.HasIndex(a => new { a.DeliveryId, a.Number }).IsUnique();
-        builder.HasIndex(a => a.TenantId);
-        builder.Property(a => a.Outcome).HasMaxLength(40);
-        builder.Property(a => a.Error).HasMaxLength(WebhookAttempt.MaxErrorLength);
-        builder.Property(a => a.ResponseExcerpt).HasMaxLength(WebhookAttempt.MaxExcerptLength);
     }
 }

@@ -270,145 +270,6 @@ namespace FeedbackHub.Domain.Persistence.Migrations
                     b.ToTable("tenant_language_rules");
                 });
 
-            modelBuilder.Entity("FeedbackHub.Domain.Delivery.Delivery", b =>
-                {
-                    b.Property<Guid>("Id")
-                        .HasColumnType("uuid")
-                        .HasColumnName("id");
-
-                    b.Property<Guid>("ApplicationId")
-                        .HasColumnType("uuid")
-                        .HasColumnName("application_id");
-
-                    b.Property<DateTimeOffset>("CreatedAt")
-                        .HasColumnType("timestamp with time zone")
-                        .HasColumnName("created_at");
-
-                    b.Property<Guid>("FeedbackId")
-                        .HasColumnType("uuid")
-                        .HasColumnName("feedback_id");
-
-                    b.Property<string>("LastReply")
-                        .HasMaxLength(1000)
-                        .HasColumnType("character varying(1000)")
-                        .HasColumnName("last_reply");
-
-                    b.Property<DateTimeOffset?>("LeaseUntil")
-                        .HasColumnType("timestamp with time zone")
-                        .HasColumnName("lease_until");
-
-                    b.Property<string>("MessageId")
-                        .IsRequired()
-                        .HasMaxLength(200)
-                        .HasColumnType("character varying(200)")
-                        .HasColumnName("message_id");
-
-                    b.Property<bool>("PossibleDuplicate")
-                        .HasColumnType("boolean")
-                        .HasColumnName("possible_duplicate");
-
-                    b.Property<Guid>("RequestId")
-                        .HasColumnType("uuid")
-                        .HasColumnName("request_id");
-
-                    b.Property<DateTimeOffset>("ScheduledFor")
-                        .HasColumnType("timestamp with time zone")
-                        .HasColumnName("scheduled_for");
-
-                    b.Property<DateTimeOffset?>("SentAt")
-                        .HasColumnType("timestamp with time zone")
-                        .HasColumnName("sent_at");
-
-                    b.Property<string>("Status")
-                        .IsRequired()
-                        .HasMaxLength(20)
-                        .HasColumnType("character varying(20)")
-                        .HasColumnName("status");
-
-                    b.Property<Guid>("TenantId")
-                        .HasColumnType("uuid")
-                        .HasColumnName("tenant_id");
-
-                    b.Property<DateTimeOffset>("UpdatedAt")
-                        .HasColumnType("timestamp with time zone")
-                        .HasColumnName("updated_at");
-
-                    b.HasKey("Id")
-                        .HasName("pk_deliveries");
-
-                    b.HasIndex("ApplicationId")
-                        .IsUnique()
-                        .HasDatabaseName("ix_deliveries_application_id");
-
-                    b.HasIndex("FeedbackId")
-                        .HasDatabaseName("ix_deliveries_feedback_id");
-
-                    b.HasIndex("RequestId")
-                        .HasDatabaseName("ix_deliveries_request_id");
-
-                    b.HasIndex("Status", "LeaseUntil")
-                        .HasDatabaseName("ix_deliveries_status_lease_until");
-
-                    b.HasIndex("TenantId", "Status", "Id")
-                        .HasDatabaseName("ix_deliveries_tenant_id_status_id");
-
-                    b.ToTable("deliveries");
-                });
-
-            modelBuilder.Entity("FeedbackHub.Domain.Delivery.DeliveryAttempt", b =>
-                {
-                    b.Property<Guid>("Id")
-                        .HasColumnType("uuid")
-                        .HasColumnName("id");
-
-                    b.Property<bool>("CountsAgainstBudget")
-                        .HasColumnType("boolean")
-                        .HasColumnName("counts_against_budget");
-
-                    b.Property<Guid>("DeliveryId")
-                        .HasColumnType("uuid")
-                        .HasColumnName("delivery_id");
-
-                    b.Property<DateTimeOffset?>("FinishedAt")
-                        .HasColumnType("timestamp with time zone")
-                        .HasColumnName("finished_at");
-
-                    b.Property<int>("Number")
-                        .HasColumnType("integer")
-                        .HasColumnName("number");
-
-                    b.Property<string>("Outcome")
-                        .IsRequired()
-                        .HasMaxLength(20)
-                        .HasColumnType("character varying(20)")
-                        .HasColumnName("outcome");
-
-                    b.Property<string>("Reply")
-                        .HasMaxLength(1000)
-                        .HasColumnType("character varying(1000)")
-                        .HasColumnName("reply");
-
-                    b.Property<DateTimeOffset>("StartedAt")
-                        .HasColumnType("timestamp with time zone")
-                        .HasColumnName("started_at");
-
-                    b.Property<Guid>("TenantId")
-                        .HasColumnType("uuid")
-                        .HasColumnName("tenant_id");
-
-                    b.HasKey("Id")
-                        .HasName("pk_delivery_attempts");
-
-                    b.HasIndex("TenantId")
-                        .HasDatabaseName("ix_delivery_attempts_tenant_id");
-
-                    b.HasIndex("DeliveryId", "Number")
-                        .IsUnique()
-                        .HasDatabaseName("ix_delivery_attempts_delivery_id_number");
-
-                    b.ToTable("delivery_attempts");
-                });
-
             modelBuilder.Entity("FeedbackHub.Domain.Delivery.FeedbackRequest", b =>
                 {
                     b.Property<Guid>("Id")
@@ -493,59 +354,6 @@ namespace FeedbackHub.Domain.Persistence.Migrations
                     b.ToTable("feedback_request_links");
                 });
 
-            modelBuilder.Entity("FeedbackHub.Domain.Delivery.Invitation", b =>
-                {
-                    b.Property<Guid>("Id")
-                        .HasColumnType("uuid")
-                        .HasColumnName("id");
-
-                    b.Property<Guid>("ApplicationId")
-                        .HasColumnType("uuid")
-                        .HasColumnName("application_id");
-
-                    b.Property<DateTimeOffset>("CreatedAt")
-                        .HasColumnType("timestamp with time zone")
-                        .HasColumnName("created_at");
-
-                    b.Property<DateTimeOffset>("DueAt")
-                        .HasColumnType("timestamp with time zone")
-                        .HasColumnName("due_at");
-
-                    b.Property<string>("LastReply")
-                        .HasMaxLength(1000)
-                        .HasColumnType("character varying(1000)")
-                        .HasColumnName("last_reply");
-
-                    b.Property<DateTimeOffset?>("SentAt")
-                        .HasColumnType("timestamp with time zone")
-                        .HasColumnName("sent_at");
-
-                    b.Property<string>("Status")
-                        .IsRequired()
-                        .HasMaxLength(20)
-                        .HasColumnType("character varying(20)")
-                        .HasColumnName("status");
-
-                    b.Property<Guid>("TenantId")
-                        .HasColumnType("uuid")
-                        .HasColumnName("tenant_id");
-
-                    b.HasKey("Id")
-                        .HasName("pk_invitations");
-
-                    b.HasIndex("ApplicationId")
-                        .HasDatabaseName("ix_invitations_application_id");
-
-                    b.HasIndex("DueAt")
-                        .HasDatabaseName("ix_invitations_due_at")
-                        .HasFilter("status = 'Queued'");
-
-                    b.HasIndex("TenantId", "ApplicationId")
-                        .HasDatabaseName("ix_invitations_tenant_id_application_id");
-
-                    b.ToTable("invitations");
-                });
-
             modelBuilder.Entity("FeedbackHub.Domain.Delivery.SuppressedAddress", b =>
                 {
                     b.Property<Guid>("TenantId")
@@ -573,48 +381,71 @@ namespace FeedbackHub.Domain.Persistence.Migrations
                     b.ToTable("suppressed_addresses");
                 });
 
-            modelBuilder.Entity("FeedbackHub.Domain.Email.TestEmail", b =>
+            modelBuilder.Entity("FeedbackHub.Domain.Email.DkimKey", b =>
                 {
                     b.Property<Guid>("Id")
                         .HasColumnType("uuid")
                         .HasColumnName("id");
 
-                    b.Property<string>("LastReply")
-                        .HasMaxLength(1000)
-                        .HasColumnType("character varying(1000)")
-                        .HasColumnName("last_reply");
-
-                    b.Property<string>("Recipient")
-                        .IsRequired()
-                        .HasMaxLength(254)
-                        .HasColumnType("character varying(254)")
-                        .HasColumnName("recipient");
-
-                    b.Property<DateTimeOffset>("RequestedAt")
+                    b.Property<DateTimeOffset?>("ActivatedAt")
                         .HasColumnType("timestamp with time zone")
-                        .HasColumnName("requested_at");
+                        .HasColumnName("activated_at");
 
-                    b.Property<DateTimeOffset?>("SentAt")
+                    b.Property<DateTimeOffset>("CreatedAt")
                         .HasColumnType("timestamp with time zone")
-                        .HasColumnName("sent_at");
+                        .HasColumnName("created_at");
 
-                    b.Property<string>("Status")
+                    b.Property<string>("Domain")
                         .IsRequired()
-                        .HasMaxLength(20)
-                        .HasColumnType("character varying(20)")
-                        .HasColumnName("status");
+                        .HasMaxLength(253)
+                        .HasColumnType("character varying(253)")
+                        .HasColumnName("domain");
+
+                    b.Property<bool>("Generated")
+                        .HasColumnType("boolean")
+                        .HasColumnName("generated");
+
+                    b.Property<int>("KeyBits")
+                        .HasColumnType("integer")
+                        .HasColumnName("key_bits");
+
+                    b.Property<byte[]>("PublicKey")
+                        .IsRequired()
+                        .HasColumnType("bytea")
+                        .HasColumnName("public_key");
+
+                    b.Property<byte[]>("SealedPrivateKey")
+                        .IsRequired()
+                        .HasColumnType("bytea")
+                        .HasColumnName("sealed_private_key");
+
+                    b.Property<string>("Selector")
+                        .IsRequired()
+                        .HasMaxLength(253)
+                        .HasColumnType("character varying(253)")
+                        .HasColumnName("selector");
+
+                    b.Property<string>("State")
+                        .IsRequired()
+                        .HasMaxLength(10)
+                        .HasColumnType("character varying(10)")
+                        .HasColumnName("state");
 
                     b.Property<Guid>("TenantId")
                         .HasColumnType("uuid")
                         .HasColumnName("tenant_id");
 
                     b.HasKey("Id")
-                        .HasName("pk_test_emails");
+                        .HasName("pk_dkim_keys");
 
-                    b.HasIndex("TenantId")
-                        .HasDatabaseName("ix_test_emails_tenant_id");
+                    b.HasIndex("TenantId", "State")
+                        .IsUnique()
+                        .HasDatabaseName("ix_dkim_keys_tenant_id_state");
 
-                    b.ToTable("test_emails");
+                    b.ToTable("dkim_keys", t =>
+                        {
+                            t.HasCheckConstraint("ck_dkim_keys_activated_at", "(state = 'Active') = (activated_at IS NOT NULL)");
+                        });
                 });
 
             modelBuilder.Entity("FeedbackHub.Domain.Model.ApiKey", b =>
@@ -913,28 +744,145 @@ namespace FeedbackHub.Domain.Persistence.Migrations
                     b.ToTable("tenants");
                 });
 
-            modelBuilder.Entity("FeedbackHub.Domain.Outbox.InboxRecord", b =>
+            modelBuilder.Entity("FeedbackHub.Domain.Outbound.OutboundAttempt", b =>
                 {
-                    b.Property<Guid>("MessageId")
+                    b.Property<Guid>("Id")
                         .HasColumnType("uuid")
-                        .HasColumnName("message_id");
+                        .HasColumnName("id");
 
-                    b.Property<string>("Consumer")
-                        .HasMaxLength(200)
-                        .HasColumnType("character varying(200)")
-                        .HasColumnName("consumer");
+                    b.Property<int?>("Code")
+                        .HasColumnType("integer")
+                        .HasColumnName("code");
 
-                    b.Property<DateTimeOffset>("ProcessedAt")
+                    b.Property<bool>("CountsAgainstBudget")
+                        .HasColumnType("boolean")
+                        .HasColumnName("counts_against_budget");
+
+                    b.Property<string>("Detail")
+                        .HasMaxLength(40)
+                        .HasColumnType("character varying(40)")
+                        .HasColumnName("detail");
+
+                    b.Property<int?>("DurationMs")
+                        .HasColumnType("integer")
+                        .HasColumnName("duration_ms");
+
+                    b.Property<DateTimeOffset?>("FinishedAt")
                         .HasColumnType("timestamp with time zone")
-                        .HasColumnName("processed_at");
+                        .HasColumnName("finished_at");
 
-                    b.HasKey("MessageId", "Consumer")
-                        .HasName("pk_inbox_records");
+                    b.Property<int>("Number")
+                        .HasColumnType("integer")
+                        .HasColumnName("number");
 
-                    b.HasIndex("ProcessedAt")
-                        .HasDatabaseName("ix_inbox_records_processed_at");
+                    b.Property<Guid>("OutboundId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("outbound_id");
 
-                    b.ToTable("inbox_records");
+                    b.Property<string>("Outcome")
+                        .IsRequired()
+                        .HasMaxLength(20)
+                        .HasColumnType("character varying(20)")
+                        .HasColumnName("outcome");
+
+                    b.Property<string>("Reply")
+                        .HasMaxLength(1000)
+                        .HasColumnType("character varying(1000)")
+                        .HasColumnName("reply");
+
+                    b.Property<string>("ResponseExcerpt")
+                        .HasMaxLength(256)
+                        .HasColumnType("character varying(256)")
+                        .HasColumnName("response_excerpt");
+
+                    b.Property<DateTimeOffset>("StartedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("started_at");
+
+                    b.Property<Guid>("TenantId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("tenant_id");
+
+                    b.HasKey("Id")
+                        .HasName("pk_outbound_attempts");
+
+                    b.HasIndex("TenantId")
+                        .HasDatabaseName("ix_outbound_attempts_tenant_id");
+
+                    b.HasIndex("OutboundId", "Number")
+                        .IsUnique()
+                        .HasDatabaseName("ix_outbound_attempts_outbound_id_number");
+
+                    b.ToTable("outbound_attempts", (string)null);
+                });
+
+            modelBuilder.Entity("FeedbackHub.Domain.Outbound.OutboundItem", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .HasColumnType("uuid")
+                        .HasColumnName("id");
+
+                    b.Property<string>("Channel")
+                        .IsRequired()
+                        .HasMaxLength(30)
+                        .HasColumnType("character varying(30)")
+                        .HasColumnName("channel");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at");
+
+                    b.Property<DateTimeOffset>("DueAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("due_at");
+
+                    b.Property<string>("LastReply")
+                        .HasMaxLength(1000)
+                        .HasColumnType("character varying(1000)")
+                        .HasColumnName("last_reply");
+
+                    b.Property<DateTimeOffset?>("LeaseUntil")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("lease_until");
+
+                    b.Property<bool>("PossibleDuplicate")
+                        .HasColumnType("boolean")
+                        .HasColumnName("possible_duplicate");
+
+                    b.Property<DateTimeOffset?>("SentAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("sent_at");
+
+                    b.Property<string>("Status")
+                        .IsRequired()
+                        .HasMaxLength(20)
+                        .HasColumnType("character varying(20)")
+                        .HasColumnName("status");
+
+                    b.Property<Guid>("TenantId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("tenant_id");
+
+                    b.Property<DateTimeOffset>("UpdatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("updated_at");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("DueAt")
+                        .HasDatabaseName("ix_outbound_due_at")
+                        .HasFilter("status = 'Scheduled'");
+
+                    b.HasIndex("LeaseUntil")
+                        .HasDatabaseName("ix_outbound_lease_until")
+                        .HasFilter("status = 'Sending'");
+
+                    b.HasIndex("TenantId", "Status", "Id")
+                        .HasDatabaseName("ix_outbound_tenant_id_status_id");
+
+                    b.ToTable("outbound", (string)null);
+
+                    b.UseTptMappingStrategy();
                 });
 
             modelBuilder.Entity("FeedbackHub.Domain.Outbox.OutboxMessage", b =>
@@ -1100,147 +1048,6 @@ namespace FeedbackHub.Domain.Persistence.Migrations
                     b.ToTable("template_versions");
                 });
 
-            modelBuilder.Entity("FeedbackHub.Domain.Webhooks.WebhookAttempt", b =>
-                {
-                    b.Property<Guid>("Id")
-                        .HasColumnType("uuid")
-                        .HasColumnName("id");
-
-                    b.Property<DateTimeOffset>("AttemptedAt")
-                        .HasColumnType("timestamp with time zone")
-                        .HasColumnName("attempted_at");
-
-                    b.Property<Guid>("DeliveryId")
-                        .HasColumnType("uuid")
-                        .HasColumnName("delivery_id");
-
-                    b.Property<int>("DurationMs")
-                        .HasColumnType("integer")
-                        .HasColumnName("duration_ms");
-
-                    b.Property<string>("Error")
-                        .HasMaxLength(300)
-                        .HasColumnType("character varying(300)")
-                        .HasColumnName("error");
-
-                    b.Property<int>("Number")
-                        .HasColumnType("integer")
-                        .HasColumnName("number");
-
-                    b.Property<string>("Outcome")
-                        .IsRequired()
-                        .HasMaxLength(40)
-                        .HasColumnType("character varying(40)")
-                        .HasColumnName("outcome");
-
-                    b.Property<string>("ResponseExcerpt")
-                        .HasMaxLength(256)
-                        .HasColumnType("character varying(256)")
-                        .HasColumnName("response_excerpt");
-
-                    b.Property<int?>("StatusCode")
-                        .HasColumnType("integer")
-                        .HasColumnName("status_code");
-
-                    b.Property<Guid>("TenantId")
-                        .HasColumnType("uuid")
-                        .HasColumnName("tenant_id");
-
-                    b.HasKey("Id")
-                        .HasName("pk_webhook_attempts");
-
-                    b.HasIndex("TenantId")
-                        .HasDatabaseName("ix_webhook_attempts_tenant_id");
-
-                    b.HasIndex("DeliveryId", "Number")
-                        .IsUnique()
-                        .HasDatabaseName("ix_webhook_attempts_delivery_id_number");
-
-                    b.ToTable("webhook_attempts");
-                });
-
-            modelBuilder.Entity("FeedbackHub.Domain.Webhooks.WebhookDelivery", b =>
-                {
-                    b.Property<Guid>("Id")
-                        .HasColumnType("uuid")
-                        .HasColumnName("id");
-
-                    b.Property<int>("Attempts")
-                        .HasColumnType("integer")
-                        .HasColumnName("attempts");
-
-                    b.Property<int>("AttemptsSinceRedeliver")
-                        .HasColumnType("integer")
-                        .HasColumnName("attempts_since_redeliver");
-
-                    b.Property<DateTimeOffset>("CreatedAt")
-                        .HasColumnType("timestamp with time zone")
-                        .HasColumnName("created_at");
-
-                    b.Property<Guid>("EventId")
-                        .HasColumnType("uuid")
-                        .HasColumnName("event_id");
-
-                    b.Property<string>("EventType")
-                        .IsRequired()
-                        .HasMaxLength(40)
-                        .HasColumnType("character varying(40)")
-                        .HasColumnName("event_type");
-
-                    b.Property<string>("LastOutcome")
-                        .HasMaxLength(40)
-                        .HasColumnType("character varying(40)")
-                        .HasColumnName("last_outcome");
-
-                    b.Property<int?>("LastStatusCode")
-                        .HasColumnType("integer")
-                        .HasColumnName("last_status_code");
-
-                    b.Property<DateTimeOffset?>("NextAttemptAt")
-                        .HasColumnType("timestamp with time zone")
-                        .HasColumnName("next_attempt_at");
-
-                    b.Property<string>("Status")
-                        .IsRequired()
-                        .HasMaxLength(20)
-                        .HasColumnType("character varying(20)")
-                        .HasColumnName("status");
-
-                    b.Property<Guid>("SubscriptionId")
-                        .HasColumnType("uuid")
-                        .HasColumnName("subscription_id");
-
-                    b.Property<Guid>("TenantId")
-                        .HasColumnType("uuid")
-                        .HasColumnName("tenant_id");
-
-                    b.Property<DateTimeOffset>("UpdatedAt")
-                        .HasColumnType("timestamp with time zone")
-                        .HasColumnName("updated_at");
-
-                    b.HasKey("Id")
-                        .HasName("pk_webhook_deliveries");
-
-                    b.HasIndex("EventId")
-                        .HasDatabaseName("ix_webhook_deliveries_event_id");
-
-                    b.HasIndex("NextAttemptAt")
-                        .HasDatabaseName("ix_webhook_deliveries_next_attempt_at")
-                        .HasFilter("status = 'Pending'");
-
-                    b.HasIndex("TenantId")
-                        .HasDatabaseName("ix_webhook_deliveries_tenant_id");
-
-                    b.HasIndex("SubscriptionId", "EventId")
-                        .IsUnique()
-                        .HasDatabaseName("ix_webhook_deliveries_subscription_id_event_id");
-
-                    b.HasIndex("SubscriptionId", "Id")
-                        .HasDatabaseName("ix_webhook_deliveries_subscription_id_id");
-
-                    b.ToTable("webhook_deliveries");
-                });
-
             modelBuilder.Entity("FeedbackHub.Domain.Webhooks.WebhookEvent", b =>
                 {
                     b.Property<Guid>("Id")
@@ -1341,6 +1148,99 @@ namespace FeedbackHub.Domain.Persistence.Migrations
                         });
                 });
 
+            modelBuilder.Entity("FeedbackHub.Domain.Delivery.Delivery", b =>
+                {
+                    b.HasBaseType("FeedbackHub.Domain.Outbound.OutboundItem");
+
+                    b.Property<Guid>("ApplicationId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("application_id");
+
+                    b.Property<Guid>("FeedbackId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("feedback_id");
+
+                    b.Property<string>("MessageId")
+                        .IsRequired()
+                        .HasMaxLength(200)
+                        .HasColumnType("character varying(200)")
+                        .HasColumnName("message_id");
+
+                    b.Property<Guid>("RequestId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("request_id");
+
+                    b.HasIndex("ApplicationId")
+                        .IsUnique()
+                        .HasDatabaseName("ix_deliveries_application_id");
+
+                    b.HasIndex("FeedbackId")
+                        .HasDatabaseName("ix_deliveries_feedback_id");
+
+                    b.HasIndex("RequestId")
+                        .HasDatabaseName("ix_deliveries_request_id");
+
+                    b.ToTable("deliveries", (string)null);
+                });
+
+            modelBuilder.Entity("FeedbackHub.Domain.Delivery.Invitation", b =>
+                {
+                    b.HasBaseType("FeedbackHub.Domain.Outbound.OutboundItem");
+
+                    b.Property<Guid>("ApplicationId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("application_id");
+
+                    b.HasIndex("ApplicationId")
+                        .HasDatabaseName("ix_invitations_application_id");
+
+                    b.ToTable("invitations", (string)null);
+                });
+
+            modelBuilder.Entity("FeedbackHub.Domain.Email.TestEmail", b =>
+                {
+                    b.HasBaseType("FeedbackHub.Domain.Outbound.OutboundItem");
+
+                    b.Property<string>("Recipient")
+                        .IsRequired()
+                        .HasMaxLength(254)
+                        .HasColumnType("character varying(254)")
+                        .HasColumnName("recipient");
+
+                    b.ToTable("test_emails", (string)null);
+                });
+
+            modelBuilder.Entity("FeedbackHub.Domain.Webhooks.WebhookDelivery", b =>
+                {
+                    b.HasBaseType("FeedbackHub.Domain.Outbound.OutboundItem");
+
+                    b.Property<Guid>("EventId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("event_id");
+
+                    b.Property<string>("EventType")
+                        .IsRequired()
+                        .HasMaxLength(40)
+                        .HasColumnType("character varying(40)")
+                        .HasColumnName("event_type");
+
+                    b.Property<Guid>("SubscriptionId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("subscription_id");
+
+                    b.HasIndex("EventId")
+                        .HasDatabaseName("ix_webhook_deliveries_event_id");
+
+                    b.HasIndex("SubscriptionId", "EventId")
+                        .IsUnique()
+                        .HasDatabaseName("ix_webhook_deliveries_subscription_id_event_id");
+
+                    b.HasIndex("SubscriptionId", "Id")
+                        .HasDatabaseName("ix_webhook_deliveries_subscription_id_id");
+
+                    b.ToTable("webhook_deliveries", (string)null);
+                });
+
             modelBuilder.Entity("FeedbackHub.Domain.Auditing.AuditEvent", b =>
                 {
                     b.HasOne("FeedbackHub.Domain.Model.Tenant", null)
@@ -1385,47 +1285,6 @@ namespace FeedbackHub.Domain.Persistence.Migrations
                         .HasConstraintName("fk_tenant_language_rules_tenants_tenant_id");
                 });
 
-            modelBuilder.Entity("FeedbackHub.Domain.Delivery.Delivery", b =>
-                {
-                    b.HasOne("FeedbackHub.Domain.Model.Application", null)
-                        .WithMany()
-                        .HasForeignKey("ApplicationId")
-                        .OnDelete(DeleteBehavior.Cascade)
-                        .IsRequired()
-                        .HasConstraintName("fk_deliveries_applications_application_id");
-
-                    b.HasOne("FeedbackHub.Domain.Authoring.Feedback", null)
-                        .WithMany()
-                        .HasForeignKey("FeedbackId")
-                        .OnDelete(DeleteBehavior.Cascade)
-                        .IsRequired()
-                        .HasConstraintName("fk_deliveries_feedback_feedback_id");
-
-                    b.HasOne("FeedbackHub.Domain.Delivery.FeedbackRequest", null)
-                        .WithMany()
-                        .HasForeignKey("RequestId")
-                        .OnDelete(DeleteBehavior.Cascade)
-                        .IsRequired()
-                        .HasConstraintName("fk_deliveries_feedback_requests_request_id");
-
-                    b.HasOne("FeedbackHub.Domain.Model.Tenant", null)
-                        .WithMany()
-                        .HasForeignKey("TenantId")
-                        .OnDelete(DeleteBehavior.Cascade)
-                        .IsRequired()
-                        .HasConstraintName("fk_deliveries_tenants_tenant_id");
-                });
-
-            modelBuilder.Entity("FeedbackHub.Domain.Delivery.DeliveryAttempt", b =>
-                {
-                    b.HasOne("FeedbackHub.Domain.Delivery.Delivery", null)
-                        .WithMany("Attempts")
-                        .HasForeignKey("DeliveryId")
-                        .OnDelete(DeleteBehavior.Cascade)
-                        .IsRequired()
-                        .HasConstraintName("fk_delivery_attempts_deliveries_delivery_id");
-                });
-
             modelBuilder.Entity("FeedbackHub.Domain.Delivery.FeedbackRequest", b =>
                 {
                     b.HasOne("FeedbackHub.Domain.Model.Application", null)
@@ -1446,24 +1305,14 @@ namespace FeedbackHub.Domain.Persistence.Migrations
                         .HasConstraintName("fk_feedback_request_links_applications_application_id");
                 });
 
-            modelBuilder.Entity("FeedbackHub.Domain.Delivery.Invitation", b =>
-                {
-                    b.HasOne("FeedbackHub.Domain.Model.Application", null)
-                        .WithMany()
-                        .HasForeignKey("ApplicationId")
-                        .OnDelete(DeleteBehavior.Cascade)
-                        .IsRequired()
-                        .HasConstraintName("fk_invitations_applications_application_id");
-                });
-
-            modelBuilder.Entity("FeedbackHub.Domain.Email.TestEmail", b =>
+            modelBuilder.Entity("FeedbackHub.Domain.Email.DkimKey", b =>
                 {
                     b.HasOne("FeedbackHub.Domain.Model.Tenant", null)
                         .WithMany()
                         .HasForeignKey("TenantId")
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired()
-                        .HasConstraintName("fk_test_emails_tenants_tenant_id");
+                        .HasConstraintName("fk_dkim_keys_tenants_tenant_id");
                 });
 
             modelBuilder.Entity("FeedbackHub.Domain.Model.ApiKey", b =>
@@ -1503,6 +1352,26 @@ namespace FeedbackHub.Domain.Persistence.Migrations
                         .HasConstraintName("fk_candidates_tenants_tenant_id");
                 });
 
+            modelBuilder.Entity("FeedbackHub.Domain.Outbound.OutboundAttempt", b =>
+                {
+                    b.HasOne("FeedbackHub.Domain.Outbound.OutboundItem", null)
+                        .WithMany("Attempts")
+                        .HasForeignKey("OutboundId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_outbound_attempts_outbound_outbound_id");
+                });
+
+            modelBuilder.Entity("FeedbackHub.Domain.Outbound.OutboundItem", b =>
+                {
+                    b.HasOne("FeedbackHub.Domain.Model.Tenant", null)
+                        .WithMany()
+                        .HasForeignKey("TenantId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_outbound_tenants_tenant_id");
+                });
+
             modelBuilder.Entity("FeedbackHub.Domain.Templates.Template", b =>
                 {
                     b.HasOne("FeedbackHub.Domain.Model.Tenant", null)
@@ -1521,33 +1390,6 @@ namespace FeedbackHub.Domain.Persistence.Migrations
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired()
                         .HasConstraintName("fk_template_versions_templates_template_id");
-                });
-
-            modelBuilder.Entity("FeedbackHub.Domain.Webhooks.WebhookAttempt", b =>
-                {
-                    b.HasOne("FeedbackHub.Domain.Webhooks.WebhookDelivery", null)
-                        .WithMany()
-                        .HasForeignKey("DeliveryId")
-                        .OnDelete(DeleteBehavior.Cascade)
-                        .IsRequired()
-                        .HasConstraintName("fk_webhook_attempts_webhook_deliveries_delivery_id");
-                });
-
-            modelBuilder.Entity("FeedbackHub.Domain.Webhooks.WebhookDelivery", b =>
-                {
-                    b.HasOne("FeedbackHub.Domain.Webhooks.WebhookEvent", null)
-                        .WithMany()
-                        .HasForeignKey("EventId")
-                        .OnDelete(DeleteBehavior.Cascade)
-                        .IsRequired()
-                        .HasConstraintName("fk_webhook_deliveries_webhook_events_event_id");
-
-                    b.HasOne("FeedbackHub.Domain.Webhooks.WebhookSubscription", null)
-                        .WithMany()
-                        .HasForeignKey("SubscriptionId")
-                        .OnDelete(DeleteBehavior.Cascade)
-                        .IsRequired()
-                        .HasConstraintName("fk_webhook_deliveries_webhook_subscriptions_subscription_id");
                 });
 
             modelBuilder.Entity("FeedbackHub.Domain.Webhooks.WebhookEvent", b =>
@@ -1571,6 +1413,84 @@ namespace FeedbackHub.Domain.Persistence.Migrations
                 });
 
             modelBuilder.Entity("FeedbackHub.Domain.Delivery.Delivery", b =>
+                {
+                    b.HasOne("FeedbackHub.Domain.Model.Application", null)
+                        .WithMany()
+                        .HasForeignKey("ApplicationId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_deliveries_applications_application_id");
+
+                    b.HasOne("FeedbackHub.Domain.Authoring.Feedback", null)
+                        .WithMany()
+                        .HasForeignKey("FeedbackId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_deliveries_feedback_feedback_id");
+
+                    b.HasOne("FeedbackHub.Domain.Outbound.OutboundItem", null)
+                        .WithOne()
+                        .HasForeignKey("FeedbackHub.Domain.Delivery.Delivery", "Id")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+
+                    b.HasOne("FeedbackHub.Domain.Delivery.FeedbackRequest", null)
+                        .WithMany()
+                        .HasForeignKey("RequestId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_deliveries_feedback_requests_request_id");
+                });
+
+            modelBuilder.Entity("FeedbackHub.Domain.Delivery.Invitation", b =>
+                {
+                    b.HasOne("FeedbackHub.Domain.Model.Application", null)
+                        .WithMany()
+                        .HasForeignKey("ApplicationId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_invitations_applications_application_id");
+
+                    b.HasOne("FeedbackHub.Domain.Outbound.OutboundItem", null)
+                        .WithOne()
+                        .HasForeignKey("FeedbackHub.Domain.Delivery.Invitation", "Id")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("FeedbackHub.Domain.Email.TestEmail", b =>
+                {
+                    b.HasOne("FeedbackHub.Domain.Outbound.OutboundItem", null)
+                        .WithOne()
+                        .HasForeignKey("FeedbackHub.Domain.Email.TestEmail", "Id")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("FeedbackHub.Domain.Webhooks.WebhookDelivery", b =>
+                {
+                    b.HasOne("FeedbackHub.Domain.Webhooks.WebhookEvent", null)
+                        .WithMany()
+                        .HasForeignKey("EventId")
+                        .OnDelete(DeleteBehavior.NoAction)
+                        .IsRequired()
+                        .HasConstraintName("fk_webhook_deliveries_webhook_events_event_id");
+
+                    b.HasOne("FeedbackHub.Domain.Outbound.OutboundItem", null)
+                        .WithOne()
+                        .HasForeignKey("FeedbackHub.Domain.Webhooks.WebhookDelivery", "Id")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+
+                    b.HasOne("FeedbackHub.Domain.Webhooks.WebhookSubscription", null)
+                        .WithMany()
+                        .HasForeignKey("SubscriptionId")
+                        .OnDelete(DeleteBehavior.NoAction)
+                        .IsRequired()
+                        .HasConstraintName("fk_webhook_deliveries_webhook_subscriptions_subscription_id");
+                });
+
+            modelBuilder.Entity("FeedbackHub.Domain.Outbound.OutboundItem", b =>
                 {
                     b.Navigation("Attempts");
                 });

@@ -1,0 +1,47 @@
+using FeedbackHub.Domain.Model;
+using FeedbackHub.Domain.Outbound;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Metadata.Builders;
+
+namespace FeedbackHub.Domain.Persistence.Configurations;
+
+/// <summary>
+/// The shared outbound shape in one table (<c>outbound</c>) and its attempts (<c>outbound_attempts</c>); each channel's
+/// own columns live in a table of its own, one row per item with the same id (table per type).
+/// </summary>
+internal sealed class OutboundItemConfiguration : IEntityTypeConfiguration<OutboundItem>
+{
+    public void Configure(EntityTypeBuilder<OutboundItem> builder)
+    {
+        builder.ToTable("outbound");
+        builder.UseTptMappingStrategy();
+        builder.HasKey(o => o.Id);
+        builder.HasOne<Tenant>().WithMany().HasForeignKey(o => o.TenantId).OnDelete(DeleteBehavior.Cascade);
+        builder.Property(o => o.Channel).HasMaxLength(30);
+        builder.Property(o => o.Status).HasConversion<string>().HasMaxLength(20);
+        builder.Property(o => o.LastReply).HasMaxLength(1000);
+        builder.HasIndex(o => new { o.TenantId, o.Status, o.Id });
+        // Recovery: attempts whose lease ran out, and scheduled items whose message was lost.
+        builder.HasIndex(o => o.LeaseUntil).HasFilter("status = 'Sending'");
+        builder.HasIndex(o => o.DueAt).HasFilter("status = 'Scheduled'");
+        builder.HasMany(o => o.Attempts).WithOne().HasForeignKey(a => a.OutboundId).OnDelete(DeleteBehavior.Cascade);
+        builder.Navigation(o => o.Attempts).HasField("_attempts").UsePropertyAccessMode(PropertyAccessMode.Field);
+        builder.Ignore(o => o.GuardingApplicationId);
+        builder.Ignore(o => o.CurrentAttempt);
+    }
+}
+
+internal sealed class OutboundAttemptConfiguration : IEntityTypeConfiguration<OutboundAttempt>
+{
+    public void Configure(EntityTypeBuilder<OutboundAttempt> builder)
+    {
+        builder.ToTable("outbound_attempts");
+        builder.HasKey(a => a.Id);
+        builder.HasIndex(a => new { a.OutboundId, a.Number }).IsUnique();
+        builder.HasIndex(a => a.TenantId);
+        builder.Property(a => a.Outcome).HasConversion<string>().HasMaxLength(20);
+        builder.Property(a => a.Reply).HasMaxLength(1000);
+        builder.Property(a => a.Detail).HasMaxLength(OutboundAttempt.MaxDetailLength);
+        builder.Property(a => a.ResponseExcerpt).HasMaxLength(OutboundAttempt.MaxExcerptLength);
+    }
+}

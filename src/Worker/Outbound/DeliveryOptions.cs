@@ -1,0 +1,47 @@
+namespace FeedbackHub.Worker.Outbound;
+
+/// <summary>The <c>Delivery</c> configuration section: the outbound core's timings and the email channels' retries.</summary>
+public sealed class DeliveryOptions
+{
+    /// <summary>Transient email failures (4xx, unreachable server) before an email fails.</summary>
+    public int MaxAttempts { get; set; } = 6;
+
+    /// <summary>The wait after the first transient failure; it doubles after each further one (at most an hour).</summary>
+    public TimeSpan FirstBackoff { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// The longest wait between two tries while the mail server has a problem that is the operator's to fix (5xx
+    /// outside RCPT TO, TLS, authentication): such tries are not counted, nothing is suppressed, and once the server is
+    /// fixed every waiting email goes out within this time.
+    /// </summary>
+    public TimeSpan ServerProblemRetry { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>
+    /// How long an attempt's claim lasts unless renewed. The worker renews the leases of its attempts every third of this
+    /// (<see cref="SendingLeases"/>), however long the other side takes; once a worker has died, recovery takes its
+    /// attempts over within one lease and <see cref="RecoveryInterval"/>.
+    /// </summary>
+    public TimeSpan SendingLease { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>How often interrupted attempts and lost messages are looked for.</summary>
+    public TimeSpan RecoveryInterval { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// Once the other side has answered, how long the worker keeps trying to record the answer while the database is
+    /// unreachable (backoff up to 2 s) before it leaves the attempt to recovery, which sends it again as a possible duplicate.
+    /// </summary>
+    public TimeSpan RecordOutcomeFor { get; set; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>How many items one recovery pass looks at.</summary>
+    public int RecoveryBatchSize { get; set; } = 100;
+
+    /// <summary>
+    /// An item still scheduled this long after its due time has lost its message (a purged or dead-lettered queue):
+    /// recovery queues a new one and moves the due time to now. Keep it well above the longest backlog you expect, or a
+    /// backlog gets extra (harmless) messages.
+    /// </summary>
+    public TimeSpan LostMessageAfter { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>A message that arrives this much before the item's due time is put back for the due time.</summary>
+    public TimeSpan EarlyTolerance { get; set; } = TimeSpan.FromSeconds(2);
+}

@@ -1,0 +1,91 @@
+using System.Security.Cryptography;
+using FeedbackHub.Api.Commands;
+using FeedbackHub.Api.Features.Settings;
+using FeedbackHub.Domain.Email;
+using FeedbackHub.Domain.Model;
+using FeedbackHub.Domain.Webhooks;
+using FeedbackHub.Tests;
+using Microsoft.EntityFrameworkCore;
+
+namespace FeedbackHub.Api.Tests.Settings;
+
+/// <summary>The API after an operator replaced Webhooks:SecretKey: the new key is current, the old one is in Webhooks:PreviousSecretKeys.</summary>
+public sealed class DkimRekeyFixture : IAsyncLifetime
+{
+    public DkimRekeyFixture()
+    {
+        Api.Settings[WebhookSecretBox.ConfigurationKey] = NewKey;
+        Api.Settings[WebhookSecretBox.PreviousKeysConfigurationKey] = OldKey;
+    }
+
+    public string OldKey { get; } = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
+
+    public string NewKey { get; } = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
+
+    public ApiFactory Api { get; } = new();
+
+    public Task InitializeAsync() => Api.InitializeAsync();
+
+    public Task DisposeAsync() => ((IAsyncLifetime)Api).DisposeAsync();
+}
+
+/// <summary>Rotating the operator's key re-seals DKIM private keys too; their DNS records do not change.</summary>
+public sealed class DkimKeyRekeyTests(DkimRekeyFixture fixture) : IClassFixture<DkimRekeyFixture>
+{
+    private static readonly TenantSettings Acme = TenantSettings.Default with { SenderAddress = "talent@acme.example" };
+
+    [Fact]
+    public async Task Rekey_reseals_DKIM_keys_under_the_new_key_and_names_the_tenants_whose_key_no_key_opens()
+    {
+        var api = fixture.Api;
+        var kept = await api.CreateTenantAsync(settings: Acme);
+        var lost = await api.CreateTenantAsync(settings: Acme);
+        using var rsa = RSA.Create(2048);
+        var old = new WebhookSecretBox(Convert.FromBase64String(fixture.OldKey));
+        var now = DateTimeOffset.UtcNow;
+        var sealedUnderOld = DkimKey.Upload(kept.Id, "acme.example", "fh1", rsa.ExportPkcs8PrivateKeyPem(), old, now);
+        await using (var db = api.Database.CreateDbContext())
+        {
+            db.DkimKeys.Add(sealedUnderOld);
+            db.DkimKeys.Add(DkimKey.Upload(lost.Id, "acme.example", "fh1", rsa.ExportPkcs8PrivateKeyPem(), new WebhookSecretBox(RandomNumberGenerator.GetBytes(32)), now));
+            await db.SaveChangesAsync();
+        }
+
+        // Before: the old key still opens it (a previous key), so the tenant's emails are signed.
+        var before = (await (await kept.Admin.GetAsync("/v1/settings")).ReadAsync<SettingsResponse>()).Dkim;
+        Assert.Equal("signing", before.Status);
+        Assert.Equal("keyUnreadable", (await (await lost.Admin.GetAsync("/v1/settings")).ReadAsync<SettingsResponse>()).Dkim.Status);
+
+        var (exit, output, error) = await RekeyAsync("rekey-secrets");
+        Assert.Equal(1, exit);
+        Assert.Contains("DKIM keys: 1 re-sealed under the current key, 0 already current, 1 unreadable", output, StringComparison.Ordinal);
+        Assert.Contains($"tenant {lost.Id}", error, StringComparison.Ordinal);
+        Assert.DoesNotContain(kept.Id.ToString(), error, StringComparison.Ordinal);
+
+        // The new key alone opens it now, to the same private key; the published record is unchanged.
+        await using (var db = api.Database.CreateDbContext())
+        {
+            var resealed = await db.DkimKeys.SingleAsync(k => k.TenantId == kept.Id);
+            Assert.NotEqual(sealedUnderOld.SealedPrivateKey, resealed.SealedPrivateKey);
+            Assert.Equal(rsa.ExportPkcs8PrivateKeyPem(), resealed.OpenPrivateKey(new WebhookSecretBox(Convert.FromBase64String(fixture.NewKey))));
+            Assert.False(resealed.Opens(old));
+        }
+
+        Assert.Equal(before.DnsRecord!.Value, (await (await kept.Admin.GetAsync("/v1/settings")).ReadAsync<SettingsResponse>()).Dkim.DnsRecord!.Value);
+
+        // The lost tenant removes its key; the earlier command name runs the same pass and finds everything current.
+        await (await lost.Admin.PatchAsync("/v1/settings", HttpAssertions.JsonBody(new { dkim = (object?)null }))).ReadAsync<SettingsResponse>();
+        (exit, output, _) = await RekeyAsync("rekey-webhook-secrets");
+        Assert.Equal(0, exit);
+        Assert.Contains("DKIM keys: 0 re-sealed under the current key, 1 already current, 0 unreadable", output, StringComparison.Ordinal);
+        Assert.Contains("Webhooks:PreviousSecretKeys can be removed", output, StringComparison.Ordinal);
+    }
+
+    private async Task<(int Exit, string Output, string Error)> RekeyAsync(string command)
+    {
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        var exit = await HostCommands.Find([command])!(fixture.Api.Services, [command], output, error);
+        return (exit, output.ToString(), error.ToString());
+    }
+}
