@@ -1,5 +1,6 @@
 using System.Text;
 using FeedbackHub.Domain.Language;
+using FeedbackHub.Language.Semantic;
 
 namespace FeedbackHub.Tools.LanguageTraining;
 

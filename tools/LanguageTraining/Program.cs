@@ -4,6 +4,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using FeedbackHub.Domain.Language;
+using FeedbackHub.Language.Semantic;
 using FeedbackHub.Tools.LanguageTraining;
 
 // dotnet run --project tools/LanguageTraining -c Release -- train | evaluate FILE... | review
@@ -24,7 +25,7 @@ switch (verb)
     default:
         Console.WriteLine("""
             Usage: LanguageTraining train    [--data data/language/train] [--corpus tests/Domain.Tests/Language/corpus.jsonl]
-                                             [--out src/Domain/Language/Model/semantic-model.json] [--seed 14] [--folds 5]
+                                             [--out src/Language.Semantic/Model/semantic-model.json] [--seed 14] [--folds 5]
                                              [--hidden 0] [--epochs 60] [--rule-features true] [--lexical true] [--min-count 2]
                                              [--downgrade 0.9] [--drop-protected search|never]
                    LanguageTraining evaluate FILE... [--jurisdiction US] [--misses]    (rules vs full on labelled files)
@@ -216,7 +217,7 @@ int Evaluate(Options o)
 
     var items = o.Files.SelectMany(LabelledItem.Load).ToList();
     var rules = LanguageChecker.Create(RuleCatalog.Default.ForJurisdiction(o.Jurisdiction));
-    var full = FullLanguageChecker.Create(rules, maxParallelism: Environment.ProcessorCount);
+    var full = FullLanguageChecker.Create(rules, SentenceClassifier.Shared, Environment.ProcessorCount);
     var rulesCard = Scorecard.Compute(items, [.. items.Select(i => rules.Check(i.Text))], categories);
     var fullCard = Scorecard.Compute(items, full.CheckMany([.. items.Select(i => i.Text)]), categories);
     Console.WriteLine($"{string.Join(", ", o.Files.Select(Path.GetFileName))}: {items.Count} items, {items.Count(i => i.Risky)} risky, {o.Jurisdiction} pack, model {SemanticModel.Default.Document.CatalogVersion}/{SemanticModel.Default.Document.TrainingDataSha256[..12]}");
@@ -241,7 +242,7 @@ int Explain(Options o)
         var top = SemanticModel.Default.Classes.Select(c => (c, p: scores[c])).OrderByDescending(x => x.p).Take(3);
         Console.WriteLine($"{text}\n  rules: [{string.Join(",", hits)}]  model: {string.Join(", ", top.Select(x => $"{x.c} {x.p:F2}"))}");
         Console.WriteLine($"  nearest {top.First().c}: {SentenceClassifier.Shared.Nearest(scores, top.First().c)?.Text}");
-        Console.WriteLine($"  full: {string.Join("; ", FullLanguageChecker.Create(rules).Check(text).Select(f => $"{f.RuleId} {f.Severity}"))}");
+        Console.WriteLine($"  full: {string.Join("; ", FullLanguageChecker.Create(rules, SentenceClassifier.Shared).Check(text).Select(f => $"{f.RuleId} {f.Severity}"))}");
     }
 
     return 0;
@@ -311,7 +312,7 @@ internal sealed record Options(
 {
     public static Options Parse(string[] args)
     {
-        var o = new Options("data/language/train", "tests/Domain.Tests/Language/corpus.jsonl", "src/Domain/Language/Model/semantic-model.json",
+        var o = new Options("data/language/train", "tests/Domain.Tests/Language/corpus.jsonl", "src/Language.Semantic/Model/semantic-model.json",
             "tools/LanguageTraining/obj/embedding-cache.bin", 14, 5, 0, 60, 0.01, 0.0001, true, true, 2, 0.95, 0.9, true, "US", false, false, []);
         for (var i = 0; i < args.Length; i++)
         {

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using FeedbackHub.Domain.Language;
+using FeedbackHub.Language.Semantic;
 
 namespace FeedbackHub.Bench.Language;
 
@@ -57,7 +58,7 @@ public static class SemanticBench
             embedder.Embed(sentences, cores);
             var embed = watch.Elapsed.TotalSeconds;
             embedder.ClearCache();
-            var full = FullLanguageChecker.Create(rules, maxParallelism: cores);
+            var full = FullLanguageChecker.Create(rules, SentenceClassifier.Shared, cores);
             watch.Restart();
             full.CheckMany(sentences);
             var check = watch.Elapsed.TotalSeconds;
@@ -69,7 +70,7 @@ public static class SemanticBench
         var answers = Enumerable.Range(0, 40).Select(i => Answer(sentences, 2000, i)).ToList();
         foreach (var cores in new[] { 1, 2 })
         {
-            var full = FullLanguageChecker.Create(rules, maxParallelism: cores);
+            var full = FullLanguageChecker.Create(rules, SentenceClassifier.Shared, cores);
             var cold = new List<double>();
             var cached = new List<double>();
             var edited = new List<double>();

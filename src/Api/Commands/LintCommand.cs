@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using FeedbackHub.Domain.Language;
+using FeedbackHub.Language.Semantic;
 
 namespace FeedbackHub.Api.Commands;
 
@@ -99,7 +100,7 @@ public static class LintCommand
         try
         {
             var rules = LanguageChecker.Create(RuleCatalog.Default.ForJurisdiction(jurisdiction));
-            checker = engine == LanguageEngine.Rules ? rules : FullLanguageChecker.Create(rules, maxParallelism: Environment.ProcessorCount);
+            checker = engine == LanguageEngine.Rules ? rules : FullLanguageChecker.Create(rules, SentenceClassifier.Shared, Environment.ProcessorCount);
         }
         catch (ArgumentException e)
         {

@@ -28,7 +28,8 @@ public interface ITextChecker
 /// <item>Tenant allow-phrases and disabled rules win: no model finding on a sentence that contains an allowed phrase, nor in the
 /// category of a disabled rule that matched in the sentence; a category whose rules the tenant all disabled is not checked.</item>
 /// </list>
-/// Immutable and thread-safe. The model loads on the first check, not when the checker is created.
+/// Immutable and thread-safe. The sentence model is given (Domain holds only its interface; the shipped one is in
+/// <c>FeedbackHub.Language.Semantic</c> and loads on its first use).
 /// </summary>
 public sealed class FullLanguageChecker : ITextChecker
 {
@@ -41,13 +42,13 @@ public sealed class FullLanguageChecker : ITextChecker
     /// </summary>
     public const int MinWords = 3;
 
-    private readonly Lazy<ISentenceClassifier> _classifier;
+    private readonly ISentenceClassifier _classifier;
     private readonly Dictionary<string, CategoryInForce> _categories;
 
-    private FullLanguageChecker(LanguageChecker rules, Func<ISentenceClassifier> classifier, int maxParallelism)
+    private FullLanguageChecker(LanguageChecker rules, ISentenceClassifier classifier, int maxParallelism)
     {
         Rules = rules;
-        _classifier = new Lazy<ISentenceClassifier>(classifier, LazyThreadSafetyMode.ExecutionAndPublication);
+        _classifier = classifier;
         _categories = rules.RuleSet.Categories.ToDictionary(c => c.Id, StringComparer.Ordinal);
         MaxParallelism = maxParallelism;
     }
@@ -66,12 +67,13 @@ public sealed class FullLanguageChecker : ITextChecker
 
     /// <summary>Builds the full engine over a compiled rule checker.</summary>
     /// <param name="rules">The rule stage.</param>
-    /// <param name="classifier">The sentence model; default the shipped one (<see cref="SentenceClassifier.Shared"/>), loaded on first check.</param>
+    /// <param name="classifier">The sentence model (the shipped one: <c>FeedbackHub.Language.Semantic.SentenceClassifier.Shared</c>).</param>
     /// <param name="maxParallelism">Cores one check may use for the model.</param>
-    public static FullLanguageChecker Create(LanguageChecker rules, ISentenceClassifier? classifier = null, int maxParallelism = 1)
+    public static FullLanguageChecker Create(LanguageChecker rules, ISentenceClassifier classifier, int maxParallelism = 1)
     {
         ArgumentNullException.ThrowIfNull(rules);
-        return new FullLanguageChecker(rules, classifier is null ? () => SentenceClassifier.Shared : () => classifier, Math.Max(1, maxParallelism));
+        ArgumentNullException.ThrowIfNull(classifier);
+        return new FullLanguageChecker(rules, classifier, Math.Max(1, maxParallelism));
     }
 
     /// <summary>All findings, in text order.</summary>
@@ -117,7 +119,7 @@ public sealed class FullLanguageChecker : ITextChecker
             return [.. work.Select(w => (IReadOnlyList<Finding>)w.Findings)];
         }
 
-        var classifier = _classifier.Value;
+        var classifier = _classifier;
         var scores = classifier.Classify(inputs, MaxParallelism);
         return [.. work.Select(w => Decide(classifier, w.Findings, w.Suppressions, w.Sentences, scores, w.First))];
     }
@@ -161,7 +163,7 @@ public sealed class FullLanguageChecker : ITextChecker
                     Reason = string.Create(CultureInfo.InvariantCulture,
                         $"{finding.Reason} The sentence model reads this sentence as job-related (confidence {safe:F2}), so it is a warning to review rather than a block."),
                     Confidence = Math.Round(sentenceScores[finding.Category], 3),
-                    Example = classifier.Nearest(sentenceScores, SemanticModel.SafeClass),
+                    Example = classifier.Nearest(sentenceScores, SentenceScores.SafeClass),
                 });
                 continue;
             }

@@ -8,7 +8,8 @@ public sealed record FieldFinding(string Path, Finding Finding);
 /// <summary>
 /// Compiled checkers, built once per jurisdiction and reused (they are immutable and thread-safe).
 /// </summary>
-public sealed class LanguageCheckers
+/// <param name="semantic">The sentence model of the full engine.</param>
+public sealed class LanguageCheckers(ISentenceClassifier semantic)
 {
     private readonly ConcurrentDictionary<string, LanguageChecker> _byJurisdiction = new(StringComparer.OrdinalIgnoreCase);
     private readonly ConcurrentDictionary<string, FullLanguageChecker> _fullByJurisdiction = new(StringComparer.OrdinalIgnoreCase);
@@ -20,7 +21,7 @@ public sealed class LanguageCheckers
     /// <summary>The checker of a pack for an engine (the full engine loads the model on its first check).</summary>
     public ITextChecker For(string jurisdiction, LanguageEngine engine) => engine == LanguageEngine.Rules
         ? For(jurisdiction)
-        : _fullByJurisdiction.GetOrAdd(jurisdiction, j => FullLanguageChecker.Create(For(j)));
+        : _fullByJurisdiction.GetOrAdd(jurisdiction, j => FullLanguageChecker.Create(For(j), semantic));
 
     /// <summary>Checks every field with the full engine and returns the findings with their paths, in field order.</summary>
     public IReadOnlyList<FieldFinding> Check(string jurisdiction, IEnumerable<(string Path, string Text)> fields) =>

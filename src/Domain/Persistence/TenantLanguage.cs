@@ -11,7 +11,8 @@ namespace FeedbackHub.Domain.Persistence;
 /// shared by every request: the tenant row's <c>LanguageRulesRevision</c> tells when to rebuild. Each tenant has both
 /// engines: the rules, and the full engine (rules and the sentence model, which loads once per process on first use).
 /// </summary>
-public sealed class TenantLanguage
+/// <param name="semantic">The sentence model of the full engine.</param>
+public sealed class TenantLanguage(ISentenceClassifier semantic)
 {
     private readonly ConcurrentDictionary<Guid, (int Revision, string Jurisdiction, RuleSet Rules, LanguageChecker Checker, FullLanguageChecker Full)> _cache = new();
 
@@ -44,7 +45,7 @@ public sealed class TenantLanguage
         var changes = TenantLanguageRule.ToChanges(await db.TenantLanguageRules.AsNoTracking().Where(r => r.TenantId == tenantId).ToListAsync(ct));
         var rules = RuleCatalog.Default.ForJurisdiction(tenant.Settings.Jurisdiction).With(changes);
         var checker = LanguageChecker.Create(rules);
-        var entry = (tenant.LanguageRulesRevision, tenant.Settings.Jurisdiction, rules, checker, FullLanguageChecker.Create(checker));
+        var entry = (tenant.LanguageRulesRevision, tenant.Settings.Jurisdiction, rules, checker, FullLanguageChecker.Create(checker, semantic));
         _cache[tenantId] = entry;
         return entry;
     }

@@ -22,7 +22,7 @@ public sealed class DecisionPolicyTests
         public IReadOnlyList<SentenceScores> Classify(IReadOnlyList<SentenceInput> sentences, int maxParallelism)
         {
             Seen.AddRange(sentences);
-            var classes = new[] { SemanticModel.SafeClass }.Concat(RuleCatalog.Default.Categories).ToList();
+            var classes = new[] { SentenceScores.SafeClass }.Concat(RuleCatalog.Default.Categories).ToList();
             return [.. sentences.Select(s =>
             {
                 var p = new float[classes.Count];
@@ -34,14 +34,14 @@ public sealed class DecisionPolicyTests
                 else
                 {
                     p[classes.IndexOf(line.Label)] = (float)line.Probability;
-                    p[line.Label == SemanticModel.SafeClass ? 1 : 0] = 1 - (float)line.Probability;
+                    p[line.Label == SentenceScores.SafeClass ? 1 : 0] = 1 - (float)line.Probability;
                 }
 
                 return new SentenceScores(classes, p, null);
             })];
         }
 
-        public LabelledExample? Nearest(SentenceScores scores, string label) => new($"nearest {label}", label == SemanticModel.SafeClass ? null : label, 0.9);
+        public LabelledExample? Nearest(SentenceScores scores, string label) => new($"nearest {label}", label == SentenceScores.SafeClass ? null : label, 0.9);
     }
 
     private static FullLanguageChecker Full(ISentenceClassifier classifier, string jurisdiction = "US", TenantRuleChanges? changes = null) =>
@@ -95,7 +95,7 @@ public sealed class DecisionPolicyTests
     public void A_rule_finding_the_model_reads_as_job_related_is_downgraded_to_a_warning_with_the_nearest_safe_example()
     {
         // age.at-his-age is a block rule; P(safe) 0.7 is above downgrade (0.5) and below dropProtected (0.95).
-        var finding = Assert.Single(Full(new ScriptedClassifier(("age", SemanticModel.SafeClass, 0.7))).Check("At his age he may not learn."));
+        var finding = Assert.Single(Full(new ScriptedClassifier(("age", SentenceScores.SafeClass, 0.7))).Check("At his age he may not learn."));
         Assert.Equal("age.at-his-age", finding.RuleId);
         Assert.Equal(Severity.Warn, finding.Severity);
         Assert.Contains("job-related", finding.Reason, StringComparison.Ordinal);
@@ -115,10 +115,10 @@ public sealed class DecisionPolicyTests
     public void Strong_evidence_drops_a_rule_finding_and_protected_characteristics_need_stronger_evidence()
     {
         // culture-fit-vague is not protected: dropped from P(safe) 0.8; age is: kept (as a warning) until 0.95.
-        Assert.Empty(Full(new ScriptedClassifier(("culture", SemanticModel.SafeClass, 0.85))).Check("Not a culture fit."));
-        var age = Assert.Single(Full(new ScriptedClassifier(("age", SemanticModel.SafeClass, 0.85))).Check("At his age he may not learn."));
+        Assert.Empty(Full(new ScriptedClassifier(("culture", SentenceScores.SafeClass, 0.85))).Check("Not a culture fit."));
+        var age = Assert.Single(Full(new ScriptedClassifier(("age", SentenceScores.SafeClass, 0.85))).Check("At his age he may not learn."));
         Assert.Equal(Severity.Warn, age.Severity);
-        Assert.Empty(Full(new ScriptedClassifier(("age", SemanticModel.SafeClass, 0.97))).Check("At his age he may not learn."));
+        Assert.Empty(Full(new ScriptedClassifier(("age", SentenceScores.SafeClass, 0.97))).Check("At his age he may not learn."));
     }
 
     [Fact]
@@ -126,7 +126,7 @@ public sealed class DecisionPolicyTests
     {
         var changes = new TenantRuleChanges(
             [new CustomTerm("tenant.comparison.falcon", "comparison", "Project Falcon", Severity.Block, "Codename.", "Drop it.")], [], []);
-        var finding = Assert.Single(Full(new ScriptedClassifier(("falcon", SemanticModel.SafeClass, 0.99)), changes: changes).Check("Worked on Project Falcon."));
+        var finding = Assert.Single(Full(new ScriptedClassifier(("falcon", SentenceScores.SafeClass, 0.99)), changes: changes).Check("Worked on Project Falcon."));
         Assert.Equal(Severity.Block, finding.Severity);
     }
 
@@ -162,7 +162,7 @@ public sealed class DecisionPolicyTests
     public void A_sentence_of_fewer_than_three_words_gets_no_model_decision()
     {
         Assert.Empty(Full(new ScriptedClassifier(("questions", "sexual-orientation-gender-identity", 0.99))).Check("Questions?"));
-        var rule = Assert.Single(Full(new ScriptedClassifier(("old", SemanticModel.SafeClass, 0.99))).Check("Too old."));
+        var rule = Assert.Single(Full(new ScriptedClassifier(("old", SentenceScores.SafeClass, 0.99))).Check("Too old."));
         Assert.Equal(Severity.Block, rule.Severity);
         Assert.Null(rule.Confidence);
     }

