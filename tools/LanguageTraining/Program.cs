@@ -49,7 +49,7 @@ int Train(Options o)
     for (var i = 0; i < items.Count; i++)
     {
         var item = items[i];
-        var sentences = SentenceSegmenter.Segment(item.Text);
+        var sentences = SentenceSegmenter.ModelUnits(item.Text, FullLanguageChecker.MinWords);
         var label = item.Risky ? categories.ToList().IndexOf(item.Category!) + 1 : 0;
         foreach (var sentence in sentences)
         {
@@ -64,7 +64,7 @@ int Train(Options o)
     }
 
     var store = new EmbeddingStore(o.Cache);
-    var embeddings = store.Embed(samples.Select(s => s.Text).Concat(items.SelectMany(i => SentenceSegmenter.Segment(i.Text).Select(s => s.Text))), Console.Out);
+    var embeddings = store.Embed(samples.Select(s => s.Text).Concat(items.SelectMany(i => SentenceSegmenter.ModelUnits(i.Text, FullLanguageChecker.MinWords).Select(s => s.Text))), Console.Out);
     // Lexical features: words and word pairs seen in at least MinCount training sentences.
     var vocabulary = o.Lexical
         ? samples.SelectMany(s => LexicalFeatures.Terms(s.Text)).GroupBy(t => t, StringComparer.Ordinal)
@@ -132,6 +132,12 @@ int Train(Options o)
         {
             TryThresholds(best with { Category = new Dictionary<string, double>(best.Category) { [category] = t } });
         }
+    }
+
+    // A sentence whose risk is spread over neighbouring categories: flagged in the likeliest from 1 - P(safe) >= risk.
+    foreach (var risk in new[] { 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95 })
+    {
+        TryThresholds(best with { Risk = risk });
     }
 
     foreach (var category in categories)

@@ -37,8 +37,9 @@ public sealed class FullLanguageChecker : ITextChecker
     public const string ModelRulePrefix = "model.";
 
     /// <summary>
-    /// The model takes no decision on a sentence of fewer words ("Questions?", "Notes:"): its training data has none that
-    /// short, so its probabilities there mean little. The rules still check such fragments.
+    /// The model reads a sentence of fewer words ("Lazy.", "Notes:") together with the next one
+    /// (<see cref="SentenceSegmenter.ModelUnits"/>), and takes no decision on a whole text that short ("Questions?"): its
+    /// probabilities there mean little. The rules still check such fragments.
     /// </summary>
     public const int MinWords = 3;
 
@@ -101,7 +102,7 @@ public sealed class FullLanguageChecker : ITextChecker
             ArgumentNullException.ThrowIfNull(text);
             var suppressions = new RuleSuppressions();
             var findings = Rules.Check(text, int.MaxValue, out _, suppressions).ToList();
-            var sentences = SentenceSegmenter.Segment(text);
+            var sentences = SentenceSegmenter.ModelUnits(text, MinWords);
             work.Add((text, findings, suppressions, sentences, inputs.Count));
             foreach (var sentence in sentences)
             {
@@ -141,7 +142,7 @@ public sealed class FullLanguageChecker : ITextChecker
                 continue;
             }
 
-            if (Words(sentences[at].Text) < MinWords)
+            if (SentenceSegmenter.Words(sentences[at].Text) < MinWords)
             {
                 result.Add(finding);
                 continue;
@@ -175,31 +176,38 @@ public sealed class FullLanguageChecker : ITextChecker
         for (var i = 0; i < sentences.Count; i++)
         {
             var sentence = sentences[i];
-            if (Words(sentence.Text) < MinWords || suppressions.AllowedSpans.Any(a => a.Start < sentence.Start + sentence.Length && sentence.Start < a.Start + a.Length))
+            if (SentenceSegmenter.Words(sentence.Text) < MinWords || suppressions.AllowedSpans.Any(a => a.Start < sentence.Start + sentence.Length && sentence.Start < a.Start + a.Length))
             {
                 continue;
             }
 
             var sentenceScores = scores[first + i];
+            var found = false;
+            CategoryInForce? likeliest = null;
             foreach (var category in RuleSet.Categories)
             {
                 var probability = sentenceScores[category.Id];
-                if (!thresholds.Category.TryGetValue(category.Id, out var threshold) || probability < threshold
-                    || ruleFindings.Any(f => f.Category == category.Id && Inside(f, sentence))
-                    || suppressions.DisabledRuleHits.Any(f => f.Category == category.Id && Inside(f, sentence)))
+                likeliest = likeliest is null || probability > sentenceScores[likeliest.Id] ? category : likeliest;
+                if (!thresholds.Category.TryGetValue(category.Id, out var threshold) || probability < threshold || !Open(category, sentence))
                 {
                     continue;
                 }
 
-                result.Add(new Finding(
-                    ModelRulePrefix + category.Id, category.Id, category.Severity, sentence.Start, sentence.Length, sentence.Text,
-                    category.Reason, category.Suggestion)
-                {
-                    Confidence = Math.Round(probability, 3),
-                    Example = classifier.Nearest(sentenceScores, category.Id),
-                });
+                result.Add(ModelFinding(classifier, category, sentence, sentenceScores));
+                found = true;
+            }
+
+            // Risk spread over neighbouring categories (insult or culture fit?): the likeliest one in force, if the
+            // sentence as a whole is confidently not safe.
+            if (!found && likeliest is not null && 1 - sentenceScores.Safe >= thresholds.Risk && Open(likeliest, sentence))
+            {
+                result.Add(ModelFinding(classifier, likeliest, sentence, sentenceScores));
             }
         }
+
+        bool Open(CategoryInForce category, Sentence sentence) =>
+            !ruleFindings.Any(f => f.Category == category.Id && Inside(f, sentence))
+            && !suppressions.DisabledRuleHits.Any(f => f.Category == category.Id && Inside(f, sentence));
 
         result.Sort(static (a, b) =>
             a.Start != b.Start ? a.Start.CompareTo(b.Start)
@@ -208,19 +216,13 @@ public sealed class FullLanguageChecker : ITextChecker
         return result;
     }
 
-    private static int Words(string text)
-    {
-        var words = 0;
-        var inWord = false;
-        foreach (var c in text)
+    private static Finding ModelFinding(ISentenceClassifier classifier, CategoryInForce category, Sentence sentence, SentenceScores scores) =>
+        new(ModelRulePrefix + category.Id, category.Id, category.Severity, sentence.Start, sentence.Length, sentence.Text,
+            category.Reason, category.Suggestion)
         {
-            var letter = char.IsLetterOrDigit(c);
-            words += letter && !inWord ? 1 : 0;
-            inWord = letter || (inWord && c is '\'' or '’' or '-');
-        }
-
-        return words;
-    }
+            Confidence = Math.Round(scores[category.Id], 3),
+            Example = classifier.Nearest(scores, category.Id),
+        };
 
     private bool IsTenantTerm(Finding finding) => !RuleSet.Catalog.RuleIds.Contains(finding.RuleId);
 

@@ -53,8 +53,11 @@ public interface ISentenceClassifier
 /// <param name="Downgrade">P(safe) from which a rule's <c>block</c> finding becomes a <c>warn</c> (the model reads the sentence as job-related).</param>
 /// <param name="Drop">P(safe) from which a rule finding of a category that is not a protected characteristic is dropped.</param>
 /// <param name="DropProtected">P(safe) from which a rule finding of a protected characteristic is dropped (stronger evidence).</param>
+/// <param name="Risk">1 - P(safe) from which a sentence gets a model finding of its most likely category even when no single
+/// category reaches its own threshold (the risk is spread over neighbouring categories); above 1: off.</param>
 public sealed record SemanticThresholds(
     IReadOnlyDictionary<string, double> Category,
     double Downgrade,
     double Drop,
-    double DropProtected);
+    double DropProtected,
+    double Risk = 1.01);

@@ -44,6 +44,69 @@ public static class SentenceSegmenter
         return sentences;
     }
 
+    /// <summary>
+    /// The units the sentence model reads: the sentences of <paramref name="text"/>, where a sentence of fewer than
+    /// <paramref name="minWords"/> words ("Lazy.", "Dim. Slow.", "Notes:") is joined to the next one (the last, to the one
+    /// before), so a fragment is read with the words that give it its sense ("Lazy. No hire from me."). A text of fewer
+    /// words in all stays one short unit.
+    /// </summary>
+    public static IReadOnlyList<Sentence> ModelUnits(string text, int minWords)
+    {
+        var sentences = Segment(text);
+        if (sentences.Count < 2 || sentences.All(s => Words(s.Text) >= minWords))
+        {
+            return sentences;
+        }
+
+        var units = new List<Sentence>(sentences.Count);
+        var start = -1;
+        var words = 0;
+        foreach (var sentence in sentences)
+        {
+            start = start < 0 ? sentence.Start : start;
+            words += Words(sentence.Text);
+            if (words >= minWords)
+            {
+                units.Add(Span(text, start, sentence.Start + sentence.Length));
+                start = -1;
+                words = 0;
+            }
+        }
+
+        if (start >= 0)
+        {
+            var last = sentences[^1];
+            if (units.Count == 0)
+            {
+                units.Add(Span(text, start, last.Start + last.Length));
+            }
+            else
+            {
+                units[^1] = Span(text, units[^1].Start, last.Start + last.Length);
+            }
+        }
+
+        return units;
+
+        static Sentence Span(string text, int start, int end) => new(start, end - start, text[start..end]);
+    }
+
+    /// <summary>Words in a text: runs of letters and digits (an apostrophe or hyphen inside a word does not split it).</summary>
+    public static int Words(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var words = 0;
+        var inWord = false;
+        foreach (var c in text)
+        {
+            var letter = char.IsLetterOrDigit(c);
+            words += letter && !inWord ? 1 : 0;
+            inWord = letter || (inWord && c is '\'' or '’' or '-');
+        }
+
+        return words;
+    }
+
     private static void SegmentLine(string text, int start, int end, List<Sentence> sentences)
     {
         var sentenceStart = start;

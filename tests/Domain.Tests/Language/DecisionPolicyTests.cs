@@ -171,9 +171,18 @@ public sealed class DecisionPolicyTests
     public void The_model_reads_which_rule_categories_matched_in_each_sentence()
     {
         var classifier = new ScriptedClassifier();
-        Full(classifier).Check("Great SQL. At his age he may not learn.\n- tests first");
-        Assert.Equal(["Great SQL.", "At his age he may not learn.", "tests first"], classifier.Seen.Select(s => s.Text));
+        Full(classifier).Check("Great SQL and tests. At his age he may not learn.\n- tests first, always");
+        Assert.Equal(["Great SQL and tests.", "At his age he may not learn.", "tests first, always"], classifier.Seen.Select(s => s.Text));
         Assert.Equal([[], ["age"], []], classifier.Seen.Select(s => s.RuleCategories.ToArray()));
+    }
+
+    [Fact]
+    public void A_fragment_is_read_with_the_next_sentence_and_a_model_finding_spans_both()
+    {
+        const string text = "Good SQL overall. Lazy. No hire from me.";
+        var finding = Assert.Single(Full(new ScriptedClassifier(("lazy", "insults-character", 0.99))).Check(text));
+        Assert.Equal("Lazy. No hire from me.", finding.Match);
+        Assert.Equal(text.IndexOf("Lazy", StringComparison.Ordinal), finding.Start);
     }
 
     internal static string RepositoryRoot()

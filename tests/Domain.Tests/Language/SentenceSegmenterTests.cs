@@ -73,4 +73,17 @@ public sealed class ModelTextTests
     [Fact]
     public void Merge_fields_become_plain_words_for_the_model() =>
         Assert.Equal("For the role we wanted the candidate to start on this.", SentenceEmbedder.Prepare("For {{position.title}} we wanted {{ candidate.first_name }} to start on {{application.rejected_on}}."));
+
+    [Theory]
+    [InlineData("Dim. Slow. Not for us.", new[] { "Dim. Slow. Not for us." })]
+    [InlineData("Strong SQL and tests. Lazy. No hire from me.", new[] { "Strong SQL and tests.", "Lazy. No hire from me." })]
+    [InlineData("He explained the cache well. Great.", new[] { "He explained the cache well. Great." })]
+    [InlineData("Questions?", new[] { "Questions?" })]
+    [InlineData("Notes:\n- clear about trade-offs\n- tests", new[] { "Notes:\n- clear about trade-offs\n- tests" })]
+    public void Model_units_join_a_fragment_of_fewer_than_three_words_to_its_neighbour(string text, string[] expected)
+    {
+        var units = SentenceSegmenter.ModelUnits(text, 3);
+        Assert.All(units, u => Assert.Equal(u.Text, text.Substring(u.Start, u.Length)));
+        Assert.Equal(expected, units.Select(u => u.Text));
+    }
 }
