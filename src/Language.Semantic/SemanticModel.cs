@@ -117,6 +117,13 @@ public sealed class SemanticModel
     /// of that category matched in the sentence; ignored when the model was trained without rule features.</param>
     public float[] Predict(string sentence, ReadOnlySpan<float> embedding, ReadOnlySpan<float> ruleCategories)
     {
+        var network = PredictNetwork(sentence, embedding, ruleCategories);
+        return Document.NeighbourWeight > 0 ? Blend(network, NeighbourVote(embedding), Document.NeighbourWeight) : network;
+    }
+
+    /// <summary>The network's class probabilities alone.</summary>
+    public float[] PredictNetwork(string sentence, ReadOnlySpan<float> embedding, ReadOnlySpan<float> ruleCategories)
+    {
         var input = Features(sentence, embedding, ruleCategories);
 
         foreach (var layer in _layers)
@@ -126,6 +133,78 @@ public sealed class SemanticModel
 
         TensorPrimitives.SoftMax(input, input);
         return input;
+    }
+
+    /// <summary>
+    /// The vote of the <see cref="SemanticModelDocument.Neighbours"/> most similar labelled examples (cosine on the stored
+    /// int8 projections), each weighted by its similarity: class probabilities that follow wording the examples share
+    /// with the sentence more closely than a linear head can. Uniform when the model has no examples.
+    /// </summary>
+    public float[] NeighbourVote(ReadOnlySpan<float> embedding)
+    {
+        var vote = new float[Classes.Count];
+        var k = Math.Min(Math.Max(1, Document.Neighbours), _exampleLabels.Length);
+        if (k == 0)
+        {
+            Array.Fill(vote, 1f / vote.Length);
+            return vote;
+        }
+
+        Span<sbyte> query = stackalloc sbyte[ExampleDimensions];
+        CompressExample(embedding, query);
+        var queryNorm = MathF.Sqrt(Dot(query, query));
+        var top = new (float Score, int Index)[k];
+        Array.Fill(top, (float.MinValue, -1));
+        for (var i = 0; i < _exampleLabels.Length; i++)
+        {
+            var score = Dot(query, _exampleVectors.AsSpan(i * ExampleDimensions, ExampleDimensions)) / ((queryNorm * _exampleNorms[i]) + 1e-6f);
+            if (score <= top[^1].Score)
+            {
+                continue;
+            }
+
+            var at = k - 1;
+            while (at > 0 && top[at - 1].Score < score)
+            {
+                top[at] = top[at - 1];
+                at--;
+            }
+
+            top[at] = (score, i);
+        }
+
+        var total = 0f;
+        foreach (var (score, index) in top)
+        {
+            if (index >= 0 && score > 0)
+            {
+                vote[_exampleLabels[index]] += score;
+                total += score;
+            }
+        }
+
+        if (total == 0)
+        {
+            Array.Fill(vote, 1f / vote.Length);
+            return vote;
+        }
+
+        TensorPrimitives.Divide(vote, total, vote);
+        return vote;
+    }
+
+    /// <summary>(1 - weight) * network + weight * vote.</summary>
+    public static float[] Blend(float[] network, float[] vote, double weight)
+    {
+        ArgumentNullException.ThrowIfNull(network);
+        ArgumentNullException.ThrowIfNull(vote);
+        var blended = new float[network.Length];
+        for (var i = 0; i < blended.Length; i++)
+        {
+            blended[i] = (float)(((1 - weight) * network[i]) + (weight * vote[i]));
+        }
+
+        return blended;
     }
 
     /// <summary>The network's input for a sentence: embedding, then rule categories (if used), then lexical features (if used).</summary>
@@ -296,6 +375,8 @@ public sealed class SemanticModel
 /// <param name="Thresholds">Decision thresholds chosen by cross-validation on the training data.</param>
 /// <param name="Examples">The labelled training sentences for "nearest example" explanations.</param>
 /// <param name="Training">What the training run saw and measured (counts, cross-validation figures), for the record.</param>
+/// <param name="NeighbourWeight">Weight of the nearest-examples vote in the probabilities (0: the network alone), chosen by cross-validation.</param>
+/// <param name="Neighbours">How many nearest labelled examples vote.</param>
 public sealed record SemanticModelDocument(
     int Format,
     string CatalogVersion,
@@ -308,7 +389,9 @@ public sealed record SemanticModelDocument(
     IReadOnlyList<LayerDocument> Layers,
     SemanticThresholds Thresholds,
     ExamplesDocument Examples,
-    JsonElement? Training);
+    JsonElement? Training,
+    double NeighbourWeight = 0,
+    int Neighbours = 10);
 
 /// <summary>A dense layer: base64 of little-endian float16 (<see cref="SemanticModel.EncodeWeights"/>), weights row-major (one row of <c>Inputs</c> per output).</summary>
 public sealed record LayerDocument(int Inputs, int Outputs, bool Relu, string Weights, string Bias);

@@ -9,9 +9,12 @@ namespace FeedbackHub.Tools.LanguageTraining;
 /// </summary>
 public sealed class CachedClassifier(SemanticModel model, IReadOnlyDictionary<string, float[]> embeddings) : ISentenceClassifier
 {
-    private readonly Dictionary<(string, string), SentenceScores> _memo = [];
+    private readonly Dictionary<(string, string), (float[] Network, float[] Vote)> _memo = [];
 
     public SemanticThresholds Thresholds { get; set; } = model.Thresholds;
+
+    /// <summary>Weight of the nearest-examples vote (the search tries several).</summary>
+    public double NeighbourWeight { get; set; }
 
     public IReadOnlyList<SentenceScores> Classify(IReadOnlyList<SentenceInput> sentences, int maxParallelism)
     {
@@ -21,7 +24,7 @@ public sealed class CachedClassifier(SemanticModel model, IReadOnlyDictionary<st
         {
             var input = sentences[i];
             var key = (input.Text, string.Join(",", input.RuleCategories.Order(StringComparer.Ordinal)));
-            if (!_memo.TryGetValue(key, out var scores))
+            if (!_memo.TryGetValue(key, out var parts))
             {
                 var rules = new float[categories];
                 for (var c = 0; c < categories; c++)
@@ -30,11 +33,11 @@ public sealed class CachedClassifier(SemanticModel model, IReadOnlyDictionary<st
                 }
 
                 var embedding = embeddings.TryGetValue(input.Text, out var e) ? e : SentenceEmbedder.Shared.Embed([input.Text])[0];
-                scores = new SentenceScores(model.Classes, model.Predict(input.Text, embedding, rules), null);
-                _memo[key] = scores;
+                parts = (model.PredictNetwork(input.Text, embedding, rules), model.NeighbourVote(embedding));
+                _memo[key] = parts;
             }
 
-            result[i] = scores;
+            result[i] = new SentenceScores(model.Classes, NeighbourWeight > 0 ? SemanticModel.Blend(parts.Network, parts.Vote, NeighbourWeight) : parts.Network, null);
         }
 
         return result;

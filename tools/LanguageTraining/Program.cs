@@ -27,7 +27,7 @@ switch (verb)
             Usage: LanguageTraining train    [--data data/language/train] [--corpus tests/Domain.Tests/Language/corpus.jsonl]
                                              [--out src/Language.Semantic/Model/semantic-model.json] [--seed 14] [--folds 5]
                                              [--hidden 0] [--epochs 60] [--rule-features true] [--lexical true] [--min-count 2]
-                                             [--downgrade 0.9] [--drop-protected search|never]
+                                             [--downgrade 0.9] [--drop-protected search|never] [--neighbour-weights 0.2,0.35,0.5,0.65]
                    LanguageTraining evaluate FILE... [--jurisdiction US] [--misses]    (rules vs full on labelled files)
                    LanguageTraining review   [--data ...] [--corpus ...]               (possible label errors for a human to read)
                    LanguageTraining explain "sentence"...                           (the shipped model's view of sentences)
@@ -92,7 +92,7 @@ int Train(Options o)
     {
         var train = samples.Where(s => fold[s.Item] != k).ToList();
         var net = Network.Train([.. train.Select(Features)], [.. train.Select(s => s.Label)], classes.Count, network);
-        classifiers[k] = new CachedClassifier(SemanticModel.Parse(SemanticModel.Serialize(Document(net, initial, NoExamples, null))), embeddings);
+        classifiers[k] = new CachedClassifier(SemanticModel.Parse(SemanticModel.Serialize(Document(net, initial, Examples(train), null))), embeddings);
         Console.WriteLine($"fold {k + 1}/{o.Folds} trained ({train.Count} sentences, {watch.Elapsed.TotalSeconds:F0} s)");
     }
 
@@ -116,6 +116,7 @@ int Train(Options o)
 
     var best = initial;
     var bestScore = Run(best).Objective(o.PrecisionGoal);
+    var neighbourWeight = 0.0;
     void TryThresholds(SemanticThresholds candidate)
     {
         var score = Run(candidate).Objective(o.PrecisionGoal);
@@ -124,6 +125,42 @@ int Train(Options o)
             (best, bestScore) = (candidate, score);
         }
     }
+
+    void SearchCategories(double[] values)
+    {
+        foreach (var category in categories)
+        {
+            foreach (var t in values)
+            {
+                TryThresholds(best with { Category = new Dictionary<string, double>(best.Category) { [category] = t } });
+            }
+        }
+    }
+
+    // The nearest-examples vote (each fold's vote uses only that fold's training sentences): its weight is chosen
+    // after a first pass over the category thresholds, which are then searched again.
+    SearchCategories([0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95]);
+    foreach (var weight in o.NeighbourWeights)
+    {
+        foreach (var c in classifiers)
+        {
+            c.NeighbourWeight = weight;
+        }
+
+        var score = Run(best).Objective(o.PrecisionGoal);
+        if (score > bestScore + 1e-9)
+        {
+            (neighbourWeight, bestScore) = (weight, score);
+        }
+    }
+
+    foreach (var c in classifiers)
+    {
+        c.NeighbourWeight = neighbourWeight;
+    }
+
+    bestScore = Run(best).Objective(o.PrecisionGoal);
+    Console.WriteLine($"neighbour weight: {neighbourWeight}");
 
     double[] coarse = [0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95];
     foreach (var category in categories)
@@ -200,6 +237,7 @@ int Train(Options o)
         Convert.ToBase64String((byte[])(Array)vectors)), training) with
     {
         TrainingDataSha256 = SemanticModel.TrainingDataSha256(files),
+        NeighbourWeight = neighbourWeight,
     };
     var json = SemanticModel.Serialize(document);
     SemanticModel.Parse(json); // proves it loads
@@ -207,6 +245,18 @@ int Train(Options o)
     File.WriteAllText(o.Out, json + "\n");
     Console.WriteLine($"wrote {o.Out} ({new FileInfo(o.Out).Length / 1024} KB) in {watch.Elapsed.TotalSeconds:F0} s");
     return 0;
+
+    ExamplesDocument Examples(IReadOnlyList<(int Item, string Text, int Label, float[] Rules)> from)
+    {
+        var distinct = from.DistinctBy(s => s.Text).ToList();
+        var packed = new sbyte[distinct.Count * SemanticModel.ExampleDimensions];
+        for (var i = 0; i < distinct.Count; i++)
+        {
+            SemanticModel.CompressExample(embeddings[distinct[i].Text], packed.AsSpan(i * SemanticModel.ExampleDimensions, SemanticModel.ExampleDimensions));
+        }
+
+        return new ExamplesDocument([.. distinct.Select(e => e.Text)], [.. distinct.Select(e => e.Label)], Convert.ToBase64String((byte[])(Array)packed));
+    }
 
     SemanticModelDocument Document(Network net, SemanticThresholds thresholds, ExamplesDocument examples, JsonElement? info) => new(
         1, RuleCatalog.Default.Version, string.Empty, SentenceEmbedder.ModelName, o.Seed, o.RuleFeatures, vocabulary, classes,
@@ -314,12 +364,12 @@ public partial class Program
 /// <summary>Command-line options (defaults are the committed model's).</summary>
 internal sealed record Options(
     string Data, string Corpus, string Out, string Cache, int Seed, int Folds, int Hidden, int Epochs, double LearningRate,
-    double WeightDecay, bool RuleFeatures, bool Lexical, int MinCount, double PrecisionGoal, double Downgrade, bool SearchDropProtected, string Jurisdiction, bool Misses, bool Counts, List<string> Files)
+    double WeightDecay, bool RuleFeatures, bool Lexical, int MinCount, double PrecisionGoal, double Downgrade, bool SearchDropProtected, string Jurisdiction, bool Misses, bool Counts, List<string> Files, double[] NeighbourWeights)
 {
     public static Options Parse(string[] args)
     {
         var o = new Options("data/language/train", "tests/Domain.Tests/Language/corpus.jsonl", "src/Language.Semantic/Model/semantic-model.json",
-            "tools/LanguageTraining/obj/embedding-cache.bin", 14, 5, 0, 60, 0.01, 0.0001, true, true, 2, 0.95, 0.9, true, "US", false, false, []);
+            "tools/LanguageTraining/obj/embedding-cache.bin", 14, 5, 0, 60, 0.01, 0.0001, true, true, 2, 0.95, 0.9, true, "US", false, false, [], [0.2, 0.35, 0.5, 0.65]);
         for (var i = 0; i < args.Length; i++)
         {
             string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
@@ -343,6 +393,7 @@ internal sealed record Options(
                 "--precision-goal" => o with { PrecisionGoal = double.Parse(Next(), CultureInfo.InvariantCulture) },
                 "--jurisdiction" => o with { Jurisdiction = Next() },
                 "--misses" => o with { Misses = true },
+                "--neighbour-weights" => o with { NeighbourWeights = [.. Next().Split(',', StringSplitOptions.RemoveEmptyEntries).Select(w => double.Parse(w, CultureInfo.InvariantCulture))] },
                 "--counts" => o with { Counts = true },
                 var file when !file.StartsWith("--", StringComparison.Ordinal) => o with { Files = [.. o.Files, file] },
                 var other => throw new ArgumentException($"unknown option {other}"),

@@ -42,6 +42,19 @@ public sealed class SemanticModelTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void The_neighbour_vote_is_a_distribution_led_by_the_labels_of_the_nearest_examples()
+    {
+        var model = SemanticModel.Default;
+        var examples = model.Document.Examples;
+        var label = model.ClassIndex("insults-character");
+        var text = examples.Texts[examples.Labels.ToList().IndexOf(label)];
+        var vote = model.NeighbourVote(SentenceEmbedder.Shared.Embed([text])[0]);
+        Assert.Equal(1, vote.Sum(), 3);
+        // The example itself is among its neighbours (similarity about 1 of at most Neighbours votes); a uniform vote is 1/17.
+        Assert.True(vote[label] >= 1.0 / model.Document.Neighbours - 0.01, $"vote for its own label: {vote[label]:F3}");
+    }
+
+    [Fact]
     public void A_template_sentence_with_a_merge_field_keeps_its_rule_finding()
     {
         var finding = Assert.Single(Full.Check("For {{position.title}} we wanted a digital native, and these counted most:"));
