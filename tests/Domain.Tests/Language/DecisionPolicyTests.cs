@@ -50,7 +50,7 @@ public sealed class DecisionPolicyTests
     [Fact]
     public void A_confident_model_hit_with_no_rule_becomes_a_finding_on_the_sentence_with_the_packs_severity_and_an_example()
     {
-        const string text = "Strong SQL. Her English was broken.";
+        const string text = "Strong SQL all round. Her English was broken.";
         var finding = Assert.Single(Full(new ScriptedClassifier(("broken", "race-ethnicity-origin", 0.9))).Check(text));
 
         Assert.Equal("model.race-ethnicity-origin", finding.RuleId);
