@@ -44,7 +44,7 @@ public sealed class LanguageEndpointTests(ApiFactory api) : IClassFixture<ApiFac
     {
         var tenant = await api.CreateTenantAsync();
         var client = await tenant.ClientAsync("interviewer");
-        const string text = "Solid SQL. Not someone I'd grab a beer with.";
+        const string text = "Solid SQL, clear tests. Not someone I'd grab a beer with.";
 
         var full = await (await client.PostJsonAsync("/v1/language/check", new { text })).ReadAsync<CheckTextResponse>();
         Assert.Equal(LanguageEngine.Full, full.Engine);
