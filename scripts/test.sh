@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# THE test command: every test against real PostgreSQL, RabbitMQ and SMTP (the `test` profile of
-# scripts/services.sh, on loopback, state in .local/test/).
+# THE test command: every test against real PostgreSQL (a Testcontainers container; the local server where no Docker
+# engine can be had), RabbitMQ and SMTP (the `test` profile of scripts/services.sh, on loopback, state in .local/test/).
 #
 # Usage: scripts/test.sh [--stop] [extra dotnet test args...]
 #   e.g. scripts/test.sh --filter "FullyQualifiedName~Outbox"
@@ -30,12 +30,43 @@ if ! command -v dotnet >/dev/null 2>&1; then
 fi
 
 stop_services() {
+  remove_test_containers
   if ((STOP)); then say "stopping test services"; "$SVC" --profile test stop || true; fi
 }
 trap 'stop_services; exit 130' INT
 trap 'stop_services; exit 143' TERM
 
 t0=$(date +%s)
+# PostgreSQL comes from a Testcontainers container (docs/decisions/0012): the engine is installed and started when
+# missing, and without a registry the image is built from Debian once and cached. FEEDBACKHUB_TEST_POSTGRES=local skips
+# Docker; where no engine can be had, the tests use the local PostgreSQL below and say so.
+export FEEDBACKHUB_TEST_RUN="run-$$-$(date +%s)"
+remove_test_containers() {
+  command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1 || return 0
+  local ids; ids="$(docker ps -aq --filter "label=feedbackhub.tests=$FEEDBACKHUB_TEST_RUN" 2>/dev/null || true)"
+  [[ -z "$ids" ]] || docker rm -f $ids >/dev/null 2>&1 || true
+}
+if [[ "${FEEDBACKHUB_TEST_POSTGRES:-}" != local ]]; then
+  td=$(date +%s) engine=0
+  if scripts/docker.sh engine; then
+    engine=1
+    if [[ -z "${FEEDBACKHUB_POSTGRES_IMAGE:-}" ]]; then
+      if docker image inspect postgres:15 >/dev/null 2>&1 || timeout 300 docker pull -q postgres:15 >/dev/null 2>&1; then
+        FEEDBACKHUB_POSTGRES_IMAGE=postgres:15
+      else
+        say "no registry answers docker pull: using the local PostgreSQL image (built from Debian the first time, then cached)"
+        scripts/docker.sh postgres-image && FEEDBACKHUB_POSTGRES_IMAGE=feedbackhub-local/postgres:15
+      fi
+    fi
+  fi
+  if ((engine)) && [[ -n "${FEEDBACKHUB_POSTGRES_IMAGE:-}" ]]; then
+    export FEEDBACKHUB_TEST_POSTGRES=container FEEDBACKHUB_POSTGRES_IMAGE
+    say "PostgreSQL: Testcontainers, image $FEEDBACKHUB_POSTGRES_IMAGE (Docker setup: $(( $(date +%s) - td )) s)"
+  else
+    export FEEDBACKHUB_TEST_POSTGRES=local
+    say "PostgreSQL: no Docker engine could be had; the tests use the local PostgreSQL of scripts/services.sh"
+  fi
+fi
 "$SVC" --profile test install start
 "$SVC" --profile test reset-smtp
 eval "$("$SVC" --profile test env)"

@@ -64,4 +64,6 @@ mkdir -p "$here/results"
   echo "| RetentionSweeper.RunOnceAsync, batch $batch, 1 at a time (transaction per candidate, audited) | $one_s | $(rate "$one_s") | $(ratio "$one_s") |"
   echo "| RetentionSweeper.RunOnceAsync, batch $batch, $par at a time | $many_s | $(rate "$many_s") | $(ratio "$many_s") |"
   echo "| set-based SQL, one psql transaction (no audit events, no per-candidate locks) | $sql_s | $sql_rate | 1.000 |"
+  echo
+  echo "BENCH erasure ratio=$(ratio "$many_s") p99_ms=n/a" # a sweep has no per-candidate latency to report
 } | tee "$here/results/$stamp.md"

@@ -45,6 +45,7 @@ STAMP="$(date -u +%Y-%m-%dT%H%MZ)"
 WORK="$(mktemp -d /tmp/feedbackhub-bench.XXXXXX)"
 LOG="$WORK/logs"; mkdir -p "$LOG"
 DLL="$REPO/src/Api/bin/Release/net10.0/FeedbackHub.Api.dll"
+WORKER_DLL="$REPO/src/Worker/bin/Release/net10.0/FeedbackHub.Worker.dll"
 
 say() { printf '[bench] %s\n' "$*" >&2; }
 die() { printf '[bench] ERROR: %s\n' "$*" >&2; exit 1; }
@@ -74,11 +75,17 @@ command -v dotnet >/dev/null || die "the .NET SDK is required (see docs/running-
 # ------------------------------------------------------------------------------------------------
 # Cleanup: the API we started, the bench database, services only if we started them
 # ------------------------------------------------------------------------------------------------
-API_PID="" STARTED_SERVICES=0 DB_CREATED=0 SAMPLER_PID=""
+WORKER_PID="" API_PID="" STARTED_SERVICES=0 DB_CREATED=0 SAMPLER_PID=""
 cleanup() {
   local rc=$?
   set +e
   if [[ -n "$SAMPLER_PID" ]]; then kill "$SAMPLER_PID" 2>/dev/null; fi
+  if [[ -n "$WORKER_PID" ]] && kill -0 "$WORKER_PID" 2>/dev/null; then
+    kill -TERM "$WORKER_PID" 2>/dev/null
+    for _ in $(seq 1 50); do kill -0 "$WORKER_PID" 2>/dev/null || break; sleep 0.1; done
+    kill -0 "$WORKER_PID" 2>/dev/null && kill -KILL "$WORKER_PID" 2>/dev/null
+    say "worker stopped"
+  fi
   if [[ -n "$API_PID" ]] && kill -0 "$API_PID" 2>/dev/null; then
     kill -TERM "$API_PID" 2>/dev/null
     for _ in $(seq 1 50); do kill -0 "$API_PID" 2>/dev/null || break; sleep 0.1; done
@@ -122,8 +129,8 @@ say "database $DB created on 127.0.0.1:$PG_PORT"
 # 2. Build, migrate, seed, start the API
 # ------------------------------------------------------------------------------------------------
 port_open "$PORT" && die "something already listens on 127.0.0.1:$PORT; stop it first"
-say "dotnet build -c Release src/Api"
-(cd "$REPO" && dotnet build -c Release src/Api -nologo -v q) >"$LOG/build.log" 2>&1 || { tail -n 30 "$LOG/build.log" >&2; die "build failed"; }
+say "dotnet build -c Release src/Api src/Worker"
+(cd "$REPO" && dotnet build -c Release src/Api -nologo -v q && dotnet build -c Release src/Worker -nologo -v q) >"$LOG/build.log" 2>&1 || { tail -n 30 "$LOG/build.log" >&2; die "build failed"; }
 export ConnectionStrings__Postgres="$PG_CONN"
 export ConnectionStrings__RabbitMq="$FEEDBACKHUB_RABBITMQ"
 Webhooks__SecretKey="$(head -c 32 /dev/urandom | base64)" # a throwaway key: the bench creates no webhooks
@@ -134,6 +141,13 @@ dotnet "$DLL" seed-demo >"$LOG/seed.log" 2>&1 || { cat "$LOG/seed.log" >&2; die 
 key_of() { awk -v r="$1" '$1 == r && $NF ~ /^fh_/ { print $NF; exit }' "$LOG/seed.log"; }
 KEY_INTEGRATION="$(key_of integration)"; KEY_INTERVIEWER="$(key_of interviewer)"
 [[ -n "$KEY_INTEGRATION" && -n "$KEY_INTERVIEWER" ]] || { cat "$LOG/seed.log" >&2; die "could not read the demo keys from seed-demo"; }
+
+# The worker runs beside the API, as in production: its audit sealer places the saves' events in the tenant's tree
+# while they are measured (it sends no email here: nothing is due).
+say "starting the worker (audit sealing)"
+RabbitMq__Prefix="bench" Smtp__Host=127.0.0.1 Smtp__Port=9 Smtp__Security=None ASPNETCORE_URLS="http://127.0.0.1:5091" \
+  dotnet "$WORKER_DLL" >"$LOG/worker.log" 2>&1 &
+WORKER_PID=$!
 
 say "starting the API on $BASE"
 ASPNETCORE_URLS="$BASE" dotnet "$DLL" >"$LOG/api.log" 2>&1 &
@@ -252,6 +266,12 @@ measure_pgbench() { # name sql-file
 
 LOAD_BEFORE="$(cut -d' ' -f1-3 /proc/loadavg)"
 measure_wrk save save_answers.lua "$WORK/feedback_ids.lua"
+# Sealing lag: events still unsealed when the save run ends, and how long the worker takes to seal them.
+UNSEALED_AT_END="$(psql_db "$DB" "SELECT count(*) FROM audit_events WHERE sequence IS NULL")"
+SEAL_START=$(date +%s%N)
+for _ in $(seq 1 600); do [[ "$(psql_db "$DB" "SELECT count(*) FROM audit_events WHERE sequence IS NULL")" == 0 ]] && break; sleep 0.1; done
+SEAL_DRAIN_MS=$(( ($(date +%s%N) - SEAL_START) / 1000000 ))
+SEAL_LAG_P99="$(psql_db "$DB" "SELECT round(extract(epoch FROM percentile_cont(0.99) WITHIN GROUP (ORDER BY c.created_at - e.occurred_at)) * 1000) FROM audit_events e JOIN audit_checkpoints c ON c.tenant_id = e.tenant_id AND c.tree_size = (SELECT min(tree_size) FROM audit_checkpoints c2 WHERE c2.tenant_id = e.tenant_id AND c2.tree_size >= e.sequence) WHERE e.action = 'feedback.saved'")"
 measure_wrk get get_application.lua "$WORK/application_ids.lua"
 measure_wrk live health_live.lua "$WORK/application_ids.lua"
 # pgbench's answers variable is the exact JSON array the API stores; the API is idle meanwhile.
@@ -286,7 +306,12 @@ mkdir -p "$HERE/results"
   echo "API process CPU: save ${APICPU[save]}; get ${APICPU[get]}; live ${APICPU[live]}."
   echo "Non-2xx responses: save ${NON2XX[save]}, get ${NON2XX[get]}, live ${NON2XX[live]}; socket errors/timeouts: save ${SOCKERR[save]}, get ${SOCKERR[get]}, live ${SOCKERR[live]};"
   echo "pgbench failed transactions: save ${PGFAIL[save]:-?}, get ${PGFAIL[get]:-?}, save without audit ${PGFAIL[save_no_audit]:-?}."
+  echo
+  echo "BENCH save ratio=$(ratio "${RPS[save]}" "${TPS[save]}") p99_ms=$(awk -v x="${P99[save]}" 'BEGIN { printf "%.0f", x }')"
+  echo "BENCH get ratio=$(ratio "${RPS[get]}" "${TPS[get]}") p99_ms=$(awk -v x="${P99[get]}" 'BEGIN { printf "%.0f", x }')"
+  echo
   echo "feedback.saved audit events written during the run (API + pgbench, warm-up included): $AUDIT_EVENTS."
+  echo "Audit sealing (worker beside the API): $UNSEALED_AT_END events unsealed when the save run ended, all sealed ${SEAL_DRAIN_MS} ms later; event-to-signed-checkpoint p99 ${SEAL_LAG_P99} ms over every feedback.saved event."
   echo
   echo "- command: \`bench/http/run.sh${ORIG_ARGS[*]:+ ${ORIG_ARGS[*]}}\` (duration ${DURATION} s after a ${WARMUP} s warm-up per wrk scenario, $CONNECTIONS connections/clients, $THREADS threads, $ROWS feedback drafts and applications in one tenant)"
   echo "- machine: $(nproc) CPUs, $CPU, $(awk '/MemTotal/ {printf "%.1f GB RAM", $2/1048576}' /proc/meminfo); load average before $LOAD_BEFORE, after $LOAD_AFTER"

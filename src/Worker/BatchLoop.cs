@@ -1,4 +1,5 @@
 using Microsoft.EntityFrameworkCore;
+using OpenTelemetry;
 
 namespace FeedbackHub.Worker;
 
@@ -26,7 +27,9 @@ public abstract class BatchLoop(TimeProvider time) : BackgroundService
             int handled;
             try
             {
-                handled = await RunBatchAsync(stoppingToken);
+                // Polls are not traced (five a second per loop would drown the traces): a job traces the work it finds.
+                using (SuppressInstrumentationScope.Begin())
+                    handled = await RunBatchAsync(stoppingToken);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {

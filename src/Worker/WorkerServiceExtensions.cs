@@ -1,13 +1,20 @@
 using FeedbackHub.Domain.Persistence;
+using FeedbackHub.Domain.Telemetry;
 using FeedbackHub.Domain.Webhooks;
 using FeedbackHub.Messages;
 using FeedbackHub.Worker.Channels;
 using FeedbackHub.Worker.Outbound;
 using FeedbackHub.Worker.Outbox;
+using FeedbackHub.Worker.Auditing;
 using FeedbackHub.Worker.Retention;
 using FeedbackHub.Worker.Smtp;
+using FeedbackHub.Worker.Telemetry;
 using FeedbackHub.Worker.Webhooks;
 using MassTransit;
+using MassTransit.Monitoring;
+using MassTransit.Logging;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Trace;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 
@@ -21,11 +28,15 @@ public static class WorkerServiceExtensions
     /// </summary>
     public static IHostApplicationBuilder AddFeedbackHubWorker(this IHostApplicationBuilder builder)
     {
+        builder.Configuration.AddKeyPerFile(SecretFiles.Directory(builder.Configuration), optional: true);
         var configuration = builder.Configuration;
         var services = builder.Services;
         var rabbit = new Uri(configuration.GetConnectionString("RabbitMq")
             ?? throw new InvalidOperationException("ConnectionStrings:RabbitMq is not configured."));
 
+        builder.AddFeedbackHubTelemetry("feedbackhub-worker",
+            tracing => tracing.AddSource(DiagnosticHeaders.DefaultListenerName).AddHttpClientInstrumentation(),
+            metrics => metrics.AddMeter(InstrumentationOptions.MeterName).AddAspNetCoreInstrumentation().AddHttpClientInstrumentation());
         services.AddFeedbackHubDatabase();
         services.AddSingleton<ITenantScope, SystemTenantScope>();
         services.AddOptions<SmtpOptions>().Bind(configuration.GetSection("Smtp")).ValidateOnStart();
@@ -86,6 +97,10 @@ public static class WorkerServiceExtensions
         services.AddHostedService<OutboundRecovery>();
         services.AddSingleton<RetentionSweeper>();
         services.AddHostedService(sp => sp.GetRequiredService<RetentionSweeper>());
+        services.Configure<AuditSealingOptions>(configuration.GetSection("Audit"));
+        services.AddHostedService<AuditSealing>();
+        services.AddSingleton<BacklogGauges>();
+        services.AddHostedService(sp => sp.GetRequiredService<BacklogGauges>());
         return builder;
     }
 }

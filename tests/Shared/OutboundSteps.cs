@@ -3,12 +3,30 @@ using FeedbackHub.Domain.Outbound;
 using FeedbackHub.Domain.Outbox;
 using FeedbackHub.Messages;
 using FeedbackHub.Domain.Persistence;
+using Microsoft.EntityFrameworkCore;
 
 namespace FeedbackHub.Tests;
 
 /// <summary>Changes an outbound item the way the worker does: in a transaction, under its locks (the only way the model allows).</summary>
 public static class OutboundSteps
 {
+    /// <summary>Waits until the outbound item (any channel) is Sent and returns it with its attempts.</summary>
+    public static async Task<OutboundItem> WaitSentAsync(TestDatabase database, Guid id, TimeSpan timeout)
+    {
+        ArgumentNullException.ThrowIfNull(database);
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            await using var db = database.CreateDbContext();
+            var item = await db.Outbound.AsNoTracking().Include(o => o.Attempts).SingleAsync(o => o.Id == id);
+            if (item.Status == OutboundStatus.Sent)
+                return item;
+            if (DateTime.UtcNow > deadline)
+                throw new TimeoutException($"{item.Channel} {id} is {item.Status}, not Sent; last reply: {item.LastReply}");
+            await Task.Delay(200);
+        }
+    }
+
     public static async Task ChangeAsync<TItem>(FeedbackHubDbContext db, Guid id, Action<TItem, OutboundGuard> change)
         where TItem : OutboundItem
     {

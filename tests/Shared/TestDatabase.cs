@@ -1,5 +1,6 @@
 using FeedbackHub.Domain.Persistence;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Infrastructure;
 using Npgsql;
 
 namespace FeedbackHub.Tests;
@@ -21,6 +22,16 @@ public sealed class TestDatabase : IAsyncLifetime
     {
         var template = await EnsureTemplateAsync();
         await ExecuteAdminAsync($"CREATE DATABASE \"{Name}\" TEMPLATE \"{template}\"");
+    }
+
+    /// <summary>Instead of <see cref="InitializeAsync"/>: an empty database, for tests that run the migrations themselves.</summary>
+    public Task InitializeEmptyAsync() => ExecuteAdminAsync($"CREATE DATABASE \"{Name}\"");
+
+    /// <summary>Applies the migrations up to <paramref name="target"/> (all when null), as the <c>migrate</c> command does.</summary>
+    public async Task MigrateToAsync(string? target = null)
+    {
+        await using var db = CreateDbContext();
+        await db.GetService<Microsoft.EntityFrameworkCore.Migrations.IMigrator>().MigrateAsync(target);
     }
 
     public async Task DisposeAsync()
@@ -80,6 +91,8 @@ public sealed class TestDatabase : IAsyncLifetime
             RedirectStandardOutput = true,
             RedirectStandardError = true,
         };
+        if (b.Password is { Length: > 0 } password)
+            psi.Environment["PGPASSWORD"] = password; // the container's superuser has one; the local server trusts loopback
         using var process = System.Diagnostics.Process.Start(psi)!;
         var output = await process.StandardOutput.ReadToEndAsync();
         await process.WaitForExitAsync();

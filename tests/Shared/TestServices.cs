@@ -8,7 +8,11 @@ namespace FeedbackHub.Tests;
 /// </summary>
 public static class TestServices
 {
-    public static string Postgres => Required("FEEDBACKHUB_PG");
+    /// <summary>The PostgreSQL server of this test process: a Testcontainers container, or the local one (<see cref="TestPostgres"/>).</summary>
+    public static string Postgres => TestPostgres.ConnectionString;
+
+    /// <summary>The PostgreSQL server of scripts/services.sh.</summary>
+    public static string LocalPostgres => Required("FEEDBACKHUB_PG");
 
     public static string RabbitMq => Required("FEEDBACKHUB_RABBITMQ");
 

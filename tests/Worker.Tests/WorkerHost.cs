@@ -22,9 +22,11 @@ public sealed class WorkerHost : IAsyncDisposable
     public CapturedLogs Logs { get; private init; } = new();
 
     /// <param name="services">Replaces registrations after the worker's own (a test double for a dependency).</param>
-    public static async Task<WorkerHost> StartAsync(string postgres, string prefix, IDictionary<string, string?>? settings = null, Action<IServiceCollection>? services = null)
+    /// <param name="environment">The host environment; "Development" where a test needs a development-only switch.</param>
+    public static async Task<WorkerHost> StartAsync(
+        string postgres, string prefix, IDictionary<string, string?>? settings = null, Action<IServiceCollection>? services = null, string environment = "Testing")
     {
-        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { EnvironmentName = "Testing" });
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { EnvironmentName = environment });
         var configuration = new Dictionary<string, string?>
         {
             ["ConnectionStrings:Postgres"] = postgres,

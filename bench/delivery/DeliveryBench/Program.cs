@@ -67,6 +67,12 @@ internal static class Program
                 $"| {name} | {s.PerSecond:F0} | {s.PerSecond / raw.PerSecond:F2} | {s.P50.TotalMilliseconds:F0} ms | {s.P99.TotalMilliseconds:F0} ms | {s.Last.TotalMilliseconds:F0} ms |"));
         }
 
+        // One line per scenario in the format bench/run-all.sh collects.
+        Console.WriteLine();
+        var suffix = Security == SmtpSecurity.None ? string.Empty : "-tls";
+        foreach (var (scenario, s) in new[] { ($"delivery{suffix}", rows[1].Stats), ($"delivery{suffix}-2workers", rows[2].Stats) })
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"BENCH {scenario} ratio={s.PerSecond / raw.PerSecond:F2} p99_ms={s.P99.TotalMilliseconds:F0}"));
+
         return 0;
     }
 

@@ -24,21 +24,15 @@ SELECT t.settings
 FROM tenants AS t
 WHERE t.id = :tenant
 LIMIT 2;
--- 5. SaveChangesAsync: the row's update first, then lock the tenant's audit head (FOR NO KEY UPDATE), and one
---    batch that appends the event and advances the head
+-- 5. SaveChangesAsync: one batch (one round trip) in a transaction: the row's update and the audit event's insert.
+--    No tenant lock: the worker's sealer places the event in the tenant's Merkle tree afterwards.
 BEGIN;
+\startpipeline
 UPDATE feedback SET answers = :answers, updated_at = now(), version = :ver + 1
 WHERE id = :fid AND version = :ver;
-SELECT f."Hash" AS head_hash, f."Sequence" AS head_seq
-FROM (
-    SELECT audit_head_sequence AS "Sequence", audit_head_hash AS "Hash" FROM tenants WHERE id = :tenant FOR NO KEY UPDATE
-) AS f
-LIMIT 2 \gset
--- EF sends these two as one batch (one round trip): a pipeline here
-\startpipeline
-INSERT INTO audit_events (id, action, actor_id, actor_name, data, hash, occurred_at, previous_hash, sequence, subject_id, subject_type, tenant_id)
+INSERT INTO audit_events (id, action, actor_id, actor_name, data, leaf_hash, occurred_at, sequence, subject_id, subject_type, tenant_id)
 VALUES (gen_random_uuid(), 'feedback.saved', :keyid, 'Demo Hiring Manager', json_build_object('version', :ver + 1, 'findings', 0, 'blocking', 0)::text,
-        sha256(:head_hash::bytea || convert_to(:fid, 'UTF8')), now(), :head_hash::bytea, :head_seq + 1, :fid, 'feedback', :tenant);
-UPDATE tenants SET audit_head_sequence = :head_seq + 1, audit_head_hash = sha256(:head_hash::bytea || convert_to(:fid, 'UTF8')) WHERE id = :tenant;
+        NULL, now(), NULL, :fid, 'feedback', :tenant)
+RETURNING position;
 \endpipeline
 COMMIT;

@@ -51,6 +51,8 @@ internal static class Program
                 $"| {name} | {s.PerSecond:F0} | {s.PerSecond / raw.PerSecond:F2} | {s.P50.TotalMilliseconds:F0} ms | {s.P99.TotalMilliseconds:F0} ms | {s.Last.TotalMilliseconds:F0} ms |"));
         }
 
+        Console.WriteLine();
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"BENCH webhooks ratio={pipeline.PerSecond / raw.PerSecond:F2} p99_ms={pipeline.P99.TotalMilliseconds:F0}"));
         return 0;
     }
 

@@ -145,7 +145,8 @@ public static class HostCommands
 
     /// <summary>
     /// <c>rekey-secrets</c>: after <c>Webhooks:SecretKey</c> was replaced and the old key moved to
-    /// <c>Webhooks:PreviousSecretKeys</c>, re-seals every webhook secret and every tenant's DKIM private key under the new
+    /// <c>Webhooks:PreviousSecretKeys</c>, re-seals every webhook secret, every tenant's DKIM private key and the audit
+    /// checkpoint-signing keys under the new
     /// key (the secrets, the keys and their DNS records do not change). Exit 0 when everything is now under the current
     /// key; 1 when some open with no configured key (listed).
     /// </summary>
@@ -156,16 +157,20 @@ public static class HostCommands
         var db = scope.ServiceProvider.GetRequiredService<FeedbackHubDbContext>();
         var webhooks = await WebhookSecretRekeying.RunAsync(db, box);
         var dkim = await DkimKeyRekeying.RunAsync(db, box);
+        var audit = await AuditSigningKeyRekeying.RunAsync(db, box);
         var name = args.Length > 0 ? args[0] : "rekey-secrets";
         await output.WriteLineAsync(
             $"{name}: webhook secrets: {webhooks.Resealed} re-sealed under the current key, {webhooks.AlreadyCurrent} already current, "
             + $"{webhooks.Unreadable.Count} unreadable ({box.PreviousKeyCount} previous key(s) configured).");
         await output.WriteLineAsync(
             $"{name}: DKIM keys: {dkim.Resealed} re-sealed under the current key, {dkim.AlreadyCurrent} already current, {dkim.Unreadable.Count} unreadable.");
+        await output.WriteLineAsync(
+            $"{name}: audit checkpoint-signing keys: {audit.Resealed} re-sealed, {audit.AlreadyCurrent} already current, {audit.Unreadable} unreadable"
+            + (audit.Unreadable > 0 ? " (replaced by a new signing key at the next sealing run; checkpoints they signed still verify)." : "."));
         if (webhooks.Unreadable.Count == 0 && dkim.Unreadable.Count == 0)
         {
             if (webhooks.Resealed + webhooks.AlreadyCurrent + dkim.Resealed + dkim.AlreadyCurrent > 0)
-                await output.WriteLineAsync("Every webhook secret and DKIM key is sealed under Webhooks:SecretKey; Webhooks:PreviousSecretKeys can be removed.");
+                await output.WriteLineAsync("Every webhook secret, DKIM key and audit signing key is sealed under Webhooks:SecretKey; Webhooks:PreviousSecretKeys can be removed.");
             return 0;
         }
 

@@ -14,6 +14,7 @@ using FeedbackHub.Api.Features.Webhooks;
 using FeedbackHub.Domain.Language;
 using FeedbackHub.Language.Semantic;
 using FeedbackHub.Domain.Persistence;
+using FeedbackHub.Domain.Telemetry;
 using FeedbackHub.Domain.Webhooks;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
@@ -35,6 +36,8 @@ public static class ApiServiceExtensions
             kestrel.ConfigureEndpointDefaults(ProtocolErrorBodies.Use);
         });
 
+        builder.Configuration.AddKeyPerFile(SecretFiles.Directory(builder.Configuration), optional: true);
+        builder.AddFeedbackHubTelemetry("feedbackhub-api", ApiTelemetry.Tracing, ApiTelemetry.Metrics);
         services.AddFeedbackHubDatabase();
         services.AddWebhookSecrets();
         services.Configure<Features.Webhooks.WebhookApiOptions>(builder.Configuration.GetSection("Webhooks"));
@@ -84,6 +87,8 @@ public static class ApiServiceExtensions
         services.AddSingleton<IProblemDetailsWriter, ProblemJsonWriter>(); // after the framework's writer: answers what it declines
         services.AddExceptionHandler<ProblemExceptionHandler>();
 
+        services.AddSingleton<ApiKeyCache>();
+        services.AddHostedService<ApiKeyChangeListener>();
         services.AddAuthentication(ApiKeyClaims.Scheme)
             .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyClaims.Scheme, null);
         services.AddAuthorization(Policies.Add);
@@ -93,6 +98,7 @@ public static class ApiServiceExtensions
         services.AddCandidateRateLimits();
         services.AddSingleton<ISentenceClassifier>(SentenceClassifier.Shared); // loads on first use or in the warm-up
         services.AddSingleton<LanguageCheckers>();
+        services.AddSingleton<Features.Feedback.PublishedTemplateContent>();
         services.AddSingleton<TenantLanguage>();
         services.AddHostedService<Features.Language.LanguageModelWarmUp>();
         services.AddFeedbackHubOpenApi();

@@ -1,9 +1,10 @@
 namespace FeedbackHub.Domain.Auditing;
 
 /// <summary>
-/// One append-only entry of a tenant's audit log. Events of a tenant form a hash chain:
-/// <c>Hash = SHA-256(PreviousHash || canonical(event))</c>. Events never hold personal data in clear:
-/// subjects are ids, and <see cref="Data"/> holds ids, states and counts only.
+/// One append-only entry of a tenant's audit log. Writers only insert events (no lock, no chain to extend); the sealer
+/// later gives each its place in the tenant's Merkle tree (<see cref="Sequence"/>, <see cref="LeafHash"/>) and signs a
+/// checkpoint over the tree (<see cref="AuditSealer"/>). Events never hold personal data in clear: subjects are ids, and
+/// <see cref="Data"/> holds ids, states and counts only.
 /// </summary>
 public sealed class AuditEvent
 {
@@ -13,16 +14,17 @@ public sealed class AuditEvent
         Action = string.Empty;
         SubjectType = string.Empty;
         Data = "{}";
-        PreviousHash = [];
-        Hash = [];
     }
 
     public Guid Id { get; private set; }
 
     public Guid TenantId { get; private set; }
 
-    /// <summary>1, 2, 3, ... per tenant, without gaps.</summary>
-    public long Sequence { get; private set; }
+    /// <summary>Insertion order across the whole log (assigned by the database); pages and unsealed events follow it.</summary>
+    public long Position { get; private set; }
+
+    /// <summary>1, 2, 3, ... per tenant without gaps once sealed (the leaf index plus one); null until then.</summary>
+    public long? Sequence { get; private set; }
 
     public DateTimeOffset OccurredAt { get; private set; }
 
@@ -41,28 +43,33 @@ public sealed class AuditEvent
     /// <summary>Compact JSON object with non-personal details.</summary>
     public string Data { get; private set; }
 
-    public byte[] PreviousHash { get; private set; }
+    /// <summary>The RFC 9162 leaf hash of the sealed event (<see cref="AuditLeaf.Hash"/>); null until sealed.</summary>
+    public byte[]? LeafHash { get; private set; }
 
-    public byte[] Hash { get; private set; }
+    public bool IsSealed => Sequence is not null;
 
-    internal static AuditEvent Chain(PendingAuditEvent pending, long sequence, byte[] previousHash)
-    {
-        var e = new AuditEvent
+    internal static AuditEvent Record(Guid id, Guid tenantId, DateTimeOffset occurredAt, Actor actor, string action, string subjectType, Guid? subjectId, string data) =>
+        new()
         {
-            Id = pending.Id,
-            TenantId = pending.TenantId,
-            Sequence = sequence,
-            OccurredAt = pending.OccurredAt,
-            ActorId = pending.Actor.Id,
-            ActorName = pending.Actor.Name,
-            Action = pending.Action,
-            SubjectType = pending.SubjectType,
-            SubjectId = pending.SubjectId,
-            Data = pending.Data,
-            PreviousHash = previousHash,
+            Id = id,
+            TenantId = tenantId,
+            OccurredAt = AuditLeaf.Truncate(occurredAt),
+            ActorId = actor.Id,
+            ActorName = actor.Name,
+            Action = action,
+            SubjectType = subjectType,
+            SubjectId = subjectId,
+            Data = data,
         };
-        e.Hash = AuditChain.ComputeHash(e);
-        return e;
+
+    /// <summary>Gives the event its place in the tree (once).</summary>
+    internal byte[] Seal(long sequence)
+    {
+        if (IsSealed)
+            throw new InvalidOperationException($"Audit event {Id} is sealed already.");
+        Sequence = sequence;
+        LeafHash = AuditLeaf.Hash(this, sequence);
+        return LeafHash;
     }
 }
 
@@ -71,7 +78,3 @@ public sealed record Actor(Guid? Id, string Name)
 {
     public static Actor System { get; } = new(null, "system");
 }
-
-/// <summary>An audit event recorded in a unit of work and chained when that unit commits.</summary>
-public sealed record PendingAuditEvent(
-    Guid Id, Guid TenantId, DateTimeOffset OccurredAt, Actor Actor, string Action, string SubjectType, Guid? SubjectId, string Data);

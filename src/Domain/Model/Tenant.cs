@@ -20,12 +20,6 @@ public sealed class Tenant
     /// <summary>Increases whenever the tenant's language rules change (compiled checkers are cached by it).</summary>
     public int LanguageRulesRevision { get; private set; }
 
-    /// <summary>Sequence of the newest audit event (0 when none); the head of the hash chain.</summary>
-    public long AuditHeadSequence { get; private set; }
-
-    /// <summary>Hash of the newest audit event (all zeros when none).</summary>
-    public byte[] AuditHeadHash { get; private set; } = new byte[32];
-
     public static Tenant Create(string name, DateTimeOffset now, TenantSettings? settings = null)
     {
         name = (name ?? string.Empty).Trim();
@@ -43,12 +37,6 @@ public sealed class Tenant
     public void ChangeSettings(TenantSettings settings) => Settings = settings.Validated();
 
     public void LanguageRulesChanged() => LanguageRulesRevision++;
-
-    internal void AdvanceAuditHead(long sequence, byte[] hash)
-    {
-        AuditHeadSequence = sequence;
-        AuditHeadHash = hash;
-    }
 }
 
 /// <summary>A tenant's settings (DESIGN.md, "Core objects"). Values are validated by <see cref="Validated"/>.</summary>

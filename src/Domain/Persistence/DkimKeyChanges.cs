@@ -31,12 +31,7 @@ public static class DkimKeyChanges
         ArgumentNullException.ThrowIfNull(db);
         ArgumentNullException.ThrowIfNull(audit);
         ArgumentNullException.ThrowIfNull(current);
-        ArgumentNullException.ThrowIfNull(key);
-        if (current.Active is { } replaced)
-            db.DkimKeys.Remove(replaced);
-        db.DkimKeys.Add(key);
-        audit.Record(key.TenantId, actor, "tenant.dkim-key-set", "dkim-key", key.Id,
-            new { domain = key.Domain, selector = key.Selector, keyBits = key.KeyBits, fingerprint = key.Fingerprint, replaced = current.Active?.Id });
+        Replace(db, audit, actor, current.Active, key, "tenant.dkim-key-set");
     }
 
     /// <summary>Removes the active and the pending key: emails go out unsigned. False when there was none.</summary>
@@ -62,12 +57,18 @@ public static class DkimKeyChanges
         ArgumentNullException.ThrowIfNull(db);
         ArgumentNullException.ThrowIfNull(audit);
         ArgumentNullException.ThrowIfNull(current);
+        Replace(db, audit, actor, current.Pending, key, "tenant.dkim-key-generated");
+    }
+
+    /// <summary>The key takes the slot of <paramref name="replaced"/> (active or pending), audited as <paramref name="action"/>.</summary>
+    private static void Replace(FeedbackHubDbContext db, AuditLog audit, Actor actor, DkimKey? replaced, DkimKey key, string action)
+    {
         ArgumentNullException.ThrowIfNull(key);
-        if (current.Pending is { } replaced)
+        if (replaced is not null)
             db.DkimKeys.Remove(replaced);
         db.DkimKeys.Add(key);
-        audit.Record(key.TenantId, actor, "tenant.dkim-key-generated", "dkim-key", key.Id,
-            new { domain = key.Domain, selector = key.Selector, keyBits = key.KeyBits, fingerprint = key.Fingerprint, replaced = current.Pending?.Id });
+        audit.Record(key.TenantId, actor, action, "dkim-key", key.Id,
+            new { domain = key.Domain, selector = key.Selector, keyBits = key.KeyBits, fingerprint = key.Fingerprint, replaced = replaced?.Id });
     }
 
     /// <summary>

@@ -29,3 +29,22 @@ public static class DkimKeyRekeying
         return new DkimRekeyResult(resealed, current, unreadable.Select(k => k.TenantId).Distinct().ToList());
     }
 }
+
+/// <summary>
+/// The audit half of rotating <c>Webhooks:SecretKey</c>: re-seals the checkpoint-signing keys under the current key (the
+/// keys, and so every checkpoint's signature, do not change). An unreadable one is replaced by a new key at the next
+/// sealing run; checkpoints it signed keep verifying with its public key.
+/// </summary>
+public static class AuditSigningKeyRekeying
+{
+    public static async Task<(int Resealed, int AlreadyCurrent, int Unreadable)> RunAsync(FeedbackHubDbContext db, WebhookSecretBox box, int batchSize = 200, CancellationToken ct = default)
+    {
+        var (resealed, current, unreadable) = await SealedSecretRekeying.RunAsync(
+            db, box, batchSize,
+            after => db.AuditSigningKeys
+                .FromSql($"SELECT * FROM audit_signing_keys WHERE id > {after} ORDER BY id LIMIT {batchSize} FOR UPDATE")
+                .OrderBy(k => k.Id),
+            k => k.Id, k => k.ResealUnderCurrentKey(box), ct);
+        return (resealed, current, unreadable.Count);
+    }
+}

@@ -13,8 +13,6 @@ namespace FeedbackHub.Domain.Persistence;
 
 public sealed class FeedbackHubDbContext(DbContextOptions<FeedbackHubDbContext> options, ITenantScope scope) : DbContext(options)
 {
-    private readonly List<PendingAuditEvent> _pendingAudit = [];
-
     /// <summary>Webhook events raised by a save that failed (so a retried save does not raise them twice).</summary>
     private readonly HashSet<(object, string)> _raisedWebhooks = [];
 
@@ -25,6 +23,12 @@ public sealed class FeedbackHubDbContext(DbContextOptions<FeedbackHubDbContext> 
     public DbSet<ApiKey> ApiKeys => Set<ApiKey>();
 
     public DbSet<AuditEvent> AuditEvents => Set<AuditEvent>();
+
+    public DbSet<AuditCheckpoint> AuditCheckpoints => Set<AuditCheckpoint>();
+
+    public DbSet<AuditTreeNode> AuditTreeNodes => Set<AuditTreeNode>();
+
+    public DbSet<AuditSigningKey> AuditSigningKeys => Set<AuditSigningKey>();
 
     public DbSet<OutboxMessage> OutboxMessages => Set<OutboxMessage>();
 
@@ -69,8 +73,6 @@ public sealed class FeedbackHubDbContext(DbContextOptions<FeedbackHubDbContext> 
     /// <summary>Referenced by the global query filters; EF evaluates it per query.</summary>
     private Guid? ScopeTenantId => scope.TenantId;
 
-    internal void AddPendingAudit(PendingAuditEvent e) => _pendingAudit.Add(e);
-
     /// <summary>
     /// Forgets every unsaved change and audit event, e.g. after a failed save before retrying the unit of work
     /// (a failed save rolls its transaction back but keeps what was pending).
@@ -78,7 +80,6 @@ public sealed class FeedbackHubDbContext(DbContextOptions<FeedbackHubDbContext> 
     public void DiscardPendingChanges()
     {
         ChangeTracker.Clear();
-        _pendingAudit.Clear();
         _raisedWebhooks.Clear();
     }
 
@@ -116,89 +117,19 @@ public sealed class FeedbackHubDbContext(DbContextOptions<FeedbackHubDbContext> 
         SnakeCaseNames.Apply(modelBuilder);
     }
 
-    public override int SaveChanges(bool acceptAllChangesOnSuccess)
-    {
-        if (_pendingAudit.Count > 0)
-            throw new InvalidOperationException("Audit events are chained only by SaveChangesAsync.");
-        throw new InvalidOperationException("Use SaveChangesAsync: it chains audit events and raises webhook events.");
-    }
+    public override int SaveChanges(bool acceptAllChangesOnSuccess) =>
+        throw new InvalidOperationException("Use SaveChangesAsync: it raises webhook events.");
 
     /// <summary>
-    /// Saves the unit of work. Pending audit events are chained and written in the same transaction. The entity
-    /// changes are written first; only then is the tenant row locked (FOR NO KEY UPDATE: it serialises chain appends
-    /// but not the foreign-key checks of rows that reference the tenant, so there is no deadlock), so the lock that serialises a
-    /// tenant's chain is held for just two round trips: the head's SELECT and one batch that inserts the events and
-    /// moves the head, then the commit. Webhook events are raised first from the tracked changes
-    /// (<see cref="WebhookRaising"/>), so they are written in the same transaction.
+    /// Saves the unit of work. Webhook events are raised first from the tracked changes (<see cref="WebhookRaising"/>), so
+    /// they are written in the same transaction. Audit events are plain inserts: no lock, no chain to extend; the sealer
+    /// places them in the tenant's Merkle tree afterwards (<see cref="AuditSealer"/>).
     /// </summary>
     public override async Task<int> SaveChangesAsync(bool acceptAllChangesOnSuccess, CancellationToken cancellationToken = default)
     {
         await WebhookRaising.RaiseAsync(this, _raisedWebhooks, cancellationToken);
-        if (_pendingAudit.Count == 0)
-        {
-            var saved = await base.SaveChangesAsync(acceptAllChangesOnSuccess, cancellationToken);
-            _raisedWebhooks.Clear();
-            return saved;
-        }
-
-        var ownTransaction = Database.CurrentTransaction is null
-            ? await Database.BeginTransactionAsync(cancellationToken)
-            : null;
-        try
-        {
-            var written = await base.SaveChangesAsync(acceptAllChangesOnSuccess, cancellationToken);
-            var stubs = new List<Tenant>();
-            foreach (var group in _pendingAudit.GroupBy(e => e.TenantId))
-            {
-                var head = await Database
-                    .SqlQuery<AuditHead>($"SELECT audit_head_sequence AS \"Sequence\", audit_head_hash AS \"Hash\" FROM tenants WHERE id = {group.Key} FOR NO KEY UPDATE")
-                    .SingleAsync(cancellationToken);
-                var sequence = head.Sequence;
-                var previous = head.Hash;
-                foreach (var pending in group)
-                {
-                    var chained = AuditEvent.Chain(pending, ++sequence, previous);
-                    AuditEvents.Add(chained);
-                    previous = chained.Hash;
-                }
-
-                MoveAuditHead(group.Key, sequence, previous, stubs);
-            }
-
-            written += await base.SaveChangesAsync(acceptAllChangesOnSuccess, cancellationToken);
-            foreach (var stub in stubs)
-                Entry(stub).State = EntityState.Detached;
-            if (ownTransaction is not null)
-                await ownTransaction.CommitAsync(cancellationToken);
-            _pendingAudit.Clear();
-            _raisedWebhooks.Clear();
-            return written;
-        }
-        finally
-        {
-            if (ownTransaction is not null)
-                await ownTransaction.DisposeAsync();
-        }
+        var saved = await base.SaveChangesAsync(acceptAllChangesOnSuccess, cancellationToken);
+        _raisedWebhooks.Clear();
+        return saved;
     }
-
-    /// <summary>Updates the tenant's head in the same batch as the events: the tracked tenant, or a stub with only those columns.</summary>
-    private void MoveAuditHead(Guid tenantId, long sequence, byte[] hash, List<Tenant> stubs)
-    {
-        var tenant = ChangeTracker.Entries<Tenant>().FirstOrDefault(e => e.Entity.Id == tenantId)?.Entity;
-        if (tenant is null)
-        {
-            tenant = (Tenant)Activator.CreateInstance(typeof(Tenant), nonPublic: true)!;
-            Entry(tenant).Property(t => t.Id).CurrentValue = tenantId;
-            Attach(tenant);
-            stubs.Add(tenant);
-        }
-
-        var entry = Entry(tenant);
-        entry.Property(t => t.AuditHeadSequence).CurrentValue = sequence;
-        entry.Property(t => t.AuditHeadSequence).IsModified = true;
-        entry.Property(t => t.AuditHeadHash).CurrentValue = hash;
-        entry.Property(t => t.AuditHeadHash).IsModified = true;
-    }
-
-    private sealed record AuditHead(long Sequence, byte[] Hash);
 }

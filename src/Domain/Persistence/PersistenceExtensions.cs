@@ -16,6 +16,8 @@ public static class PersistenceExtensions
     {
         services.AddDbContext<FeedbackHubDbContext>((sp, options) => Configure(options, ConnectionString(sp.GetRequiredService<IConfiguration>())));
         services.AddScoped<AuditLog>();
+        services.AddScoped<AuditSealer>();
+        services.AddSingleton<AuditSigner>();
         services.TryAddSingleton(TimeProvider.System);
         services.AddHealthChecks().AddCheck<PostgresHealthCheck>("postgres", tags: ["ready"]);
         return services;

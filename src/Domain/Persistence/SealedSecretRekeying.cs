@@ -5,7 +5,7 @@ using Microsoft.EntityFrameworkCore;
 namespace FeedbackHub.Domain.Persistence;
 
 /// <summary>
-/// The one re-sealing loop behind <see cref="WebhookSecretRekeying"/> and <see cref="DkimKeyRekeying"/>: rows in
+/// The one re-sealing loop behind <see cref="WebhookSecretRekeying"/>, <see cref="DkimKeyRekeying"/> and <see cref="AuditSigningKeyRekeying"/>: rows in
 /// batches by id, each batch in one transaction with its rows locked (<c>batchAfter</c> selects them
 /// <c>FOR UPDATE</c>, ordered by id), so a concurrent change is never overwritten; each row re-sealed under the current key or counted.
 /// </summary>

@@ -1,6 +1,7 @@
 using FeedbackHub.Domain.Authoring;
 using System.Collections.Concurrent;
 using FeedbackHub.Domain.Language;
+using FeedbackHub.Domain.Telemetry;
 
 using Microsoft.EntityFrameworkCore;
 
@@ -12,7 +13,8 @@ namespace FeedbackHub.Domain.Persistence;
 /// engines: the rules, and the full engine (rules and the sentence model, which loads once per process on first use).
 /// </summary>
 /// <param name="semantic">The sentence model of the full engine.</param>
-public sealed class TenantLanguage(ISentenceClassifier semantic)
+/// <param name="metrics">Times each check by operation, when given.</param>
+public sealed class TenantLanguage(ISentenceClassifier semantic, FeedbackHubMetrics? metrics = null)
 {
     private readonly ConcurrentDictionary<Guid, (int Revision, string Jurisdiction, RuleSet Rules, LanguageChecker Checker, FullLanguageChecker Full)> _cache = new();
 
@@ -32,7 +34,35 @@ public sealed class TenantLanguage(ISentenceClassifier semantic)
     /// <summary>Checks fields with the tenant's effective rules and the given engine (default full); findings carry their field's path.</summary>
     public async Task<IReadOnlyList<FieldFinding>> CheckAsync(
         FeedbackHubDbContext db, Guid tenantId, IEnumerable<(string Path, string Text)> fields, CancellationToken ct, LanguageEngine engine = LanguageEngine.Full) =>
-        LanguageCheckers.CheckFields(await CheckerAsync(db, tenantId, engine, ct), fields);
+        Check(await CheckerAsync(db, tenantId, engine, ct), fields, "fields");
+
+    /// <summary>Checks fields with a tenant's checker (from <see cref="CheckerAsync"/>), timed by operation.</summary>
+    public IReadOnlyList<FieldFinding> Check(ITextChecker checker, IEnumerable<(string Path, string Text)> fields, string operation) =>
+        Check(checker, fields, int.MaxValue, operation, out _);
+
+    /// <summary>As <see cref="Check(ITextChecker, IEnumerable{ValueTuple{string, string}}, string)"/>, keeping at most <paramref name="maxFindings"/>.</summary>
+    public IReadOnlyList<FieldFinding> Check(
+        ITextChecker checker, IEnumerable<(string Path, string Text)> fields, int maxFindings, string operation, out bool truncated)
+    {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var findings = LanguageCheckers.CheckFields(checker, fields, maxFindings, out truncated);
+        metrics?.LanguageCheck(System.Diagnostics.Stopwatch.GetElapsedTime(started), operation);
+        return findings;
+    }
+
+    /// <summary>Checks several texts with one checker, timed by operation: the full engine embeds all their sentences
+    /// together (batched); the rules keep at most <paramref name="maxPerText"/> + 1 findings a text (to tell truncation).</summary>
+    public IReadOnlyList<IReadOnlyList<Finding>> CheckMany(ITextChecker checker, IReadOnlyList<string> texts, int maxPerText, string operation)
+    {
+        ArgumentNullException.ThrowIfNull(checker);
+        ArgumentNullException.ThrowIfNull(texts);
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        IReadOnlyList<IReadOnlyList<Finding>> all = checker is FullLanguageChecker full
+            ? full.CheckMany(texts)
+            : [.. texts.Select(t => checker.Check(t, maxPerText + 1, out _))];
+        metrics?.LanguageCheck(System.Diagnostics.Stopwatch.GetElapsedTime(started), operation);
+        return all;
+    }
 
     private async Task<(int Revision, string Jurisdiction, RuleSet Rules, LanguageChecker Checker, FullLanguageChecker Full)> EntryAsync(
         FeedbackHubDbContext db, Guid tenantId, CancellationToken ct)

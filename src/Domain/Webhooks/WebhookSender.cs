@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Sockets;
 using System.Text;
+using FeedbackHub.Domain.Telemetry;
 
 namespace FeedbackHub.Domain.Webhooks;
 
@@ -19,13 +20,22 @@ public sealed class WebhookTargetRefusedException(string reason) : Exception(rea
 /// Two separate handlers: strict, and allow-private for development tenants, so a pooled connection opened for a
 /// development tenant never serves a strict one.
 /// </summary>
-public sealed class WebhookSender : IDisposable
+public sealed class WebhookSender(FeedbackHubMetrics? metrics = null) : IDisposable
 {
     public const string UserAgent = "FeedbackHub-Webhooks/1.0";
     private readonly HttpClient _strict = Create(allowPrivate: false);
     private readonly HttpClient _allowPrivate = Create(allowPrivate: true);
 
     public async Task<WebhookSendResult> SendAsync(
+        Uri url, string body, IEnumerable<KeyValuePair<string, string>> headers, bool allowPrivate, TimeSpan timeout, CancellationToken ct)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var result = await SendOnceAsync(url, body, headers, allowPrivate, timeout, ct);
+        metrics?.WebhookSend(Stopwatch.GetElapsedTime(started), result.Outcome);
+        return result;
+    }
+
+    private async Task<WebhookSendResult> SendOnceAsync(
         Uri url, string body, IEnumerable<KeyValuePair<string, string>> headers, bool allowPrivate, TimeSpan timeout, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(url);

@@ -2,6 +2,7 @@ using FeedbackHub.Domain.Auditing;
 using FeedbackHub.Domain.Outbound;
 using FeedbackHub.Domain.Outbox;
 using FeedbackHub.Domain.Persistence;
+using FeedbackHub.Domain.Telemetry;
 using Microsoft.Extensions.Options;
 
 namespace FeedbackHub.Worker.Outbound;
@@ -15,7 +16,8 @@ namespace FeedbackHub.Worker.Outbound;
 /// retries. Outcomes go into the tenant's audit log in the transaction that records them. Logs carry ids and codes only.
 /// </summary>
 public sealed partial class OutboundProcessor(
-    FeedbackHubDbContext db, AuditLog audit, SendingLeases leases, TimeProvider time, IOptions<DeliveryOptions> options, ILogger<OutboundProcessor> logger)
+    FeedbackHubDbContext db, AuditLog audit, SendingLeases leases, TimeProvider time, IOptions<DeliveryOptions> options, ILogger<OutboundProcessor> logger,
+    FeedbackHubMetrics metrics)
 {
     private static readonly TimeSpan LongestBackoff = TimeSpan.FromSeconds(2);
 
@@ -110,12 +112,14 @@ public sealed partial class OutboundProcessor(
                 item.Cancel(guard, now);
                 Audit(channel, item, channel.AuditNames.Cancelled, new Dictionary<string, object?> { ["reason"] = cancelling.Reason });
                 LogCancelled(logger, channel.Name, item.Id, cancelling.Reason);
+                metrics.Delivery(channel.Name, "cancelled");
                 break;
             case Preparation.Failing failing:
                 var attempt = item.TryClaim(guard, now, _options.SendingLease)!.Value;
                 item.RecordAnswer(guard, failing.Answer, channel.RetryPolicy, now);
                 AuditOutcome(channel, item, attempt, failing.Answer, suppressed: false, notSendable: true);
                 LogNotSendable(logger, channel.Name, item.Id);
+                metrics.Delivery(channel.Name, "not_sendable");
                 break;
             case Preparation.Sending sending:
                 claim = new OutboundClaim(item.Id, item.TenantId, item.TryClaim(guard, now, _options.SendingLease)!.Value, sending.Payload);
@@ -143,7 +147,10 @@ public sealed partial class OutboundProcessor(
                 await channel.OnNotSentAsync(db, item, claim, now, CancellationToken.None);
             });
             if (released is not null)
+            {
                 LogReleased(logger, channel.Name, claim.ItemId);
+                metrics.Delivery(channel.Name, "not_sent");
+            }
         }
         catch (Exception e) when (DatabaseFailures.IsTransient(e))
         {
@@ -237,15 +244,19 @@ public sealed partial class OutboundProcessor(
         {
             case OutboundStatus.Sent:
                 LogSent(logger, channel.Name, item.Id, code, attempt);
+                metrics.Delivery(channel.Name, "sent");
                 break;
             case OutboundStatus.Scheduled when answer.Outcome == AttemptOutcome.ServerProblem:
                 LogServerProblem(logger, channel.Name, item.Id, code, answer.Detail, item.DueAt);
+                metrics.Delivery(channel.Name, "server_problem");
                 break;
             case OutboundStatus.Scheduled:
                 LogRetry(logger, channel.Name, item.Id, code, answer.Detail, attempt, item.DueAt);
+                metrics.Delivery(channel.Name, "retry");
                 break;
             default:
                 LogFailed(logger, channel.Name, item.Id, code, answer.Detail, attempt);
+                metrics.Delivery(channel.Name, "failed");
                 break;
         }
     }
@@ -286,7 +297,8 @@ public sealed partial class OutboundProcessor(
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Channel} {ItemId} attempt {Attempt} failed temporarily ({Code} {Detail}); next try at {DueAt}")]
     private static partial void LogRetry(ILogger logger, string channel, Guid itemId, int code, string? detail, int attempt, DateTimeOffset dueAt);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "{Channel} {ItemId} waits for the mail server ({Code} {Detail}): its configuration or the server must be fixed; nothing is suppressed, next try at {DueAt}")]
+    // Debug: SmtpHealth writes the one Error line per change of state; a line per waiting item per retry would flood the log.
+    [LoggerMessage(Level = LogLevel.Debug, Message = "{Channel} {ItemId} waits for the mail server ({Code} {Detail}): its configuration or the server must be fixed; nothing is suppressed, next try at {DueAt}")]
     private static partial void LogServerProblem(ILogger logger, string channel, Guid itemId, int code, string? detail, DateTimeOffset dueAt);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Channel} {ItemId} failed ({Code} {Detail}) on attempt {Attempt}")]

@@ -1,8 +1,10 @@
 using FeedbackHub.Domain.Outbox;
 using FeedbackHub.Domain.Persistence;
+using FeedbackHub.Domain.Telemetry;
 using MassTransit;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
+using OpenTelemetry;
 
 namespace FeedbackHub.Worker.Outbox;
 
@@ -49,6 +51,10 @@ public sealed partial class OutboxRelay(IServiceScopeFactory scopes, IBus bus, T
         if (due.Count == 0)
             return 0;
 
+        // A batch that publishes is traced (the poll itself is not, see BatchLoop): one span, MassTransit's sends under it.
+        using var traced = SuppressInstrumentationScope.Begin(false);
+        using var activity = FeedbackHubActivities.Source.StartActivity("outbox publish");
+        activity?.SetTag("feedbackhub.outbox.batch_size", due.Count);
         var results = await Task.WhenAll(due.Select(row => PublishAsync(row, ct)));
         var published = 0;
         for (var i = 0; i < due.Count; i++)

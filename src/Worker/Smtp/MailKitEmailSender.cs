@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
@@ -8,6 +9,8 @@ using MailKit.Security;
 using Microsoft.Extensions.Options;
 using MimeKit;
 using AuthenticationException = MailKit.Security.AuthenticationException;
+
+using FeedbackHub.Domain.Telemetry;
 
 namespace FeedbackHub.Worker.Smtp;
 
@@ -22,10 +25,12 @@ public sealed class MailKitEmailSender : IEmailSender, IAsyncDisposable
     private readonly SmtpHealth _health;
     private readonly bool _acceptAnyCertificate;
     private readonly ConcurrentBag<Connection> _idle = [];
+    private readonly FeedbackHubMetrics? _metrics;
     private volatile bool _disposed;
 
-    public MailKitEmailSender(IOptions<SmtpOptions> options, SmtpHealth health, IHostEnvironment environment)
+    public MailKitEmailSender(IOptions<SmtpOptions> options, SmtpHealth health, IHostEnvironment environment, FeedbackHubMetrics? metrics = null)
     {
+        _metrics = metrics;
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(environment);
         _options = options.Value;
@@ -38,6 +43,14 @@ public sealed class MailKitEmailSender : IEmailSender, IAsyncDisposable
     private string Endpoint => $"{_options.Host}:{_options.Port}";
 
     public async Task<SendResult> SendAsync(EmailMessage message, CancellationToken cancellationToken)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var result = await SendOnceAsync(message, cancellationToken);
+        _metrics?.SmtpSend(Stopwatch.GetElapsedTime(started), result.Verdict.ToString());
+        return result;
+    }
+
+    private async Task<SendResult> SendOnceAsync(EmailMessage message, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(message);
         ObjectDisposedException.ThrowIf(_disposed, this);

@@ -402,7 +402,7 @@ public sealed class ApplicationTests(ApiFactory api) : IClassFixture<ApiFactory>
             .ReadAsync<ApplicationResponse>();
 
         await using var db = api.Database.CreateDbContext();
-        var events = await db.AuditEvents.Where(e => e.TenantId == tenant.Id).OrderBy(e => e.Sequence).ToListAsync();
+        var events = await db.AuditEvents.Where(e => e.TenantId == tenant.Id).OrderBy(e => e.Position).ToListAsync();
         Assert.Equal(
             ["candidate.created", "application.created", "candidate.updated", "application.updated"],
             events.Select(e => e.Action).Where(a => a.StartsWith("candidate.", StringComparison.Ordinal) || a.StartsWith("application.", StringComparison.Ordinal)));

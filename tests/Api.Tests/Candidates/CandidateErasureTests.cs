@@ -79,7 +79,7 @@ public sealed class CandidateErasureTests(ApiFactory api) : IClassFixture<ApiFac
         Assert.True(verify.Valid, verify.FirstBreak?.Detail);
         await using (var db = api.Database.CreateDbContext())
         {
-            var events = await db.AuditEvents.Where(e => e.TenantId == tenant.Id).OrderBy(e => e.Sequence).ToListAsync();
+            var events = await db.AuditEvents.Where(e => e.TenantId == tenant.Id).OrderBy(e => e.Position).ToListAsync();
             var erasedEvent = Assert.Single(events, e => e.Action == "candidate.erased");
             Assert.Equal(story.CandidateId, erasedEvent.SubjectId);
             Assert.Contains("\"reason\":\"manual\"", erasedEvent.Data, StringComparison.Ordinal);

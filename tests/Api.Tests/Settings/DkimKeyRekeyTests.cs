@@ -1,3 +1,5 @@
+using FeedbackHub.Domain.Persistence;
+using FeedbackHub.Domain.Auditing;
 using System.Security.Cryptography;
 using FeedbackHub.Api.Commands;
 using FeedbackHub.Api.Features.Settings;
@@ -56,8 +58,20 @@ public sealed class DkimKeyRekeyTests(DkimRekeyFixture fixture) : IClassFixture<
         Assert.Equal("signing", before.Status);
         Assert.Equal("keyUnreadable", (await (await lost.Admin.GetAsync("/v1/settings")).ReadAsync<SettingsResponse>()).Dkim.Status);
 
+        // The audit checkpoint-signing key was made while the old key was current.
+        Guid signingKey;
+        await using (var db = api.Database.CreateDbContext())
+        await using (var tx = await db.Database.BeginTransactionAsync())
+        {
+            signingKey = (await new AuditSigner(old).SignAsync(db, kept.Id, 0, MerkleTree.EmptyRoot, now, CancellationToken.None)).KeyId;
+            await tx.CommitAsync();
+        }
+
         var (exit, output, error) = await RekeyAsync("rekey-secrets");
         Assert.Equal(1, exit);
+        Assert.Contains("audit checkpoint-signing keys: 1 re-sealed, 0 already current, 0 unreadable.", output, StringComparison.Ordinal);
+        var checkpoint = await (await kept.Admin.GetAsync("/v1/audit/checkpoint")).ReadAsync<Features.Audit.AuditCheckpointResponse>();
+        Assert.Equal(signingKey, checkpoint.KeyId); // the same key signs on, now opened by the new operator key
         Assert.Contains("DKIM keys: 1 re-sealed under the current key, 0 already current, 1 unreadable", output, StringComparison.Ordinal);
         Assert.Contains($"tenant {lost.Id}", error, StringComparison.Ordinal);
         Assert.DoesNotContain(kept.Id.ToString(), error, StringComparison.Ordinal);

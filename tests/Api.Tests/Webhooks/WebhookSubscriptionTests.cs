@@ -172,7 +172,7 @@ public sealed class WebhookSubscriptionTests(ApiFactory api) : IClassFixture<Api
         Assert.Null(updated.Description);
 
         await using var db = api.Database.CreateDbContext();
-        var audits = await db.AuditEvents.AsNoTracking().Where(e => e.TenantId == tenant.Id && e.Action == "webhook.updated").OrderBy(e => e.Sequence).ToListAsync();
+        var audits = await db.AuditEvents.AsNoTracking().Where(e => e.TenantId == tenant.Id && e.Action == "webhook.updated").OrderBy(e => e.Position).ToListAsync();
         Assert.Equal(2, audits.Count);
         Assert.Contains("enabled", audits[0].Data, StringComparison.Ordinal);
         Assert.Contains("events", audits[0].Data, StringComparison.Ordinal);

@@ -78,7 +78,7 @@ public sealed class DeliveryArrange(TestDatabase database, Guid tenantId)
     public async Task<List<Domain.Auditing.AuditEvent>> AuditAsync()
     {
         await using var db = database.CreateDbContext();
-        return await db.AuditEvents.AsNoTracking().Where(e => e.TenantId == tenantId).OrderBy(e => e.Sequence).ToListAsync();
+        return await db.AuditEvents.AsNoTracking().Where(e => e.TenantId == tenantId).OrderBy(e => e.Position).ToListAsync();
     }
 
     /// <summary>

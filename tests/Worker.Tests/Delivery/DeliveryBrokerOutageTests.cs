@@ -2,6 +2,7 @@ using FeedbackHub.Domain.Delivery;
 using FeedbackHub.Tests;
 using FeedbackHub.Worker.Tests.Foundation;
 using FeedbackHub.Domain.Outbound;
+using Microsoft.EntityFrameworkCore;
 
 namespace FeedbackHub.Worker.Tests.Delivery;
 
@@ -87,4 +88,45 @@ public sealed class DeliveryBrokerOutageTests(DeliveryFixture pipeline) : IClass
         await Task.Delay(1000);
         Assert.Single(MailSink.For(to));
     }
+
+    [Fact]
+    public async Task An_invitation_and_a_webhook_queued_while_the_broker_is_down_are_each_sent_once_after_it_returns()
+    {
+        await using var receiver = await WebhookReceiver.StartAsync();
+        var tenant = await pipeline.Api.CreateTenantAsync(settings: Webhooks.WebhookPipelineTests.DevSettings with { CoolingOffDelay = TimeSpan.FromHours(1) });
+        (await tenant.Admin.PostJsonAsync("/v1/webhooks", new { url = receiver.Url("/outage"), events = new[] { "feedback.requested" } })).EnsureSuccessStatusCode();
+        var arrange = new DeliveryArrange(pipeline.Api.Database, tenant.Id);
+        var invitee = MailSink.NewAddress("outage-invite");
+
+        Guid invitationId, webhookId;
+        await TestServices.RunServicesCommandAsync("stop-rabbit");
+        try
+        {
+            // Both are queued (rows and outbox messages committed) while the relay cannot publish.
+            var story = (await arrange.SubmittedStoriesAsync([invitee]))[0]; // the candidate's request raises feedback.requested
+            await using (var db = pipeline.Api.Database.CreateDbContext())
+                invitationId = (await OutboundSteps.QueueInvitationAsync(db, tenant.Id, story.ApplicationId, DateTimeOffset.UtcNow, DateTimeOffset.UtcNow)).Invitation.Id;
+            await using (var db = pipeline.Api.Database.CreateDbContext())
+                webhookId = await db.WebhookDeliveries.Where(d => d.TenantId == tenant.Id).Select(d => d.Id).SingleAsync();
+            await Task.Delay(TimeSpan.FromSeconds(3));
+            Assert.Empty(MailSink.For(invitee));
+            Assert.Empty(receiver.At("/outage"));
+        }
+        finally
+        {
+            await TestServices.RunServicesCommandAsync("start-rabbit");
+        }
+
+        foreach (var id in new[] { invitationId, webhookId })
+        {
+            var sent = await OutboundSteps.WaitSentAsync(pipeline.Api.Database, id, TimeSpan.FromSeconds(90));
+            Assert.Equal([AttemptOutcome.Accepted], sent.Attempts.Select(a => a.Outcome));
+            Assert.False(sent.PossibleDuplicate);
+        }
+
+        await Task.Delay(1000);
+        Assert.Single(MailSink.For(invitee));
+        Assert.Single(receiver.At("/outage"));
+    }
+
 }

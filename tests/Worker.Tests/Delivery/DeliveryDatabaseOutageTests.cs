@@ -71,14 +71,14 @@ public sealed class DatabaseRestartTests(DeliveryFixture pipeline) : IClassFixtu
                 await Task.Delay(50);
             Assert.Equal(count, DeliveryArrange.MailCounts(tag, since).Count); // the server has them all; no answer recorded yet
 
-            await TestServices.RunServicesCommandAsync("stop-pg");
+            await TestPostgres.StopServerAsync();
             try
             {
                 await Task.Delay(TimeSpan.FromSeconds(7)); // every lease (5 s) runs out while nobody can renew it
             }
             finally
             {
-                await TestServices.RunServicesCommandAsync("start-pg");
+                await TestPostgres.StartServerAsync();
             }
 
             await arrange.WaitForAllSentAsync(count, TimeSpan.FromSeconds(60));

@@ -137,8 +137,8 @@ public sealed class WorkerProcessTests(DatabaseOnlyFixture fixture, ITestOutputH
         }
 
         await using var second = await WorkerProcess.StartAsync(fixture.Api.Database.ConnectionString, prefix, Prefetch);
-        var sent = await WaitSentAsync(invitation.Id, TimeSpan.FromSeconds(45));
-        var delivered = await WaitSentAsync(webhookId, TimeSpan.FromSeconds(45));
+        var sent = await OutboundSteps.WaitSentAsync(fixture.Api.Database, invitation.Id, TimeSpan.FromSeconds(45));
+        var delivered = await OutboundSteps.WaitSentAsync(fixture.Api.Database, webhookId, TimeSpan.FromSeconds(45));
 
         Assert.Equal([AttemptOutcome.Interrupted, AttemptOutcome.Accepted], sent.Attempts.OrderBy(a => a.Number).Select(a => a.Outcome));
         Assert.True(sent.PossibleDuplicate); // the sink had the first email: the candidate got it twice, flagged
@@ -162,19 +162,6 @@ public sealed class WorkerProcessTests(DatabaseOnlyFixture fixture, ITestOutputH
         return await db.Outbound.AsNoTracking().Where(o => o.Id == id).Select(o => o.Status).SingleAsync();
     }
 
-    private async Task<OutboundItem> WaitSentAsync(Guid id, TimeSpan timeout)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        while (true)
-        {
-            await using var db = fixture.Api.Database.CreateDbContext();
-            var item = await db.Outbound.AsNoTracking().Include(o => o.Attempts).SingleAsync(o => o.Id == id);
-            if (item.Status == OutboundStatus.Sent)
-                return item;
-            Assert.True(DateTime.UtcNow < deadline, $"{item.Channel} {id} is {item.Status}");
-            await Task.Delay(200);
-        }
-    }
 
     /// <summary>Deliveries far in the future (made due once the workers run), keyed by address.</summary>
     private async Task<(DeliveryArrange Arrange, Dictionary<string, Guid> ByAddress)> ArrangeAsync(string tag, int count)

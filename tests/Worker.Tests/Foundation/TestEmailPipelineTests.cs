@@ -33,7 +33,7 @@ public sealed class TestEmailPipelineTests(PipelineFixture pipeline) : IClassFix
         await using var db = pipeline.Api.Database.CreateDbContext();
         Assert.Empty(await db.OutboxMessages.Where(m => m.TenantId == tenant.Id).ToListAsync());
         Assert.Equal(["test-email.requested", "test-email.sent"],
-            await db.AuditEvents.Where(e => e.TenantId == tenant.Id && e.SubjectId == queued.Id).OrderBy(e => e.Sequence).Select(e => e.Action).ToListAsync());
+            await db.AuditEvents.Where(e => e.TenantId == tenant.Id && e.SubjectId == queued.Id).OrderBy(e => e.Position).Select(e => e.Action).ToListAsync());
     }
 
     [Fact]

@@ -53,7 +53,7 @@ public sealed partial class InvitationTests(PipelineFixture pipeline) : IClassFi
         await using var db = pipeline.Api.Database.CreateDbContext();
         var invitation = await db.Invitations.SingleAsync(i => i.ApplicationId == applicationId);
         await WaitUntilSentAsync(invitation.Id);
-        var audit = await db.AuditEvents.AsNoTracking().Where(e => e.SubjectId == invitation.Id).OrderBy(e => e.Sequence).Select(e => e.Action).ToListAsync();
+        var audit = await db.AuditEvents.AsNoTracking().Where(e => e.SubjectId == invitation.Id).OrderBy(e => e.Position).Select(e => e.Action).ToListAsync();
         Assert.Equal(["invitation.queued", "invitation.sent"], audit);
         Assert.DoesNotContain(token, await pipeline.Api.Database.DumpAsync(), StringComparison.Ordinal);
 

@@ -62,7 +62,7 @@ public static class ApiKeyEndpoints
         return TypedResults.Ok(ToResponse(key));
     }
 
-    public static async Task<NoContent> RevokeApiKey(Guid id, CurrentActor caller, FeedbackHubDbContext db, AuditLog audit, TimeProvider time, CancellationToken ct)
+    public static async Task<NoContent> RevokeApiKey(Guid id, CurrentActor caller, FeedbackHubDbContext db, AuditLog audit, TimeProvider time, ApiKeyCache cache, CancellationToken ct)
     {
         var key = await db.ApiKeys.SingleOrDefaultAsync(k => k.Id == id, ct) ?? throw DomainException.NotFound("The API key");
         if (!key.IsActive)
@@ -77,6 +77,7 @@ public static class ApiKeyEndpoints
         key.Revoke(time.GetUtcNow());
         audit.Record(caller.TenantId, caller.Actor, "api-key.revoked", "api-key", key.Id);
         await db.SaveChangesAsync(ct);
+        cache.Evict(key.Prefix); // this replica at once; the others as PostgreSQL notifies them of the change (api_key_changed)
         return TypedResults.NoContent();
     }
 

@@ -56,9 +56,9 @@ public sealed record ExportedAttempt(int Number, DateTimeOffset StartedAt, DateT
 
 public sealed record ExportedInvitation(Guid Id, [property: ApiValues(typeof(InvitationStatus))] string Status, DateTimeOffset CreatedAt, DateTimeOffset? SentAt, string? LastReply);
 
-/// <summary>An audit event (its data holds ids, states and counts only).</summary>
+/// <summary>An audit event (its data holds ids, states and counts only); <c>sequence</c> is null until it is sealed.</summary>
 public sealed record ExportedAuditEvent(
-    long Sequence, Guid Id, DateTimeOffset OccurredAt, string Action, string SubjectType, Guid? SubjectId, Guid? ActorId, string ActorName,
+    long? Sequence, Guid Id, DateTimeOffset OccurredAt, string Action, string SubjectType, Guid? SubjectId, Guid? ActorId, string ActorName,
     JsonElement Data);
 
 internal static class CandidateExports
@@ -88,7 +88,7 @@ internal static class CandidateExports
         var subjectList = subjects.ToList();
         var events = (await db.AuditEvents.AsNoTracking()
                 .Where(e => e.TenantId == tenantId && e.SubjectId != null && subjectList.Contains(e.SubjectId.Value))
-                .OrderBy(e => e.Sequence).ToListAsync(ct))
+                .OrderBy(e => e.Position).ToListAsync(ct))
             .Select(e => new ExportedAuditEvent(e.Sequence, e.Id, e.OccurredAt, e.Action, e.SubjectType, e.SubjectId, e.ActorId, e.ActorName, Parse(e.Data)))
             .ToList();
 

@@ -134,15 +134,15 @@ public static class FeedbackEndpoints
 
     public static async Task<Ok<FeedbackResponse>> SaveFeedbackAnswers(
         Guid id, SaveAnswersRequest request, CurrentActor caller, FeedbackHubDbContext db, AuditLog audit, TenantLanguage language,
-        TimeProvider time, HttpRequest httpRequest, HttpResponse response, CancellationToken ct)
+        TimeProvider time, HttpRequest httpRequest, HttpResponse response, PublishedTemplateContent templates, CancellationToken ct)
     {
         var feedback = await LoadWritableAsync(db, id, ct);
         feedback.CheckVersion(IfMatch(httpRequest));
-        var template = await TemplateContentAsync(db, feedback, ct);
+        var template = await templates.GetAsync(db, feedback.TenantId, feedback.TemplateId, feedback.TemplateVersion, ct);
         // The full engine (rules and sentence model) on every save, so submit decides on its findings; sentences the
         // live check already saw are not embedded again (cache), which keeps the save fast.
         var checker = await language.CheckerAsync(db, caller.TenantId, LanguageEngine.Full, ct);
-        feedback.Save(request.Answers, template, caller.Actor, time.GetUtcNow(), fields => LanguageCheckers.CheckFields(checker, fields));
+        feedback.Save(request.Answers, template, caller.Actor, time.GetUtcNow(), fields => language.Check(checker, fields, "answers"));
         audit.Record(caller.TenantId, caller.Actor, "feedback.saved", "feedback", feedback.Id,
             new { version = feedback.Version, findings = feedback.Findings.Count, blocking = feedback.Findings.Count(f => f.Finding.Severity == Severity.Block) });
         await db.SaveChangesAsync(ct);
@@ -152,11 +152,11 @@ public static class FeedbackEndpoints
 
     public static async Task<Ok<FeedbackResponse>> SubmitFeedback(
         Guid id, SubmitFeedbackRequest? request, CurrentActor caller, FeedbackHubDbContext db, AuditLog audit, TimeProvider time,
-        Microsoft.Extensions.Options.IOptions<Requests.PublicLinkOptions> options, HttpRequest httpRequest, HttpResponse response, CancellationToken ct)
+        Microsoft.Extensions.Options.IOptions<Requests.PublicLinkOptions> options, HttpRequest httpRequest, HttpResponse response, PublishedTemplateContent templates, CancellationToken ct)
     {
         var feedback = await LoadWritableAsync(db, id, ct);
         feedback.CheckVersion(IfMatch(httpRequest));
-        var template = await TemplateContentAsync(db, feedback, ct);
+        var template = await templates.GetAsync(db, feedback.TenantId, feedback.TemplateId, feedback.TemplateVersion, ct);
         var settings = await db.Tenants.Where(t => t.Id == caller.TenantId).Select(t => t.Settings).SingleAsync(ct);
         var auto = feedback.Submit(request?.Acknowledgements ?? [], template, caller.Actor, time.GetUtcNow(), settings.AutoApproveTemplateOnly);
         audit.Record(caller.TenantId, caller.Actor, "feedback.submitted", "feedback", feedback.Id,
@@ -194,10 +194,10 @@ public static class FeedbackEndpoints
         return TypedResults.Ok(ToResponse(feedback));
     }
 
-    public static async Task<Ok<EmailPreviewResponse>> PreviewFeedbackEmail(Guid id, CurrentActor caller, FeedbackHubDbContext db, CancellationToken ct)
+    public static async Task<Ok<EmailPreviewResponse>> PreviewFeedbackEmail(Guid id, CurrentActor caller, FeedbackHubDbContext db, PublishedTemplateContent templates, CancellationToken ct)
     {
         var feedback = await LoadAsync(db, id, ct);
-        var template = await TemplateContentAsync(db, feedback, ct);
+        var template = await templates.GetAsync(db, feedback.TenantId, feedback.TemplateId, feedback.TemplateVersion, ct);
         var recipient = await DeliveryScheduling.RecipientAsync(db, caller.TenantId, feedback.ApplicationId, ct);
         var email = FeedbackEmailRenderer.Render(template, feedback.Answers, recipient.MergeValues, recipient.Footer);
         return TypedResults.Ok(new EmailPreviewResponse(email.Subject, email.Text, email.Html));
@@ -251,11 +251,6 @@ public static class FeedbackEndpoints
         if (erasedAt is not null)
             throw DomainException.Conflict("candidate-erased", "The candidate's personal data was erased; no more feedback is written about them.");
     }
-
-    private static async Task<TemplateContent> TemplateContentAsync(FeedbackHubDbContext db, Domain.Authoring.Feedback feedback, CancellationToken ct) =>
-        await db.TemplateVersions.AsNoTracking()
-            .Where(v => v.TemplateId == feedback.TemplateId && v.Number == feedback.TemplateVersion)
-            .Select(v => v.Content).SingleAsync(ct);
 
     /// <summary>
     /// The versions If-Match names (RFC 9110 13.1.1): null when it is absent or <c>*</c>; otherwise the versions of

@@ -82,7 +82,7 @@ public static class LanguageEndpoints
     {
         var engine = request.Engine ?? LanguageEngine.Full;
         var checker = await language.CheckerAsync(db, caller.TenantId, engine, ct);
-        var findings = LanguageCheckers.CheckFields(checker, [("text", request.Text)], MaxFindingsPerText, out var truncated);
+        var findings = language.Check(checker, [("text", request.Text)], MaxFindingsPerText, "check", out var truncated);
         return TypedResults.Ok(new CheckTextResponse(FindingResponse.From(findings), findings.Any(f => f.Finding.Severity == Severity.Block), truncated, engine));
     }
 
@@ -100,9 +100,7 @@ public static class LanguageEndpoints
         var checker = await language.CheckerAsync(db, caller.TenantId, engine, ct);
 
         // The full engine embeds all items' sentences together (batched); the limits are applied afterwards, in item order.
-        var all = checker is FullLanguageChecker full
-            ? full.CheckMany([.. request.Items.Select(i => i.Text ?? string.Empty)])
-            : [.. request.Items.Select(i => checker.Check(i.Text ?? string.Empty, MaxFindingsPerText + 1, out _))];
+        var all = language.CheckMany(checker, [.. request.Items.Select(i => i.Text ?? string.Empty)], MaxFindingsPerText, "batch");
         var left = MaxFindingsPerBatch;
         var results = new List<CheckBatchResult>(request.Items.Count);
         for (var i = 0; i < request.Items.Count; i++)

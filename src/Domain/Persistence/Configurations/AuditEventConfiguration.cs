@@ -11,13 +11,49 @@ internal sealed class AuditEventConfiguration : IEntityTypeConfiguration<AuditEv
     {
         builder.HasKey(e => e.Id);
         builder.HasOne<Tenant>().WithMany().HasForeignKey(e => e.TenantId).OnDelete(DeleteBehavior.Restrict);
+        builder.Property(e => e.Position).UseIdentityAlwaysColumn();
         builder.HasIndex(e => new { e.TenantId, e.Sequence }).IsUnique();
+        builder.HasIndex(e => new { e.TenantId, e.Position });
+        // What the sealer looks for stays small however long the log grows.
+        builder.HasIndex(e => new { e.TenantId, e.Position }, "ix_audit_events_unsealed").HasFilter("sequence IS NULL");
         builder.Property(e => e.ActorName).HasMaxLength(100);
         builder.Property(e => e.Action).HasMaxLength(100);
         builder.Property(e => e.SubjectType).HasMaxLength(50);
-        // text, not jsonb: the hash covers the exact characters written.
+        // text, not jsonb: the leaf hash covers the exact characters written.
         builder.Property(e => e.Data).HasColumnType("text");
-        builder.Property(e => e.PreviousHash).HasMaxLength(32);
-        builder.Property(e => e.Hash).HasMaxLength(32);
+        builder.Property(e => e.LeafHash).HasMaxLength(32);
+        builder.Ignore(e => e.IsSealed);
+    }
+}
+
+internal sealed class AuditCheckpointConfiguration : IEntityTypeConfiguration<AuditCheckpoint>
+{
+    public void Configure(EntityTypeBuilder<AuditCheckpoint> builder)
+    {
+        builder.HasKey(c => new { c.TenantId, c.TreeSize });
+        builder.HasOne<Tenant>().WithMany().HasForeignKey(c => c.TenantId).OnDelete(DeleteBehavior.Restrict);
+        builder.HasOne<AuditSigningKey>().WithMany().HasForeignKey(c => c.KeyId).OnDelete(DeleteBehavior.Restrict);
+        builder.Property(c => c.RootHash).HasMaxLength(32);
+        builder.Property(c => c.Signature).HasMaxLength(80);
+        builder.Ignore(c => c.SignedText);
+    }
+}
+
+internal sealed class AuditTreeNodeConfiguration : IEntityTypeConfiguration<AuditTreeNode>
+{
+    public void Configure(EntityTypeBuilder<AuditTreeNode> builder)
+    {
+        builder.HasKey(n => new { n.TenantId, n.Level, n.Index });
+        builder.HasOne<Tenant>().WithMany().HasForeignKey(n => n.TenantId).OnDelete(DeleteBehavior.Restrict);
+        builder.Property(n => n.Hash).HasMaxLength(32);
+    }
+}
+
+internal sealed class AuditSigningKeyConfiguration : IEntityTypeConfiguration<AuditSigningKey>
+{
+    public void Configure(EntityTypeBuilder<AuditSigningKey> builder)
+    {
+        builder.HasKey(k => k.Id);
+        builder.HasIndex(k => k.CreatedAt);
     }
 }

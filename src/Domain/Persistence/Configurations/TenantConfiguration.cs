@@ -10,7 +10,6 @@ internal sealed class TenantConfiguration : IEntityTypeConfiguration<Tenant>
     {
         builder.HasKey(t => t.Id);
         builder.Property(t => t.Name).HasMaxLength(200);
-        builder.Property(t => t.AuditHeadHash).HasMaxLength(32);
 
         // Settings evolve often and are read as a whole: one jsonb column.
         builder.Property(t => t.Settings).AsJson();

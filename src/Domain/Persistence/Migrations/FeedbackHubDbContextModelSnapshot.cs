@@ -23,6 +23,45 @@ namespace FeedbackHub.Domain.Persistence.Migrations
 
             NpgsqlModelBuilderExtensions.UseIdentityByDefaultColumns(modelBuilder);
 
+            modelBuilder.Entity("FeedbackHub.Domain.Auditing.AuditCheckpoint", b =>
+                {
+                    b.Property<Guid>("TenantId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("tenant_id");
+
+                    b.Property<long>("TreeSize")
+                        .HasColumnType("bigint")
+                        .HasColumnName("tree_size");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at");
+
+                    b.Property<Guid>("KeyId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("key_id");
+
+                    b.Property<byte[]>("RootHash")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("bytea")
+                        .HasColumnName("root_hash");
+
+                    b.Property<byte[]>("Signature")
+                        .IsRequired()
+                        .HasMaxLength(80)
+                        .HasColumnType("bytea")
+                        .HasColumnName("signature");
+
+                    b.HasKey("TenantId", "TreeSize")
+                        .HasName("pk_audit_checkpoints");
+
+                    b.HasIndex("KeyId")
+                        .HasDatabaseName("ix_audit_checkpoints_key_id");
+
+                    b.ToTable("audit_checkpoints");
+                });
+
             modelBuilder.Entity("FeedbackHub.Domain.Auditing.AuditEvent", b =>
                 {
                     b.Property<Guid>("Id")
@@ -50,23 +89,23 @@ namespace FeedbackHub.Domain.Persistence.Migrations
                         .HasColumnType("text")
                         .HasColumnName("data");
 
-                    b.Property<byte[]>("Hash")
-                        .IsRequired()
+                    b.Property<byte[]>("LeafHash")
                         .HasMaxLength(32)
                         .HasColumnType("bytea")
-                        .HasColumnName("hash");
+                        .HasColumnName("leaf_hash");
 
                     b.Property<DateTimeOffset>("OccurredAt")
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("occurred_at");
 
-                    b.Property<byte[]>("PreviousHash")
-                        .IsRequired()
-                        .HasMaxLength(32)
-                        .HasColumnType("bytea")
-                        .HasColumnName("previous_hash");
+                    b.Property<long>("Position")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint")
+                        .HasColumnName("position");
 
-                    b.Property<long>("Sequence")
+                    NpgsqlPropertyBuilderExtensions.UseIdentityAlwaysColumn(b.Property<long>("Position"));
+
+                    b.Property<long?>("Sequence")
                         .HasColumnType("bigint")
                         .HasColumnName("sequence");
 
@@ -87,11 +126,73 @@ namespace FeedbackHub.Domain.Persistence.Migrations
                     b.HasKey("Id")
                         .HasName("pk_audit_events");
 
+                    b.HasIndex("TenantId", "Position")
+                        .HasDatabaseName("ix_audit_events_tenant_id_position");
+
                     b.HasIndex("TenantId", "Sequence")
                         .IsUnique()
                         .HasDatabaseName("ix_audit_events_tenant_id_sequence");
 
+                    b.HasIndex(new[] { "TenantId", "Position" }, "ix_audit_events_unsealed")
+                        .HasDatabaseName("ix_audit_events_unsealed")
+                        .HasFilter("sequence IS NULL");
+
                     b.ToTable("audit_events");
+                });
+
+            modelBuilder.Entity("FeedbackHub.Domain.Auditing.AuditSigningKey", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .HasColumnType("uuid")
+                        .HasColumnName("id");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at");
+
+                    b.Property<byte[]>("PublicKey")
+                        .IsRequired()
+                        .HasColumnType("bytea")
+                        .HasColumnName("public_key");
+
+                    b.Property<byte[]>("SealedPrivateKey")
+                        .IsRequired()
+                        .HasColumnType("bytea")
+                        .HasColumnName("sealed_private_key");
+
+                    b.HasKey("Id")
+                        .HasName("pk_audit_signing_keys");
+
+                    b.HasIndex("CreatedAt")
+                        .HasDatabaseName("ix_audit_signing_keys_created_at");
+
+                    b.ToTable("audit_signing_keys");
+                });
+
+            modelBuilder.Entity("FeedbackHub.Domain.Auditing.AuditTreeNode", b =>
+                {
+                    b.Property<Guid>("TenantId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("tenant_id");
+
+                    b.Property<int>("Level")
+                        .HasColumnType("integer")
+                        .HasColumnName("level");
+
+                    b.Property<long>("Index")
+                        .HasColumnType("bigint")
+                        .HasColumnName("index");
+
+                    b.Property<byte[]>("Hash")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("bytea")
+                        .HasColumnName("hash");
+
+                    b.HasKey("TenantId", "Level", "Index")
+                        .HasName("pk_audit_tree_nodes");
+
+                    b.ToTable("audit_tree_nodes");
                 });
 
             modelBuilder.Entity("FeedbackHub.Domain.Authoring.Feedback", b =>
@@ -709,16 +810,6 @@ namespace FeedbackHub.Domain.Persistence.Migrations
                         .HasColumnType("uuid")
                         .HasColumnName("id");
 
-                    b.Property<byte[]>("AuditHeadHash")
-                        .IsRequired()
-                        .HasMaxLength(32)
-                        .HasColumnType("bytea")
-                        .HasColumnName("audit_head_hash");
-
-                    b.Property<long>("AuditHeadSequence")
-                        .HasColumnType("bigint")
-                        .HasColumnName("audit_head_sequence");
-
                     b.Property<DateTimeOffset>("CreatedAt")
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("created_at");
@@ -1241,6 +1332,23 @@ namespace FeedbackHub.Domain.Persistence.Migrations
                     b.ToTable("webhook_deliveries", (string)null);
                 });
 
+            modelBuilder.Entity("FeedbackHub.Domain.Auditing.AuditCheckpoint", b =>
+                {
+                    b.HasOne("FeedbackHub.Domain.Auditing.AuditSigningKey", null)
+                        .WithMany()
+                        .HasForeignKey("KeyId")
+                        .OnDelete(DeleteBehavior.Restrict)
+                        .IsRequired()
+                        .HasConstraintName("fk_audit_checkpoints_audit_signing_keys_key_id");
+
+                    b.HasOne("FeedbackHub.Domain.Model.Tenant", null)
+                        .WithMany()
+                        .HasForeignKey("TenantId")
+                        .OnDelete(DeleteBehavior.Restrict)
+                        .IsRequired()
+                        .HasConstraintName("fk_audit_checkpoints_tenants_tenant_id");
+                });
+
             modelBuilder.Entity("FeedbackHub.Domain.Auditing.AuditEvent", b =>
                 {
                     b.HasOne("FeedbackHub.Domain.Model.Tenant", null)
@@ -1249,6 +1357,16 @@ namespace FeedbackHub.Domain.Persistence.Migrations
                         .OnDelete(DeleteBehavior.Restrict)
                         .IsRequired()
                         .HasConstraintName("fk_audit_events_tenants_tenant_id");
+                });
+
+            modelBuilder.Entity("FeedbackHub.Domain.Auditing.AuditTreeNode", b =>
+                {
+                    b.HasOne("FeedbackHub.Domain.Model.Tenant", null)
+                        .WithMany()
+                        .HasForeignKey("TenantId")
+                        .OnDelete(DeleteBehavior.Restrict)
+                        .IsRequired()
+                        .HasConstraintName("fk_audit_tree_nodes_tenants_tenant_id");
                 });
 
             modelBuilder.Entity("FeedbackHub.Domain.Authoring.Feedback", b =>

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Every throughput scenario and its physical limit, measured in the same run on this machine, one after the other:
+#   save, get     bench/http/run.sh       the API under 64 connections next to pgbench running the same SQL
+#   delivery      bench/delivery/run.sh   emails due at once, 1 and 2 worker processes, next to a raw SMTP loop
+#   webhooks      bench/webhooks/run.sh   webhook events through the pipeline next to a raw HttpClient loop
+#   erasure       bench/erasure/run.sh    the retention sweep next to the same erasure as set-based SQL
+# Ends with one line per scenario: BENCH <scenario> ratio=<x> p99_ms=<y> (ratio = FeedbackHub / the limit).
+# Usage: bench/run-all.sh [--quick]    (--quick: shorter runs and fewer items, about 8 minutes instead of about 15)
+# Loopback only, bounded: each bench stops by itself; services it needed and did not find are stopped at the end.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(cd "$here/.." && pwd)"
+quick=0
+for a in "$@"; do
+  case "$a" in
+    --quick) quick=1 ;;
+    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+    *) echo "usage: bench/run-all.sh [--quick]" >&2; exit 2 ;;
+  esac
+done
+
+if ((quick)); then http=(--duration 8 --warmup 3); emails=200; events=500; erasures=500
+else http=(--duration 20); emails=500; events=2000; erasures=2000; fi
+
+services="$root/scripts/services.sh"
+started=0
+if ! "$services" --profile test status 2>/dev/null | grep -q "postgres *up"; then
+  "$services" --profile test install start >&2
+  started=1
+fi
+trap '((started)) && "$services" --profile test stop >&2 || true' EXIT
+
+stamp="$(date -u +%Y-%m-%dT%H%MZ)"
+mkdir -p "$here/results"
+out="$here/results/run-all-$stamp.md"
+{
+  echo "# bench/run-all.sh $* ($stamp)"
+  echo
+  echo "- $(. /etc/os-release && echo "$PRETTY_NAME"), $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(awk '/MemTotal/ { printf "%.1f GB", $2 / 1048576 }' /proc/meminfo)"
+  echo "- commit $(git -C "$root" rev-parse --short HEAD)$(git -C "$root" diff --quiet || echo ' (with uncommitted changes)'); load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo
+  "$here/http/run.sh" "${http[@]}"
+  echo
+  "$here/delivery/run.sh" "$emails"
+  echo
+  "$here/webhooks/run.sh" "$events"
+  echo
+  "$here/erasure/run.sh" "$erasures"
+  echo
+  echo "- load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
+} 2> >(grep -v '^\[bench\]' >&2) | tee "$out"
+
+echo
+echo "## Summary ($stamp, ${out#"$root"/})"
+grep -E '^BENCH ' "$out"

@@ -1,0 +1,119 @@
+using System.Collections.Concurrent;
+using FeedbackHub.Domain.Model;
+using FeedbackHub.Domain.Persistence;
+using Npgsql;
+
+namespace FeedbackHub.Api.Infrastructure;
+
+/// <summary>
+/// Authenticated API keys, cached by prefix for at most <see cref="Lifetime"/>, and only while this replica listens to
+/// PostgreSQL's <c>api_key_changed</c> notifications (<see cref="ApiKeyChangeListener"/>): a trigger on <c>api_keys</c>
+/// notifies every replica when a key is revoked, changed or deleted, at commit, and each evicts it. While the listener
+/// is not connected nothing is cached, so a revocation is never missed. A lookup that started before an eviction never
+/// stores what it read (the generation check).
+/// </summary>
+public sealed class ApiKeyCache(TimeProvider time)
+{
+    public static TimeSpan Lifetime { get; } = TimeSpan.FromSeconds(60);
+
+    private readonly ConcurrentDictionary<string, (ApiKey Key, DateTimeOffset Until)> _keys = new(StringComparer.Ordinal);
+    private long _generation;
+    private volatile bool _listening;
+
+    /// <summary>Whether keys are cached now (the listener is connected).</summary>
+    public bool Enabled => _listening;
+
+    public long Generation => Interlocked.Read(ref _generation);
+
+    public ApiKey? Get(string prefix)
+    {
+        if (!_listening || !_keys.TryGetValue(prefix, out var entry))
+            return null;
+        if (entry.Until > time.GetUtcNow())
+            return entry.Key;
+        _keys.TryRemove(prefix, out _);
+        return null;
+    }
+
+    /// <summary>Stores a key read from the database, unless something was evicted since <paramref name="generation"/>.</summary>
+    public void Set(ApiKey key, long generation)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        if (!_listening || !key.IsActive)
+            return;
+        _keys[key.Prefix] = (key, time.GetUtcNow() + Lifetime);
+        if (Generation != generation)
+            _keys.TryRemove(key.Prefix, out _); // an eviction raced the lookup: what was read may be stale
+    }
+
+    public void Evict(string prefix)
+    {
+        Interlocked.Increment(ref _generation);
+        _keys.TryRemove(prefix, out _);
+    }
+
+    /// <summary>The listener connected (true) or lost its connection (false): either way, forget everything.</summary>
+    internal void SetListening(bool listening)
+    {
+        _listening = listening;
+        Interlocked.Increment(ref _generation);
+        _keys.Clear();
+    }
+}
+
+/// <summary>
+/// Listens on a connection of its own for <c>api_key_changed</c> and evicts the named key from <see cref="ApiKeyCache"/>;
+/// reconnects after a second when the connection drops (the cache is off meanwhile).
+/// </summary>
+public sealed partial class ApiKeyChangeListener(ApiKeyCache cache, IConfiguration configuration, ILogger<ApiKeyChangeListener> logger) : BackgroundService
+{
+    public const string Channel = "api_key_changed";
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var connectionString = new NpgsqlConnectionStringBuilder(PersistenceExtensions.ConnectionString(configuration))
+        {
+            Pooling = false,
+            KeepAlive = 10,
+        }.ConnectionString;
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await using var connection = new NpgsqlConnection(connectionString);
+                connection.Notification += (_, e) => cache.Evict(e.Payload);
+                await connection.OpenAsync(stoppingToken);
+                await using (var listen = new NpgsqlCommand($"LISTEN {Channel}", connection))
+                    await listen.ExecuteNonQueryAsync(stoppingToken);
+                cache.SetListening(true);
+                while (!stoppingToken.IsCancellationRequested)
+                    await connection.WaitAsync(stoppingToken);
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (Exception e) when (e is NpgsqlException or InvalidOperationException or TimeoutException or System.IO.IOException)
+            {
+                if (cache.Enabled)
+                    LogLost(logger, e.GetType().Name);
+            }
+            finally
+            {
+                cache.SetListening(false);
+            }
+
+            try
+            {
+                await Task.Delay(TimeSpan.FromSeconds(1), stoppingToken);
+            }
+            catch (OperationCanceledException)
+            {
+                break;
+            }
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Lost the api_key_changed listener ({Error}); API keys are read from the database on every request until it reconnects")]
+    private static partial void LogLost(ILogger logger, string error);
+}
