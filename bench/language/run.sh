@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Language checker benchmarks: peer comparison with alex (quality + throughput) and BenchmarkDotNet (MB/s, allocations).
+# Language checker benchmarks: holdout quality (rules vs full), peer comparison with alex (quality + throughput),
+# the full engine's load/memory/speed/latency, and BenchmarkDotNet for the rules (MB/s, allocations).
 # Usage: bench/language/run.sh [--quick]    (--quick: short BenchmarkDotNet job)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -17,8 +18,27 @@ echo
 dotnet build -c Release "$root/src/Api" -nologo -v q >/dev/null
 dotnet build -c Release "$here/LanguageBench" -nologo -v q >/dev/null
 
-echo "## Peer comparison (FeedbackHub vs alex)"
+dotnet build -c Release "$root/tools/LanguageTraining" -nologo -v q >/dev/null
+
+echo "## Holdout quality: rules alone vs full (rules + sentence model), US pack, per category"
+echo
+for set in data/language/holdout/holdout.jsonl tests/Domain.Tests/Language/holdout.jsonl; do
+  (cd "$root" && dotnet tools/LanguageTraining/bin/Release/net10.0/LanguageTraining.dll evaluate "$set" --counts)
+  echo
+done
+
+echo "## Peer comparison (FeedbackHub rules / full vs alex)"
 node "$here/compare.mjs"
+
+echo
+echo "## Full engine: load, memory, sentences/s, live-check latency (stopwatch)"
+echo
+dotnet "$here/LanguageBench/bin/Release/net10.0/LanguageBench.dll" --semantic
+
+echo
+echo "## Rules only: MB/s (stopwatch; the BenchmarkDotNet run below is the reference)"
+echo
+dotnet "$here/LanguageBench/bin/Release/net10.0/LanguageBench.dll" --smoke
 
 echo
 echo "## BenchmarkDotNet: LanguageChecker.Check, US pack"

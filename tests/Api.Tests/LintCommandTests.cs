@@ -34,6 +34,33 @@ public sealed class LintCommandTests
     }
 
     [Fact]
+    public async Task The_full_engine_is_the_default_and_rules_only_runs_the_catalog()
+    {
+        const string input = """{"id": 1, "text": "Not someone I'd grab a beer with."}""";
+        var (fullCode, fullLines, _) = await Run(input);
+        var (rulesCode, rulesLines, _) = await Run(input, "--engine", "rules");
+
+        Assert.Equal(0, fullCode); // a warning in the US pack
+        using var full = JsonDocument.Parse(Assert.Single(fullLines));
+        var finding = Assert.Single(full.RootElement.GetProperty("findings").EnumerateArray());
+        Assert.Equal("model.culture-fit-vague", finding.GetProperty("ruleId").GetString());
+        Assert.True(finding.GetProperty("confidence").GetDouble() > 0.5);
+        Assert.Equal("culture-fit-vague", finding.GetProperty("example").GetProperty("category").GetString());
+
+        Assert.Equal(0, rulesCode);
+        using var rules = JsonDocument.Parse(Assert.Single(rulesLines));
+        Assert.Equal(0, rules.RootElement.GetProperty("findings").GetArrayLength());
+    }
+
+    [Fact]
+    public async Task An_unknown_engine_is_a_usage_error()
+    {
+        var (code, _, err) = await Run("", "--engine", "magic");
+        Assert.Equal(2, code);
+        Assert.Contains("unknown engine", err, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_block_finding_is_written_in_camel_case_and_exits_1()
     {
         var (code, lines, _) = await Run("""{"id": 1, "text": "At his age I doubt he will learn."}""");

@@ -6,6 +6,12 @@ using BenchmarkDotNet.Running;
 using BenchmarkDotNet.Toolchains.InProcess.Emit;
 using FeedbackHub.Bench.Language;
 
+if (args.Contains("--semantic"))
+{
+    SemanticBench.Run();
+    return;
+}
+
 if (args.Contains("--smoke"))
 {
     // Stopwatch sanity run (no BenchmarkDotNet): MB/s per size, for quick checks while developing.

@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using FeedbackHub.Domain.Language;
+using FeedbackHub.Language.Semantic;
 
 namespace FeedbackHub.Api.Commands;
 
@@ -22,15 +23,17 @@ public static class LintCommand
     public const int UsageOrInputError = 2;
 
     private const string Usage = """
-        Usage: FeedbackHub.Api lint [--input FILE] [--jurisdiction US|UK|DE]
+        Usage: FeedbackHub.Api lint [--input FILE] [--jurisdiction US|UK|DE] [--engine full|rules]
 
         Reads JSON Lines {"id": ..., "text": "..."} from FILE (or standard input) and writes one JSON Line per
         input to standard output: {"id": ..., "findings": [{"ruleId", "category", "severity", "start", "length",
-        "match", "reason", "suggestion"}]}. Offsets are UTF-16 code units in the original text.
+        "match", "reason", "suggestion"}]}. Offsets are UTF-16 code units in the original text. Model findings (ruleId
+        "model.<category>") cover a sentence and also carry "confidence" and the nearest labelled "example".
 
         Options:
           --input, -i FILE         read FILE instead of standard input
           --jurisdiction, -j CODE  rule pack (default US)
+          --engine, -e ENGINE      full: rules and the on-device sentence model (default); rules: the rule catalog only
           --help, -h               show this help
 
         Exit codes: 0 no "block" finding, 1 at least one "block" finding, 2 usage or input errors
@@ -38,6 +41,9 @@ public static class LintCommand
         """;
 
     private const int OutputBatch = 64 * 1024;
+
+    /// <summary>Lines the full engine checks together.</summary>
+    private const int FullEngineGroup = 256;
 
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
     {
@@ -54,6 +60,7 @@ public static class LintCommand
 
         string? input = null;
         var jurisdiction = "US";
+        var engine = LanguageEngine.Full;
         for (var i = 0; i < args.Length; i++)
         {
             switch (args[i])
@@ -67,6 +74,21 @@ public static class LintCommand
                 case "--jurisdiction" or "-j" when i + 1 < args.Length:
                     jurisdiction = args[++i];
                     break;
+                case "--engine" or "-e" when i + 1 < args.Length:
+                    switch (args[++i])
+                    {
+                        case "full":
+                            engine = LanguageEngine.Full;
+                            break;
+                        case "rules":
+                            engine = LanguageEngine.Rules;
+                            break;
+                        default:
+                            await stderr.WriteLineAsync($"lint: unknown engine '{args[i]}' (full or rules).");
+                            return UsageOrInputError;
+                    }
+
+                    break;
                 default:
                     await stderr.WriteLineAsync($"lint: unknown or incomplete option '{args[i]}'.");
                     await stderr.WriteLineAsync(Usage);
@@ -74,10 +96,11 @@ public static class LintCommand
             }
         }
 
-        LanguageChecker checker;
+        ITextChecker checker;
         try
         {
-            checker = LanguageChecker.Create(RuleCatalog.Default.ForJurisdiction(jurisdiction));
+            var rules = LanguageChecker.Create(RuleCatalog.Default.ForJurisdiction(jurisdiction));
+            checker = engine == LanguageEngine.Rules ? rules : FullLanguageChecker.Create(rules, SentenceClassifier.Shared, Environment.ProcessorCount);
         }
         catch (ArgumentException e)
         {
@@ -95,12 +118,35 @@ public static class LintCommand
         return await LintAsync(checker, reader ?? stdin, stdout, stderr);
     }
 
-    private static async Task<int> LintAsync(LanguageChecker checker, TextReader lines, TextWriter stdout, TextWriter stderr)
+    private static async Task<int> LintAsync(ITextChecker checker, TextReader lines, TextWriter stdout, TextWriter stderr)
     {
         var badLines = 0;
         var blocked = false;
         var number = 0;
         var output = new StringBuilder();
+        var pending = new List<(JsonElement Id, string Text)>();
+
+        // The full engine checks lines in groups, so the model embeds many sentences per call on all cores.
+        async Task Flush()
+        {
+            var results = checker is FullLanguageChecker full
+                ? full.CheckMany([.. pending.Select(p => p.Text)])
+                : [.. pending.Select(p => checker.Check(p.Text, int.MaxValue, out _))];
+            for (var i = 0; i < pending.Count; i++)
+            {
+                blocked |= results[i].Any(f => f.Severity == Severity.Block);
+                output.Append(JsonSerializer.Serialize(new LintResult(pending[i].Id, results[i]), Json)).Append('\n');
+            }
+
+            pending.Clear();
+            if (output.Length >= OutputBatch)
+            {
+                // Console.Out flushes on every write; batching keeps it to one write per ~64 KB.
+                await stdout.WriteAsync(output.ToString());
+                output.Clear();
+            }
+        }
+
         while (await lines.ReadLineAsync() is { } line)
         {
             number++;
@@ -116,17 +162,14 @@ public static class LintCommand
                 continue;
             }
 
-            var findings = checker.Check(text);
-            blocked |= findings.Any(f => f.Severity == Severity.Block);
-            output.Append(JsonSerializer.Serialize(new LintResult(id, findings), Json)).Append('\n');
-            if (output.Length >= OutputBatch)
+            pending.Add((id, text));
+            if (pending.Count >= (checker is FullLanguageChecker ? FullEngineGroup : 1))
             {
-                // Console.Out flushes on every write; batching keeps it to one write per ~64 KB.
-                await stdout.WriteAsync(output.ToString());
-                output.Clear();
+                await Flush();
             }
         }
 
+        await Flush();
         await stdout.WriteAsync(output.ToString());
         await stdout.FlushAsync();
         return badLines > 0 ? UsageOrInputError : blocked ? Blocked : Clean;

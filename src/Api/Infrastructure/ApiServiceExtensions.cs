@@ -12,6 +12,7 @@ using FeedbackHub.Api.Features.Settings;
 using FeedbackHub.Api.Features.Templates;
 using FeedbackHub.Api.Features.Webhooks;
 using FeedbackHub.Domain.Language;
+using FeedbackHub.Language.Semantic;
 using FeedbackHub.Domain.Persistence;
 using FeedbackHub.Domain.Telemetry;
 using FeedbackHub.Domain.Webhooks;
@@ -95,9 +96,11 @@ public static class ApiServiceExtensions
         services.Configure<PublicLinkOptions>(builder.Configuration.GetSection("FeedbackHub"));
         services.Configure<TenantSettingsOptions>(builder.Configuration.GetSection("FeedbackHub"));
         services.AddCandidateRateLimits();
+        services.AddSingleton<ISentenceClassifier>(SentenceClassifier.Shared); // loads on first use or in the warm-up
         services.AddSingleton<LanguageCheckers>();
         services.AddSingleton<Features.Feedback.PublishedTemplateContent>();
         services.AddSingleton<TenantLanguage>();
+        services.AddHostedService<Features.Language.LanguageModelWarmUp>();
         services.AddFeedbackHubOpenApi();
 
         services.AddHealthChecks()

@@ -11,7 +11,10 @@ internal sealed record CatalogDocument(
     IReadOnlyList<string>? NotMisspellings,
     IReadOnlyList<RuleDocument> Rules);
 
-internal sealed record CategoryDocument(string Id, string Name);
+// Severity, reason and suggestion are what a sentence-level finding of the semantic stage gets (packs may override
+// the severity by category, as for rules).
+// Protected: a characteristic protected by anti-discrimination law (the semantic stage needs stronger evidence to drop such a rule finding).
+internal sealed record CategoryDocument(string Id, string Name, bool Protected, Severity Severity, string Reason, string Suggestion);
 
 internal sealed record JurisdictionDocument(
     string Code,

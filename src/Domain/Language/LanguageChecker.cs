@@ -13,7 +13,7 @@ namespace FeedbackHub.Domain.Language;
 /// (depth bounded by the longest pattern), and check each match's context in a bounded window of neighbouring
 /// words. The cost is linear in the text length and does not grow with the number of rules.
 /// </remarks>
-public sealed class LanguageChecker
+public sealed class LanguageChecker : ITextChecker
 {
     private const int NumberEdge = -2;
     private const int AnyEdge = -3;
@@ -23,6 +23,7 @@ public sealed class LanguageChecker
     private const int MaxChunk = 16 * 1024;
 
     private readonly CompiledRule[] _rules;
+    private readonly int _enabledRules;
     private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> _vocabulary;
     private readonly FuzzyIndex _fuzzy;
     private readonly FrozenDictionary<long, int> _edges;
@@ -37,10 +38,14 @@ public sealed class LanguageChecker
         var vocabulary = new Dictionary<string, int>();
         var patternWords = new HashSet<string>(StringComparer.Ordinal);
         var builder = new TrieBuilder();
-        _rules = new CompiledRule[rules.Rules.Count];
-        for (var r = 0; r < rules.Rules.Count; r++)
+        // Rules a tenant disabled are compiled too (after the enabled ones): their matches are never reported, but the
+        // semantic stage must know where they matched so that it does not report the same wording again.
+        var all = rules.Rules.Concat(rules.DisabledRules).ToList();
+        _enabledRules = rules.Rules.Count;
+        _rules = new CompiledRule[all.Count];
+        for (var r = 0; r < all.Count; r++)
         {
-            var rule = rules.Rules[r];
+            var rule = all[r];
             foreach (var pattern in rule.Patterns)
             {
                 foreach (var words in PatternCompiler.Expand(pattern))
@@ -80,6 +85,9 @@ public sealed class LanguageChecker
     /// <summary>The rule set this checker was compiled from.</summary>
     public RuleSet RuleSet { get; }
 
+    /// <inheritdoc/>
+    public LanguageEngine Engine => LanguageEngine.Rules;
+
     /// <summary>Compiles a checker for a rule set.</summary>
     public static LanguageChecker Create(RuleSet rules)
     {
@@ -94,7 +102,12 @@ public sealed class LanguageChecker
     /// The first <paramref name="maxFindings"/> findings; <paramref name="truncated"/> tells that there are more. The
     /// check stops once the limit is passed, so a hostile text costs no more than the findings it may show.
     /// </summary>
-    public IReadOnlyList<Finding> Check(string text, int maxFindings, out bool truncated)
+    public IReadOnlyList<Finding> Check(string text, int maxFindings, out bool truncated) =>
+        Check(text, maxFindings, out truncated, suppressions: null);
+
+    /// <summary>As <see cref="Check(string, int, out bool)"/>; also collects, when asked, where allowed phrases and
+    /// disabled rules matched (the semantic stage gives way to both).</summary>
+    internal IReadOnlyList<Finding> Check(string text, int maxFindings, out bool truncated, RuleSuppressions? suppressions)
     {
         ArgumentNullException.ThrowIfNull(text);
         ArgumentOutOfRangeException.ThrowIfNegative(maxFindings);
@@ -132,7 +145,7 @@ public sealed class LanguageChecker
 
                 if (matches.Count > 0)
                 {
-                    AddFindings(text, start, map, tokens, count, matches, allowed, findings);
+                    AddFindings(text, start, map, tokens, count, matches, allowed, findings, suppressions);
                 }
 
                 start = end;
@@ -209,7 +222,8 @@ public sealed class LanguageChecker
         }
     }
 
-    private void AddFindings(string text, int offset, int[] map, Token[] tokens, int count, List<RawMatch> matches, bool[] allowed, List<Finding> findings)
+    private void AddFindings(
+        string text, int offset, int[] map, Token[] tokens, int count, List<RawMatch> matches, bool[] allowed, List<Finding> findings, RuleSuppressions? suppressions)
     {
         Array.Clear(allowed, 0, count);
         foreach (var m in matches)
@@ -217,6 +231,11 @@ public sealed class LanguageChecker
             if (m.Target < 0)
             {
                 allowed.AsSpan(m.Start, m.End - m.Start).Fill(true);
+                if (suppressions is not null)
+                {
+                    var start = offset + map[tokens[m.Start].Start];
+                    suppressions.AllowedSpans.Add((start, offset + map[tokens[m.End - 1].End - 1] + 1 - start));
+                }
             }
         }
 
@@ -231,7 +250,15 @@ public sealed class LanguageChecker
             var rule = _rules[m.Target].Rule;
             var start = offset + map[tokens[m.Start].Start];
             var end = offset + map[tokens[m.End - 1].End - 1] + 1;
-            chunk.Add(new Finding(rule.Id, rule.Category, rule.Severity, start, end - start, text[start..end], rule.Reason, rule.Suggestion));
+            var finding = new Finding(rule.Id, rule.Category, rule.Severity, start, end - start, text[start..end], rule.Reason, rule.Suggestion);
+            if (m.Target < _enabledRules)
+            {
+                chunk.Add(finding);
+            }
+            else
+            {
+                suppressions?.DisabledRuleHits.Add(finding);
+            }
         }
 
         findings.AddRange(Deduplicate(chunk));
@@ -453,4 +480,12 @@ public sealed class LanguageChecker
             return _ends.Count - 1;
         }
     }
+}
+
+/// <summary>What the rules say the semantic stage must give way to: spans of allowed phrases and matches of disabled rules.</summary>
+internal sealed class RuleSuppressions
+{
+    public List<(int Start, int Length)> AllowedSpans { get; } = [];
+
+    public List<Finding> DisabledRuleHits { get; } = [];
 }

@@ -64,6 +64,11 @@ public sealed class RuleCatalog
         }
 
         var excluded = new HashSet<string>(pack.Exclude ?? [], StringComparer.Ordinal);
+        var categories = _document.Categories
+            .Where(c => !excluded.Contains(c.Id))
+            .Select(c => new CategoryInForce(
+                c.Id, c.Protected, pack.Severity is { } bySeverity && bySeverity.TryGetValue(c.Id, out var s) ? s : c.Severity, c.Reason, c.Suggestion))
+            .ToList();
         var rules = new List<LanguageRule>();
         foreach (var rule in _document.Rules)
         {
@@ -96,7 +101,7 @@ public sealed class RuleCatalog
                 ToContext(rule.Unless), ToContext(rule.OnlyWhen), rule.Reason, rule.Suggestion));
         }
 
-        return new RuleSet(this, pack.Code, rules, _document.AllowedPhrases ?? []);
+        return new RuleSet(this, pack.Code, rules, _document.AllowedPhrases ?? [], categories, []);
     }
 
     private static RuleContext? ToContext(ContextDocument? context) => context is null
@@ -115,6 +120,14 @@ public sealed class RuleCatalog
     {
         var categories = Categories.ToHashSet(StringComparer.Ordinal);
         var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var category in _document.Categories)
+        {
+            if (string.IsNullOrWhiteSpace(category.Reason) || string.IsNullOrWhiteSpace(category.Suggestion))
+            {
+                throw new InvalidOperationException($"Category '{category.Id}' needs a reason and a suggestion.");
+            }
+        }
+
         foreach (var rule in _document.Rules)
         {
             if (!seen.Add(rule.Id))

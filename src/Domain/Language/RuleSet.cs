@@ -6,12 +6,16 @@ namespace FeedbackHub.Domain.Language;
 /// </summary>
 public sealed class RuleSet
 {
-    internal RuleSet(RuleCatalog catalog, string jurisdiction, IReadOnlyList<LanguageRule> rules, IReadOnlyList<string> allowedPhrases)
+    internal RuleSet(
+        RuleCatalog catalog, string jurisdiction, IReadOnlyList<LanguageRule> rules, IReadOnlyList<string> allowedPhrases,
+        IReadOnlyList<CategoryInForce> categories, IReadOnlyList<LanguageRule> disabledRules)
     {
         Catalog = catalog;
         Jurisdiction = jurisdiction;
         Rules = rules;
         AllowedPhrases = allowedPhrases;
+        Categories = categories;
+        DisabledRules = disabledRules;
     }
 
     /// <summary>The catalog the set was built from.</summary>
@@ -25,6 +29,16 @@ public sealed class RuleSet
 
     /// <summary>Phrases never flagged (catalog-wide safe phrases plus the tenant's).</summary>
     public IReadOnlyList<string> AllowedPhrases { get; }
+
+    /// <summary>
+    /// The categories this pack checks, with the severity, reason and suggestion of a sentence-level finding of the
+    /// semantic stage. A category whose rules a tenant disabled all of is not checked by the semantic stage either.
+    /// </summary>
+    public IReadOnlyList<CategoryInForce> Categories { get; }
+
+    /// <summary>Catalog rules of the pack that a tenant switched off: still matched, so that the semantic stage does not
+    /// report the same wording again, but never reported themselves.</summary>
+    internal IReadOnlyList<LanguageRule> DisabledRules { get; }
 
     /// <summary>Applies a tenant's changes and returns the effective rule set.</summary>
     /// <exception cref="ArgumentException">
@@ -44,6 +58,7 @@ public sealed class RuleSet
 
         var disabled = changes.DisabledRuleIds.ToHashSet(StringComparer.Ordinal);
         var rules = Rules.Where(r => !disabled.Contains(r.Id)).ToList();
+        var disabledRules = DisabledRules.Concat(Rules.Where(r => disabled.Contains(r.Id))).ToList();
         var categories = Catalog.Categories.ToHashSet(StringComparer.Ordinal);
         foreach (var term in changes.AddedTerms)
         {
@@ -85,6 +100,19 @@ public sealed class RuleSet
             allowed.Add(literal);
         }
 
-        return new RuleSet(Catalog, Jurisdiction, rules, allowed);
+        // A category the pack checked with rules and whose rules are now all disabled is switched off for the model too.
+        var categoriesInForce = Categories
+            .Where(c => !disabledRules.Any(r => r.Category == c.Id) || rules.Any(r => r.Category == c.Id))
+            .ToList();
+        return new RuleSet(Catalog, Jurisdiction, rules, allowed, categoriesInForce, disabledRules);
     }
 }
+
+/// <summary>A category a pack checks, with what a sentence-level finding of that category gets.</summary>
+/// <param name="Id">Stable kebab-case category id.</param>
+/// <param name="Protected">A characteristic protected by anti-discrimination law (age, sex, race...), as opposed to
+/// poor practice (vague verdicts, comparisons, promises...).</param>
+/// <param name="Severity">The pack's severity for the category.</param>
+/// <param name="Reason">Why wording of this category is risky.</param>
+/// <param name="Suggestion">What to write instead.</param>
+public sealed record CategoryInForce(string Id, bool Protected, Severity Severity, string Reason, string Suggestion);

@@ -40,6 +40,47 @@ public sealed class LanguageEndpointTests(ApiFactory api) : IClassFixture<ApiFac
     }
 
     [Fact]
+    public async Task Check_runs_the_full_engine_by_default_and_only_the_rules_when_asked()
+    {
+        var tenant = await api.CreateTenantAsync();
+        var client = await tenant.ClientAsync("interviewer");
+        const string text = "Solid SQL, clear tests. Not someone I'd grab a beer with.";
+
+        var full = await (await client.PostJsonAsync("/v1/language/check", new { text })).ReadAsync<CheckTextResponse>();
+        Assert.Equal(LanguageEngine.Full, full.Engine);
+        var finding = Assert.Single(full.Findings);
+        Assert.Equal("model.culture-fit-vague", finding.RuleId);
+        Assert.Equal("Not someone I'd grab a beer with.", finding.Match);
+        Assert.Equal(finding.Match, text.Substring(finding.Start, finding.Length));
+        Assert.InRange(finding.Confidence!.Value, 0.5, 1);
+        Assert.Equal("culture-fit-vague", finding.Example!.Category);
+        Assert.False(full.Blocking); // culture-fit-vague is a warning in the US pack
+
+        var rules = await (await client.PostJsonAsync("/v1/language/check", new { text, engine = "rules" })).ReadAsync<CheckTextResponse>();
+        Assert.Equal(LanguageEngine.Rules, rules.Engine);
+        Assert.Empty(rules.Findings);
+
+        await (await client.PostJsonAsync("/v1/language/check", new { text, engine = "magic" })).AssertProblemAsync(HttpStatusCode.BadRequest);
+    }
+
+    [Fact]
+    public async Task Batch_takes_the_engine_and_says_which_ran()
+    {
+        var tenant = await api.CreateTenantAsync();
+        var client = await tenant.ClientAsync("integration");
+        var items = new[] { new { id = "a", text = "Clear, tested code." }, new { id = "b", text = "Not someone I'd grab a beer with." } };
+
+        var full = await (await client.PostJsonAsync("/v1/language/check-batch", new { items })).ReadAsync<CheckBatchResponse>();
+        Assert.Equal(LanguageEngine.Full, full.Engine);
+        Assert.Empty(full.Results[0].Findings);
+        Assert.Equal("model.culture-fit-vague", Assert.Single(full.Results[1].Findings).RuleId);
+
+        var rules = await (await client.PostJsonAsync("/v1/language/check-batch", new { items, engine = "rules" })).ReadAsync<CheckBatchResponse>();
+        Assert.Equal(LanguageEngine.Rules, rules.Engine);
+        Assert.All(rules.Results, r => Assert.Empty(r.Findings));
+    }
+
+    [Fact]
     public async Task Rules_list_the_tenants_effective_catalog()
     {
         var tenant = await api.CreateTenantAsync();

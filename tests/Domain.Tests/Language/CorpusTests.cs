@@ -92,14 +92,19 @@ public sealed record Score(int TruePositives, int FalsePositives, int FalseNegat
 /// <summary>Scores a checker on the corpus.</summary>
 public sealed record CorpusScore(Score Overall, IReadOnlyList<(string Category, Score Score)> Categories, IReadOnlyList<string> Misses)
 {
-    public static CorpusScore Compute(IReadOnlyList<CorpusItem> items, LanguageChecker checker)
+    public static CorpusScore Compute(IReadOnlyList<CorpusItem> items, LanguageChecker checker) =>
+        Compute(items, [.. items.Select(i => checker.Check(i.Text))]);
+
+    /// <summary>Scores precomputed findings (one list per item, in item order).</summary>
+    public static CorpusScore Compute(IReadOnlyList<CorpusItem> items, IReadOnlyList<IReadOnlyList<Finding>> results)
     {
         int tp = 0, fp = 0, fn = 0;
         var misses = new List<string>();
-        var perCategory = checker.RuleSet.Catalog.Categories.ToDictionary(c => c, _ => new int[3], StringComparer.Ordinal);
-        foreach (var item in items)
+        var perCategory = RuleCatalog.Default.Categories.ToDictionary(c => c, _ => new int[3], StringComparer.Ordinal);
+        for (var index = 0; index < items.Count; index++)
         {
-            var findings = checker.Check(item.Text);
+            var item = items[index];
+            var findings = results[index];
             var flagged = findings.Select(f => f.Category).ToHashSet(StringComparer.Ordinal);
             if (item.Risky)
             {

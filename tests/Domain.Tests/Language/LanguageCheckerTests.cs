@@ -326,7 +326,7 @@ public sealed class LanguageCheckerTests
     public void A_malformed_catalog_is_rejected_with_a_clear_message()
     {
         const string json = """
-            {"version":"1","categories":[{"id":"age","name":"Age"}],"jurisdictions":[{"code":"US","name":"US"}],
+            {"version":"1","categories":[{"id":"age","name":"Age","protected":true,"severity":"block","reason":"r","suggestion":"s"}],"jurisdictions":[{"code":"US","name":"US"}],
              "rules":[{"id":"x.y","category":"nope","severity":"warn","patterns":["a"],"reason":"r","suggestion":"s"}]}
             """;
         var error = Assert.Throws<InvalidOperationException>(() => RuleCatalog.Parse(json));
@@ -371,5 +371,16 @@ public sealed class LanguageCheckerTests
             type.IsGenericType
                 ? type.GetGenericArguments().SelectMany(Flatten).Append(type)
                 : type.HasElementType ? Flatten(type.GetElementType()!).Append(type) : [type];
+    }
+
+    [Fact]
+    public void Domain_does_not_reference_the_sentence_model_so_the_Worker_neither_ships_nor_loads_it()
+    {
+        var referenced = typeof(LanguageChecker).Assembly.GetReferencedAssemblies().Select(a => a.Name ?? string.Empty).ToArray();
+        Assert.DoesNotContain(referenced, name =>
+            name.StartsWith("SentenceTransformers", StringComparison.Ordinal)
+            || name.StartsWith("Microsoft.ML", StringComparison.Ordinal)
+            || name == "FeedbackHub.Language.Semantic");
+        Assert.DoesNotContain(typeof(LanguageChecker).Assembly.GetManifestResourceNames(), name => name.Contains("semantic-model", StringComparison.Ordinal));
     }
 }

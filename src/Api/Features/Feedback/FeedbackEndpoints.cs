@@ -53,7 +53,7 @@ public static class FeedbackEndpoints
             .WithETag().ProducesAuthProblems().ProducesProblems(404);
         group.MapPut("/{id}/answers", SaveFeedbackAnswers).WithName("SaveFeedbackAnswers").RequireAuthorization(Policies.FeedbackAuthors)
             .WithSummary("Save answers; returns the language findings")
-            .WithDescription("Roles `interviewer`, `recruiter`. Send `If-Match` with the ETag you read: a stale write answers 412. Phrases must be pre-approved phrases of the chosen band; comments are checked for risky language on every save (findings carry the path of their field).")
+            .WithDescription("Roles `interviewer`, `recruiter`. Send `If-Match` with the ETag you read: a stale write answers 412. Phrases must be pre-approved phrases of the chosen band; comments are checked for risky language on every save with the full engine, rules and sentence model (findings carry the path of their field; model findings have `ruleId` `model.<category>`, a `confidence` and the nearest labelled `example`).")
             .WithRequestExample(new SaveAnswersRequest([
                 new Answer("problem-solving", "meets", ["Talking through alternatives earlier would have made your reasoning easier to follow."], "You solved the second exercise with a clear, tested approach."),
                 new Answer("code-quality", "strong", ["You kept functions small and focused."]),
@@ -139,7 +139,9 @@ public static class FeedbackEndpoints
         var feedback = await LoadWritableAsync(db, id, ct);
         feedback.CheckVersion(IfMatch(httpRequest));
         var template = await templates.GetAsync(db, feedback.TenantId, feedback.TemplateId, feedback.TemplateVersion, ct);
-        var (_, checker) = await language.ForTenantAsync(db, caller.TenantId, ct);
+        // The full engine (rules and sentence model) on every save, so submit decides on its findings; sentences the
+        // live check already saw are not embedded again (cache), which keeps the save fast.
+        var checker = await language.CheckerAsync(db, caller.TenantId, LanguageEngine.Full, ct);
         feedback.Save(request.Answers, template, caller.Actor, time.GetUtcNow(), fields => language.Check(checker, fields, "answers"));
         audit.Record(caller.TenantId, caller.Actor, "feedback.saved", "feedback", feedback.Id,
             new { version = feedback.Version, findings = feedback.Findings.Count, blocking = feedback.Findings.Count(f => f.Finding.Severity == Severity.Block) });

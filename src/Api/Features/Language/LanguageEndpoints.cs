@@ -10,19 +10,21 @@ using Microsoft.EntityFrameworkCore;
 
 namespace FeedbackHub.Api.Features.Language;
 
-public sealed record CheckTextRequest([FreeText] string Text);
+/// <summary><c>engine</c>: <c>full</c> (default: rules and the sentence model) or <c>rules</c> (the rule catalog only, faster).</summary>
+public sealed record CheckTextRequest([FreeText] string Text, LanguageEngine? Engine = null);
 
-/// <summary><c>truncated</c>: the text has more findings than the <see cref="LanguageEndpoints.MaxFindingsPerText"/> shown (fix these and check again).</summary>
-public sealed record CheckTextResponse(IReadOnlyList<FindingResponse> Findings, bool Blocking, bool Truncated);
+/// <summary><c>engine</c>: which engine ran. <c>truncated</c>: the text has more findings than the <see cref="LanguageEndpoints.MaxFindingsPerText"/> shown (fix these and check again).</summary>
+public sealed record CheckTextResponse(IReadOnlyList<FindingResponse> Findings, bool Blocking, bool Truncated, LanguageEngine Engine);
 
 public sealed record CheckBatchItem(string Id, [FreeText] string Text);
 
-public sealed record CheckBatchRequest(IReadOnlyList<CheckBatchItem> Items);
+/// <summary><c>engine</c>: <c>full</c> (default: rules and the sentence model) or <c>rules</c> (the rule catalog only, faster).</summary>
+public sealed record CheckBatchRequest(IReadOnlyList<CheckBatchItem> Items, LanguageEngine? Engine = null);
 
 public sealed record CheckBatchResult(string Id, IReadOnlyList<FindingResponse> Findings, bool Truncated);
 
-/// <summary><c>truncated</c>: some item has more findings than shown (per item at most 100, per batch at most 1,000).</summary>
-public sealed record CheckBatchResponse(IReadOnlyList<CheckBatchResult> Results, bool Truncated);
+/// <summary><c>engine</c>: which engine ran. <c>truncated</c>: some item has more findings than shown (per item at most 100, per batch at most 1,000).</summary>
+public sealed record CheckBatchResponse(IReadOnlyList<CheckBatchResult> Results, bool Truncated, LanguageEngine Engine);
 
 public sealed record RuleResponse(string Id, string Category, Severity Severity, string Source, IReadOnlyList<string> Patterns, string Reason, string Suggestion);
 
@@ -50,12 +52,12 @@ public static class LanguageEndpoints
         var group = app.MapGroup("/v1/language").WithTags("Language");
         group.MapPost("/check", CheckText).WithName("CheckText").RequireAuthorization()
             .WithSummary("Check one text for risky wording")
-            .WithDescription("Any role. Uses the tenant's effective rules (jurisdiction pack plus its changes). Each finding has the rule, category, severity (block/warn), the span (start, length in UTF-16 units), the matched text, the reason and a safer suggestion. At most 100 findings are shown, in text order; `truncated: true` says there are more.")
+            .WithDescription("Any role. Uses the tenant's effective rules (jurisdiction pack plus its changes). `engine`: `full` (default) runs the rules and the on-device sentence model; `rules` runs the rule catalog only; the answer's `engine` says which ran. Each finding has the rule, category, severity (block/warn), the span (start, length in UTF-16 units), the matched text, the reason and a safer suggestion. Model findings have `ruleId` `model.<category>`, cover their sentence, and carry `confidence` and the nearest labelled training `example`; a rule finding the model reads as job-related may come back as `warn` with the same fields. At most 100 findings are shown, in text order; `truncated: true` says there are more.")
             .WithRequestExample(new CheckTextRequest("Strong SQL skills. At his age, though, he may not keep up with the team."))
             .ProducesAuthProblems().ProducesProblems(413);
         group.MapPost("/check-batch", CheckBatch).WithName("CheckTextBatch").RequireAuthorization()
             .WithSummary("Check up to 1,000 texts")
-            .WithDescription("Any role. Results come back in the order of the items, with their ids. At most 100 findings per item and 1,000 per batch are shown; `truncated` (per item and for the batch) says some were left out.")
+            .WithDescription("Any role. `engine` as for /v1/language/check (default `full`; the answer says which ran). Results come back in the order of the items, with their ids. At most 100 findings per item and 1,000 per batch are shown; `truncated` (per item and for the batch) says some were left out.")
             .WithRequestExample(new CheckBatchRequest([new("intro", "Thank you for interviewing with us."), new("comment-1", "Not a culture fit.")]))
             .ProducesAuthProblems().ProducesProblems(413, 422);
         group.MapGet("/rules", GetRules).WithName("GetLanguageRules").RequireAuthorization()
@@ -78,9 +80,10 @@ public static class LanguageEndpoints
 
     public static async Task<Ok<CheckTextResponse>> CheckText(CheckTextRequest request, CurrentActor caller, FeedbackHubDbContext db, TenantLanguage language, CancellationToken ct)
     {
-        var (_, checker) = await language.ForTenantAsync(db, caller.TenantId, ct);
+        var engine = request.Engine ?? LanguageEngine.Full;
+        var checker = await language.CheckerAsync(db, caller.TenantId, engine, ct);
         var findings = language.Check(checker, [("text", request.Text)], MaxFindingsPerText, "check", out var truncated);
-        return TypedResults.Ok(new CheckTextResponse(FindingResponse.From(findings), findings.Any(f => f.Finding.Severity == Severity.Block), truncated));
+        return TypedResults.Ok(new CheckTextResponse(FindingResponse.From(findings), findings.Any(f => f.Finding.Severity == Severity.Block), truncated, engine));
     }
 
     public static async Task<Ok<CheckBatchResponse>> CheckBatch(CheckBatchRequest request, CurrentActor caller, FeedbackHubDbContext db, TenantLanguage language, CancellationToken ct)
@@ -93,17 +96,22 @@ public static class LanguageEndpoints
             };
         }
 
-        var (_, checker) = await language.ForTenantAsync(db, caller.TenantId, ct);
+        var engine = request.Engine ?? LanguageEngine.Full;
+        var checker = await language.CheckerAsync(db, caller.TenantId, engine, ct);
+
+        // The full engine embeds all items' sentences together (batched); the limits are applied afterwards, in item order.
+        var all = language.CheckMany(checker, [.. request.Items.Select(i => i.Text ?? string.Empty)], MaxFindingsPerText, "batch");
         var left = MaxFindingsPerBatch;
         var results = new List<CheckBatchResult>(request.Items.Count);
-        foreach (var item in request.Items)
+        for (var i = 0; i < request.Items.Count; i++)
         {
-            var findings = language.Check(checker, [("text", item.Text)], Math.Min(MaxFindingsPerText, left), "batch", out var truncated);
-            left -= findings.Count;
-            results.Add(new CheckBatchResult(item.Id, FindingResponse.From(findings), truncated));
+            var limit = Math.Min(MaxFindingsPerText, left);
+            var shown = all[i].Take(limit).Select(f => new FieldFinding("text", f)).ToList();
+            left -= shown.Count;
+            results.Add(new CheckBatchResult(request.Items[i].Id, FindingResponse.From(shown), all[i].Count > limit));
         }
 
-        return TypedResults.Ok(new CheckBatchResponse(results, results.Any(r => r.Truncated)));
+        return TypedResults.Ok(new CheckBatchResponse(results, results.Any(r => r.Truncated), engine));
     }
 
     public static async Task<Ok<RulesResponse>> GetRules(CurrentActor caller, FeedbackHubDbContext db, TenantLanguage language, CancellationToken ct)

@@ -1,0 +1,405 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using FeedbackHub.Domain.Language;
+using FeedbackHub.Language.Semantic;
+using FeedbackHub.Tools.LanguageTraining;
+
+// dotnet run --project tools/LanguageTraining -c Release -- train | evaluate FILE... | review
+// Run from the repository root (paths below are relative to it); see docs/language-checker.md.
+var verb = args.Length > 0 ? args[0] : "--help";
+var options = Options.Parse(args.Skip(1).ToArray());
+var categories = RuleCatalog.Default.Categories;
+switch (verb)
+{
+    case "train":
+        return Train(options);
+    case "evaluate":
+        return Evaluate(options);
+    case "review":
+        return Review(options);
+    case "explain":
+        return Explain(options);
+    default:
+        Console.WriteLine("""
+            Usage: LanguageTraining train    [--data data/language/train] [--corpus tests/Domain.Tests/Language/corpus.jsonl]
+                                             [--out src/Language.Semantic/Model/semantic-model.json] [--seed 14] [--folds 5]
+                                             [--hidden 0] [--epochs 60] [--rule-features true] [--lexical true] [--min-count 2]
+                                             [--downgrade 0.9] [--drop-protected search|never] [--neighbour-weights 0.2,0.35,0.5,0.65]
+                   LanguageTraining evaluate FILE... [--jurisdiction US] [--misses]    (rules vs full on labelled files)
+                   LanguageTraining review   [--data ...] [--corpus ...]               (possible label errors for a human to read)
+                   LanguageTraining explain "sentence"...                           (the shipped model's view of sentences)
+            """);
+        return verb is "--help" or "-h" ? 0 : 2;
+}
+
+int Train(Options o)
+{
+    var watch = Stopwatch.StartNew();
+    var files = LabelledItem.TrainingFiles(o.Data, o.Corpus);
+    var items = Dedupe(files.SelectMany(LabelledItem.Load).ToList());
+    Console.WriteLine($"training data: {items.Count} items ({items.Count(i => i.Risky)} risky) from {files.Count} files");
+    var rules = LanguageChecker.Create(RuleCatalog.Default.ForJurisdiction("US"));
+
+    // Sentences to learn from: a one-sentence item carries its label; every sentence of a safe paragraph is safe; in a
+    // risky paragraph only sentences with a rule finding of its category are known to be risky (the rest are left out).
+    var samples = new List<(int Item, string Text, int Label, float[] Rules)>();
+    for (var i = 0; i < items.Count; i++)
+    {
+        var item = items[i];
+        var sentences = SentenceSegmenter.ModelUnits(item.Text, FullLanguageChecker.MinWords);
+        var label = item.Risky ? categories.ToList().IndexOf(item.Category!) + 1 : 0;
+        foreach (var sentence in sentences)
+        {
+            var hits = rules.Check(sentence.Text).Select(f => f.Category).ToHashSet(StringComparer.Ordinal);
+            if (sentences.Count > 1 && item.Risky && !hits.Contains(item.Category!))
+            {
+                continue;
+            }
+
+            samples.Add((i, sentence.Text, label, [.. categories.Select(c => hits.Contains(c) ? 1f : 0f)]));
+        }
+    }
+
+    var store = new EmbeddingStore(o.Cache);
+    var embeddings = store.Embed(samples.Select(s => s.Text).Concat(items.SelectMany(i => SentenceSegmenter.ModelUnits(i.Text, FullLanguageChecker.MinWords).Select(s => s.Text))), Console.Out);
+    // Lexical features: words and word pairs seen in at least MinCount training sentences.
+    var vocabulary = o.Lexical
+        ? samples.SelectMany(s => LexicalFeatures.Terms(s.Text)).GroupBy(t => t, StringComparer.Ordinal)
+            .Where(g => g.Count() >= o.MinCount).Select(g => g.Key).Order(StringComparer.Ordinal).ToList()
+        : null;
+    var vocabularyIndex = (vocabulary ?? []).Select((t, i) => (t, i)).ToDictionary(p => p.t, p => p.i, StringComparer.Ordinal);
+    Console.WriteLine($"{samples.Count} training sentences; lexical vocabulary: {vocabulary?.Count ?? 0} terms");
+    float[] Features((int Item, string Text, int Label, float[] Rules) s)
+    {
+        var lexical = new float[vocabularyIndex.Count];
+        LexicalFeatures.Fill(s.Text, vocabularyIndex, lexical);
+        return [.. embeddings[s.Text], .. o.RuleFeatures ? s.Rules : [], .. lexical];
+    }
+    var classes = new[] { SemanticModel.SafeClass }.Concat(categories).ToList();
+    var network = new NetworkOptions(o.Hidden, o.Epochs, o.LearningRate, o.WeightDecay, 32, o.Seed);
+
+    // Cross-validation: folds by item (a hash of the text and the seed), out-of-fold predictions for threshold choice.
+    var fold = items.Select(i => Fold(i.Text, o.Seed, o.Folds)).ToArray();
+    var classifiers = new CachedClassifier[o.Folds];
+    // Downgrade is a policy, not a fit (a warning still counts as a finding in the scores): only a confident "safe".
+    // A protected characteristic is dropped only on strong evidence: cross-validation picks dropProtected from 0.95 up
+    // (or never); --drop-protected never keeps it at 1.01 (never).
+    var initial = new SemanticThresholds(categories.ToDictionary(c => c, _ => 0.5), o.Downgrade, 1.01, 1.01);
+    for (var k = 0; k < o.Folds; k++)
+    {
+        var train = samples.Where(s => fold[s.Item] != k).ToList();
+        var net = Network.Train([.. train.Select(Features)], [.. train.Select(s => s.Label)], classes.Count, network);
+        classifiers[k] = new CachedClassifier(SemanticModel.Parse(SemanticModel.Serialize(Document(net, initial, Examples(train), null))), embeddings);
+        Console.WriteLine($"fold {k + 1}/{o.Folds} trained ({train.Count} sentences, {watch.Elapsed.TotalSeconds:F0} s)");
+    }
+
+    var byFold = Enumerable.Range(0, o.Folds).Select(k => Enumerable.Range(0, items.Count).Where(i => fold[i] == k).ToList()).ToList();
+    Scorecard Run(SemanticThresholds thresholds)
+    {
+        var findings = new IReadOnlyList<Finding>[items.Count];
+        for (var k = 0; k < o.Folds; k++)
+        {
+            classifiers[k].Thresholds = thresholds;
+            var checker = FullLanguageChecker.Create(rules, classifiers[k]);
+            var results = checker.CheckMany([.. byFold[k].Select(i => items[i].Text)]);
+            for (var j = 0; j < byFold[k].Count; j++)
+            {
+                findings[byFold[k][j]] = results[j];
+            }
+        }
+
+        return Scorecard.Compute(items, findings, categories);
+    }
+
+    var best = initial;
+    var bestScore = Run(best).Objective(o.PrecisionGoal);
+    var neighbourWeight = 0.0;
+    void TryThresholds(SemanticThresholds candidate)
+    {
+        var score = Run(candidate).Objective(o.PrecisionGoal);
+        if (score > bestScore + 1e-9)
+        {
+            (best, bestScore) = (candidate, score);
+        }
+    }
+
+    void SearchCategories(double[] values)
+    {
+        foreach (var category in categories)
+        {
+            foreach (var t in values)
+            {
+                TryThresholds(best with { Category = new Dictionary<string, double>(best.Category) { [category] = t } });
+            }
+        }
+    }
+
+    // The nearest-examples vote (each fold's vote uses only that fold's training sentences): its weight is chosen
+    // after a first pass over the category thresholds, which are then searched again.
+    SearchCategories([0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95]);
+    foreach (var weight in o.NeighbourWeights)
+    {
+        foreach (var c in classifiers)
+        {
+            c.NeighbourWeight = weight;
+        }
+
+        var score = Run(best).Objective(o.PrecisionGoal);
+        if (score > bestScore + 1e-9)
+        {
+            (neighbourWeight, bestScore) = (weight, score);
+        }
+    }
+
+    foreach (var c in classifiers)
+    {
+        c.NeighbourWeight = neighbourWeight;
+    }
+
+    bestScore = Run(best).Objective(o.PrecisionGoal);
+    Console.WriteLine($"neighbour weight: {neighbourWeight}");
+
+    double[] coarse = [0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95];
+    foreach (var category in categories)
+    {
+        foreach (var t in coarse)
+        {
+            TryThresholds(best with { Category = new Dictionary<string, double>(best.Category) { [category] = t } });
+        }
+    }
+
+    // A sentence whose risk is spread over neighbouring categories: flagged in the likeliest from 1 - P(safe) >= risk.
+    foreach (var risk in new[] { 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95 })
+    {
+        TryThresholds(best with { Risk = risk });
+    }
+
+    foreach (var category in categories)
+    {
+        var at = best.Category[category];
+        double[] around = [at - 0.1, at - 0.05, at + 0.05, at + 0.1];
+        foreach (var t in around.Where(t => t is > 0.05 and < 1))
+        {
+            TryThresholds(best with { Category = new Dictionary<string, double>(best.Category) { [category] = Math.Round(t, 2) } });
+        }
+    }
+
+    double[] drops = [0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 0.98, 0.99, 1.01];
+    foreach (var drop in drops.Where(d => d < 1))
+    {
+        TryThresholds(best with { Drop = drop });
+    }
+
+    foreach (var drop in drops.Where(d => o.SearchDropProtected && d >= Math.Max(best.Drop, 0.95)))
+    {
+        TryThresholds(best with { DropProtected = drop });
+    }
+
+    var rulesCard = Scorecard.Compute(items, [.. items.Select(i => rules.Check(i.Text))], categories);
+    var fullCard = Run(best);
+    var table = Scorecard.Table([("rules", rulesCard), ("full (out of fold)", fullCard)]);
+    Console.WriteLine($"cross-validation ({o.Folds} folds, thresholds chosen on the out-of-fold predictions):");
+    Console.WriteLine(table);
+    Console.WriteLine($"thresholds: {JsonSerializer.Serialize(best)}");
+    if (o.Misses)
+    {
+        fullCard.Misses.ToList().ForEach(Console.WriteLine);
+    }
+
+    // The shipped model: trained on everything, with the thresholds chosen above.
+    var final = Network.Train([.. samples.Select(Features)], [.. samples.Select(s => s.Label)], classes.Count, network);
+    var examples = samples.DistinctBy(s => s.Text).ToList();
+    var vectors = new sbyte[examples.Count * SemanticModel.ExampleDimensions];
+    for (var i = 0; i < examples.Count; i++)
+    {
+        SemanticModel.CompressExample(embeddings[examples[i].Text], vectors.AsSpan(i * SemanticModel.ExampleDimensions, SemanticModel.ExampleDimensions));
+    }
+
+    var training = JsonSerializer.SerializeToElement(new
+    {
+        files = files.Select(f => new { file = Path.GetFileName(f), items = LabelledItem.Load(f).Count }),
+        items = items.Count,
+        riskyItems = items.Count(i => i.Risky),
+        sentences = samples.Count,
+        kinds = items.GroupBy(i => i.Kind ?? "?").OrderBy(g => g.Key, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Count()),
+        network = new { o.Hidden, o.Epochs, o.LearningRate, o.WeightDecay, batchSize = 32, o.Folds, o.PrecisionGoal, o.Downgrade, o.SearchDropProtected, o.RuleFeatures, o.Lexical, o.MinCount, vocabulary = vocabulary?.Count ?? 0 },
+        crossValidation = new
+        {
+            rules = new { precision = Math.Round(rulesCard.Overall.Precision, 4), recall = Math.Round(rulesCard.Overall.Recall, 4), f1 = Math.Round(rulesCard.Overall.F1, 4) },
+            full = new { precision = Math.Round(fullCard.Overall.Precision, 4), recall = Math.Round(fullCard.Overall.Recall, 4), f1 = Math.Round(fullCard.Overall.F1, 4) },
+            table,
+        },
+    });
+    var document = Document(final, best, new ExamplesDocument([.. examples.Select(e => e.Text)], [.. examples.Select(e => e.Label)],
+        Convert.ToBase64String((byte[])(Array)vectors)), training) with
+    {
+        TrainingDataSha256 = SemanticModel.TrainingDataSha256(files),
+        NeighbourWeight = neighbourWeight,
+    };
+    var json = SemanticModel.Serialize(document);
+    SemanticModel.Parse(json); // proves it loads
+    Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(o.Out))!);
+    File.WriteAllText(o.Out, json + "\n");
+    Console.WriteLine($"wrote {o.Out} ({new FileInfo(o.Out).Length / 1024} KB) in {watch.Elapsed.TotalSeconds:F0} s");
+    return 0;
+
+    ExamplesDocument Examples(IReadOnlyList<(int Item, string Text, int Label, float[] Rules)> from)
+    {
+        var distinct = from.DistinctBy(s => s.Text).ToList();
+        var packed = new sbyte[distinct.Count * SemanticModel.ExampleDimensions];
+        for (var i = 0; i < distinct.Count; i++)
+        {
+            SemanticModel.CompressExample(embeddings[distinct[i].Text], packed.AsSpan(i * SemanticModel.ExampleDimensions, SemanticModel.ExampleDimensions));
+        }
+
+        return new ExamplesDocument([.. distinct.Select(e => e.Text)], [.. distinct.Select(e => e.Label)], Convert.ToBase64String((byte[])(Array)packed));
+    }
+
+    SemanticModelDocument Document(Network net, SemanticThresholds thresholds, ExamplesDocument examples, JsonElement? info) => new(
+        1, RuleCatalog.Default.Version, string.Empty, SentenceEmbedder.ModelName, o.Seed, o.RuleFeatures, vocabulary, classes,
+        net.ToDocuments(), thresholds, examples, info);
+}
+
+int Evaluate(Options o)
+{
+    if (o.Files.Count == 0)
+    {
+        Console.Error.WriteLine("evaluate: name one or more labelled .jsonl files.");
+        return 2;
+    }
+
+    var items = o.Files.SelectMany(LabelledItem.Load).ToList();
+    var rules = LanguageChecker.Create(RuleCatalog.Default.ForJurisdiction(o.Jurisdiction));
+    var full = FullLanguageChecker.Create(rules, SentenceClassifier.Shared, Environment.ProcessorCount);
+    var rulesCard = Scorecard.Compute(items, [.. items.Select(i => rules.Check(i.Text))], categories);
+    var fullCard = Scorecard.Compute(items, full.CheckMany([.. items.Select(i => i.Text)]), categories);
+    Console.WriteLine($"{string.Join(", ", o.Files.Select(Path.GetFileName))}: {items.Count} items, {items.Count(i => i.Risky)} risky, {o.Jurisdiction} pack, model {SemanticModel.Default.Document.CatalogVersion}/{SemanticModel.Default.Document.TrainingDataSha256[..12]}");
+    Console.WriteLine();
+    Console.WriteLine(Scorecard.Table([("rules", rulesCard), ("full", fullCard)], counts: o.Counts));
+    if (o.Misses)
+    {
+        fullCard.Misses.ToList().ForEach(Console.WriteLine);
+    }
+
+    return 0;
+}
+
+int Explain(Options o)
+{
+    // The shipped model's view of sentences given on the command line (after "--"): class probabilities and nearest examples.
+    foreach (var text in o.Files)
+    {
+        var rules = LanguageChecker.Create(RuleCatalog.Default.ForJurisdiction(o.Jurisdiction));
+        var hits = rules.Check(text).Select(f => f.Category).ToHashSet(StringComparer.Ordinal);
+        var scores = SentenceClassifier.Shared.Classify([new SentenceInput(text, hits)], 1)[0];
+        var top = SemanticModel.Default.Classes.Select(c => (c, p: scores[c])).OrderByDescending(x => x.p).Take(3);
+        Console.WriteLine($"{text}\n  rules: [{string.Join(",", hits)}]  model: {string.Join(", ", top.Select(x => $"{x.c} {x.p:F2}"))}");
+        Console.WriteLine($"  nearest {top.First().c}: {SentenceClassifier.Shared.Nearest(scores, top.First().c)?.Text}");
+        Console.WriteLine($"  full: {string.Join("; ", FullLanguageChecker.Create(rules, SentenceClassifier.Shared).Check(text).Select(f => $"{f.RuleId} {f.Severity}"))}");
+    }
+
+    return 0;
+}
+
+int Review(Options o)
+{
+    var rules = LanguageChecker.Create(RuleCatalog.Default.ForJurisdiction("US"));
+    foreach (var file in LabelledItem.TrainingFiles(o.Data, o.Corpus))
+    {
+        foreach (var item in LabelledItem.Load(file))
+        {
+            var findings = rules.Check(item.Text);
+            if (!item.Risky && findings.Count > 0)
+            {
+                Console.WriteLine($"SAFE-BUT-FLAGGED {Path.GetFileName(file)} {item.Id} [{item.Kind}] {string.Join(",", findings.Select(f => f.RuleId + "='" + f.Match + "'"))}: {item.Text}");
+            }
+            else if (item.Risky && findings.Count > 0 && findings.All(f => f.Category != item.Category))
+            {
+                Console.WriteLine($"OTHER-CATEGORY {Path.GetFileName(file)} {item.Id} [{item.Category}/{item.Kind}] {string.Join(",", findings.Select(f => f.RuleId))}: {item.Text}");
+            }
+        }
+    }
+
+    return 0;
+}
+
+static List<LabelledItem> Dedupe(List<LabelledItem> items)
+{
+    var seen = new Dictionary<string, LabelledItem>(StringComparer.Ordinal);
+    var kept = new List<LabelledItem>();
+    foreach (var item in items)
+    {
+        var key = string.Join(' ', item.Text.ToLowerInvariant().Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries));
+        if (seen.TryGetValue(key, out var first))
+        {
+            if (first.Risky != item.Risky || first.Category != item.Category)
+            {
+                Console.WriteLine($"conflicting duplicate, kept {first.Id}, dropped {item.Id}: {item.Text}");
+            }
+
+            continue;
+        }
+
+        seen[key] = item;
+        kept.Add(item);
+    }
+
+    return kept;
+}
+
+static int Fold(string text, int seed, int folds)
+{
+    var hash = SHA256.HashData(Encoding.UTF8.GetBytes(seed.ToString(CultureInfo.InvariantCulture) + "\n" + text));
+    return (int)(BitConverter.ToUInt32(hash, 0) % (uint)folds);
+}
+
+public partial class Program
+{
+    private static readonly ExamplesDocument NoExamples = new([], [], string.Empty);
+}
+
+/// <summary>Command-line options (defaults are the committed model's).</summary>
+internal sealed record Options(
+    string Data, string Corpus, string Out, string Cache, int Seed, int Folds, int Hidden, int Epochs, double LearningRate,
+    double WeightDecay, bool RuleFeatures, bool Lexical, int MinCount, double PrecisionGoal, double Downgrade, bool SearchDropProtected, string Jurisdiction, bool Misses, bool Counts, List<string> Files, double[] NeighbourWeights)
+{
+    public static Options Parse(string[] args)
+    {
+        var o = new Options("data/language/train", "tests/Domain.Tests/Language/corpus.jsonl", "src/Language.Semantic/Model/semantic-model.json",
+            "tools/LanguageTraining/obj/embedding-cache.bin", 14, 5, 0, 60, 0.01, 0.0001, true, true, 2, 0.95, 0.9, true, "US", false, false, [], [0.2, 0.35, 0.5, 0.65]);
+        for (var i = 0; i < args.Length; i++)
+        {
+            string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
+            o = args[i] switch
+            {
+                "--data" => o with { Data = Next() },
+                "--corpus" => o with { Corpus = Next() },
+                "--out" => o with { Out = Next() },
+                "--cache" => o with { Cache = Next() },
+                "--seed" => o with { Seed = int.Parse(Next(), CultureInfo.InvariantCulture) },
+                "--folds" => o with { Folds = int.Parse(Next(), CultureInfo.InvariantCulture) },
+                "--hidden" => o with { Hidden = int.Parse(Next(), CultureInfo.InvariantCulture) },
+                "--epochs" => o with { Epochs = int.Parse(Next(), CultureInfo.InvariantCulture) },
+                "--learning-rate" => o with { LearningRate = double.Parse(Next(), CultureInfo.InvariantCulture) },
+                "--weight-decay" => o with { WeightDecay = double.Parse(Next(), CultureInfo.InvariantCulture) },
+                "--rule-features" => o with { RuleFeatures = bool.Parse(Next()) },
+                "--lexical" => o with { Lexical = bool.Parse(Next()) },
+                "--downgrade" => o with { Downgrade = double.Parse(Next(), CultureInfo.InvariantCulture) },
+                "--drop-protected" => o with { SearchDropProtected = Next() == "search" },
+                "--min-count" => o with { MinCount = int.Parse(Next(), CultureInfo.InvariantCulture) },
+                "--precision-goal" => o with { PrecisionGoal = double.Parse(Next(), CultureInfo.InvariantCulture) },
+                "--jurisdiction" => o with { Jurisdiction = Next() },
+                "--misses" => o with { Misses = true },
+                "--neighbour-weights" => o with { NeighbourWeights = [.. Next().Split(',', StringSplitOptions.RemoveEmptyEntries).Select(w => double.Parse(w, CultureInfo.InvariantCulture))] },
+                "--counts" => o with { Counts = true },
+                var file when !file.StartsWith("--", StringComparison.Ordinal) => o with { Files = [.. o.Files, file] },
+                var other => throw new ArgumentException($"unknown option {other}"),
+            };
+        }
+
+        return o;
+    }
+}
