@@ -1,3 +1,4 @@
+using FeedbackHub.Domain.People;
 using FeedbackHub.Domain.Persistence;
 using FeedbackHub.Domain.Telemetry;
 using FeedbackHub.Domain.Webhooks;
@@ -39,6 +40,7 @@ public static class WorkerServiceExtensions
             metrics => metrics.AddMeter(InstrumentationOptions.MeterName).AddAspNetCoreInstrumentation().AddHttpClientInstrumentation());
         services.AddFeedbackHubDatabase();
         services.AddSingleton<ITenantScope, SystemTenantScope>();
+        services.AddFeedbackHubPeople(); // issues the links in invitation and password-reset emails
         services.AddOptions<SmtpOptions>().Bind(configuration.GetSection("Smtp")).ValidateOnStart();
         services.AddSingleton<IValidateOptions<SmtpOptions>, SmtpOptionsValidator>();
         services.Configure<OutboxOptions>(configuration.GetSection("Outbox"));
@@ -78,6 +80,7 @@ public static class WorkerServiceExtensions
             x.AddOutboundChannel<FeedbackEmailChannel, DeliverFeedback>(services);
             x.AddOutboundChannel<InvitationChannel, SendInvitation>(services);
             x.AddOutboundChannel<TestEmailChannel, SendTestEmail>(services);
+            x.AddOutboundChannel<PersonEmailChannel, SendPersonEmail>(services);
             x.AddOutboundChannel<WebhookChannel, DeliverWebhook>(services, configuration.GetValue("Webhooks:ConcurrentSends", 16));
             x.UsingRabbitMq((context, cfg) =>
             {

@@ -24,16 +24,6 @@ public sealed class TestDatabase : IAsyncLifetime
         await ExecuteAdminAsync($"CREATE DATABASE \"{Name}\" TEMPLATE \"{template}\"");
     }
 
-    /// <summary>Instead of <see cref="InitializeAsync"/>: an empty database, for tests that run the migrations themselves.</summary>
-    public Task InitializeEmptyAsync() => ExecuteAdminAsync($"CREATE DATABASE \"{Name}\"");
-
-    /// <summary>Applies the migrations up to <paramref name="target"/> (all when null), as the <c>migrate</c> command does.</summary>
-    public async Task MigrateToAsync(string? target = null)
-    {
-        await using var db = CreateDbContext();
-        await db.GetService<Microsoft.EntityFrameworkCore.Migrations.IMigrator>().MigrateAsync(target);
-    }
-
     public async Task DisposeAsync()
     {
         NpgsqlConnection.ClearAllPools();

@@ -20,6 +20,7 @@ internal sealed class ApiDocumentConventions(IOptions<Features.Requests.PublicLi
     private static readonly Dictionary<string, string> TagDescriptions = new(StringComparer.Ordinal)
     {
         ["API keys"] = "Keys for systems (ATS integrations) and their roles; the secret is shown once.",
+        ["People"] = "The people who sign in to the web app: invited by an admin, with roles; removing one ends their sessions.",
         ["Applications"] = "Applications and their candidates as the ATS reports them; rejection and the candidate's request link.",
         ["Audit"] = "The tenant's tamper-evident audit log and its verification.",
         ["Candidates"] = "Finding, exporting and erasing a candidate's personal data; legal holds.",

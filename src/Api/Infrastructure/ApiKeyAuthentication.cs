@@ -10,12 +10,15 @@ using Microsoft.Extensions.Options;
 
 namespace FeedbackHub.Api.Infrastructure;
 
-/// <summary>Claims an authenticated API key carries.</summary>
+/// <summary>Claims an authenticated caller carries: an API key (<see cref="Scheme"/>) or a person's session.</summary>
 public static class ApiKeyClaims
 {
     public const string Scheme = "ApiKey";
     public const string TenantId = "fh:tenant";
     public const string KeyId = "fh:key";
+
+    /// <summary>The person acting: signed in, or through their personal API key.</summary>
+    public const string PersonId = "fh:person";
 }
 
 /// <summary>
@@ -65,6 +68,8 @@ internal sealed class ApiKeyAuthenticationHandler(
             new(ApiKeyClaims.KeyId, key.Id.ToString()),
             new(ClaimTypes.Name, key.DisplayName),
         };
+        if (key.OwnerId is { } owner)
+            claims.Add(new Claim(ApiKeyClaims.PersonId, owner.ToString()));
         // Only known roles become claims: a stored value that is not one (a NULL, an old name) grants nothing and breaks nothing.
         claims.AddRange((key.Roles ?? []).Where(r => r is not null && Roles.IsKnown(r)).Select(r => new Claim(ClaimTypes.Role, r)));
         var identity = new ClaimsIdentity(claims, ApiKeyClaims.Scheme);
@@ -107,9 +112,16 @@ public sealed class CurrentActor(IHttpContextAccessor accessor)
             ? id
             : throw new InvalidOperationException("No authenticated tenant in this request.");
 
+    /// <summary>
+    /// The person when one acts (a session or their personal key: four-eyes counts them once), else the API key.
+    /// </summary>
     public Actor Actor =>
-        new(Guid.TryParse(User.FindFirstValue(ApiKeyClaims.KeyId), out var keyId) ? keyId : null,
+        new(Guid.TryParse(User.FindFirstValue(ApiKeyClaims.PersonId), out var personId) ? personId
+            : Guid.TryParse(User.FindFirstValue(ApiKeyClaims.KeyId), out var keyId) ? keyId : null,
             User.FindFirstValue(ClaimTypes.Name) ?? "unknown");
+
+    /// <summary>The signed-in person or the owner of the key, if any.</summary>
+    public Guid? PersonId => Guid.TryParse(User.FindFirstValue(ApiKeyClaims.PersonId), out var id) ? id : null;
 
     public bool IsInRole(string role) => User.IsInRole(role);
 }

@@ -6,6 +6,8 @@ using FeedbackHub.Api.Features.Candidates;
 using FeedbackHub.Api.Features.Diagnostics;
 using FeedbackHub.Api.Features.Feedback;
 using FeedbackHub.Api.Features.Language;
+using FeedbackHub.Api.Features.People;
+using FeedbackHub.Domain.People;
 using FeedbackHub.Api.Features.Requests;
 using FeedbackHub.Api.Features.Deliveries;
 using FeedbackHub.Api.Features.Settings;
@@ -17,6 +19,7 @@ using FeedbackHub.Domain.Persistence;
 using FeedbackHub.Domain.Telemetry;
 using FeedbackHub.Domain.Webhooks;
 using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Identity;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 
 namespace FeedbackHub.Api.Infrastructure;
@@ -90,7 +93,12 @@ public static class ApiServiceExtensions
         services.AddSingleton<ApiKeyCache>();
         services.AddHostedService<ApiKeyChangeListener>();
         services.AddAuthentication(ApiKeyClaims.Scheme)
-            .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyClaims.Scheme, null);
+            .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyClaims.Scheme, null)
+            .AddIdentityCookies();
+        services.AddFeedbackHubPeople()
+            .AddSignInManager<PersonSignInManager>()
+            .AddClaimsPrincipalFactory<PersonClaimsFactory>();
+        services.AddPeopleSessions(builder.Environment);
         services.AddAuthorization(Policies.Add);
 
         services.Configure<PublicLinkOptions>(builder.Configuration.GetSection("FeedbackHub"));
@@ -150,6 +158,7 @@ public static class ApiServiceExtensions
         // Every operation: its strings checked by one rule, HEAD answered wherever GET is, pages linked to the next.
         var api = app.MapGroup(string.Empty).ValidateRequestText().WithHeadForGet().WithPageLinks();
         api.MapApiKeyEndpoints();
+        api.MapPeopleEndpoints();
         api.MapApplicationEndpoints();
         api.MapAuditEndpoints();
         api.MapDiagnosticsEndpoints();

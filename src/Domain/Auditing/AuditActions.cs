@@ -23,6 +23,17 @@ public static class AuditActions
     public const string TestEmailSent = "test-email.sent";
     public const string TestEmailFailed = "test-email.failed";
 
+    public const string PersonInvited = "person.invited";
+    public const string PersonInvitationResent = "person.invitation-resent";
+    public const string PersonJoined = "person.joined";
+    public const string PersonRolesChanged = "person.roles-changed";
+    public const string PersonRemoved = "person.removed";
+    public const string PersonPasswordResetRequested = "person.password-reset-requested";
+    public const string PersonPasswordReset = "person.password-reset";
+    public const string PersonEmailSent = "person-email.sent";
+    public const string PersonEmailFailed = "person-email.failed";
+    public const string PersonEmailCancelled = "person-email.cancelled";
+
     public const string WebhookRedelivered = "webhook.redelivered";
     public const string WebhookDelivered = "webhook.delivered";
     public const string WebhookFailed = "webhook.failed";

@@ -13,3 +13,6 @@ public sealed record SendInvitation(Guid InvitationId, Guid TenantId);
 
 /// <summary>Send (or retry) one webhook delivery if it is pending and due. Idempotent: the delivery row decides.</summary>
 public sealed record DeliverWebhook(Guid WebhookDeliveryId, Guid TenantId);
+
+/// <summary>Send the email to a person of the tenant with this id (invitation, password reset, notification).</summary>
+public sealed record SendPersonEmail(Guid PersonEmailId, Guid TenantId);

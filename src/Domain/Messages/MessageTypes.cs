@@ -9,6 +9,7 @@ public static class MessageTypes
         typeof(DeliverFeedback),
         typeof(SendInvitation),
         typeof(DeliverWebhook),
+        typeof(SendPersonEmail),
     }.ToDictionary(t => NameOf(t), StringComparer.Ordinal);
 
     public static string NameOf(Type type) => type.FullName ?? type.Name;

@@ -43,26 +43,22 @@ public sealed class ApiKey
 
     public DateTimeOffset? RevokedAt { get; private set; }
 
+    /// <summary>
+    /// The person the key belongs to, if any: their personal key acts as them (the audit log names them and four-eyes
+    /// counts them as one person with their sessions). Removing the person revokes it. Null for integration keys.
+    /// </summary>
+    public Guid? OwnerId { get; private set; }
+
     public bool IsActive => RevokedAt is null;
 
     /// <summary>Creates a key and returns it with its secret, which the caller shows once and forgets.</summary>
-    public static (ApiKey Key, string Secret) Create(Guid tenantId, string displayName, IEnumerable<string> roles, string createdBy, DateTimeOffset now)
+    public static (ApiKey Key, string Secret) Create(Guid tenantId, string displayName, IEnumerable<string> roles, string createdBy, DateTimeOffset now, Guid? ownerId = null)
     {
         displayName = (displayName ?? string.Empty).Trim();
         var errors = new Dictionary<string, string[]>();
         if (displayName.Length is 0 or > 100 || !TextInput.IsValid(displayName, TextKind.SingleLine))
             errors["displayName"] = ["Must have 1 to 100 characters on one line, without control or invisible formatting characters."];
-        var given = (roles ?? []).ToList();
-        if (given.Count == 0)
-            errors["roles"] = ["At least one role is required."];
-        for (var i = 0; i < given.Count; i++)
-        {
-            // Named by position, never echoed: a stored role must be one of the known ones (it becomes a claim).
-            if (given[i] is null || !Model.Roles.IsKnown(given[i]))
-                errors[$"roles[{i}]"] = [$"Not a role. Known roles: {string.Join(", ", Model.Roles.All)}."];
-        }
-
-        var roleList = given.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
+        var roleList = Model.Roles.Validate(roles, Model.Roles.All, errors);
         if (errors.Count > 0)
             throw new DomainException(DomainErrorKind.Invalid, "validation", "The API key request is not valid.") { Errors = errors };
 
@@ -79,6 +75,7 @@ public sealed class ApiKey
             SecretHash = Hash(token),
             CreatedAt = now,
             CreatedBy = createdBy,
+            OwnerId = ownerId,
         };
         return (key, token);
     }

@@ -37,5 +37,6 @@ public static class OutboundChannels
     public const string FeedbackEmail = "feedback-email";
     public const string Invitation = "invitation";
     public const string TestEmail = "test-email";
+    public const string PersonEmail = "person-email";
     public const string Webhook = "webhook";
 }

@@ -5,13 +5,21 @@ using FeedbackHub.Domain.Email;
 using FeedbackHub.Domain.Model;
 using FeedbackHub.Domain.Outbound;
 using FeedbackHub.Domain.Outbox;
+using FeedbackHub.Domain.People;
 using FeedbackHub.Domain.Templates;
 using FeedbackHub.Domain.Webhooks;
+using Microsoft.AspNetCore.DataProtection.EntityFrameworkCore;
+using Microsoft.AspNetCore.Identity.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore;
 
 namespace FeedbackHub.Domain.Persistence;
 
-public sealed class FeedbackHubDbContext(DbContextOptions<FeedbackHubDbContext> options, ITenantScope scope) : DbContext(options)
+/// <summary>
+/// The one unit of work of both hosts. It is also Identity's user store (<see cref="Person"/>, with their tokens and
+/// logins) and the Data Protection key ring, so every replica shares sessions and tokens.
+/// </summary>
+public sealed class FeedbackHubDbContext(DbContextOptions<FeedbackHubDbContext> options, ITenantScope scope)
+    : IdentityUserContext<Person, Guid>(options), IDataProtectionKeyContext
 {
     /// <summary>Webhook events raised by a save that failed (so a retried save does not raise them twice).</summary>
     private readonly HashSet<(object, string)> _raisedWebhooks = [];
@@ -70,6 +78,13 @@ public sealed class FeedbackHubDbContext(DbContextOptions<FeedbackHubDbContext> 
 
     public DbSet<OutboundAttempt> OutboundAttempts => Set<OutboundAttempt>();
 
+    /// <summary>People of every tenant (Identity's users). Unfiltered: signing in finds a person by email before any tenant is known.</summary>
+    public DbSet<Person> People => Set<Person>();
+
+    public DbSet<PersonEmail> PersonEmails => Set<PersonEmail>();
+
+    public DbSet<DataProtectionKey> DataProtectionKeys => Set<DataProtectionKey>();
+
     /// <summary>Referenced by the global query filters; EF evaluates it per query.</summary>
     private Guid? ScopeTenantId => scope.TenantId;
 
@@ -83,38 +98,39 @@ public sealed class FeedbackHubDbContext(DbContextOptions<FeedbackHubDbContext> 
         _raisedWebhooks.Clear();
     }
 
-    protected override void OnModelCreating(ModelBuilder modelBuilder)
+    protected override void OnModelCreating(ModelBuilder builder)
     {
-        modelBuilder.ApplyConfigurationsFromAssembly(typeof(FeedbackHubDbContext).Assembly);
+        base.OnModelCreating(builder); // Identity's user tables
+        builder.ApplyConfigurationsFromAssembly(typeof(FeedbackHubDbContext).Assembly);
 
         // Tenant isolation, fail-closed: a scoped unit of work sees only its tenant's rows.
-        modelBuilder.Entity<ApiKey>().HasQueryFilter(k => ScopeTenantId == null || k.TenantId == ScopeTenantId);
-        modelBuilder.Entity<AuditEvent>().HasQueryFilter(e => ScopeTenantId == null || e.TenantId == ScopeTenantId);
-        modelBuilder.Entity<Candidate>().HasQueryFilter(c => ScopeTenantId == null || c.TenantId == ScopeTenantId);
-        modelBuilder.Entity<Application>().HasQueryFilter(a => ScopeTenantId == null || a.TenantId == ScopeTenantId);
-        modelBuilder.Entity<Feedback>().HasQueryFilter(f => ScopeTenantId == null || f.TenantId == ScopeTenantId);
-        modelBuilder.Entity<TenantLanguageRule>().HasQueryFilter(r => ScopeTenantId == null || r.TenantId == ScopeTenantId);
-        modelBuilder.Entity<DkimKey>().HasQueryFilter(k => ScopeTenantId == null || k.TenantId == ScopeTenantId);
+        builder.Entity<ApiKey>().HasQueryFilter(k => ScopeTenantId == null || k.TenantId == ScopeTenantId);
+        builder.Entity<AuditEvent>().HasQueryFilter(e => ScopeTenantId == null || e.TenantId == ScopeTenantId);
+        builder.Entity<Candidate>().HasQueryFilter(c => ScopeTenantId == null || c.TenantId == ScopeTenantId);
+        builder.Entity<Application>().HasQueryFilter(a => ScopeTenantId == null || a.TenantId == ScopeTenantId);
+        builder.Entity<Feedback>().HasQueryFilter(f => ScopeTenantId == null || f.TenantId == ScopeTenantId);
+        builder.Entity<TenantLanguageRule>().HasQueryFilter(r => ScopeTenantId == null || r.TenantId == ScopeTenantId);
+        builder.Entity<DkimKey>().HasQueryFilter(k => ScopeTenantId == null || k.TenantId == ScopeTenantId);
         // Candidate-facing lookups (by token hash) run unscoped on purpose: the token is the credential.
-        modelBuilder.Entity<FeedbackRequestLink>().HasQueryFilter(l => ScopeTenantId == null || l.TenantId == ScopeTenantId);
-        modelBuilder.Entity<FeedbackRequest>().HasQueryFilter(r => ScopeTenantId == null || r.TenantId == ScopeTenantId);
-        modelBuilder.Entity<OutboundItem>().HasQueryFilter(o => ScopeTenantId == null || o.TenantId == ScopeTenantId); // the channels' types inherit it
-        modelBuilder.Entity<OutboundAttempt>().HasQueryFilter(a => ScopeTenantId == null || a.TenantId == ScopeTenantId);
-        modelBuilder.Entity<SuppressedAddress>().HasQueryFilter(s => ScopeTenantId == null || s.TenantId == ScopeTenantId);
-        modelBuilder.Entity<Template>().HasQueryFilter(t => ScopeTenantId == null || t.TenantId == ScopeTenantId);
-        modelBuilder.Entity<TemplateVersion>().HasQueryFilter(v => ScopeTenantId == null || v.TenantId == ScopeTenantId);
-        modelBuilder.Entity<IdempotencyRecord>().HasQueryFilter(r => ScopeTenantId == null || r.TenantId == ScopeTenantId);
-        modelBuilder.Entity<WebhookSubscription>().HasQueryFilter(s => ScopeTenantId == null || s.TenantId == ScopeTenantId);
-        modelBuilder.Entity<WebhookEvent>().HasQueryFilter(e => ScopeTenantId == null || e.TenantId == ScopeTenantId);
+        builder.Entity<FeedbackRequestLink>().HasQueryFilter(l => ScopeTenantId == null || l.TenantId == ScopeTenantId);
+        builder.Entity<FeedbackRequest>().HasQueryFilter(r => ScopeTenantId == null || r.TenantId == ScopeTenantId);
+        builder.Entity<OutboundItem>().HasQueryFilter(o => ScopeTenantId == null || o.TenantId == ScopeTenantId); // the channels' types inherit it
+        builder.Entity<OutboundAttempt>().HasQueryFilter(a => ScopeTenantId == null || a.TenantId == ScopeTenantId);
+        builder.Entity<SuppressedAddress>().HasQueryFilter(s => ScopeTenantId == null || s.TenantId == ScopeTenantId);
+        builder.Entity<Template>().HasQueryFilter(t => ScopeTenantId == null || t.TenantId == ScopeTenantId);
+        builder.Entity<TemplateVersion>().HasQueryFilter(v => ScopeTenantId == null || v.TenantId == ScopeTenantId);
+        builder.Entity<IdempotencyRecord>().HasQueryFilter(r => ScopeTenantId == null || r.TenantId == ScopeTenantId);
+        builder.Entity<WebhookSubscription>().HasQueryFilter(s => ScopeTenantId == null || s.TenantId == ScopeTenantId);
+        builder.Entity<WebhookEvent>().HasQueryFilter(e => ScopeTenantId == null || e.TenantId == ScopeTenantId);
 
         // Ids are created in the domain (UUIDv7), never by the database: EF must treat a new entity with an id as new.
-        foreach (var key in modelBuilder.Model.GetEntityTypes().Select(e => e.FindPrimaryKey()).OfType<Microsoft.EntityFrameworkCore.Metadata.IMutableKey>())
+        foreach (var key in builder.Model.GetEntityTypes().Select(e => e.FindPrimaryKey()).OfType<Microsoft.EntityFrameworkCore.Metadata.IMutableKey>())
         {
             if (key.Properties is [{ ClrType: var type } single] && type == typeof(Guid))
                 single.ValueGenerated = Microsoft.EntityFrameworkCore.Metadata.ValueGenerated.Never;
         }
 
-        SnakeCaseNames.Apply(modelBuilder);
+        SnakeCaseNames.Apply(builder);
     }
 
     public override int SaveChanges(bool acceptAllChangesOnSuccess) =>

@@ -2,16 +2,18 @@ using FeedbackHub.Api.Infrastructure;
 using FeedbackHub.Domain;
 using FeedbackHub.Domain.Auditing;
 using FeedbackHub.Domain.Model;
+using FeedbackHub.Domain.People;
 using FeedbackHub.Domain.Persistence;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
 
 namespace FeedbackHub.Api.Features.ApiKeys;
 
-public sealed record CreateApiKeyRequest(string DisplayName, [property: ApiValues(typeof(Roles))] IReadOnlyList<string> Roles);
+/// <param name="PersonId">Makes it a personal key: it acts as that person (audit log, four-eyes) and holds only roles they have.</param>
+public sealed record CreateApiKeyRequest(string DisplayName, [property: ApiValues(typeof(Roles))] IReadOnlyList<string> Roles, Guid? PersonId = null);
 
 /// <summary>An API key as listed (never with its secret).</summary>
-public sealed record ApiKeyResponse(Guid Id, string DisplayName, [property: ApiValues(typeof(Roles))] IReadOnlyList<string> Roles, string Prefix, DateTimeOffset CreatedAt, string CreatedBy, DateTimeOffset? RevokedAt);
+public sealed record ApiKeyResponse(Guid Id, string DisplayName, [property: ApiValues(typeof(Roles))] IReadOnlyList<string> Roles, string Prefix, DateTimeOffset CreatedAt, string CreatedBy, DateTimeOffset? RevokedAt, Guid? PersonId);
 
 /// <summary>The answer to creation: the only time the secret is shown.</summary>
 public sealed record CreatedApiKeyResponse(Guid Id, string DisplayName, [property: ApiValues(typeof(Roles))] IReadOnlyList<string> Roles, string Prefix, DateTimeOffset CreatedAt, string Secret);
@@ -24,8 +26,9 @@ public static class ApiKeyEndpoints
 
         group.MapPost("/", CreateApiKey).WithName("CreateApiKey")
             .WithSummary("Create an API key")
-            .WithDescription("Role `admin`. The secret is in this answer only; store it now. Roles: admin, recruiter, interviewer, legal, integration.")
-            .ProducesAuthProblems().ProducesProblems(422);
+            .WithDescription("Role `admin`. The secret is in this answer only; store it now. Roles: admin, recruiter, interviewer, legal, integration. "
+                + "With `personId` the key is that person's: it acts as them and may hold only roles they have; removing them revokes it.")
+            .ProducesAuthProblems().ProducesProblems(404, 409, 422);
         group.MapGet("/", ListApiKeys).WithName("ListApiKeys")
             .WithSummary("List the tenant's API keys").WithDescription("Role `admin`. Newest last; cursor paged.")
             .ProducesAuthProblems();
@@ -40,9 +43,23 @@ public static class ApiKeyEndpoints
     }
 
     public static async Task<Created<CreatedApiKeyResponse>> CreateApiKey(
-        CreateApiKeyRequest request, CurrentActor caller, FeedbackHubDbContext db, AuditLog audit, TimeProvider time, CancellationToken ct)
+        CreateApiKeyRequest request, CurrentActor caller, FeedbackHubDbContext db, PeopleDirectory people, AuditLog audit, TimeProvider time, CancellationToken ct)
     {
-        var (key, secret) = ApiKey.Create(caller.TenantId, request.DisplayName, request.Roles, caller.Actor.Name, time.GetUtcNow());
+        if (request.PersonId is { } personId)
+        {
+            var person = await people.GetAsync(caller.TenantId, personId, ct);
+            if (!person.IsActive)
+                throw DomainException.Conflict("person-removed", "This person was removed.");
+            if ((request.Roles ?? []).Except(person.Roles).Any())
+            {
+                throw new DomainException(DomainErrorKind.Invalid, "validation", "A personal key holds only roles its person has.")
+                {
+                    Errors = new Dictionary<string, string[]> { ["roles"] = [$"The person's roles: {string.Join(", ", person.Roles)}."] },
+                };
+            }
+        }
+
+        var (key, secret) = ApiKey.Create(caller.TenantId, request.DisplayName, request.Roles ?? [], caller.Actor.Name, time.GetUtcNow(), request.PersonId);
         db.ApiKeys.Add(key);
         audit.Record(caller.TenantId, caller.Actor, "api-key.created", "api-key", key.Id, new { roles = key.Roles });
         await db.SaveChangesAsync(ct);
@@ -82,5 +99,5 @@ public static class ApiKeyEndpoints
     }
 
     private static ApiKeyResponse ToResponse(ApiKey k) =>
-        new(k.Id, k.DisplayName, k.Roles, k.Prefix, k.CreatedAt, k.CreatedBy, k.RevokedAt);
+        new(k.Id, k.DisplayName, k.Roles, k.Prefix, k.CreatedAt, k.CreatedBy, k.RevokedAt, k.OwnerId);
 }

@@ -10,6 +10,7 @@ internal sealed class ApiKeyConfiguration : IEntityTypeConfiguration<ApiKey>
     {
         builder.HasKey(k => k.Id);
         builder.HasOne<Tenant>().WithMany().HasForeignKey(k => k.TenantId).OnDelete(DeleteBehavior.Cascade);
+        builder.HasOne<People.Person>().WithMany().HasForeignKey(k => k.OwnerId).OnDelete(DeleteBehavior.SetNull);
         builder.Property(k => k.DisplayName).HasMaxLength(100);
         builder.Property(k => k.Prefix).HasMaxLength(12);
         builder.Property(k => k.SecretHash).HasMaxLength(32);

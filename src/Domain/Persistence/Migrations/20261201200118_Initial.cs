@@ -1,6 +1,7 @@
 ﻿using System;
 using System.Collections.Generic;
 using Microsoft.EntityFrameworkCore.Migrations;
+using Npgsql.EntityFrameworkCore.PostgreSQL.Metadata;
 
 #nullable disable
 
@@ -12,6 +13,34 @@ namespace FeedbackHub.Domain.Persistence.Migrations
         /// <inheritdoc />
         protected override void Up(MigrationBuilder migrationBuilder)
         {
+            migrationBuilder.CreateTable(
+                name: "audit_signing_keys",
+                columns: table => new
+                {
+                    id = table.Column<Guid>(type: "uuid", nullable: false),
+                    public_key = table.Column<byte[]>(type: "bytea", nullable: false),
+                    sealed_private_key = table.Column<byte[]>(type: "bytea", nullable: false),
+                    created_at = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("pk_audit_signing_keys", x => x.id);
+                });
+
+            migrationBuilder.CreateTable(
+                name: "data_protection_keys",
+                columns: table => new
+                {
+                    id = table.Column<int>(type: "integer", nullable: false)
+                        .Annotation("Npgsql:ValueGenerationStrategy", NpgsqlValueGenerationStrategy.IdentityByDefaultColumn),
+                    friendly_name = table.Column<string>(type: "text", nullable: true),
+                    xml = table.Column<string>(type: "text", nullable: true)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("pk_data_protection_keys", x => x.id);
+                });
+
             migrationBuilder.CreateTable(
                 name: "idempotency_records",
                 columns: table => new
@@ -69,9 +98,7 @@ namespace FeedbackHub.Domain.Persistence.Migrations
                     name = table.Column<string>(type: "character varying(200)", maxLength: 200, nullable: false),
                     created_at = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false),
                     settings = table.Column<string>(type: "jsonb", nullable: false),
-                    language_rules_revision = table.Column<int>(type: "integer", nullable: false),
-                    audit_head_sequence = table.Column<long>(type: "bigint", nullable: false),
-                    audit_head_hash = table.Column<byte[]>(type: "bytea", maxLength: 32, nullable: false)
+                    language_rules_revision = table.Column<int>(type: "integer", nullable: false)
                 },
                 constraints: table =>
                 {
@@ -79,28 +106,31 @@ namespace FeedbackHub.Domain.Persistence.Migrations
                 });
 
             migrationBuilder.CreateTable(
-                name: "api_keys",
+                name: "audit_checkpoints",
                 columns: table => new
                 {
-                    id = table.Column<Guid>(type: "uuid", nullable: false),
                     tenant_id = table.Column<Guid>(type: "uuid", nullable: false),
-                    display_name = table.Column<string>(type: "character varying(100)", maxLength: 100, nullable: false),
-                    roles = table.Column<string[]>(type: "text[]", nullable: false),
-                    prefix = table.Column<string>(type: "character varying(12)", maxLength: 12, nullable: false),
-                    secret_hash = table.Column<byte[]>(type: "bytea", maxLength: 32, nullable: false),
+                    tree_size = table.Column<long>(type: "bigint", nullable: false),
+                    root_hash = table.Column<byte[]>(type: "bytea", maxLength: 32, nullable: false),
                     created_at = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false),
-                    created_by = table.Column<string>(type: "character varying(100)", maxLength: 100, nullable: false),
-                    revoked_at = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: true)
+                    key_id = table.Column<Guid>(type: "uuid", nullable: false),
+                    signature = table.Column<byte[]>(type: "bytea", maxLength: 80, nullable: false)
                 },
                 constraints: table =>
                 {
-                    table.PrimaryKey("pk_api_keys", x => x.id);
+                    table.PrimaryKey("pk_audit_checkpoints", x => new { x.tenant_id, x.tree_size });
                     table.ForeignKey(
-                        name: "fk_api_keys_tenants_tenant_id",
+                        name: "fk_audit_checkpoints_audit_signing_keys_key_id",
+                        column: x => x.key_id,
+                        principalTable: "audit_signing_keys",
+                        principalColumn: "id",
+                        onDelete: ReferentialAction.Restrict);
+                    table.ForeignKey(
+                        name: "fk_audit_checkpoints_tenants_tenant_id",
                         column: x => x.tenant_id,
                         principalTable: "tenants",
                         principalColumn: "id",
-                        onDelete: ReferentialAction.Cascade);
+                        onDelete: ReferentialAction.Restrict);
                 });
 
             migrationBuilder.CreateTable(
@@ -109,7 +139,9 @@ namespace FeedbackHub.Domain.Persistence.Migrations
                 {
                     id = table.Column<Guid>(type: "uuid", nullable: false),
                     tenant_id = table.Column<Guid>(type: "uuid", nullable: false),
-                    sequence = table.Column<long>(type: "bigint", nullable: false),
+                    position = table.Column<long>(type: "bigint", nullable: false)
+                        .Annotation("Npgsql:ValueGenerationStrategy", NpgsqlValueGenerationStrategy.IdentityAlwaysColumn),
+                    sequence = table.Column<long>(type: "bigint", nullable: true),
                     occurred_at = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false),
                     actor_id = table.Column<Guid>(type: "uuid", nullable: true),
                     actor_name = table.Column<string>(type: "character varying(100)", maxLength: 100, nullable: false),
@@ -117,14 +149,33 @@ namespace FeedbackHub.Domain.Persistence.Migrations
                     subject_type = table.Column<string>(type: "character varying(50)", maxLength: 50, nullable: false),
                     subject_id = table.Column<Guid>(type: "uuid", nullable: true),
                     data = table.Column<string>(type: "text", nullable: false),
-                    previous_hash = table.Column<byte[]>(type: "bytea", maxLength: 32, nullable: false),
-                    hash = table.Column<byte[]>(type: "bytea", maxLength: 32, nullable: false)
+                    leaf_hash = table.Column<byte[]>(type: "bytea", maxLength: 32, nullable: true)
                 },
                 constraints: table =>
                 {
                     table.PrimaryKey("pk_audit_events", x => x.id);
                     table.ForeignKey(
                         name: "fk_audit_events_tenants_tenant_id",
+                        column: x => x.tenant_id,
+                        principalTable: "tenants",
+                        principalColumn: "id",
+                        onDelete: ReferentialAction.Restrict);
+                });
+
+            migrationBuilder.CreateTable(
+                name: "audit_tree_nodes",
+                columns: table => new
+                {
+                    tenant_id = table.Column<Guid>(type: "uuid", nullable: false),
+                    level = table.Column<int>(type: "integer", nullable: false),
+                    index = table.Column<long>(type: "bigint", nullable: false),
+                    hash = table.Column<byte[]>(type: "bytea", maxLength: 32, nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("pk_audit_tree_nodes", x => new { x.tenant_id, x.level, x.index });
+                    table.ForeignKey(
+                        name: "fk_audit_tree_nodes_tenants_tenant_id",
                         column: x => x.tenant_id,
                         principalTable: "tenants",
                         principalColumn: "id",
@@ -207,6 +258,44 @@ namespace FeedbackHub.Domain.Persistence.Migrations
                     table.PrimaryKey("PK_outbound", x => x.id);
                     table.ForeignKey(
                         name: "fk_outbound_tenants_tenant_id",
+                        column: x => x.tenant_id,
+                        principalTable: "tenants",
+                        principalColumn: "id",
+                        onDelete: ReferentialAction.Cascade);
+                });
+
+            migrationBuilder.CreateTable(
+                name: "people",
+                columns: table => new
+                {
+                    id = table.Column<Guid>(type: "uuid", nullable: false),
+                    tenant_id = table.Column<Guid>(type: "uuid", nullable: false),
+                    display_name = table.Column<string>(type: "character varying(100)", maxLength: 100, nullable: false),
+                    roles = table.Column<string[]>(type: "text[]", nullable: false),
+                    created_at = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false),
+                    created_by = table.Column<string>(type: "character varying(100)", maxLength: 100, nullable: false),
+                    removed_at = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: true),
+                    muted_notifications = table.Column<List<string>>(type: "text[]", nullable: false),
+                    user_name = table.Column<string>(type: "character varying(256)", maxLength: 256, nullable: true),
+                    normalized_user_name = table.Column<string>(type: "character varying(256)", maxLength: 256, nullable: true),
+                    email = table.Column<string>(type: "character varying(256)", maxLength: 256, nullable: true),
+                    normalized_email = table.Column<string>(type: "character varying(256)", maxLength: 256, nullable: true),
+                    email_confirmed = table.Column<bool>(type: "boolean", nullable: false),
+                    password_hash = table.Column<string>(type: "text", nullable: true),
+                    security_stamp = table.Column<string>(type: "text", nullable: true),
+                    concurrency_stamp = table.Column<string>(type: "text", nullable: true),
+                    phone_number = table.Column<string>(type: "text", nullable: true),
+                    phone_number_confirmed = table.Column<bool>(type: "boolean", nullable: false),
+                    two_factor_enabled = table.Column<bool>(type: "boolean", nullable: false),
+                    lockout_end = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: true),
+                    lockout_enabled = table.Column<bool>(type: "boolean", nullable: false),
+                    access_failed_count = table.Column<int>(type: "integer", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("pk_people", x => x.id);
+                    table.ForeignKey(
+                        name: "fk_people_tenants_tenant_id",
                         column: x => x.tenant_id,
                         principalTable: "tenants",
                         principalColumn: "id",
@@ -389,6 +478,125 @@ namespace FeedbackHub.Domain.Persistence.Migrations
                         name: "FK_test_emails_outbound_id",
                         column: x => x.id,
                         principalTable: "outbound",
+                        principalColumn: "id",
+                        onDelete: ReferentialAction.Cascade);
+                });
+
+            migrationBuilder.CreateTable(
+                name: "api_keys",
+                columns: table => new
+                {
+                    id = table.Column<Guid>(type: "uuid", nullable: false),
+                    tenant_id = table.Column<Guid>(type: "uuid", nullable: false),
+                    display_name = table.Column<string>(type: "character varying(100)", maxLength: 100, nullable: false),
+                    roles = table.Column<string[]>(type: "text[]", nullable: false),
+                    prefix = table.Column<string>(type: "character varying(12)", maxLength: 12, nullable: false),
+                    secret_hash = table.Column<byte[]>(type: "bytea", maxLength: 32, nullable: false),
+                    created_at = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false),
+                    created_by = table.Column<string>(type: "character varying(100)", maxLength: 100, nullable: false),
+                    revoked_at = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: true),
+                    owner_id = table.Column<Guid>(type: "uuid", nullable: true)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("pk_api_keys", x => x.id);
+                    table.ForeignKey(
+                        name: "fk_api_keys_people_owner_id",
+                        column: x => x.owner_id,
+                        principalTable: "people",
+                        principalColumn: "id",
+                        onDelete: ReferentialAction.SetNull);
+                    table.ForeignKey(
+                        name: "fk_api_keys_tenants_tenant_id",
+                        column: x => x.tenant_id,
+                        principalTable: "tenants",
+                        principalColumn: "id",
+                        onDelete: ReferentialAction.Cascade);
+                });
+
+            migrationBuilder.CreateTable(
+                name: "person_claims",
+                columns: table => new
+                {
+                    id = table.Column<int>(type: "integer", nullable: false)
+                        .Annotation("Npgsql:ValueGenerationStrategy", NpgsqlValueGenerationStrategy.IdentityByDefaultColumn),
+                    user_id = table.Column<Guid>(type: "uuid", nullable: false),
+                    claim_type = table.Column<string>(type: "text", nullable: true),
+                    claim_value = table.Column<string>(type: "text", nullable: true)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("pk_person_claims", x => x.id);
+                    table.ForeignKey(
+                        name: "fk_person_claims_people_user_id",
+                        column: x => x.user_id,
+                        principalTable: "people",
+                        principalColumn: "id",
+                        onDelete: ReferentialAction.Cascade);
+                });
+
+            migrationBuilder.CreateTable(
+                name: "person_emails",
+                columns: table => new
+                {
+                    id = table.Column<Guid>(type: "uuid", nullable: false),
+                    person_id = table.Column<Guid>(type: "uuid", nullable: false),
+                    kind = table.Column<string>(type: "character varying(30)", maxLength: 30, nullable: false),
+                    application_id = table.Column<Guid>(type: "uuid", nullable: true)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_person_emails", x => x.id);
+                    table.ForeignKey(
+                        name: "FK_person_emails_outbound_id",
+                        column: x => x.id,
+                        principalTable: "outbound",
+                        principalColumn: "id",
+                        onDelete: ReferentialAction.Cascade);
+                    table.ForeignKey(
+                        name: "fk_person_emails_people_person_id",
+                        column: x => x.person_id,
+                        principalTable: "people",
+                        principalColumn: "id",
+                        onDelete: ReferentialAction.Cascade);
+                });
+
+            migrationBuilder.CreateTable(
+                name: "person_logins",
+                columns: table => new
+                {
+                    login_provider = table.Column<string>(type: "text", nullable: false),
+                    provider_key = table.Column<string>(type: "text", nullable: false),
+                    provider_display_name = table.Column<string>(type: "text", nullable: true),
+                    user_id = table.Column<Guid>(type: "uuid", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("pk_person_logins", x => new { x.login_provider, x.provider_key });
+                    table.ForeignKey(
+                        name: "fk_person_logins_people_user_id",
+                        column: x => x.user_id,
+                        principalTable: "people",
+                        principalColumn: "id",
+                        onDelete: ReferentialAction.Cascade);
+                });
+
+            migrationBuilder.CreateTable(
+                name: "person_tokens",
+                columns: table => new
+                {
+                    user_id = table.Column<Guid>(type: "uuid", nullable: false),
+                    login_provider = table.Column<string>(type: "text", nullable: false),
+                    name = table.Column<string>(type: "text", nullable: false),
+                    value = table.Column<string>(type: "text", nullable: true)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("pk_person_tokens", x => new { x.user_id, x.login_provider, x.name });
+                    table.ForeignKey(
+                        name: "fk_person_tokens_people_user_id",
+                        column: x => x.user_id,
+                        principalTable: "people",
                         principalColumn: "id",
                         onDelete: ReferentialAction.Cascade);
                 });
@@ -609,6 +817,11 @@ namespace FeedbackHub.Domain.Persistence.Migrations
                 });
 
             migrationBuilder.CreateIndex(
+                name: "ix_api_keys_owner_id",
+                table: "api_keys",
+                column: "owner_id");
+
+            migrationBuilder.CreateIndex(
                 name: "ix_api_keys_prefix",
                 table: "api_keys",
                 column: "prefix",
@@ -641,10 +854,31 @@ namespace FeedbackHub.Domain.Persistence.Migrations
                 columns: new[] { "tenant_id", "updated_at", "id" });
 
             migrationBuilder.CreateIndex(
+                name: "ix_audit_checkpoints_key_id",
+                table: "audit_checkpoints",
+                column: "key_id");
+
+            migrationBuilder.CreateIndex(
+                name: "ix_audit_events_tenant_id_position",
+                table: "audit_events",
+                columns: new[] { "tenant_id", "position" });
+
+            migrationBuilder.CreateIndex(
                 name: "ix_audit_events_tenant_id_sequence",
                 table: "audit_events",
                 columns: new[] { "tenant_id", "sequence" },
                 unique: true);
+
+            migrationBuilder.CreateIndex(
+                name: "ix_audit_events_unsealed",
+                table: "audit_events",
+                columns: new[] { "tenant_id", "position" },
+                filter: "sequence IS NULL");
+
+            migrationBuilder.CreateIndex(
+                name: "ix_audit_signing_keys_created_at",
+                table: "audit_signing_keys",
+                column: "created_at");
 
             migrationBuilder.CreateIndex(
                 name: "ix_candidates_tenant_id_external_id",
@@ -767,6 +1001,37 @@ namespace FeedbackHub.Domain.Persistence.Migrations
                 column: "due_at");
 
             migrationBuilder.CreateIndex(
+                name: "email_index",
+                table: "people",
+                column: "normalized_email");
+
+            migrationBuilder.CreateIndex(
+                name: "ix_people_tenant_id_created_at_id",
+                table: "people",
+                columns: new[] { "tenant_id", "created_at", "id" });
+
+            migrationBuilder.CreateIndex(
+                name: "user_name_index",
+                table: "people",
+                column: "normalized_user_name",
+                unique: true);
+
+            migrationBuilder.CreateIndex(
+                name: "ix_person_claims_user_id",
+                table: "person_claims",
+                column: "user_id");
+
+            migrationBuilder.CreateIndex(
+                name: "ix_person_emails_person_id",
+                table: "person_emails",
+                column: "person_id");
+
+            migrationBuilder.CreateIndex(
+                name: "ix_person_logins_user_id",
+                table: "person_logins",
+                column: "user_id");
+
+            migrationBuilder.CreateIndex(
                 name: "ix_template_versions_template_id_number",
                 table: "template_versions",
                 columns: new[] { "template_id", "number" },
@@ -819,26 +1084,66 @@ namespace FeedbackHub.Domain.Persistence.Migrations
                 table: "webhook_subscriptions",
                 columns: new[] { "tenant_id", "enabled" });
 
-            // The audit log is append-only in the database itself, not only by convention in the code.
+            // Hand-written (docs/decisions/0011): audit events are written once and sealed once (sequence and leaf hash
+            // set, nothing else changed); tree nodes and checkpoints are written once. The database refuses anything
+            // else, whatever the code does. A change to an API key tells every API replica to drop it from its cache.
             migrationBuilder.Sql("""
                 CREATE FUNCTION audit_events_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
                 BEGIN
+                    IF TG_OP = 'UPDATE' AND OLD.sequence IS NULL AND OLD.leaf_hash IS NULL
+                       AND NEW.sequence IS NOT NULL AND NEW.leaf_hash IS NOT NULL
+                       AND NEW.id = OLD.id AND NEW.tenant_id = OLD.tenant_id AND NEW.position = OLD.position
+                       AND NEW.occurred_at = OLD.occurred_at AND NEW.actor_id IS NOT DISTINCT FROM OLD.actor_id
+                       AND NEW.actor_name = OLD.actor_name AND NEW.action = OLD.action AND NEW.subject_type = OLD.subject_type
+                       AND NEW.subject_id IS NOT DISTINCT FROM OLD.subject_id AND NEW.data = OLD.data THEN
+                        RETURN NEW;
+                    END IF;
                     RAISE EXCEPTION 'audit_events is append-only (% refused)', TG_OP;
                 END $$;
                 CREATE TRIGGER audit_events_append_only BEFORE UPDATE OR DELETE ON audit_events
                     FOR EACH ROW EXECUTE FUNCTION audit_events_append_only();
+                CREATE FUNCTION audit_tree_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN
+                    RAISE EXCEPTION '% is append-only (% refused)', TG_TABLE_NAME, TG_OP;
+                END $$;
+                CREATE TRIGGER audit_tree_nodes_append_only BEFORE UPDATE OR DELETE ON audit_tree_nodes
+                    FOR EACH ROW EXECUTE FUNCTION audit_tree_append_only();
+                CREATE TRIGGER audit_checkpoints_append_only BEFORE UPDATE OR DELETE ON audit_checkpoints
+                    FOR EACH ROW EXECUTE FUNCTION audit_tree_append_only();
+                CREATE FUNCTION api_keys_notify_change() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN
+                    PERFORM pg_notify('api_key_changed', OLD.prefix);
+                    RETURN NULL;
+                END $$;
+                CREATE TRIGGER api_keys_notify_change AFTER UPDATE OR DELETE ON api_keys
+                    FOR EACH ROW EXECUTE FUNCTION api_keys_notify_change();
                 """);
         }
 
         /// <inheritdoc />
         protected override void Down(MigrationBuilder migrationBuilder)
         {
-            migrationBuilder.Sql("DROP TRIGGER audit_events_append_only ON audit_events; DROP FUNCTION audit_events_append_only();");
+            migrationBuilder.Sql("""
+                DROP TRIGGER api_keys_notify_change ON api_keys; DROP FUNCTION api_keys_notify_change();
+                DROP TRIGGER audit_tree_nodes_append_only ON audit_tree_nodes;
+                DROP TRIGGER audit_checkpoints_append_only ON audit_checkpoints;
+                DROP FUNCTION audit_tree_append_only();
+                DROP TRIGGER audit_events_append_only ON audit_events; DROP FUNCTION audit_events_append_only();
+                """);
             migrationBuilder.DropTable(
                 name: "api_keys");
 
             migrationBuilder.DropTable(
+                name: "audit_checkpoints");
+
+            migrationBuilder.DropTable(
                 name: "audit_events");
+
+            migrationBuilder.DropTable(
+                name: "audit_tree_nodes");
+
+            migrationBuilder.DropTable(
+                name: "data_protection_keys");
 
             migrationBuilder.DropTable(
                 name: "deliveries");
@@ -862,6 +1167,18 @@ namespace FeedbackHub.Domain.Persistence.Migrations
                 name: "outbox_messages");
 
             migrationBuilder.DropTable(
+                name: "person_claims");
+
+            migrationBuilder.DropTable(
+                name: "person_emails");
+
+            migrationBuilder.DropTable(
+                name: "person_logins");
+
+            migrationBuilder.DropTable(
+                name: "person_tokens");
+
+            migrationBuilder.DropTable(
                 name: "suppressed_addresses");
 
             migrationBuilder.DropTable(
@@ -877,10 +1194,16 @@ namespace FeedbackHub.Domain.Persistence.Migrations
                 name: "webhook_deliveries");
 
             migrationBuilder.DropTable(
+                name: "audit_signing_keys");
+
+            migrationBuilder.DropTable(
                 name: "feedback");
 
             migrationBuilder.DropTable(
                 name: "feedback_requests");
+
+            migrationBuilder.DropTable(
+                name: "people");
 
             migrationBuilder.DropTable(
                 name: "outbound");
