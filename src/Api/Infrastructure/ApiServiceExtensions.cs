@@ -7,6 +7,7 @@ using FeedbackHub.Api.Features.Diagnostics;
 using FeedbackHub.Api.Features.Feedback;
 using FeedbackHub.Api.Features.Language;
 using FeedbackHub.Api.Features.People;
+using FeedbackHub.Api.Web;
 using FeedbackHub.Domain.People;
 using FeedbackHub.Api.Features.Requests;
 using FeedbackHub.Api.Features.Deliveries;
@@ -99,6 +100,8 @@ public static class ApiServiceExtensions
             .AddSignInManager<PersonSignInManager>()
             .AddClaimsPrincipalFactory<PersonClaimsFactory>();
         services.AddPeopleSessions(builder.Environment);
+        services.AddFeedbackHubWebApp();
+        services.AddScoped<Web.WorkCounts>();
         services.AddAuthorization(Policies.Add);
 
         services.Configure<PublicLinkOptions>(builder.Configuration.GetSection("FeedbackHub"));
@@ -125,6 +128,7 @@ public static class ApiServiceExtensions
         app.UseMiddleware<ResponseHeaders>();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        app.UseFeedbackHubWebAppPages();
         app.UseMiddleware<RequestBodyLimit>();
         app.UseMiddleware<RequestCharset>();
         app.UseRateLimiter();
@@ -172,6 +176,7 @@ public static class ApiServiceExtensions
         api.MapWebhookEndpoints();
         api.MapCandidateEndpoints();
         api.MapLegalHoldEndpoints();
+        app.MapFeedbackHubWebApp();
         return app;
     }
 

@@ -1,0 +1,128 @@
+using System.Reflection;
+using System.Security.Cryptography;
+using FeedbackHub.Api.Features.People;
+using FeedbackHub.Api.Infrastructure;
+using Microsoft.AspNetCore.Identity;
+using Microsoft.Extensions.Options;
+
+namespace FeedbackHub.Api.Web;
+
+/// <summary>
+/// The HR web app under <c>/app/</c>: Razor Pages rendered on the server (docs/decisions/0013), signed in with a
+/// person's session cookie, antiforgery on every form, its own assets from the assembly and a strict content policy.
+/// </summary>
+public static class WebApp
+{
+    public const string Prefix = "/app";
+
+    /// <summary>Pages authorize with the session cookie, never an API key.</summary>
+    public const string SessionPolicy = "app-session";
+
+    public static IServiceCollection AddFeedbackHubWebApp(this IServiceCollection services)
+    {
+        services.AddRazorPages(o =>
+        {
+            o.RootDirectory = "/Web/Pages";
+            o.Conventions.AuthorizeFolder("/", SessionPolicy);
+            o.Conventions.AllowAnonymousToFolder("/Account");
+            o.Conventions.AllowAnonymousToPage("/Error");
+        });
+        services.AddAntiforgery(o =>
+        {
+            o.Cookie.Name = "fh_antiforgery";
+            o.HeaderName = "X-CSRF-Token";
+        });
+        services.AddSingleton<IConfigureOptions<Microsoft.AspNetCore.Antiforgery.AntiforgeryOptions>, AntiforgeryCookieSetup>();
+        services.AddAuthorizationBuilder().AddPolicy(SessionPolicy, p => p
+            .AddAuthenticationSchemes(IdentityConstants.ApplicationScheme)
+            .RequireAuthenticatedUser());
+        return services;
+    }
+
+    public static bool IsAppPath(PathString path) => path.StartsWithSegments(Prefix, StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>The app's pages (HTML errors); its JSON endpoints under <c>/app/api</c> answer problem details like the API.</summary>
+    public static bool IsPagePath(PathString path) =>
+        IsAppPath(path) && !path.StartsWithSegments(Prefix + "/api", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>
+    /// Inside the API's exception handler and status pages: the app's pages show an HTML error page instead of a
+    /// problem document; then its content policy and framing rules.
+    /// </summary>
+    public static WebApplication UseFeedbackHubWebAppPages(this WebApplication app)
+    {
+        app.UseWhen(c => IsPagePath(c.Request.Path), page =>
+        {
+            page.UseExceptionHandler(Prefix + "/error");
+            page.UseStatusCodePagesWithReExecute(Prefix + "/error/{0}");
+        });
+        app.Use((context, next) =>
+        {
+            if (IsAppPath(context.Request.Path))
+            {
+                context.Response.OnStarting(static state =>
+                {
+                    var headers = ((HttpResponse)state).Headers;
+                    headers.ContentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+                        + "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'";
+                    headers["Referrer-Policy"] = "same-origin";
+                    headers.XFrameOptions = "DENY";
+                    return Task.CompletedTask;
+                }, context.Response);
+            }
+
+            return next(context);
+        });
+        return app;
+    }
+
+    public static WebApplication MapFeedbackHubWebApp(this WebApplication app)
+    {
+        app.MapGet(Prefix + "/assets/{name}", ServeAsset).AllowAnonymous().ExcludeFromDescription();
+        app.MapGet("/app", () => Results.Redirect(Prefix + "/")).AllowAnonymous().ExcludeFromDescription();
+        app.MapRazorPages();
+        return app;
+    }
+
+    private static readonly Dictionary<string, (byte[] Body, string Type, string ETag)> Assets = LoadAssets();
+
+    /// <summary>The stylesheet and scripts, embedded in the assembly: one deployable, nothing to copy.</summary>
+    public static string AssetUrl(string name) => $"{Prefix}/assets/{name}?v={Assets[name].ETag.Trim('"')}";
+
+    private static IResult ServeAsset(string name, HttpContext context)
+    {
+        if (!Assets.TryGetValue(name, out var asset))
+            return Results.NotFound();
+        context.Response.Headers.CacheControl = "public, max-age=31536000, immutable";
+        return Results.Bytes(asset.Body, asset.Type, entityTag: new Microsoft.Net.Http.Headers.EntityTagHeaderValue(asset.ETag));
+    }
+
+    private static Dictionary<string, (byte[], string, string)> LoadAssets()
+    {
+        var assembly = Assembly.GetExecutingAssembly();
+        var assets = new Dictionary<string, (byte[], string, string)>(StringComparer.Ordinal);
+        const string prefix = "FeedbackHub.Web.";
+        foreach (var resource in assembly.GetManifestResourceNames().Where(n => n.StartsWith(prefix, StringComparison.Ordinal)))
+        {
+            using var stream = assembly.GetManifestResourceStream(resource)!;
+            using var buffer = new MemoryStream();
+            stream.CopyTo(buffer);
+            var body = buffer.ToArray();
+            var name = resource[prefix.Length..];
+            var type = name.EndsWith(".css", StringComparison.Ordinal) ? "text/css; charset=utf-8" : "text/javascript; charset=utf-8";
+            assets[name] = (body, type, $"\"{Convert.ToHexStringLower(SHA256.HashData(body))[..16]}\"");
+        }
+
+        return assets;
+    }
+
+    /// <summary>The antiforgery cookie follows the session cookie's rules (Secure outside Development).</summary>
+    private sealed class AntiforgeryCookieSetup(IHostEnvironment environment) : IConfigureOptions<Microsoft.AspNetCore.Antiforgery.AntiforgeryOptions>
+    {
+        public void Configure(Microsoft.AspNetCore.Antiforgery.AntiforgeryOptions options)
+        {
+            options.Cookie.SameSite = SameSiteMode.Lax;
+            options.Cookie.SecurePolicy = environment.IsDevelopment() ? CookieSecurePolicy.SameAsRequest : CookieSecurePolicy.Always;
+        }
+    }
+}
