@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # THE test command: every test against real PostgreSQL (a Testcontainers container; the local server where no Docker
-# engine can be had), RabbitMQ and SMTP (the `test` profile of scripts/services.sh, on loopback, state in .local/test/).
+# engine can be had), RabbitMQ and SMTP (the `test` profile of scripts/services.sh, on loopback, state in .local/test/),
+# and the browser tests on Debian's chromium (installed with apt when missing; screenshots in .local/test/artifacts/).
 #
 # Usage: scripts/test.sh [--stop] [extra dotnet test args...]
 #   e.g. scripts/test.sh --filter "FullyQualifiedName~Outbox"
@@ -68,6 +69,23 @@ if [[ "${FEEDBACKHUB_TEST_POSTGRES:-}" != local ]]; then
   fi
 fi
 "$SVC" --profile test install start
+# The browser tests (tests/Web.Tests) drive Debian's chromium; Playwright's own browser download cannot work here and is
+# never used. Without it they fail, each saying why (never skipped).
+CHROMIUM="${FEEDBACKHUB_CHROMIUM:-/usr/bin/chromium}"
+if [[ ! -x "$CHROMIUM" ]]; then
+  if [[ -z "${FEEDBACKHUB_CHROMIUM:-}" ]] && command -v apt-get >/dev/null && { ((EUID == 0)) || command -v sudo >/dev/null; }; then
+    tc=$(date +%s) log="$(mktemp /tmp/feedbackhub-apt-chromium.XXXXXX.log)"
+    as_root() { if ((EUID == 0)); then "$@"; else sudo "$@"; fi; }
+    say "installing chromium with apt (browser tests)"
+    if { as_root apt-get update -q && as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; } >"$log" 2>&1; then
+      say "chromium installed in $(( $(date +%s) - tc )) s"; rm -f "$log"
+    else
+      tail -n 20 "$log" >&2; say "apt-get install chromium failed (log: $log): the browser tests will fail"
+    fi
+  else
+    say "chromium is missing at $CHROMIUM and cannot be installed here (needs root or sudo, and apt-get): the browser tests will fail"
+  fi
+fi
 "$SVC" --profile test reset-smtp
 eval "$("$SVC" --profile test env)"
 export FEEDBACKHUB_PROFILE FEEDBACKHUB_PG FEEDBACKHUB_RABBITMQ FEEDBACKHUB_SMTP_HOST FEEDBACKHUB_SMTP_PORT \

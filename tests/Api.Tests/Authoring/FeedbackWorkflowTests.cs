@@ -340,20 +340,8 @@ public sealed class FeedbackWorkflowTests(ApiFactory api) : IClassFixture<ApiFac
         await (await interviewer.PostJsonAsync("/v1/feedback", new { applicationId = theirApplication, templateId = myTemplate })).AssertProblemAsync(HttpStatusCode.NotFound);
     }
 
-    internal static async Task<Guid> ApplicationAsync(TestTenant tenant, string firstName = "Ada", string position = "Backend Engineer")
-    {
-        var ats = await tenant.ClientAsync("integration");
-        var external = "app-" + Guid.NewGuid().ToString("N")[..10];
-        var response = await ats.PutAsync($"/v1/applications/by-external-id/{external}", HttpAssertions.JsonBody(new
-        {
-            candidate = new { externalId = "cand-" + external, firstName, lastName = "Lovelace", email = MailSink.NewAddress() },
-            positionTitle = position,
-            stageReached = "onsite",
-        }));
-        using var doc = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
-        Assert.True(response.IsSuccessStatusCode, doc.RootElement.ToString());
-        return doc.RootElement.GetProperty("id").GetGuid();
-    }
+    internal static Task<Guid> ApplicationAsync(TestTenant tenant, string firstName = "Ada", string position = "Backend Engineer") =>
+        ApplicationSteps.ApplicationAsync(tenant, firstName, position);
 
     internal static async Task<Guid> StartAsync(TestTenant tenant, HttpClient author, Guid? applicationId = null)
     {

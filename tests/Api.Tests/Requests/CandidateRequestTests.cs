@@ -178,8 +178,8 @@ public sealed class CandidateRequestTests(ApiFactory api) : IClassFixture<ApiFac
         Assert.Equal("no-referrer", answer.Headers.GetValues("Referrer-Policy").Single());
         Assert.Contains("<title>Error: ", html, StringComparison.Ordinal);
         Assert.Contains("<label for=\"note\">", html, StringComparison.Ordinal);
-        Assert.Contains("<p id=\"note-error\" class=\"error\"><span>Error:</span> The note can have at most 1000 characters", html, StringComparison.Ordinal);
-        Assert.Contains("<textarea id=\"note\" name=\"note\" maxlength=\"1000\" aria-invalid=\"true\" aria-describedby=\"note-error\">I &lt;3 your product.", html, StringComparison.Ordinal);
+        Assert.Contains("<p id=\"note-error\" class=\"error\" role=\"alert\"><span>Error:</span> The note can have at most 1000 characters", html, StringComparison.Ordinal);
+        Assert.Contains("<textarea id=\"note\" name=\"note\" maxlength=\"1000\" aria-invalid=\"true\" aria-describedby=\"note-error\" autofocus>I &lt;3 your product.", html, StringComparison.Ordinal);
         await using var db = api.Database.CreateDbContext();
         Assert.Empty(db.FeedbackRequests.Where(r => r.ApplicationId == applicationId));
     }
@@ -285,11 +285,8 @@ public sealed class CandidateRequestTests(ApiFactory api) : IClassFixture<ApiFac
     private static async Task ApproveAsync(TestTenant tenant, Guid feedbackId) =>
         (await (await tenant.ClientAsync("recruiter")).PostAsync($"/v1/feedback/{feedbackId}/approve", null)).EnsureSuccessStatusCode();
 
-    internal static async Task<RejectionResponse> RejectAsync(TestTenant tenant, Guid applicationId, DateTimeOffset? at = null)
-    {
-        var ats = await tenant.ClientAsync("integration");
-        return await (await ats.PostJsonAsync($"/v1/applications/{applicationId}/rejection", new { rejectedAt = at })).ReadAsync<RejectionResponse>();
-    }
+    internal static Task<RejectionResponse> RejectAsync(TestTenant tenant, Guid applicationId, DateTimeOffset? at = null) =>
+        ApplicationSteps.RejectAsync(tenant, applicationId, at);
 
-    internal static string Token(RejectionResponse r) => r.RequestUrl[(r.RequestUrl.LastIndexOf('/') + 1)..];
+    internal static string Token(RejectionResponse r) => ApplicationSteps.Token(r);
 }

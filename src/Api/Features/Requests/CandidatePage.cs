@@ -30,7 +30,8 @@ internal static class CandidatePage
 
     /// <summary>
     /// The page for a link: the request's state, and the form while the candidate can still ask. With
-    /// <paramref name="noteError"/> the form comes back with the note as typed and the message tied to the field (422).
+    /// <paramref name="noteError"/> the form comes back with the note as typed and the message tied to the field (422),
+    /// announced (an alert) and heard again with the field, which has the focus (no script needed).
     /// </summary>
     public static IResult Render(HttpContext context, CandidateRequestView? view, string token, string? note = null, string? noteError = null)
     {
@@ -52,9 +53,9 @@ internal static class CandidatePage
                 html.Append("<form method=\"post\" action=\"/r/").Append(E.Encode(token)).Append("\">")
                     .Append("<label for=\"note\">Anything you would like us to know? (optional)</label>");
                 if (noteError is not null)
-                    html.Append("<p id=\"note-error\" class=\"error\"><span>Error:</span> ").Append(E.Encode(noteError)).Append("</p>");
+                    html.Append("<p id=\"note-error\" class=\"error\" role=\"alert\"><span>Error:</span> ").Append(E.Encode(noteError)).Append("</p>");
                 html.Append("<textarea id=\"note\" name=\"note\" maxlength=\"").Append(FeedbackRequest.MaxNoteLength).Append('"')
-                    .Append(noteError is null ? string.Empty : " aria-invalid=\"true\" aria-describedby=\"note-error\"").Append('>')
+                    .Append(noteError is null ? string.Empty : " aria-invalid=\"true\" aria-describedby=\"note-error\" autofocus").Append('>')
                     .Append(E.Encode(note ?? string.Empty)).Append("</textarea>")
                     .Append("<button type=\"submit\">Ask for feedback</button></form>");
             }

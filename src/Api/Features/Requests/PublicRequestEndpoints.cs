@@ -62,7 +62,8 @@ public static class PublicRequestEndpoints
         if (link is null)
             return CandidatePage.Render(context, null, token);
         var form = context.Request.HasFormContentType ? await context.Request.ReadFormAsync(ct) : null;
-        var note = form?["note"].ToString();
+        // A form sends a textarea's line breaks as CRLF while its maxlength counted each as one character: count them so too.
+        var note = form?["note"].ToString().Replace("\r\n", "\n", StringComparison.Ordinal);
         // A note the candidate must fix comes back in the form, next to the field; anything else redirects (POST-redirect-GET).
         if (FeedbackRequest.NoteError(note) is { } error)
             return CandidatePage.Render(context, await ViewAsync(db, link, ct), token, note, error);
