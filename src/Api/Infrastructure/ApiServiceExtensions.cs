@@ -102,6 +102,7 @@ public static class ApiServiceExtensions
         services.AddPeopleSessions(builder.Environment);
         services.AddFeedbackHubWebApp();
         services.AddScoped<Web.WorkCounts>();
+        services.AddScoped<Web.ApplicationView>();
         services.AddAuthorization(Policies.Add);
 
         services.Configure<PublicLinkOptions>(builder.Configuration.GetSection("FeedbackHub"));
