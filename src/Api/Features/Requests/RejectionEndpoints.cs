@@ -14,15 +14,6 @@ public sealed record RejectApplicationRequest(DateTimeOffset? RejectedAt = null)
 /// <summary>The candidate's personal link: hand it to the candidate (it is shown only here).</summary>
 public sealed record RejectionResponse(Guid ApplicationId, DateTimeOffset RejectedAt, string RequestUrl, DateTimeOffset ExpiresAt);
 
-public sealed class PublicLinkOptions
-{
-    /// <summary>Public base URL of candidate links (configuration, never the request's Host header).</summary>
-    public string PublicBaseUrl { get; set; } = "http://127.0.0.1:5080";
-
-    /// <summary>Right-hand side of feedback emails' Message-IDs.</summary>
-    public string MessageIdDomain { get; set; } = "feedbackhub.local";
-}
-
 public static class RejectionEndpoints
 {
     public static IEndpointRouteBuilder MapRejectionEndpoints(this IEndpointRouteBuilder app)
