@@ -1,3 +1,4 @@
+using FeedbackHub.Domain.Applications;
 using FeedbackHub.Domain.Authoring;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -15,6 +16,7 @@ public static class UseCaseExtensions
     {
         services.TryAddSingleton<PublishedTemplateContent>();
         services.AddScoped<FeedbackAuthoring>();
+        services.AddScoped<ApplicationLifecycle>();
         return services;
     }
 }
