@@ -1,5 +1,6 @@
 using FeedbackHub.Domain.Applications;
 using FeedbackHub.Domain.Authoring;
+using FeedbackHub.Domain.Delivery;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
@@ -17,6 +18,7 @@ public static class UseCaseExtensions
         services.TryAddSingleton<PublishedTemplateContent>();
         services.AddScoped<FeedbackAuthoring>();
         services.AddScoped<ApplicationLifecycle>();
+        services.AddScoped<CandidateRequests>();
         return services;
     }
 }
