@@ -137,10 +137,40 @@ public static class HostCommands
         }
 
         await db.SaveChangesAsync();
+        var signIns = await SeedDemoPeopleAsync(sp, tenant.Id, now);
         await output.WriteLineAsync("Demo API keys (Authorization: Bearer <key>):");
         foreach (var (role, name, secret) in printed)
             await output.WriteLineAsync($"  {role,-12} {name,-26} {secret}");
+        await output.WriteLineAsync("Demo people (sign in at /app/sign-in):");
+        foreach (var (role, email, password) in signIns)
+            await output.WriteLineAsync($"  {role,-12} {email,-30} {password}");
         return 0;
+    }
+
+    /// <summary>One demo person per role, each with a new random password on every run (printed once, like the keys).</summary>
+    private static async Task<List<(string Role, string Email, string Password)>> SeedDemoPeopleAsync(IServiceProvider sp, Guid tenantId, DateTimeOffset now)
+    {
+        var users = sp.GetRequiredService<Microsoft.AspNetCore.Identity.UserManager<Domain.People.Person>>();
+        var printed = new List<(string, string, string)>();
+        foreach (var (role, email, name) in new[]
+        {
+            (Roles.Admin, "admin@acme-robotics.example", "Avery Admin"),
+            (Roles.Recruiter, "recruiter@acme-robotics.example", "Riley Recruiter"),
+            (Roles.Interviewer, "interviewer@acme-robotics.example", "Ivy Interviewer"),
+            (Roles.Legal, "legal@acme-robotics.example", "Lee Legal"),
+        })
+        {
+            var password = "demo-" + Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(8));
+            var person = await users.FindByEmailAsync(email);
+            var result = person is null
+                ? await users.CreateAsync(Domain.People.Person.Invite(tenantId, email, name, [role], "seed-demo", now), password)
+                : await users.ResetPasswordAsync(person, await users.GeneratePasswordResetTokenAsync(person), password);
+            if (!result.Succeeded)
+                throw new InvalidOperationException($"Demo person {email}: {string.Join(" ", result.Errors.Select(e => e.Description))}");
+            printed.Add((role, email, password));
+        }
+
+        return printed;
     }
 
     /// <summary>

@@ -65,3 +65,6 @@ public abstract class AppPageModel : PageModel
 
     protected static NotFoundResult Missing() => new();
 }
+
+/// <summary>The error of one field, shown below it with the id its input's aria-describedby names.</summary>
+public sealed record FieldError(Microsoft.AspNetCore.Mvc.ModelBinding.ModelStateDictionary State, string Key, string InputId);

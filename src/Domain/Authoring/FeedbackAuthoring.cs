@@ -1,6 +1,7 @@
 using FeedbackHub.Domain.Auditing;
 using FeedbackHub.Domain.Delivery;
 using FeedbackHub.Domain.Language;
+using FeedbackHub.Domain.People;
 using FeedbackHub.Domain.Persistence;
 using FeedbackHub.Domain.Rendering;
 using Microsoft.EntityFrameworkCore;
@@ -16,7 +17,7 @@ namespace FeedbackHub.Domain.Authoring;
 /// </summary>
 public sealed class FeedbackAuthoring(
     FeedbackHubDbContext db, AuditLog audit, TenantLanguage language, PublishedTemplateContent templates, TimeProvider time,
-    IOptions<PublicLinkOptions> links)
+    IOptions<PublicLinkOptions> links, PersonNotifications notifications)
 {
     /// <summary>Starts feedback for an application from a template version (default: the published one).</summary>
     /// <exception cref="DomainException">404 application or template; 409 <c>feedback-exists</c> (with <c>feedbackId</c>) or <c>candidate-erased</c>; 422 <c>template-not-published</c>.</exception>
@@ -86,6 +87,8 @@ public sealed class FeedbackAuthoring(
             new { version = feedback.Version, acknowledged = feedback.Acknowledgements.Count });
         if (auto)
             audit.Record(tenantId, Actor.System, "feedback.approved", "feedback", feedback.Id, new { automatic = true });
+        else
+            await notifications.FeedbackSubmittedAsync(feedback, actor, ct);
         await SaveAndScheduleAsync(feedback, auto, ct);
         return feedback;
     }
@@ -110,6 +113,7 @@ public sealed class FeedbackAuthoring(
         feedback.CheckVersion(expected.Readable());
         feedback.RequestChanges(actor, comment, time.GetUtcNow());
         audit.Record(tenantId, actor, "feedback.changes-requested", "feedback", feedback.Id);
+        await notifications.ChangesRequestedAsync(feedback, actor, ct);
         await db.SaveChangesAsync(ct);
         return feedback;
     }

@@ -13,7 +13,8 @@ public sealed record CandidateLink(string Token, Guid TenantId, Guid Application
 /// The candidate asks for feedback through their personal link (no key: the token is the credential). The use case
 /// behind the public API and the candidate's HTML page; scoped by the link's tenant, not by a request's.
 /// </summary>
-public sealed class CandidateRequests(FeedbackHubDbContext db, AuditLog audit, TimeProvider time, IOptions<PublicLinkOptions> links)
+public sealed class CandidateRequests(
+    FeedbackHubDbContext db, AuditLog audit, TimeProvider time, IOptions<PublicLinkOptions> links, People.PersonNotifications notifications)
 {
     private static readonly Actor Candidate = new(null, "candidate");
 
@@ -62,6 +63,7 @@ public sealed class CandidateRequests(FeedbackHubDbContext db, AuditLog audit, T
             var request = FeedbackRequest.Create(link.TenantId, link.ApplicationId, note, now);
             db.FeedbackRequests.Add(request);
             audit.Record(link.TenantId, Candidate, "feedback.requested", "application", link.ApplicationId, new { requestId = request.Id, withNote = request.Note is not null });
+            await notifications.CandidateAskedAsync(link.TenantId, link.ApplicationId, ct);
             await DeliveryScheduling.SaveAndTryScheduleAsync(db, audit, application, link.TenantId, links.Value.MessageIdDomain, now, ct);
         }, ct);
     }

@@ -22,6 +22,7 @@ public static class PeopleServiceExtensions
             .PersistKeysToDbContext<FeedbackHubDbContext>();
         services.Configure<DataProtectionTokenProviderOptions>(o => o.TokenLifespan = LinkLifetime);
         services.AddScoped<PeopleDirectory>();
+        services.AddScoped<PersonNotifications>();
         return services.AddIdentityCore<Person>(o =>
             {
                 o.User.RequireUniqueEmail = true;
