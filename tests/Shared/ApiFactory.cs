@@ -50,6 +50,7 @@ public sealed class ApiFactory : WebApplicationFactory<Program>, IAsyncLifetime
             ["ConnectionStrings:RabbitMq"] = TestServices.RabbitMq,
             ["Webhooks:SecretKey"] = TestServices.WebhookSecretKey,
             ["FeedbackHub:ApiDocs"] = "true", // the OpenAPI document and Swagger UI (off by default outside Development)
+            ["FeedbackHub:SecureCookies"] = "false", // the web app over plain HTTP on loopback
         };
         foreach (var (key, value) in Settings)
             settings[key] = value; // a test class's settings win

@@ -91,6 +91,7 @@ public static class ApiServiceExtensions
             };
         });
         services.AddSingleton<IProblemDetailsWriter, ProblemJsonWriter>(); // after the framework's writer: answers what it declines
+        services.AddExceptionHandler<ErrorPages.Handler>(); // first: the web app's pages answer HTML
         services.AddExceptionHandler<ProblemExceptionHandler>();
 
         services.AddSingleton<ApiKeyCache>();
@@ -101,7 +102,7 @@ public static class ApiServiceExtensions
         services.AddFeedbackHubPeople()
             .AddSignInManager<PersonSignInManager>()
             .AddClaimsPrincipalFactory<PersonClaimsFactory>();
-        services.AddPeopleSessions(builder.Environment);
+        services.AddPeopleSessions();
         services.AddFeedbackHubWebApp();
         services.AddScoped<Web.WorkCounts>();
         services.AddScoped<Web.ApplicationView>();
@@ -129,8 +130,8 @@ public static class ApiServiceExtensions
         app.UseFeedbackHubForwardedHeaders(); // first: everything after sees the client's address (off unless proxies are configured)
         app.UseMiddleware<ResponseHeaders>();
         app.UseExceptionHandler();
-        app.UseStatusCodePages();
-        app.UseFeedbackHubWebAppPages();
+        app.UseStatusCodePages(StatusCodePage);
+        app.UseFeedbackHubWebAppHeaders();
         app.UseMiddleware<RequestBodyLimit>();
         app.UseMiddleware<RequestCharset>();
         app.UseRateLimiter();
@@ -180,6 +181,24 @@ public static class ApiServiceExtensions
         api.MapLegalHoldEndpoints();
         app.MapFeedbackHubWebApp();
         return app;
+    }
+
+    /// <summary>A body for an answer that has none: the web app's error page on its pages, a problem document elsewhere.</summary>
+    private static async Task StatusCodePage(Microsoft.AspNetCore.Diagnostics.StatusCodeContext status)
+    {
+        var context = status.HttpContext;
+        if (WebApp.IsPagePath(context.Request.Path))
+        {
+            await ErrorPages.WriteAsync(context, context.Response.StatusCode);
+            return;
+        }
+
+        var problems = context.RequestServices.GetRequiredService<IProblemDetailsService>();
+        await problems.TryWriteAsync(new ProblemDetailsContext
+        {
+            HttpContext = context,
+            ProblemDetails = new Microsoft.AspNetCore.Mvc.ProblemDetails { Status = context.Response.StatusCode },
+        });
     }
 
     /// <summary>

@@ -17,8 +17,6 @@ internal sealed partial class ProblemExceptionHandler(IProblemDetailsService pro
 {
     public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
     {
-        if (Web.WebApp.IsPagePath(httpContext.Request.Path))
-            return false; // the web app's error page answers (WebApp.UseFeedbackHubWebAppPages)
         var problem = exception switch
         {
             DomainException e => FromDomain(e),

@@ -3,7 +3,6 @@ using System.Security.Cryptography;
 using FeedbackHub.Api.Features.People;
 using FeedbackHub.Api.Infrastructure;
 using Microsoft.AspNetCore.Identity;
-using Microsoft.Extensions.Options;
 
 namespace FeedbackHub.Api.Web;
 
@@ -27,12 +26,6 @@ public static class WebApp
             o.Conventions.AllowAnonymousToFolder("/Account");
             o.Conventions.AllowAnonymousToPage("/Error");
         });
-        services.AddAntiforgery(o =>
-        {
-            o.Cookie.Name = "fh_antiforgery";
-            o.HeaderName = "X-CSRF-Token";
-        });
-        services.AddSingleton<IConfigureOptions<Microsoft.AspNetCore.Antiforgery.AntiforgeryOptions>, AntiforgeryCookieSetup>();
         services.AddAuthorizationBuilder().AddPolicy(SessionPolicy, p => p
             .AddAuthenticationSchemes(IdentityConstants.ApplicationScheme)
             .RequireAuthenticatedUser());
@@ -45,17 +38,9 @@ public static class WebApp
     public static bool IsPagePath(PathString path) =>
         IsAppPath(path) && !path.StartsWithSegments(Prefix + "/api", StringComparison.OrdinalIgnoreCase);
 
-    /// <summary>
-    /// Inside the API's exception handler and status pages: the app's pages show an HTML error page instead of a
-    /// problem document; then its content policy and framing rules.
-    /// </summary>
-    public static WebApplication UseFeedbackHubWebAppPages(this WebApplication app)
+    /// <summary>Content policy and framing rules for every page of the app.</summary>
+    public static WebApplication UseFeedbackHubWebAppHeaders(this WebApplication app)
     {
-        app.UseWhen(c => IsPagePath(c.Request.Path), page =>
-        {
-            page.UseExceptionHandler(Prefix + "/error");
-            page.UseStatusCodePagesWithReExecute(Prefix + "/error/{0}");
-        });
         app.Use((context, next) =>
         {
             if (IsAppPath(context.Request.Path))
@@ -79,8 +64,10 @@ public static class WebApp
     public static WebApplication MapFeedbackHubWebApp(this WebApplication app)
     {
         app.MapGet(Prefix + "/assets/{name}", ServeAsset).AllowAnonymous().ExcludeFromDescription();
-        app.MapGet("/app", () => Results.Redirect(Prefix + "/")).AllowAnonymous().ExcludeFromDescription();
+        app.MapGet("/favicon.ico", () => Results.Redirect(AssetUrl("favicon.svg"))).AllowAnonymous().ExcludeFromDescription();
         app.MapRazorPages();
+        // Any other path under /app is the app's 404 page (not the API's 401 for an unknown path).
+        app.MapFallback(Prefix + "/{**path}", () => Results.NotFound()).AllowAnonymous().ExcludeFromDescription();
         return app;
     }
 
@@ -109,20 +96,15 @@ public static class WebApp
             stream.CopyTo(buffer);
             var body = buffer.ToArray();
             var name = resource[prefix.Length..];
-            var type = name.EndsWith(".css", StringComparison.Ordinal) ? "text/css; charset=utf-8" : "text/javascript; charset=utf-8";
+            var type = Path.GetExtension(name) switch
+            {
+                ".css" => "text/css; charset=utf-8",
+                ".svg" => "image/svg+xml",
+                _ => "text/javascript; charset=utf-8",
+            };
             assets[name] = (body, type, $"\"{Convert.ToHexStringLower(SHA256.HashData(body))[..16]}\"");
         }
 
         return assets;
-    }
-
-    /// <summary>The antiforgery cookie follows the session cookie's rules (Secure outside Development).</summary>
-    private sealed class AntiforgeryCookieSetup(IHostEnvironment environment) : IConfigureOptions<Microsoft.AspNetCore.Antiforgery.AntiforgeryOptions>
-    {
-        public void Configure(Microsoft.AspNetCore.Antiforgery.AntiforgeryOptions options)
-        {
-            options.Cookie.SameSite = SameSiteMode.Lax;
-            options.Cookie.SecurePolicy = environment.IsDevelopment() ? CookieSecurePolicy.SameAsRequest : CookieSecurePolicy.Always;
-        }
     }
 }

@@ -82,10 +82,9 @@ public sealed class WorkCounts(FeedbackHubDbContext db)
             from f in feedback
             join a in db.Applications on f.ApplicationId equals a.Id
             join c in db.Candidates on a.CandidateId equals c.Id
-            select new { f, a, c };
-        return rows.Select(x => new WorkItem(
-            x.a.Id, x.f.Id, x.c.FirstName + " " + (x.c.LastName ?? string.Empty), x.a.PositionTitle, x.f.Status,
-            x.f.Status == FeedbackStatus.Submitted ? x.f.SubmittedAt ?? x.f.UpdatedAt : x.f.UpdatedAt, x.f.ReviewComment))
-            .OrderBy(w => w.Since).Take(200).ToListAsync(ct);
+            let since = f.Status == FeedbackStatus.Submitted ? f.SubmittedAt ?? f.UpdatedAt : f.UpdatedAt
+            orderby since
+            select new WorkItem(a.Id, f.Id, c.FirstName + " " + (c.LastName ?? string.Empty), a.PositionTitle, f.Status, since, f.ReviewComment);
+        return rows.Take(200).ToListAsync(ct);
     }
 }

@@ -40,8 +40,11 @@ public sealed class PersonEmail : OutboundItem
 
     public PersonEmailKind Kind { get; private set; }
 
-    /// <summary>The application the email is about (notifications), for its link.</summary>
-    public Guid? ApplicationId { get; private set; }
+    /// <summary>
+    /// The application the email is about (notifications), for its link. Not named <c>ApplicationId</c>: that name
+    /// would make the outbound core guard the email by the application's lock (<see cref="Persistence.OutboundLocks"/>).
+    /// </summary>
+    public Guid? AboutApplicationId { get; private set; }
 
     protected override string Noun => "email";
 
@@ -52,7 +55,7 @@ public sealed class PersonEmail : OutboundItem
         {
             PersonId = person.Id,
             Kind = kind,
-            ApplicationId = applicationId,
+            AboutApplicationId = applicationId,
         };
     }
 

@@ -133,8 +133,11 @@ public sealed class FeedbackHubDbContext(DbContextOptions<FeedbackHubDbContext> 
         SnakeCaseNames.Apply(builder);
     }
 
+    /// <summary>Only for Data Protection's key ring, which saves synchronously and raises nothing; everything else saves async.</summary>
     public override int SaveChanges(bool acceptAllChangesOnSuccess) =>
-        throw new InvalidOperationException("Use SaveChangesAsync: it raises webhook events.");
+        ChangeTracker.Entries().All(e => e.State == EntityState.Unchanged || e.Entity is DataProtectionKey)
+            ? base.SaveChanges(acceptAllChangesOnSuccess)
+            : throw new InvalidOperationException("Use SaveChangesAsync: it raises webhook events.");
 
     /// <summary>
     /// Saves the unit of work. Webhook events are raised first from the tracked changes (<see cref="WebhookRaising"/>), so

@@ -86,11 +86,11 @@ public sealed class PersonEmailChannel(
 
     private static async Task<Content> NotificationAsync(FeedbackHubDbContext db, PersonEmail item, string tenant, string baseUrl, CancellationToken ct)
     {
-        var position = item.ApplicationId is { } applicationId
+        var position = item.AboutApplicationId is { } applicationId
             ? await db.Applications.Where(a => a.Id == applicationId).Select(a => a.PositionTitle).SingleOrDefaultAsync(ct)
             : null;
         var role = position is null ? "a role" : $"the {position} role";
-        var url = item.ApplicationId is { } id ? $"{baseUrl}/app/applications/{id}" : $"{baseUrl}/app/";
+        var url = item.AboutApplicationId is { } id ? $"{baseUrl}/app/applications/{id}" : $"{baseUrl}/app/";
         return item.Kind switch
         {
             PersonEmailKind.ChangesRequested => Compose(

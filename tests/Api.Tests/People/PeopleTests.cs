@@ -5,9 +5,7 @@ using FeedbackHub.Api.Infrastructure;
 using FeedbackHub.Api.Tests.Authoring;
 using FeedbackHub.Domain.People;
 using FeedbackHub.Tests;
-using Microsoft.AspNetCore.Identity;
 using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace FeedbackHub.Api.Tests.People;
 
@@ -68,7 +66,7 @@ public sealed class PeopleTests(ApiFactory api) : IClassFixture<ApiFactory>
     public async Task One_person_with_two_personal_keys_still_cannot_approve_their_own_feedback()
     {
         var tenant = await api.CreateTenantAsync();
-        var riley = await JoinedAsync(tenant, "recruiter");
+        var riley = (await PeopleSteps.JoinedAsync(tenant, "Riley", "recruiter")).Id;
         var writing = api.ClientWithKey(await PersonalKeyAsync(tenant, riley, "recruiter"));
         var reviewing = api.ClientWithKey(await PersonalKeyAsync(tenant, riley, "recruiter"));
         var id = await FeedbackWorkflowTests.StartAsync(tenant, writing);
@@ -89,7 +87,7 @@ public sealed class PeopleTests(ApiFactory api) : IClassFixture<ApiFactory>
     public async Task A_personal_key_holds_only_its_persons_roles_and_dies_with_their_removal()
     {
         var tenant = await api.CreateTenantAsync();
-        var person = await JoinedAsync(tenant, "interviewer");
+        var person = (await PeopleSteps.JoinedAsync(tenant, "Ivy", "interviewer")).Id;
         await (await tenant.Admin.PostJsonAsync("/v1/api-keys", new { displayName = "too much", roles = new[] { "admin" }, personId = person }))
             .AssertProblemAsync(HttpStatusCode.UnprocessableEntity, "validation");
         var key = await PersonalKeyAsync(tenant, person, "interviewer");
@@ -107,7 +105,7 @@ public sealed class PeopleTests(ApiFactory api) : IClassFixture<ApiFactory>
     public async Task Losing_a_role_revokes_the_personal_keys_that_hold_it()
     {
         var tenant = await api.CreateTenantAsync();
-        var person = await JoinedAsync(tenant, "recruiter", "interviewer");
+        var person = (await PeopleSteps.JoinedAsync(tenant, "Riley", "recruiter", "interviewer")).Id;
         var recruiterKey = api.ClientWithKey(await PersonalKeyAsync(tenant, person, "recruiter"));
         var interviewerKey = api.ClientWithKey(await PersonalKeyAsync(tenant, person, "interviewer"));
         var changed = await (await tenant.Admin.PutJsonAsync($"/v1/people/{person}/roles", new { roles = new[] { "interviewer" } })).ReadAsync<PersonResponse>();
@@ -122,28 +120,17 @@ public sealed class PeopleTests(ApiFactory api) : IClassFixture<ApiFactory>
         var tenant = await api.CreateTenantAsync();
         var invited = await InviteAsync(tenant, "legal");
         Assert.Equal(HttpStatusCode.Accepted, (await tenant.Admin.PostAsync($"/v1/people/{invited.Id}/invitation", null)).StatusCode);
-        var joined = await JoinedAsync(tenant, "legal");
+        var joined = (await PeopleSteps.JoinedAsync(tenant, "Lee", "legal")).Id;
         await (await tenant.Admin.PostAsync($"/v1/people/{joined}/invitation", null)).AssertProblemAsync(HttpStatusCode.Conflict, "already-joined");
         await using var db = api.Database.CreateDbContext();
         Assert.Equal(2, await db.PersonEmails.CountAsync(e => e.PersonId == invited.Id));
     }
 
-    private static string Email(string name) => $"{name}.{Guid.NewGuid():N}@example.com";
+    private static string Email(string name) => PeopleSteps.NewEmail(name);
 
     private static async Task<PersonResponse> InviteAsync(TestTenant tenant, params string[] roles) =>
         await (await tenant.Admin.PostJsonAsync("/v1/people", new { email = Email(roles[0]), displayName = "Person " + roles[0], roles }))
             .ReadAsync<PersonResponse>(HttpStatusCode.Created);
-
-    /// <summary>An invited person who has chosen a password (as the set-password page does).</summary>
-    private async Task<Guid> JoinedAsync(TestTenant tenant, params string[] roles)
-    {
-        var invited = await InviteAsync(tenant, roles);
-        await using var scope = api.Services.CreateAsyncScope();
-        var users = scope.ServiceProvider.GetRequiredService<UserManager<Person>>();
-        var person = await users.FindByIdAsync(invited.Id.ToString());
-        Assert.True((await users.AddPasswordAsync(person!, "correct horse battery staple")).Succeeded);
-        return invited.Id;
-    }
 
     private static async Task<string> PersonalKeyAsync(TestTenant tenant, Guid person, params string[] roles) =>
         (await (await tenant.Admin.PostJsonAsync("/v1/api-keys", new { displayName = "personal", roles, personId = person }))

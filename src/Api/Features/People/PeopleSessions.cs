@@ -1,27 +1,45 @@
+using Microsoft.AspNetCore.Antiforgery;
+using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.Identity;
 
 namespace FeedbackHub.Api.Features.People;
 
-/// <summary>The session cookie of the web app.</summary>
+/// <summary>The session cookie of the web app, and the antiforgery cookie beside it.</summary>
 internal static class PeopleSessions
 {
     public const string SignInPath = "/app/sign-in";
 
-    public static IServiceCollection AddPeopleSessions(this IServiceCollection services, IHostEnvironment environment)
+    /// <summary>
+    /// <c>FeedbackHub:SecureCookies</c>: session and antiforgery cookies only over HTTPS. On unless Development; turn it
+    /// off only where the app is served over plain HTTP on loopback (the tests).
+    /// </summary>
+    public static CookieSecurePolicy SecurePolicy(IConfiguration configuration, IHostEnvironment environment) =>
+        configuration.GetValue("FeedbackHub:SecureCookies", !environment.IsDevelopment()) ? CookieSecurePolicy.Always : CookieSecurePolicy.SameAsRequest;
+
+    public static IServiceCollection AddPeopleSessions(this IServiceCollection services)
     {
-        services.ConfigureApplicationCookie(o =>
-        {
-            o.Cookie.Name = "fh_session";
-            o.Cookie.HttpOnly = true;
-            o.Cookie.SameSite = SameSiteMode.Lax;
-            o.Cookie.SecurePolicy = environment.IsDevelopment() ? CookieSecurePolicy.SameAsRequest : CookieSecurePolicy.Always;
-            o.ExpireTimeSpan = TimeSpan.FromHours(8);
-            o.SlidingExpiration = true;
-            o.LoginPath = SignInPath;
-            o.LogoutPath = "/app/sign-out";
-            o.AccessDeniedPath = "/app/denied";
-            o.ReturnUrlParameter = "returnUrl";
-        });
+        services.AddOptions<CookieAuthenticationOptions>(IdentityConstants.ApplicationScheme)
+            .Configure<IConfiguration, IHostEnvironment>((o, configuration, environment) =>
+            {
+                o.Cookie.Name = "fh_session";
+                o.Cookie.HttpOnly = true;
+                o.Cookie.SameSite = SameSiteMode.Lax;
+                o.Cookie.SecurePolicy = SecurePolicy(configuration, environment);
+                o.ExpireTimeSpan = TimeSpan.FromHours(8);
+                o.SlidingExpiration = true;
+                o.LoginPath = SignInPath;
+                o.LogoutPath = "/app/account/sign-out";
+                o.AccessDeniedPath = "/app/denied";
+                o.ReturnUrlParameter = "returnUrl";
+            });
+        services.AddOptions<AntiforgeryOptions>()
+            .Configure<IConfiguration, IHostEnvironment>((o, configuration, environment) =>
+            {
+                o.Cookie.Name = "fh_antiforgery";
+                o.Cookie.SameSite = SameSiteMode.Lax;
+                o.Cookie.SecurePolicy = SecurePolicy(configuration, environment);
+                o.HeaderName = "X-CSRF-Token";
+            });
         // Every request checks the person's security stamp (one query by key): a removed person, new roles or a new
         // password end the old sessions on their next request, on every replica.
         services.Configure<SecurityStampValidatorOptions>(o => o.ValidationInterval = TimeSpan.Zero);

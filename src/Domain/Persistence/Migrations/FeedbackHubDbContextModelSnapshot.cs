@@ -1533,9 +1533,9 @@ namespace FeedbackHub.Domain.Persistence.Migrations
                 {
                     b.HasBaseType("FeedbackHub.Domain.Outbound.OutboundItem");
 
-                    b.Property<Guid?>("ApplicationId")
+                    b.Property<Guid?>("AboutApplicationId")
                         .HasColumnType("uuid")
-                        .HasColumnName("application_id");
+                        .HasColumnName("about_application_id");
 
                     b.Property<string>("Kind")
                         .IsRequired()

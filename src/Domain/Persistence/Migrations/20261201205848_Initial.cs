@@ -542,7 +542,7 @@ namespace FeedbackHub.Domain.Persistence.Migrations
                     id = table.Column<Guid>(type: "uuid", nullable: false),
                     person_id = table.Column<Guid>(type: "uuid", nullable: false),
                     kind = table.Column<string>(type: "character varying(30)", maxLength: 30, nullable: false),
-                    application_id = table.Column<Guid>(type: "uuid", nullable: true)
+                    about_application_id = table.Column<Guid>(type: "uuid", nullable: true)
                 },
                 constraints: table =>
                 {
@@ -1083,7 +1083,6 @@ namespace FeedbackHub.Domain.Persistence.Migrations
                 name: "ix_webhook_subscriptions_tenant_id_enabled",
                 table: "webhook_subscriptions",
                 columns: new[] { "tenant_id", "enabled" });
-
             // Hand-written (docs/decisions/0011): audit events are written once and sealed once (sequence and leaf hash
             // set, nothing else changed); tree nodes and checkpoints are written once. The database refuses anything
             // else, whatever the code does. A change to an API key tells every API replica to drop it from its cache.

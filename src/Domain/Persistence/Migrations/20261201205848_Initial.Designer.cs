@@ -13,7 +13,7 @@ using Npgsql.EntityFrameworkCore.PostgreSQL.Metadata;
 namespace FeedbackHub.Domain.Persistence.Migrations
 {
     [DbContext(typeof(FeedbackHubDbContext))]
-    [Migration("20261201200118_Initial")]
+    [Migration("20261201205848_Initial")]
     partial class Initial
     {
         /// <inheritdoc />
@@ -1536,9 +1536,9 @@ namespace FeedbackHub.Domain.Persistence.Migrations
                 {
                     b.HasBaseType("FeedbackHub.Domain.Outbound.OutboundItem");
 
-                    b.Property<Guid?>("ApplicationId")
+                    b.Property<Guid?>("AboutApplicationId")
                         .HasColumnType("uuid")
-                        .HasColumnName("application_id");
+                        .HasColumnName("about_application_id");
 
                     b.Property<string>("Kind")
                         .IsRequired()
