@@ -1,5 +1,7 @@
 using FeedbackHub.Domain.Persistence;
+using FeedbackHub.Domain.Webhooks;
 using Microsoft.AspNetCore.DataProtection;
+using Microsoft.AspNetCore.DataProtection.KeyManagement;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -20,6 +22,9 @@ public static class PeopleServiceExtensions
         services.AddDataProtection()
             .SetApplicationName("FeedbackHub")
             .PersistKeysToDbContext<FeedbackHubDbContext>();
+        services.AddWebhookSecrets();
+        services.AddOptions<KeyManagementOptions>()
+            .Configure<WebhookSecretBox>((o, box) => o.XmlEncryptor = new SealedXmlEncryptor(box));
         services.Configure<DataProtectionTokenProviderOptions>(o => o.TokenLifespan = LinkLifetime);
         services.AddScoped<PeopleDirectory>();
         services.AddScoped<PersonNotifications>();

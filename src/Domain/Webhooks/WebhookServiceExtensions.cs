@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -11,7 +12,7 @@ public static class WebhookServiceExtensions
     /// </summary>
     public static IServiceCollection AddWebhookSecrets(this IServiceCollection services)
     {
-        services.AddSingleton(sp =>
+        services.TryAddSingleton(sp =>
         {
             var configuration = sp.GetRequiredService<IConfiguration>();
             return WebhookSecretBox.FromConfiguration(configuration[WebhookSecretBox.ConfigurationKey], configuration[WebhookSecretBox.PreviousKeysConfigurationKey]);

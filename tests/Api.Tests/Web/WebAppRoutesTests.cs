@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.RegularExpressions;
+using Microsoft.EntityFrameworkCore;
 using FeedbackHub.Tests;
 
 namespace FeedbackHub.Api.Tests.Web;
@@ -49,6 +50,16 @@ public sealed class WebAppRoutesTests(ApiFactory api) : IClassFixture<ApiFactory
             var page = await client.GetAsync(path);
             Assert.True(page.StatusCode == HttpStatusCode.OK, $"{path}: {page.StatusCode}\n" + string.Join("\n", api.Logs.Lines.Where(l => l.Contains("Exception", StringComparison.Ordinal)).TakeLast(1)));
         }
+
+        // The key ring that signs the session is in the database, sealed: the table alone cannot forge a session.
+        await using var db = api.Database.CreateDbContext();
+        var keys = await db.DataProtectionKeys.Select(k => k.Xml!).ToListAsync();
+        Assert.NotEmpty(keys);
+        Assert.All(keys, xml =>
+        {
+            Assert.Contains("<sealedKey", xml, StringComparison.Ordinal);
+            Assert.DoesNotContain("<masterKey", xml, StringComparison.Ordinal);
+        });
     }
 
     [Fact]
