@@ -115,6 +115,37 @@ public sealed class PeopleTests(ApiFactory api) : IClassFixture<ApiFactory>
     }
 
     [Fact]
+    public async Task Submitting_notifies_reviewers_but_not_the_author_and_requesting_changes_notifies_the_author()
+    {
+        var tenant = await api.CreateTenantAsync();
+        var author = (await PeopleSteps.JoinedAsync(tenant, "Riley", "recruiter")).Id;
+        var reviewer = (await PeopleSteps.JoinedAsync(tenant, "Rae", "recruiter")).Id;
+        var lawyer = (await PeopleSteps.JoinedAsync(tenant, "Lee", "legal")).Id;
+        var interviewer = (await PeopleSteps.JoinedAsync(tenant, "Ivy", "interviewer")).Id;
+        var writing = api.ClientWithKey(await PersonalKeyAsync(tenant, author, "recruiter"));
+        var reviewing = api.ClientWithKey(await PersonalKeyAsync(tenant, reviewer, "recruiter"));
+        var id = await FeedbackWorkflowTests.StartAsync(tenant, writing);
+        (await FeedbackWorkflowTests.SaveAsync(writing, id, FeedbackWorkflowTests.CleanAnswers, null)).EnsureSuccessStatusCode();
+        (await writing.PostJsonAsync($"/v1/feedback/{id}/submit", new { })).EnsureSuccessStatusCode();
+
+        await using (var db = api.Database.CreateDbContext())
+        {
+            var waiting = await db.PersonEmails.Where(e => e.Kind == PersonEmailKind.AwaitingApproval && e.TenantId == tenant.Id).Select(e => e.PersonId).ToListAsync();
+            Assert.Equal(new[] { reviewer, lawyer }.Order(), waiting.Order());
+        }
+
+        (await reviewing.PostJsonAsync($"/v1/feedback/{id}/request-changes", new { comment = "Say more about the design exercise." })).EnsureSuccessStatusCode();
+        await using (var db = api.Database.CreateDbContext())
+        {
+            var changes = await db.PersonEmails.Where(e => e.Kind == PersonEmailKind.ChangesRequested && e.TenantId == tenant.Id).ToListAsync();
+            var email = Assert.Single(changes);
+            Assert.Equal(author, email.PersonId);
+            Assert.NotNull(email.AboutApplicationId);
+            Assert.DoesNotContain(await db.PersonEmails.Where(e => e.TenantId == tenant.Id).Select(e => e.PersonId).ToListAsync(), p => p == interviewer);
+        }
+    }
+
+    [Fact]
     public async Task Resending_an_invitation_works_only_until_the_person_joins()
     {
         var tenant = await api.CreateTenantAsync();
