@@ -13,7 +13,7 @@ namespace FeedbackHub.Api.Infrastructure;
 /// members this API adds), the statuses any operation of a given shape can answer, the server's public URL (never
 /// the Host header), the licence and the tag descriptions.
 /// </summary>
-internal sealed class ApiDocumentConventions(IOptions<Features.Requests.PublicLinkOptions> links) : IOpenApiDocumentTransformer
+internal sealed class ApiDocumentConventions(IOptions<Domain.Delivery.PublicLinkOptions> links) : IOpenApiDocumentTransformer
 {
     public const string ProblemSchema = "ProblemDetails";
 

@@ -14,6 +14,7 @@ using FeedbackHub.Api.Features.Deliveries;
 using FeedbackHub.Api.Features.Settings;
 using FeedbackHub.Api.Features.Templates;
 using FeedbackHub.Api.Features.Webhooks;
+using FeedbackHub.Domain;
 using FeedbackHub.Domain.Language;
 using FeedbackHub.Language.Semantic;
 using FeedbackHub.Domain.Persistence;
@@ -43,6 +44,7 @@ public static class ApiServiceExtensions
         builder.Configuration.AddKeyPerFile(SecretFiles.Directory(builder.Configuration), optional: true);
         builder.AddFeedbackHubTelemetry("feedbackhub-api", ApiTelemetry.Tracing, ApiTelemetry.Metrics);
         services.AddFeedbackHubDatabase();
+        services.AddFeedbackHubUseCases();
         services.AddWebhookSecrets();
         services.Configure<Features.Webhooks.WebhookApiOptions>(builder.Configuration.GetSection("Webhooks"));
         services.AddSingleton<WebhookSender>(); // POST /v1/webhooks/{id}/ping
@@ -104,12 +106,11 @@ public static class ApiServiceExtensions
         services.AddScoped<Web.WorkCounts>();
         services.AddAuthorization(Policies.Add);
 
-        services.Configure<PublicLinkOptions>(builder.Configuration.GetSection("FeedbackHub"));
+        services.Configure<Domain.Delivery.PublicLinkOptions>(builder.Configuration.GetSection("FeedbackHub"));
         services.Configure<TenantSettingsOptions>(builder.Configuration.GetSection("FeedbackHub"));
         services.AddCandidateRateLimits();
         services.AddSingleton<ISentenceClassifier>(SentenceClassifier.Shared); // loads on first use or in the warm-up
         services.AddSingleton<LanguageCheckers>();
-        services.AddSingleton<Features.Feedback.PublishedTemplateContent>();
         services.AddSingleton<TenantLanguage>();
         services.AddHostedService<Features.Language.LanguageModelWarmUp>();
         services.AddFeedbackHubOpenApi();

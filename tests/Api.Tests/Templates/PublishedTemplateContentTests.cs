@@ -1,4 +1,4 @@
-using FeedbackHub.Api.Features.Feedback;
+using FeedbackHub.Domain.Authoring;
 using FeedbackHub.Tests;
 
 namespace FeedbackHub.Api.Tests.Templates;

@@ -4,7 +4,7 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using FeedbackHub.Api.Infrastructure;
 using FeedbackHub.Domain;
-using FeedbackHub.Domain.Auditing;
+using FeedbackHub.Domain.Applications;
 using FeedbackHub.Domain.Authoring;
 using FeedbackHub.Domain.Delivery;
 using FeedbackHub.Domain.Model;
@@ -13,7 +13,6 @@ using FeedbackHub.Domain.Persistence;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.EntityFrameworkCore;
-using Npgsql;
 
 namespace FeedbackHub.Api.Features.Applications;
 
@@ -106,33 +105,11 @@ public static partial class ApplicationEndpoints
 
     public static async Task<Results<Created<ApplicationResponse>, Ok<ApplicationResponse>>> UpsertApplication(
         [Description("The ATS's id of the application (its externalId), not FeedbackHub's id.")] string externalId,
-        UpsertApplicationRequest request, CurrentActor caller, FeedbackHubDbContext db, AuditLog audit, TimeProvider time,
-        CancellationToken ct)
+        UpsertApplicationRequest request, CurrentActor caller, ApplicationLifecycle applications, CancellationToken ct)
     {
-        var candidate = request.Candidate is { } c ? new CandidateDetails(c.ExternalId, c.FirstName, c.LastName, c.Email, c.Locale).Normalized() : null;
-        var details = new ApplicationDetails(request.PositionTitle, request.StageReached, ParseStatus(request.Status)).Normalized();
-        Application.ValidateUpsert(externalId, candidate, details);
-
-        (Application Application, Candidate Candidate, bool Created) result;
-        try
-        {
-            result = await UpsertAsync(externalId, candidate!, details, caller, db, audit, time, ct);
-        }
-        catch (DbUpdateException e) when (IsUniqueViolation(e) || IsErasedMeanwhile(e))
-        {
-            // A concurrent request created the same application or candidate first; now it exists: update it.
-            // Or the candidate was erased meanwhile (the database refused its details): the retry finds it erased.
-            db.DiscardPendingChanges();
-            try
-            {
-                result = await UpsertAsync(externalId, candidate!, details, caller, db, audit, time, ct);
-            }
-            catch (DbUpdateException again) when (IsUniqueViolation(again))
-            {
-                throw DomainException.Conflict("concurrent-update", "The application was changed concurrently; send the request again.");
-            }
-        }
-
+        var candidate = request.Candidate is { } c ? new CandidateDetails(c.ExternalId, c.FirstName, c.LastName, c.Email, c.Locale) : null;
+        var details = new ApplicationDetails(request.PositionTitle, request.StageReached, ParseStatus(request.Status));
+        var result = await applications.UpsertAsync(externalId, candidate, details, caller.TenantId, caller.Actor, ct);
         var response = ToResponse(result.Application, result.Candidate);
         return result.Created
             ? TypedResults.Created($"/v1/applications/{response.Id}", response)
@@ -204,116 +181,6 @@ public static partial class ApplicationEndpoints
             Request: row.RequestId is { } requestId ? new ApplicationRequestSummary(requestId, "requested") : null,
             Delivery: row.Delivery is { } d ? new ApplicationDeliverySummary(d.Id, PublicStatuses.OfDelivery(d.Status)) : null));
     }
-
-    private static async Task<(Application Application, Candidate Candidate, bool Created)> UpsertAsync(
-        string externalId, CandidateDetails candidateDetails, ApplicationDetails details, CurrentActor caller, FeedbackHubDbContext db,
-        AuditLog audit, TimeProvider time, CancellationToken ct)
-    {
-        var now = time.GetUtcNow();
-        var tenantId = caller.TenantId;
-        await using var tx = await db.Database.BeginTransactionAsync(ct);
-        var application = await db.Applications.SingleOrDefaultAsync(a => a.ExternalId == externalId, ct);
-        var candidate = await db.Candidates.SingleOrDefaultAsync(c => c.ExternalId == candidateDetails.ExternalId, ct);
-        if (application is not null && application.CandidateId != candidate?.Id)
-            throw Application.CandidateMismatch();
-
-        // An upsert may reopen the application, and then what its rejection scheduled must not go out: it takes the locks
-        // every writer of the application's delivery state takes (the candidate's row first, as erasure does), and reads
-        // both again under them.
-        LockedApplication? locked = null;
-        if (application is not null)
-        {
-            locked = await DeliveryScheduling.LockCandidateAndApplicationAsync(db, application.CandidateId, application.Id, ct);
-            await db.Entry(application).ReloadAsync(ct);
-            await db.Entry(candidate!).ReloadAsync(ct);
-        }
-
-        // Audit data: ids, states and the NAMES of changed fields; never names, emails or other values.
-        var candidateChanged = false;
-        if (candidate is null)
-        {
-            candidate = Candidate.Create(tenantId, candidateDetails, now);
-            db.Candidates.Add(candidate);
-            audit.Record(tenantId, caller.Actor, "candidate.created", "candidate", candidate.Id);
-        }
-        else
-        {
-            var changed = candidate.ApplyUpsert(candidateDetails, now);
-            if (changed.Count > 0)
-            {
-                candidateChanged = true;
-                audit.Record(tenantId, caller.Actor, "candidate.updated", "candidate", candidate.Id, new { fields = changed });
-            }
-        }
-
-        var created = application is null;
-        if (application is null)
-        {
-            application = Application.Create(tenantId, externalId, candidate.Id, details, now);
-            db.Applications.Add(application);
-            audit.Record(tenantId, caller.Actor, "application.created", "application", application.Id,
-                new { candidateId = candidate.Id, status = StatusName(application.Status) });
-        }
-        else
-        {
-            var result = application.ApplyUpsert(candidate.Id, details, now);
-            if (result.Changed)
-            {
-                audit.Record(tenantId, caller.Actor, "application.updated", "application", application.Id,
-                    new { fields = result.ChangedFields, status = StatusName(application.Status), reopened = result.Reopened });
-            }
-
-            if (result.Reopened)
-                await StopWhatTheRejectionStartedAsync(db, audit, locked!, caller, now, ct);
-            else if (candidateChanged)
-                application.Touch(now); // its candidate changed: list consumers syncing by updatedSince see it again
-        }
-
-        await db.SaveChangesAsync(ct);
-        await tx.CommitAsync(ct);
-        return (application, candidate, created);
-    }
-
-    /// <summary>
-    /// The ATS moved the candidate on: nothing scheduled may go out, and the request links stop working. An email being
-    /// sent right now cannot be stopped, so the reopening is refused (409 <c>delivery-in-progress</c>, nothing changed)
-    /// rather than answered as if it had been: a successful reopening guarantees that no email goes out.
-    /// </summary>
-    private static async Task StopWhatTheRejectionStartedAsync(
-        FeedbackHubDbContext db, AuditLog audit, LockedApplication locked, CurrentActor caller, DateTimeOffset now, CancellationToken ct)
-    {
-        var id = locked.ApplicationId;
-        var deliveries = await db.Deliveries.Where(d => d.ApplicationId == id).ToListAsync(ct);
-        var invitations = await db.Invitations.Where(i => i.ApplicationId == id).ToListAsync(ct);
-        if (deliveries.Any(d => d.Status == OutboundStatus.Sending) || invitations.Any(i => i.Status == OutboundStatus.Sending))
-            throw DeliveryInProgress();
-
-        foreach (var delivery in deliveries.Where(d => d.Status == OutboundStatus.Scheduled))
-        {
-            delivery.Cancel(locked, now);
-            audit.Record(caller.TenantId, caller.Actor, AuditActions.DeliveryCancelled, "delivery", delivery.Id, new { reason = "application-reopened" });
-        }
-
-        foreach (var invitation in invitations.Where(i => i.Status == OutboundStatus.Scheduled))
-        {
-            invitation.Cancel(locked, now);
-            audit.Record(caller.TenantId, caller.Actor, AuditActions.InvitationCancelled, "invitation", invitation.Id, new { reason = "application-reopened" });
-        }
-
-        foreach (var link in await db.FeedbackRequestLinks.Where(l => l.ApplicationId == id && l.RevokedAt == null).ToListAsync(ct))
-            link.Revoke(now);
-    }
-
-    /// <summary>409 <c>delivery-in-progress</c>: retryable; once the email's send has ended the same request succeeds.</summary>
-    private static DomainException DeliveryInProgress() =>
-        DomainException.Conflict("delivery-in-progress",
-            "An email to this candidate is being handed to the mail server right now and cannot be stopped; nothing was changed. Send the request again in a few seconds.");
-
-    private static bool IsUniqueViolation(DbUpdateException e) =>
-        e.InnerException is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation };
-
-    private static bool IsErasedMeanwhile(DbUpdateException e) =>
-        e.InnerException is PostgresException { SqlState: PostgresErrorCodes.CheckViolation, ConstraintName: "ck_candidates_erased_holds_no_personal_data" };
 
     private static ApplicationStatus? ParseStatus(string? status) =>
         status switch

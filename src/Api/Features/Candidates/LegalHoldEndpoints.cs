@@ -1,9 +1,7 @@
 using FeedbackHub.Api.Infrastructure;
-using FeedbackHub.Domain;
+using FeedbackHub.Domain.Applications;
 using FeedbackHub.Domain.Model;
-using FeedbackHub.Domain.Persistence;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.EntityFrameworkCore;
 
 namespace FeedbackHub.Api.Features.Candidates;
 
@@ -33,21 +31,9 @@ public static class LegalHoldEndpoints
     }
 
     public static async Task<Ok<LegalHoldResponse>> SetLegalHold(
-        Guid id, LegalHoldRequest request, CurrentActor caller, FeedbackHubDbContext db, AuditLog audit, TimeProvider time, CancellationToken ct)
+        Guid id, LegalHoldRequest request, CurrentActor caller, ApplicationLifecycle applications, CancellationToken ct)
     {
-        // The scheduling lock orders a hold against a concurrent erasure: one of them sees the other's result.
-        await using var tx = await db.Database.BeginTransactionAsync(ct);
-        var application = await db.Applications.SingleOrDefaultAsync(a => a.Id == id, ct) ?? throw DomainException.NotFound("The application");
-        await DeliveryScheduling.LockApplicationAsync(db, id, ct);
-        await db.Entry(application).ReloadAsync(ct);
-        if (application.SetLegalHold(request.OnHold, request.Reason, caller.Actor.Id, time.GetUtcNow()))
-        {
-            audit.Record(caller.TenantId, caller.Actor, request.OnHold ? "application.legal-hold-set" : "application.legal-hold-released",
-                "application", id, new { withReason = application.LegalHoldReason is not null });
-        }
-
-        await db.SaveChangesAsync(ct);
-        await tx.CommitAsync(ct);
+        var application = await applications.SetLegalHoldAsync(id, request.OnHold, request.Reason, caller.TenantId, caller.Actor, ct);
         return TypedResults.Ok(new LegalHoldResponse(application.Id, application.LegalHold, application.LegalHoldSetAt, application.LegalHoldSetById, application.LegalHoldReason));
     }
 }

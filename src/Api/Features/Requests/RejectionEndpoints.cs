@@ -1,11 +1,6 @@
 using FeedbackHub.Api.Infrastructure;
-using FeedbackHub.Domain;
-using FeedbackHub.Domain.Auditing;
-using FeedbackHub.Domain.Delivery;
-using FeedbackHub.Domain.Outbound;
-using FeedbackHub.Domain.Persistence;
+using FeedbackHub.Domain.Applications;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.EntityFrameworkCore;
 
 namespace FeedbackHub.Api.Features.Requests;
 
@@ -13,15 +8,6 @@ public sealed record RejectApplicationRequest(DateTimeOffset? RejectedAt = null)
 
 /// <summary>The candidate's personal link: hand it to the candidate (it is shown only here).</summary>
 public sealed record RejectionResponse(Guid ApplicationId, DateTimeOffset RejectedAt, string RequestUrl, DateTimeOffset ExpiresAt);
-
-public sealed class PublicLinkOptions
-{
-    /// <summary>Public base URL of candidate links (configuration, never the request's Host header).</summary>
-    public string PublicBaseUrl { get; set; } = "http://127.0.0.1:5080";
-
-    /// <summary>Right-hand side of feedback emails' Message-IDs.</summary>
-    public string MessageIdDomain { get; set; } = "feedbackhub.local";
-}
 
 public static class RejectionEndpoints
 {
@@ -36,34 +22,9 @@ public static class RejectionEndpoints
     }
 
     public static async Task<Ok<RejectionResponse>> RejectApplication(
-        Guid id, RejectApplicationRequest? request, CurrentActor caller, FeedbackHubDbContext db, AuditLog audit, TimeProvider time,
-        Microsoft.Extensions.Options.IOptions<PublicLinkOptions> links, CancellationToken ct)
+        Guid id, RejectApplicationRequest? request, CurrentActor caller, ApplicationLifecycle applications, CancellationToken ct)
     {
-        var now = time.GetUtcNow();
-        var rejectedAt = request?.RejectedAt ?? now;
-        await using var tx = await db.Database.BeginTransactionAsync(ct);
-        var application = await db.Applications.SingleOrDefaultAsync(a => a.Id == id, ct) ?? throw DomainException.NotFound("The application");
-        var locked = await DeliveryScheduling.LockApplicationAsync(db, id, ct);
-        await db.Entry(application).ReloadAsync(ct);
-        var settings = await db.Tenants.Where(t => t.Id == caller.TenantId).Select(t => t.Settings).SingleAsync(ct);
-        application.Reject(rejectedAt, now);
-        foreach (var old in await db.FeedbackRequestLinks.Where(l => l.ApplicationId == id && l.RevokedAt == null).ToListAsync(ct))
-            old.Revoke(now);
-        var expiresAt = application.RejectedAt!.Value.AddDays(settings.RequestWindowDays);
-        var (link, token) = FeedbackRequestLink.Issue(caller.TenantId, id, expiresAt, now);
-        db.FeedbackRequestLinks.Add(link);
-        audit.Record(caller.TenantId, caller.Actor, "application.rejected", "application", id, new { linkId = link.Id, expiresAt });
-        if (settings.InvitationsEnabled
-            && !await db.Invitations.AnyAsync(i => i.ApplicationId == id && (i.Status == OutboundStatus.Scheduled || i.Status == OutboundStatus.Sending || i.Status == OutboundStatus.Sent), ct))
-        {
-            var invitation = Invitation.Queue(locked, caller.TenantId, now);
-            db.Invitations.Add(invitation);
-            db.OutboxMessages.Add(Domain.Outbox.OutboxMessage.Create(new Messages.SendInvitation(invitation.Id, caller.TenantId), caller.TenantId, now));
-            audit.Record(caller.TenantId, caller.Actor, AuditActions.InvitationQueued, "invitation", invitation.Id, new { applicationId = id });
-        }
-
-        await db.SaveChangesAsync(ct);
-        await tx.CommitAsync(ct);
-        return TypedResults.Ok(new RejectionResponse(id, application.RejectedAt!.Value, $"{links.Value.PublicBaseUrl.TrimEnd('/')}/r/{token}", expiresAt));
+        var rejection = await applications.RejectAsync(id, request?.RejectedAt, caller.TenantId, caller.Actor, ct);
+        return TypedResults.Ok(new RejectionResponse(rejection.ApplicationId, rejection.RejectedAt, rejection.RequestUrl, rejection.ExpiresAt));
     }
 }

@@ -3,7 +3,7 @@ using FeedbackHub.Domain.Persistence;
 using FeedbackHub.Domain.Templates;
 using Microsoft.EntityFrameworkCore;
 
-namespace FeedbackHub.Api.Features.Feedback;
+namespace FeedbackHub.Domain.Authoring;
 
 /// <summary>
 /// The content of the template versions feedback is written against, cached by (tenant, template, version): a published
