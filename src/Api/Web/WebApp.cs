@@ -80,6 +80,7 @@ public static class WebApp
     {
         app.MapGet(Prefix + "/assets/{name}", ServeAsset).AllowAnonymous().ExcludeFromDescription();
         app.MapGet("/app", () => Results.Redirect(Prefix + "/")).AllowAnonymous().ExcludeFromDescription();
+        app.MapLiveLanguageCheck();
         app.MapRazorPages();
         return app;
     }
