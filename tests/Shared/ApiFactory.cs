@@ -19,6 +19,9 @@ public sealed class ApiFactory : WebApplicationFactory<Program>, IAsyncLifetime
     /// <summary>Extra configuration a test class needs (set before the first client is created).</summary>
     public Dictionary<string, string?> Settings { get; } = [];
 
+    /// <summary>Service changes a test class needs (set before the first client is created), applied after the host's own.</summary>
+    public List<Action<IServiceCollection>> ServiceChanges { get; } = [];
+
     private bool _kestrel;
 
     public async Task InitializeAsync() => await Database.InitializeAsync();
@@ -56,6 +59,7 @@ public sealed class ApiFactory : WebApplicationFactory<Program>, IAsyncLifetime
         builder.ConfigureAppConfiguration(config => config.AddInMemoryCollection(settings));
         // Logs go to the capture (asserted on), not the console: the test output stays readable.
         builder.ConfigureLogging(logging => logging.ClearProviders().AddProvider(Logs));
+        builder.ConfigureServices(services => ServiceChanges.ForEach(change => change(services)));
     }
 
     /// <summary>Creates a tenant with the real bootstrap code and returns it with an admin key.</summary>

@@ -1,7 +1,10 @@
 using System.Net;
 using System.Net.Sockets;
 using FeedbackHub.Tests;
+using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Identity;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -36,6 +39,20 @@ public sealed class WebApp : IAsyncLifetime
         // once); Kestrel on port 0 would only tell it afterwards.
         var port = FreeLoopbackPort();
         Api.Settings["FeedbackHub:PublicBaseUrl"] = $"http://127.0.0.1:{port}";
+        // The browser talks plain http on loopback; outside Development the session and antiforgery cookies demand
+        // https (and antiforgery refuses an http request outright), so here they follow the request instead.
+        Api.ServiceChanges.Add(services =>
+        {
+            services.PostConfigure<Microsoft.AspNetCore.Antiforgery.AntiforgeryOptions>(o => o.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest);
+            services.PostConfigure<CookieAuthenticationOptions>(IdentityConstants.ApplicationScheme, o => o.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest);
+            // Workaround, not the product's behaviour: the product keeps Data Protection keys in PostgreSQL through EF's
+            // key store, which calls the synchronous SaveChanges that FeedbackHubDbContext refuses, so no key can be
+            // created and every antiforgery token and session cookie fails. Until that is fixed, keys live in a folder.
+            services.PostConfigure<Microsoft.AspNetCore.DataProtection.KeyManagement.KeyManagementOptions>(o => o.XmlRepository =
+                new Microsoft.AspNetCore.DataProtection.Repositories.FileSystemXmlRepository(
+                    Directory.CreateDirectory(Path.Combine(Path.GetTempPath(), "feedbackhub-web-tests-keys", Prefix)),
+                    Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance));
+        });
         Api.UseKestrel(options => options.Listen(IPAddress.Loopback, port));
         Api.StartServer();
         var address = Api.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
