@@ -186,6 +186,35 @@ public sealed class FeedbackFormTests(WebApp web, BrowserFixture browser) : ICla
         await page.CheckAsync("360 px");
     }
 
+    [Fact]
+    public async Task The_live_check_answers_a_signed_in_author_with_the_pages_token_only()
+    {
+        var (tenant, applicationId) = await ApplicationWithTemplateAsync();
+        var url = web.Url(LiveCheckPath);
+        await using var author = await browser.OpenAsync();
+        await SignInAsync(author, await PersonAsync(tenant, "interviewer", "Tom Token"));
+        await author.GotoAsync(web.Url($"/app/applications/{applicationId}/feedback"));
+        var token = await author.Page.Locator("meta[name=csrf-token]").GetAttributeAsync("content");
+
+        var checkedText = await author.Page.APIRequest.PostAsync(url, new() { DataObject = new { text = Risky }, Headers = new Dictionary<string, string> { ["X-CSRF-Token"] = token! } });
+        Assert.Equal(200, checkedText.Status);
+        var findings = (await checkedText.JsonAsync())!.Value.GetProperty("findings");
+        Assert.Equal(["too old", "young kids"], findings.EnumerateArray().Select(f => f.GetProperty("match").GetString()));
+
+        var withoutToken = await author.Page.APIRequest.PostAsync(url, new() { DataObject = new { text = Risky } });
+        Assert.Equal(400, withoutToken.Status);
+
+        await using var lawyer = await browser.OpenAsync(variant: "legal");
+        await SignInAsync(lawyer, await PersonAsync(tenant, "legal", "Lee Legal"));
+        Assert.Equal(403, (await lawyer.Page.APIRequest.PostAsync(url, new() { DataObject = new { text = Risky } })).Status);
+
+        // An API key is no session: integrations use POST /v1/language/check.
+        using var withKey = web.Api.ClientWithKey(await tenant.KeyAsync("interviewer"));
+        Assert.NotEqual(HttpStatusCode.OK, (await withKey.PostJsonAsync(LiveCheckPath, new { text = Risky })).StatusCode);
+    }
+
+    private const string LiveCheckPath = "/app/api/language/check";
+
     private async Task<(TestTenant Tenant, Guid ApplicationId)> ApplicationWithTemplateAsync()
     {
         var tenant = await web.Api.CreateTenantAsync();

@@ -48,7 +48,7 @@
         li.tabIndex = 0;
         li.setAttribute('data-index', String(f.index));
         var sev = el('span', 'sev');
-        var icon = el('span', null, block ? '\u26D4' : '\u26A0');
+        var icon = el('span', 'icon', block ? '\u00D7' : '!');
         icon.setAttribute('aria-hidden', 'true');
         sev.appendChild(icon);
         sev.appendChild(document.createTextNode(block ? ' Blocks submitting' : ' Warning'));
@@ -151,4 +151,7 @@
   }
 
   document.querySelectorAll('textarea[data-check]').forEach(setup);
+  // A refused post comes back with its error summary first: focus it so it is read before anything else.
+  var summary = document.querySelector('.error-summary');
+  if (summary) summary.focus();
 })();

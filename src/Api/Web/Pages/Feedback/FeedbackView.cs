@@ -17,7 +17,8 @@ public sealed record FieldFindingView(int Index, string CriterionKey, Finding Fi
     /// <summary>Severity in words and a symbol: never colour alone.</summary>
     public string SeverityText => Blocking ? "Blocks submitting" : "Warning";
 
-    public string Icon => Blocking ? "\u26D4" : "\u26A0";
+    /// <summary>A symbol drawn in a shape by the stylesheet (no emoji font needed): a cross blocks, an exclamation warns.</summary>
+    public string Icon => Blocking ? "\u00D7" : "!";
 }
 
 /// <summary>What the feedback pages share: findings by field and the text cut at their spans.</summary>
