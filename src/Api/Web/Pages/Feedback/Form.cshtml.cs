@@ -138,23 +138,27 @@ public sealed partial class FormModel(FeedbackAuthoring authoring, FeedbackHubDb
 
     private bool IsStale { get; set; }
 
-    /// <summary>Runs a use case as <see cref="AppPageModel.TryAsync"/> does, telling a stale version apart (someone else changed it).</summary>
+    /// <summary>Runs a use case as <see cref="AppPageModel.TryAsync"/> does; a stale version (someone else changed it) and missing acknowledgements get the page's own words.</summary>
     private async Task<bool> RunAsync(Func<Task> work)
     {
+        string? code = null;
         var ok = await TryAsync(async () =>
         {
             try
             {
                 await work();
             }
-            catch (DomainException e) when (e.Code == "stale-version")
+            catch (DomainException e)
             {
-                IsStale = true;
+                code = e.Code;
                 throw;
             }
         });
+        IsStale = code == "stale-version";
         if (IsStale)
             Error = "Someone else changed this feedback after you opened it. Nothing was saved: reload to see their version, then apply your change again.";
+        else if (code == "acknowledgement-required")
+            Error = "Some warnings are not settled yet: rewrite them, or tick \u201CKeep this wording\u201D where the wording is job-related.";
         return ok;
     }
 
