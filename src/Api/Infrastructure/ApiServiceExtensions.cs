@@ -130,6 +130,9 @@ public static class ApiServiceExtensions
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseFeedbackHubWebAppPages();
+        // Routing after the error handlers: a page's error or 404 re-executed at /app/error/{status} is routed to that
+        // page (with routing first, the re-executed request has no endpoint and the fallback policy answers 401).
+        app.UseRouting();
         app.UseMiddleware<RequestBodyLimit>();
         app.UseMiddleware<RequestCharset>();
         app.UseRateLimiter();
