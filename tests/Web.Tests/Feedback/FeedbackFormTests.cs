@@ -219,6 +219,55 @@ public sealed class FeedbackFormTests(WebApp web, BrowserFixture browser) : ICla
     }
 
     [Fact]
+    public async Task A_reviewer_requests_changes_with_a_required_comment_which_the_author_then_sees_on_the_form()
+    {
+        var (tenant, applicationId) = await ApplicationWithTemplateAsync();
+        await using var author = await browser.OpenAsync();
+        await SignInAsync(author, await PersonAsync(tenant, "interviewer", "Ada Author"));
+        var feedbackId = await StartAsync(author, applicationId);
+        await RateEveryCriterionAsync(author);
+        await author.Page.GetByRole(AriaRole.Button, new() { Name = "Submit for approval" }).ClickAsync();
+        await Expect(author.Page.GetByRole(AriaRole.Status).Filter(new() { HasText = "Submitted for approval" })).ToBeVisibleAsync();
+
+        await using var reviewer = await browser.OpenAsync(variant: "legal");
+        await SignInAsync(reviewer, await PersonAsync(tenant, "legal", "Lou Legal"));
+        await reviewer.GotoAsync(web.Url($"/app/feedback/{feedbackId}/review"));
+        await reviewer.Page.GetByRole(AriaRole.Button, new() { Name = "Request changes" }).ClickAsync();
+        var comment = reviewer.Page.GetByLabel("What should change?");
+        await Expect(comment).ToHaveAttributeAsync("aria-invalid", "true");
+        await Expect(comment).ToHaveAccessibleDescriptionAsync(new Regex("1 to 2000 characters"));
+        await reviewer.CheckAsync("comment missing");
+        await comment.FillAsync("Please say what the design exercise showed.");
+        await reviewer.Page.GetByRole(AriaRole.Button, new() { Name = "Request changes" }).ClickAsync();
+        await Expect(reviewer.Page.GetByRole(AriaRole.Status).Filter(new() { HasText = "Changes requested." })).ToBeVisibleAsync();
+        await reviewer.CheckAsync("changes requested");
+
+        await author.GotoAsync(web.Url($"/app/feedback/{feedbackId}"));
+        await Expect(author.Page.GetByText("Please say what the design exercise showed.")).ToBeVisibleAsync();
+        await Expect(author.Page.GetByRole(AriaRole.Button, new() { Name = "Save draft" })).ToBeVisibleAsync();
+        await author.CheckAsync("back to the author");
+        Assert.Equal(FeedbackStatus.ChangesRequested, (await FeedbackAsync(feedbackId)).Status);
+    }
+
+    [Fact]
+    public async Task Another_tenants_feedback_and_application_are_not_found()
+    {
+        var (tenant, applicationId) = await ApplicationWithTemplateAsync();
+        var interviewer = await tenant.ClientAsync("interviewer");
+        var templateId = await FeedbackTemplateAsync(tenant);
+        var started = await (await interviewer.PostJsonAsync("/v1/feedback", new { applicationId, templateId }))
+            .ReadAsync<FeedbackHub.Api.Features.Feedback.FeedbackResponse>(HttpStatusCode.Created);
+
+        var other = await web.Api.CreateTenantAsync();
+        await using var page = await browser.OpenAsync();
+        await SignInAsync(page, await PersonAsync(other, "recruiter", "Oscar Other"));
+        await page.GotoAsync(web.Url($"/app/feedback/{started.Id}"), expectedStatus: 404);
+        await page.CheckAsync("form of another tenant");
+        await page.GotoAsync(web.Url($"/app/feedback/{started.Id}/review"), expectedStatus: 404);
+        await page.GotoAsync(web.Url($"/app/applications/{applicationId}/feedback"), expectedStatus: 404);
+    }
+
+    [Fact]
     public async Task The_live_check_answers_a_signed_in_author_with_the_pages_token_only()
     {
         var (tenant, applicationId) = await ApplicationWithTemplateAsync();
@@ -258,6 +307,12 @@ public sealed class FeedbackFormTests(WebApp web, BrowserFixture browser) : ICla
         (await recruiter.PostAsync($"/v1/templates/{created.TemplateId}/versions/1/submit", null)).EnsureSuccessStatusCode();
         (await legal.PostAsync($"/v1/templates/{created.TemplateId}/versions/1/publish", null)).EnsureSuccessStatusCode();
         return (tenant, await ApplicationSteps.ApplicationAsync(tenant));
+    }
+
+    private async Task<Guid> FeedbackTemplateAsync(TestTenant tenant)
+    {
+        await using var db = web.Api.Database.CreateDbContext();
+        return await db.Templates.IgnoreQueryFilters().Where(t => t.TenantId == tenant.Id).Select(t => t.Id).SingleAsync();
     }
 
     /// <summary>A person who has joined (chosen a password), created as the set-password page would leave them.</summary>
