@@ -268,6 +268,27 @@ public sealed class FeedbackFormTests(WebApp web, BrowserFixture browser) : ICla
     }
 
     [Fact]
+    public async Task A_comment_without_a_rating_is_not_saved_and_comes_back_as_typed_with_the_error_tied_to_the_rating()
+    {
+        var (tenant, applicationId) = await ApplicationWithTemplateAsync();
+        await using var page = await browser.OpenAsync();
+        await SignInAsync(page, await PersonAsync(tenant, "interviewer", "Uma Unrated"));
+        var feedbackId = await StartAsync(page, applicationId);
+        var comment = page.Page.GetByLabel("Comment on Problem solving (optional)");
+        await comment.FillAsync("You explained your approach clearly.");
+        await page.Page.GetByRole(AriaRole.Button, new() { Name = "Save draft" }).ClickAsync();
+
+        await Expect(page.Page.Locator("#page-error")).ToBeFocusedAsync();
+        await Expect(page.Page.Locator("#page-error").GetByRole(AriaRole.Link, new() { Name = "Problem solving: rating" })).ToHaveAttributeAsync("href", "#band-problem-solving");
+        var firstBand = page.Page.Locator("#band-problem-solving");
+        await Expect(firstBand).ToHaveAttributeAsync("aria-invalid", "true");
+        await Expect(page.Page.Locator("fieldset.criterion").First).ToHaveAccessibleDescriptionAsync("Choose a rating before writing a comment.");
+        await Expect(comment).ToHaveValueAsync("You explained your approach clearly.");
+        await page.CheckAsync("comment without rating");
+        Assert.Empty((await FeedbackAsync(feedbackId)).Answers);
+    }
+
+    [Fact]
     public async Task The_live_check_answers_a_signed_in_author_with_the_pages_token_only()
     {
         var (tenant, applicationId) = await ApplicationWithTemplateAsync();

@@ -121,8 +121,13 @@ public sealed partial class FormModel(FeedbackAuthoring authoring, FeedbackHubDb
         }
         else
         {
-            foreach (var (criterion, input) in Template.Criteria.Select(c => (c.Key, Input(answers, c.Key))))
-                Inputs[criterion] = input;
+            // Everything comes back as typed, also a comment whose criterion has no rating yet.
+            foreach (var criterion in Template.Criteria)
+            {
+                Inputs[criterion.Key] = Input(answers, criterion.Key) is { Band: not null } input
+                    ? input
+                    : new AnswerInput(null, [], Request.Form[$"comment-{criterion.Key}"].ToString());
+            }
             // The saved findings belong to the saved text; they are shown only where the text is still the same.
             Findings = FeedbackView.FindingsByCriterion(Feedback)
                 .Where(f => Feedback.Answers.FirstOrDefault(a => a.Criterion == f.Key)?.Comment == NullIfBlank(Inputs[f.Key].Comment))
