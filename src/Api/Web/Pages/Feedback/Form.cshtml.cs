@@ -134,14 +134,11 @@ public sealed partial class FormModel(FeedbackAuthoring authoring, FeedbackHubDb
                 .ToDictionary(f => f.Key, f => f.Value, StringComparer.Ordinal);
         }
 
-        Stale = IsStale;
         Error ??= "Check the fields marked below.";
         CollectFieldErrors(answers);
         Response.StatusCode = Stale ? StatusCodes.Status409Conflict : StatusCodes.Status422UnprocessableEntity;
         return Page();
     }
-
-    private bool IsStale { get; set; }
 
     /// <summary>Runs a use case as <see cref="AppPageModel.TryAsync"/> does; a stale version (someone else changed it) and missing acknowledgements get the page's own words.</summary>
     private async Task<bool> RunAsync(Func<Task> work)
@@ -159,8 +156,8 @@ public sealed partial class FormModel(FeedbackAuthoring authoring, FeedbackHubDb
                 throw;
             }
         });
-        IsStale = code == "stale-version";
-        if (IsStale)
+        Stale = code == "stale-version";
+        if (Stale)
             Error = "Someone else changed this feedback after you opened it. Nothing was saved: reload to see their version, then apply your change again.";
         else if (code == "acknowledgement-required")
             Error = "Some warnings are not settled yet: rewrite them, or tick \u201CKeep this wording\u201D where the wording is job-related.";
