@@ -65,6 +65,7 @@ public static class WebApp
     {
         app.MapGet(Prefix + "/assets/{name}", ServeAsset).AllowAnonymous().ExcludeFromDescription();
         app.MapGet("/favicon.ico", () => Results.Redirect(AssetUrl("favicon.svg"))).AllowAnonymous().ExcludeFromDescription();
+        app.MapLiveLanguageCheck();
         app.MapRazorPages();
         // Any other path under /app is the app's 404 page (not the API's 401 for an unknown path).
         app.MapFallback(Prefix + "/{**path}", () => Results.NotFound()).AllowAnonymous().ExcludeFromDescription();

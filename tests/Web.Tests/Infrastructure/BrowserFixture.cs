@@ -41,16 +41,18 @@ public sealed class BrowserFixture : IAsyncLifetime
     /// <summary>
     /// A new page in a fresh browser context (its own cookies and storage: nothing leaks between tests) whose steps are
     /// saved under <c>.local/test/artifacts/screenshots/&lt;TestClass&gt;.&lt;test&gt;[.variant]/</c> (a theory names its
-    /// case in <paramref name="variant"/>). Width 1280 by default; 360 for a small phone.
+    /// case in <paramref name="variant"/>). Width 1280 by default; 360 for a small phone. <paramref name="javaScript"/>
+    /// false: the page's scripts do not run (what works without them).
     /// </summary>
     public async Task<BrowserPage> OpenAsync(
-        int width = 1280, int height = 800, string? variant = null, [CallerFilePath] string testFile = "", [CallerMemberName] string test = "")
+        int width = 1280, int height = 800, string? variant = null, bool javaScript = true, [CallerFilePath] string testFile = "", [CallerMemberName] string test = "")
     {
         var context = await Browser.NewContextAsync(new()
         {
             ViewportSize = new() { Width = width, Height = height },
             Locale = "en-GB",
             TimezoneId = "UTC",
+            JavaScriptEnabled = javaScript,
         });
         context.SetDefaultTimeout(10_000);
         context.SetDefaultNavigationTimeout(15_000);
