@@ -51,7 +51,8 @@ keys = {}
 with open(KEYS_FILE, encoding="utf-8") as f:
     for line in f:
         parts = line.split()
-        if len(parts) >= 3 and parts[0] in ROLES:
+        # Key lines end with the key (fh_...); the demo people's lines (role, email, password) are not keys.
+        if len(parts) >= 3 and parts[0] in ROLES and parts[-1].startswith("fh_"):
             keys[parts[0]] = parts[-1]
 missing = [r for r in ROLES if r not in keys]
 if missing:

@@ -163,9 +163,10 @@ cat <<EOF
 
 ================================================================================
  FeedbackHub is running
+   Web app         $BASE_URL/app/   (sign in as a demo person below)
    Swagger UI      $BASE_URL/swagger
    Health          $BASE_URL/health/ready
-   Demo tenant     "Acme Robotics"; API keys (rotated on every run):
+   Demo tenant     "Acme Robotics"; API keys and people's passwords (new on every run):
 $(while IFS= read -r l; do printf '                   %s\n' "$l"; done <<<"$SEED_OUT")
    Captured email  $STATE/mail/   (one .eml file per message; open with any mail client)
                    SMTP log: $STATE/smtp-log.jsonl
