@@ -19,6 +19,9 @@ public abstract class AppPageModel : PageModel
 
     public PageMessages Messages => new(Error, Notice);
 
+    /// <summary>The rule the last <see cref="TryAsync"/> broke, for pages that word some refusals their own way.</summary>
+    protected DomainException? Refusal { get; private set; }
+
     protected CurrentActor Caller => HttpContext.RequestServices.GetRequiredService<CurrentActor>();
 
     protected Guid TenantId => Caller.TenantId;
@@ -40,6 +43,7 @@ public abstract class AppPageModel : PageModel
         }
         catch (DomainException e) when (e.Kind != DomainErrorKind.NotFound)
         {
+            Refusal = e;
             Error = e.Message;
             foreach (var (field, messages) in e.Errors ?? new Dictionary<string, string[]>())
             {

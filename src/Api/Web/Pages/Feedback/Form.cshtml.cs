@@ -143,19 +143,8 @@ public sealed partial class FormModel(FeedbackAuthoring authoring, FeedbackHubDb
     /// <summary>Runs a use case as <see cref="AppPageModel.TryAsync"/> does; a stale version (someone else changed it) and missing acknowledgements get the page's own words.</summary>
     private async Task<bool> RunAsync(Func<Task> work)
     {
-        string? code = null;
-        var ok = await TryAsync(async () =>
-        {
-            try
-            {
-                await work();
-            }
-            catch (DomainException e)
-            {
-                code = e.Code;
-                throw;
-            }
-        });
+        var ok = await TryAsync(work);
+        var code = Refusal?.Code;
         Stale = code == "stale-version";
         if (Stale)
             Error = "Someone else changed this feedback after you opened it. Nothing was saved: reload to see their version, then apply your change again.";

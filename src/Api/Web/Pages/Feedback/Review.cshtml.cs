@@ -61,19 +61,8 @@ public sealed class ReviewModel(FeedbackAuthoring authoring, FeedbackHubDbContex
 
     private async Task<IActionResult> DecideAsync(Guid id, Func<Task> decide, string notice, CancellationToken ct)
     {
-        DomainErrorKind? refused = null;
-        var ok = await TryAsync(async () =>
-        {
-            try
-            {
-                await decide();
-            }
-            catch (DomainException e)
-            {
-                refused = e.Kind;
-                throw;
-            }
-        });
+        var ok = await TryAsync(decide);
+        var refused = Refusal?.Kind;
         if (ok)
             return Done($"{WebApp.Prefix}/feedback/{id}/review", notice);
         if (!await LoadAsync(id, ct))
