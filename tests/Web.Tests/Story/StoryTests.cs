@@ -153,7 +153,7 @@ public sealed class StoryTests(WebApp web, BrowserFixture browser) : IClassFixtu
     {
         var mail = Assert.Single(await MailSink.WaitForAsync(email));
         var link = Regex.Match(mail.TextBody, Regex.Escape(web.BaseUrl) + @"/app/account/set-password\?\S+").Value;
-        var page = await browser.OpenAsync(variant: variant);
+        var page = await browser.OpenAsync(variant: variant, test: nameof(From_invitation_to_the_candidates_email_without_Swagger_a_UUID_or_JSON));
         await page.GotoAsync(link);
         await page.Page.GetByLabel("New password").FillAsync("a long and memorable passphrase");
         await page.Page.GetByRole(AriaRole.Button, new() { Name = "Save password and sign in" }).ClickAsync();
