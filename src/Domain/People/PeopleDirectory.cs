@@ -55,7 +55,7 @@ public sealed class PeopleDirectory(FeedbackHubDbContext db, UserManager<Person>
         person.ChangeRoles(roles);
         // A personal key never holds more than its person: keys with a role the person lost are revoked.
         var now = time.GetUtcNow();
-        var keys = await db.ApiKeys.IgnoreQueryFilters().Where(k => k.OwnerId == person.Id && k.RevokedAt == null).ToListAsync(ct);
+        var keys = await ActiveKeysOfAsync(person, ct);
         var revoked = keys.Where(k => k.Roles.Except(person.Roles).Any()).ToList();
         foreach (var key in revoked)
             key.Revoke(now);
@@ -75,7 +75,7 @@ public sealed class PeopleDirectory(FeedbackHubDbContext db, UserManager<Person>
             return person;
         var now = time.GetUtcNow();
         person.Remove(now);
-        var keys = await db.ApiKeys.IgnoreQueryFilters().Where(k => k.OwnerId == person.Id && k.RevokedAt == null).ToListAsync(ct);
+        var keys = await ActiveKeysOfAsync(person, ct);
         foreach (var key in keys)
             key.Revoke(now);
         audit.Record(tenantId, by, AuditActions.PersonRemoved, "person", person.Id, new { revokedKeys = keys.Count });
@@ -122,6 +122,10 @@ public sealed class PeopleDirectory(FeedbackHubDbContext db, UserManager<Person>
         await users.SetLockoutEndDateAsync(person, null);
         return (person, result);
     }
+
+    /// <summary>The person's personal API keys that still work (every tenant scope: the person names the tenant).</summary>
+    private Task<List<Model.ApiKey>> ActiveKeysOfAsync(Person person, CancellationToken ct) =>
+        db.ApiKeys.IgnoreQueryFilters().Where(k => k.OwnerId == person.Id && k.RevokedAt == null).ToListAsync(ct);
 
     /// <summary>Queues an email to a person (sent by the worker through the outbox), in the current unit of work.</summary>
     public void QueueEmail(Person person, PersonEmailKind kind, Guid? applicationId, DateTimeOffset now)

@@ -23,7 +23,6 @@ namespace FeedbackHub.Web.Tests.Feedback;
 [Collection(BrowserTests.Name)]
 public sealed class FeedbackFormTests(WebApp web, BrowserFixture browser) : IClassFixture<WebApp>
 {
-    private const string Password = "Correct-horse-battery-9";
     private const string Risky = "she is too old and has young kids";
     private const string Clean = "You explained the trade-offs of your design clearly and tested the edge cases.";
 
@@ -35,7 +34,7 @@ public sealed class FeedbackFormTests(WebApp web, BrowserFixture browser) : ICla
         var recruiterEmail = await PersonAsync(tenant, "recruiter", "Rae Recruiter");
 
         await using var page = await browser.OpenAsync();
-        await SignInAsync(page, interviewerEmail);
+        await page.SignInAsync(web, interviewerEmail);
         var feedbackId = await StartAsync(page, applicationId);
         var comment = page.Page.GetByLabel("Comment on Problem solving (optional)");
         var findings = page.Page.Locator("#findings-problem-solving > li");
@@ -96,7 +95,7 @@ public sealed class FeedbackFormTests(WebApp web, BrowserFixture browser) : ICla
 
         // A recruiter reviews the email exactly as the candidate will get it, and approves.
         await using var reviewer = await browser.OpenAsync(variant: "recruiter");
-        await SignInAsync(reviewer, recruiterEmail);
+        await reviewer.SignInAsync(web, recruiterEmail);
         await reviewer.GotoAsync(web.Url($"/app/feedback/{feedbackId}/review"));
         await Expect(reviewer.Page.GetByRole(AriaRole.Heading, new() { Level = 1 })).ToHaveTextAsync("Review feedback for Ada Lovelace");
         var preview = reviewer.Page.Locator("#preview-text");
@@ -125,7 +124,7 @@ public sealed class FeedbackFormTests(WebApp web, BrowserFixture browser) : ICla
         var (tenant, applicationId) = await ApplicationWithTemplateAsync();
         var email = await PersonAsync(tenant, "recruiter", "Rob Recruiter");
         await using var page = await browser.OpenAsync();
-        await SignInAsync(page, email);
+        await page.SignInAsync(web, email);
         var feedbackId = await StartAsync(page, applicationId);
         await RateEveryCriterionAsync(page);
         await page.Page.GetByRole(AriaRole.Button, new() { Name = "Submit for approval" }).ClickAsync();
@@ -149,7 +148,7 @@ public sealed class FeedbackFormTests(WebApp web, BrowserFixture browser) : ICla
         var (tenant, applicationId) = await ApplicationWithTemplateAsync();
         var email = await PersonAsync(tenant, "interviewer", "Ian Interviewer");
         await using var page = await browser.OpenAsync();
-        await SignInAsync(page, email);
+        await page.SignInAsync(web, email);
         var feedbackId = await StartAsync(page, applicationId);
         await RateEveryCriterionAsync(page);
         var comment = page.Page.GetByLabel("Comment on Problem solving (optional)");
@@ -177,7 +176,7 @@ public sealed class FeedbackFormTests(WebApp web, BrowserFixture browser) : ICla
         var (tenant, applicationId) = await ApplicationWithTemplateAsync();
         var email = await PersonAsync(tenant, "interviewer", "Pia Phone");
         await using var page = await browser.OpenAsync(width: 360, height: 740);
-        await SignInAsync(page, email);
+        await page.SignInAsync(web, email);
         await StartAsync(page, applicationId);
         await RateEveryCriterionAsync(page);
         await page.Page.GetByLabel("Comment on Problem solving (optional)").FillAsync(Risky);
@@ -192,7 +191,7 @@ public sealed class FeedbackFormTests(WebApp web, BrowserFixture browser) : ICla
         // Screenshots only: axe runs as script in the page, which is what is off here (the same pages pass axe above).
         var (tenant, applicationId) = await ApplicationWithTemplateAsync();
         await using var page = await browser.OpenAsync(javaScript: false);
-        await SignInAsync(page, await PersonAsync(tenant, "interviewer", "Noa Noscript"));
+        await page.SignInAsync(web, await PersonAsync(tenant, "interviewer", "Noa Noscript"));
         var feedbackId = await StartAsync(page, applicationId, script: false);
         await RateEveryCriterionAsync(page);
         await page.Page.GetByLabel("Comment on Problem solving (optional)").FillAsync("Another candidate was stronger in system design.");
@@ -223,14 +222,14 @@ public sealed class FeedbackFormTests(WebApp web, BrowserFixture browser) : ICla
     {
         var (tenant, applicationId) = await ApplicationWithTemplateAsync();
         await using var author = await browser.OpenAsync();
-        await SignInAsync(author, await PersonAsync(tenant, "interviewer", "Ada Author"));
+        await author.SignInAsync(web, await PersonAsync(tenant, "interviewer", "Ada Author"));
         var feedbackId = await StartAsync(author, applicationId);
         await RateEveryCriterionAsync(author);
         await author.Page.GetByRole(AriaRole.Button, new() { Name = "Submit for approval" }).ClickAsync();
         await Expect(author.Page.GetByRole(AriaRole.Status).Filter(new() { HasText = "Submitted for approval" })).ToBeVisibleAsync();
 
         await using var reviewer = await browser.OpenAsync(variant: "legal");
-        await SignInAsync(reviewer, await PersonAsync(tenant, "legal", "Lou Legal"));
+        await reviewer.SignInAsync(web, await PersonAsync(tenant, "legal", "Lou Legal"));
         await reviewer.GotoAsync(web.Url($"/app/feedback/{feedbackId}/review"));
         await reviewer.Page.GetByRole(AriaRole.Button, new() { Name = "Request changes" }).ClickAsync();
         var comment = reviewer.Page.GetByLabel("What should change?");
@@ -260,7 +259,7 @@ public sealed class FeedbackFormTests(WebApp web, BrowserFixture browser) : ICla
 
         var other = await web.Api.CreateTenantAsync();
         await using var page = await browser.OpenAsync();
-        await SignInAsync(page, await PersonAsync(other, "recruiter", "Oscar Other"));
+        await page.SignInAsync(web, await PersonAsync(other, "recruiter", "Oscar Other"));
         await page.GotoAsync(web.Url($"/app/feedback/{started.Id}"), expectedStatus: 404);
         await page.CheckAsync("form of another tenant");
         await page.GotoAsync(web.Url($"/app/feedback/{started.Id}/review"), expectedStatus: 404);
@@ -272,7 +271,7 @@ public sealed class FeedbackFormTests(WebApp web, BrowserFixture browser) : ICla
     {
         var (tenant, applicationId) = await ApplicationWithTemplateAsync();
         await using var page = await browser.OpenAsync();
-        await SignInAsync(page, await PersonAsync(tenant, "interviewer", "Uma Unrated"));
+        await page.SignInAsync(web, await PersonAsync(tenant, "interviewer", "Uma Unrated"));
         var feedbackId = await StartAsync(page, applicationId);
         var comment = page.Page.GetByLabel("Comment on Problem solving (optional)");
         await comment.FillAsync("You explained your approach clearly.");
@@ -294,7 +293,7 @@ public sealed class FeedbackFormTests(WebApp web, BrowserFixture browser) : ICla
         var (tenant, applicationId) = await ApplicationWithTemplateAsync();
         var url = web.Url(LiveCheckPath);
         await using var author = await browser.OpenAsync();
-        await SignInAsync(author, await PersonAsync(tenant, "interviewer", "Tom Token"));
+        await author.SignInAsync(web, await PersonAsync(tenant, "interviewer", "Tom Token"));
         await author.GotoAsync(web.Url($"/app/applications/{applicationId}/feedback"));
         var token = await author.Page.Locator("meta[name=csrf-token]").GetAttributeAsync("content");
 
@@ -307,7 +306,7 @@ public sealed class FeedbackFormTests(WebApp web, BrowserFixture browser) : ICla
         Assert.Equal(400, withoutToken.Status);
 
         await using var lawyer = await browser.OpenAsync(variant: "legal");
-        await SignInAsync(lawyer, await PersonAsync(tenant, "legal", "Lee Legal"));
+        await lawyer.SignInAsync(web, await PersonAsync(tenant, "legal", "Lee Legal"));
         Assert.Equal(403, (await lawyer.Page.APIRequest.PostAsync(url, new() { DataObject = new { text = Risky } })).Status);
 
         // An API key is no session: integrations use POST /v1/language/check.
@@ -320,13 +319,7 @@ public sealed class FeedbackFormTests(WebApp web, BrowserFixture browser) : ICla
     private async Task<(TestTenant Tenant, Guid ApplicationId)> ApplicationWithTemplateAsync()
     {
         var tenant = await web.Api.CreateTenantAsync();
-        var recruiter = await tenant.ClientAsync("recruiter");
-        var legal = await tenant.ClientAsync("legal");
-        var (name, content) = ExampleTemplates.Engineering;
-        var created = await (await recruiter.PostJsonAsync("/v1/templates", TemplateRequest.From(name, "en", content)))
-            .ReadAsync<TemplateVersionResponse>(HttpStatusCode.Created);
-        (await recruiter.PostAsync($"/v1/templates/{created.TemplateId}/versions/1/submit", null)).EnsureSuccessStatusCode();
-        (await legal.PostAsync($"/v1/templates/{created.TemplateId}/versions/1/publish", null)).EnsureSuccessStatusCode();
+        await AppSteps.PublishEngineeringTemplateAsync(tenant);
         return (tenant, await ApplicationSteps.ApplicationAsync(tenant));
     }
 
@@ -336,26 +329,8 @@ public sealed class FeedbackFormTests(WebApp web, BrowserFixture browser) : ICla
         return await db.Templates.IgnoreQueryFilters().Where(t => t.TenantId == tenant.Id).Select(t => t.Id).SingleAsync();
     }
 
-    /// <summary>A person who has joined (chosen a password), created as the set-password page would leave them.</summary>
-    private async Task<string> PersonAsync(TestTenant tenant, string role, string name)
-    {
-        using var scope = web.Api.Services.CreateScope();
-        scope.ServiceProvider.GetRequiredService<HttpTenantScope>().SystemAccess = true;
-        var users = scope.ServiceProvider.GetRequiredService<UserManager<Person>>();
-        var email = $"{role}-{Guid.NewGuid():N}@example.test";
-        var result = await users.CreateAsync(Person.Invite(tenant.Id, email, name, [role], "test", DateTimeOffset.UtcNow), Password);
-        Assert.True(result.Succeeded, string.Join("; ", result.Errors.Select(e => e.Description)));
-        return email;
-    }
-
-    private async Task SignInAsync(BrowserPage page, string email)
-    {
-        await page.GotoAsync(web.Url("/app/sign-in"));
-        await page.Page.GetByLabel("Email").FillAsync(email);
-        await page.Page.GetByLabel("Password").FillAsync(Password);
-        await page.Page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
-        await Expect(page.Page).Not.ToHaveURLAsync(new Regex("/app/sign-in"));
-    }
+    private static async Task<string> PersonAsync(TestTenant tenant, string role, string name) =>
+        (await PeopleSteps.JoinedAsync(tenant, name, role)).Email;
 
     /// <summary>Starts feedback from the application's start page; returns its id from the form's address.</summary>
     private async Task<Guid> StartAsync(BrowserPage page, Guid applicationId, bool script = true)

@@ -20,7 +20,7 @@ public sealed class AccountTests(WebApp web, BrowserFixture browser) : IClassFix
         var email = MailSink.NewAddress("ivy");
 
         await using var adminPage = await browser.OpenAsync(variant: "admin");
-        await SignInAsync(adminPage, admin.Email);
+        await adminPage.SignInAsync(web, admin.Email);
         await adminPage.CheckAsync("my work (admin)");
         await adminPage.Page.GetByRole(AriaRole.Link, new() { Name = "People" }).ClickAsync();
         await Expect(adminPage.Page.GetByRole(AriaRole.Heading, new() { Level = 1 })).ToHaveTextAsync("People");
@@ -94,7 +94,7 @@ public sealed class AccountTests(WebApp web, BrowserFixture browser) : IClassFix
         var tenant = await web.Api.CreateTenantAsync();
         var person = await PeopleSteps.JoinedAsync(tenant, "Ivy Interviewer", "interviewer");
         await using var page = await browser.OpenAsync();
-        await SignInAsync(page, person.Email);
+        await page.SignInAsync(web, person.Email);
 
         Assert.Equal(HttpStatusCode.NoContent, (await tenant.Admin.DeleteAsync($"/v1/people/{person.Id}")).StatusCode);
         await page.Page.GotoAsync(web.Url("/app/settings"));
@@ -111,7 +111,7 @@ public sealed class AccountTests(WebApp web, BrowserFixture browser) : IClassFix
         var theirApplication = await ApplicationSteps.ApplicationAsync(theirs, "Other", "Tenant Engineer");
         var admin = await PeopleSteps.JoinedAsync(mine, "Avery Admin", "admin", "recruiter");
         await using var page = await browser.OpenAsync();
-        await SignInAsync(page, admin.Email);
+        await page.SignInAsync(web, admin.Email);
 
         await page.GotoAsync(web.Url($"/app/applications/{theirApplication}"), expectedStatus: 404);
         await Expect(page.Page.GetByRole(AriaRole.Heading, new() { Level = 1 })).ToHaveTextAsync("Not found");
@@ -133,15 +133,6 @@ public sealed class AccountTests(WebApp web, BrowserFixture browser) : IClassFix
         var answer = await withKey.GetAsync("/app/people");
         Assert.Equal("/app/sign-in", answer.RequestMessage!.RequestUri!.AbsolutePath);
         Assert.DoesNotContain("Everyone in your organisation", await answer.Content.ReadAsStringAsync());
-    }
-
-    private async Task SignInAsync(BrowserPage page, string email)
-    {
-        await page.GotoAsync(web.Url("/app/sign-in"));
-        await page.Page.GetByLabel("Email").FillAsync(email);
-        await page.Page.GetByLabel("Password").FillAsync(PeopleSteps.Password);
-        await page.Page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
-        await Expect(page.Page.GetByRole(AriaRole.Heading, new() { Level = 1 })).ToHaveTextAsync("My work");
     }
 
     private async Task<string> FailedSignInAsync(BrowserPage page, string email, string password)

@@ -28,12 +28,12 @@ public sealed class StoryTests(WebApp web, BrowserFixture browser) : IClassFixtu
     {
         await web.WorkerAsync();
         var tenant = await web.Api.CreateTenantAsync("Story Robotics", TenantSettings.Default with { CoolingOffDelay = TimeSpan.Zero });
-        await PublishEngineeringTemplateAsync(tenant);
+        await AppSteps.PublishEngineeringTemplateAsync(tenant);
         var admin = await PeopleSteps.JoinedAsync(tenant, "Avery Admin", "admin");
 
         // The admin invites two colleagues; both join from the emailed links.
         await using var adminPage = await browser.OpenAsync(variant: "admin");
-        await SignInAsync(adminPage, admin.Email, PeopleSteps.Password);
+        await adminPage.SignInAsync(web, admin.Email);
         var interviewerEmail = MailSink.NewAddress("ivy");
         var recruiterEmail = MailSink.NewAddress("rae");
         await InviteAsync(adminPage, "Ivy Interviewer", interviewerEmail, "interviewer: writes feedback");
@@ -117,26 +117,6 @@ public sealed class StoryTests(WebApp web, BrowserFixture browser) : IClassFixtu
     }
 
     private static string Normalize(string text) => Regex.Replace(text.Replace("\r\n", "\n", StringComparison.Ordinal), @"[ \t]+\n", "\n").Trim();
-
-    private static async Task PublishEngineeringTemplateAsync(TestTenant tenant)
-    {
-        var author = await tenant.ClientAsync("recruiter");
-        var legal = await tenant.ClientAsync("legal");
-        var (name, content) = ExampleTemplates.Engineering;
-        var created = await (await author.PostJsonAsync("/v1/templates", TemplateRequest.From(name, "en", content)))
-            .ReadAsync<TemplateVersionResponse>(HttpStatusCode.Created);
-        (await author.PostAsync($"/v1/templates/{created.TemplateId}/versions/1/submit", null)).EnsureSuccessStatusCode();
-        (await legal.PostAsync($"/v1/templates/{created.TemplateId}/versions/1/publish", null)).EnsureSuccessStatusCode();
-    }
-
-    private async Task SignInAsync(BrowserPage page, string email, string password)
-    {
-        await page.GotoAsync(web.Url("/app/sign-in"));
-        await page.Page.GetByLabel("Email").FillAsync(email);
-        await page.Page.GetByLabel("Password").FillAsync(password);
-        await page.Page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
-        await Expect(page.Page.GetByRole(AriaRole.Heading, new() { Level = 1 })).ToHaveTextAsync("My work");
-    }
 
     private static async Task InviteAsync(BrowserPage page, string name, string email, string roleLabel)
     {
