@@ -1,5 +1,6 @@
 using FeedbackHub.Domain.Auditing;
 using FeedbackHub.Domain.Model;
+using FeedbackHub.Domain.People;
 using FeedbackHub.Domain.Persistence;
 using Microsoft.EntityFrameworkCore;
 
@@ -175,8 +176,8 @@ public static class HostCommands
 
     /// <summary>
     /// <c>rekey-secrets</c>: after <c>Webhooks:SecretKey</c> was replaced and the old key moved to
-    /// <c>Webhooks:PreviousSecretKeys</c>, re-seals every webhook secret, every tenant's DKIM private key and the audit
-    /// checkpoint-signing keys under the new
+    /// <c>Webhooks:PreviousSecretKeys</c>, re-seals every webhook secret, every tenant's DKIM private key, the audit
+    /// checkpoint-signing keys and people's authenticator keys under the new
     /// key (the secrets, the keys and their DNS records do not change). Exit 0 when everything is now under the current
     /// key; 1 when some open with no configured key (listed).
     /// </summary>
@@ -188,6 +189,7 @@ public static class HostCommands
         var webhooks = await WebhookSecretRekeying.RunAsync(db, box);
         var dkim = await DkimKeyRekeying.RunAsync(db, box);
         var audit = await AuditSigningKeyRekeying.RunAsync(db, box);
+        var authenticators = await AuthenticatorKeyRekeying.RunAsync(db, box);
         var name = args.Length > 0 ? args[0] : "rekey-secrets";
         await output.WriteLineAsync(
             $"{name}: webhook secrets: {webhooks.Resealed} re-sealed under the current key, {webhooks.AlreadyCurrent} already current, "
@@ -197,10 +199,12 @@ public static class HostCommands
         await output.WriteLineAsync(
             $"{name}: audit checkpoint-signing keys: {audit.Resealed} re-sealed, {audit.AlreadyCurrent} already current, {audit.Unreadable} unreadable"
             + (audit.Unreadable > 0 ? " (replaced by a new signing key at the next sealing run; checkpoints they signed still verify)." : "."));
-        if (webhooks.Unreadable.Count == 0 && dkim.Unreadable.Count == 0)
+        await output.WriteLineAsync(
+            $"{name}: authenticator keys (two-step sign-in): {authenticators.Resealed} re-sealed, {authenticators.AlreadyCurrent} already current, {authenticators.Unreadable.Count} unreadable.");
+        if (webhooks.Unreadable.Count == 0 && dkim.Unreadable.Count == 0 && authenticators.Unreadable.Count == 0)
         {
-            if (webhooks.Resealed + webhooks.AlreadyCurrent + dkim.Resealed + dkim.AlreadyCurrent > 0)
-                await output.WriteLineAsync("Every webhook secret, DKIM key and audit signing key is sealed under Webhooks:SecretKey; Webhooks:PreviousSecretKeys can be removed.");
+            if (webhooks.Resealed + webhooks.AlreadyCurrent + dkim.Resealed + dkim.AlreadyCurrent + authenticators.Resealed + authenticators.AlreadyCurrent > 0)
+                await output.WriteLineAsync("Every webhook secret, DKIM key, audit signing key and authenticator key is sealed under Webhooks:SecretKey; Webhooks:PreviousSecretKeys can be removed.");
             return 0;
         }
 
@@ -220,6 +224,16 @@ public static class HostCommands
                 + "Webhooks:PreviousSecretKeys and run again, or have the tenant's admin set or generate a new key, or remove it):");
             foreach (var id in dkim.Unreadable)
                 await error.WriteLineAsync($"  tenant {id}");
+        }
+
+        if (authenticators.Unreadable.Count > 0)
+        {
+            await error.WriteLineAsync(
+                "These people's authenticator keys open with no configured key, so their authenticator codes fail (add the key they were "
+                + "sealed with to Webhooks:PreviousSecretKeys and run again, or have each sign in with a recovery code and set up their app "
+                + "again, or have an admin turn two-step sign-in off for them):");
+            foreach (var id in authenticators.Unreadable)
+                await error.WriteLineAsync($"  person {id}");
         }
 
         return 1;

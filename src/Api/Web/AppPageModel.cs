@@ -30,6 +30,9 @@ public abstract class AppPageModel : PageModel
 
     public bool Can(params string[] roles) => roles.Any(User.IsInRole);
 
+    /// <summary>Whether a field has an error to show beside it (and so <c>aria-invalid</c>).</summary>
+    public bool HasError(string key) => ModelState.TryGetValue(key, out var entry) && entry.Errors.Count > 0;
+
     /// <summary>
     /// Runs a use case; a refused one (a rule, a stale version, a missing right) becomes the page's error and field
     /// errors beside their fields; a missing resource is the 404 page.

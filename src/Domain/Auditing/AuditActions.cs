@@ -30,6 +30,10 @@ public static class AuditActions
     public const string PersonRemoved = "person.removed";
     public const string PersonPasswordResetRequested = "person.password-reset-requested";
     public const string PersonPasswordReset = "person.password-reset";
+    public const string PersonPasswordChanged = "person.password-changed";
+    public const string PersonTwoStepOn = "person.two-step-on";
+    public const string PersonTwoStepOff = "person.two-step-off";
+    public const string PersonRecoveryCodesRenewed = "person.recovery-codes-renewed";
     public const string PersonEmailSent = "person-email.sent";
     public const string PersonEmailFailed = "person-email.failed";
     public const string PersonEmailCancelled = "person-email.cancelled";

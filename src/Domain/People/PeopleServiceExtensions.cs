@@ -28,6 +28,7 @@ public static class PeopleServiceExtensions
         services.Configure<DataProtectionTokenProviderOptions>(o => o.TokenLifespan = LinkLifetime);
         services.AddScoped<PeopleDirectory>();
         services.AddScoped<PersonNotifications>();
+        services.AddScoped<PersonSecurity>();
         return services.AddIdentityCore<Person>(o =>
             {
                 o.User.RequireUniqueEmail = true;
@@ -42,7 +43,7 @@ public static class PeopleServiceExtensions
                 o.Lockout.MaxFailedAccessAttempts = 5;
                 o.Lockout.DefaultLockoutTimeSpan = TimeSpan.FromMinutes(15);
             })
-            .AddEntityFrameworkStores<FeedbackHubDbContext>()
+            .AddUserStore<PersonStore>()
             .AddDefaultTokenProviders();
     }
 }

@@ -5,7 +5,9 @@ using FeedbackHub.Api.Infrastructure;
 using FeedbackHub.Api.Tests.Authoring;
 using FeedbackHub.Domain.People;
 using FeedbackHub.Tests;
+using Microsoft.AspNetCore.Identity;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace FeedbackHub.Api.Tests.People;
 
@@ -156,6 +158,63 @@ public sealed class PeopleTests(ApiFactory api) : IClassFixture<ApiFactory>
         await using var db = api.Database.CreateDbContext();
         Assert.Equal(2, await db.PersonEmails.CountAsync(e => e.PersonId == invited.Id));
     }
+
+    [Fact]
+    public async Task Two_step_secrets_are_sealed_and_hashed_recovery_codes_work_once_and_an_admin_can_turn_two_step_off()
+    {
+        var tenant = await api.CreateTenantAsync();
+        var other = await api.CreateTenantAsync();
+        var joined = await PeopleSteps.JoinedAsync(tenant, "Tess Twostep", "interviewer");
+        string key;
+        IReadOnlyList<string> codes;
+        await using (var scope = api.Services.CreateAsyncScope())
+        {
+            var users = scope.ServiceProvider.GetRequiredService<UserManager<Person>>();
+            var security = scope.ServiceProvider.GetRequiredService<PersonSecurity>();
+            var person = (await users.FindByIdAsync(joined.Id.ToString()))!;
+            var setup = await security.AuthenticatorSetupAsync(person);
+            key = setup.Key.Replace(" ", string.Empty, StringComparison.Ordinal).ToUpperInvariant();
+            Assert.StartsWith("otpauth://totp/FeedbackHub%3A", setup.Uri, StringComparison.Ordinal);
+            Assert.Contains($"secret={key}", setup.Uri, StringComparison.Ordinal);
+            Assert.Equal(setup, await security.AuthenticatorSetupAsync(person)); // the same key until it is on
+
+            Assert.Null(await security.TurnOnTwoStepAsync(person, "12345")); // not a code
+            Assert.False(person.TwoFactorEnabled);
+            codes = (await security.TurnOnTwoStepAsync(person, AuthenticatorCode(key)))!;
+            Assert.Equal(PersonSecurity.RecoveryCodeCount, codes.Distinct().Count());
+            Assert.True(person.TwoFactorEnabled);
+
+            // A code works once, typed in lower case and without its dash too.
+            Assert.True(await users.RedeemTwoFactorRecoveryCodeAsync(person, codes[0].ToLowerInvariant().Replace("-", string.Empty, StringComparison.Ordinal)) is { Succeeded: true });
+            Assert.False((await users.RedeemTwoFactorRecoveryCodeAsync(person, codes[0])).Succeeded);
+            Assert.Equal(PersonSecurity.RecoveryCodeCount - 1, await users.CountRecoveryCodesAsync(person));
+        }
+
+        // Neither the key nor any recovery code is stored as it is.
+        await using (var db = api.Database.CreateDbContext())
+        {
+            var stored = await db.Set<IdentityUserToken<Guid>>().Where(t => t.UserId == joined.Id).ToListAsync();
+            Assert.Equal([PersonStore.AuthenticatorKeyName, PersonStore.RecoveryCodesName], stored.Select(t => t.Name).Order().ToArray());
+            Assert.All(stored, t => Assert.DoesNotContain(key, t.Value!, StringComparison.OrdinalIgnoreCase));
+            Assert.All(codes, c => Assert.All(stored, t => Assert.DoesNotContain(c.Replace("-", string.Empty, StringComparison.Ordinal), t.Value!.Replace("-", string.Empty, StringComparison.Ordinal), StringComparison.OrdinalIgnoreCase)));
+        }
+
+        Assert.True((await (await tenant.Admin.GetAsync($"/v1/people/{joined.Id}")).ReadAsync<PersonResponse>()).TwoStep);
+        var interviewer = await tenant.ClientAsync("interviewer");
+        await (await interviewer.DeleteAsync($"/v1/people/{joined.Id}/two-step")).AssertProblemAsync(HttpStatusCode.Forbidden);
+        await (await other.Admin.DeleteAsync($"/v1/people/{joined.Id}/two-step")).AssertProblemAsync(HttpStatusCode.NotFound);
+        var off = await (await tenant.Admin.DeleteAsync($"/v1/people/{joined.Id}/two-step")).ReadAsync<PersonResponse>();
+        Assert.False(off.TwoStep);
+        await using (var db = api.Database.CreateDbContext())
+        {
+            Assert.False(await db.Set<IdentityUserToken<Guid>>().AnyAsync(t => t.UserId == joined.Id));
+            Assert.True(await db.AuditEvents.AnyAsync(e => e.SubjectId == joined.Id && e.Action == "person.two-step-off"));
+            Assert.True(await db.AuditEvents.AnyAsync(e => e.SubjectId == joined.Id && e.Action == "person.two-step-on" && e.ActorId == joined.Id));
+        }
+    }
+
+    /// <summary>The code an authenticator app shows now (RFC 6238, 30 s, 6 digits).</summary>
+    internal static string AuthenticatorCode(string key) => new OtpNet.Totp(OtpNet.Base32Encoding.ToBytes(key.Replace(" ", string.Empty, StringComparison.Ordinal))).ComputeTotp();
 
     private static string Email(string name) => PeopleSteps.NewEmail(name);
 

@@ -7,7 +7,10 @@ using FeedbackHub.Domain.Email;
 using FeedbackHub.Domain.Model;
 using FeedbackHub.Domain.Webhooks;
 using FeedbackHub.Tests;
+using FeedbackHub.Domain.People;
+using Microsoft.AspNetCore.Identity;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace FeedbackHub.Api.Tests.Settings;
 
@@ -94,6 +97,50 @@ public sealed class DkimKeyRekeyTests(DkimRekeyFixture fixture) : IClassFixture<
         Assert.Contains("DKIM keys: 0 re-sealed under the current key, 1 already current, 0 unreadable", output, StringComparison.Ordinal);
         Assert.Contains("Webhooks:PreviousSecretKeys can be removed", output, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task Rekey_reseals_authenticator_keys_and_names_the_people_whose_key_no_key_opens()
+    {
+        var api = fixture.Api;
+        var tenant = await api.CreateTenantAsync();
+        var kept = await PeopleSteps.JoinedAsync(tenant, "Kim Kept", "recruiter");
+        var lost = await PeopleSteps.JoinedAsync(tenant, "Lou Lost", "recruiter");
+        var old = new WebhookSecretBox(Convert.FromBase64String(fixture.OldKey));
+        const string Key = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
+        await using (var db = api.Database.CreateDbContext())
+        {
+            db.Set<IdentityUserToken<Guid>>().Add(Token(kept.Id, PersonStore.Seal(old, kept.Id, Key)));
+            db.Set<IdentityUserToken<Guid>>().Add(Token(lost.Id, PersonStore.Seal(new WebhookSecretBox(RandomNumberGenerator.GetBytes(32)), lost.Id, Key)));
+            await db.SaveChangesAsync();
+        }
+
+        var (exit, output, error) = await RekeyAsync("rekey-secrets");
+        Assert.Equal(1, exit);
+        Assert.Contains("authenticator keys (two-step sign-in): 1 re-sealed, 0 already current, 1 unreadable.", output, StringComparison.Ordinal);
+        Assert.Contains($"person {lost.Id}", error, StringComparison.Ordinal);
+        Assert.DoesNotContain(kept.Id.ToString(), error, StringComparison.Ordinal);
+        await using (var scope = api.Services.CreateAsyncScope())
+        {
+            var users = scope.ServiceProvider.GetRequiredService<UserManager<FeedbackHub.Domain.People.Person>>();
+            Assert.Equal(Key, await users.GetAuthenticatorKeyAsync((await users.FindByIdAsync(kept.Id.ToString()))!)); // same key, new seal
+        }
+
+        // The remedy the message names: an admin turns two-step sign-in off for the person; then everything is current.
+        await using (var db = api.Database.CreateDbContext())
+        {
+            var person = await db.People.SingleAsync(p => p.Id == lost.Id);
+            person.TwoFactorEnabled = true;
+            await db.SaveChangesAsync();
+        }
+
+        (await tenant.Admin.DeleteAsync($"/v1/people/{lost.Id}/two-step")).EnsureSuccessStatusCode();
+        (_, output, error) = await RekeyAsync("rekey-secrets");
+        Assert.Contains("authenticator keys (two-step sign-in): 0 re-sealed, 1 already current, 0 unreadable.", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("person ", error, StringComparison.Ordinal);
+    }
+
+    private static IdentityUserToken<Guid> Token(Guid personId, string value) =>
+        new() { UserId = personId, LoginProvider = PersonStore.TokenProvider, Name = PersonStore.AuthenticatorKeyName, Value = value };
 
     private async Task<(int Exit, string Output, string Error)> RekeyAsync(string command)
     {

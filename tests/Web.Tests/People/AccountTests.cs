@@ -135,6 +135,95 @@ public sealed class AccountTests(WebApp web, BrowserFixture browser) : IClassFix
         Assert.DoesNotContain("Everyone in your organisation", await answer.Content.ReadAsStringAsync());
     }
 
+    [Fact]
+    public async Task A_person_turns_on_two_step_sign_in_and_then_signs_in_with_the_app_code_or_a_recovery_code_once()
+    {
+        var tenant = await web.Api.CreateTenantAsync();
+        var person = await PeopleSteps.JoinedAsync(tenant, "Tess Twostep", "recruiter");
+        await using var page = await browser.OpenAsync(variant: "two-step");
+        await page.SignInAsync(web, person.Email);
+        await page.Page.GetByRole(AriaRole.Link, new() { Name = "Settings" }).ClickAsync();
+        await Expect(page.Page.GetByTestId("two-step-state")).ToContainTextAsync("Off");
+        await page.CheckAsync("settings");
+        await page.Page.GetByRole(AriaRole.Link, new() { Name = "Set up two-step sign-in" }).ClickAsync();
+        await Expect(page.Page.GetByRole(AriaRole.Heading, new() { Level = 1 })).ToHaveTextAsync("Two-step sign-in");
+        await Expect(page.Page.GetByRole(AriaRole.Img, new() { NameRegex = new Regex("QR code") })).ToBeVisibleAsync();
+        var key = await page.Page.GetByTestId("authenticator-key").InnerTextAsync();
+        await page.CheckAsync("two-step setup");
+
+        // A wrong code leaves it off, with the error beside the field.
+        await page.Page.GetByLabel("Code from your app").FillAsync(WrongCode(key));
+        await page.Page.GetByRole(AriaRole.Button, new() { Name = "Turn on two-step sign-in" }).ClickAsync();
+        await Expect(page.Page.GetByLabel("Code from your app")).ToHaveAttributeAsync("aria-invalid", "true");
+        await Expect(page.Page.Locator("#code-error")).ToContainTextAsync("not right");
+        await page.CheckAsync("two-step wrong code");
+
+        await page.Page.GetByLabel("Code from your app").FillAsync(Code(key));
+        await page.Page.GetByRole(AriaRole.Button, new() { Name = "Turn on two-step sign-in" }).ClickAsync();
+        await Expect(page.Page.GetByRole(AriaRole.Status)).ToContainTextAsync("Two-step sign-in is on");
+        var codes = await page.Page.GetByTestId("recovery-codes").Locator("code").AllInnerTextsAsync();
+        Assert.Equal(10, codes.Count);
+        await page.CheckAsync("recovery codes");
+
+        // This session stays signed in; a new sign-in now asks for the app's code after the password.
+        await page.GotoAsync(web.Url("/app/settings"));
+        await Expect(page.Page.GetByTestId("two-step-state")).ToContainTextAsync("On");
+        await SignOutAsync(page);
+        await PasswordAsync(page, person.Email);
+        await Expect(page.Page.GetByRole(AriaRole.Heading, new() { Level = 1 })).ToHaveTextAsync("Two-step sign-in");
+        await page.CheckAsync("two-step sign-in");
+        await page.Page.GetByLabel("Code from your authenticator app").FillAsync(WrongCode(key));
+        await page.Page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
+        await Expect(page.Page.GetByRole(AriaRole.Alert)).ToContainTextAsync("not right");
+        await page.Page.GetByLabel("Code from your authenticator app").FillAsync(Code(key));
+        await page.Page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
+        await Expect(page.Page.GetByRole(AriaRole.Heading, new() { Level = 1 })).ToHaveTextAsync("My work");
+
+        // A recovery code instead of the app, once.
+        for (var attempt = 0; attempt < 2; attempt++)
+        {
+            await SignOutAsync(page);
+            await PasswordAsync(page, person.Email);
+            await page.Page.GetByRole(AriaRole.Link, new() { Name = "No access to your app? Use a recovery code" }).ClickAsync();
+            await page.Page.GetByLabel("Recovery code").FillAsync(codes[0].ToLowerInvariant());
+            await page.Page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
+            if (attempt == 0)
+            {
+                await Expect(page.Page.GetByRole(AriaRole.Heading, new() { Level = 1 })).ToHaveTextAsync("My work");
+                await Expect(page.Page.GetByRole(AriaRole.Status)).ToContainTextAsync("recovery code");
+            }
+            else
+            {
+                await Expect(page.Page.GetByRole(AriaRole.Alert)).ToContainTextAsync("already used");
+                await page.CheckAsync("recovery code used twice");
+            }
+        }
+
+        // Without the password first, the two-step page sends back to sign in.
+        await using var stranger = await browser.OpenAsync(variant: "stranger");
+        await stranger.Page.GotoAsync(web.Url("/app/sign-in/two-step"));
+        await Expect(stranger.Page.GetByRole(AriaRole.Heading, new() { Level = 1 })).ToHaveTextAsync("Sign in");
+    }
+
+    /// <summary>The code an authenticator app shows now (RFC 6238), and one it does not.</summary>
+    private static string Code(string key) => new OtpNet.Totp(OtpNet.Base32Encoding.ToBytes(key.Replace(" ", string.Empty, StringComparison.Ordinal).ToUpperInvariant())).ComputeTotp();
+
+    private static string WrongCode(string key) => ((int.Parse(Code(key), System.Globalization.CultureInfo.InvariantCulture) + 500_000) % 1_000_000).ToString("D6", System.Globalization.CultureInfo.InvariantCulture);
+
+    private static async Task SignOutAsync(BrowserPage page)
+    {
+        await page.Page.GetByRole(AriaRole.Button, new() { Name = "Sign out" }).ClickAsync();
+        await Expect(page.Page.GetByRole(AriaRole.Heading, new() { Level = 1 })).ToHaveTextAsync("You are signed out");
+    }
+
+    private async Task PasswordAsync(BrowserPage page, string email)
+    {
+        await page.Page.GotoAsync(web.Url("/app/sign-in"));
+        await page.Page.GetByLabel("Email").FillAsync(email);
+        await page.Page.GetByLabel("Password").FillAsync(PeopleSteps.Password);
+        await page.Page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
+    }
+
     private async Task<string> FailedSignInAsync(BrowserPage page, string email, string password)
     {
         await page.Page.GotoAsync(web.Url("/app/sign-in"));

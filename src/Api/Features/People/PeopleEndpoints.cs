@@ -29,10 +29,11 @@ public enum PersonStatus
 
 public sealed record PersonResponse(
     Guid Id, string Email, string DisplayName, [property: ApiValues(typeof(Roles))] IReadOnlyList<string> Roles,
-    [property: ApiValues(typeof(PersonStatus))] string Status, DateTimeOffset CreatedAt, string CreatedBy, DateTimeOffset? RemovedAt)
+    [property: ApiValues(typeof(PersonStatus))] string Status, bool TwoStep, DateTimeOffset CreatedAt, string CreatedBy, DateTimeOffset? RemovedAt)
 {
     public static PersonResponse Of(Person p, DateTimeOffset now) => new(
-        p.Id, p.Email ?? string.Empty, p.DisplayName, p.Roles, System.Text.Json.JsonNamingPolicy.CamelCase.ConvertName(StatusOf(p, now).ToString()), p.CreatedAt, p.CreatedBy, p.RemovedAt);
+        p.Id, p.Email ?? string.Empty, p.DisplayName, p.Roles, System.Text.Json.JsonNamingPolicy.CamelCase.ConvertName(StatusOf(p, now).ToString()),
+        p.TwoFactorEnabled, p.CreatedAt, p.CreatedBy, p.RemovedAt);
 
     public static PersonStatus StatusOf(Person p, DateTimeOffset now) =>
         !p.IsActive ? PersonStatus.Removed
@@ -73,6 +74,12 @@ public static class PeopleEndpoints
             .WithDescription("Role `admin`. They cannot sign in any more, their sessions end on their next request and their personal API keys are revoked. "
                 + "What they wrote and approved stays, under their name. Removing a removed person changes nothing.")
             .ProducesAuthProblems().ProducesProblems(404, 409);
+        group.MapDelete("/{id}/two-step", TurnOffTwoStep).WithName("TurnOffPersonTwoStep")
+            .WithSummary("Turn off a person's two-step sign-in")
+            .WithDescription("Role `admin`. For someone who lost their authenticator app and their recovery codes: they sign in with their password "
+                + "alone and can set up two-step sign-in again in Settings. Their sessions end on their next request. Answers the person "
+                + "(`twoStep: false`); for a person who had it off nothing changes. A removed person: 409 `person-removed`.")
+            .ProducesAuthProblems().ProducesProblems(404, 409);
         return app;
     }
 
@@ -105,6 +112,10 @@ public static class PeopleEndpoints
         var person = await people.ResendInvitationAsync(caller.TenantId, caller.Actor, id, ct);
         return TypedResults.Accepted($"/v1/people/{person.Id}", PersonResponse.Of(person, time.GetUtcNow()));
     }
+
+    public static async Task<Ok<PersonResponse>> TurnOffTwoStep(
+        Guid id, CurrentActor caller, PersonSecurity security, TimeProvider time, CancellationToken ct) =>
+        TypedResults.Ok(PersonResponse.Of(await security.TurnOffTwoStepForAsync(caller.TenantId, caller.Actor, id, ct), time.GetUtcNow()));
 
     public static async Task<NoContent> RemovePerson(Guid id, CurrentActor caller, PeopleDirectory people, CancellationToken ct)
     {

@@ -32,6 +32,16 @@ internal static class PeopleSessions
                 o.AccessDeniedPath = "/app/denied";
                 o.ReturnUrlParameter = "returnUrl";
             });
+        // Between the password and the authenticator code: who passed the password, for 5 minutes, nothing more.
+        services.AddOptions<CookieAuthenticationOptions>(IdentityConstants.TwoFactorUserIdScheme)
+            .Configure<IConfiguration, IHostEnvironment>((o, configuration, environment) =>
+            {
+                o.Cookie.Name = "fh_two_step";
+                o.Cookie.HttpOnly = true;
+                o.Cookie.SameSite = SameSiteMode.Lax;
+                o.Cookie.SecurePolicy = SecurePolicy(configuration, environment);
+                o.ExpireTimeSpan = TimeSpan.FromMinutes(5);
+            });
         services.AddOptions<AntiforgeryOptions>()
             .Configure<IConfiguration, IHostEnvironment>((o, configuration, environment) =>
             {

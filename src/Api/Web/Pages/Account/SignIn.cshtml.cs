@@ -39,6 +39,8 @@ public sealed class SignInModel(SignInManager<Person> signIn, UserManager<Person
             var result = await signIn.PasswordSignInAsync(person, Password ?? string.Empty, isPersistent: false, lockoutOnFailure: true);
             if (result.Succeeded)
                 return LocalRedirect(SafeReturnUrl(ReturnUrl));
+            if (result.RequiresTwoFactor)
+                return RedirectToPage("/Account/TwoStep", new { returnUrl = SafeReturnUrl(ReturnUrl) });
         }
 
         Error = "The email or password is not right, or the account is locked for 15 minutes after 5 failed attempts. "

@@ -8,7 +8,7 @@ namespace FeedbackHub.Api.Web.Pages.People;
 
 /// <summary>Admins invite people, send invitations again and remove people (the same use cases as <c>/v1/people</c>).</summary>
 [Authorize(Policy = Policies.Admin)]
-public sealed class IndexModel(PeopleDirectory people, TimeProvider time) : AppPageModel
+public sealed class IndexModel(PeopleDirectory people, PersonSecurity security, TimeProvider time) : AppPageModel
 {
     public static readonly IReadOnlyList<(string Role, string Description)> RoleDescriptions =
     [
@@ -60,7 +60,13 @@ public sealed class IndexModel(PeopleDirectory people, TimeProvider time) : AppP
         return Page();
     }
 
-    public bool HasError(string key) => ModelState.TryGetValue(key, out var entry) && entry.Errors.Count > 0;
+    public async Task<IActionResult> OnPostTurnOffTwoStepAsync(Guid person, CancellationToken ct)
+    {
+        if (await TryAsync(() => security.TurnOffTwoStepForAsync(TenantId, Actor, person, ct)))
+            return Done("/app/people", "Two-step sign-in is off for them: they sign in with their password and can set it up again in Settings.");
+        await OnGetAsync(ct);
+        return Page();
+    }
 
     /// <summary>aria-invalid and aria-describedby for a field with an error.</summary>
     public Microsoft.AspNetCore.Html.IHtmlContent Invalid(string key) =>
