@@ -16,6 +16,22 @@ public enum PersonNotification
     CandidateAsked,
 }
 
+/// <summary>Where a person's account stands.</summary>
+public enum PersonStatus
+{
+    /// <summary>Invited; has not chosen a password yet.</summary>
+    Invited,
+
+    /// <summary>Can sign in.</summary>
+    Active,
+
+    /// <summary>Locked for a while after repeated failed sign-ins.</summary>
+    LockedOut,
+
+    /// <summary>Removed by an admin: cannot sign in.</summary>
+    Removed,
+}
+
 /// <summary>
 /// Someone who signs in to the web app: an HR rep, a hiring manager, a lawyer or an admin of one tenant. Identity keeps
 /// the credentials (password hash, security stamp, lockout, passkeys); this class adds the tenant, the display name,
@@ -52,6 +68,12 @@ public sealed class Person : IdentityUser<Guid>
 
     /// <summary>Whether the person has chosen a password (an invited person has not, until they follow the link).</summary>
     public bool HasJoined => PasswordHash is not null;
+
+    public PersonStatus StatusAt(DateTimeOffset now) =>
+        !IsActive ? PersonStatus.Removed
+        : !HasJoined ? PersonStatus.Invited
+        : LockoutEnd > now ? PersonStatus.LockedOut
+        : PersonStatus.Active;
 
     public bool Wants(PersonNotification kind) => IsActive && !MutedNotifications.Contains(kind.ToString());
 

@@ -11,35 +11,13 @@ public sealed record InvitePersonRequest(string Email, string DisplayName, [prop
 
 public sealed record ChangePersonRolesRequest([property: ApiValues(typeof(Roles))] IReadOnlyList<string> Roles);
 
-/// <summary>Where a person's account stands.</summary>
-public enum PersonStatus
-{
-    /// <summary>Invited; has not chosen a password yet.</summary>
-    Invited,
-
-    /// <summary>Can sign in.</summary>
-    Active,
-
-    /// <summary>Locked for a while after repeated failed sign-ins.</summary>
-    LockedOut,
-
-    /// <summary>Removed by an admin: cannot sign in.</summary>
-    Removed,
-}
-
 public sealed record PersonResponse(
     Guid Id, string Email, string DisplayName, [property: ApiValues(typeof(Roles))] IReadOnlyList<string> Roles,
     [property: ApiValues(typeof(PersonStatus))] string Status, bool TwoStep, DateTimeOffset CreatedAt, string CreatedBy, DateTimeOffset? RemovedAt)
 {
     public static PersonResponse Of(Person p, DateTimeOffset now) => new(
-        p.Id, p.Email ?? string.Empty, p.DisplayName, p.Roles, System.Text.Json.JsonNamingPolicy.CamelCase.ConvertName(StatusOf(p, now).ToString()),
+        p.Id, p.Email ?? string.Empty, p.DisplayName, p.Roles, System.Text.Json.JsonNamingPolicy.CamelCase.ConvertName(p.StatusAt(now).ToString()),
         p.TwoFactorEnabled, p.CreatedAt, p.CreatedBy, p.RemovedAt);
-
-    public static PersonStatus StatusOf(Person p, DateTimeOffset now) =>
-        !p.IsActive ? PersonStatus.Removed
-        : !p.HasJoined ? PersonStatus.Invited
-        : p.LockoutEnd > now ? PersonStatus.LockedOut
-        : PersonStatus.Active;
 }
 
 /// <summary>The people who sign in to the web app (admins manage them; integrations keep using API keys).</summary>
