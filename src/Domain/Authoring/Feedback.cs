@@ -23,6 +23,12 @@ public sealed record Answer(string Criterion, string Band, [FreeText] IReadOnlyL
 /// <summary>A reviewer's reason for keeping a <c>warn</c> finding, recorded with who and when.</summary>
 public sealed record Acknowledgement(string RuleId, string Path, string Reason, Guid? ById, string ByName, DateTimeOffset At);
 
+/// <summary>
+/// The version a reviewer sent back: its number, the answers as they were, the reviewer's comment, who and when. The
+/// next version is compared with these answers (<see cref="AnswerChanges"/>) so the reviewer sees what changed.
+/// </summary>
+public sealed record ChangeRequest(int Version, IReadOnlyList<Answer> Answers, string Comment, Guid? ById, string ByName, DateTimeOffset At);
+
 /// <summary>What the author acknowledges when submitting: a warn finding (rule and path) and why it stays.</summary>
 public sealed record AcknowledgementRequest(string RuleId, string Path, [FreeText] string Reason);
 
@@ -81,6 +87,9 @@ public sealed class Feedback
 
     /// <summary>The reviewer's comment when changes were requested.</summary>
     public string? ReviewComment { get; private set; }
+
+    /// <summary>The version the last request for changes was about (null until a reviewer asks for changes); kept after resubmission and approval.</summary>
+    public ChangeRequest? LastChangeRequest { get; private set; }
 
     /// <summary>Increases with every change; the ETag. Also the database concurrency token.</summary>
     public int Version { get; private set; }
@@ -206,12 +215,14 @@ public sealed class Feedback
 
         Status = FeedbackStatus.ChangesRequested;
         ReviewComment = comment;
+        LastChangeRequest = new ChangeRequest(Version, [.. Answers], comment, by.Id, by.Name, now);
         Touch(now);
     }
 
     /// <summary>
     /// Erasure of the candidate: removes every free text written about them (answer comments, the language findings
-    /// that quote them, acknowledgement reasons, the review comment). The structured ratings stay: criterion, band and
+    /// that quote them, acknowledgement reasons, the review comment, and the comments and review comment kept in
+    /// <see cref="LastChangeRequest"/>). The structured ratings stay: criterion, band and
     /// the chosen pre-approved phrases are template wording, not text about the person. Returns how many texts were
     /// removed. It always moves <see cref="Version"/>, so an edit that read the feedback before the erasure fails on
     /// the concurrency token instead of writing text about an erased candidate.
@@ -224,6 +235,12 @@ public sealed class Feedback
         Findings = [];
         Acknowledgements = Acknowledgements.Select(a => a with { Reason = ErasedText }).ToList();
         ReviewComment = null;
+        if (LastChangeRequest is { } request)
+        {
+            erased += request.Answers.Count(a => a.Comment is not null) + (request.Comment == ErasedText ? 0 : 1);
+            LastChangeRequest = request with { Answers = request.Answers.Select(a => a with { Comment = null }).ToList(), Comment = ErasedText };
+        }
+
         Touch(now);
         return erased;
     }

@@ -98,6 +98,64 @@ public sealed class FeedbackWorkflowTests(ApiFactory api) : IClassFixture<ApiFac
     }
 
     [Fact]
+    public async Task After_a_request_for_changes_get_shows_the_version_sent_back_and_what_the_author_changed_since()
+    {
+        var (tenant, feedbackId, author) = await SubmittedFeedbackAsync("interviewer");
+        var reviewer = await tenant.ClientAsync("recruiter");
+        var before = await (await reviewer.GetAsync($"/v1/feedback/{feedbackId}")).ReadAsync<FeedbackResponse>();
+        Assert.Null(before.LastChangeRequest);
+
+        (await reviewer.PostJsonAsync($"/v1/feedback/{feedbackId}/request-changes", new { comment = "Say how the solution was tested." })).EnsureSuccessStatusCode();
+        var sentBack = (await (await author.GetAsync($"/v1/feedback/{feedbackId}")).ReadAsync<FeedbackResponse>()).LastChangeRequest!;
+        Assert.Equal((before.Version, "Say how the solution was tested.", "Test recruiter"), (sentBack.Version, sentBack.Comment, sentBack.RequestedByName));
+        Assert.Equal(CleanAnswers.Select(a => (a.Criterion, a.Band, a.Comment)), sentBack.Answers.Select(a => (a.Criterion, a.Band, a.Comment)));
+        Assert.Empty(sentBack.Changes); // nothing edited yet
+
+        // The author rewrites one comment, changes a band and its phrase, adds a comment, and submits again.
+        IReadOnlyList<Answer> edited =
+        [
+            CleanAnswers[0] with { Comment = "You reached a correct solution for the second exercise and tested the edge cases." },
+            new("code-quality", "meets", ["Clearer names for intermediate values would help readers."]),
+            new("system-design", "developing", [], "Your design covered the storage but not the failures."),
+            CleanAnswers[3],
+        ];
+        (await SaveAsync(author, feedbackId, edited, null)).EnsureSuccessStatusCode();
+        (await author.PostJsonAsync($"/v1/feedback/{feedbackId}/submit", new { })).EnsureSuccessStatusCode();
+
+        var response = await reviewer.GetAsync($"/v1/feedback/{feedbackId}");
+        var raw = await response.Content.ReadAsStringAsync();
+        var now = await response.ReadAsync<FeedbackResponse>();
+        Assert.Equal(FeedbackStatus.Submitted, now.Status);
+        Assert.Null(now.ReviewComment);
+        var request = now.LastChangeRequest!;
+        Assert.Equal((sentBack.Version, sentBack.RequestedAt, sentBack.Comment), (request.Version, request.RequestedAt, request.Comment));
+        Assert.Equal(sentBack.Answers.Select(a => a.Comment), request.Answers.Select(a => a.Comment));
+
+        Assert.Equal(["problem-solving", "code-quality", "system-design"], request.Changes.Select(c => c.Criterion));
+        var rewritten = request.Changes[0];
+        Assert.False(rewritten.BandChanged);
+        Assert.Equal(
+            [
+                new TextSegment(SegmentKind.Unchanged, "You reached a correct solution for the second "),
+                new TextSegment(SegmentKind.Removed, "exercise."),
+                new TextSegment(SegmentKind.Added, "exercise and tested the edge cases."),
+            ],
+            rewritten.Comment);
+        var rated = request.Changes[1];
+        Assert.Equal(("strong", "meets", true), (rated.BandBefore, rated.BandAfter, rated.BandChanged));
+        Assert.Equal(["Clearer names for intermediate values would help readers."], rated.PhrasesAdded);
+        Assert.Equal(["You kept functions small and focused."], rated.PhrasesRemoved);
+        Assert.Null(rated.Comment);
+        Assert.Equal([new TextSegment(SegmentKind.Added, "Your design covered the storage but not the failures.")], request.Changes[2].Comment);
+
+        // On the wire: camelCase members, enum values as lower-camel strings.
+        using var json = JsonDocument.Parse(raw);
+        var change = json.RootElement.GetProperty("lastChangeRequest").GetProperty("changes")[0];
+        Assert.Equal("changed", change.GetProperty("kind").GetString());
+        Assert.Equal("removed", change.GetProperty("comment")[1].GetProperty("kind").GetString());
+    }
+
+    [Fact]
     public async Task Warnings_need_an_acknowledgement_with_a_reason_which_is_recorded()
     {
         var tenant = await api.CreateTenantAsync();

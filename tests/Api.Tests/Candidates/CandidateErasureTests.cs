@@ -36,6 +36,9 @@ public sealed class CandidateErasureTests(ApiFactory api) : IClassFixture<ApiFac
         {
             Assert.Equal(OutboundStatus.Scheduled, (await db.Deliveries.SingleAsync(d => d.ApplicationId == story.ApplicationId)).Status);
             Assert.Equal(OutboundStatus.Scheduled, (await db.Invitations.SingleAsync(i => i.ApplicationId == story.ApplicationId)).Status);
+            var kept = (await db.Feedback.SingleAsync(f => f.ApplicationId == story.ApplicationId)).LastChangeRequest!;
+            Assert.Contains(story.FirstName, kept.Comment, StringComparison.Ordinal);
+            Assert.Contains(kept.Answers, a => a.Comment?.Contains(story.FirstName, StringComparison.Ordinal) == true);
         }
 
         var ats = await tenant.ClientAsync("integration");
@@ -46,7 +49,7 @@ public sealed class CandidateErasureTests(ApiFactory api) : IClassFixture<ApiFac
         Assert.Equal((4, 1, 1, 1, 1, 1, 1), (cleared.CandidateFields, cleared.Applications, cleared.RequestNotes, cleared.LinksRevoked,
             cleared.DeliveriesCancelled, cleared.InvitationsCancelled, cleared.SuppressedAddresses));
         Assert.True(cleared.DeliveryReplies >= 2, "attempt reply and last reply");
-        Assert.True(cleared.FeedbackTexts >= 1, "the answer's comment");
+        Assert.True(cleared.FeedbackTexts >= 3, "the answer's comment, and the comment and review comment kept with the request for changes");
         Assert.True(cleared.IdempotencyRecords >= 2, "the stored StartFeedback answer and the one quoting the email");
 
         // pg_dump of the whole database: no trace of the person.
@@ -94,6 +97,9 @@ public sealed class CandidateErasureTests(ApiFactory api) : IClassFixture<ApiFac
             var feedback = await db.Feedback.SingleAsync(f => f.ApplicationId == story.ApplicationId);
             Assert.All(feedback.Answers, a => Assert.Null(a.Comment));
             Assert.Equal("meets", feedback.Answers.Single(a => a.Criterion == "problem-solving").Band); // structured ratings stay
+            Assert.Equal(FeedbackHub.Domain.Authoring.Feedback.ErasedText, feedback.LastChangeRequest!.Comment);
+            Assert.All(feedback.LastChangeRequest.Answers, a => Assert.Null(a.Comment));
+            Assert.Equal("meets", feedback.LastChangeRequest.Answers.Single(a => a.Criterion == "problem-solving").Band);
         }
 
         // The candidate's link answers like an unknown one; the application shows no personal data.
@@ -232,7 +238,7 @@ public sealed class CandidateErasureTests(ApiFactory api) : IClassFixture<ApiFac
 
 /// <summary>
 /// One candidate with a distinctive name and address, taken through the whole product: upsert, feedback that mentions
-/// them, rejection (with an invitation), their request with a note, a scheduled delivery with an earlier SMTP refusal
+/// them (sent back once by a reviewer whose comment names them too, then approved), rejection (with an invitation), their request with a note, a scheduled delivery with an earlier SMTP refusal
 /// that quoted the address, a suppression entry, and stored idempotent answers.
 /// </summary>
 internal sealed record CandidateStory(
@@ -283,7 +289,14 @@ internal sealed record CandidateStory(
         ];
         (await FeedbackWorkflowTests.SaveAsync(interviewer, feedback.Id, answers, null)).EnsureSuccessStatusCode();
         (await interviewer.PostJsonAsync($"/v1/feedback/{feedback.Id}/submit", new { })).EnsureSuccessStatusCode();
-        (await (await tenant.ClientAsync("recruiter")).PostAsync($"/v1/feedback/{feedback.Id}/approve", null)).EnsureSuccessStatusCode();
+
+        // A reviewer sends it back once (that version and their comment, both naming the candidate, are kept), then approves.
+        var recruiter = await tenant.ClientAsync("recruiter");
+        (await recruiter.PostJsonAsync($"/v1/feedback/{feedback.Id}/request-changes", new { comment = $"Say how {firstName} tested it." })).EnsureSuccessStatusCode();
+        answers = [answers[0] with { Comment = $"{firstName} reached a correct solution and tested the edge cases." }, .. answers.Skip(1)];
+        (await FeedbackWorkflowTests.SaveAsync(interviewer, feedback.Id, answers, null)).EnsureSuccessStatusCode();
+        (await interviewer.PostJsonAsync($"/v1/feedback/{feedback.Id}/submit", new { })).EnsureSuccessStatusCode();
+        (await recruiter.PostAsync($"/v1/feedback/{feedback.Id}/approve", null)).EnsureSuccessStatusCode();
 
         // Rejection (queues an invitation) and the candidate's request with a note naming them.
         var token = CandidateRequestTests.Token(await CandidateRequestTests.RejectAsync(tenant, application.Id));

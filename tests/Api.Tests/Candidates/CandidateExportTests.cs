@@ -33,7 +33,12 @@ public sealed class CandidateExportTests(ApiFactory api) : IClassFixture<ApiFact
         Assert.Equal("approved", feedback.Status);
         Assert.Contains(feedback.Answers, a => a.Comment?.Contains(story.FirstName, StringComparison.Ordinal) == true);
         Assert.NotNull(feedback.Approval);
-        Assert.Equal(["feedback.started", "feedback.saved", "feedback.submitted", "feedback.approved"], feedback.History.Select(h => h.Action));
+        Assert.Equal(
+            ["feedback.started", "feedback.saved", "feedback.submitted", "feedback.changes-requested", "feedback.saved", "feedback.submitted", "feedback.approved"],
+            feedback.History.Select(h => h.Action));
+        var sentBack = feedback.LastChangeRequest!; // the version the reviewer sent back and their comment are the candidate's data too
+        Assert.Contains(story.FirstName, sentBack.Comment, StringComparison.Ordinal);
+        Assert.Contains(sentBack.Answers, a => a.Comment?.Contains(story.FirstName, StringComparison.Ordinal) == true);
 
         Assert.Contains(story.Email, application.Request!.Note, StringComparison.Ordinal);
         var link = Assert.Single(application.Links);

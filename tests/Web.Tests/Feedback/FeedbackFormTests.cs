@@ -218,27 +218,32 @@ public sealed class FeedbackFormTests(WebApp web, BrowserFixture browser) : ICla
     }
 
     [Fact]
-    public async Task A_reviewer_requests_changes_with_a_required_comment_which_the_author_then_sees_on_the_form()
+    public async Task A_reviewer_requests_changes_with_a_required_comment_the_author_sees_it_and_the_review_then_shows_what_changed()
     {
         var (tenant, applicationId) = await ApplicationWithTemplateAsync();
         await using var author = await browser.OpenAsync();
         await author.SignInAsync(web, await PersonAsync(tenant, "interviewer", "Ada Author"));
         var feedbackId = await StartAsync(author, applicationId);
         await RateEveryCriterionAsync(author);
+        var comment = author.Page.GetByLabel("Comment on Problem solving (optional)");
+        await comment.FillAsync("You explained your design very clearly.");
         await author.Page.GetByRole(AriaRole.Button, new() { Name = "Submit for approval" }).ClickAsync();
         await Expect(author.Page.GetByRole(AriaRole.Status).Filter(new() { HasText = "Submitted for approval" })).ToBeVisibleAsync();
 
         await using var reviewer = await browser.OpenAsync(variant: "legal");
         await reviewer.SignInAsync(web, await PersonAsync(tenant, "legal", "Lou Legal"));
-        await reviewer.GotoAsync(web.Url($"/app/feedback/{feedbackId}/review"));
+        var reviewUrl = web.Url($"/app/feedback/{feedbackId}/review");
+        await reviewer.GotoAsync(reviewUrl);
+        await Expect(reviewer.Page.Locator("#changes")).ToHaveCountAsync(0); // never sent back: nothing to compare
         await reviewer.Page.GetByRole(AriaRole.Button, new() { Name = "Request changes" }).ClickAsync();
-        var comment = reviewer.Page.GetByLabel("What should change?");
-        await Expect(comment).ToHaveAttributeAsync("aria-invalid", "true");
-        await Expect(comment).ToHaveAccessibleDescriptionAsync(new Regex("1 to 2000 characters"));
+        var reviewComment = reviewer.Page.GetByLabel("What should change?");
+        await Expect(reviewComment).ToHaveAttributeAsync("aria-invalid", "true");
+        await Expect(reviewComment).ToHaveAccessibleDescriptionAsync(new Regex("1 to 2000 characters"));
         await reviewer.CheckAsync("comment missing");
-        await comment.FillAsync("Please say what the design exercise showed.");
+        await reviewComment.FillAsync("Please say what the design exercise showed.");
         await reviewer.Page.GetByRole(AriaRole.Button, new() { Name = "Request changes" }).ClickAsync();
         await Expect(reviewer.Page.GetByRole(AriaRole.Status).Filter(new() { HasText = "Changes requested." })).ToBeVisibleAsync();
+        await Expect(reviewer.Page.Locator("#no-changes")).ToBeVisibleAsync();
         await reviewer.CheckAsync("changes requested");
 
         await author.GotoAsync(web.Url($"/app/feedback/{feedbackId}"));
@@ -246,6 +251,29 @@ public sealed class FeedbackFormTests(WebApp web, BrowserFixture browser) : ICla
         await Expect(author.Page.GetByRole(AriaRole.Button, new() { Name = "Save draft" })).ToBeVisibleAsync();
         await author.CheckAsync("back to the author");
         Assert.Equal(FeedbackStatus.ChangesRequested, (await FeedbackAsync(feedbackId)).Status);
+
+        // The author rewrites the comment, lowers one rating and submits again.
+        await comment.FillAsync("You explained the trade-offs of your design clearly.");
+        await author.Page.Locator("fieldset.criterion").Nth(1).GetByRole(AriaRole.Radio, new() { Name = "Meets the bar" }).CheckAsync();
+        await author.Page.GetByRole(AriaRole.Button, new() { Name = "Submit for approval" }).ClickAsync();
+        await Expect(author.Page.GetByRole(AriaRole.Status).Filter(new() { HasText = "Submitted for approval" })).ToBeVisibleAsync();
+
+        // The reviewer sees their earlier comment and what changed: the rating, and the comment with insertions and deletions.
+        await reviewer.GotoAsync(reviewUrl);
+        var changes = reviewer.Page.Locator("#changes");
+        await Expect(changes.GetByRole(AriaRole.Heading, new() { Name = "What changed since changes were requested" })).ToBeVisibleAsync();
+        await Expect(changes.Locator("#changes-comment")).ToHaveTextAsync("Please say what the design exercise showed.");
+        await Expect(changes).ToContainTextAsync("Lou Legal sent version");
+        await Expect(reviewer.Page.Locator("#no-changes")).ToHaveCountAsync(0);
+        await Expect(changes.Locator("#change-code-quality .band-change")).ToHaveTextAsync("Rating changed from Strong to Meets the bar.");
+        var edit = changes.Locator("#change-problem-solving blockquote.diff");
+        await Expect(edit.Locator("ins")).ToHaveTextAsync(new Regex(@"^\[added: the trade-offs of\s*\]$"));
+        await Expect(edit.Locator("del")).ToHaveTextAsync(new Regex(@"^\[removed:\s+very\]$"));
+        await Expect(edit.Locator("ins .sr-only").First).ToHaveTextAsync("[added: "); // said, not only shown in colour
+        await Expect(changes.Locator(".change")).ToHaveCountAsync(2); // the criteria that did not change are not listed
+        Assert.Equal("You explained the trade-offs of your design very clearly.",
+            await edit.EvaluateAsync<string>("e => [...e.childNodes].map(n => n.nodeType === 3 ? n.textContent : [...n.childNodes].filter(c => c.nodeType === 3).map(c => c.textContent).join('')).join('')"));
+        await reviewer.CheckAsync("what changed");
     }
 
     [Fact]

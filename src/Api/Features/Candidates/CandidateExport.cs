@@ -32,14 +32,15 @@ public sealed record ExportedApplication(
 public sealed record ExportedLegalHold(bool OnHold, DateTimeOffset? SetAt, Guid? SetById, string? Reason);
 
 /// <summary>
-/// The feedback as it is now, its approval, and <c>history</c>: one entry per recorded change (the <c>feedback.*</c>
+/// The feedback as it is now, its approval, the version a reviewer last sent back (<c>lastChangeRequest</c>: its
+/// answers and the reviewer's comment), and <c>history</c>: one entry per recorded change (the <c>feedback.*</c>
 /// audit events: started, saved, submitted, changes requested, approved), oldest first.
 /// </summary>
 public sealed record ExportedFeedback(
     Guid Id, Guid TemplateId, int TemplateVersion, [property: ApiValues(typeof(FeedbackStatus))] string Status, int Version, IReadOnlyList<Answer> Answers,
     IReadOnlyList<FindingResponse> Findings, IReadOnlyList<Acknowledgement> Acknowledgements, string AuthorName, string? ReviewComment,
     DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, DateTimeOffset? SubmittedAt, ExportedApproval? Approval,
-    IReadOnlyList<ExportedAuditEvent> History);
+    IReadOnlyList<ExportedAuditEvent> History, ChangeRequest? LastChangeRequest);
 
 public sealed record ExportedApproval(DateTimeOffset At, Guid? ById, string? ByName, bool Automatic);
 
@@ -104,7 +105,8 @@ internal static class CandidateExports
                     f.Id, f.TemplateId, f.TemplateVersion, Name(f.Status), f.Version, f.Answers, FindingResponse.From(f.Findings), f.Acknowledgements,
                     f.AuthorName, f.ReviewComment, f.CreatedAt, f.UpdatedAt, f.SubmittedAt,
                     f.ApprovedAt is { } at ? new ExportedApproval(at, f.ApprovedById, f.ApprovedByName, f.AutoApproved) : null,
-                    events.Where(e => e.SubjectId == f.Id && e.Action.StartsWith("feedback.", StringComparison.Ordinal)).ToList()),
+                    events.Where(e => e.SubjectId == f.Id && e.Action.StartsWith("feedback.", StringComparison.Ordinal)).ToList(),
+                    f.LastChangeRequest),
                 r is null ? null : new ExportedRequest(r.Id, r.RequestedAt, r.Note),
                 links.Where(l => l.ApplicationId == a.Id).Select(l => new ExportedLink(l.Id, l.CreatedAt, l.ExpiresAt, l.RevokedAt)).ToList(),
                 d is null ? null : new ExportedDelivery(

@@ -22,7 +22,20 @@ public sealed record FeedbackResponse(
     Guid Id, Guid ApplicationId, Guid TemplateId, int TemplateVersion, FeedbackStatus Status, int Version,
     IReadOnlyList<Answer> Answers, IReadOnlyList<FindingResponse> Findings, IReadOnlyList<Acknowledgement> Acknowledgements,
     string AuthorName, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, DateTimeOffset? SubmittedAt,
-    DateTimeOffset? ApprovedAt, string? ApprovedByName, bool AutoApproved, string? ReviewComment);
+    DateTimeOffset? ApprovedAt, string? ApprovedByName, bool AutoApproved, string? ReviewComment, ChangeRequestResponse? LastChangeRequest);
+
+/// <summary>
+/// The version a reviewer last sent back: its number, when and by whom, their comment, the answers as they were, and
+/// <c>changes</c>: per criterion what differs in the current answers (band before and after, phrases added and removed,
+/// the comment as unchanged, added and removed segments; empty when nothing changed).
+/// </summary>
+public sealed record ChangeRequestResponse(
+    int Version, DateTimeOffset RequestedAt, string RequestedByName, string Comment, IReadOnlyList<Answer> Answers, IReadOnlyList<CriterionChange> Changes)
+{
+    public static ChangeRequestResponse? From(Domain.Authoring.Feedback feedback) =>
+        feedback.LastChangeRequest is not { } r ? null
+            : new(r.Version, r.At, r.ByName, r.Comment, r.Answers, AnswerChanges.Compare(r.Answers, feedback.Answers));
+}
 
 public sealed record FeedbackSummary(Guid Id, Guid ApplicationId, FeedbackStatus Status, string AuthorName, DateTimeOffset UpdatedAt);
 
@@ -43,7 +56,8 @@ public static class FeedbackEndpoints
             .WithSummary("List feedback").WithDescription("Roles `admin`, `recruiter`, `interviewer`, `legal`. Filter by `status` (draft, submitted, approved, changesRequested) or `applicationId`. Reviewers use `status=submitted` as their queue.")
             .ProducesAuthProblems();
         group.MapGet("/{id}", GetFeedback).WithName("GetFeedback").RequireAuthorization(Policies.FeedbackReaders)
-            .WithSummary("Get feedback (with its ETag)").WithDescription("Roles `admin`, `recruiter`, `interviewer`, `legal`.")
+            .WithSummary("Get feedback (with its ETag)")
+            .WithDescription("Roles `admin`, `recruiter`, `interviewer`, `legal`. After a reviewer requested changes, `lastChangeRequest` holds the version they sent back (its answers, their comment, who and when) and `changes`: what differs in the current answers, per criterion (band, phrases added and removed, the comment word by word). Null until changes are requested.")
             .WithETag().ProducesAuthProblems().ProducesProblems(404);
         group.MapPut("/{id}/answers", SaveFeedbackAnswers).WithName("SaveFeedbackAnswers").RequireAuthorization(Policies.FeedbackAuthors)
             .WithSummary("Save answers; returns the language findings")
@@ -168,5 +182,6 @@ public static class FeedbackEndpoints
 
     private static FeedbackResponse ToResponse(Domain.Authoring.Feedback f) =>
         new(f.Id, f.ApplicationId, f.TemplateId, f.TemplateVersion, f.Status, f.Version, f.Answers, FindingResponse.From(f.Findings), f.Acknowledgements,
-            f.AuthorName, f.CreatedAt, f.UpdatedAt, f.SubmittedAt, f.ApprovedAt, f.ApprovedByName, f.AutoApproved, f.ReviewComment);
+            f.AuthorName, f.CreatedAt, f.UpdatedAt, f.SubmittedAt, f.ApprovedAt, f.ApprovedByName, f.AutoApproved, f.ReviewComment,
+            ChangeRequestResponse.From(f));
 }

@@ -20,6 +20,7 @@ internal sealed class FeedbackConfiguration : IEntityTypeConfiguration<Feedback>
         builder.Property(f => f.Answers).AsJson();
         builder.Property(f => f.Findings).AsJson();
         builder.Property(f => f.Acknowledgements).AsJson();
+        builder.Property(f => f.LastChangeRequest).AsJson();
         builder.Property(f => f.AuthorName).HasMaxLength(100);
         builder.Property(f => f.ApprovedByName).HasMaxLength(100);
         builder.Property(f => f.ReviewComment).HasMaxLength(2000);

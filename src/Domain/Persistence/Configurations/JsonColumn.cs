@@ -5,13 +5,13 @@ using Microsoft.EntityFrameworkCore.Metadata.Builders;
 
 namespace FeedbackHub.Domain.Persistence.Configurations;
 
-/// <summary>Maps an immutable value object (a record) to one jsonb column.</summary>
+/// <summary>Maps an immutable value object (a record) to one jsonb column; a nullable property maps to a nullable column.</summary>
 internal static class JsonColumn
 {
     public static readonly JsonSerializerOptions Options = new(JsonSerializerDefaults.Web);
 
     public static PropertyBuilder<T> AsJson<T>(this PropertyBuilder<T> property)
-        where T : class =>
+        where T : class? =>
         property
             .HasColumnType("jsonb")
             .HasConversion(

@@ -252,6 +252,10 @@ namespace FeedbackHub.Domain.Persistence.Migrations
                         .HasColumnType("jsonb")
                         .HasColumnName("findings");
 
+                    b.Property<string>("LastChangeRequest")
+                        .HasColumnType("jsonb")
+                        .HasColumnName("last_change_request");
+
                     b.Property<string>("ReviewComment")
                         .HasMaxLength(2000)
                         .HasColumnType("character varying(2000)")

@@ -14,7 +14,8 @@ namespace FeedbackHub.Api.Web.Pages.Feedback;
 public sealed record HistoryEntry(DateTimeOffset At, string Who, string What);
 
 /// <summary>
-/// Reviewing feedback (recruiter, legal): the answers with their findings, the history of saves and reviews, the
+/// Reviewing feedback (recruiter, legal): what changed since a reviewer last sent it back (<see cref="AnswerChanges"/>),
+/// the answers with their findings, the history of saves and reviews, the
 /// email exactly as the candidate will get it (<see cref="FeedbackAuthoring.PreviewAsync"/>, shown as its text
 /// part: the page's content policy allows no inline style, which the HTML part carries), and approve or request
 /// changes. Nobody reviews feedback they wrote or edited: the page says so and offers no button; the use case refuses
@@ -38,6 +39,9 @@ public sealed class ReviewModel(FeedbackAuthoring authoring, FeedbackHubDbContex
     public string? PreviewProblem { get; private set; }
 
     public List<HistoryEntry> History { get; private set; } = [];
+
+    /// <summary>What differs from the version last sent back for changes (empty when nothing changed or none was sent back).</summary>
+    public IReadOnlyList<CriterionChange> Changes { get; private set; } = [];
 
     [BindProperty]
     public string? Comment { get; set; }
@@ -89,6 +93,7 @@ public sealed class ReviewModel(FeedbackAuthoring authoring, FeedbackHubDbContex
         Feedback = feedback;
         Template = await templates.GetAsync(db, feedback.TenantId, feedback.TemplateId, feedback.TemplateVersion, ct);
         Findings = FeedbackView.FindingsByCriterion(feedback);
+        Changes = feedback.LastChangeRequest is { } sentBack ? AnswerChanges.Compare(sentBack.Answers, feedback.Answers) : [];
         var about = await (
             from a in db.Applications
             join c in db.Candidates on a.CandidateId equals c.Id
@@ -112,6 +117,10 @@ public sealed class ReviewModel(FeedbackAuthoring authoring, FeedbackHubDbContex
 
         return true;
     }
+
+    /// <summary>A band's label in the template (its key when the template does not have it).</summary>
+    public string BandLabel(string criterion, string? band) =>
+        Template.Criteria.FirstOrDefault(c => c.Key == criterion)?.Bands.FirstOrDefault(b => b.Key == band)?.Label ?? band ?? string.Empty;
 
     public static string Describe(string action) => action switch
     {

@@ -684,6 +684,7 @@ namespace FeedbackHub.Domain.Persistence.Migrations
                     approved_by_name = table.Column<string>(type: "character varying(100)", maxLength: 100, nullable: true),
                     auto_approved = table.Column<bool>(type: "boolean", nullable: false),
                     review_comment = table.Column<string>(type: "character varying(2000)", maxLength: 2000, nullable: true),
+                    last_change_request = table.Column<string>(type: "jsonb", nullable: true),
                     version = table.Column<int>(type: "integer", nullable: false)
                 },
                 constraints: table =>

@@ -13,7 +13,7 @@ using Npgsql.EntityFrameworkCore.PostgreSQL.Metadata;
 namespace FeedbackHub.Domain.Persistence.Migrations
 {
     [DbContext(typeof(FeedbackHubDbContext))]
-    [Migration("20261201205848_Initial")]
+    [Migration("20261201225532_Initial")]
     partial class Initial
     {
         /// <inheritdoc />
@@ -254,6 +254,10 @@ namespace FeedbackHub.Domain.Persistence.Migrations
                         .IsRequired()
                         .HasColumnType("jsonb")
                         .HasColumnName("findings");
+
+                    b.Property<string>("LastChangeRequest")
+                        .HasColumnType("jsonb")
+                        .HasColumnName("last_change_request");
 
                     b.Property<string>("ReviewComment")
                         .HasMaxLength(2000)
