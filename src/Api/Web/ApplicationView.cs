@@ -42,9 +42,8 @@ public sealed class ApplicationView(FeedbackHubDbContext db)
         foreach (var invitation in await db.Invitations.AsNoTracking().Include(i => i.Attempts).Where(i => i.ApplicationId == id).OrderBy(i => i.CreatedAt).ToListAsync(ct))
             outbound.Add(new(invitation.Id, "Invitation to ask", invitation.Status, invitation.DueAt, invitation.SentAt, invitation.PossibleDuplicate, invitation.Attempts.OrderBy(a => a.Number).ToList()));
 
-        // Webhook bodies name the application by id; the newest 50 events that do.
-        var idText = id.ToString();
-        var events = await db.WebhookEvents.AsNoTracking().Where(e => e.Body.Contains(idText))
+        // The newest 50 webhook events about the application.
+        var events = await db.WebhookEvents.AsNoTracking().Where(e => e.ApplicationId == id)
             .OrderByDescending(e => e.OccurredAt).Take(50).Select(e => new { e.OccurredAt, e.Type }).ToListAsync(ct);
 
         var subjects = new List<Guid> { id };

@@ -30,6 +30,9 @@ public sealed class WebhookEvent
 
     public string Body { get; private set; }
 
+    /// <summary>The application the event is about (its body names it too), so an application's events are found by index.</summary>
+    public Guid ApplicationId { get; private set; }
+
     public static WebhookEvent Create(Guid tenantId, string type, DateTimeOffset occurredAt, WebhookEventData data)
     {
         if (!WebhookEventTypes.IsKnown(type))
@@ -38,7 +41,7 @@ public sealed class WebhookEvent
         // Microsecond precision, as PostgreSQL keeps it, so the body and the row agree.
         var at = new DateTimeOffset(occurredAt.UtcTicks - (occurredAt.UtcTicks % 10), TimeSpan.Zero);
         var body = JsonSerializer.Serialize(new Envelope<WebhookEventData>(id, type, at.UtcDateTime, data), Json);
-        return new WebhookEvent { Id = id, TenantId = tenantId, Type = type, OccurredAt = at, Body = body };
+        return new WebhookEvent { Id = id, TenantId = tenantId, Type = type, OccurredAt = at, Body = body, ApplicationId = data.ApplicationId };
     }
 
     /// <summary>

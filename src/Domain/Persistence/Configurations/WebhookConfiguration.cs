@@ -29,6 +29,7 @@ internal sealed class WebhookEventConfiguration : IEntityTypeConfiguration<Webho
         builder.Property(e => e.Type).HasMaxLength(40);
         builder.HasIndex(e => new { e.TenantId, e.Id });
         builder.HasIndex(e => e.OccurredAt); // the retention run deletes old events
+        builder.HasIndex(e => new { e.TenantId, e.ApplicationId, e.OccurredAt }); // an application's events (web app)
     }
 }
 

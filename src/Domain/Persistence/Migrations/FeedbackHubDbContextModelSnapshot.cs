@@ -1273,6 +1273,10 @@ namespace FeedbackHub.Domain.Persistence.Migrations
                         .HasColumnType("uuid")
                         .HasColumnName("id");
 
+                    b.Property<Guid>("ApplicationId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("application_id");
+
                     b.Property<string>("Body")
                         .IsRequired()
                         .HasColumnType("text")
@@ -1300,6 +1304,9 @@ namespace FeedbackHub.Domain.Persistence.Migrations
 
                     b.HasIndex("TenantId", "Id")
                         .HasDatabaseName("ix_webhook_events_tenant_id_id");
+
+                    b.HasIndex("TenantId", "ApplicationId", "OccurredAt")
+                        .HasDatabaseName("ix_webhook_events_tenant_id_application_id_occurred_at");
 
                     b.ToTable("webhook_events");
                 });

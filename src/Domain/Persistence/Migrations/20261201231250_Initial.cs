@@ -359,7 +359,8 @@ namespace FeedbackHub.Domain.Persistence.Migrations
                     tenant_id = table.Column<Guid>(type: "uuid", nullable: false),
                     type = table.Column<string>(type: "character varying(40)", maxLength: 40, nullable: false),
                     occurred_at = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false),
-                    body = table.Column<string>(type: "text", nullable: false)
+                    body = table.Column<string>(type: "text", nullable: false),
+                    application_id = table.Column<Guid>(type: "uuid", nullable: false)
                 },
                 constraints: table =>
                 {
@@ -1074,6 +1075,11 @@ namespace FeedbackHub.Domain.Persistence.Migrations
                 name: "ix_webhook_events_occurred_at",
                 table: "webhook_events",
                 column: "occurred_at");
+
+            migrationBuilder.CreateIndex(
+                name: "ix_webhook_events_tenant_id_application_id_occurred_at",
+                table: "webhook_events",
+                columns: new[] { "tenant_id", "application_id", "occurred_at" });
 
             migrationBuilder.CreateIndex(
                 name: "ix_webhook_events_tenant_id_id",

@@ -13,7 +13,7 @@ using Npgsql.EntityFrameworkCore.PostgreSQL.Metadata;
 namespace FeedbackHub.Domain.Persistence.Migrations
 {
     [DbContext(typeof(FeedbackHubDbContext))]
-    [Migration("20261201225532_Initial")]
+    [Migration("20261201231250_Initial")]
     partial class Initial
     {
         /// <inheritdoc />
@@ -1276,6 +1276,10 @@ namespace FeedbackHub.Domain.Persistence.Migrations
                         .HasColumnType("uuid")
                         .HasColumnName("id");
 
+                    b.Property<Guid>("ApplicationId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("application_id");
+
                     b.Property<string>("Body")
                         .IsRequired()
                         .HasColumnType("text")
@@ -1303,6 +1307,9 @@ namespace FeedbackHub.Domain.Persistence.Migrations
 
                     b.HasIndex("TenantId", "Id")
                         .HasDatabaseName("ix_webhook_events_tenant_id_id");
+
+                    b.HasIndex("TenantId", "ApplicationId", "OccurredAt")
+                        .HasDatabaseName("ix_webhook_events_tenant_id_application_id_occurred_at");
 
                     b.ToTable("webhook_events");
                 });
