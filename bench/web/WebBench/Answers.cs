@@ -1,7 +1,7 @@
 namespace FeedbackHub.Bench.Web;
 
 /// <summary>
-/// A realistic feedback comment of just under 2,000 characters (about 30 sentences, three of them risky so the check
+/// A realistic feedback comment of just under 2,000 characters (about 25 sentences, three of them risky so the check
 /// has highlights to draw), and the edits an author makes to it. Every sentence ends with a five-digit exercise number,
 /// so a sentence with a new number is new to the checker's sentence cache while the text keeps its exact length.
 /// <see cref="Typing"/>: one sentence rewritten since the last check (what a pause while typing sends);
