@@ -137,9 +137,11 @@ WHERE a.v = CASE WHEN f.status = 'Draft' THEN f.i % 3 ELSE f.i % 2 END;
 CREATE TEMP TABLE gen_req ON COMMIT DROP AS
 SELECT r.*, EXISTS (SELECT 1 FROM gen_fb f WHERE f.key = r.key) AS has_feedback
 FROM gen_rows r WHERE CASE WHEN r.inflight THEN r.h % 5 < 2 ELSE r.h % 10 < 3 END;
-INSERT INTO feedback_requests (id, tenant_id, application_id, requested_at, note)
+-- answered_at: what the database's trigger sets when a feedback email is accepted (inserted here already sent).
+INSERT INTO feedback_requests (id, tenant_id, application_id, requested_at, note, answered_at)
 SELECT q.request_id, c.tenant_id, q.application_id, q.created + interval '11 days',
-       CASE WHEN q.h < 30 THEN 'I would appreciate any pointers on the system design part.' END
+       CASE WHEN q.h < 30 THEN 'I would appreciate any pointers on the system design part.' END,
+       CASE WHEN NOT q.inflight AND q.has_feedback THEN q.created + interval '12 days' END
 FROM gen_req q, gen_ctx c;
 INSERT INTO outbound (id, tenant_id, channel, status, due_at, possible_duplicate, sent_at, created_at, updated_at)
 SELECT q.delivery_id, c.tenant_id, 'feedback-email', 'Sent', q.created + interval '12 days', false,

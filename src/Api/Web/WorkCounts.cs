@@ -69,7 +69,7 @@ public sealed class WorkCounts(FeedbackHubDbContext db)
     /// <summary>Requests with no email sent yet: all of them for recruiters, those on feedback they wrote for interviewers.</summary>
     private IQueryable<Domain.Delivery.FeedbackRequest> Waiting(Guid me, ClaimsPrincipal user)
     {
-        var waiting = db.FeedbackRequests.Where(r => !db.Deliveries.Any(d => d.ApplicationId == r.ApplicationId && d.Status == OutboundStatus.Sent));
+        var waiting = db.FeedbackRequests.Where(r => r.AnsweredAt == null);
         return user.IsInRole(Roles.Recruiter)
             ? waiting
             : waiting.Where(r => db.Feedback.Any(f => f.ApplicationId == r.ApplicationId && f.Contributors.Contains(me)));

@@ -18,6 +18,12 @@ public sealed class FeedbackRequest
 
     public DateTimeOffset RequestedAt { get; private set; }
 
+    /// <summary>
+    /// When the feedback email to the candidate was accepted by the mail server: set by the database (trigger
+    /// <c>outbound_sent_answers_request</c>) whichever code path records the send. Null while the candidate waits.
+    /// </summary>
+    public DateTimeOffset? AnsweredAt { get; private set; }
+
     /// <summary>The candidate's optional note (personal data; erased with the candidate).</summary>
     public string? Note { get; private set; }
 

@@ -5,6 +5,7 @@ using FeedbackHub.Api.Features.Templates;
 using FeedbackHub.Domain.Model;
 using FeedbackHub.Tests;
 using FeedbackHub.Web.Tests.Infrastructure;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Playwright;
 using static Microsoft.Playwright.Assertions;
 
@@ -112,8 +113,14 @@ public sealed class StoryTests(WebApp web, BrowserFixture browser) : IClassFixtu
         var feedbackMail = Assert.Single(ada);
         Assert.Equal(Normalize(previewText), Normalize(feedbackMail.TextBody));
         await recruiter.GotoAsync(web.Url($"/app/applications/{applicationId}"));
-        await Expect(recruiter.Page.GetByText("Accepted by the mail server")).ToBeVisibleAsync();
+        await Expect(recruiter.Page.GetByText(new Regex("^Accepted by the mail server"))).ToBeVisibleAsync();
         await recruiter.CheckAsync("application after the email went out");
+
+        // Answered: Ada no longer waits in anyone's My work (the database marked her request when the email was accepted).
+        await recruiter.GotoAsync(web.Url("/app/"));
+        await Expect(recruiter.Page.Locator("section[aria-labelledby=waiting]").GetByRole(AriaRole.Link, new() { Name = "Ada" })).ToHaveCountAsync(0);
+        await using var db = web.Api.Database.CreateDbContext();
+        Assert.NotNull((await db.FeedbackRequests.SingleAsync(r => r.ApplicationId == applicationId)).AnsweredAt);
     }
 
     private static string Normalize(string text) => Regex.Replace(text.Replace("\r\n", "\n", StringComparison.Ordinal), @"[ \t]+\n", "\n").Trim();

@@ -39,6 +39,7 @@ internal sealed class FeedbackRequestConfiguration : IEntityTypeConfiguration<Fe
         builder.HasOne<Application>().WithMany().HasForeignKey(r => r.ApplicationId).OnDelete(DeleteBehavior.Cascade);
         builder.HasIndex(r => r.ApplicationId).IsUnique();
         builder.HasIndex(r => r.TenantId);
+        builder.HasIndex(r => new { r.TenantId, r.RequestedAt }).HasFilter("answered_at IS NULL"); // candidates waiting
         builder.Property(r => r.Note).HasMaxLength(FeedbackRequest.MaxNoteLength);
     }
 }

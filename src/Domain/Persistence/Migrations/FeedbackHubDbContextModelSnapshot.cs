@@ -381,6 +381,10 @@ namespace FeedbackHub.Domain.Persistence.Migrations
                         .HasColumnType("uuid")
                         .HasColumnName("id");
 
+                    b.Property<DateTimeOffset?>("AnsweredAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("answered_at");
+
                     b.Property<Guid>("ApplicationId")
                         .HasColumnType("uuid")
                         .HasColumnName("application_id");
@@ -407,6 +411,10 @@ namespace FeedbackHub.Domain.Persistence.Migrations
 
                     b.HasIndex("TenantId")
                         .HasDatabaseName("ix_feedback_requests_tenant_id");
+
+                    b.HasIndex("TenantId", "RequestedAt")
+                        .HasDatabaseName("ix_feedback_requests_tenant_id_requested_at")
+                        .HasFilter("answered_at IS NULL");
 
                     b.ToTable("feedback_requests");
                 });

@@ -13,7 +13,7 @@ using Npgsql.EntityFrameworkCore.PostgreSQL.Metadata;
 namespace FeedbackHub.Domain.Persistence.Migrations
 {
     [DbContext(typeof(FeedbackHubDbContext))]
-    [Migration("20261201231250_Initial")]
+    [Migration("20261201231626_Initial")]
     partial class Initial
     {
         /// <inheritdoc />
@@ -384,6 +384,10 @@ namespace FeedbackHub.Domain.Persistence.Migrations
                         .HasColumnType("uuid")
                         .HasColumnName("id");
 
+                    b.Property<DateTimeOffset?>("AnsweredAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("answered_at");
+
                     b.Property<Guid>("ApplicationId")
                         .HasColumnType("uuid")
                         .HasColumnName("application_id");
@@ -410,6 +414,10 @@ namespace FeedbackHub.Domain.Persistence.Migrations
 
                     b.HasIndex("TenantId")
                         .HasDatabaseName("ix_feedback_requests_tenant_id");
+
+                    b.HasIndex("TenantId", "RequestedAt")
+                        .HasDatabaseName("ix_feedback_requests_tenant_id_requested_at")
+                        .HasFilter("answered_at IS NULL");
 
                     b.ToTable("feedback_requests");
                 });

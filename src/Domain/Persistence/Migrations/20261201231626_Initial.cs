@@ -742,6 +742,7 @@ namespace FeedbackHub.Domain.Persistence.Migrations
                     tenant_id = table.Column<Guid>(type: "uuid", nullable: false),
                     application_id = table.Column<Guid>(type: "uuid", nullable: false),
                     requested_at = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: false),
+                    answered_at = table.Column<DateTimeOffset>(type: "timestamp with time zone", nullable: true),
                     note = table.Column<string>(type: "character varying(1000)", maxLength: 1000, nullable: true)
                 },
                 constraints: table =>
@@ -960,6 +961,12 @@ namespace FeedbackHub.Domain.Persistence.Migrations
                 column: "tenant_id");
 
             migrationBuilder.CreateIndex(
+                name: "ix_feedback_requests_tenant_id_requested_at",
+                table: "feedback_requests",
+                columns: new[] { "tenant_id", "requested_at" },
+                filter: "answered_at IS NULL");
+
+            migrationBuilder.CreateIndex(
                 name: "ix_idempotency_records_created_at",
                 table: "idempotency_records",
                 column: "created_at");
@@ -1093,6 +1100,8 @@ namespace FeedbackHub.Domain.Persistence.Migrations
             // Hand-written (docs/decisions/0011): audit events are written once and sealed once (sequence and leaf hash
             // set, nothing else changed); tree nodes and checkpoints are written once. The database refuses anything
             // else, whatever the code does. A change to an API key tells every API replica to drop it from its cache.
+            // A feedback email accepted by the mail server marks its candidate request answered, whichever code path
+            // recorded it, so "candidates waiting" is read from a small partial index instead of every request ever made.
             migrationBuilder.Sql("""
                 CREATE FUNCTION audit_events_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
                 BEGIN
@@ -1123,6 +1132,16 @@ namespace FeedbackHub.Domain.Persistence.Migrations
                 END $$;
                 CREATE TRIGGER api_keys_notify_change AFTER UPDATE OR DELETE ON api_keys
                     FOR EACH ROW EXECUTE FUNCTION api_keys_notify_change();
+                CREATE FUNCTION feedback_requests_answered() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN
+                    UPDATE feedback_requests r SET answered_at = COALESCE(NEW.sent_at, now())
+                    FROM deliveries d
+                    WHERE d.id = NEW.id AND r.id = d.request_id AND r.answered_at IS NULL;
+                    RETURN NULL;
+                END $$;
+                CREATE TRIGGER outbound_sent_answers_request AFTER UPDATE OF status ON outbound
+                    FOR EACH ROW WHEN (NEW.status = 'Sent' AND OLD.status IS DISTINCT FROM 'Sent')
+                    EXECUTE FUNCTION feedback_requests_answered();
                 """);
         }
 
@@ -1130,6 +1149,7 @@ namespace FeedbackHub.Domain.Persistence.Migrations
         protected override void Down(MigrationBuilder migrationBuilder)
         {
             migrationBuilder.Sql("""
+                DROP TRIGGER outbound_sent_answers_request ON outbound; DROP FUNCTION feedback_requests_answered();
                 DROP TRIGGER api_keys_notify_change ON api_keys; DROP FUNCTION api_keys_notify_change();
                 DROP TRIGGER audit_tree_nodes_append_only ON audit_tree_nodes;
                 DROP TRIGGER audit_checkpoints_append_only ON audit_checkpoints;
