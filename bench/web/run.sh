@@ -143,8 +143,7 @@ waiting_ms() { # me ('' = recruiter): execution time of the navigation's waiting
   local mine=""
   [[ -n "$1" ]] && mine="AND EXISTS (SELECT 1 FROM feedback AS f0 WHERE (false OR f0.tenant_id = '$TENANT_ID') AND f0.application_id = f.application_id AND '$1' = ANY (f0.contributors))"
   psql_db "$DB" "EXPLAIN (ANALYZE, FORMAT JSON) SELECT count(*)::int FROM feedback_requests AS f
-    WHERE (false OR f.tenant_id = '$TENANT_ID') AND NOT EXISTS (SELECT 1 FROM outbound AS o INNER JOIN deliveries AS d ON o.id = d.id
-      WHERE (false OR o.tenant_id = '$TENANT_ID') AND d.application_id = f.application_id AND o.status = 'Sent') $mine" | jq '.[0]["Execution Time"]'
+    WHERE (false OR f.tenant_id = '$TENANT_ID') AND f.answered_at IS NULL $mine" | jq '.[0]["Execution Time"]'
 }
 declare -A PAGE
 FORM_ID=""

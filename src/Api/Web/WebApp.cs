@@ -38,7 +38,13 @@ public static class WebApp
     public static bool IsPagePath(PathString path) =>
         IsAppPath(path) && !path.StartsWithSegments(Prefix + "/api", StringComparison.OrdinalIgnoreCase);
 
-    /// <summary>Content policy and framing rules for every page of the app.</summary>
+    /// <summary>
+    /// The policy of an email shown in a frame (the review's preview): sandboxed, no script, inline styles only (as
+    /// emails carry them), images only inline, framed only by the app itself.
+    /// </summary>
+    public const string EmailFramePolicy = "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'self'; base-uri 'none'; form-action 'none'";
+
+    /// <summary>Content policy and framing rules for every page of the app (a response that set its own keeps it).</summary>
     public static WebApplication UseFeedbackHubWebAppHeaders(this WebApplication app)
     {
         app.Use((context, next) =>
@@ -48,9 +54,11 @@ public static class WebApp
                 context.Response.OnStarting(static state =>
                 {
                     var headers = ((HttpResponse)state).Headers;
+                    headers["Referrer-Policy"] = "same-origin";
+                    if (headers.ContainsKey("Content-Security-Policy"))
+                        return Task.CompletedTask;
                     headers.ContentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
                         + "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'";
-                    headers["Referrer-Policy"] = "same-origin";
                     headers.XFrameOptions = "DENY";
                     return Task.CompletedTask;
                 }, context.Response);

@@ -98,6 +98,7 @@ public sealed class FeedbackFormTests(WebApp web, BrowserFixture browser) : ICla
         await reviewer.SignInAsync(web, recruiterEmail);
         await reviewer.GotoAsync(web.Url($"/app/feedback/{feedbackId}/review"));
         await Expect(reviewer.Page.GetByRole(AriaRole.Heading, new() { Level = 1 })).ToHaveTextAsync("Review feedback for Ada Lovelace");
+        await reviewer.Page.GetByText("Plain-text version").ClickAsync(); // the text part, below the formatted one
         var preview = reviewer.Page.Locator("#preview-text");
         await Expect(preview).ToContainTextAsync("Dear Ada");
         await Expect(preview).ToContainTextAsync(Clean);
@@ -114,7 +115,7 @@ public sealed class FeedbackFormTests(WebApp web, BrowserFixture browser) : ICla
         {
             scope.ServiceProvider.GetRequiredService<HttpTenantScope>().SystemAccess = true;
             var email = await scope.ServiceProvider.GetRequiredService<FeedbackAuthoring>().PreviewAsync(feedbackId, tenant.Id, CancellationToken.None);
-            Assert.Equal(email.Text.Replace("\r\n", "\n", StringComparison.Ordinal).Trim(), (await preview.InnerTextAsync()).Trim());
+            Assert.Equal(email.Text.Replace("\r\n", "\n", StringComparison.Ordinal).Trim(), (await preview.TextContentAsync() ?? string.Empty).Trim()); // after the approval the plain text is folded again
         }
     }
 
@@ -291,6 +292,7 @@ public sealed class FeedbackFormTests(WebApp web, BrowserFixture browser) : ICla
         await page.GotoAsync(web.Url($"/app/feedback/{started.Id}"), expectedStatus: 404);
         await page.CheckAsync("form of another tenant");
         await page.GotoAsync(web.Url($"/app/feedback/{started.Id}/review"), expectedStatus: 404);
+        await page.GotoAsync(web.Url($"/app/feedback/{started.Id}/review?handler=Html"), expectedStatus: 404); // the email preview's frame
         await page.GotoAsync(web.Url($"/app/applications/{applicationId}/feedback"), expectedStatus: 404);
     }
 

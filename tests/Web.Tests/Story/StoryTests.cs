@@ -87,9 +87,15 @@ public sealed class StoryTests(WebApp web, BrowserFixture browser) : IClassFixtu
         await Expect(waiting.GetByRole(AriaRole.Link, new() { Name = "Ada" })).ToBeVisibleAsync();
         await recruiter.CheckAsync("my work with an approval waiting");
         await waiting.GetByRole(AriaRole.Link, new() { Name = "Ada" }).ClickAsync();
+        await recruiter.Page.GetByText("Plain-text version").ClickAsync(); // the text part, below the formatted one
         var preview = recruiter.Page.Locator("#preview-text");
         await Expect(preview).ToContainTextAsync(Comment);
         var previewText = (await preview.InnerTextAsync()).Trim();
+        // The formatted version in its sandboxed frame, as the candidate's mail program shows it.
+        await Expect(recruiter.Page.FrameLocator("iframe.email-frame").GetByText(Comment)).ToBeVisibleAsync();
+        var htmlPreview = await recruiter.Page.APIRequest.GetAsync(recruiter.Page.Url + "?handler=Html");
+        Assert.StartsWith("sandbox;", htmlPreview.Headers["content-security-policy"], StringComparison.Ordinal); // no script, no same origin
+        var previewHtml = await htmlPreview.TextAsync();
         await recruiter.CheckAsync("review");
         await recruiter.Page.GetByRole(AriaRole.Button, new() { Name = "Approve" }).ClickAsync();
         await Expect(recruiter.Page.GetByRole(AriaRole.Status).Filter(new() { HasText = "Approved." })).ToBeVisibleAsync();
@@ -112,6 +118,7 @@ public sealed class StoryTests(WebApp web, BrowserFixture browser) : IClassFixtu
         var ada = await MailSink.WaitForAsync(adaEmail, timeout: TimeSpan.FromSeconds(60));
         var feedbackMail = Assert.Single(ada);
         Assert.Equal(Normalize(previewText), Normalize(feedbackMail.TextBody));
+        Assert.Equal(Normalize(previewHtml), Normalize(feedbackMail.HtmlBody));
         await recruiter.GotoAsync(web.Url($"/app/applications/{applicationId}"));
         await Expect(recruiter.Page.GetByText(new Regex("^Accepted by the mail server"))).ToBeVisibleAsync();
         await recruiter.CheckAsync("application after the email went out");

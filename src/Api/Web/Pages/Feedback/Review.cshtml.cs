@@ -55,6 +55,27 @@ public sealed class ReviewModel(FeedbackAuthoring authoring, FeedbackHubDbContex
     public async Task<IActionResult> OnGetAsync(Guid id, CancellationToken ct) =>
         await LoadAsync(id, ct) ? Page() : Missing();
 
+    /// <summary>
+    /// The email's HTML part as the candidate's mail program gets it, for the review page's frame: sandboxed (no script,
+    /// no same origin), nothing loaded from elsewhere, framed only by this app. Another tenant's feedback answers 404.
+    /// </summary>
+    public async Task<IActionResult> OnGetHtmlAsync(Guid id, CancellationToken ct)
+    {
+        string html;
+        try
+        {
+            html = (await authoring.PreviewAsync(id, TenantId, ct)).Html;
+        }
+        catch (DomainException e) when (e.Kind != DomainErrorKind.NotFound)
+        {
+            html = $"<p>The email cannot be shown yet: {System.Net.WebUtility.HtmlEncode(e.Message)}</p>";
+        }
+
+        Response.Headers.ContentSecurityPolicy = WebApp.EmailFramePolicy;
+        Response.Headers.XFrameOptions = "SAMEORIGIN";
+        return Content(html, "text/html; charset=utf-8");
+    }
+
     public Task<IActionResult> OnPostApproveAsync(Guid id, int version, CancellationToken ct) =>
         DecideAsync(id, () => authoring.ApproveAsync(id, ExpectedVersion.Of(version), TenantId, Actor, ct),
             "Approved. The candidate gets this email when they have asked for feedback and the cooling-off has passed.", ct);
