@@ -19,6 +19,7 @@ public static class UseCaseExtensions
         services.AddScoped<FeedbackAuthoring>();
         services.AddScoped<ApplicationLifecycle>();
         services.AddScoped<CandidateRequests>();
+        services.AddScoped<FeedbackEmails>();
         return services;
     }
 }

@@ -1,6 +1,7 @@
 using FeedbackHub.Api.Infrastructure;
 using FeedbackHub.Domain;
 using FeedbackHub.Domain.Auditing;
+using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
 
@@ -29,6 +30,10 @@ public abstract class AppPageModel : PageModel
     protected Actor Actor => Caller.Actor;
 
     public bool Can(params string[] roles) => roles.Any(User.IsInRole);
+
+    /// <summary>Whether the caller passes one of the API's authorization policies (so a page's action checks the same rule as its endpoint).</summary>
+    protected async Task<bool> AllowedAsync(string policy) =>
+        (await HttpContext.RequestServices.GetRequiredService<IAuthorizationService>().AuthorizeAsync(User, policy)).Succeeded;
 
     /// <summary>Whether a field has an error to show beside it (and so <c>aria-invalid</c>).</summary>
     public bool HasError(string key) => ModelState.TryGetValue(key, out var entry) && entry.Errors.Count > 0;

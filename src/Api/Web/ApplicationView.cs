@@ -9,7 +9,8 @@ using Microsoft.EntityFrameworkCore;
 namespace FeedbackHub.Api.Web;
 
 /// <summary>One sent-or-sending item (the feedback email, the invitation) with every attempt and its answer.</summary>
-public sealed record OutboundView(Guid Id, string Kind, OutboundStatus Status, DateTimeOffset DueAt, DateTimeOffset? SentAt, bool PossibleDuplicate, IReadOnlyList<OutboundAttempt> Attempts);
+/// <param name="IsFeedbackEmail">The feedback email itself (a recruiter may cancel it while scheduled, or send it again once failed).</param>
+public sealed record OutboundView(Guid Id, string Kind, OutboundStatus Status, DateTimeOffset DueAt, DateTimeOffset? SentAt, bool PossibleDuplicate, IReadOnlyList<OutboundAttempt> Attempts, bool IsFeedbackEmail = false);
 
 /// <summary>A line of the application's timeline (from the audit log: ids and actions, never text about the candidate).</summary>
 public sealed record TimelineEntry(DateTimeOffset At, string Action, string Actor);
@@ -38,7 +39,7 @@ public sealed class ApplicationView(FeedbackHubDbContext db)
 
         var outbound = new List<OutboundView>();
         foreach (var delivery in await db.Deliveries.AsNoTracking().Include(d => d.Attempts).Where(d => d.ApplicationId == id).ToListAsync(ct))
-            outbound.Add(new(delivery.Id, "Feedback email", delivery.Status, delivery.DueAt, delivery.SentAt, delivery.PossibleDuplicate, delivery.Attempts.OrderBy(a => a.Number).ToList()));
+            outbound.Add(new(delivery.Id, "Feedback email", delivery.Status, delivery.DueAt, delivery.SentAt, delivery.PossibleDuplicate, delivery.Attempts.OrderBy(a => a.Number).ToList(), IsFeedbackEmail: true));
         foreach (var invitation in await db.Invitations.AsNoTracking().Include(i => i.Attempts).Where(i => i.ApplicationId == id).OrderBy(i => i.CreatedAt).ToListAsync(ct))
             outbound.Add(new(invitation.Id, "Invitation to ask", invitation.Status, invitation.DueAt, invitation.SentAt, invitation.PossibleDuplicate, invitation.Attempts.OrderBy(a => a.Number).ToList()));
 

@@ -28,6 +28,7 @@ public sealed class RolesMatrixTests(ApiFactory api) : IClassFixture<ApiFactory>
         ("ChangePersonRoles", "PUT", $"/v1/people/{Id}/roles", "{}", ["admin"]),
         ("ResendPersonInvitation", "POST", $"/v1/people/{Id}/invitation", null, ["admin"]),
         ("RemovePerson", "DELETE", $"/v1/people/{Id}", null, ["admin"]),
+        ("TurnOffPersonTwoStep", "DELETE", $"/v1/people/{Id}/two-step", null, ["admin"]),
         ("ListAuditEvents", "GET", "/v1/audit", null, ["admin", "legal"]),
         ("VerifyAuditLog", "GET", "/v1/audit/verify", null, ["admin", "legal"]),
         ("GetAuditCheckpoint", "GET", "/v1/audit/checkpoint", null, ["admin", "legal"]),

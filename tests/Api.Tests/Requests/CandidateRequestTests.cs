@@ -272,7 +272,7 @@ public sealed class CandidateRequestTests(ApiFactory api) : IClassFixture<ApiFac
         await (await (await other.ClientAsync("recruiter")).GetAsync($"/v1/deliveries/{summary.Id}")).AssertProblemAsync(HttpStatusCode.NotFound);
     }
 
-    private static async Task<(Guid ApplicationId, Guid FeedbackId)> SubmittedFeedbackAsync(TestTenant tenant)
+    internal static async Task<(Guid ApplicationId, Guid FeedbackId)> SubmittedFeedbackAsync(TestTenant tenant)
     {
         var interviewer = await tenant.ClientAsync("interviewer");
         var applicationId = await FeedbackWorkflowTests.ApplicationAsync(tenant);
@@ -282,7 +282,7 @@ public sealed class CandidateRequestTests(ApiFactory api) : IClassFixture<ApiFac
         return (applicationId, feedbackId);
     }
 
-    private static async Task ApproveAsync(TestTenant tenant, Guid feedbackId) =>
+    internal static async Task ApproveAsync(TestTenant tenant, Guid feedbackId) =>
         (await (await tenant.ClientAsync("recruiter")).PostAsync($"/v1/feedback/{feedbackId}/approve", null)).EnsureSuccessStatusCode();
 
     internal static Task<RejectionResponse> RejectAsync(TestTenant tenant, Guid applicationId, DateTimeOffset? at = null) =>

@@ -37,14 +37,7 @@ public sealed class WebAppRoutesTests(ApiFactory api) : IClassFixture<ApiFactory
     {
         var tenant = await api.CreateTenantAsync();
         var person = await PeopleSteps.JoinedAsync(tenant, "Avery", "admin", "recruiter");
-        var client = api.CreateClient(new() { AllowAutoRedirect = false });
-        var form = await client.GetStringAsync("/app/sign-in");
-        var token = Regex.Match(form, "name=\"__RequestVerificationToken\" type=\"hidden\" value=\"([^\"]+)\"").Groups[1].Value;
-        var signedIn = await client.PostAsync("/app/sign-in", new FormUrlEncodedContent(new Dictionary<string, string>
-        {
-            ["Email"] = person.Email, ["Password"] = PeopleSteps.Password, ["__RequestVerificationToken"] = token,
-        }));
-        Assert.Equal(HttpStatusCode.Redirect, signedIn.StatusCode);
+        var client = await SignedInAsync(api, person.Email);
         foreach (var path in new[] { "/app/", "/app/applications", "/app/people", "/app/settings" })
         {
             var page = await client.GetAsync(path);
@@ -61,6 +54,22 @@ public sealed class WebAppRoutesTests(ApiFactory api) : IClassFixture<ApiFactory
             Assert.DoesNotContain("<masterKey", xml, StringComparison.Ordinal);
         });
     }
+
+    /// <summary>A client holding a session of <paramref name="email"/>, signed in through the sign-in form (redirects not followed).</summary>
+    internal static async Task<HttpClient> SignedInAsync(ApiFactory api, string email)
+    {
+        var client = api.CreateClient(new() { AllowAutoRedirect = false });
+        var signedIn = await client.PostAsync("/app/sign-in", new FormUrlEncodedContent(new Dictionary<string, string>
+        {
+            ["Email"] = email, ["Password"] = PeopleSteps.Password, ["__RequestVerificationToken"] = await FormTokenAsync(client, "/app/sign-in"),
+        }));
+        Assert.Equal(HttpStatusCode.Redirect, signedIn.StatusCode);
+        return client;
+    }
+
+    /// <summary>The antiforgery token of the form on <paramref name="path"/>.</summary>
+    internal static async Task<string> FormTokenAsync(HttpClient client, string path) =>
+        Regex.Match(await client.GetStringAsync(path), "name=\"__RequestVerificationToken\" type=\"hidden\" value=\"([^\"]+)\"").Groups[1].Value;
 
     [Fact]
     public async Task An_unknown_page_is_the_apps_404_page_not_a_problem_document()

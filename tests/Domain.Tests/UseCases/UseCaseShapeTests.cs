@@ -8,7 +8,7 @@ namespace FeedbackHub.Domain.Tests.UseCases;
 /// <summary>The use cases serve two front doors (the API and the web app's pages), so they must not know either.</summary>
 public sealed class UseCaseShapeTests
 {
-    private static readonly Type[] UseCases = [typeof(FeedbackAuthoring), typeof(ApplicationLifecycle), typeof(CandidateRequests), typeof(People.PeopleDirectory)];
+    private static readonly Type[] UseCases = [typeof(FeedbackAuthoring), typeof(ApplicationLifecycle), typeof(CandidateRequests), typeof(FeedbackEmails), typeof(People.PeopleDirectory), typeof(People.PersonSecurity)];
 
     /// <summary>Identity (people's accounts) and Data Protection are libraries both hosts share; nothing of HTTP is.</summary>
     private static readonly string[] SharedLibraries =

@@ -1,5 +1,6 @@
 using FeedbackHub.Api.Infrastructure;
 using FeedbackHub.Domain;
+using FeedbackHub.Domain.Applications;
 using FeedbackHub.Domain.Auditing;
 using FeedbackHub.Domain.Delivery;
 using FeedbackHub.Domain.Outbound;
@@ -59,36 +60,11 @@ public static class DeliveryEndpoints
         TypedResults.Ok(ToResponse(await db.Deliveries.AsNoTracking().Include(d => d.Attempts).SingleOrDefaultAsync(d => d.Id == id, ct)
             ?? throw DomainException.NotFound("The delivery")));
 
-    public static async Task<Ok<DeliveryResponse>> CancelDelivery(Guid id, CurrentActor caller, FeedbackHubDbContext db, AuditLog audit, TimeProvider time, CancellationToken ct)
-    {
-        await using var tx = await db.Database.BeginTransactionAsync(ct);
-        var (delivery, application) = await LockAsync(db, id, ct);
-        delivery.Cancel(application, time.GetUtcNow());
-        audit.Record(caller.TenantId, caller.Actor, AuditActions.DeliveryCancelled, "delivery", id, new { reason = "by-recruiter" });
-        await db.SaveChangesAsync(ct);
-        await tx.CommitAsync(ct);
-        return TypedResults.Ok(ToResponse(delivery));
-    }
+    public static async Task<Ok<DeliveryResponse>> CancelDelivery(Guid id, CurrentActor caller, FeedbackEmails emails, CancellationToken ct) =>
+        TypedResults.Ok(ToResponse(await emails.CancelAsync(id, caller.TenantId, caller.Actor, ct)));
 
-    public static async Task<Ok<DeliveryResponse>> RetryDelivery(Guid id, CurrentActor caller, FeedbackHubDbContext db, AuditLog audit, TimeProvider time, CancellationToken ct)
-    {
-        var now = time.GetUtcNow();
-        await using var tx = await db.Database.BeginTransactionAsync(ct);
-        var (delivery, application) = await LockAsync(db, id, ct);
-        delivery.Retry(application, now);
-        db.OutboxMessages.Add(OutboxMessage.Create(new DeliverFeedback(delivery.Id, delivery.TenantId), delivery.TenantId, now));
-        audit.Record(caller.TenantId, caller.Actor, AuditActions.DeliveryRetried, "delivery", id);
-        await db.SaveChangesAsync(ct);
-        await tx.CommitAsync(ct);
-        return TypedResults.Ok(ToResponse(delivery));
-    }
-
-    /// <summary>The delivery under its application's lock (the worker's claim and outcome take it too), or 404.</summary>
-    private static async Task<(Delivery Delivery, LockedApplication Application)> LockAsync(FeedbackHubDbContext db, Guid id, CancellationToken ct)
-    {
-        var locked = await OutboundLocks.LockAsync<Delivery>(db, id, ct) ?? throw DomainException.NotFound("The delivery");
-        return (locked.Item, locked.Guard.Application!);
-    }
+    public static async Task<Ok<DeliveryResponse>> RetryDelivery(Guid id, CurrentActor caller, FeedbackEmails emails, CancellationToken ct) =>
+        TypedResults.Ok(ToResponse(await emails.RetryAsync(id, caller.TenantId, caller.Actor, ct)));
 
     private static DeliveryResponse ToResponse(Delivery d) =>
         new(d.Id, d.ApplicationId, d.FeedbackId, PublicStatuses.OfDelivery(d.Status), d.DueAt, d.SentAt, d.LastReply, d.PossibleDuplicate, d.MessageId, d.CreatedAt, d.UpdatedAt,
