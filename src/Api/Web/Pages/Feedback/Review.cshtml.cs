@@ -16,8 +16,8 @@ public sealed record HistoryEntry(DateTimeOffset At, string Who, string What);
 /// <summary>
 /// Reviewing feedback (recruiter, legal): what changed since a reviewer last sent it back (<see cref="AnswerChanges"/>),
 /// the answers with their findings, the history of saves and reviews, the
-/// email exactly as the candidate will get it (<see cref="FeedbackAuthoring.PreviewAsync"/>, shown as its text
-/// part: the page's content policy allows no inline style, which the HTML part carries), and approve or request
+/// email exactly as the candidate will get it (<see cref="FeedbackAuthoring.PreviewAsync"/>: its HTML part in a
+/// sandboxed frame with its own content policy, <see cref="OnGetHtmlAsync"/>, and its text part), and approve or request
 /// changes. Nobody reviews feedback they wrote or edited: the page says so and offers no button; the use case refuses
 /// a forced post.
 /// </summary>
@@ -142,14 +142,4 @@ public sealed class ReviewModel(FeedbackAuthoring authoring, FeedbackHubDbContex
     /// <summary>A band's label in the template (its key when the template does not have it).</summary>
     public string BandLabel(string criterion, string? band) =>
         Template.Criteria.FirstOrDefault(c => c.Key == criterion)?.Bands.FirstOrDefault(b => b.Key == band)?.Label ?? band ?? string.Empty;
-
-    public static string Describe(string action) => action switch
-    {
-        "feedback.started" => "started the feedback",
-        "feedback.saved" => "saved the answers",
-        "feedback.submitted" => "submitted it for approval",
-        "feedback.approved" => "approved it",
-        "feedback.changes-requested" => "requested changes",
-        _ => action,
-    };
 }
