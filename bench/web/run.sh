@@ -70,7 +70,8 @@ if ((${#missing[@]})); then
 fi
 command -v dotnet >/dev/null || die "the .NET SDK is required (see docs/running-locally.md)"
 
-API_PID="" STARTED_SERVICES=0 DB_CREATED=0
+API_PID=""
+. "$REPO/bench/lib/test-services.sh"
 cleanup() {
   local rc=$?
   set +e
@@ -80,12 +81,7 @@ cleanup() {
     kill -0 "$API_PID" 2>/dev/null && kill -KILL "$API_PID" 2>/dev/null
     say "API stopped"
   fi
-  if ((DB_CREATED)); then
-    "$PSQL" -X -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1 && say "database $DB dropped"
-  fi
-  if ((STARTED_SERVICES)); then
-    "$SERVICES" --profile test stop >"$LOG/services-stop.log" 2>&1 && say "test services stopped (this run started them)"
-  fi
+  bench_release_test_services
   if ((rc != 0)); then say "FAILED (exit $rc); logs kept in $LOG"; else rm -rf "$WORK"; fi
   exit $rc
 }
@@ -93,20 +89,8 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # 1. Services and the database
-eval "$("$SERVICES" --profile test env)"
-PG_PORT="$(sed -E 's/.*Port=([0-9]+).*/\1/' <<<"$FEEDBACKHUB_PG")"
-if "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -t 2; then
-  say "PostgreSQL already answers on 127.0.0.1:$PG_PORT: reusing it, will leave the services as they are"
-else
-  say "test services not running: starting them (scripts/services.sh --profile test install start)"
-  STARTED_SERVICES=1
-  "$SERVICES" --profile test install start >"$LOG/services-start.log" 2>&1 || { tail -n 30 "$LOG/services-start.log" >&2; die "could not start the test services"; }
-fi
-psql_db() { "$PSQL" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PG_PORT" -U postgres -d "$1" -tA -c "$2"; }
-psql_db postgres "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1
-DB_CREATED=1
-psql_db postgres "CREATE DATABASE $DB" >/dev/null
-say "database $DB created on 127.0.0.1:$PG_PORT"
+bench_use_test_services
+bench_create_database
 
 # 2. Build, migrate, seed, API
 port_open "$PORT" && die "something already listens on 127.0.0.1:$PORT; stop it first"

@@ -1,0 +1,42 @@
+# The test-profile services and a throwaway database for a bench: sourced by bench/http/run.sh and bench/web/run.sh.
+# The caller defines SERVICES, PG_BIN, PSQL, LOG, DB, say and die; these set PG_PORT, STARTED_SERVICES and DB_CREATED
+# and define psql_db. Services already answering are reused and left as they are; ones this run started are stopped.
+
+STARTED_SERVICES=0
+DB_CREATED=0
+
+# PostgreSQL, RabbitMQ and the SMTP sink of the test profile: reused when PostgreSQL answers, else installed and started.
+bench_use_test_services() {
+  eval "$("$SERVICES" --profile test env)"
+  PG_PORT="$(sed -E 's/.*Port=([0-9]+).*/\1/' <<<"$FEEDBACKHUB_PG")"
+  if "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -t 2; then
+    say "PostgreSQL already answers on 127.0.0.1:$PG_PORT: reusing it, will leave the services as they are"
+  else
+    say "test services not running: starting them (scripts/services.sh --profile test install start)"
+    STARTED_SERVICES=1
+    "$SERVICES" --profile test install start >"$LOG/services-start.log" 2>&1 ||
+      { tail -n 30 "$LOG/services-start.log" >&2; die "could not start the test services"; }
+  fi
+}
+
+# psql_db <database> <sql>: one statement, tuples only, stops on error.
+psql_db() { "$PSQL" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PG_PORT" -U postgres -d "$1" -tA -c "$2"; }
+
+# $DB, dropped first if a killed run left it.
+bench_create_database() {
+  psql_db postgres "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1
+  DB_CREATED=1
+  psql_db postgres "CREATE DATABASE $DB" >/dev/null
+  say "database $DB created on 127.0.0.1:$PG_PORT"
+}
+
+# For the EXIT trap: drops $DB if this run created it, stops the services if this run started them.
+bench_release_test_services() {
+  if ((DB_CREATED)); then
+    "$PSQL" -X -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1 &&
+      say "database $DB dropped"
+  fi
+  if ((STARTED_SERVICES)); then
+    "$SERVICES" --profile test stop >"$LOG/services-stop.log" 2>&1 && say "test services stopped (this run started them)"
+  fi
+}
