@@ -9,6 +9,10 @@ public static class PeopleSteps
 {
     public const string Password = "correct horse battery staple";
 
+    /// <summary>The code an authenticator app shows now for <paramref name="key"/> (RFC 6238: 30 s, 6 digits; spaces and case ignored).</summary>
+    public static string AuthenticatorCode(string key) =>
+        new OtpNet.Totp(OtpNet.Base32Encoding.ToBytes(key.Replace(" ", string.Empty, StringComparison.Ordinal).ToUpperInvariant())).ComputeTotp();
+
     public static string NewEmail(string name) => $"{name}.{Guid.NewGuid():N}@example.com";
 
     /// <summary>A person of <paramref name="tenant"/> with <see cref="Password"/>; returns their id and email.</summary>

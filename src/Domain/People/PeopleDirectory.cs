@@ -123,9 +123,6 @@ public sealed class PeopleDirectory(FeedbackHubDbContext db, UserManager<Person>
         return (person, result);
     }
 
-    /// <summary>Drops what a refused Identity operation left in the unit of work (its audit event).</summary>
-    internal void DiscardPendingChanges() => db.DiscardPendingChanges();
-
     /// <summary>The person's personal API keys that still work (every tenant scope: the person names the tenant).</summary>
     private Task<List<Model.ApiKey>> ActiveKeysOfAsync(Person person, CancellationToken ct) =>
         db.ApiKeys.IgnoreQueryFilters().Where(k => k.OwnerId == person.Id && k.RevokedAt == null).ToListAsync(ct);

@@ -13,7 +13,7 @@ public sealed record AuthenticatorSetup(string Key, string Uri);
 /// one-time recovery codes, with an admin's way out for someone who lost both. Each change renews the security stamp
 /// (the person's other sessions end on their next request; the caller refreshes the current one) and is audited.
 /// </summary>
-public sealed class PersonSecurity(UserManager<Person> users, PeopleDirectory people, AuditLog audit)
+public sealed class PersonSecurity(FeedbackHubDbContext db, UserManager<Person> users, PeopleDirectory people, AuditLog audit)
 {
     public const string Issuer = "FeedbackHub";
 
@@ -85,7 +85,7 @@ public sealed class PersonSecurity(UserManager<Person> users, PeopleDirectory pe
         audit.Record(person.TenantId, ActorOf(person), AuditActions.PersonPasswordChanged, "person", person.Id);
         var result = await users.ChangePasswordAsync(person, currentPassword ?? string.Empty, newPassword ?? string.Empty);
         if (!result.Succeeded)
-            people.DiscardPendingChanges();
+            db.DiscardPendingChanges();
         return result;
     }
 

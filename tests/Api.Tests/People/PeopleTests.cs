@@ -180,7 +180,7 @@ public sealed class PeopleTests(ApiFactory api) : IClassFixture<ApiFactory>
 
             Assert.Null(await security.TurnOnTwoStepAsync(person, "12345")); // not a code
             Assert.False(person.TwoFactorEnabled);
-            codes = (await security.TurnOnTwoStepAsync(person, AuthenticatorCode(key)))!;
+            codes = (await security.TurnOnTwoStepAsync(person, PeopleSteps.AuthenticatorCode(key)))!;
             Assert.Equal(PersonSecurity.RecoveryCodeCount, codes.Distinct().Count());
             Assert.True(person.TwoFactorEnabled);
 
@@ -212,9 +212,6 @@ public sealed class PeopleTests(ApiFactory api) : IClassFixture<ApiFactory>
             Assert.True(await db.AuditEvents.AnyAsync(e => e.SubjectId == joined.Id && e.Action == "person.two-step-on" && e.ActorId == joined.Id));
         }
     }
-
-    /// <summary>The code an authenticator app shows now (RFC 6238, 30 s, 6 digits).</summary>
-    internal static string AuthenticatorCode(string key) => new OtpNet.Totp(OtpNet.Base32Encoding.ToBytes(key.Replace(" ", string.Empty, StringComparison.Ordinal))).ComputeTotp();
 
     private static string Email(string name) => PeopleSteps.NewEmail(name);
 
