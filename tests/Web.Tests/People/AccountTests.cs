@@ -150,6 +150,10 @@ public sealed class AccountTests(WebApp web, BrowserFixture browser) : IClassFix
         await Expect(page.Page.GetByRole(AriaRole.Img, new() { NameRegex = new Regex("QR code") })).ToBeVisibleAsync();
         var key = await page.Page.GetByTestId("authenticator-key").InnerTextAsync();
         await page.CheckAsync("two-step setup");
+        await page.Page.SetViewportSizeAsync(360, 740);
+        await page.AssertNoHorizontalScrollAsync();
+        await page.CheckAsync("two-step setup at 360 px");
+        await page.Page.SetViewportSizeAsync(1280, 800);
 
         // A wrong code leaves it off, with the error beside the field.
         await page.Page.GetByLabel("Code from your app").FillAsync(WrongCode(key));
