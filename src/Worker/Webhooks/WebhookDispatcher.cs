@@ -188,32 +188,49 @@ public sealed partial class WebhookDispatcher(
         };
     }
 
-    /// <summary>Records answers as they come in: whatever has arrived meanwhile goes into one transaction.</summary>
+    /// <summary>
+    /// Records answers as they come in: whatever has arrived meanwhile goes into one transaction, and up to
+    /// <see cref="Recorders"/> such transactions run at once, so a slow commit does not hold up the next answers.
+    /// </summary>
     private async Task RecordLoopAsync()
     {
         var reader = _results.Reader;
-        var batch = new List<WebhookResult>();
+        var running = new List<Task>();
+        using var recorders = new SemaphoreSlim(Recorders);
         while (await reader.WaitToReadAsync(CancellationToken.None))
         {
-            batch.Clear();
+            await recorders.WaitAsync(CancellationToken.None);
+            var batch = new List<WebhookResult>();
             while (batch.Count < Math.Max(1, _options.BatchSize) && reader.TryRead(out var result))
                 batch.Add(result);
-            try
-            {
+            running.RemoveAll(t => t.IsCompleted);
+            running.Add(RecordBatchAsync(batch, recorders));
+        }
+
+        await Task.WhenAll(running);
+    }
+
+    private const int Recorders = 4;
+
+    private async Task RecordBatchAsync(List<WebhookResult> batch, SemaphoreSlim recorders)
+    {
+        try
+        {
+            if (batch.Count > 0)
                 await RecordAsync(batch);
-            }
-            catch (Exception e)
-            {
-                // Left to recovery: the leases are released below, run out, and the attempts are taken over (sent again, flagged).
-                LogRecordFailed(logger, batch.Count, e.GetType().Name, e);
-            }
-            finally
-            {
-                foreach (var r in batch)
-                    leases.Release(r.Claim.Id);
-                Interlocked.Add(ref _held, -batch.Count);
-                WakeUp(); // room for more
-            }
+        }
+        catch (Exception e)
+        {
+            // Left to recovery: the leases are released below, run out, and the attempts are taken over (sent again, flagged).
+            LogRecordFailed(logger, batch.Count, e.GetType().Name, e);
+        }
+        finally
+        {
+            foreach (var r in batch)
+                leases.Release(r.Claim.Id);
+            Interlocked.Add(ref _held, -batch.Count);
+            recorders.Release();
+            WakeUp(); // room for more
         }
     }
 
