@@ -168,7 +168,7 @@ internal static class Program
         {
             var options = new DbContextOptionsBuilder<FeedbackHubDbContext>();
             PersistenceExtensions.Configure(options, conn);
-            await using (var db = new FeedbackHubDbContext(options.Options, new SystemTenantScope()))
+            await using (var db = FeedbackHubDbContext.Create(options.Options, new SystemTenantScope()))
                 await db.Database.MigrateAsync();
             var tag = $"bench{workers}w" + Guid.NewGuid().ToString("N")[..8];
             var tenantId = await ArrangeAsync(options.Options, tag, n);
@@ -193,7 +193,7 @@ internal static class Program
             await MakeDueAsync(options.Options, tenantId, due);
 
             var stats = Compute(due, await WaitAcceptedAsync(smtpLog, tag, n, TimeSpan.FromMinutes(5)));
-            await using (var db = new FeedbackHubDbContext(options.Options, new SystemTenantScope()))
+            await using (var db = FeedbackHubDbContext.Create(options.Options, new SystemTenantScope()))
             {
                 var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
                 while (await db.Deliveries.CountAsync(d => d.TenantId == tenantId && d.Status == OutboundStatus.Sent) < n && DateTime.UtcNow < deadline)
@@ -240,7 +240,7 @@ internal static class Program
 
     private static async Task MakeDueAsync(DbContextOptions<FeedbackHubDbContext> options, Guid tenantId, DateTimeOffset due)
     {
-        await using var db = new FeedbackHubDbContext(options, new SystemTenantScope());
+        await using var db = FeedbackHubDbContext.Create(options, new SystemTenantScope());
         await using var tx = await db.Database.BeginTransactionAsync();
         await db.Database.ExecuteSqlAsync($"UPDATE outbound SET due_at = {due} WHERE tenant_id = {tenantId}");
         await db.Database.ExecuteSqlAsync($"UPDATE outbox_messages SET due_at = {due} WHERE tenant_id = {tenantId}");
@@ -259,7 +259,7 @@ internal static class Program
     private static async Task<Guid> ArrangeAsync(DbContextOptions<FeedbackHubDbContext> options, string tag, int n)
     {
         var now = DateTimeOffset.UtcNow;
-        await using var db = new FeedbackHubDbContext(options, new SystemTenantScope());
+        await using var db = FeedbackHubDbContext.Create(options, new SystemTenantScope());
         var tenant = Tenant.Create("Acme " + tag, now, TenantSettings.Default with { CoolingOffDelay = TimeSpan.FromHours(1), SenderName = "Acme Talent", SenderAddress = "feedback@acme.example" });
         db.Tenants.Add(tenant);
         var (name, content) = ExampleTemplates.Engineering;

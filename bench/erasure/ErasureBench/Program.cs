@@ -71,14 +71,14 @@ internal static class Program
         await AdminAsync(pg, $"CREATE DATABASE \"{a}\"");
         var options = new DbContextOptionsBuilder<FeedbackHubDbContext>();
         PersistenceExtensions.Configure(options, With(pg, a));
-        await using (var db = new FeedbackHubDbContext(options.Options, new SystemTenantScope()))
+        await using (var db = FeedbackHubDbContext.Create(options.Options, new SystemTenantScope()))
             await db.Database.MigrateAsync();
 
         var now = DateTimeOffset.UtcNow;
         var tenant = Tenant.Create("Erasure Bench", now);
         Guid tenantId;
         TemplateVersion version;
-        await using (var db = new FeedbackHubDbContext(options.Options, new SystemTenantScope()))
+        await using (var db = FeedbackHubDbContext.Create(options.Options, new SystemTenantScope()))
         {
             db.Tenants.Add(tenant);
             var (name, content) = ExampleTemplates.Engineering;
@@ -93,7 +93,7 @@ internal static class Program
 
         for (var done = 0; done < n; done += 250)
         {
-            await using var db = new FeedbackHubDbContext(options.Options, new SystemTenantScope());
+            await using var db = FeedbackHubDbContext.Create(options.Options, new SystemTenantScope());
             await using var tx = await db.Database.BeginTransactionAsync();
             for (var i = done; i < Math.Min(n, done + 250); i++)
                 await AddStoryAsync(db, tenantId, version, i, now);

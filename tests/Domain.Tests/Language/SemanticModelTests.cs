@@ -42,6 +42,29 @@ public sealed class SemanticModelTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void The_sparse_first_layer_gives_the_probabilities_of_the_dense_features()
+    {
+        var model = SemanticModel.Default;
+        var sentences = model.Document.Examples.Texts.Where((_, i) => i % 97 == 0).Append("No lexical term at all: zxqv.").ToList();
+        var embeddings = SentenceClassifier.Shared.Embedder.Embed(sentences, 1);
+        var rules = new float[model.Classes.Count - 1];
+        for (var i = 0; i < sentences.Count; i++)
+        {
+            rules.AsSpan().Clear();
+            rules[i % rules.Length] = i % 3 == 0 ? 1 : 0;
+            var sparse = model.PredictNetwork(sentences[i], embeddings[i], rules);
+            var dense = model.PredictNetworkDense(model.Features(sentences[i], embeddings[i], rules));
+            Assert.Equal(dense.Length, sparse.Length);
+            for (var c = 0; c < dense.Length; c++)
+            {
+                Assert.True(Math.Abs(dense[c] - sparse[c]) < 1e-5, $"{sentences[i]}: class {model.Classes[c]} {dense[c]} vs {sparse[c]}");
+            }
+        }
+
+        Assert.True(sentences.Count > 40);
+    }
+
+    [Fact]
     public void The_neighbour_vote_is_a_distribution_led_by_the_labels_of_the_nearest_examples()
     {
         var model = SemanticModel.Default;
