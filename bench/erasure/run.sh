@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Retention-sweep erasure throughput: N full candidate stories (2 years old, all due), erased by
-# RetentionSweeper.RunOnceAsync (per-candidate transactions, locks, audit events) with 1 and with P candidates at a
-# time, next to the same UPDATEs and DELETEs as set-based SQL run by psql on an identical copy of the data, same run.
+# RetentionSweeper.RunOnceAsync (a transaction per batch of set-based statements, locks, an audit event per candidate) with
+# 1 and with P batches at a time, next to the same UPDATEs and DELETEs as set-based SQL run by psql on an identical copy of the data, same run.
 # Needs the services running (scripts/services.sh --profile test start).
 # Usage: bench/erasure/run.sh [N] [BATCH] [P]   (defaults 2000, 100, 4)
 set -euo pipefail
@@ -61,8 +61,8 @@ mkdir -p "$here/results"
   echo
   echo "| erasure | seconds | candidates/s | ratio to SQL |"
   echo "|---|---:|---:|---:|"
-  echo "| RetentionSweeper.RunOnceAsync, batch $batch, 1 at a time (transaction per candidate, audited) | $one_s | $(rate "$one_s") | $(ratio "$one_s") |"
-  echo "| RetentionSweeper.RunOnceAsync, batch $batch, $par at a time | $many_s | $(rate "$many_s") | $(ratio "$many_s") |"
+  echo "| RetentionSweeper.RunOnceAsync, batch $batch, 1 batch at a time (transaction per batch, set-based, audited) | $one_s | $(rate "$one_s") | $(ratio "$one_s") |"
+  echo "| RetentionSweeper.RunOnceAsync, batch $batch, $par batches at a time | $many_s | $(rate "$many_s") | $(ratio "$many_s") |"
   echo "| set-based SQL, one psql transaction (no audit events, no per-candidate locks) | $sql_s | $sql_rate | 1.000 |"
   echo
   echo "BENCH erasure ratio=$(ratio "$many_s") p99_ms=n/a" # a sweep has no per-candidate latency to report
