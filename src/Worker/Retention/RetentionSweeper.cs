@@ -14,7 +14,7 @@ public sealed class RetentionOptions
     public TimeSpan Interval { get; set; } = TimeSpan.FromHours(24);
 
     /// <summary>Candidates fetched and erased per batch, in one short transaction by a fixed number of set-based statements.</summary>
-    public int BatchSize { get; set; } = 100;
+    public int BatchSize { get; set; } = 500;
 
     /// <summary>
     /// Batches erased at the same time, each in its own transaction (FOR UPDATE SKIP LOCKED gives each its own
