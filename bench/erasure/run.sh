@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Retention-sweep erasure throughput: N full candidate stories (2 years old, all due), erased by
-# RetentionSweeper.RunOnceAsync (per-candidate transactions, locks, audit events) with 1 and with P candidates at a
-# time, next to the same UPDATEs and DELETEs as set-based SQL run by psql on an identical copy of the data, same run.
+# RetentionSweeper.RunOnceAsync (a transaction per batch of set-based statements, locks, an audit event per candidate) with
+# 1 and with P batches at a time, next to the same UPDATEs and DELETEs as set-based SQL run by psql on an identical copy of the data, same run.
 # Needs the services running (scripts/services.sh --profile test start).
-# Usage: bench/erasure/run.sh [N] [BATCH] [P]   (defaults 2000, 100, 4)
+# Usage: bench/erasure/run.sh [N] [BATCH] [P]   (defaults 2000, 500, 4: the worker's Retention:BatchSize and Parallelism)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
-n="${1:-2000}" batch="${2:-100}" par="${3:-4}"
+n="${1:-2000}" batch="${2:-500}" par="${3:-4}"
 [[ "$n" =~ ^[0-9]+$ && "$batch" =~ ^[0-9]+$ && "$par" =~ ^[0-9]+$ && "$n" -ge 1 && "$n" -le 100000 && "$batch" -ge 1 && "$par" -ge 1 ]] \
   || { echo "usage: run.sh [N 1..100000] [BATCH >= 1] [P >= 1]" >&2; exit 2; }
 profile="${FEEDBACKHUB_PROFILE:-test}"
@@ -61,8 +61,8 @@ mkdir -p "$here/results"
   echo
   echo "| erasure | seconds | candidates/s | ratio to SQL |"
   echo "|---|---:|---:|---:|"
-  echo "| RetentionSweeper.RunOnceAsync, batch $batch, 1 at a time (transaction per candidate, audited) | $one_s | $(rate "$one_s") | $(ratio "$one_s") |"
-  echo "| RetentionSweeper.RunOnceAsync, batch $batch, $par at a time | $many_s | $(rate "$many_s") | $(ratio "$many_s") |"
+  echo "| RetentionSweeper.RunOnceAsync, batch $batch, 1 batch at a time (transaction per batch, set-based, audited) | $one_s | $(rate "$one_s") | $(ratio "$one_s") |"
+  echo "| RetentionSweeper.RunOnceAsync, batch $batch, $par batches at a time | $many_s | $(rate "$many_s") | $(ratio "$many_s") |"
   echo "| set-based SQL, one psql transaction (no audit events, no per-candidate locks) | $sql_s | $sql_rate | 1.000 |"
   echo
   echo "BENCH erasure ratio=$(ratio "$many_s") p99_ms=n/a" # a sweep has no per-candidate latency to report

@@ -6,7 +6,13 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 quick=""
-if [[ "${1:-}" == "--quick" ]]; then quick="--quick"; fi
+for a in "$@"; do
+  case "$a" in
+    --quick) quick="--quick" ;;
+    -h|--help) sed -n '2,4p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "usage: bench/language/run.sh [--quick]" >&2; exit 2 ;;
+  esac
+done
 
 echo "## Machine"
 echo

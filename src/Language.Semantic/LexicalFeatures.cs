@@ -55,11 +55,10 @@ public static class LexicalFeatures
         return terms;
     }
 
-    /// <summary>Writes the features of a sentence for a vocabulary (term → index) into <paramref name="into"/> (cleared first).</summary>
-    public static void Fill(string sentence, IReadOnlyDictionary<string, int> vocabulary, Span<float> into)
+    /// <summary>The vocabulary indexes of a sentence's terms (distinct): its non-zero features, each 1/sqrt(count).</summary>
+    public static List<int> Hits(string sentence, IReadOnlyDictionary<string, int> vocabulary)
     {
         ArgumentNullException.ThrowIfNull(vocabulary);
-        into.Clear();
         var hits = new List<int>();
         foreach (var term in Terms(sentence))
         {
@@ -69,7 +68,18 @@ public static class LexicalFeatures
             }
         }
 
-        var value = hits.Count == 0 ? 0 : 1 / MathF.Sqrt(hits.Count);
+        return hits;
+    }
+
+    /// <summary>The value of each of <paramref name="hits"/> features (unit length over the hits).</summary>
+    public static float Value(int hits) => hits == 0 ? 0 : 1 / MathF.Sqrt(hits);
+
+    /// <summary>Writes the features of a sentence for a vocabulary (term → index) into <paramref name="into"/> (cleared first).</summary>
+    public static void Fill(string sentence, IReadOnlyDictionary<string, int> vocabulary, Span<float> into)
+    {
+        into.Clear();
+        var hits = Hits(sentence, vocabulary);
+        var value = Value(hits.Count);
         foreach (var index in hits)
         {
             into[index] = value;

@@ -122,10 +122,39 @@ public sealed class SemanticModel
     }
 
     /// <summary>The network's class probabilities alone.</summary>
+    /// <remarks>
+    /// The lexical features are a vocabulary of thousands with a handful set per sentence, so the first layer reads
+    /// them sparsely (the weights of the sentence's terms only); the result equals <see cref="Features"/> through every
+    /// layer (a test compares them).
+    /// </remarks>
     public float[] PredictNetwork(string sentence, ReadOnlySpan<float> embedding, ReadOnlySpan<float> ruleCategories)
     {
-        var input = Features(sentence, embedding, ruleCategories);
+        ArgumentNullException.ThrowIfNull(sentence);
+        var dense = SentenceEmbedder.Dimensions + (Document.RuleFeatures ? Classes.Count - 1 : 0);
+        Span<float> prefix = stackalloc float[dense];
+        embedding.CopyTo(prefix);
+        if (Document.RuleFeatures)
+        {
+            ruleCategories.CopyTo(prefix[SentenceEmbedder.Dimensions..]);
+        }
 
+        var hits = _vocabulary.Count > 0 ? LexicalFeatures.Hits(sentence, _vocabulary) : [];
+        var input = _layers[0].ApplySparse(prefix, hits, LexicalFeatures.Value(hits.Count));
+        foreach (var layer in _layers.AsSpan(1))
+        {
+            input = layer.Apply(input);
+        }
+
+        TensorPrimitives.SoftMax(input, input);
+        return input;
+    }
+
+    /// <summary>The network's class probabilities from the dense feature vector (<see cref="Features"/>): what
+    /// <see cref="PredictNetwork"/> computes sparsely.</summary>
+    public float[] PredictNetworkDense(float[] features)
+    {
+        ArgumentNullException.ThrowIfNull(features);
+        var input = features;
         foreach (var layer in _layers)
         {
             input = layer.Apply(input);
@@ -355,6 +384,27 @@ public sealed class SemanticModel
             {
                 var value = Bias[o] + TensorPrimitives.Dot(Weights.AsSpan(o * Inputs, Inputs), input);
                 output[o] = Relu ? Math.Max(0, value) : value;
+            }
+
+            return output;
+        }
+
+        /// <summary>As <see cref="Apply"/> for an input that is <paramref name="dense"/> followed by zeros except
+        /// <paramref name="value"/> at each of <paramref name="hits"/> (offsets after the dense part).</summary>
+        public float[] ApplySparse(ReadOnlySpan<float> dense, List<int> hits, float value)
+        {
+            var output = new float[Outputs];
+            for (var o = 0; o < Outputs; o++)
+            {
+                var row = Weights.AsSpan(o * Inputs, Inputs);
+                var sparse = 0f;
+                foreach (var index in hits)
+                {
+                    sparse += row[dense.Length + index];
+                }
+
+                var result = Bias[o] + TensorPrimitives.Dot(row[..dense.Length], dense) + (value * sparse);
+                output[o] = Relu ? Math.Max(0, result) : result;
             }
 
             return output;

@@ -35,7 +35,7 @@ public sealed class TestDatabase : IAsyncLifetime
     {
         var options = new DbContextOptionsBuilder<FeedbackHubDbContext>();
         PersistenceExtensions.Configure(options, ConnectionString);
-        return new FeedbackHubDbContext(options.Options, new SystemTenantScope());
+        return FeedbackHubDbContext.Create(options.Options, new SystemTenantScope());
     }
 
     /// <summary>Runs SQL as the superuser on this database (e.g. to tamper with rows as an attacker would).</summary>
@@ -102,7 +102,7 @@ public sealed class TestDatabase : IAsyncLifetime
             await ExecuteAdminAsync($"CREATE DATABASE \"{name}\"");
             var options = new DbContextOptionsBuilder<FeedbackHubDbContext>();
             PersistenceExtensions.Configure(options, With(TestServices.Postgres, name, pooling: false));
-            await using (var db = new FeedbackHubDbContext(options.Options, new SystemTenantScope()))
+            await using (var db = FeedbackHubDbContext.Create(options.Options, new SystemTenantScope()))
                 await db.Database.MigrateAsync();
             AppDomain.CurrentDomain.ProcessExit += (_, _) =>
             {

@@ -13,6 +13,7 @@ using FeedbackHub.Worker.Retention;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Npgsql;
@@ -71,14 +72,14 @@ internal static class Program
         await AdminAsync(pg, $"CREATE DATABASE \"{a}\"");
         var options = new DbContextOptionsBuilder<FeedbackHubDbContext>();
         PersistenceExtensions.Configure(options, With(pg, a));
-        await using (var db = new FeedbackHubDbContext(options.Options, new SystemTenantScope()))
+        await using (var db = FeedbackHubDbContext.Create(options.Options, new SystemTenantScope()))
             await db.Database.MigrateAsync();
 
         var now = DateTimeOffset.UtcNow;
         var tenant = Tenant.Create("Erasure Bench", now);
         Guid tenantId;
         TemplateVersion version;
-        await using (var db = new FeedbackHubDbContext(options.Options, new SystemTenantScope()))
+        await using (var db = FeedbackHubDbContext.Create(options.Options, new SystemTenantScope()))
         {
             db.Tenants.Add(tenant);
             var (name, content) = ExampleTemplates.Engineering;
@@ -93,7 +94,7 @@ internal static class Program
 
         for (var done = 0; done < n; done += 250)
         {
-            await using var db = new FeedbackHubDbContext(options.Options, new SystemTenantScope());
+            await using var db = FeedbackHubDbContext.Create(options.Options, new SystemTenantScope());
             await using var tx = await db.Database.BeginTransactionAsync();
             for (var i = done; i < Math.Min(n, done + 250); i++)
                 await AddStoryAsync(db, tenantId, version, i, now);
@@ -163,12 +164,20 @@ internal static class Program
         var services = new ServiceCollection();
         services.AddSingleton<IConfiguration>(new ConfigurationBuilder()
             .AddInMemoryCollection(new Dictionary<string, string?> { ["ConnectionStrings:Postgres"] = connectionString }).Build());
-        services.AddLogging();
+        // ERASURE_BENCH_SQL=1 prints every statement with its duration (EF Core's command log) to stderr, to see where a sweep spends its time.
+        services.AddLogging(b =>
+        {
+            if (Environment.GetEnvironmentVariable("ERASURE_BENCH_SQL") == "1")
+                b.AddSimpleConsole(o => o.TimestampFormat = "HH:mm:ss.fff ").AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace).AddFilter("Microsoft.EntityFrameworkCore.Database.Command", LogLevel.Information);
+        });
         services.AddFeedbackHubDatabase();
         services.AddSingleton<ITenantScope, SystemTenantScope>();
         await using var provider = services.BuildServiceProvider();
         var sweeper = new RetentionSweeper(provider.GetRequiredService<IServiceScopeFactory>(), TimeProvider.System,
             Options.Create(new RetentionOptions { BatchSize = batchSize, MaxPerRun = int.MaxValue, Parallelism = parallelism }), NullLogger<RetentionSweeper>.Instance);
+        // EF Core builds its model and the pool opens a connection on first use, once per process: not part of a sweep.
+        await using (var scope = provider.CreateAsyncScope())
+            await scope.ServiceProvider.GetRequiredService<FeedbackHubDbContext>().Tenants.AnyAsync();
         var clock = Stopwatch.StartNew();
         var run = await sweeper.RunOnceAsync(CancellationToken.None);
         clock.Stop();

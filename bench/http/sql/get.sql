@@ -1,10 +1,7 @@
--- The SQL of GET /v1/applications/{id} (as EF Core/Npgsql sends it). Variables (-D): prefix, tenant, sysacc, rows.
+-- The SQL of GET /v1/applications/{id} (as EF Core/Npgsql sends it): one statement, since the API key is cached in the
+-- API (ApiKeyCache) and the feedback, request and delivery state are subqueries of the application query.
+-- Variables (-D): tenant, sysacc, rows.
 \set n random(1, :rows)
-SELECT a.id, a.created_at, a.created_by, a.display_name, a.prefix, a.revoked_at, a.roles, a.secret_hash, a.tenant_id
-FROM api_keys AS a
-WHERE a.prefix = :prefix
-LIMIT 2;
--- One statement since the API reads the feedback, request and delivery state as subqueries of the application query.
 SELECT a.id, a.candidate_id, a.created_at, a.external_id, a.position_title, a.rejected_at, a.stage_reached, a.status, a.tenant_id, a.updated_at,
        c0.id, c0.created_at, c0.email, c0.erased_at, c0.external_id, c0.first_name, c0.last_name, c0.locale, c0.tenant_id, c0.updated_at,
        (SELECT f.id FROM feedback AS f WHERE (:sysacc OR f.tenant_id = :tenant) AND f.application_id = a.id LIMIT 1),

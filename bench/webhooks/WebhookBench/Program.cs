@@ -122,7 +122,7 @@ internal static class Program
         {
             var options = new DbContextOptionsBuilder<FeedbackHubDbContext>();
             PersistenceExtensions.Configure(options, conn);
-            await using (var db = new FeedbackHubDbContext(options.Options, new SystemTenantScope()))
+            await using (var db = FeedbackHubDbContext.Create(options.Options, new SystemTenantScope()))
                 await db.Database.MigrateAsync();
             var warmPath = "/warm-" + Guid.NewGuid().ToString("N")[..8];
             var path = "/pipeline-" + Guid.NewGuid().ToString("N")[..8];
@@ -140,7 +140,7 @@ internal static class Program
             await WaitAsync(() => receiver.Arrivals(path).Count >= n, TimeSpan.FromMinutes(5), $"{n} pipeline events");
             await Task.Delay(500);
             var arrivals = receiver.Arrivals(path);
-            await using (var db = new FeedbackHubDbContext(options.Options, new SystemTenantScope()))
+            await using (var db = FeedbackHubDbContext.Create(options.Options, new SystemTenantScope()))
             {
                 var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
                 while (await db.WebhookDeliveries.CountAsync(d => d.TenantId == tenant && d.Status == OutboundStatus.Sent) < n && DateTime.UtcNow < deadline)
@@ -177,7 +177,7 @@ internal static class Program
     private static async Task<Guid> ArrangeAsync(DbContextOptions<FeedbackHubDbContext> options, WebhookSecretBox box, string url, int n)
     {
         var now = DateTimeOffset.UtcNow;
-        await using var db = new FeedbackHubDbContext(options, new SystemTenantScope());
+        await using var db = FeedbackHubDbContext.Create(options, new SystemTenantScope());
         var tenant = Tenant.Create("Bench " + Guid.NewGuid().ToString("N")[..6], now, TenantSettings.Default with { AllowPrivateWebhookTargets = true });
         db.Tenants.Add(tenant);
         var (subscription, secret) = WebhookSubscription.Create(tenant.Id, WebhookTargets.ParseUrl(url, allowPrivate: true), [WebhookEventTypes.FeedbackRequested], null, box, now);
@@ -204,7 +204,7 @@ internal static class Program
 
     private static async Task MakeDueAsync(DbContextOptions<FeedbackHubDbContext> options, Guid tenantId, DateTimeOffset due)
     {
-        await using var db = new FeedbackHubDbContext(options, new SystemTenantScope());
+        await using var db = FeedbackHubDbContext.Create(options, new SystemTenantScope());
         await using var tx = await db.Database.BeginTransactionAsync();
         await db.Database.ExecuteSqlAsync($"UPDATE outbound SET due_at = {due} WHERE tenant_id = {tenantId} AND channel = 'webhook'");
         await db.Database.ExecuteSqlAsync($"UPDATE outbox_messages SET due_at = {due} WHERE tenant_id = {tenantId}");

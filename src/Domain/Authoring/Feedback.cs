@@ -220,32 +220,9 @@ public sealed class Feedback
     }
 
     /// <summary>
-    /// Erasure of the candidate: removes every free text written about them (answer comments, the language findings
-    /// that quote them, acknowledgement reasons, the review comment, and the comments and review comment kept in
-    /// <see cref="LastChangeRequest"/>). The structured ratings stay: criterion, band and
-    /// the chosen pre-approved phrases are template wording, not text about the person. Returns how many texts were
-    /// removed. It always moves <see cref="Version"/>, so an edit that read the feedback before the erasure fails on
-    /// the concurrency token instead of writing text about an erased candidate.
+    /// What replaces an erased free text that must keep its place (an acknowledgement still records who and when). The
+    /// erasure (<c>CandidateErasure</c>) removes the rest of the free text written about the candidate; docs/privacy.md lists it.
     /// </summary>
-    public int EraseFreeText(DateTimeOffset now)
-    {
-        var erased = Answers.Count(a => a.Comment is not null) + Findings.Count + Acknowledgements.Count(a => a.Reason != ErasedText)
-            + (ReviewComment is null ? 0 : 1);
-        Answers = Answers.Select(a => a with { Comment = null }).ToList();
-        Findings = [];
-        Acknowledgements = Acknowledgements.Select(a => a with { Reason = ErasedText }).ToList();
-        ReviewComment = null;
-        if (LastChangeRequest is { } request)
-        {
-            erased += request.Answers.Count(a => a.Comment is not null) + (request.Comment == ErasedText ? 0 : 1);
-            LastChangeRequest = request with { Answers = request.Answers.Select(a => a with { Comment = null }).ToList(), Comment = ErasedText };
-        }
-
-        Touch(now);
-        return erased;
-    }
-
-    /// <summary>What replaces an erased free text that must keep its place (an acknowledgement still records who and when).</summary>
     public const string ErasedText = "(erased with the candidate's personal data)";
 
     /// <summary>Throws 412 when the client's If-Match does not name the current version.</summary>

@@ -80,12 +80,4 @@ public sealed class Delivery : OutboundItem
             throw DomainException.Conflict("delivery-not-failed", $"Only a failed delivery can be retried; this one is {Status}.");
         ScheduleAgain(now);
     }
-
-    /// <summary>Erasure: replaces every recorded SMTP reply by its code. Returns how many texts were replaced.</summary>
-    public int EraseReplies(LockedApplication application, DateTimeOffset now)
-    {
-        ArgumentNullException.ThrowIfNull(application);
-        application.Check(ApplicationId);
-        return EraseRepliesCore(now);
-    }
 }

@@ -27,15 +27,6 @@ public sealed class FeedbackRequest
     /// <summary>The candidate's optional note (personal data; erased with the candidate).</summary>
     public string? Note { get; private set; }
 
-    /// <summary>Erasure: removes the note. True when there was one.</summary>
-    public bool EraseNote()
-    {
-        if (Note is null)
-            return false;
-        Note = null;
-        return true;
-    }
-
     /// <summary>What is wrong with a note (as the candidate reads it), or null when it is acceptable (an empty note is).</summary>
     public static string? NoteError(string? note)
     {

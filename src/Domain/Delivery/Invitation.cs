@@ -47,12 +47,4 @@ public sealed class Invitation : OutboundItem
         if (Status == OutboundStatus.Scheduled)
             CancelScheduled(now);
     }
-
-    /// <summary>Erasure: replaces the SMTP replies by their codes (replies can quote the address). Returns how many texts were replaced.</summary>
-    public int EraseReplies(LockedApplication application, DateTimeOffset now)
-    {
-        ArgumentNullException.ThrowIfNull(application);
-        application.Check(ApplicationId);
-        return EraseRepliesCore(now);
-    }
 }

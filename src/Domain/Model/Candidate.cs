@@ -136,20 +136,6 @@ public sealed class Candidate
         return changed;
     }
 
-    /// <summary>Removes the personal data for good (names, email, locale); keeps the ids. False when already erased.</summary>
-    public bool Erase(DateTimeOffset now)
-    {
-        if (IsErased)
-            return false;
-        FirstName = string.Empty;
-        LastName = null;
-        Email = string.Empty;
-        Locale = null;
-        ErasedAt = Times.Truncate(now);
-        UpdatedAt = Times.Truncate(now);
-        return true;
-    }
-
     private static CandidateDetails Valid(CandidateDetails details)
     {
         ArgumentNullException.ThrowIfNull(details);

@@ -260,32 +260,15 @@ public abstract class OutboundItem
         ScheduleAt(now, now);
     }
 
-    /// <summary>Replaces every recorded reply by its code (replies can quote the address). Returns how many texts were replaced.</summary>
-    protected int EraseRepliesCore(DateTimeOffset now)
-    {
-        var erased = 0;
-        if (LastReply is not null && LastReply != ErasedReply(LastReply))
-        {
-            LastReply = ErasedReply(LastReply);
-            erased++;
-        }
-
-        foreach (var attempt in _attempts.Where(a => a.Reply is not null && a.Reply != ErasedReply(a.Reply)))
-        {
-            attempt.EraseReply();
-            erased++;
-        }
-
-        if (erased > 0)
-            UpdatedAt = now;
-        return erased;
-    }
-
     /// <summary>What is left of a reply once the candidate's data is erased: its code only (replies can quote the address).</summary>
+    /// <remarks>The erasure applies the same rule to stored replies in SQL (<c>CandidateErasure</c>); a test holds the two equal.</remarks>
     public static string ErasedReply(string? reply) =>
         reply is { Length: >= 3 } r && char.IsAsciiDigit(r[0]) && char.IsAsciiDigit(r[1]) && char.IsAsciiDigit(r[2])
-            ? r[..3] + " (reply text erased with the candidate's personal data)"
-            : "(reply text erased with the candidate's personal data)";
+            ? r[..3] + " " + ErasedReplyText
+            : ErasedReplyText;
+
+    /// <summary>What stands where an erased reply's text was.</summary>
+    public const string ErasedReplyText = "(reply text erased with the candidate's personal data)";
 
     /// <summary>The attempt in progress, if any.</summary>
     public OutboundAttempt? CurrentAttempt => _attempts.LastOrDefault(a => a.Outcome == AttemptOutcome.InProgress);
@@ -371,6 +354,4 @@ public sealed class OutboundAttempt
     }
 
     internal void Forgive() => CountsAgainstBudget = false;
-
-    internal void EraseReply() => Reply = OutboundItem.ErasedReply(Reply);
 }

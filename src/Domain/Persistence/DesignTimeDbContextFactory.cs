@@ -10,6 +10,6 @@ internal sealed class DesignTimeDbContextFactory : IDesignTimeDbContextFactory<F
     {
         var options = new DbContextOptionsBuilder<FeedbackHubDbContext>();
         PersistenceExtensions.Configure(options, "Host=127.0.0.1;Database=feedbackhub_design;Username=postgres");
-        return new FeedbackHubDbContext(options.Options, new SystemTenantScope());
+        return FeedbackHubDbContext.Create(options.Options, new SystemTenantScope());
     }
 }

@@ -18,11 +18,35 @@ namespace FeedbackHub.Domain.Persistence;
 /// The one unit of work of both hosts. It is also Identity's user store (<see cref="Person"/>, with their tokens and
 /// logins) and the Data Protection key ring, so every replica shares sessions and tokens.
 /// </summary>
-public sealed class FeedbackHubDbContext(DbContextOptions<FeedbackHubDbContext> options, ITenantScope scope)
-    : IdentityUserContext<Person, Guid>(options), IDataProtectionKeyContext
+/// <remarks>
+/// The hosts take it from a pool (<see cref="PersistenceExtensions.AddFeedbackHubDatabase"/>): a pooled instance sees
+/// no rows until <see cref="Rent"/> gives it the unit of work's tenant scope. Elsewhere, <see cref="Create"/>.
+/// </remarks>
+public sealed class FeedbackHubDbContext : IdentityUserContext<Person, Guid>, IDataProtectionKeyContext
 {
     /// <summary>Webhook events raised by a save that failed (so a retried save does not raise them twice).</summary>
     private readonly HashSet<(object, string)> _raisedWebhooks = [];
+
+    private ITenantScope _scope = NotRented.Instance;
+
+    /// <summary>For the pool only (one public constructor taking the options is what EF Core's pooling needs).</summary>
+    public FeedbackHubDbContext(DbContextOptions<FeedbackHubDbContext> options)
+        : base(options)
+    {
+    }
+
+    /// <summary>A context outside the pool (commands, tests, benchmarks) for a tenant scope.</summary>
+    public static FeedbackHubDbContext Create(DbContextOptions<FeedbackHubDbContext> options, ITenantScope scope) =>
+        new FeedbackHubDbContext(options).Rent(scope);
+
+    /// <summary>Gives a context from the pool its unit of work's tenant scope (EF Core reset the rest when it returned).</summary>
+    public FeedbackHubDbContext Rent(ITenantScope scope)
+    {
+        ArgumentNullException.ThrowIfNull(scope);
+        _scope = scope;
+        _raisedWebhooks.Clear();
+        return this;
+    }
 
     public DbSet<Tenant> Tenants => Set<Tenant>();
 
@@ -86,7 +110,7 @@ public sealed class FeedbackHubDbContext(DbContextOptions<FeedbackHubDbContext> 
     public DbSet<DataProtectionKey> DataProtectionKeys => Set<DataProtectionKey>();
 
     /// <summary>Referenced by the global query filters; EF evaluates it per query.</summary>
-    private Guid? ScopeTenantId => scope.TenantId;
+    private Guid? ScopeTenantId => _scope.TenantId;
 
     /// <summary>
     /// Forgets every unsaved change and audit event, e.g. after a failed save before retrying the unit of work
@@ -151,4 +175,12 @@ public sealed class FeedbackHubDbContext(DbContextOptions<FeedbackHubDbContext> 
         _raisedWebhooks.Clear();
         return saved;
     }
+}
+
+/// <summary>The scope of a pooled context nobody rented: fails closed (no query runs) instead of seeing every tenant.</summary>
+file sealed class NotRented : ITenantScope
+{
+    public static NotRented Instance { get; } = new();
+
+    public Guid? TenantId => throw new InvalidOperationException("This FeedbackHubDbContext was not given a tenant scope (FeedbackHubDbContext.Rent).");
 }

@@ -9,12 +9,15 @@ public static class PersistenceExtensions
 {
     /// <summary>
     /// Registers the DbContext on PostgreSQL (connection string <c>ConnectionStrings:Postgres</c>, read when first
-    /// needed, so hosts and tests can configure it late) and a Postgres readiness check tagged "ready".
+    /// needed, so hosts and tests can configure it late), pooled, and a Postgres readiness check tagged "ready".
     /// The caller registers its <see cref="ITenantScope"/>.
     /// </summary>
     public static IServiceCollection AddFeedbackHubDatabase(this IServiceCollection services)
     {
-        services.AddDbContext<FeedbackHubDbContext>((sp, options) => Configure(options, ConnectionString(sp.GetRequiredService<IConfiguration>())));
+        // Pooled: a request reuses a context instead of building one (and its internal services) each time.
+        services.AddPooledDbContextFactory<FeedbackHubDbContext>(
+            (sp, options) => Configure(options, ConnectionString(sp.GetRequiredService<IConfiguration>())), poolSize: 256);
+        services.AddScoped(sp => sp.GetRequiredService<IDbContextFactory<FeedbackHubDbContext>>().CreateDbContext().Rent(sp.GetRequiredService<ITenantScope>()));
         services.AddScoped<AuditLog>();
         services.AddScoped<AuditSealer>();
         services.AddSingleton<AuditSigner>();

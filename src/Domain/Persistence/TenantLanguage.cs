@@ -1,6 +1,7 @@
 using FeedbackHub.Domain.Authoring;
 using System.Collections.Concurrent;
 using FeedbackHub.Domain.Language;
+using FeedbackHub.Domain.Model;
 using FeedbackHub.Domain.Telemetry;
 
 using Microsoft.EntityFrameworkCore;
@@ -20,14 +21,23 @@ public sealed class TenantLanguage(ISentenceClassifier semantic, FeedbackHubMetr
 
     public async Task<(RuleSet Rules, LanguageChecker Checker)> ForTenantAsync(FeedbackHubDbContext db, Guid tenantId, CancellationToken ct)
     {
-        var entry = await EntryAsync(db, tenantId, ct);
+        var entry = await EntryAsync(db, tenantId, null, ct);
         return (entry.Rules, entry.Checker);
     }
 
     /// <summary>The tenant's checker for an engine.</summary>
     public async Task<ITextChecker> CheckerAsync(FeedbackHubDbContext db, Guid tenantId, LanguageEngine engine, CancellationToken ct)
     {
-        var entry = await EntryAsync(db, tenantId, ct);
+        var entry = await EntryAsync(db, tenantId, null, ct);
+        return engine == LanguageEngine.Rules ? entry.Checker : entry.Full;
+    }
+
+    /// <summary>The tenant's checker for an engine, when the caller already read the tenant's revision and settings
+    /// (in the same query as its own row): no round trip while the cached checker is current.</summary>
+    public async Task<ITextChecker> CheckerAsync(FeedbackHubDbContext db, Guid tenantId, TenantLanguageState tenant, LanguageEngine engine, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(tenant);
+        var entry = await EntryAsync(db, tenantId, tenant, ct);
         return engine == LanguageEngine.Rules ? entry.Checker : entry.Full;
     }
 
@@ -65,10 +75,10 @@ public sealed class TenantLanguage(ISentenceClassifier semantic, FeedbackHubMetr
     }
 
     private async Task<(int Revision, string Jurisdiction, RuleSet Rules, LanguageChecker Checker, FullLanguageChecker Full)> EntryAsync(
-        FeedbackHubDbContext db, Guid tenantId, CancellationToken ct)
+        FeedbackHubDbContext db, Guid tenantId, TenantLanguageState? known, CancellationToken ct)
     {
-        var tenant = await db.Tenants.AsNoTracking().Where(t => t.Id == tenantId)
-            .Select(t => new { t.LanguageRulesRevision, t.Settings }).SingleAsync(ct);
+        var tenant = known ?? await db.Tenants.AsNoTracking().Where(t => t.Id == tenantId)
+            .Select(t => new TenantLanguageState(t.LanguageRulesRevision, t.Settings)).SingleAsync(ct);
         if (_cache.TryGetValue(tenantId, out var cached) && cached.Revision == tenant.LanguageRulesRevision && cached.Jurisdiction == tenant.Settings.Jurisdiction)
             return cached;
 
@@ -80,3 +90,6 @@ public sealed class TenantLanguage(ISentenceClassifier semantic, FeedbackHubMetr
         return entry;
     }
 }
+
+/// <summary>What decides whether a tenant's compiled checker is current: its rules revision and its settings (jurisdiction).</summary>
+public sealed record TenantLanguageState(int LanguageRulesRevision, TenantSettings Settings);

@@ -65,7 +65,25 @@ internal static class WebhookRaising
 
         if (raised is null)
             return;
+        await AddEventsAsync(db, raised, alreadyRaised, trackedApplications, trackedCandidates, ct);
+    }
 
+    /// <summary>
+    /// Raises delivery.cancelled for deliveries cancelled by a set-based statement (the erasure), which the change tracker
+    /// never sees: the same events, with the same data, as <see cref="RaiseAsync"/> raises for a tracked cancellation.
+    /// </summary>
+    public static Task RaiseCancelledAsync(FeedbackHubDbContext db, Guid tenantId, IReadOnlyList<CancelledDelivery> deliveries, DateTimeOffset at, CancellationToken ct)
+    {
+        if (deliveries.Count == 0)
+            return Task.CompletedTask;
+        var raised = deliveries.Select(d => new Raised(d, tenantId, WebhookEventTypes.DeliveryCancelled, at, d.ApplicationId,
+            refs => Data(d.ApplicationId, refs) with { DeliveryId = d.Id, RequestId = d.RequestId, FeedbackId = d.FeedbackId, Status = OutboundStatus.Cancelled.ToString().ToLowerInvariant() })).ToList();
+        return AddEventsAsync(db, raised, null, null, null, ct);
+    }
+
+    private static async Task AddEventsAsync(
+        FeedbackHubDbContext db, List<Raised> raised, HashSet<(object, string)>? alreadyRaised, Dictionary<Guid, Application>? trackedApplications, Dictionary<Guid, Candidate>? trackedCandidates, CancellationToken ct)
+    {
         var tenantIds = raised.Select(r => r.TenantId).Distinct().ToList();
         var types = raised.Select(r => r.Type).Distinct().ToList();
         var subscriptions = await db.WebhookSubscriptions.IgnoreQueryFilters().AsNoTracking()
@@ -73,7 +91,7 @@ internal static class WebhookRaising
             .Select(s => new { s.Id, s.TenantId, s.Events })
             .ToListAsync(ct);
         foreach (var r in raised)
-            alreadyRaised.Add((r.Source, r.Type));
+            alreadyRaised?.Add((r.Source, r.Type));
         var wanted = raised.Where(r => subscriptions.Any(s => s.TenantId == r.TenantId && s.Events.Contains(r.Type))).ToList();
         if (wanted.Count == 0)
             return;
@@ -152,3 +170,6 @@ internal static class WebhookRaising
         return result;
     }
 }
+
+/// <summary>A delivery a set-based statement cancelled (<see cref="WebhookRaising.RaiseCancelledAsync"/>).</summary>
+internal sealed record CancelledDelivery(Guid Id, Guid ApplicationId, Guid RequestId, Guid FeedbackId);

@@ -40,11 +40,15 @@ public sealed class FeedbackEmailChannel(IEmailSender sender, IDkimKeyProvider d
         if (await DeliveryScheduling.IsSuppressedAsync(db, delivery.TenantId, recipient.Email, ct))
             return NotSendable("Not sent: the address is suppressed for this tenant after an earlier permanent SMTP failure.");
 
-        var feedback = await db.Feedback.AsNoTracking().SingleAsync(f => f.Id == delivery.FeedbackId, ct);
-        var template = await db.TemplateVersions.AsNoTracking().SingleAsync(v => v.TemplateId == feedback.TemplateId && v.Number == feedback.TemplateVersion, ct);
+        // The answers and the template version they fill in, in one round trip (read-only: nothing here is tracked).
+        var source = await (
+            from f in db.Feedback.AsNoTracking()
+            join v in db.TemplateVersions.AsNoTracking() on new { f.TemplateId, Number = f.TemplateVersion } equals new { v.TemplateId, v.Number }
+            where f.Id == delivery.FeedbackId
+            select new { f.Answers, v.Content }).SingleAsync(ct);
         try
         {
-            var rendered = FeedbackEmailRenderer.Render(template.Content, feedback.Answers, recipient.MergeValues, recipient.Footer);
+            var rendered = FeedbackEmailRenderer.Render(source.Content, source.Answers, recipient.MergeValues, recipient.Footer);
             var settings = recipient.Settings;
             return Preparation.Send(new EmailPayload(delivery.TenantId, new EmailMessage(
                 new MailboxAddress(settings.SenderName, settings.SenderAddress),

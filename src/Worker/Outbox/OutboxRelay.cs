@@ -47,6 +47,7 @@ public sealed partial class OutboxRelay(IServiceScopeFactory scopes, IBus bus, T
         var now = Time.GetUtcNow();
         var due = await db.OutboxMessages
             .FromSql($"SELECT * FROM outbox_messages WHERE due_at <= {now} ORDER BY due_at LIMIT {_options.BatchSize} FOR UPDATE SKIP LOCKED")
+            .AsNoTracking()
             .ToListAsync(ct);
         if (due.Count == 0)
             return 0;
@@ -56,21 +57,26 @@ public sealed partial class OutboxRelay(IServiceScopeFactory scopes, IBus bus, T
         using var activity = FeedbackHubActivities.Source.StartActivity("outbox publish");
         activity?.SetTag("feedbackhub.outbox.batch_size", due.Count);
         var results = await Task.WhenAll(due.Select(row => PublishAsync(row, ct)));
-        var published = 0;
+        // The confirmed rows go in one statement; only a failed row is tracked, to record why.
+        var confirmed = new List<Guid>(due.Count);
         for (var i = 0; i < due.Count; i++)
         {
             if (results[i] is null)
             {
-                db.OutboxMessages.Remove(due[i]);
-                published++;
+                confirmed.Add(due[i].Id);
             }
             else
             {
+                db.OutboxMessages.Attach(due[i]);
                 due[i].RecordPublishFailure(results[i]!, now);
             }
         }
 
-        await db.SaveChangesAsync(ct);
+        var published = confirmed.Count;
+        if (published > 0)
+            await db.Database.ExecuteSqlAsync($"DELETE FROM outbox_messages WHERE id = ANY({confirmed.ToArray()})", ct);
+        if (published < due.Count)
+            await db.SaveChangesAsync(ct);
         await tx.CommitAsync(ct);
         if (published < due.Count)
             LogPublishFailures(logger, due.Count - published, due.Count);

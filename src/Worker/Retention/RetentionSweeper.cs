@@ -1,4 +1,3 @@
-using FeedbackHub.Domain;
 using FeedbackHub.Domain.Auditing;
 using FeedbackHub.Domain.Persistence;
 using Microsoft.EntityFrameworkCore;
@@ -14,12 +13,12 @@ public sealed class RetentionOptions
     /// <summary>Time between two runs; the first run is at start.</summary>
     public TimeSpan Interval { get; set; } = TimeSpan.FromHours(24);
 
-    /// <summary>Candidates fetched per batch (each is erased in its own short transaction).</summary>
-    public int BatchSize { get; set; } = 100;
+    /// <summary>Candidates fetched and erased per batch, in one short transaction by a fixed number of set-based statements.</summary>
+    public int BatchSize { get; set; } = 500;
 
     /// <summary>
-    /// Candidates of a batch erased at the same time, each in its own transaction (they only meet on the tenant's
-    /// audit-chain lock, held for the last two round trips of each erasure).
+    /// Batches erased at the same time, each in its own transaction (FOR UPDATE SKIP LOCKED gives each its own
+    /// candidates). A further batch starts only while the last one fetched was full, so a small run takes one.
     /// </summary>
     public int Parallelism { get; set; } = 4;
 
@@ -39,10 +38,11 @@ public sealed record RetentionRun(int Erased, int Skipped, int Batches, bool Rea
 /// <summary>
 /// Erases candidates whose tenant's retention period after their last activity has passed
 /// (<see cref="CandidateErasure.DueForRetentionAsync"/>), never one with an application under legal hold. Runs at start
-/// and then every <see cref="RetentionOptions.Interval"/>; each run fetches batches of due candidates with
-/// FOR UPDATE SKIP LOCKED (so several workers share the work) and erases each in its own transaction
-/// (<see cref="RetentionOptions.Parallelism"/> at a time), audited as
-/// <c>candidate.erased</c> with reason <c>retention</c> by the system. Logs carry counts and ids only.
+/// and then every <see cref="RetentionOptions.Interval"/>; each run erases batches of due candidates, each batch in one
+/// transaction: fetched with FOR UPDATE SKIP LOCKED (so several workers share the work), erased per tenant by
+/// <see cref="CandidateErasure.EraseManyAsync"/> (which re-checks, under the locks, that each is still due and not on
+/// hold), <see cref="RetentionOptions.Parallelism"/> batches at a time, audited per candidate as <c>candidate.erased</c>
+/// with reason <c>retention</c> by the system. Logs carry counts and ids only.
 /// </summary>
 public sealed partial class RetentionSweeper(IServiceScopeFactory scopes, TimeProvider time, IOptions<RetentionOptions> options, ILogger<RetentionSweeper> logger)
     : BatchLoop(time)
@@ -73,37 +73,151 @@ public sealed partial class RetentionSweeper(IServiceScopeFactory scopes, TimePr
     public async Task<RetentionRun> RunOnceAsync(CancellationToken ct)
     {
         var now = Time.GetUtcNow();
-        int erased = 0, skipped = 0, batches = 0;
-        var batchSize = Math.Max(1, _options.BatchSize);
-        var max = Math.Max(0, _options.MaxPerRun);
-        var parallel = new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, _options.Parallelism), CancellationToken = ct };
-        while (erased + skipped < max)
-        {
-            var take = Math.Min(batchSize, max - erased - skipped);
-            List<DueCandidate> due;
-            await using (var scope = scopes.CreateAsyncScope())
-                due = await CandidateErasure.DueForRetentionAsync(scope.ServiceProvider.GetRequiredService<FeedbackHubDbContext>(), now, take, ct);
-            if (due.Count == 0)
-                break;
-            batches++;
-            await Parallel.ForEachAsync(due, parallel, async (candidate, token) =>
-            {
-                await using var scope = scopes.CreateAsyncScope();
-                var db = scope.ServiceProvider.GetRequiredService<FeedbackHubDbContext>();
-                if (await TryEraseAsync(db, scope.ServiceProvider.GetRequiredService<AuditLog>(), candidate, now, token))
-                    Interlocked.Increment(ref erased);
-                else
-                    Interlocked.Increment(ref skipped);
-            });
+        var run = new RunState(Math.Max(1, _options.BatchSize), Math.Max(0, _options.MaxPerRun), Math.Max(1, _options.Parallelism));
+        run.Start(() => WorkAsync(run, now, ct));
+        await run.WhenAllDoneAsync();
 
-            if (due.Count < take)
-                break;
+        var pruned = await PruneWebhookLogAsync(now, run.Max, ct);
+        var result = new RetentionRun(run.Erased, run.Skipped, run.Batches, run.Erased + run.Skipped >= run.Max && run.Max > 0, pruned);
+        LogRun(logger, result.Erased, result.Skipped, result.Batches, result.ReachedMaxPerRun, result.WebhookEventsDeleted);
+        return result;
+    }
+
+    /// <summary>One of the run's parallel loops: batch after batch while each comes back full and the bound allows.</summary>
+    private async Task WorkAsync(RunState run, DateTimeOffset now, CancellationToken ct)
+    {
+        while (run.TryReserve(out var take))
+        {
+            var fetched = await EraseBatchAsync(run, take, now, ct);
+            run.Return(take - fetched);
+            if (fetched < take)
+            {
+                run.NothingMore();
+                return;
+            }
+        }
+    }
+
+    /// <summary>One batch in one transaction: due candidates fetched and locked, erased per tenant. Returns how many were fetched.</summary>
+    private async Task<int> EraseBatchAsync(RunState run, int take, DateTimeOffset now, CancellationToken ct)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<FeedbackHubDbContext>();
+        var audit = scope.ServiceProvider.GetRequiredService<AuditLog>();
+        await using var tx = await db.Database.BeginTransactionAsync(ct);
+        var due = await CandidateErasure.DueForRetentionAsync(db, now, take, ct);
+        if (due.Count == take)
+            run.Start(() => WorkAsync(run, now, ct)); // more may be waiting: another batch alongside this one
+        if (due.Count == 0)
+            return 0;
+
+        var erased = new List<(Guid Candidate, Guid Tenant)>();
+        var skipped = new List<Guid>();
+        foreach (var tenant in due.GroupBy(d => d.TenantId))
+        {
+            var batch = await CandidateErasure.EraseManyAsync(db, audit, tenant.Key, [.. tenant.Select(d => d.CandidateId)], Actor.System, ErasureReason.Retention, now, ct);
+            erased.AddRange(batch.Erased.Select(e => (e.CandidateId, tenant.Key)));
+            skipped.AddRange(batch.NotDue);
         }
 
-        var pruned = await PruneWebhookLogAsync(now, max, ct);
-        var run = new RetentionRun(erased, skipped, batches, erased + skipped >= max && max > 0, pruned);
-        LogRun(logger, run.Erased, run.Skipped, run.Batches, run.ReachedMaxPerRun, run.WebhookEventsDeleted);
-        return run;
+        await tx.CommitAsync(ct);
+        run.Count(erased.Count, skipped.Count);
+        foreach (var (candidate, tenant) in erased)
+            LogErased(logger, candidate, tenant);
+        foreach (var candidate in skipped)
+            LogNoLongerDue(logger, candidate);
+        return due.Count;
+    }
+
+    /// <summary>The shared state of one run's parallel loops: the bound, the counts and the loops themselves.</summary>
+    private sealed class RunState(int batchSize, int max, int parallelism)
+    {
+        private readonly Lock _gate = new();
+        private readonly List<Task> _loops = [];
+        private int _reserved;
+        private int _running;
+        private bool _nothingMore;
+
+        public int Max => max;
+
+        public int Erased { get; private set; }
+
+        public int Skipped { get; private set; }
+
+        public int Batches { get; private set; }
+
+        /// <summary>Starts another loop unless <paramref name="parallelism"/> are running or there is nothing more to do.</summary>
+        public void Start(Func<Task> loop)
+        {
+            lock (_gate)
+            {
+                if (_running >= parallelism || _nothingMore || _reserved >= max)
+                    return;
+                _running++;
+                _loops.Add(Task.Run(async () =>
+                {
+                    try
+                    {
+                        await loop();
+                    }
+                    finally
+                    {
+                        lock (_gate)
+                            _running--;
+                    }
+                }));
+            }
+        }
+
+        /// <summary>Takes up to a batch from what the bound still allows.</summary>
+        public bool TryReserve(out int take)
+        {
+            lock (_gate)
+            {
+                take = _nothingMore ? 0 : Math.Min(batchSize, max - _reserved);
+                _reserved += take;
+                return take > 0;
+            }
+        }
+
+        public void Return(int unused)
+        {
+            lock (_gate)
+                _reserved -= unused;
+        }
+
+        public void NothingMore()
+        {
+            lock (_gate)
+                _nothingMore = true;
+        }
+
+        public void Count(int erased, int skipped)
+        {
+            lock (_gate)
+            {
+                Erased += erased;
+                Skipped += skipped;
+                Batches++;
+            }
+        }
+
+        /// <summary>Waits for every loop, including those started while waiting; the first failure is thrown.</summary>
+        public async Task WhenAllDoneAsync()
+        {
+            while (true)
+            {
+                Task[] loops;
+                lock (_gate)
+                    loops = [.. _loops];
+                await Task.WhenAll(loops);
+                lock (_gate)
+                {
+                    if (_loops.Count == loops.Length)
+                        return;
+                }
+            }
+        }
     }
 
     /// <summary>
@@ -140,32 +254,6 @@ public sealed partial class RetentionSweeper(IServiceScopeFactory scopes, TimePr
         }
 
         return deleted;
-    }
-
-    /// <summary>Erases one candidate in its own transaction, after checking (with its row locked) that it is still due.</summary>
-    private async Task<bool> TryEraseAsync(FeedbackHubDbContext db, AuditLog audit, DueCandidate candidate, DateTimeOffset now, CancellationToken ct)
-    {
-        await using var tx = await db.Database.BeginTransactionAsync(ct);
-        var still = await CandidateErasure.DueForRetentionAsync(db, now, 1, ct, only: candidate.CandidateId);
-        if (still.Count == 0)
-        {
-            LogNoLongerDue(logger, candidate.CandidateId);
-            return false; // erased, active again, put on hold, or being erased by another worker meanwhile
-        }
-
-        try
-        {
-            await CandidateErasure.EraseAsync(db, audit, candidate.TenantId, candidate.CandidateId, Actor.System, ErasureReason.Retention, now, ct);
-        }
-        catch (DomainException e) when (e.Code == "legal-hold")
-        {
-            LogNoLongerDue(logger, candidate.CandidateId);
-            return false;
-        }
-
-        await tx.CommitAsync(ct);
-        LogErased(logger, candidate.CandidateId, candidate.TenantId);
-        return true;
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Retention is disabled (Retention:Enabled=false); no candidate is erased automatically")]

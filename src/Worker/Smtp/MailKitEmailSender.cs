@@ -15,8 +15,9 @@ using FeedbackHub.Domain.Telemetry;
 namespace FeedbackHub.Worker.Smtp;
 
 /// <summary>
-/// Sends email through MailKit over pooled, connected and authenticated connections (one send per connection at a time;
-/// up to <see cref="SmtpOptions.MaxIdleConnections"/> kept for reuse). Every outcome is a <see cref="SendResult"/> classified
+/// Sends email through MailKit over pooled, connected and authenticated connections: one send per connection at a time, at
+/// most <see cref="SmtpOptions.MaxConnections"/> open, every one kept for the next send (a send waits for a free connection
+/// rather than opening one more, so connect, EHLO, TLS and AUTH are paid per connection, not per email). Every outcome is a <see cref="SendResult"/> classified
 /// by <see cref="SmtpClassification"/>; <see cref="SmtpHealth"/> hears of every server problem and every accepted email.
 /// </summary>
 public sealed class MailKitEmailSender : IEmailSender, IAsyncDisposable
@@ -25,6 +26,7 @@ public sealed class MailKitEmailSender : IEmailSender, IAsyncDisposable
     private readonly SmtpHealth _health;
     private readonly bool _acceptAnyCertificate;
     private readonly ConcurrentBag<Connection> _idle = [];
+    private readonly SemaphoreSlim _slots;
     private readonly FeedbackHubMetrics? _metrics;
     private volatile bool _disposed;
 
@@ -35,6 +37,7 @@ public sealed class MailKitEmailSender : IEmailSender, IAsyncDisposable
         ArgumentNullException.ThrowIfNull(environment);
         _options = options.Value;
         _health = health;
+        _slots = new SemaphoreSlim(Math.Max(1, _options.MaxConnections));
         // Outside Development the validator refuses to start with the switch on; ignoring it here too keeps that promise
         // for a sender built by hand.
         _acceptAnyCertificate = _options.AllowUntrustedCertificates && environment.IsDevelopment();
@@ -58,6 +61,20 @@ public sealed class MailKitEmailSender : IEmailSender, IAsyncDisposable
         var sender = mime.From.Mailboxes.Single();
         var recipients = mime.To.Mailboxes.ToList();
 
+        // Waiting for a slot is before the hand-over: cancelled here, nothing was sent.
+        await _slots.WaitAsync(cancellationToken);
+        try
+        {
+            return await SendOnSlotAsync(mime, sender, recipients, cancellationToken);
+        }
+        finally
+        {
+            _slots.Release();
+        }
+    }
+
+    private async Task<SendResult> SendOnSlotAsync(MimeMessage mime, MimeKit.MailboxAddress sender, List<MimeKit.MailboxAddress> recipients, CancellationToken cancellationToken)
+    {
         // A reused connection may have been closed by the server while idle: one fresh retry, as long as nothing was handed over.
         for (var attempt = 0; ; attempt++)
         {
@@ -113,8 +130,8 @@ public sealed class MailKitEmailSender : IEmailSender, IAsyncDisposable
 
     private void Return(Connection connection)
     {
-        if (!_disposed && _idle.Count < _options.MaxIdleConnections)
-            _idle.Add(connection);
+        if (!_disposed)
+            _idle.Add(connection); // never more than MaxConnections: each one is taken under a slot
         else
             _ = connection.DisposeAsync().AsTask();
     }

@@ -36,8 +36,11 @@ public sealed class SmtpOptions
 
     public string? Password { get; set; }
 
-    /// <summary>Connections kept open for reuse.</summary>
-    public int MaxIdleConnections { get; set; } = 8;
+    /// <summary>
+    /// The most connections this worker process keeps open to the mail server, all reused between emails: a send waits
+    /// for a free one rather than opening another (connect, EHLO, TLS and AUTH are paid once per connection, not per email).
+    /// </summary>
+    public int MaxConnections { get; set; } = 8;
 
     /// <summary>How long one SMTP read or write may take, including the server's answer after the final ".".</summary>
     public TimeSpan CommandTimeout { get; set; } = TimeSpan.FromSeconds(30);
@@ -71,8 +74,8 @@ public sealed class SmtpOptionsValidator(IHostEnvironment environment) : IValida
             errors.Add("Smtp:Password is required when Smtp:Username is set (from a secret or the Smtp__Password environment variable).");
         if (!options.UsesAuthentication && !string.IsNullOrEmpty(options.Password))
             errors.Add("Smtp:Password is set without Smtp:Username: set both, or neither to send without AUTH.");
-        if (options.MaxIdleConnections < 0)
-            errors.Add("Smtp:MaxIdleConnections cannot be negative.");
+        if (options.MaxConnections < 1)
+            errors.Add($"Smtp:MaxConnections must be at least 1 (is {options.MaxConnections}).");
         if (options.CommandTimeout <= TimeSpan.Zero || options.ConnectTimeout <= TimeSpan.Zero)
             errors.Add("Smtp:CommandTimeout and Smtp:ConnectTimeout must be positive.");
         if (options.AllowUntrustedCertificates && !environment.IsDevelopment())

@@ -133,6 +133,43 @@ public sealed class CandidateErasureTests(ApiFactory api) : IClassFixture<ApiFac
             Assert.DoesNotContain(secret, afterUpsert, StringComparison.OrdinalIgnoreCase);
     }
 
+    [Theory]
+    [InlineData("550 5.1.1 <ada@example.test>: user unknown")]
+    [InlineData("451 4.2.0 <ada@example.test> greylisted")]
+    [InlineData("Not sent: the address is suppressed")]
+    [InlineData("42")]
+    [InlineData("4")]
+    [InlineData("")]
+    [InlineData("4a1 odd")]
+    [InlineData("\u0664\u0665\u0661 Arabic-Indic digits")]
+    [InlineData("550 (reply text erased with the candidate's personal data)")]
+    public async Task The_erasure_reduces_a_stored_reply_exactly_as_a_reply_recorded_after_it_is(string reply)
+    {
+        await using var connection = new Npgsql.NpgsqlConnection(api.Database.ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new Npgsql.NpgsqlCommand($"SELECT {CandidateErasure.ErasedReplySql("@reply")}", connection);
+        command.Parameters.AddWithValue("reply", reply);
+        command.Parameters.AddWithValue("erased_reply", OutboundItem.ErasedReplyText);
+        Assert.Equal(OutboundItem.ErasedReply(reply), (string?)await command.ExecuteScalarAsync());
+    }
+
+    [Fact]
+    public async Task Erasing_again_counts_only_what_was_found_again_and_moves_nothing_else()
+    {
+        var tenant = await api.CreateTenantAsync(settings: TenantSettings.Default with { CoolingOffDelay = TimeSpan.FromDays(1), InvitationsEnabled = true });
+        var story = await CandidateStory.ArrangeAsync(api, tenant);
+        var ats = await tenant.ClientAsync("integration");
+        var first = await (await ats.DeleteAsync($"/v1/candidates/{story.CandidateId}")).ReadAsync<ErasureResponse>(HttpStatusCode.Accepted);
+        // The answer's comment, and in the version sent back its comment and the reviewer's comment: exactly three texts.
+        Assert.Equal(3, first.Cleared.FeedbackTexts);
+
+        var again = await (await ats.DeleteAsync($"/v1/candidates/{story.CandidateId}")).ReadAsync<ErasureResponse>(HttpStatusCode.Accepted);
+        Assert.True(again.AlreadyErased);
+        Assert.Equal(ErasureCounts.None with { Applications = 1 }, again.Cleared);
+        await using var db = api.Database.CreateDbContext();
+        Assert.Single(await db.AuditEvents.Where(e => e.TenantId == tenant.Id && e.Action == "candidate.erased").ToListAsync());
+    }
+
     [Fact]
     public async Task Another_tenants_candidate_is_not_found_and_only_admin_and_integration_may_erase()
     {

@@ -45,23 +45,6 @@ public sealed class FeedbackReviewTests
         Assert.Equal(("Once more.", "You solved the exercise and tested the edge cases."), (feedback.LastChangeRequest!.Comment, feedback.LastChangeRequest.Answers[0].Comment));
     }
 
-    [Fact]
-    public void Erasure_removes_the_comments_and_review_comment_kept_with_the_request_for_changes_and_counts_them()
-    {
-        var feedback = Submitted("Ada solved the exercise quickly.");
-        feedback.RequestChanges(Reviewer, "Do not name Ada.", T0.AddHours(1));
-        feedback.Save([new Answer("problem-solving", "meets", [], "You solved the exercise.")], Content, Author, T0.AddHours(2), _ => []);
-        feedback.Submit([], Content, Author, T0.AddHours(2), autoApproveTemplateOnly: false);
-
-        // The current comment, and in the kept version its comment and the reviewer's comment.
-        Assert.Equal(3, feedback.EraseFreeText(T0.AddDays(1)));
-        var request = feedback.LastChangeRequest!;
-        Assert.Equal(Feedback.ErasedText, request.Comment);
-        Assert.All(request.Answers, a => Assert.Null(a.Comment));
-        Assert.Equal(("problem-solving", "developing"), (request.Answers[0].Criterion, request.Answers[0].Band)); // structured ratings stay
-        Assert.Equal(0, feedback.EraseFreeText(T0.AddDays(2)));
-    }
-
     private static Feedback Submitted(string comment)
     {
         var template = Template.Create(Guid.NewGuid(), "Engineering", "en", Content, Author, T0);

@@ -10,7 +10,7 @@ public sealed class MigrationTests
     {
         var options = new DbContextOptionsBuilder<FeedbackHubDbContext>();
         PersistenceExtensions.Configure(options, "Host=127.0.0.1;Database=never-connected"); // the check needs no connection
-        using var db = new FeedbackHubDbContext(options.Options, new SystemTenantScope());
+        using var db = FeedbackHubDbContext.Create(options.Options, new SystemTenantScope());
 
         Assert.False(db.Database.HasPendingModelChanges(), "The model has changes no migration describes: add one (see README, Migrations).");
     }

@@ -39,12 +39,13 @@ public sealed class MailKitEmailSenderTests : IAsyncLifetime
     }
 
     private MailKitEmailSender Sender(SinkProcess sink, SmtpSecurity security = SmtpSecurity.None, SmtpHealth? health = null, string? user = null,
-        string? password = null, bool allowUntrusted = false, string environment = "Development", TimeSpan? commandTimeout = null, int port = 0) =>
+        string? password = null, bool allowUntrusted = false, string environment = "Development", TimeSpan? commandTimeout = null, int port = 0, int maxConnections = 8) =>
         Own(new MailKitEmailSender(
             Options.Create(new SmtpOptions
             {
                 Host = sink.Host, Port = port == 0 ? sink.Port : port, Security = security, Username = user, Password = password,
                 AllowUntrustedCertificates = allowUntrusted, CommandTimeout = commandTimeout ?? TimeSpan.FromSeconds(10), ConnectTimeout = TimeSpan.FromSeconds(10),
+                MaxConnections = maxConnections,
             }),
             health ?? new SmtpHealth(new ListLogger<SmtpHealth>()),
             new HostingEnvironment { EnvironmentName = environment }));
@@ -146,6 +147,42 @@ public sealed class MailKitEmailSenderTests : IAsyncLifetime
 
         Assert.Equal(12, sink.Log("accepted").Count);
         Assert.InRange(sink.Log("connected").Count, 1, 4 + 1); // never one per message
+    }
+
+    [Fact]
+    public async Task Sends_beyond_the_connection_limit_wait_for_a_pooled_connection_instead_of_opening_more()
+    {
+        var sink = await SinkAsync();
+        var sender = Sender(sink, maxConnections: 2);
+        var recipients = Enumerable.Range(0, 12).Select(_ => NewAddress()).ToList();
+
+        var results = await Task.WhenAll(recipients.Select(to => SendAsync(sender, to)));
+
+        Assert.All(results, r => Assert.True(r.IsAccepted, r.ToString()));
+        Assert.All(recipients, to => Assert.Single(sink.MailTo(to)));
+        Assert.InRange(sink.Log("connected").Count, 1, 2); // 12 emails, never more than the limit, none opened per email
+    }
+
+    [Fact]
+    public async Task A_batch_whose_connections_were_dropped_mid_way_reconnects_and_sends_each_email_exactly_once()
+    {
+        var sink = await SinkAsync("--idle-timeout", "1");
+        var sender = Sender(sink, maxConnections: 2);
+        var first = Enumerable.Range(0, 6).Select(_ => NewAddress()).ToList();
+        Assert.All(await Task.WhenAll(first.Select(to => SendAsync(sender, to))), r => Assert.True(r.IsAccepted, r.ToString()));
+
+        // Between batches the server drops both pooled connections (its idle timeout); then, mid-batch, a reused connection
+        // answers MAIL FROM with 421 and closes. Nothing was handed over on either, so each email goes out once on a fresh one.
+        await Task.Delay(TimeSpan.FromSeconds(2));
+        var second = Enumerable.Range(0, 6).Select(_ => NewAddress()).ToList();
+        Assert.All(await Task.WhenAll(second.Select(to => SendAsync(sender, to))), r => Assert.True(r.IsAccepted, r.ToString()));
+        sink.SetRules(new { match = "*", stage = "mail", code = 421, message = "4.4.2 Closing connection", times = 1 });
+        var third = Enumerable.Range(0, 6).Select(_ => NewAddress()).ToList();
+        Assert.All(await Task.WhenAll(third.Select(to => SendAsync(sender, to))), r => Assert.True(r.IsAccepted, r.ToString()));
+
+        Assert.All(first.Concat(second).Concat(third), to => Assert.Single(sink.MailTo(to)));
+        Assert.Equal(18, sink.Log("accepted").Count);
+        Assert.InRange(sink.Log("connected").Count, 3, 2 + 2 + 1); // the dropped ones and the closing one replaced, never one per email
     }
 
     [Fact]

@@ -1,0 +1,26 @@
+-- Diagnostic (no ratio): the SQL PUT /v1/feedback/{id}/answers sends per request, written out by hand after EF Core's
+-- log (Logging__LogLevel__Microsoft.EntityFrameworkCore.Database.Command=Information). The API key, the template
+-- version's content and the tenant's compiled checker are cached in the API, so a save is one read (the feedback row,
+-- whether its candidate was erased, the tenant's language revision and settings), then the update and the event insert
+-- in one transaction. Variables (-D): tenant, sysacc (false: the tenant query filter), k, answers.
+\set n :client_id * :k + random(1, :k)
+SELECT f.id AS fid, f.acknowledgements, f.answers AS stored_answers, f.application_id, f.approved_at, f.approved_by_id, f.approved_by_name, f.author_name,
+       f.auto_approved, f.contributors, f.created_at, f.findings, f.review_comment, f.status, f.submitted_at, f.template_id AS tpl,
+       f.template_version AS tplv, f.tenant_id, f.updated_at, f.version AS ver,
+       (SELECT c.erased_at FROM applications AS a JOIN candidates AS c ON a.candidate_id = c.id
+        WHERE (:sysacc OR a.tenant_id = :tenant) AND (:sysacc OR c.tenant_id = :tenant) AND a.id = f.application_id LIMIT 1) IS NOT NULL AS erased,
+       t.language_rules_revision, t.settings
+FROM feedback AS f
+LEFT JOIN LATERAL (SELECT t0.language_rules_revision, t0.settings FROM tenants AS t0 WHERE t0.id = f.tenant_id LIMIT 1) AS t ON TRUE
+WHERE (:sysacc OR f.tenant_id = :tenant) AND f.id = (SELECT feedback_id FROM bench_ids WHERE n = :n)
+LIMIT 2 \gset
+BEGIN;
+\startpipeline
+UPDATE feedback SET answers = :answers, updated_at = now(), version = :ver + 1
+WHERE id = :fid AND version = :ver;
+INSERT INTO audit_events (id, action, actor_id, actor_name, data, leaf_hash, occurred_at, sequence, subject_id, subject_type, tenant_id)
+VALUES (gen_random_uuid(), 'feedback.saved', NULL, 'Demo Hiring Manager', json_build_object('version', :ver + 1, 'findings', 0, 'blocking', 0)::text,
+        NULL, now(), NULL, :fid, 'feedback', :tenant)
+RETURNING position;
+\endpipeline
+COMMIT;
