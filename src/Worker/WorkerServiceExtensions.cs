@@ -81,7 +81,11 @@ public static class WorkerServiceExtensions
             x.AddOutboundChannel<InvitationChannel, SendInvitation>(services);
             x.AddOutboundChannel<TestEmailChannel, SendTestEmail>(services);
             x.AddOutboundChannel<PersonEmailChannel, SendPersonEmail>(services);
-            x.AddOutboundChannel<WebhookChannel, DeliverWebhook>(services, configuration.GetValue("Webhooks:ConcurrentSends", 16));
+            // Webhooks are sent in batches by the WebhookDispatcher; their channel serves recovery, their message only wakes the dispatcher.
+            services.AddScoped<WebhookChannel>();
+            services.AddScoped<IOutboundChannel<DeliverWebhook>>(sp => sp.GetRequiredService<WebhookChannel>());
+            services.AddScoped<IOutboundChannel>(sp => sp.GetRequiredService<WebhookChannel>());
+            x.AddConsumer<DeliverWebhookConsumer>();
             x.UsingRabbitMq((context, cfg) =>
             {
                 cfg.Host(rabbit, h => h.ConnectionName($"feedbackhub-worker-{Environment.MachineName}"));
@@ -97,6 +101,8 @@ public static class WorkerServiceExtensions
         // Registered after MassTransit, so they start once the bus is up (WaitUntilStarted) and its queues and
         // bindings exist: a message published before its consumer's queue is bound would be dropped.
         services.AddHostedService<OutboxRelay>();
+        services.AddSingleton<WebhookDispatcher>();
+        services.AddHostedService(sp => sp.GetRequiredService<WebhookDispatcher>());
         services.AddHostedService<OutboundRecovery>();
         services.AddSingleton<RetentionSweeper>();
         services.AddHostedService(sp => sp.GetRequiredService<RetentionSweeper>());

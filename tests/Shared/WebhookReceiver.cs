@@ -25,6 +25,7 @@ public sealed class WebhookReceiver : IAsyncDisposable
 {
     private readonly WebApplication _app;
     private readonly ConcurrentQueue<ReceivedWebhook> _received = new();
+    private readonly ConcurrentDictionary<string, (int Now, int Most)> _open = new();
 
     private WebhookReceiver(WebApplication app) => _app = app;
 
@@ -38,6 +39,9 @@ public sealed class WebhookReceiver : IAsyncDisposable
     public string Url(string path = "/hook") => $"http://127.0.0.1:{Port}{path}";
 
     public IReadOnlyList<ReceivedWebhook> At(string path) => _received.Where(r => r.Path == path).ToList();
+
+    /// <summary>The most requests to this path the receiver had open at the same time (from arrival until its answer was written).</summary>
+    public int MostAtOnce(string path) => _open.TryGetValue(path, out var open) ? open.Most : 0;
 
     public static async Task<WebhookReceiver> StartAsync()
     {
@@ -60,15 +64,23 @@ public sealed class WebhookReceiver : IAsyncDisposable
         var path = context.Request.Path.Value ?? "/";
         var request = new ReceivedWebhook(path, headers["FeedbackHub-Signature"], headers["FeedbackHub-Event-Id"], headers["FeedbackHub-Event-Type"],
             headers["FeedbackHub-Delivery-Id"], headers["FeedbackHub-Attempt"], headers.ContentType, headers.UserAgent, body, DateTimeOffset.UtcNow);
-        var before = _received.Count(r => r.Path == path);
-        _received.Enqueue(request);
-        var answer = Answer(request, before);
-        if (answer.Delay > TimeSpan.Zero)
-            await Task.Delay(answer.Delay);
-        context.Response.StatusCode = answer.Status;
-        if (answer.Location is not null)
-            context.Response.Headers.Location = answer.Location;
-        await context.Response.WriteAsync(answer.Status is >= 200 and < 300 ? "ok" : "nope " + answer.Status);
+        _open.AddOrUpdate(path, _ => (1, 1), (_, o) => (o.Now + 1, Math.Max(o.Most, o.Now + 1)));
+        try
+        {
+            var before = _received.Count(r => r.Path == path);
+            _received.Enqueue(request);
+            var answer = Answer(request, before);
+            if (answer.Delay > TimeSpan.Zero)
+                await Task.Delay(answer.Delay);
+            context.Response.StatusCode = answer.Status;
+            if (answer.Location is not null)
+                context.Response.Headers.Location = answer.Location;
+            await context.Response.WriteAsync(answer.Status is >= 200 and < 300 ? "ok" : "nope " + answer.Status);
+        }
+        finally
+        {
+            _open.AddOrUpdate(path, _ => (0, 0), (_, o) => (o.Now - 1, o.Most));
+        }
     }
 
     /// <summary>

@@ -19,8 +19,8 @@ using Npgsql;
 namespace FeedbackHub.Bench.Webhooks;
 
 /// <summary>
-/// Webhook throughput and latency: N events delivered through the real pipeline (raised on save, outbox relay,
-/// RabbitMQ, one Release worker process, the outbound core's webhook channel with 16 concurrent sends) to a
+/// Webhook throughput and latency: N events delivered through the real pipeline (raised on save, one Release worker process,
+/// the worker's webhook dispatcher with 16 concurrent sends per subscription) to a
 /// loopback receiver, against a raw HttpClient loop POSTing the same kind of signed bodies to the same receiver with the
 /// same concurrency (16). Times are the receiver's arrival times minus the instant the batch became due.
 /// </summary>
@@ -171,8 +171,8 @@ internal static class Program
 
     /// <summary>
     /// A development tenant subscribed to feedback.requested at the receiver, and N candidates' requests saved in one
-    /// unit of work, so the real raising code creates the events, deliveries and outbox messages; the outbox rows are then
-    /// moved an hour ahead until the measured instant.
+    /// unit of work, so the real raising code creates the events and deliveries; the deliveries are then moved an hour
+    /// ahead until the measured instant.
     /// </summary>
     private static async Task<Guid> ArrangeAsync(DbContextOptions<FeedbackHubDbContext> options, WebhookSecretBox box, string url, int n)
     {
@@ -194,6 +194,8 @@ internal static class Program
         }
 
         await db.SaveChangesAsync();
+        // Held until the measured instant: the deliveries (which the worker's dispatcher finds due in the table) and any outbox rows.
+        await db.Database.ExecuteSqlAsync($"UPDATE outbound SET due_at = {now.AddHours(1)} WHERE tenant_id = {tenant.Id} AND channel = 'webhook'");
         await db.Database.ExecuteSqlAsync($"UPDATE outbox_messages SET due_at = {now.AddHours(1)} WHERE tenant_id = {tenant.Id}");
         return tenant.Id;
     }

@@ -2,9 +2,7 @@ using FeedbackHub.Domain.Authoring;
 using FeedbackHub.Domain.Delivery;
 using FeedbackHub.Domain.Model;
 using FeedbackHub.Domain.Outbound;
-using FeedbackHub.Domain.Outbox;
 using FeedbackHub.Domain.Webhooks;
-using FeedbackHub.Messages;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.ChangeTracking;
 
@@ -15,8 +13,8 @@ namespace FeedbackHub.Domain.Persistence;
 /// them (API, worker consumers, recovery, erasure) without knowing about webhooks: a new
 /// <see cref="FeedbackRequest"/> (feedback.requested), feedback that became Approved (feedback.approved), a delivery
 /// that became Sent, Failed or Cancelled (delivery.sent/failed/cancelled). For every enabled subscription of the
-/// tenant to that type it adds the event, a delivery and an outbox message <see cref="DeliverWebhook"/>, in the same
-/// transaction as the change. A save without such a change costs no query; one with such changes costs one query
+/// tenant to that type it adds the event and a delivery (due now), in the same transaction as the change; the worker's
+/// webhook dispatcher finds due deliveries in the table itself, so no message is queued per delivery. A save without such a change costs no query; one with such changes costs one query
 /// (the subscriptions), plus one for the application's ids when something is subscribed.
 /// </summary>
 internal static class WebhookRaising
@@ -107,7 +105,6 @@ internal static class WebhookRaising
             {
                 var delivery = WebhookDelivery.Create(webhookEvent, s.Id, r.OccurredAt);
                 db.WebhookDeliveries.Add(delivery);
-                db.OutboxMessages.Add(OutboxMessage.Create(new DeliverWebhook(delivery.Id, delivery.TenantId), delivery.TenantId, r.OccurredAt));
             }
         }
     }

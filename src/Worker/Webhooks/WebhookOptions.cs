@@ -12,6 +12,15 @@ public sealed class WebhookOptions
     /// <summary>How long one attempt may take (connect, send, answer headers, the start of the body).</summary>
     public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(10);
 
-    /// <summary>Webhook sends one worker runs at once (slow receivers never hold up emails: they have queues of their own).</summary>
-    public int ConcurrentSends { get; set; } = 16;
+    /// <summary>Webhook requests one worker has open at once, over all subscriptions (slow receivers never hold up emails: they have a loop of their own).</summary>
+    public int ConcurrentSends { get; set; } = 64;
+
+    /// <summary>Requests one worker has open at once to one subscription: a receiver never sees more from one worker.</summary>
+    public int ConcurrentSendsPerSubscription { get; set; } = 16;
+
+    /// <summary>Deliveries one worker holds claimed at most (sending or waiting for a free slot); also the largest claim.</summary>
+    public int BatchSize { get; set; } = 256;
+
+    /// <summary>How long the dispatcher sleeps when it found nothing due (a redelivery or a recovered attempt wakes it at once).</summary>
+    public TimeSpan PollInterval { get; set; } = TimeSpan.FromMilliseconds(100);
 }

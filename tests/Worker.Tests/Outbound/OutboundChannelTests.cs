@@ -1,5 +1,6 @@
 using FeedbackHub.Messages;
 using FeedbackHub.Worker.Outbound;
+using FeedbackHub.Worker.Webhooks;
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -19,7 +20,7 @@ public sealed class OutboundChannelTests
                 formatter.Consumer<OutboundConsumer<DeliverFeedback>>(),
                 formatter.Consumer<OutboundConsumer<SendInvitation>>(),
                 formatter.Consumer<OutboundConsumer<SendTestEmail>>(),
-                formatter.Consumer<OutboundConsumer<DeliverWebhook>>(),
+                formatter.Consumer<DeliverWebhookConsumer>(), // wakes the webhook dispatcher
             });
     }
 

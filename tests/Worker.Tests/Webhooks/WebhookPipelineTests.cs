@@ -276,14 +276,14 @@ public sealed class WebhookPipelineTests(WebhookFixture fixture) : IClassFixture
     }
 
     [Fact]
-    public async Task An_early_message_puts_one_back_for_the_due_time_so_a_lost_message_strands_nothing()
+    public async Task An_early_message_sends_nothing_and_the_delivery_goes_at_its_due_time_without_one()
     {
         var tenant = await Api.CreateTenantAsync(settings: DevSettings);
         var hook = await SubscribeAsync(tenant, _receiver.Url("/early"), WebhookEventTypes.FeedbackRequested);
         await RaiseRequestAsync(tenant.Id);
         var first = await WaitForDeliveryAsync(tenant, hook.Id, WebhookDeliveryStatus.Delivered);
 
-        // As if it were pending again with its retry 3 s away, its own message lost, and only an early one arriving.
+        // As if it were pending again with its retry 3 s away, and a stray message arriving early: it only wakes the dispatcher.
         await Api.Database.ExecuteAsync(
             $"UPDATE outbound SET status = 'Scheduled', due_at = now() + interval '3 seconds' WHERE id = '{first.Id}'");
         await Api.Database.ExecuteAsync($"DELETE FROM outbox_messages WHERE body::text LIKE '%{first.Id}%'");
