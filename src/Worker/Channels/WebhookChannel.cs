@@ -11,7 +11,7 @@ namespace FeedbackHub.Worker.Channels;
 /// <summary>
 /// Signed webhook events in the outbound shape (docs/decisions/0005-webhooks.md): what recovery and the audit log need to
 /// know about a webhook delivery. The deliveries themselves are claimed, sent and recorded in batches by the
-/// <see cref="WebhookDispatcher"/> (docs/decisions/0014-batched-webhook-dispatch.md), not one message at a time through
+/// <see cref="WebhookDispatcher"/> (docs/decisions/0015-batched-webhook-dispatch.md), not one message at a time through
 /// <see cref="OutboundProcessor"/>: its <c>DeliverWebhook</c> messages (recovery queues one when it takes an attempt over,
 /// or finds a delivery long overdue) only wake the dispatcher.
 /// </summary>

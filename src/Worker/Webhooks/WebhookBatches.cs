@@ -25,7 +25,7 @@ public sealed record RecordedWebhook(WebhookResult Result, OutboundStatus Status
 
 /// <summary>
 /// The dispatcher's statements: claim a batch of due deliveries, and record a batch of results, each in one transaction
-/// of a few set-based statements (docs/decisions/0014-batched-webhook-dispatch.md). Deliveries are locked by their
+/// of a few set-based statements (docs/decisions/0015-batched-webhook-dispatch.md). Deliveries are locked by their
 /// <c>outbound</c> row, as every other writer of a webhook delivery locks them (<see cref="OutboundLocks"/>), and the
 /// state changes are those of <see cref="OutboundItem"/> (<see cref="Next"/>; the same rules, tested on the same cases).
 /// </summary>

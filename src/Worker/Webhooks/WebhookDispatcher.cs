@@ -11,7 +11,7 @@ using Channel = System.Threading.Channels.Channel;
 namespace FeedbackHub.Worker.Webhooks;
 
 /// <summary>
-/// Sends webhook deliveries in batches (docs/decisions/0014-batched-webhook-dispatch.md): claims due deliveries straight
+/// Sends webhook deliveries in batches (docs/decisions/0015-batched-webhook-dispatch.md): claims due deliveries straight
 /// from the <c>outbound</c> table, many in one transaction, sends them concurrently (at most
 /// <see cref="WebhookOptions.ConcurrentSends"/> requests at once, and at most
 /// <see cref="WebhookOptions.ConcurrentSendsPerSubscription"/> to one subscription), and records the answers as they come
