@@ -57,8 +57,9 @@ public sealed class TestDatabase : IAsyncLifetime
     }
 
     /// <summary>Ends every session on this database, as a server restart does to its clients: their pooled connections are dead.</summary>
+    /// <remarks>Waits (up to 5 s each) until the sessions are gone, so the clients' next use of them fails every time.</remarks>
     public Task EndSessionsAsync() =>
-        ExecuteAdminAsync($"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{Name}' AND pid <> pg_backend_pid()");
+        ExecuteAdminAsync($"SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity WHERE datname = '{Name}' AND pid <> pg_backend_pid()");
 
     /// <summary>
     /// This database goes away for its clients as in a restart or failover (every session ended, new connections refused)
