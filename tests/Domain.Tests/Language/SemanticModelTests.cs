@@ -22,12 +22,13 @@ public sealed class SemanticModelTests(ITestOutputHelper output)
     {
         var root = DecisionPolicyTests.RepositoryRoot();
         var files = Directory.GetFiles(Path.Combine(root, "data", "language", "train"), "*.jsonl")
-            .Append(Path.Combine(root, "tests", "Domain.Tests", "Language", "corpus.jsonl"));
+            .Append(Path.Combine(root, "tests", "Domain.Tests", "Language", "corpus.jsonl"))
+            .Append(Path.Combine(root, "data", "language", "validation", "validation.jsonl")); // thresholds are chosen on it
         var model = SemanticModel.Default;
         Assert.Equal(RuleCatalog.Default.Version, model.Document.CatalogVersion);
         Assert.True(
             SemanticModel.TrainingDataSha256(files) == model.Document.TrainingDataSha256,
-            "The training data or corpus changed since the model was trained: run `dotnet run --project tools/LanguageTraining -c Release -- train` and commit the model.");
+            "The training data, corpus or validation set changed since the model was trained: run `dotnet run --project tools/LanguageTraining -c Release -- train` and commit the model.");
         Assert.Equal([SemanticModel.SafeClass, .. RuleCatalog.Default.Categories], model.Classes);
         Assert.Equal(SentenceEmbedder.ModelName, model.Document.Embedding);
     }
