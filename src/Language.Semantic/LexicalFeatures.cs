@@ -56,11 +56,15 @@ public static class LexicalFeatures
     }
 
     /// <summary>The vocabulary indexes of a sentence's terms (distinct): its non-zero features, each 1/sqrt(count).</summary>
-    public static List<int> Hits(string sentence, IReadOnlyDictionary<string, int> vocabulary)
+    public static List<int> Hits(string sentence, IReadOnlyDictionary<string, int> vocabulary) => Hits(Terms(sentence), vocabulary);
+
+    /// <summary>As <see cref="Hits(string, IReadOnlyDictionary{string, int})"/> for a sentence's <see cref="Terms"/>.</summary>
+    public static List<int> Hits(IReadOnlyList<string> terms, IReadOnlyDictionary<string, int> vocabulary)
     {
+        ArgumentNullException.ThrowIfNull(terms);
         ArgumentNullException.ThrowIfNull(vocabulary);
         var hits = new List<int>();
-        foreach (var term in Terms(sentence))
+        foreach (var term in terms)
         {
             if (vocabulary.TryGetValue(term, out var index))
             {
@@ -77,9 +81,12 @@ public static class LexicalFeatures
     /// 5-character grams, hashed (FNV-1a, the same on every machine) into <paramref name="buckets"/> indexes; distinct, in
     /// order of first occurrence. They let a misspelt or slang word ("pregnent", "relijus") share weights with its spelling.
     /// </summary>
-    public static List<int> CharNgrams(string sentence, int buckets)
+    public static List<int> CharNgrams(string sentence, int buckets) => buckets <= 0 ? [] : CharNgrams(Terms(sentence), buckets);
+
+    /// <summary>As <see cref="CharNgrams(string, int)"/> for a sentence's <see cref="Terms"/>.</summary>
+    public static List<int> CharNgrams(IReadOnlyList<string> terms, int buckets)
     {
-        ArgumentNullException.ThrowIfNull(sentence);
+        ArgumentNullException.ThrowIfNull(terms);
         var hits = new List<int>();
         if (buckets <= 0)
         {
@@ -88,7 +95,7 @@ public static class LexicalFeatures
 
         var seen = new HashSet<int>();
         Span<char> framed = stackalloc char[66];
-        foreach (var term in Terms(sentence))
+        foreach (var term in terms)
         {
             if (term.Contains(' ', StringComparison.Ordinal) || term == "#" || term.Length > 64)
             {

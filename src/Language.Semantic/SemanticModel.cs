@@ -28,6 +28,7 @@ public sealed class SemanticModel
     private static readonly Lazy<SemanticModel> DefaultModel = new(LoadEmbedded);
 
     private readonly Layer[] _layers;
+    private readonly float[] _sparseColumns;
     private readonly sbyte[] _exampleVectors;
     private readonly float[] _exampleNorms;
     private readonly int[] _exampleLabels;
@@ -52,6 +53,8 @@ public sealed class SemanticModel
         {
             throw new InvalidOperationException("The semantic model's layers do not match its classes and features.");
         }
+
+        _sparseColumns = _layers[0].Columns(inputs - _vocabulary.Count - Math.Max(0, document.CharNgramBuckets));
 
         _exampleTexts = [.. document.Examples.Texts];
         _exampleLabels = [.. document.Examples.Labels];
@@ -138,9 +141,10 @@ public sealed class SemanticModel
             ruleCategories.CopyTo(prefix[SentenceEmbedder.Dimensions..]);
         }
 
-        var hits = _vocabulary.Count > 0 ? LexicalFeatures.Hits(sentence, _vocabulary) : [];
-        var grams = LexicalFeatures.CharNgrams(sentence, Document.CharNgramBuckets);
-        var input = _layers[0].ApplySparse(prefix, hits, LexicalFeatures.Value(hits.Count), _vocabulary.Count, grams, LexicalFeatures.Value(grams.Count));
+        var terms = _vocabulary.Count > 0 || Document.CharNgramBuckets > 0 ? LexicalFeatures.Terms(sentence) : [];
+        var hits = _vocabulary.Count > 0 ? LexicalFeatures.Hits(terms, _vocabulary) : [];
+        var grams = LexicalFeatures.CharNgrams(terms, Document.CharNgramBuckets);
+        var input = _layers[0].ApplySparse(prefix, _sparseColumns, hits, LexicalFeatures.Value(hits.Count), _vocabulary.Count, grams, LexicalFeatures.Value(grams.Count));
         foreach (var layer in _layers.AsSpan(1))
         {
             input = layer.Apply(input);
@@ -390,29 +394,56 @@ public sealed class SemanticModel
             return output;
         }
 
+        /// <summary>The weights of the inputs from <paramref name="start"/> on, column by column (for each input, its
+        /// <c>Outputs</c> weights side by side): a sparse input then reads one cache line per term instead of one per output.</summary>
+        public float[] Columns(int start)
+        {
+            var columns = new float[(Inputs - start) * Outputs];
+            for (var o = 0; o < Outputs; o++)
+            {
+                for (var j = start; j < Inputs; j++)
+                {
+                    columns[((j - start) * Outputs) + o] = Weights[(o * Inputs) + j];
+                }
+            }
+
+            return columns;
+        }
+
         /// <summary>As <see cref="Apply"/> for an input that is <paramref name="dense"/> followed by zeros except
         /// <paramref name="value"/> at each of <paramref name="hits"/> (offsets after the dense part) and
         /// <paramref name="gramValue"/> at each of <paramref name="grams"/> (offsets after the dense part and the
-        /// <paramref name="vocabulary"/> terms).</summary>
-        public float[] ApplySparse(ReadOnlySpan<float> dense, List<int> hits, float value, int vocabulary, List<int> grams, float gramValue)
+        /// <paramref name="vocabulary"/> terms); <paramref name="columns"/> are the sparse part's weights from
+        /// <see cref="Columns"/>.</summary>
+        public float[] ApplySparse(ReadOnlySpan<float> dense, float[] columns, List<int> hits, float value, int vocabulary, List<int> grams, float gramValue)
         {
+            Span<float> sparse = stackalloc float[Outputs];
+            Span<float> sparseGrams = stackalloc float[Outputs];
+            sparse.Clear();
+            sparseGrams.Clear();
+            foreach (var index in hits)
+            {
+                var column = columns.AsSpan(index * Outputs, Outputs);
+                for (var o = 0; o < Outputs; o++)
+                {
+                    sparse[o] += column[o];
+                }
+            }
+
+            foreach (var index in grams)
+            {
+                var column = columns.AsSpan((vocabulary + index) * Outputs, Outputs);
+                for (var o = 0; o < Outputs; o++)
+                {
+                    sparseGrams[o] += column[o];
+                }
+            }
+
             var output = new float[Outputs];
             for (var o = 0; o < Outputs; o++)
             {
                 var row = Weights.AsSpan(o * Inputs, Inputs);
-                var sparse = 0f;
-                foreach (var index in hits)
-                {
-                    sparse += row[dense.Length + index];
-                }
-
-                var sparseGrams = 0f;
-                foreach (var index in grams)
-                {
-                    sparseGrams += row[dense.Length + vocabulary + index];
-                }
-
-                var result = Bias[o] + TensorPrimitives.Dot(row[..dense.Length], dense) + (value * sparse) + (gramValue * sparseGrams);
+                var result = Bias[o] + TensorPrimitives.Dot(row[..dense.Length], dense) + (value * sparse[o]) + (gramValue * sparseGrams[o]);
                 output[o] = Relu ? Math.Max(0, result) : result;
             }
 
