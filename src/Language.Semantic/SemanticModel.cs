@@ -10,7 +10,7 @@ namespace FeedbackHub.Language.Semantic;
 /// The trained head of the semantic stage (<c>src/Language.Semantic/Model/semantic-model.json</c>, an embedded resource written by
 /// <c>tools/LanguageTraining</c>): a small network over the sentence embedding (plus, optionally, which rule categories
 /// matched in the sentence) that gives the probability of "safe" and of each of the 16 categories, the decision
-/// thresholds chosen by cross-validation, and the labelled training sentences (int8 embeddings) that explain a
+/// thresholds chosen on the validation set, and the labelled training sentences (int8 embeddings) that explain a
 /// decision by the nearest example. Immutable and thread-safe.
 /// </summary>
 public sealed class SemanticModel
@@ -28,6 +28,7 @@ public sealed class SemanticModel
     private static readonly Lazy<SemanticModel> DefaultModel = new(LoadEmbedded);
 
     private readonly Layer[] _layers;
+    private readonly float[] _sparseColumns;
     private readonly sbyte[] _exampleVectors;
     private readonly float[] _exampleNorms;
     private readonly int[] _exampleLabels;
@@ -47,11 +48,13 @@ public sealed class SemanticModel
 
         _layers = [.. document.Layers.Select(l => new Layer(l.Inputs, l.Outputs, Floats(l.Weights, l.Inputs * l.Outputs), Floats(l.Bias, l.Outputs), l.Relu))];
         _vocabulary = (document.Vocabulary ?? []).Select((t, i) => (t, i)).ToDictionary(p => p.t, p => p.i, StringComparer.Ordinal);
-        var inputs = SentenceEmbedder.Dimensions + (document.RuleFeatures ? Classes.Count - 1 : 0) + _vocabulary.Count;
+        var inputs = SentenceEmbedder.Dimensions + (document.RuleFeatures ? Classes.Count - 1 : 0) + _vocabulary.Count + Math.Max(0, document.CharNgramBuckets);
         if (_layers.Length == 0 || _layers[0].Inputs != inputs || _layers[^1].Outputs != Classes.Count)
         {
             throw new InvalidOperationException("The semantic model's layers do not match its classes and features.");
         }
+
+        _sparseColumns = _layers[0].Columns(inputs - _vocabulary.Count - Math.Max(0, document.CharNgramBuckets));
 
         _exampleTexts = [.. document.Examples.Texts];
         _exampleLabels = [.. document.Examples.Labels];
@@ -72,7 +75,7 @@ public sealed class SemanticModel
     /// <summary>The model embedded in this assembly, loaded on first use.</summary>
     public static SemanticModel Default => DefaultModel.Value;
 
-    /// <summary>The artefact as stored (versions, thresholds, cross-validation figures).</summary>
+    /// <summary>The artefact as stored (versions, thresholds, cross-validation and validation figures).</summary>
     public SemanticModelDocument Document { get; }
 
     /// <summary><c>safe</c>, then the category ids, in the order of <see cref="Predict"/>'s probabilities.</summary>
@@ -138,8 +141,10 @@ public sealed class SemanticModel
             ruleCategories.CopyTo(prefix[SentenceEmbedder.Dimensions..]);
         }
 
-        var hits = _vocabulary.Count > 0 ? LexicalFeatures.Hits(sentence, _vocabulary) : [];
-        var input = _layers[0].ApplySparse(prefix, hits, LexicalFeatures.Value(hits.Count));
+        var terms = _vocabulary.Count > 0 || Document.CharNgramBuckets > 0 ? LexicalFeatures.Terms(sentence) : [];
+        var hits = _vocabulary.Count > 0 ? LexicalFeatures.Hits(terms, _vocabulary) : [];
+        var grams = LexicalFeatures.CharNgrams(terms, Document.CharNgramBuckets);
+        var input = _layers[0].ApplySparse(prefix, _sparseColumns, hits, LexicalFeatures.Value(hits.Count), _vocabulary.Count, grams, LexicalFeatures.Value(grams.Count));
         foreach (var layer in _layers.AsSpan(1))
         {
             input = layer.Apply(input);
@@ -249,9 +254,9 @@ public sealed class SemanticModel
             at += Classes.Count - 1;
         }
 
-        if (_vocabulary.Count > 0)
+        if (_vocabulary.Count > 0 || Document.CharNgramBuckets > 0)
         {
-            LexicalFeatures.Fill(sentence, _vocabulary, input.AsSpan(at));
+            LexicalFeatures.Fill(sentence, _vocabulary, Math.Max(0, Document.CharNgramBuckets), input.AsSpan(at));
         }
 
         return input;
@@ -389,21 +394,56 @@ public sealed class SemanticModel
             return output;
         }
 
-        /// <summary>As <see cref="Apply"/> for an input that is <paramref name="dense"/> followed by zeros except
-        /// <paramref name="value"/> at each of <paramref name="hits"/> (offsets after the dense part).</summary>
-        public float[] ApplySparse(ReadOnlySpan<float> dense, List<int> hits, float value)
+        /// <summary>The weights of the inputs from <paramref name="start"/> on, column by column (for each input, its
+        /// <c>Outputs</c> weights side by side): a sparse input then reads one cache line per term instead of one per output.</summary>
+        public float[] Columns(int start)
         {
+            var columns = new float[(Inputs - start) * Outputs];
+            for (var o = 0; o < Outputs; o++)
+            {
+                for (var j = start; j < Inputs; j++)
+                {
+                    columns[((j - start) * Outputs) + o] = Weights[(o * Inputs) + j];
+                }
+            }
+
+            return columns;
+        }
+
+        /// <summary>As <see cref="Apply"/> for an input that is <paramref name="dense"/> followed by zeros except
+        /// <paramref name="value"/> at each of <paramref name="hits"/> (offsets after the dense part) and
+        /// <paramref name="gramValue"/> at each of <paramref name="grams"/> (offsets after the dense part and the
+        /// <paramref name="vocabulary"/> terms); <paramref name="columns"/> are the sparse part's weights from
+        /// <see cref="Columns"/>.</summary>
+        public float[] ApplySparse(ReadOnlySpan<float> dense, float[] columns, List<int> hits, float value, int vocabulary, List<int> grams, float gramValue)
+        {
+            Span<float> sparse = stackalloc float[Outputs];
+            Span<float> sparseGrams = stackalloc float[Outputs];
+            sparse.Clear();
+            sparseGrams.Clear();
+            foreach (var index in hits)
+            {
+                var column = columns.AsSpan(index * Outputs, Outputs);
+                for (var o = 0; o < Outputs; o++)
+                {
+                    sparse[o] += column[o];
+                }
+            }
+
+            foreach (var index in grams)
+            {
+                var column = columns.AsSpan((vocabulary + index) * Outputs, Outputs);
+                for (var o = 0; o < Outputs; o++)
+                {
+                    sparseGrams[o] += column[o];
+                }
+            }
+
             var output = new float[Outputs];
             for (var o = 0; o < Outputs; o++)
             {
                 var row = Weights.AsSpan(o * Inputs, Inputs);
-                var sparse = 0f;
-                foreach (var index in hits)
-                {
-                    sparse += row[dense.Length + index];
-                }
-
-                var result = Bias[o] + TensorPrimitives.Dot(row[..dense.Length], dense) + (value * sparse);
+                var result = Bias[o] + TensorPrimitives.Dot(row[..dense.Length], dense) + (value * sparse[o]) + (gramValue * sparseGrams[o]);
                 output[o] = Relu ? Math.Max(0, result) : result;
             }
 
@@ -422,11 +462,12 @@ public sealed class SemanticModel
 /// <param name="Vocabulary">Words and word pairs read as lexical features (<see cref="LexicalFeatures"/>), or null for none.</param>
 /// <param name="Classes"><c>safe</c>, then the categories.</param>
 /// <param name="Layers">The network, input to output.</param>
-/// <param name="Thresholds">Decision thresholds chosen by cross-validation on the training data.</param>
+/// <param name="Thresholds">Decision thresholds, chosen on the validation set (or by cross-validation on the training data, <c>train --thresholds cv</c>).</param>
 /// <param name="Examples">The labelled training sentences for "nearest example" explanations.</param>
 /// <param name="Training">What the training run saw and measured (counts, cross-validation figures), for the record.</param>
-/// <param name="NeighbourWeight">Weight of the nearest-examples vote in the probabilities (0: the network alone), chosen by cross-validation.</param>
+/// <param name="NeighbourWeight">Weight of the nearest-examples vote in the probabilities (0: the network alone), chosen with the thresholds.</param>
 /// <param name="Neighbours">How many nearest labelled examples vote.</param>
+/// <param name="CharNgramBuckets">Hashed character n-gram features (<see cref="LexicalFeatures.CharNgrams"/>) after the vocabulary, or 0 for none.</param>
 public sealed record SemanticModelDocument(
     int Format,
     string CatalogVersion,
@@ -441,7 +482,8 @@ public sealed record SemanticModelDocument(
     ExamplesDocument Examples,
     JsonElement? Training,
     double NeighbourWeight = 0,
-    int Neighbours = 10);
+    int Neighbours = 10,
+    int CharNgramBuckets = 0);
 
 /// <summary>A dense layer: base64 of little-endian float16 (<see cref="SemanticModel.EncodeWeights"/>), weights row-major (one row of <c>Inputs</c> per output).</summary>
 public sealed record LayerDocument(int Inputs, int Outputs, bool Relu, string Weights, string Bias);

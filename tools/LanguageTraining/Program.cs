@@ -28,6 +28,8 @@ switch (verb)
                                              [--out src/Language.Semantic/Model/semantic-model.json] [--seed 14] [--folds 5]
                                              [--hidden 0] [--epochs 60] [--rule-features true] [--lexical true] [--min-count 2]
                                              [--downgrade 0.9] [--drop-protected search|never] [--neighbour-weights 0.2,0.35,0.5,0.65]
+                                             [--thresholds validation|cv] [--validation data/language/validation/validation.jsonl]
+                                             [--precision-goal 0.95] [--char-ngrams 16384]   (hashed char 3-5-gram buckets; 0 = off)
                    LanguageTraining evaluate FILE... [--jurisdiction US] [--misses]    (rules vs full on labelled files)
                    LanguageTraining review   [--data ...] [--corpus ...]               (possible label errors for a human to read)
                    LanguageTraining explain "sentence"...                           (the shipped model's view of sentences)
@@ -41,6 +43,17 @@ int Train(Options o)
     var files = LabelledItem.TrainingFiles(o.Data, o.Corpus);
     var items = Dedupe(files.SelectMany(LabelledItem.Load).ToList());
     Console.WriteLine($"training data: {items.Count} items ({items.Count(i => i.Risky)} risky) from {files.Count} files");
+    // The validation set: written separately, never trained on; the thresholds are chosen on it (--thresholds validation).
+    var validation = File.Exists(o.Validation) ? LabelledItem.Load(o.Validation) : [];
+    if (validation.Count == 0 && o.ThresholdsFrom != "cv")
+    {
+        Console.Error.WriteLine($"train: no validation set at {o.Validation}; write one or use --thresholds cv.");
+        return 2;
+    }
+
+    List<string> hashed = validation.Count > 0 ? [.. files, o.Validation] : files;
+    var trainingTexts = items.Select(i => Normalise(i.Text)).ToHashSet(StringComparer.Ordinal);
+    Console.WriteLine($"validation set: {validation.Count} items ({validation.Count(i => i.Risky)} risky), {validation.Count(i => trainingTexts.Contains(Normalise(i.Text)))} of them also in the training data");
     var rules = LanguageChecker.Create(RuleCatalog.Default.ForJurisdiction("US"));
 
     // Sentences to learn from: a one-sentence item carries its label; every sentence of a safe paragraph is safe; in a
@@ -64,7 +77,7 @@ int Train(Options o)
     }
 
     var store = new EmbeddingStore(o.Cache);
-    var embeddings = store.Embed(samples.Select(s => s.Text).Concat(items.SelectMany(i => SentenceSegmenter.ModelUnits(i.Text, FullLanguageChecker.MinWords).Select(s => s.Text))), Console.Out);
+    var embeddings = store.Embed(samples.Select(s => s.Text).Concat(items.Concat(validation).SelectMany(i => SentenceSegmenter.ModelUnits(i.Text, FullLanguageChecker.MinWords).Select(s => s.Text))), Console.Out);
     // Lexical features: words and word pairs seen in at least MinCount training sentences.
     var vocabulary = o.Lexical
         ? samples.SelectMany(s => LexicalFeatures.Terms(s.Text)).GroupBy(t => t, StringComparer.Ordinal)
@@ -74,8 +87,8 @@ int Train(Options o)
     Console.WriteLine($"{samples.Count} training sentences; lexical vocabulary: {vocabulary?.Count ?? 0} terms");
     float[] Features((int Item, string Text, int Label, float[] Rules) s)
     {
-        var lexical = new float[vocabularyIndex.Count];
-        LexicalFeatures.Fill(s.Text, vocabularyIndex, lexical);
+        var lexical = new float[vocabularyIndex.Count + o.CharNgrams];
+        LexicalFeatures.Fill(s.Text, vocabularyIndex, o.CharNgrams, lexical);
         return [.. embeddings[s.Text], .. o.RuleFeatures ? s.Rules : [], .. lexical];
     }
     var classes = new[] { SemanticModel.SafeClass }.Concat(categories).ToList();
@@ -97,7 +110,7 @@ int Train(Options o)
     }
 
     var byFold = Enumerable.Range(0, o.Folds).Select(k => Enumerable.Range(0, items.Count).Where(i => fold[i] == k).ToList()).ToList();
-    Scorecard Run(SemanticThresholds thresholds)
+    Scorecard RunCv(SemanticThresholds thresholds)
     {
         var findings = new IReadOnlyList<Finding>[items.Count];
         for (var k = 0; k < o.Folds; k++)
@@ -114,103 +127,74 @@ int Train(Options o)
         return Scorecard.Compute(items, findings, categories);
     }
 
-    var best = initial;
-    var bestScore = Run(best).Objective(o.PrecisionGoal);
-    var neighbourWeight = 0.0;
-    void TryThresholds(SemanticThresholds candidate)
+    // The shipped model: trained on everything. Its thresholds are chosen on the validation set (written separately, never
+    // trained on; realistic mix) or, with --thresholds cv, on the out-of-fold predictions above.
+    var final = Network.Train([.. samples.Select(Features)], [.. samples.Select(s => s.Label)], classes.Count, network);
+    Console.WriteLine($"final head trained ({samples.Count} sentences, {watch.Elapsed.TotalSeconds:F0} s)");
+    var finalClassifier = new CachedClassifier(SemanticModel.Parse(SemanticModel.Serialize(Document(final, initial, Examples(samples), null))), embeddings);
+    Scorecard RunValidation(SemanticThresholds thresholds)
     {
-        var score = Run(candidate).Objective(o.PrecisionGoal);
-        if (score > bestScore + 1e-9)
-        {
-            (best, bestScore) = (candidate, score);
-        }
+        finalClassifier.Thresholds = thresholds;
+        return Scorecard.Compute(validation, FullLanguageChecker.Create(rules, finalClassifier).CheckMany([.. validation.Select(i => i.Text)]), categories);
     }
 
-    void SearchCategories(double[] values)
-    {
-        foreach (var category in categories)
-        {
-            foreach (var t in values)
-            {
-                TryThresholds(best with { Category = new Dictionary<string, double>(best.Category) { [category] = t } });
-            }
-        }
-    }
-
-    // The nearest-examples vote (each fold's vote uses only that fold's training sentences): its weight is chosen
-    // after a first pass over the category thresholds, which are then searched again.
-    SearchCategories([0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95]);
-    foreach (var weight in o.NeighbourWeights)
+    void SetFoldNeighbourWeight(double weight)
     {
         foreach (var c in classifiers)
         {
             c.NeighbourWeight = weight;
         }
-
-        var score = Run(best).Objective(o.PrecisionGoal);
-        if (score > bestScore + 1e-9)
-        {
-            (neighbourWeight, bestScore) = (weight, score);
-        }
     }
 
-    foreach (var c in classifiers)
+    var (cvBest, cvNeighbourWeight) = Search(RunCv, SetFoldNeighbourWeight, initial, o);
+    Console.WriteLine($"cross-validated choice ({watch.Elapsed.TotalSeconds:F0} s): {JsonSerializer.Serialize(cvBest)}, neighbour weight {cvNeighbourWeight}");
+    var (valBest, valNeighbourWeight) = validation.Count > 0 ? Search(RunValidation, w => finalClassifier.NeighbourWeight = w, initial, o) : (cvBest, cvNeighbourWeight);
+    if (validation.Count > 0)
     {
-        c.NeighbourWeight = neighbourWeight;
+        Console.WriteLine($"validation choice ({watch.Elapsed.TotalSeconds:F0} s): {JsonSerializer.Serialize(valBest)}, neighbour weight {valNeighbourWeight}");
     }
 
-    bestScore = Run(best).Objective(o.PrecisionGoal);
-    Console.WriteLine($"neighbour weight: {neighbourWeight}");
-
-    double[] coarse = [0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95];
-    foreach (var category in categories)
+    var (best, neighbourWeight) = o.ThresholdsFrom == "cv" ? (cvBest, cvNeighbourWeight) : (valBest, valNeighbourWeight);
+    Scorecard Cv(SemanticThresholds t, double w)
     {
-        foreach (var t in coarse)
-        {
-            TryThresholds(best with { Category = new Dictionary<string, double>(best.Category) { [category] = t } });
-        }
+        SetFoldNeighbourWeight(w);
+        return RunCv(t);
     }
 
-    // A sentence whose risk is spread over neighbouring categories: flagged in the likeliest from 1 - P(safe) >= risk.
-    foreach (var risk in new[] { 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95 })
+    Scorecard Val(SemanticThresholds t, double w)
     {
-        TryThresholds(best with { Risk = risk });
-    }
-
-    foreach (var category in categories)
-    {
-        var at = best.Category[category];
-        double[] around = [at - 0.1, at - 0.05, at + 0.05, at + 0.1];
-        foreach (var t in around.Where(t => t is > 0.05 and < 1))
-        {
-            TryThresholds(best with { Category = new Dictionary<string, double>(best.Category) { [category] = Math.Round(t, 2) } });
-        }
-    }
-
-    double[] drops = [0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 0.98, 0.99, 1.01];
-    foreach (var drop in drops.Where(d => d < 1))
-    {
-        TryThresholds(best with { Drop = drop });
-    }
-
-    foreach (var drop in drops.Where(d => o.SearchDropProtected && d >= Math.Max(best.Drop, 0.95)))
-    {
-        TryThresholds(best with { DropProtected = drop });
+        finalClassifier.NeighbourWeight = w;
+        return RunValidation(t);
     }
 
     var rulesCard = Scorecard.Compute(items, [.. items.Select(i => rules.Check(i.Text))], categories);
-    var fullCard = Run(best);
-    var table = Scorecard.Table([("rules", rulesCard), ("full (out of fold)", fullCard)]);
-    Console.WriteLine($"cross-validation ({o.Folds} folds, thresholds chosen on the out-of-fold predictions):");
+    var cvCard = Cv(cvBest, cvNeighbourWeight);
+    var fullCard = Cv(best, neighbourWeight);
+    var table = Scorecard.Table([("rules", rulesCard), ("full, cv thresholds", cvCard), ("full, shipped thresholds", fullCard)]);
+    Console.WriteLine($"cross-validation ({o.Folds} folds, out-of-fold predictions; cv thresholds were chosen on them):");
     Console.WriteLine(table);
-    Console.WriteLine($"thresholds: {JsonSerializer.Serialize(best)}");
-    if (o.Misses)
+    Scorecard? valRules = null, valCv = null, valFull = null;
+    var valTable = string.Empty;
+    if (validation.Count > 0)
     {
-        fullCard.Misses.ToList().ForEach(Console.WriteLine);
+        valRules = Scorecard.Compute(validation, [.. validation.Select(i => rules.Check(i.Text))], categories);
+        valCv = Val(cvBest, cvNeighbourWeight);
+        valFull = Val(best, neighbourWeight);
+        valTable = Scorecard.Table([("rules", valRules), ("full, cv thresholds", valCv), ("full, shipped thresholds", valFull)], counts: true);
+        Console.WriteLine($"validation ({validation.Count} items, {validation.Count(i => i.Risky)} risky; the final head, trained on all training data):");
+        Console.WriteLine(valTable);
     }
 
-    // The shipped model: trained on everything, with the thresholds chosen above.
-    var final = Network.Train([.. samples.Select(Features)], [.. samples.Select(s => s.Label)], classes.Count, network);
+    Console.WriteLine($"thresholds ({o.ThresholdsFrom}): {JsonSerializer.Serialize(best)}, neighbour weight {neighbourWeight}");
+    if (o.Misses)
+    {
+        Cv(best, neighbourWeight).Misses.ToList().ForEach(m => Console.WriteLine("cv " + m));
+        if (validation.Count > 0)
+        {
+            Val(best, neighbourWeight).Misses.ToList().ForEach(m => Console.WriteLine("validation " + m));
+        }
+    }
+
     var examples = samples.DistinctBy(s => s.Text).ToList();
     var vectors = new sbyte[examples.Count * SemanticModel.ExampleDimensions];
     for (var i = 0; i < examples.Count; i++)
@@ -225,18 +209,30 @@ int Train(Options o)
         riskyItems = items.Count(i => i.Risky),
         sentences = samples.Count,
         kinds = items.GroupBy(i => i.Kind ?? "?").OrderBy(g => g.Key, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Count()),
-        network = new { o.Hidden, o.Epochs, o.LearningRate, o.WeightDecay, batchSize = 32, o.Folds, o.PrecisionGoal, o.Downgrade, o.SearchDropProtected, o.RuleFeatures, o.Lexical, o.MinCount, vocabulary = vocabulary?.Count ?? 0 },
+        network = new { o.Hidden, o.Epochs, o.LearningRate, o.WeightDecay, batchSize = 32, o.Folds, o.PrecisionGoal, o.Downgrade, o.SearchDropProtected, o.RuleFeatures, o.Lexical, o.MinCount, vocabulary = vocabulary?.Count ?? 0, charNgramBuckets = o.CharNgrams },
+        thresholdsFrom = o.ThresholdsFrom,
         crossValidation = new
         {
-            rules = new { precision = Math.Round(rulesCard.Overall.Precision, 4), recall = Math.Round(rulesCard.Overall.Recall, 4), f1 = Math.Round(rulesCard.Overall.F1, 4) },
-            full = new { precision = Math.Round(fullCard.Overall.Precision, 4), recall = Math.Round(fullCard.Overall.Recall, 4), f1 = Math.Round(fullCard.Overall.F1, 4) },
+            rules = Figures(rulesCard),
+            fullCvThresholds = Figures(cvCard),
+            full = Figures(fullCard),
             table,
+        },
+        validation = validation.Count == 0 ? null : new
+        {
+            file = Path.GetFileName(o.Validation),
+            items = validation.Count,
+            riskyItems = validation.Count(i => i.Risky),
+            rules = Figures(valRules!),
+            fullCvThresholds = Figures(valCv!),
+            full = Figures(valFull!),
+            table = valTable,
         },
     });
     var document = Document(final, best, new ExamplesDocument([.. examples.Select(e => e.Text)], [.. examples.Select(e => e.Label)],
         Convert.ToBase64String((byte[])(Array)vectors)), training) with
     {
-        TrainingDataSha256 = SemanticModel.TrainingDataSha256(files),
+        TrainingDataSha256 = SemanticModel.TrainingDataSha256(hashed),
         NeighbourWeight = neighbourWeight,
     };
     var json = SemanticModel.Serialize(document);
@@ -260,7 +256,16 @@ int Train(Options o)
 
     SemanticModelDocument Document(Network net, SemanticThresholds thresholds, ExamplesDocument examples, JsonElement? info) => new(
         1, RuleCatalog.Default.Version, string.Empty, SentenceEmbedder.ModelName, o.Seed, o.RuleFeatures, vocabulary, classes,
-        net.ToDocuments(), thresholds, examples, info);
+        net.ToDocuments(), thresholds, examples, info)
+    { CharNgramBuckets = o.CharNgrams };
+
+    static object Figures(Scorecard card) => new
+    {
+        precision = Math.Round(card.Overall.Precision, 4),
+        recall = Math.Round(card.Overall.Recall, 4),
+        f1 = Math.Round(card.Overall.F1, 4),
+        lowestCategoryF1 = Math.Round(card.Categories.Where(c => c.Score.TruePositives + c.Score.FalseNegatives > 0).Select(c => c.Score.F1).DefaultIfEmpty(1).Min(), 4),
+    };
 }
 
 int Evaluate(Options o)
@@ -332,7 +337,7 @@ static List<LabelledItem> Dedupe(List<LabelledItem> items)
     var kept = new List<LabelledItem>();
     foreach (var item in items)
     {
-        var key = string.Join(' ', item.Text.ToLowerInvariant().Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries));
+        var key = Normalise(item.Text);
         if (seen.TryGetValue(key, out var first))
         {
             if (first.Risky != item.Risky || first.Category != item.Category)
@@ -350,6 +355,86 @@ static List<LabelledItem> Dedupe(List<LabelledItem> items)
     return kept;
 }
 
+static string Normalise(string text) => string.Join(' ', text.ToLowerInvariant().Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries));
+
+// The threshold search: coordinate search over the category thresholds, the nearest-examples vote, the risk threshold,
+// drop and dropProtected, maximising item-level F1 with a penalty below the precision goal (Scorecard.Objective) on
+// whatever `run` scores (the out-of-fold predictions, or the validation set). Deterministic.
+static (SemanticThresholds Best, double NeighbourWeight) Search(Func<SemanticThresholds, Scorecard> run, Action<double> setNeighbourWeight, SemanticThresholds initial, Options o)
+{
+    var categories = RuleCatalog.Default.Categories;
+    setNeighbourWeight(0);
+    var best = initial;
+    var bestScore = run(best).Objective(o.PrecisionGoal);
+    var neighbourWeight = 0.0;
+    void TryThresholds(SemanticThresholds candidate)
+    {
+        var score = run(candidate).Objective(o.PrecisionGoal);
+        if (score > bestScore + 1e-9)
+        {
+            (best, bestScore) = (candidate, score);
+        }
+    }
+
+    double[] coarse = [0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95];
+    void SearchCategories()
+    {
+        foreach (var category in categories)
+        {
+            foreach (var t in coarse)
+            {
+                TryThresholds(best with { Category = new Dictionary<string, double>(best.Category) { [category] = t } });
+            }
+        }
+    }
+
+    // The nearest-examples vote: its weight is chosen after a first pass over the category thresholds, which are then
+    // searched again.
+    SearchCategories();
+    foreach (var weight in o.NeighbourWeights)
+    {
+        setNeighbourWeight(weight);
+        var score = run(best).Objective(o.PrecisionGoal);
+        if (score > bestScore + 1e-9)
+        {
+            (neighbourWeight, bestScore) = (weight, score);
+        }
+    }
+
+    setNeighbourWeight(neighbourWeight);
+    bestScore = run(best).Objective(o.PrecisionGoal);
+    SearchCategories();
+
+    // A sentence whose risk is spread over neighbouring categories: flagged in the likeliest from 1 - P(safe) >= risk.
+    foreach (var risk in new[] { 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95 })
+    {
+        TryThresholds(best with { Risk = risk });
+    }
+
+    foreach (var category in categories)
+    {
+        var at = best.Category[category];
+        double[] around = [at - 0.1, at - 0.05, at + 0.05, at + 0.1];
+        foreach (var t in around.Where(t => t is > 0.05 and < 1))
+        {
+            TryThresholds(best with { Category = new Dictionary<string, double>(best.Category) { [category] = Math.Round(t, 2) } });
+        }
+    }
+
+    double[] drops = [0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 0.98, 0.99, 1.01];
+    foreach (var drop in drops.Where(d => d < 1))
+    {
+        TryThresholds(best with { Drop = drop });
+    }
+
+    foreach (var drop in drops.Where(d => o.SearchDropProtected && d >= Math.Max(best.Drop, 0.95)))
+    {
+        TryThresholds(best with { DropProtected = drop });
+    }
+
+    return (best, neighbourWeight);
+}
+
 static int Fold(string text, int seed, int folds)
 {
     var hash = SHA256.HashData(Encoding.UTF8.GetBytes(seed.ToString(CultureInfo.InvariantCulture) + "\n" + text));
@@ -364,12 +449,14 @@ public partial class Program
 /// <summary>Command-line options (defaults are the committed model's).</summary>
 internal sealed record Options(
     string Data, string Corpus, string Out, string Cache, int Seed, int Folds, int Hidden, int Epochs, double LearningRate,
-    double WeightDecay, bool RuleFeatures, bool Lexical, int MinCount, double PrecisionGoal, double Downgrade, bool SearchDropProtected, string Jurisdiction, bool Misses, bool Counts, List<string> Files, double[] NeighbourWeights)
+    double WeightDecay, bool RuleFeatures, bool Lexical, int MinCount, double PrecisionGoal, double Downgrade, bool SearchDropProtected, string Jurisdiction, bool Misses, bool Counts, List<string> Files, double[] NeighbourWeights,
+    string Validation, string ThresholdsFrom, int CharNgrams)
 {
     public static Options Parse(string[] args)
     {
         var o = new Options("data/language/train", "tests/Domain.Tests/Language/corpus.jsonl", "src/Language.Semantic/Model/semantic-model.json",
-            "tools/LanguageTraining/obj/embedding-cache.bin", 14, 5, 0, 60, 0.01, 0.0001, true, true, 2, 0.95, 0.9, true, "US", false, false, [], [0.2, 0.35, 0.5, 0.65]);
+            "tools/LanguageTraining/obj/embedding-cache.bin", 14, 5, 0, 60, 0.01, 0.0001, true, true, 2, 0.95, 0.9, true, "US", false, false, [], [0.2, 0.35, 0.5, 0.65],
+            "data/language/validation/validation.jsonl", "validation", 16384);
         for (var i = 0; i < args.Length; i++)
         {
             string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
@@ -395,6 +482,9 @@ internal sealed record Options(
                 "--misses" => o with { Misses = true },
                 "--neighbour-weights" => o with { NeighbourWeights = [.. Next().Split(',', StringSplitOptions.RemoveEmptyEntries).Select(w => double.Parse(w, CultureInfo.InvariantCulture))] },
                 "--counts" => o with { Counts = true },
+                "--validation" => o with { Validation = Next() },
+                "--thresholds" => Next() is var from && from is "cv" or "validation" ? o with { ThresholdsFrom = from } : throw new ArgumentException("--thresholds takes cv or validation"),
+                "--char-ngrams" => o with { CharNgrams = int.Parse(Next(), CultureInfo.InvariantCulture) },
                 var file when !file.StartsWith("--", StringComparison.Ordinal) => o with { Files = [.. o.Files, file] },
                 var other => throw new ArgumentException($"unknown option {other}"),
             };

@@ -8,7 +8,7 @@ namespace FeedbackHub.Domain.Tests.Language;
 public sealed class SemanticModelTests(ITestOutputHelper output)
 {
     // Floors: what the shipped model measured (docs/language-checker.md, "Measured quality") minus a small margin.
-    // 2026-12 holdout (800 items): F1 0.923, precision 0.976. Rules' holdout (144 items): F1 0.981, precision 0.987.
+    // 2026-12 holdout (800 items): F1 0.934, precision 0.969 (fourth round). Rules' holdout (144 items): F1 0.994, precision 0.988.
     private const double HoldoutF1Floor = 0.90;
     private const double HoldoutPrecisionFloor = 0.94;
     private const double OldHoldoutF1Floor = 0.95;
@@ -22,12 +22,13 @@ public sealed class SemanticModelTests(ITestOutputHelper output)
     {
         var root = DecisionPolicyTests.RepositoryRoot();
         var files = Directory.GetFiles(Path.Combine(root, "data", "language", "train"), "*.jsonl")
-            .Append(Path.Combine(root, "tests", "Domain.Tests", "Language", "corpus.jsonl"));
+            .Append(Path.Combine(root, "tests", "Domain.Tests", "Language", "corpus.jsonl"))
+            .Append(Path.Combine(root, "data", "language", "validation", "validation.jsonl")); // thresholds are chosen on it
         var model = SemanticModel.Default;
         Assert.Equal(RuleCatalog.Default.Version, model.Document.CatalogVersion);
         Assert.True(
             SemanticModel.TrainingDataSha256(files) == model.Document.TrainingDataSha256,
-            "The training data or corpus changed since the model was trained: run `dotnet run --project tools/LanguageTraining -c Release -- train` and commit the model.");
+            "The training data, corpus or validation set changed since the model was trained: run `dotnet run --project tools/LanguageTraining -c Release -- train` and commit the model.");
         Assert.Equal([SemanticModel.SafeClass, .. RuleCatalog.Default.Categories], model.Classes);
         Assert.Equal(SentenceEmbedder.ModelName, model.Document.Embedding);
     }

@@ -68,6 +68,24 @@ public sealed class LeetspeakTests
         Assert.Equal(expected, SentenceEmbedder.FoldLeetspeak(text));
 }
 
+public sealed class CharNgramTests
+{
+    [Fact]
+    public void A_misspelt_or_leetspeak_word_shares_most_of_its_character_ngrams_with_the_spelling()
+    {
+        const int buckets = 1 << 14;
+        var spelt = LexicalFeatures.CharNgrams("She is pregnant.", buckets);
+        Assert.Equal(spelt, LexicalFeatures.CharNgrams("She is pregnant.", buckets)); // deterministic (FNV-1a, not string.GetHashCode)
+        Assert.All(spelt, i => Assert.InRange(i, 0, buckets - 1));
+        Assert.Equal(spelt.Count, spelt.Distinct().Count());
+        var misspelt = LexicalFeatures.CharNgrams("She is pregnent.", buckets);
+        var leet = LexicalFeatures.CharNgrams("She is pr3gnant.", buckets);
+        Assert.Equal(spelt, leet); // folded before hashing
+        Assert.True(misspelt.Intersect(spelt).Count() >= spelt.Count / 2, "most grams survive one wrong letter");
+        Assert.Empty(LexicalFeatures.CharNgrams("She is pregnant.", 0));
+    }
+}
+
 public sealed class ModelTextTests
 {
     [Fact]
