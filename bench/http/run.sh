@@ -2,11 +2,14 @@
 # HTTP benchmark of FeedbackHub's hottest write and read, next to pgbench running the same SQL.
 #
 #   bench/http/run.sh [--duration 20] [--connections 64] [--threads 2] [--warmup 5] [--rows-per-connection 16]
+#                     [--extra-applications N]
 #
 # 1. test-profile services (scripts/services.sh --profile test): reused when PostgreSQL already answers on the
 #    test port, otherwise started here and stopped again at the end. Never reset-smtp, never stop what was running.
 # 2. database feedbackhub_bench on that PostgreSQL: dropped and created on every run, dropped at the end.
-# 3. Release build, migrate, seed-demo; API on http://127.0.0.1:5090 (Production, warnings only).
+# 3. Release build, migrate, seed-demo; API on http://127.0.0.1:5090 (Production, warnings only). With
+#    --extra-applications N, bench/data/generate.sh first adds N history applications (90% with approved feedback) to
+#    the same tenant, so the measured rows sit among many (bench/http/flatness.sh compares 10,000 with 1,000,000).
 # 4. data over HTTP: connections x rows-per-connection applications, each with a feedback draft of the published
 #    "Software engineering interview" template.
 # 5. wrk: PUT /v1/feedback/{id}/answers, GET /v1/applications/{id}, GET /health/live (HTTP floor).
@@ -15,7 +18,7 @@
 # 7. table on stdout and in bench/http/results/<date>.md. Loopback only; everything stops by itself.
 set -euo pipefail
 
-DURATION=20 CONNECTIONS=64 THREADS=2 WARMUP=5 ROWS_PER_CONN=16
+DURATION=20 CONNECTIONS=64 THREADS=2 WARMUP=5 ROWS_PER_CONN=16 EXTRA_APPS=0
 ORIG_ARGS=("$@")
 while (($#)); do
   case "$1" in
@@ -24,11 +27,12 @@ while (($#)); do
     --threads) THREADS="$2"; shift 2 ;;
     --warmup) WARMUP="$2"; shift 2 ;;
     --rows-per-connection) ROWS_PER_CONN="$2"; shift 2 ;;
-    -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --extra-applications) EXTRA_APPS="$2"; shift 2 ;;
+    -h|--help) sed -n '2,/^set -euo/{/^#/p}' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "run.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
 done
-for v in DURATION CONNECTIONS THREADS WARMUP ROWS_PER_CONN; do
+for v in DURATION CONNECTIONS THREADS WARMUP ROWS_PER_CONN EXTRA_APPS; do
   [[ "${!v}" =~ ^[0-9]+$ ]] || { echo "run.sh: $v must be a whole number" >&2; exit 2; }
 done
 ((DURATION >= 1 && DURATION <= 600)) || { echo "run.sh: --duration must be 1..600 s" >&2; exit 2; }
@@ -124,6 +128,11 @@ dotnet "$DLL" seed-demo >"$LOG/seed.log" 2>&1 || { cat "$LOG/seed.log" >&2; die 
 key_of() { awk -v r="$1" '$1 == r && $NF ~ /^fh_/ { print $NF; exit }' "$LOG/seed.log"; }
 KEY_INTEGRATION="$(key_of integration)"; KEY_INTERVIEWER="$(key_of interviewer)"
 [[ -n "$KEY_INTEGRATION" && -n "$KEY_INTERVIEWER" ]] || { cat "$LOG/seed.log" >&2; die "could not read the demo keys from seed-demo"; }
+if ((EXTRA_APPS > 0)); then
+  say "generating $EXTRA_APPS history applications in the tenant (bench/data/generate.sh, about 10 s per 100,000)"
+  "$REPO/bench/data/generate.sh" --db "$DB" --applications "$EXTRA_APPS" --in-flight 0 --port "$PG_PORT" >"$LOG/generate.log" 2>&1 ||
+    { tail -n 30 "$LOG/generate.log" >&2; die "generating the extra applications failed"; }
+fi
 
 # The worker runs beside the API, as in production: its audit sealer places the saves' events in the tenant's tree
 # while they are measured (it sends no email here: nothing is due).
@@ -166,13 +175,15 @@ create_one() { # i: application bench-app-i with its candidate, then its feedbac
 export -f api create_one
 export BASE KEY_INTEGRATION KEY_INTERVIEWER TEMPLATE_ID
 seq 1 "$ROWS" | xargs -P 6 -I{} bash -c 'create_one {}' || die "creating the test data failed"
-[[ "$(psql_db "$DB" "SELECT count(*) FROM feedback")" == "$ROWS" ]] || die "expected $ROWS feedback drafts"
+# The measured drafts: those of the bench's own applications (--extra-applications adds others to the tenant).
+BENCH_FEEDBACK="SELECT f.id, f.application_id FROM feedback f JOIN applications a ON a.id = f.application_id WHERE a.external_id LIKE 'bench-app-%'"
+[[ "$(psql_db "$DB" "SELECT count(*) FROM ($BENCH_FEEDBACK) b")" == "$ROWS" ]] || die "expected $ROWS feedback drafts"
 # One save through curl proves the body is valid before measuring.
-FIRST_FEEDBACK="$(psql_db "$DB" "SELECT id FROM feedback ORDER BY id LIMIT 1")"
+FIRST_FEEDBACK="$(psql_db "$DB" "SELECT id FROM ($BENCH_FEEDBACK) b ORDER BY id LIMIT 1")"
 api PUT "/v1/feedback/$FIRST_FEEDBACK/answers" "$KEY_INTERVIEWER" "$(cat "$WORK/answers.json")" | jq -e '.version == 2' >/dev/null ||
   die "a save with the benchmark body did not succeed"
 # bench_ids: n = 1..ROWS for pgbench (client c owns n = c*k+1 .. c*k+k); the same ids feed wrk.
-psql_db "$DB" "CREATE TABLE bench_ids AS SELECT row_number() OVER (ORDER BY id)::int AS n, id AS feedback_id, application_id FROM feedback;
+psql_db "$DB" "CREATE TABLE bench_ids AS SELECT row_number() OVER (ORDER BY id)::int AS n, id AS feedback_id, application_id FROM ($BENCH_FEEDBACK) b;
                ALTER TABLE bench_ids ADD PRIMARY KEY (n); ANALYZE" >/dev/null
 lua_list() { { echo "return {"; psql_db "$DB" "SELECT '\"' || $1 || '\",' FROM bench_ids ORDER BY n"; echo "}"; } >"$2"; }
 lua_list feedback_id "$WORK/feedback_ids.lua"
@@ -185,6 +196,19 @@ IFS='|' read -r KEY_PREFIX TENANT_ID < <(psql_db "$DB" "SELECT prefix, tenant_id
 declare -A RPS P50 P99 NON2XX SOCKERR TPS LAT PGFAIL LOCKWAIT APICPU
 CLK_TCK="$(getconf CLK_TCK)"
 api_cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$API_PID/stat"; }   # utime + stime of the API process
+# PostgreSQL's CPU: the postmaster's own and its reaped children's (cutime + cstime: backends that ended, e.g. pgbench's),
+# plus every live child's (backends, checkpointer, autovacuum...). Loopback PostgreSQL on this machine only.
+PG_MASTER="$(awk '/^PPid/ { print $2 }' "/proc/$(psql_db postgres "SELECT pid FROM pg_stat_activity WHERE backend_type = 'checkpointer'")/status" 2>/dev/null || true)"
+pg_cpu_ticks() {
+  [[ -n "$PG_MASTER" && -r "/proc/$PG_MASTER/stat" ]] || { echo 0; return; }
+  { awk '{ print $14 + $15 + $16 + $17 }' "/proc/$PG_MASTER/stat"
+    for c in $(cat "/proc/$PG_MASTER/task/$PG_MASTER/children" 2>/dev/null); do awk '{ print $14 + $15 }' "/proc/$c/stat" 2>/dev/null || true; done # a backend may end meanwhile
+  } | awk '{ t += $1 } END { print t + 0 }'
+}
+declare -A PGCPU
+pg_cpu_per_op() { # ticks ops -> "x.xx"
+  awk -v t="$1" -v hz="$CLK_TCK" -v n="$2" 'BEGIN { if (n > 0) printf "%.2f", t / hz * 1000 / n; else print "n/a" }'
+}
 # Samples, every 0.5 s, how many bench-database sessions wait on a lock (the tenant row) and how many are active.
 start_sampler() {
   ( while :; do
@@ -208,9 +232,9 @@ measure_wrk() { # name lua ids-file
   run_wrk "$name" "$2" "$3" "$WARMUP" >"$LOG/wrk-$name-warmup.txt"
   say "wrk $name: ${DURATION}s, $THREADS threads, $CONNECTIONS connections"
   start_sampler "wrk-$name"
-  local cpu0; cpu0="$(api_cpu_ticks)"
+  local cpu0 pg0; cpu0="$(api_cpu_ticks)"; pg0="$(pg_cpu_ticks)"
   out="$(run_wrk "$name" "$2" "$3" "$DURATION")"
-  local cpu1; cpu1="$(api_cpu_ticks)"
+  local cpu1 pg1; cpu1="$(api_cpu_ticks)"; pg1="$(pg_cpu_ticks)"
   stop_sampler "wrk-$name"
   printf '%s\n' "$out" >"$LOG/wrk-$name.txt"
   printf '%s\n' "$out" | grep -v '^BENCH ' | sed 's/^/    /' >&2
@@ -220,6 +244,7 @@ measure_wrk() { # name lua ids-file
   # API process CPU (all cores) per request, and its average share of the machine's cores during the run
   APICPU[$name]="$(awk -v t=$((cpu1 - cpu0)) -v hz="$CLK_TCK" -v n="$(kv requests)" -v d="$(kv duration_s)" -v c="$(nproc)" \
     'BEGIN { printf "%.2f ms CPU/request, %.0f%% of %d cores", (n > 0 ? t / hz * 1000 / n : 0), t / hz / d / c * 100, c }')"
+  PGCPU[$name]="$(pg_cpu_per_op $((pg1 - pg0)) "$(kv requests)")"
   NON2XX[$name]="$(kv non2xx)"
   SOCKERR[$name]=$(( $(kv connect_err) + $(kv read_err) + $(kv write_err) + $(kv timeouts) ))
   if (( NON2XX[$name] > 0 || SOCKERR[$name] > 0 )); then
@@ -232,12 +257,15 @@ measure_pgbench() { # name sql-file
   local name="$1" out
   say "pgbench $name: ${DURATION}s, $CONNECTIONS clients, $THREADS threads, prepared"
   start_sampler "pg-$name"
+  local pg0 pg1; pg0="$(pg_cpu_ticks)"
   out="$(timeout $(( DURATION + 60 )) "$PGBENCH" -h 127.0.0.1 -p "$PG_PORT" -U postgres -n -M prepared \
     -c "$CONNECTIONS" -j "$THREADS" -T "$DURATION" -f "$HERE/sql/$2" \
     -D prefix="$KEY_PREFIX" -D tenant="$TENANT_ID" -D sysacc=false -D k="$ROWS_PER_CONN" -D rows="$ROWS" \
     -D answers="$(jq -c .answers "$WORK/answers.json")" "$DB" 2>&1)" || { printf '%s\n' "$out" | tail -n 30 >&2; stop_sampler "pg-$name"; die "pgbench $name failed"; }
+  pg1="$(pg_cpu_ticks)"
   stop_sampler "pg-$name"
   printf '%s\n' "$out" >"$LOG/pgbench-$name.txt"
+  PGCPU[pg-$name]="$(pg_cpu_per_op $((pg1 - pg0)) "$(sed -nE 's/^number of transactions actually processed: ([0-9]+).*/\1/p' <<<"$out")")"
   printf '%s\n' "$out" | grep -E '^(number of (transactions|failed)|latency|tps)' | sed 's/^/    /' >&2
   TPS[$name]="$(sed -nE 's/^tps = ([0-9.]+) \(without initial connection time\).*/\1/p' <<<"$out")"
   LAT[$name]="$(sed -nE 's/^latency average = ([0-9.]+) ms.*/\1/p' <<<"$out")"
@@ -262,6 +290,7 @@ measure_pgbench save save.sql
 measure_pgbench get get.sql
 measure_pgbench save_api save_api.sql
 AUDIT_EVENTS="$(psql_db "$DB" "SELECT count(*) FROM audit_events WHERE action = 'feedback.saved'")"
+FEEDBACK_ROWS="$(psql_db "$DB" "SELECT count(*) FROM feedback")"
 LOAD_AFTER="$(cut -d' ' -f1-3 /proc/loadavg)"
 
 # ------------------------------------------------------------------------------------------------
@@ -287,6 +316,8 @@ mkdir -p "$HERE/results"
   echo "wrk save ${LOCKWAIT[wrk-save]}; pgbench save ${LOCKWAIT[pg-save]}; pgbench save as the API sends it ${LOCKWAIT[pg-save_api]};"
   echo "wrk get ${LOCKWAIT[wrk-get]}; pgbench get ${LOCKWAIT[pg-get]}."
   echo "API process CPU: save ${APICPU[save]}; get ${APICPU[get]}; live ${APICPU[live]}."
+  echo "PostgreSQL CPU per operation (all its processes, the worker's sealing included): API save ${PGCPU[save]} ms, pgbench minimal save ${PGCPU[pg-save]} ms, pgbench save as the API sends it ${PGCPU[pg-save_api]} ms; API get ${PGCPU[get]} ms, pgbench get ${PGCPU[pg-get]} ms."
+  echo "Database cost ratio (pgbench's PostgreSQL CPU per operation / the API's): save $(ratio "${PGCPU[pg-save]}" "${PGCPU[save]}"), get $(ratio "${PGCPU[pg-get]}" "${PGCPU[get]}"); with the API on machines of its own, PostgreSQL alone would bound it near that share of pgbench's rate."
   echo "Non-2xx responses: save ${NON2XX[save]}, get ${NON2XX[get]}, live ${NON2XX[live]}; socket errors/timeouts: save ${SOCKERR[save]}, get ${SOCKERR[get]}, live ${SOCKERR[live]};"
   echo "pgbench failed transactions: save ${PGFAIL[save]:-?}, get ${PGFAIL[get]:-?}, save as the API sends it ${PGFAIL[save_api]:-?}."
   echo
@@ -296,7 +327,7 @@ mkdir -p "$HERE/results"
   echo "feedback.saved audit events written during the run (API + pgbench, warm-up included): $AUDIT_EVENTS."
   echo "Audit sealing (worker beside the API): $UNSEALED_AT_END events unsealed when the save run ended, all sealed ${SEAL_DRAIN_MS} ms later; event-to-signed-checkpoint p99 ${SEAL_LAG_P99} ms over every feedback.saved event."
   echo
-  echo "- command: \`bench/http/run.sh${ORIG_ARGS[*]:+ ${ORIG_ARGS[*]}}\` (duration ${DURATION} s after a ${WARMUP} s warm-up per wrk scenario, $CONNECTIONS connections/clients, $THREADS threads, $ROWS feedback drafts and applications in one tenant)"
+  echo "- command: \`bench/http/run.sh${ORIG_ARGS[*]:+ ${ORIG_ARGS[*]}}\` (duration ${DURATION} s after a ${WARMUP} s warm-up per wrk scenario, $CONNECTIONS connections/clients, $THREADS threads, $ROWS feedback drafts and applications measured in one tenant holding $FEEDBACK_ROWS feedback rows)"
   echo "- machine: $(nproc) CPUs, $CPU, $(awk '/MemTotal/ {printf "%.1f GB RAM", $2/1048576}' /proc/meminfo); load average before $LOAD_BEFORE, after $LOAD_AFTER"
   echo "- software: .NET $(dotnet --list-runtimes | sed -nE 's/^Microsoft.AspNetCore.App ([^ ]+).*/\1/p' | tail -n 1), $("$PSQL" -X -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -tAc 'SHOW server_version' | cut -d' ' -f1) ($( ((STARTED_SERVICES)) && echo 'started by this run' || echo 'already running') test profile: fsync=off, synchronous_commit=off), $(wrk --version 2>&1 | head -n 1 | cut -d' ' -f1-2), $("$PGBENCH" --version)"
   echo "- runtime knobs in the environment: $(env | grep -E '^(DOTNET_|ASPNETCORE_|Npgsql)' | grep -vE '^(ASPNETCORE_URLS|ASPNETCORE_ENVIRONMENT|DOTNET_ENVIRONMENT)=' | sort | tr '\n' ' ' | sed 's/ $//' | grep . || echo none)"

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Does the cost of a save and a get stay flat as a tenant's data grows? Runs bench/http/run.sh twice, with the
+# measured drafts among about 10,000 and about 1,000,000 feedback rows of the same tenant (bench/data/generate.sh adds
+# history applications, 90% with feedback), and compares p99 and throughput. Goal (issue 15): p99 within 1.5x.
+#
+#   bench/http/flatness.sh [--duration 20] [--small 9000] [--large 1110000]
+#
+# Takes about 15 minutes (generating a million rows is about 2 minutes of it). Ends with one line:
+#   BENCH flatness save_p99_x=<large/small> get_p99_x=<large/small> save_rps_x=<...> get_rps_x=<...>
+set -euo pipefail
+DURATION=20 SMALL=9000 LARGE=1110000
+while (($#)); do
+  case "$1" in
+    --duration) DURATION="$2"; shift 2 ;;
+    --small) SMALL="$2"; shift 2 ;;
+    --large) LARGE="$2"; shift 2 ;;
+    -h|--help) sed -n '2,/^set -euo/{/^#/p}' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "flatness.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
+  esac
+done
+for v in DURATION SMALL LARGE; do
+  [[ "${!v}" =~ ^[0-9]+$ ]] || { echo "flatness.sh: --${v,,} must be a whole number" >&2; exit 2; }
+done
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+STAMP="$(date -u +%Y-%m-%dT%H%MZ)"
+declare -A OUT
+for size in "$SMALL" "$LARGE"; do
+  echo "[flatness] run.sh with $size extra applications" >&2
+  OUT[$size]="$("$HERE/run.sh" --duration "$DURATION" --extra-applications "$size")"
+done
+field() { # output scenario column(3=req/s, 5=p99)
+  awk -F'|' -v s="$2" -v c="$3" 'index($2, s) == 2 { gsub(/[ a-z]/, "", $c); print $c; exit }' <<<"$1"
+}
+rows() { sed -nE 's/.*holding ([0-9]+) feedback rows.*/\1/p' <<<"$1"; }
+x() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
+S="${OUT[$SMALL]}" L="${OUT[$LARGE]}"
+REPORT="$HERE/results/flatness-$STAMP.md"
+{
+  echo "# Flatness: save and get with $(rows "$S") vs $(rows "$L") feedback rows in the tenant, $STAMP"
+  echo
+  echo "| scenario | rows | req/s | p99 ms |"
+  echo "|---|---|---|---|"
+  for name in "save answers" "get application"; do
+    echo "| $name | $(rows "$S") | $(field "$S" "$name" 3) | $(field "$S" "$name" 5) |"
+    echo "| $name | $(rows "$L") | $(field "$L" "$name" 3) | $(field "$L" "$name" 5) |"
+  done
+  echo
+  echo "BENCH flatness save_p99_x=$(x "$(field "$L" "save answers" 5)" "$(field "$S" "save answers" 5)") get_p99_x=$(x "$(field "$L" "get application" 5)" "$(field "$S" "get application" 5)") save_rps_x=$(x "$(field "$L" "save answers" 3)" "$(field "$S" "save answers" 3)") get_rps_x=$(x "$(field "$L" "get application" 3)" "$(field "$S" "get application" 3)")"
+  echo
+  echo "- command: \`bench/http/flatness.sh --duration $DURATION --small $SMALL --large $LARGE\`; each run's full report is below."
+  echo
+  echo "## $(rows "$S") rows"; echo; sed -n '/^# FeedbackHub HTTP/,$p' <<<"$S"
+  echo
+  echo "## $(rows "$L") rows"; echo; sed -n '/^# FeedbackHub HTTP/,$p' <<<"$L"
+} >"$REPORT"
+cat "$REPORT"
+echo "[flatness] written to $REPORT" >&2
