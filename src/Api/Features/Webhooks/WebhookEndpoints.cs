@@ -229,15 +229,23 @@ public static class WebhookEndpoints
         var take = Cursor.Limit(limit);
         if (Cursor.DecodeGuid(after) is { } afterId)
             query = query.Where(d => d.Id.CompareTo(afterId) > 0);
-        var rows = await query.OrderBy(d => d.Id).Take(take + 1).Select(d => new
-            {
-                d.Id, d.EventId, d.EventType, d.Status, d.DueAt, d.CreatedAt, d.UpdatedAt, AttemptCount = d.Attempts.Count,
-                Last = d.Attempts.Where(a => a.Outcome != AttemptOutcome.InProgress).OrderByDescending(a => a.Number).Select(a => new { a.Code, a.Detail, a.Outcome }).FirstOrDefault(),
-            })
+        // The last finished attempt of each delivery on the page through a lateral join on (outbound_id, number): a
+        // FirstOrDefault of an object made EF number every attempt of the tenant with ROW_NUMBER on each request.
+        var rows = await (
+                from d in query.OrderBy(d => d.Id).Take(take + 1)
+                from last in db.OutboundAttempts
+                    .Where(a => a.OutboundId == d.Id && a.Outcome != AttemptOutcome.InProgress)
+                    .OrderByDescending(a => a.Number).Take(1).DefaultIfEmpty()
+                orderby d.Id
+                select new
+                {
+                    d.Id, d.EventId, d.EventType, d.Status, d.DueAt, d.CreatedAt, d.UpdatedAt, AttemptCount = d.Attempts.Count,
+                    LastNumber = (int?)last.Number, LastCode = (int?)last.Code, LastDetail = last.Detail, LastOutcome = (AttemptOutcome?)last.Outcome,
+                })
             .ToListAsync(ct);
         return TypedResults.Ok(Cursor.ToPage(rows, take,
             d => new WebhookDeliverySummary(d.Id, d.EventId, d.EventType, PublicStatuses.OfWebhook(d.Status), d.AttemptCount, NextAttemptAt(d.Status, d.DueAt),
-                d.Last?.Code, d.Last is { } last ? WebhookDelivery.OutcomeName(last.Detail, last.Outcome) : null, d.CreatedAt, d.UpdatedAt),
+                d.LastCode, d.LastNumber is null ? null : WebhookDelivery.OutcomeName(d.LastDetail, d.LastOutcome!.Value), d.CreatedAt, d.UpdatedAt),
             d => d.Id.ToString()));
     }
 
