@@ -58,6 +58,14 @@ public static class WorkerServiceExtensions
         services.AddHostedService<WebhookSecretCheck>(); // first: fails the start when Webhooks:SecretKey is missing or wrong
         services.Configure<WebhookOptions>(configuration.GetSection("Webhooks"));
         services.AddSingleton<WebhookSender>();
+        // Outcomes raise webhook events; the tenant's subscriptions come from this cache while its listener is connected.
+        // Off (every outcome reads them) with Webhooks:CacheSubscriptions=false, e.g. behind PgBouncer in transaction mode,
+        // which does not deliver notifications.
+        if (configuration.GetValue("Webhooks:CacheSubscriptions", true))
+        {
+            services.AddSingleton<WebhookSubscriptionCache>();
+            services.AddHostedService<WebhookSubscriptionListener>();
+        }
         services.Configure<RetentionOptions>(configuration.GetSection("Retention"));
 
         // Registered before MassTransit, so it starts before and stops after the bus: every attempt a consumer holds is

@@ -115,10 +115,17 @@ public static class DeliveryScheduling
         ?? throw DomainException.NotFound("The application");
 
     /// <summary>True when the tenant sends nothing more to this address (an earlier permanent SMTP failure).</summary>
-    public static Task<bool> IsSuppressedAsync(FeedbackHubDbContext db, Guid tenantId, string address, CancellationToken ct)
+    public static Task<bool> IsSuppressedAsync(FeedbackHubDbContext db, Guid tenantId, string address, CancellationToken ct) =>
+        Suppressions(db, tenantId, address).AnyAsync(ct);
+
+    /// <summary>
+    /// The tenant's suppression of this address (none or one row): <see cref="IsSuppressedAsync"/>, or <c>.Any()</c> inside
+    /// a larger query, so a caller that reads something else anyway asks in the same round trip.
+    /// </summary>
+    public static IQueryable<SuppressedAddress> Suppressions(FeedbackHubDbContext db, Guid tenantId, string address)
     {
         var hash = SuppressedAddress.Hash(address);
-        return db.SuppressedAddresses.IgnoreQueryFilters().AnyAsync(s => s.TenantId == tenantId && s.AddressHash == hash, ct);
+        return db.SuppressedAddresses.IgnoreQueryFilters().Where(s => s.TenantId == tenantId && s.AddressHash == hash);
     }
 
     /// <summary>Suppresses an address after a permanent failure; concurrent failures to one address are a no-op, not an error.</summary>

@@ -39,14 +39,21 @@ public sealed class FeedbackHubDbContext : IdentityUserContext<Person, Guid>, ID
     public static FeedbackHubDbContext Create(DbContextOptions<FeedbackHubDbContext> options, ITenantScope scope) =>
         new FeedbackHubDbContext(options).Rent(scope);
 
-    /// <summary>Gives a context from the pool its unit of work's tenant scope (EF Core reset the rest when it returned).</summary>
-    public FeedbackHubDbContext Rent(ITenantScope scope)
+    /// <summary>
+    /// Gives a context from the pool its unit of work's tenant scope (EF Core reset the rest when it returned) and, in a
+    /// host that keeps one, the process's <see cref="Persistence.WebhookSubscriptionCache"/>.
+    /// </summary>
+    public FeedbackHubDbContext Rent(ITenantScope scope, WebhookSubscriptionCache? webhookSubscriptions = null)
     {
         ArgumentNullException.ThrowIfNull(scope);
         _scope = scope;
         _raisedWebhooks.Clear();
+        SubscriptionCache = webhookSubscriptions;
         return this;
     }
+
+    /// <summary>The process's cache of webhook subscriptions, or null (every save that raises events queries them).</summary>
+    internal WebhookSubscriptionCache? SubscriptionCache { get; private set; }
 
     public DbSet<Tenant> Tenants => Set<Tenant>();
 
@@ -168,11 +175,21 @@ public sealed class FeedbackHubDbContext : IdentityUserContext<Person, Guid>, ID
     /// they are written in the same transaction. Audit events are plain inserts: no lock, no chain to extend; the sealer
     /// places them in the tenant's Merkle tree afterwards (<see cref="AuditSealer"/>).
     /// </summary>
+    /// <remarks>
+    /// A save that adds, changes or removes webhook subscriptions then notifies <see cref="WebhookSubscriptionCache.Channel"/>
+    /// with each tenant's id: inside the caller's transaction PostgreSQL delivers it when that commits (never if it rolls
+    /// back), otherwise right after the save's own commit. Every process's cache evicts the tenant then.
+    /// </remarks>
     public override async Task<int> SaveChangesAsync(bool acceptAllChangesOnSuccess, CancellationToken cancellationToken = default)
     {
         await WebhookRaising.RaiseAsync(this, _raisedWebhooks, cancellationToken);
+        var subscriptionTenants = ChangeTracker.Entries<WebhookSubscription>()
+            .Where(e => e.State is EntityState.Added or EntityState.Modified or EntityState.Deleted)
+            .Select(e => e.Entity.TenantId).Distinct().ToList();
         var saved = await base.SaveChangesAsync(acceptAllChangesOnSuccess, cancellationToken);
         _raisedWebhooks.Clear();
+        foreach (var tenantId in subscriptionTenants)
+            await Database.ExecuteSqlAsync($"SELECT pg_notify({WebhookSubscriptionCache.Channel}, {tenantId.ToString()})", cancellationToken);
         return saved;
     }
 }

@@ -15,7 +15,8 @@ namespace FeedbackHub.Domain.Persistence;
 /// that became Sent, Failed or Cancelled (delivery.sent/failed/cancelled). For every enabled subscription of the
 /// tenant to that type it adds the event and a delivery (due now), in the same transaction as the change; the worker's
 /// webhook dispatcher finds due deliveries in the table itself, so no message is queued per delivery. A save without such a change costs no query; one with such changes costs one query
-/// (the subscriptions), plus one for the application's ids when something is subscribed.
+/// for the subscriptions (none when the process's <see cref="WebhookSubscriptionCache"/> holds the tenant), plus one for
+/// the application's ids when something is subscribed.
 /// </summary>
 internal static class WebhookRaising
 {
@@ -84,15 +85,10 @@ internal static class WebhookRaising
     private static async Task AddEventsAsync(
         FeedbackHubDbContext db, List<Raised> raised, HashSet<(object, string)>? alreadyRaised, Dictionary<Guid, Application>? trackedApplications, Dictionary<Guid, Candidate>? trackedCandidates, CancellationToken ct)
     {
-        var tenantIds = raised.Select(r => r.TenantId).Distinct().ToList();
-        var types = raised.Select(r => r.Type).Distinct().ToList();
-        var subscriptions = await db.WebhookSubscriptions.IgnoreQueryFilters().AsNoTracking()
-            .Where(s => tenantIds.Contains(s.TenantId) && s.Enabled && s.Events.Any(e => types.Contains(e)))
-            .Select(s => new { s.Id, s.TenantId, s.Events })
-            .ToListAsync(ct);
+        var subscriptions = await SubscriptionsAsync(db, raised.Select(r => r.TenantId).Distinct().ToList(), ct);
         foreach (var r in raised)
             alreadyRaised?.Add((r.Source, r.Type));
-        var wanted = raised.Where(r => subscriptions.Any(s => s.TenantId == r.TenantId && s.Events.Contains(r.Type))).ToList();
+        var wanted = raised.Where(r => subscriptions[r.TenantId].Any(s => s.Events.Contains(r.Type))).ToList();
         if (wanted.Count == 0)
             return;
 
@@ -101,12 +97,46 @@ internal static class WebhookRaising
         {
             var webhookEvent = WebhookEvent.Create(r.TenantId, r.Type, r.OccurredAt, r.Data(refs.GetValueOrDefault(r.ApplicationId, new Refs(null, null, null))));
             db.WebhookEvents.Add(webhookEvent);
-            foreach (var s in subscriptions.Where(s => s.TenantId == r.TenantId && s.Events.Contains(r.Type)))
+            foreach (var s in subscriptions[r.TenantId].Where(s => s.Events.Contains(r.Type)))
             {
                 var delivery = WebhookDelivery.Create(webhookEvent, s.Id, r.OccurredAt);
                 db.WebhookDeliveries.Add(delivery);
             }
         }
+    }
+
+    /// <summary>
+    /// The enabled subscriptions of each tenant (an empty list for a tenant without any): from the process's
+    /// <see cref="WebhookSubscriptionCache"/> where it holds the tenant, the rest in one query (then cached).
+    /// </summary>
+    private static async Task<Dictionary<Guid, IReadOnlyList<CachedSubscription>>> SubscriptionsAsync(FeedbackHubDbContext db, List<Guid> tenantIds, CancellationToken ct)
+    {
+        var cache = db.SubscriptionCache;
+        var result = new Dictionary<Guid, IReadOnlyList<CachedSubscription>>();
+        var missing = new List<Guid>();
+        foreach (var tenantId in tenantIds)
+        {
+            if (cache?.Get(tenantId) is { } cached)
+                result[tenantId] = cached;
+            else
+                missing.Add(tenantId);
+        }
+
+        if (missing.Count == 0)
+            return result;
+        var generation = cache?.Generation ?? 0;
+        var rows = await db.WebhookSubscriptions.IgnoreQueryFilters().AsNoTracking()
+            .Where(s => missing.Contains(s.TenantId) && s.Enabled)
+            .Select(s => new { s.Id, s.TenantId, s.Events })
+            .ToListAsync(ct);
+        foreach (var tenantId in missing)
+        {
+            IReadOnlyList<CachedSubscription> subscriptions = rows.Where(s => s.TenantId == tenantId).Select(s => new CachedSubscription(s.Id, s.Events)).ToList();
+            result[tenantId] = subscriptions;
+            cache?.Set(tenantId, subscriptions, generation);
+        }
+
+        return result;
     }
 
     private static void Add(ref List<Raised>? list, HashSet<(object, string)> alreadyRaised, Raised r)

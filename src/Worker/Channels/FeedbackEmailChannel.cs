@@ -37,15 +37,16 @@ public sealed class FeedbackEmailChannel(IEmailSender sender, IDkimKeyProvider d
             return NotSendable("Not sent: the candidate's personal data was erased.");
         if (recipient.Status != ApplicationStatus.Rejected)
             return Preparation.Cancel("application-reopened");
-        if (await DeliveryScheduling.IsSuppressedAsync(db, delivery.TenantId, recipient.Email, ct))
-            return NotSendable("Not sent: the address is suppressed for this tenant after an earlier permanent SMTP failure.");
-
-        // The answers and the template version they fill in, in one round trip (read-only: nothing here is tracked).
+        // Whether the address is suppressed, the answers and the template version they fill in, in one round trip
+        // (read-only: nothing here is tracked).
+        var suppressions = DeliveryScheduling.Suppressions(db, delivery.TenantId, recipient.Email);
         var source = await (
             from f in db.Feedback.AsNoTracking()
             join v in db.TemplateVersions.AsNoTracking() on new { f.TemplateId, Number = f.TemplateVersion } equals new { v.TemplateId, v.Number }
             where f.Id == delivery.FeedbackId
-            select new { f.Answers, v.Content }).SingleAsync(ct);
+            select new { f.Answers, v.Content, Suppressed = suppressions.Any() }).SingleAsync(ct);
+        if (source.Suppressed)
+            return NotSendable("Not sent: the address is suppressed for this tenant after an earlier permanent SMTP failure.");
         try
         {
             var rendered = FeedbackEmailRenderer.Render(source.Content, source.Answers, recipient.MergeValues, recipient.Footer);

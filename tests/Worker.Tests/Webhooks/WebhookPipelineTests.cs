@@ -254,6 +254,35 @@ public sealed class WebhookPipelineTests(WebhookFixture fixture) : IClassFixture
     }
 
     [Fact]
+    public async Task An_outcome_right_after_a_subscription_change_follows_the_change()
+    {
+        // The worker caches each tenant's subscriptions (WebhookSubscriptionCache): a change must reach it when it commits,
+        // not when the cached entry expires.
+        var tenant = await Api.CreateTenantAsync(settings: DevSettings with { CoolingOffDelay = TimeSpan.FromHours(1) });
+        var arrange = new DeliveryArrange(Api.Database, tenant.Id);
+        var tag = Guid.NewGuid().ToString("N")[..8];
+        var deliveries = await arrange.DeliveriesAsync([$"one-{tag}@example.com", $"two-{tag}@example.com", $"three-{tag}@example.com"]);
+
+        // No subscription yet: the worker learns (and keeps) that the tenant has none.
+        await arrange.RescheduleAsync(deliveries[0].Id, DateTimeOffset.UtcNow);
+        await arrange.WaitForStatusAsync(deliveries[0].Id, OutboundStatus.Sent);
+
+        var hook = await SubscribeAsync(tenant, _receiver.Url("/changed"), WebhookEventTypes.DeliverySent);
+        await arrange.RescheduleAsync(deliveries[1].Id, DateTimeOffset.UtcNow);
+        await arrange.WaitForStatusAsync(deliveries[1].Id, OutboundStatus.Sent);
+        await WaitUntilAsync(() => _receiver.At("/changed").Count >= 1, "delivery.sent for the second delivery");
+        Assert.Equal(deliveries[1].Id, Data(Assert.Single(_receiver.At("/changed"))).GetProperty("deliveryId").GetGuid());
+
+        // Disabled: the next outcome raises nothing for it.
+        Assert.Equal(HttpStatusCode.OK, (await tenant.Admin.PatchAsync($"/v1/webhooks/{hook.Id}", HttpAssertions.JsonBody(new { enabled = false }))).StatusCode);
+        await arrange.RescheduleAsync(deliveries[2].Id, DateTimeOffset.UtcNow);
+        await arrange.WaitForStatusAsync(deliveries[2].Id, OutboundStatus.Sent);
+        await using var db = Api.Database.CreateDbContext();
+        Assert.Equal(1, await db.WebhookDeliveries.CountAsync(d => d.SubscriptionId == hook.Id));
+        Assert.Single(_receiver.At("/changed"));
+    }
+
+    [Fact]
     public async Task A_secret_that_does_not_open_fails_the_delivery_without_a_request()
     {
         var tenant = await Api.CreateTenantAsync(settings: DevSettings);
