@@ -52,9 +52,11 @@ public sealed class ConnectionDefaultsTests
             .Select(l => $"{l.File}:{l.Line}: {l.Text.Trim()}")
             .ToList();
 
-        // The one allowed: the API key cache listens on a connection with Pooling=false (ApiKeyChangeListener).
-        Assert.Equal(["Api/Infrastructure/ApiKeyCache.cs"], offenders.Select(o => o[..o.IndexOf(':')]).Distinct());
-        Assert.Contains("Pooling = false", File.ReadAllText(Path.Combine(src, "Api/Infrastructure/ApiKeyCache.cs")));
+        // The allowed ones: the two listeners, each on a connection of its own with Pooling=false.
+        string[] listeners = ["Api/Infrastructure/ApiKeyCache.cs", "Worker/Webhooks/WebhookSubscriptionListener.cs"];
+        Assert.Equal(listeners, offenders.Select(o => o[..o.IndexOf(':')]).Distinct().Order(StringComparer.Ordinal));
+        Assert.All(offenders, o => Assert.Contains("LISTEN", o, StringComparison.Ordinal));
+        Assert.All(listeners, f => Assert.Contains("Pooling = false", File.ReadAllText(Path.Combine(src, f)), StringComparison.Ordinal));
     }
 
     [Theory]

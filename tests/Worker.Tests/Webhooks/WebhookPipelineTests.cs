@@ -371,7 +371,13 @@ public sealed class WebhookPipelineTests(WebhookFixture fixture) : IClassFixture
         {
             var page = await (await client.GetAsync($"/v1/webhooks/{subscriptionId}/deliveries")).ReadAsync<FeedbackHub.Api.Infrastructure.Page<WebhookDeliverySummary>>();
             if (page.Items.Count == 1 && page.Items[0].Status == status && page.Items[0].AttemptCount >= attempts)
-                return await (await client.GetAsync($"/v1/webhooks/{subscriptionId}/deliveries/{page.Items[0].Id}")).ReadAsync<WebhookDeliveryResponse>();
+            {
+                var delivery = await (await client.GetAsync($"/v1/webhooks/{subscriptionId}/deliveries/{page.Items[0].Id}")).ReadAsync<WebhookDeliveryResponse>();
+                // The list reads the last finished attempt in SQL, the delivery from its attempts in C#: they agree.
+                Assert.Equal((delivery.LastStatusCode, delivery.LastOutcome), (page.Items[0].LastStatusCode, page.Items[0].LastOutcome));
+                Assert.NotNull(page.Items[0].LastOutcome);
+                return delivery;
+            }
             if (DateTime.UtcNow > deadline)
                 throw new TimeoutException($"The delivery of {subscriptionId} did not become {status}: {string.Join(", ", page.Items.Select(i => $"{i.Status}/{i.AttemptCount}/{i.LastOutcome}"))}");
             await Task.Delay(100);
