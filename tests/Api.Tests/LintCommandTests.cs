@@ -111,14 +111,18 @@ public sealed class LintCommandTests
     [Fact]
     public async Task Jurisdiction_option_selects_the_pack()
     {
+        // The rules alone, so that only the pack decides (the full engine's sentence model reads this sentence as
+        // belief-related in every pack since the fourth training round, and flags it in the US too).
         const string input = """{"id": 1, "text": "His political views would clash with ours."}""";
-        var (us, usLines, _) = await Run(input);
-        var (de, deLines, _) = await Run(input, "--jurisdiction", "DE");
+        var (us, usLines, _) = await Run(input, "--engine", "rules");
+        var (de, deLines, _) = await Run(input, "--engine", "rules", "--jurisdiction", "DE");
+        var (_, usFullLines, _) = await Run(input);
 
         Assert.Equal(0, us);
         Assert.Contains("\"findings\":[]", usLines[0], StringComparison.Ordinal);
         Assert.Equal(1, de);
         Assert.Contains("religion.worldview", deLines[0], StringComparison.Ordinal);
+        Assert.DoesNotContain("religion.worldview", usFullLines[0], StringComparison.Ordinal); // the DE rule never runs in the US pack
     }
 
     [Fact]
