@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using FeedbackHub.Domain.Model;
 using FeedbackHub.Domain.Persistence;
-using Npgsql;
 
 namespace FeedbackHub.Api.Infrastructure;
 
@@ -69,50 +68,8 @@ public sealed partial class ApiKeyChangeListener(ApiKeyCache cache, IConfigurati
 {
     public const string Channel = "api_key_changed";
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        var connectionString = new NpgsqlConnectionStringBuilder(PersistenceExtensions.ConnectionString(configuration))
-        {
-            Pooling = false,
-            KeepAlive = 10,
-        }.ConnectionString;
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            try
-            {
-                await using var connection = new NpgsqlConnection(connectionString);
-                connection.Notification += (_, e) => cache.Evict(e.Payload);
-                await connection.OpenAsync(stoppingToken);
-                await using (var listen = new NpgsqlCommand($"LISTEN {Channel}", connection))
-                    await listen.ExecuteNonQueryAsync(stoppingToken);
-                cache.SetListening(true);
-                while (!stoppingToken.IsCancellationRequested)
-                    await connection.WaitAsync(stoppingToken);
-            }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-            {
-                break;
-            }
-            catch (Exception e) when (e is NpgsqlException or InvalidOperationException or TimeoutException or System.IO.IOException)
-            {
-                if (cache.Enabled)
-                    LogLost(logger, e.GetType().Name);
-            }
-            finally
-            {
-                cache.SetListening(false);
-            }
-
-            try
-            {
-                await Task.Delay(TimeSpan.FromSeconds(1), stoppingToken);
-            }
-            catch (OperationCanceledException)
-            {
-                break;
-            }
-        }
-    }
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        NotificationListening.RunAsync(configuration, Channel, cache.Evict, cache.SetListening, error => LogLost(logger, error), stoppingToken);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Lost the api_key_changed listener ({Error}); API keys are read from the database on every request until it reconnects")]
     private static partial void LogLost(ILogger logger, string error);
