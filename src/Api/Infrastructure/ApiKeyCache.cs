@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using FeedbackHub.Domain.Model;
 using FeedbackHub.Domain.Persistence;
 
@@ -11,52 +10,18 @@ namespace FeedbackHub.Api.Infrastructure;
 /// is not connected nothing is cached, so a revocation is never missed. A lookup that started before an eviction never
 /// stores what it read (the generation check).
 /// </summary>
-public sealed class ApiKeyCache(TimeProvider time)
+public sealed class ApiKeyCache(TimeProvider time) : NotifiedCache<string, ApiKey>(time, Lifetime, StringComparer.Ordinal)
 {
     public static TimeSpan Lifetime { get; } = TimeSpan.FromSeconds(60);
 
-    private readonly ConcurrentDictionary<string, (ApiKey Key, DateTimeOffset Until)> _keys = new(StringComparer.Ordinal);
-    private long _generation;
-    private volatile bool _listening;
+    public ApiKey? Get(string prefix) => TryGet(prefix, out var key) ? key : null;
 
-    /// <summary>Whether keys are cached now (the listener is connected).</summary>
-    public bool Enabled => _listening;
-
-    public long Generation => Interlocked.Read(ref _generation);
-
-    public ApiKey? Get(string prefix)
-    {
-        if (!_listening || !_keys.TryGetValue(prefix, out var entry))
-            return null;
-        if (entry.Until > time.GetUtcNow())
-            return entry.Key;
-        _keys.TryRemove(prefix, out _);
-        return null;
-    }
-
-    /// <summary>Stores a key read from the database, unless something was evicted since <paramref name="generation"/>.</summary>
+    /// <summary>Stores an active key read from the database, unless something was evicted since <paramref name="generation"/>.</summary>
     public void Set(ApiKey key, long generation)
     {
         ArgumentNullException.ThrowIfNull(key);
-        if (!_listening || !key.IsActive)
-            return;
-        _keys[key.Prefix] = (key, time.GetUtcNow() + Lifetime);
-        if (Generation != generation)
-            _keys.TryRemove(key.Prefix, out _); // an eviction raced the lookup: what was read may be stale
-    }
-
-    public void Evict(string prefix)
-    {
-        Interlocked.Increment(ref _generation);
-        _keys.TryRemove(prefix, out _);
-    }
-
-    /// <summary>The listener connected (true) or lost its connection (false): either way, forget everything.</summary>
-    internal void SetListening(bool listening)
-    {
-        _listening = listening;
-        Interlocked.Increment(ref _generation);
-        _keys.Clear();
+        if (key.IsActive)
+            Set(key.Prefix, key, generation);
     }
 }
 

@@ -1,5 +1,3 @@
-using System.Collections.Concurrent;
-
 namespace FeedbackHub.Domain.Persistence;
 
 /// <summary>A tenant's enabled webhook subscription as <see cref="WebhookRaising"/> needs it.</summary>
@@ -15,6 +13,7 @@ public sealed record CachedSubscription(Guid Id, IReadOnlyList<string> Events);
 /// read (the generation check), so a change is seen by every save that starts after its notification arrived.
 /// </summary>
 public sealed class WebhookSubscriptionCache(TimeProvider time)
+    : NotifiedCache<Guid, IReadOnlyList<CachedSubscription>>(time, Lifetime)
 {
     /// <summary>The PostgreSQL notification channel; the payload is the tenant's id.</summary>
     public const string Channel = "webhook_subscriptions_changed";
@@ -22,59 +21,14 @@ public sealed class WebhookSubscriptionCache(TimeProvider time)
     /// <summary>How long a tenant's subscriptions are kept without a notification (a backstop for a lost one).</summary>
     public static TimeSpan Lifetime { get; } = TimeSpan.FromSeconds(60);
 
-    private readonly ConcurrentDictionary<Guid, (IReadOnlyList<CachedSubscription> Subscriptions, DateTimeOffset Until)> _tenants = new();
-    private long _generation;
-    private volatile bool _listening;
-
-    /// <summary>Whether subscriptions are cached now (the listener is connected).</summary>
-    public bool Enabled => _listening;
-
-    public long Generation => Interlocked.Read(ref _generation);
-
-    public IReadOnlyList<CachedSubscription>? Get(Guid tenantId)
-    {
-        if (!_listening || !_tenants.TryGetValue(tenantId, out var entry))
-            return null;
-        if (entry.Until > time.GetUtcNow())
-            return entry.Subscriptions;
-        _tenants.TryRemove(tenantId, out _);
-        return null;
-    }
-
-    /// <summary>Stores a tenant's subscriptions read from the database, unless something was evicted since <paramref name="generation"/>.</summary>
-    public void Set(Guid tenantId, IReadOnlyList<CachedSubscription> subscriptions, long generation)
-    {
-        if (!_listening || Generation != generation)
-            return;
-        _tenants[tenantId] = (subscriptions, time.GetUtcNow() + Lifetime);
-        if (Generation != generation)
-            _tenants.TryRemove(tenantId, out _); // an eviction raced the read: what was read may be stale
-    }
-
-    public void Evict(Guid tenantId)
-    {
-        Interlocked.Increment(ref _generation);
-        _tenants.TryRemove(tenantId, out _);
-    }
+    public IReadOnlyList<CachedSubscription>? Get(Guid tenantId) => TryGet(tenantId, out var subscriptions) ? subscriptions : null;
 
     /// <summary>A notification's payload: the tenant's id, or anything else (evicts every tenant).</summary>
     public void Evict(string payload)
     {
         if (Guid.TryParse(payload, out var tenantId))
-        {
             Evict(tenantId);
-            return;
-        }
-
-        Interlocked.Increment(ref _generation);
-        _tenants.Clear();
-    }
-
-    /// <summary>The listener connected (true) or lost its connection (false): either way, forget everything.</summary>
-    public void SetListening(bool listening)
-    {
-        _listening = listening;
-        Interlocked.Increment(ref _generation);
-        _tenants.Clear();
+        else
+            EvictAll();
     }
 }
