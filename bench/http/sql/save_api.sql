@@ -11,7 +11,7 @@ SELECT f.id AS fid, f.acknowledgements, f.answers AS stored_answers, f.applicati
         WHERE (:sysacc OR a.tenant_id = :tenant) AND (:sysacc OR c.tenant_id = :tenant) AND a.id = f.application_id LIMIT 1) IS NOT NULL AS erased,
        t.language_rules_revision, t.settings
 FROM feedback AS f
-LEFT JOIN LATERAL (SELECT t0.language_rules_revision, t0.settings FROM tenants AS t0 WHERE t0.id = f.tenant_id LIMIT 1) AS t ON TRUE
+INNER JOIN tenants AS t ON f.tenant_id = t.id
 WHERE (:sysacc OR f.tenant_id = :tenant) AND f.id = (SELECT feedback_id FROM bench_ids WHERE n = :n)
 LIMIT 2 \gset
 BEGIN;
