@@ -30,7 +30,8 @@ switch (verb)
                                              [--downgrade 0.9] [--drop-protected search|never] [--neighbour-weights 0.2,0.35,0.5,0.65]
                                              [--thresholds validation|cv] [--validation data/language/validation/validation.jsonl]
                                              [--precision-goal 0.95] [--char-ngrams 16384]   (hashed char 3-5-gram buckets; 0 = off)
-                   LanguageTraining evaluate FILE... [--jurisdiction US] [--misses]    (rules vs full on labelled files)
+                                             [--runner-up search|off]   (also flag a risky sentence's near runner-up category)
+                   LanguageTraining evaluate FILE... [--jurisdiction US] [--misses] [--counts] [--model semantic-model.json]   (rules vs full on labelled files)
                    LanguageTraining review   [--data ...] [--corpus ...]               (possible label errors for a human to read)
                    LanguageTraining explain "sentence"...                           (the shipped model's view of sentences)
             """);
@@ -185,6 +186,19 @@ int Train(Options o)
         Console.WriteLine(valTable);
     }
 
+    if (best.RunnerUp <= 1)
+    {
+        // What the runner-up policy adds: the same thresholds with it off.
+        var off = best with { RunnerUp = 1.01 };
+        static string Line(Scorecard on, Scorecard off) => string.Create(CultureInfo.InvariantCulture,
+            $"F1 {off.Overall.F1:F3} ({off.Overall.Precision:F3} / {off.Overall.Recall:F3}) -> {on.Overall.F1:F3} ({on.Overall.Precision:F3} / {on.Overall.Recall:F3}), findings {off.Findings} -> {on.Findings}");
+        Console.WriteLine($"runner-up {best.RunnerUp}: cross-validation {Line(fullCard, Cv(off, neighbourWeight))}");
+        if (validation.Count > 0)
+        {
+            Console.WriteLine($"runner-up {best.RunnerUp}: validation {Line(valFull!, Val(off, neighbourWeight))}");
+        }
+    }
+
     Console.WriteLine($"thresholds ({o.ThresholdsFrom}): {JsonSerializer.Serialize(best)}, neighbour weight {neighbourWeight}");
     if (o.Misses)
     {
@@ -209,7 +223,7 @@ int Train(Options o)
         riskyItems = items.Count(i => i.Risky),
         sentences = samples.Count,
         kinds = items.GroupBy(i => i.Kind ?? "?").OrderBy(g => g.Key, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Count()),
-        network = new { o.Hidden, o.Epochs, o.LearningRate, o.WeightDecay, batchSize = 32, o.Folds, o.PrecisionGoal, o.Downgrade, o.SearchDropProtected, o.RuleFeatures, o.Lexical, o.MinCount, vocabulary = vocabulary?.Count ?? 0, charNgramBuckets = o.CharNgrams },
+        network = new { o.Hidden, o.Epochs, o.LearningRate, o.WeightDecay, batchSize = 32, o.Folds, o.PrecisionGoal, o.Downgrade, o.SearchDropProtected, o.RuleFeatures, o.Lexical, o.MinCount, vocabulary = vocabulary?.Count ?? 0, charNgramBuckets = o.CharNgrams, runnerUp = o.RunnerUp ? "search" : "off" },
         thresholdsFrom = o.ThresholdsFrom,
         crossValidation = new
         {
@@ -278,10 +292,13 @@ int Evaluate(Options o)
 
     var items = o.Files.SelectMany(LabelledItem.Load).ToList();
     var rules = LanguageChecker.Create(RuleCatalog.Default.ForJurisdiction(o.Jurisdiction));
-    var full = FullLanguageChecker.Create(rules, SentenceClassifier.Shared, Environment.ProcessorCount);
+    // --model FILE scores another artefact (e.g. a training run's --out) instead of the shipped one.
+    var model = o.Model is null ? SemanticModel.Default : SemanticModel.Parse(File.ReadAllText(o.Model));
+    var classifier = o.Model is null ? SentenceClassifier.Shared : new SentenceClassifier(model, SentenceEmbedder.Shared);
+    var full = FullLanguageChecker.Create(rules, classifier, Environment.ProcessorCount);
     var rulesCard = Scorecard.Compute(items, [.. items.Select(i => rules.Check(i.Text))], categories);
     var fullCard = Scorecard.Compute(items, full.CheckMany([.. items.Select(i => i.Text)]), categories);
-    Console.WriteLine($"{string.Join(", ", o.Files.Select(Path.GetFileName))}: {items.Count} items, {items.Count(i => i.Risky)} risky, {o.Jurisdiction} pack, model {SemanticModel.Default.Document.CatalogVersion}/{SemanticModel.Default.Document.TrainingDataSha256[..12]}");
+    Console.WriteLine($"{string.Join(", ", o.Files.Select(Path.GetFileName))}: {items.Count} items, {items.Count(i => i.Risky)} risky, {o.Jurisdiction} pack, model {o.Model ?? "shipped"} {model.Document.CatalogVersion}/{model.Document.TrainingDataSha256[..12]}");
     Console.WriteLine();
     Console.WriteLine(Scorecard.Table([("rules", rulesCard), ("full", fullCard)], counts: o.Counts));
     if (o.Misses)
@@ -411,6 +428,14 @@ static (SemanticThresholds Best, double NeighbourWeight) Search(Func<SemanticThr
         TryThresholds(best with { Risk = risk });
     }
 
+    // A risky sentence between two near categories (already flagged): its runner-up category too, from this fraction of the
+    // likeliest category's probability. Item-level F1 can only gain from it, so the floor (0.5: at least half as likely as
+    // the likeliest) is the policy's, not the search's; --runner-up off leaves it out.
+    foreach (var runnerUp in o.RunnerUp ? new[] { 0.9, 0.8, 0.7, 0.6, 0.5 } : [])
+    {
+        TryThresholds(best with { RunnerUp = runnerUp });
+    }
+
     foreach (var category in categories)
     {
         var at = best.Category[category];
@@ -450,13 +475,13 @@ public partial class Program
 internal sealed record Options(
     string Data, string Corpus, string Out, string Cache, int Seed, int Folds, int Hidden, int Epochs, double LearningRate,
     double WeightDecay, bool RuleFeatures, bool Lexical, int MinCount, double PrecisionGoal, double Downgrade, bool SearchDropProtected, string Jurisdiction, bool Misses, bool Counts, List<string> Files, double[] NeighbourWeights,
-    string Validation, string ThresholdsFrom, int CharNgrams)
+    string Validation, string ThresholdsFrom, int CharNgrams, bool RunnerUp, string? Model = null)
 {
     public static Options Parse(string[] args)
     {
         var o = new Options("data/language/train", "tests/Domain.Tests/Language/corpus.jsonl", "src/Language.Semantic/Model/semantic-model.json",
             "tools/LanguageTraining/obj/embedding-cache.bin", 14, 5, 0, 60, 0.01, 0.0001, true, true, 2, 0.95, 0.9, true, "US", false, false, [], [0.2, 0.35, 0.5, 0.65],
-            "data/language/validation/validation.jsonl", "validation", 16384);
+            "data/language/validation/validation.jsonl", "validation", 16384, true);
         for (var i = 0; i < args.Length; i++)
         {
             string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
@@ -482,9 +507,11 @@ internal sealed record Options(
                 "--misses" => o with { Misses = true },
                 "--neighbour-weights" => o with { NeighbourWeights = [.. Next().Split(',', StringSplitOptions.RemoveEmptyEntries).Select(w => double.Parse(w, CultureInfo.InvariantCulture))] },
                 "--counts" => o with { Counts = true },
+                "--model" => o with { Model = Next() },
                 "--validation" => o with { Validation = Next() },
                 "--thresholds" => Next() is var from && from is "cv" or "validation" ? o with { ThresholdsFrom = from } : throw new ArgumentException("--thresholds takes cv or validation"),
                 "--char-ngrams" => o with { CharNgrams = int.Parse(Next(), CultureInfo.InvariantCulture) },
+                "--runner-up" => Next() is var runnerUp && runnerUp is "search" or "off" ? o with { RunnerUp = runnerUp == "search" } : throw new ArgumentException("--runner-up takes search or off"),
                 var file when !file.StartsWith("--", StringComparison.Ordinal) => o with { Files = [.. o.Files, file] },
                 var other => throw new ArgumentException($"unknown option {other}"),
             };

@@ -22,6 +22,9 @@ public sealed record Score(int TruePositives, int FalsePositives, int FalseNegat
 /// </summary>
 public sealed record Scorecard(Score Overall, IReadOnlyList<(string Category, Score Score)> Categories, IReadOnlyList<string> Misses)
 {
+    /// <summary>How many findings the items got in all (to see what a policy adds besides the item-level scores).</summary>
+    public int Findings { get; init; }
+
     public static Scorecard Compute(IReadOnlyList<LabelledItem> items, IReadOnlyList<IReadOnlyList<Finding>> findings, IReadOnlyList<string> categories)
     {
         int tp = 0, fp = 0, fn = 0;
@@ -62,7 +65,10 @@ public sealed record Scorecard(Score Overall, IReadOnlyList<(string Category, Sc
             }
         }
 
-        return new Scorecard(new Score(tp, fp, fn), [.. perCategory.Select(p => (p.Key, new Score(p.Value[0], p.Value[1], p.Value[2])))], misses);
+        return new Scorecard(new Score(tp, fp, fn), [.. perCategory.Select(p => (p.Key, new Score(p.Value[0], p.Value[1], p.Value[2])))], misses)
+        {
+            Findings = findings.Sum(f => f.Count),
+        };
     }
 
     /// <summary>Objective for choosing thresholds: F1, with a penalty below the precision goal.</summary>

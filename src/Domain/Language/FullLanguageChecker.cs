@@ -203,6 +203,24 @@ public sealed class FullLanguageChecker : ITextChecker
             {
                 result.Add(ModelFinding(classifier, likeliest, sentence, sentenceScores));
             }
+
+            // Risk between two near categories: a sentence that already has a finding (rule or model) and that the model
+            // reads as risky also gets its two likeliest categories when each is close to the likeliest (a finding in a
+            // near category still tells the author the sentence is risky, with that category's reason).
+            if (thresholds.RunnerUp <= 1 && 1 - sentenceScores.Safe >= SemanticThresholds.RunnerUpMinimumRisk
+                && result.Any(f => Inside(f, sentence)))
+            {
+                var top = RuleSet.Categories.OrderByDescending(c => sentenceScores[c.Id]).ThenBy(c => c.Id, StringComparer.Ordinal).Take(2).ToList();
+                var best = top.Count > 0 ? sentenceScores[top[0].Id] : 0;
+                foreach (var category in top)
+                {
+                    if (sentenceScores[category.Id] >= thresholds.RunnerUp * best && Open(category, sentence)
+                        && !result.Any(f => f.Category == category.Id && Inside(f, sentence)))
+                    {
+                        result.Add(ModelFinding(classifier, category, sentence, sentenceScores));
+                    }
+                }
+            }
         }
 
         bool Open(CategoryInForce category, Sentence sentence) =>

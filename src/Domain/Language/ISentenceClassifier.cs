@@ -55,9 +55,17 @@ public interface ISentenceClassifier
 /// <param name="DropProtected">P(safe) from which a rule finding of a protected characteristic is dropped (stronger evidence).</param>
 /// <param name="Risk">1 - P(safe) from which a sentence gets a model finding of its most likely category even when no single
 /// category reaches its own threshold (the risk is spread over neighbouring categories); above 1: off.</param>
+/// <param name="RunnerUp">For a sentence that already has a finding and that the model reads as risky (1 - P(safe) at least
+/// 0.5): the model's two likeliest categories also get a model finding when their probability is at least this fraction of
+/// the likeliest one's (the risk sits between two near categories, e.g. orientation or sex/gender); above 1: off.</param>
 public sealed record SemanticThresholds(
     IReadOnlyDictionary<string, double> Category,
     double Downgrade,
     double Drop,
     double DropProtected,
-    double Risk = 1.01);
+    double Risk = 1.01,
+    double RunnerUp = 1.01)
+{
+    /// <summary>1 - P(safe) from which the runner-up rule (<see cref="RunnerUp"/>) applies.</summary>
+    public const double RunnerUpMinimumRisk = 0.5;
+}

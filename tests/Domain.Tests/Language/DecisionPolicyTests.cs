@@ -185,6 +185,63 @@ public sealed class DecisionPolicyTests
         Assert.Equal(text.IndexOf("Lazy", StringComparison.Ordinal), finding.Start);
     }
 
+    /// <summary>The same probabilities for every sentence.</summary>
+    private sealed class FixedClassifier(SemanticThresholds thresholds, params (string Label, double Probability)[] scores) : ISentenceClassifier
+    {
+        public SemanticThresholds Thresholds => thresholds;
+
+        public IReadOnlyList<SentenceScores> Classify(IReadOnlyList<SentenceInput> sentences, int maxParallelism)
+        {
+            var classes = new[] { SentenceScores.SafeClass }.Concat(RuleCatalog.Default.Categories).ToList();
+            var p = new float[classes.Count];
+            foreach (var (label, probability) in scores)
+            {
+                p[classes.IndexOf(label)] = (float)probability;
+            }
+
+            return [.. sentences.Select(_ => new SentenceScores(classes, p, null))];
+        }
+
+        public LabelledExample? Nearest(SentenceScores scores, string label) => new($"nearest {label}", label, 0.9);
+    }
+
+    [Theory]
+    [InlineData(0.7, new[] { "model.sex-gender", "model.sexual-orientation-gender-identity" })]
+    [InlineData(0.9, new[] { "model.sexual-orientation-gender-identity" })] // 0.3 is not 0.9 of 0.45
+    [InlineData(1.01, new[] { "model.sexual-orientation-gender-identity" })] // off
+    public void A_risky_sentence_between_two_near_categories_also_gets_the_runner_up_when_it_is_close_enough(double runnerUp, string[] expected)
+    {
+        var thresholds = Thresholds with { RunnerUp = runnerUp, Category = RuleCatalog.Default.Categories.ToDictionary(c => c, _ => 0.4) };
+        var classifier = new FixedClassifier(thresholds, ("safe", 0.2), ("sexual-orientation-gender-identity", 0.45), ("sex-gender", 0.33), ("appearance", 0.02));
+
+        var findings = Full(classifier).Check("Not sure the team would be comfortable with that.");
+
+        Assert.Equal(expected.Order(StringComparer.Ordinal), findings.Select(f => f.RuleId).Order(StringComparer.Ordinal));
+        Assert.All(findings, f => Assert.Equal("Not sure the team would be comfortable with that.", f.Match));
+    }
+
+    [Fact]
+    public void The_runner_up_needs_a_finding_in_the_sentence_and_a_sentence_the_model_reads_as_risky()
+    {
+        var high = RuleCatalog.Default.Categories.ToDictionary(c => c, _ => 0.9);
+        // Nothing reaches its threshold: no finding, so no runner-up either.
+        var none = new FixedClassifier(Thresholds with { RunnerUp = 0.5, Category = high }, ("safe", 0.2), ("insults-character", 0.45), ("culture-fit-vague", 0.35));
+        Assert.Empty(Full(none).Check("Not someone I would pick for anything at all."));
+
+        // A rule finding in a sentence the model reads as mostly job-related: no runner-up.
+        var safe = new FixedClassifier(Thresholds with { RunnerUp = 0.5, Category = high, Downgrade = 1.01, Drop = 1.01, DropProtected = 1.01 },
+            ("safe", 0.6), ("insults-character", 0.2), ("culture-fit-vague", 0.2));
+        var rules = LanguageChecker.Create(RuleCatalog.Default.ForJurisdiction("US")).Check("She is pregnant and starts in May.");
+        Assert.Equal(rules.Select(f => f.RuleId), Full(safe).Check("She is pregnant and starts in May.").Select(f => f.RuleId));
+
+        // The same rule finding in a sentence the model reads as risky: its two likeliest categories join it.
+        var risky = new FixedClassifier(Thresholds with { RunnerUp = 0.5, Category = high }, ("safe", 0.2), ("insults-character", 0.4), ("culture-fit-vague", 0.3));
+        var findings = Full(risky).Check("She is pregnant and starts in May.");
+        Assert.Contains(findings, f => f.RuleId == "model.insults-character");
+        Assert.Contains(findings, f => f.RuleId == "model.culture-fit-vague");
+        Assert.Contains(findings, f => f.Category == "pregnancy-family" && !f.RuleId.StartsWith("model.", StringComparison.Ordinal));
+    }
+
     internal static string RepositoryRoot()
     {
         var folder = new DirectoryInfo(AppContext.BaseDirectory);
