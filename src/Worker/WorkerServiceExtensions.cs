@@ -84,7 +84,8 @@ public static class WorkerServiceExtensions
         services.AddMassTransit(x =>
         {
             x.SetEndpointNameFormatter(new KebabCaseEndpointNameFormatter(prefix, false));
-            // One consumer, one queue per channel; adding a channel is a channel class and a line here.
+            // Email channels: sent in batches by the EmailDispatcher; each message (one queue per channel) only wakes it.
+            // Adding an email channel is a channel class and a line here.
             x.AddOutboundChannel<FeedbackEmailChannel, DeliverFeedback>(services);
             x.AddOutboundChannel<InvitationChannel, SendInvitation>(services);
             x.AddOutboundChannel<TestEmailChannel, SendTestEmail>(services);
@@ -111,6 +112,8 @@ public static class WorkerServiceExtensions
         services.AddHostedService<OutboxRelay>();
         services.AddSingleton<WebhookDispatcher>();
         services.AddHostedService(sp => sp.GetRequiredService<WebhookDispatcher>());
+        services.AddSingleton<EmailDispatcher>();
+        services.AddHostedService(sp => sp.GetRequiredService<EmailDispatcher>());
         services.AddHostedService<OutboundRecovery>();
         services.AddSingleton<RetentionSweeper>();
         services.AddHostedService(sp => sp.GetRequiredService<RetentionSweeper>());

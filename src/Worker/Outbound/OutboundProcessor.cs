@@ -1,203 +1,212 @@
 using FeedbackHub.Domain.Auditing;
 using FeedbackHub.Domain.Outbound;
-using FeedbackHub.Domain.Outbox;
 using FeedbackHub.Domain.Persistence;
 using FeedbackHub.Domain.Telemetry;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Storage;
 using Microsoft.Extensions.Options;
+using Npgsql;
 
 namespace FeedbackHub.Worker.Outbound;
 
+/// <summary>An email attempt this process claimed: the claim, its channel, and the key its record locks in order of.</summary>
+public sealed record ClaimedItem(OutboundClaim Claim, string Channel, Guid LockOrder);
+
+/// <summary>Thrown when one item's claim failed for a reason of its own (not the database): the dispatcher puts that item aside.</summary>
+public sealed class ItemClaimFailedException(Guid itemId, Exception inner) : Exception($"Claiming outbound item {itemId} failed.", inner)
+{
+    public Guid ItemId { get; } = itemId;
+}
+
 /// <summary>
-/// The one claim -> send -> record path of every channel. The item decides, not the message: it is locked (its
-/// application's lock for an item sent because of an application, its row otherwise), checked by the channel,
-/// claimed (Scheduled -> Sending, with a lease this process renews while it sends) and committed before it is handed
-/// over; the answer is recorded after, in a transaction that first checks the attempt is still this process's (recovery
-/// may have taken it over), retried through database failures. Retries are due times in the outbox, never MassTransit
-/// retries. Outcomes go into the tenant's audit log in the transaction that records them. Logs carry ids and codes only.
+/// The claim and record steps of every email channel, many items per transaction (docs/decisions/0017): the
+/// <see cref="EmailDispatcher"/> claims due items with them and records their answers. The item decides, not a message:
+/// each is locked (its application's lock for an item sent because of an application, its row otherwise), checked by
+/// its channel, claimed (Scheduled -> Sending, with a lease this process renews while it sends) and committed before it
+/// is handed over; the answer is recorded after, in a transaction that first checks the attempt is still this
+/// process's (recovery may have taken it over). Retries are due times in <c>outbound</c>. Outcomes go into the tenant's
+/// audit log in the transaction that records them. Logs carry ids and codes only.
 /// </summary>
 public sealed partial class OutboundProcessor(
-    FeedbackHubDbContext db, AuditLog audit, SendingLeases leases, TimeProvider time, IOptions<DeliveryOptions> options, ILogger<OutboundProcessor> logger,
-    FeedbackHubMetrics metrics)
+    FeedbackHubDbContext db, AuditLog audit, IEnumerable<IOutboundChannel> channels, TimeProvider time, IOptions<DeliveryOptions> options,
+    ILogger<OutboundProcessor> logger, FeedbackHubMetrics metrics)
 {
-    private static readonly TimeSpan LongestBackoff = TimeSpan.FromSeconds(2);
-
     private readonly DeliveryOptions _options = options.Value;
-
-    public async Task ProcessAsync(IOutboundChannel channel, Guid itemId, CancellationToken ct)
-    {
-        ArgumentNullException.ThrowIfNull(channel);
-        db.DiscardPendingChanges(); // a retried message starts from the database's state
-        var claim = await ClaimAsync(channel, itemId, ct);
-        if (claim is null)
-            return;
-
-        // No transaction and no lock is held while sending; the lease, renewed while this process lives, marks the item as being sent.
-        leases.Hold(claim.ItemId, claim.Attempt);
-        try
-        {
-            AttemptAnswer answer;
-            try
-            {
-                answer = await channel.SendAsync(claim, ct);
-            }
-            catch (Exception e) when (e is OperationCanceledException && ct.IsCancellationRequested || e is NotHandedOverException)
-            {
-                // Stopped (shutdown, broker connection lost) or failed before the hand-over: nothing left, so the claim is
-                // released at once instead of running out and being flagged as a possible duplicate.
-                // A failure of our own (not a stop) waits a little, so a broken dependency does not spin the message round.
-                await ReleaseUnsentAsync(channel, claim, e is NotHandedOverException ? channel.RetryPolicy.ServerProblemBackoff(1) : TimeSpan.Zero);
-                throw;
-            }
-
-            // The other side has answered: the answer is recorded whatever the transport or the database do now. Losing
-            // it would leave the attempt to recovery, which sends it again.
-            var recorded = await RecordAsync(channel, claim, async (item, guard, now) =>
-            {
-                var erased = await channel.RecipientErasedAsync(db, item, CancellationToken.None);
-                var stored = erased ? answer with { Reply = OutboundItem.ErasedReply(answer.Reply), ResponseExcerpt = null } : answer;
-                if (item.RecordAnswer(guard, stored, channel.RetryPolicy, now) is { } dueAt)
-                    db.OutboxMessages.Add(OutboxMessage.Create(channel.MessageFor(item), item.TenantId, now, dueAt));
-                var suppressed = await channel.OnAnswerAsync(db, item, claim, answer, erased, now, CancellationToken.None);
-                AuditOutcome(channel, item, claim.Attempt, stored, suppressed);
-            });
-            if (recorded is not null)
-                LogOutcome(channel, recorded, claim.Attempt, answer);
-        }
-        finally
-        {
-            leases.Release(claim.ItemId);
-        }
-    }
+    private readonly Dictionary<string, IOutboundChannel> _channels = channels.ToDictionary(c => c.Name, StringComparer.Ordinal);
 
     /// <summary>
-    /// First transaction: locks the item, lets the channel check and prepare it, claims one attempt. Null when there is
-    /// nothing to send (unknown, already handled, early, cancelled or failed before sending).
+    /// One transaction: up to <paramref name="take"/> due items of the named channels, oldest due first (rows another
+    /// transaction holds skipped, and items whose application another transaction has locked skipped too: both are
+    /// taken on a later poll), each checked and prepared by its channel under its locks. Items still wanted are claimed;
+    /// those that can no longer be sent fail (one attempt says why) and those no longer wanted are cancelled, audited
+    /// here. Returns the claims, committed.
     /// </summary>
-    private async Task<OutboundClaim?> ClaimAsync(IOutboundChannel channel, Guid itemId, CancellationToken ct)
+    public async Task<IReadOnlyList<ClaimedItem>> ClaimDueAsync(IReadOnlyCollection<string> channelNames, int take, CancellationToken ct)
     {
+        db.DiscardPendingChanges();
         await using var tx = await db.Database.BeginTransactionAsync(ct);
-        var locked = await channel.LockAsync(db, itemId, ct);
-        if (locked is null)
-        {
-            LogUnknown(logger, channel.Name, itemId);
-            return null;
-        }
-
-        var (item, guard) = locked;
         var now = time.GetUtcNow();
-        if (item.Status == OutboundStatus.Scheduled && !item.IsDue(now, _options.EarlyTolerance))
+        var due = new List<(Guid Id, string Channel)>(take);
+        await using (var select = db.Database.GetDbConnection().CreateCommand())
         {
-            // Early (a clock-skewed relay, a duplicate, a hand-published message): send nothing now, but make sure a
-            // message comes back at the due time, so the item cannot be stranded if its own message was lost.
-            db.OutboxMessages.Add(OutboxMessage.Create(channel.MessageFor(item), item.TenantId, now, item.DueAt));
-            await db.SaveChangesAsync(ct);
-            await tx.CommitAsync(ct);
-            LogEarly(logger, channel.Name, item.Id, item.DueAt);
-            return null;
+            select.Transaction = tx.GetDbTransaction();
+            select.CommandText = "SELECT id, channel FROM outbound WHERE channel = ANY(@channels) AND status = 'Scheduled' AND due_at <= @now ORDER BY due_at LIMIT @take FOR UPDATE SKIP LOCKED";
+            select.Parameters.Add(new NpgsqlParameter("channels", channelNames.ToArray()));
+            select.Parameters.Add(new NpgsqlParameter("now", now));
+            select.Parameters.Add(new NpgsqlParameter("take", take));
+            await using var reader = await select.ExecuteReaderAsync(ct);
+            while (await reader.ReadAsync(ct))
+                due.Add((reader.GetGuid(0), reader.GetString(1)));
         }
 
-        if (item.Status != OutboundStatus.Scheduled)
+        if (due.Count == 0)
         {
-            // Sent, Failed, Cancelled, or Sending elsewhere (recovery takes it over if that worker died): a duplicate message sends nothing.
-            LogNothingToDo(logger, channel.Name, item.Id, item.Status);
-            return null;
+            await tx.CommitAsync(CancellationToken.None);
+            return [];
         }
 
-        // The application's state, the recipient and the item are checked here, under the locks, before anything leaves.
-        var preparation = await channel.PrepareAsync(db, item, now, ct);
-        OutboundClaim? claim = null;
-        switch (preparation)
+        var claims = new List<ClaimedItem>(due.Count);
+        var settled = new List<(IOutboundChannel Channel, OutboundItem Item, string? CancelReason)>();
+        foreach (var (id, name) in due)
         {
-            case Preparation.Cancelling cancelling:
-                item.Cancel(guard, now);
-                Audit(channel, item, channel.AuditNames.Cancelled, new Dictionary<string, object?> { ["reason"] = cancelling.Reason });
-                LogCancelled(logger, channel.Name, item.Id, cancelling.Reason);
-                metrics.Delivery(channel.Name, "cancelled");
-                break;
-            case Preparation.Failing failing:
-                var attempt = item.TryClaim(guard, now, _options.SendingLease)!.Value;
-                item.RecordAnswer(guard, failing.Answer, channel.RetryPolicy, now);
-                AuditOutcome(channel, item, attempt, failing.Answer, suppressed: false, notSendable: true);
-                LogNotSendable(logger, channel.Name, item.Id);
-                metrics.Delivery(channel.Name, "not_sendable");
-                break;
-            case Preparation.Sending sending:
-                claim = new OutboundClaim(item.Id, item.TenantId, item.TryClaim(guard, now, _options.SendingLease)!.Value, sending.Payload);
-                break;
+            var channel = _channels[name];
+            try
+            {
+                // Never waits: an application another transaction holds (a reopen, an erasure) is left for the next poll.
+                var locked = await channel.LockAsync(db, id, ct, skipIfBusy: true);
+                if (locked is null || !locked.Item.IsDue(now, TimeSpan.Zero))
+                    continue;
+                var (item, guard) = locked;
+                // The application's state, the recipient and the item are checked here, under the locks, before anything leaves.
+                switch (await channel.PrepareAsync(db, item, now, ct))
+                {
+                    case Preparation.Cancelling cancelling:
+                        item.Cancel(guard, now);
+                        Audit(channel, item, channel.AuditNames.Cancelled, new Dictionary<string, object?> { ["reason"] = cancelling.Reason });
+                        settled.Add((channel, item, cancelling.Reason));
+                        break;
+                    case Preparation.Failing failing:
+                        var attempt = item.TryClaim(guard, now, _options.SendingLease)!.Value;
+                        item.RecordAnswer(guard, failing.Answer, channel.RetryPolicy, now);
+                        AuditOutcome(channel, item, attempt, failing.Answer, suppressed: false, notSendable: true);
+                        settled.Add((channel, item, null));
+                        break;
+                    case Preparation.Sending sending:
+                        var claim = new OutboundClaim(item.Id, item.TenantId, item.TryClaim(guard, now, _options.SendingLease)!.Value, sending.Payload);
+                        claims.Add(new ClaimedItem(claim, channel.Name, guard.Application?.ApplicationId ?? item.Id));
+                        break;
+                }
+            }
+            catch (Exception e) when (e is not OperationCanceledException && !DatabaseFailures.IsTransient(e) && e is not NpgsqlException)
+            {
+                throw new ItemClaimFailedException(id, e);
+            }
         }
 
         await db.SaveChangesAsync(ct);
+        if (claims.Count > 0)
+        {
+            // The leases run from the commit, not from the start of the claim: the first item's must not have aged by the
+            // time the dispatcher starts renewing them.
+            var until = time.GetUtcNow() + _options.SendingLease;
+            var ids = claims.Select(c => c.Claim.ItemId).ToArray();
+            await db.Database.ExecuteSqlAsync($"UPDATE outbound SET lease_until = {until} WHERE id = ANY({ids})", ct);
+        }
+
         // Not cancellable: a cancelled COMMIT may still have committed, and a claim nobody knows about waits for its lease.
         await tx.CommitAsync(CancellationToken.None);
-        return claim;
+        foreach (var (channel, item, reason) in settled)
+        {
+            if (reason is not null)
+            {
+                LogCancelled(logger, channel.Name, item.Id, reason);
+                metrics.Delivery(channel.Name, "cancelled");
+            }
+            else
+            {
+                LogNotSendable(logger, channel.Name, item.Id);
+                metrics.Delivery(channel.Name, "not_sendable");
+            }
+        }
+
+        return claims;
     }
 
     /// <summary>
-    /// Gives a claimed but unsent item back (attempt recorded as not sent) and queues its message again, so it is sent
-    /// once the worker or the broker is back. If this fails too, the lease runs out and recovery sends it again.
+    /// Puts an item whose claim failed for a reason of its own aside until <see cref="DeliveryOptions.ServerProblemRetry"/>
+    /// from now, so it does not hold up the items due after it. Nothing about it changes otherwise.
     /// </summary>
-    private async Task ReleaseUnsentAsync(IOutboundChannel channel, OutboundClaim claim, TimeSpan delay)
+    public async Task PutAsideAsync(Guid itemId, CancellationToken ct)
     {
-        try
+        var later = time.GetUtcNow() + _options.ServerProblemRetry;
+        await db.Database.ExecuteSqlAsync($"UPDATE outbound SET due_at = {later} WHERE id = {itemId} AND status = 'Scheduled'", ct);
+    }
+
+    /// <summary>
+    /// One transaction for a batch of answers: locks each item (in the order of <see cref="ClaimedItem.LockOrder"/>, so
+    /// two recorders never wait for each other in a circle), checks its attempt is still in progress (recovery may have
+    /// taken it over after its lease ran out, then nothing is written for it), records the answer (or releases an attempt
+    /// never handed over), lets the channel do its side effects (suppression, a revoked link) and audits final outcomes.
+    /// One try: the caller retries database failures. Logs and counts what it recorded once committed.
+    /// </summary>
+    public async Task RecordAsync(IReadOnlyList<DispatchResult<ClaimedItem>> batch)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        db.DiscardPendingChanges();
+        await using var tx = await db.Database.BeginTransactionAsync(CancellationToken.None);
+        var recorded = new List<(DispatchResult<ClaimedItem> Result, IOutboundChannel Channel, OutboundItem Item)>(batch.Count);
+        foreach (var result in batch.OrderBy(r => r.Claim.LockOrder).ThenBy(r => r.Claim.Claim.ItemId))
         {
-            var released = await RecordAsync(channel, claim, async (item, guard, now) =>
+            var (claim, channel) = (result.Claim.Claim, _channels[result.Claim.Channel]);
+            var locked = await channel.LockAsync(db, claim.ItemId, CancellationToken.None);
+            if (locked is null)
             {
-                item.ReleaseUnsent(guard, now, now + delay);
-                db.OutboxMessages.Add(OutboxMessage.Create(channel.MessageFor(item), item.TenantId, now, item.DueAt));
+                LogGone(logger, channel.Name, claim.ItemId);
+                continue;
+            }
+
+            var (item, guard) = locked;
+            var attempt = item.Attempt(claim.Attempt);
+            if (attempt is not { Outcome: AttemptOutcome.InProgress })
+            {
+                // Interrupted: recovery took it over. Anything else: an earlier try committed although its answer was lost.
+                if (attempt?.Outcome == AttemptOutcome.Interrupted)
+                    LogLeaseLost(logger, channel.Name, claim.ItemId, claim.Attempt);
+                continue;
+            }
+
+            var now = time.GetUtcNow();
+            var answer = result.Answer;
+            if (answer.Outcome == AttemptOutcome.NotSent)
+            {
+                // Stopped, or our own failure before the hand-over (which waits a little, so a broken dependency does not spin).
+                item.ReleaseUnsent(guard, now, now + (result.FailedBeforeHandOver ? channel.RetryPolicy.ServerProblemBackoff(1) : TimeSpan.Zero));
                 await channel.OnNotSentAsync(db, item, claim, now, CancellationToken.None);
-            });
-            if (released is not null)
+            }
+            else
             {
-                LogReleased(logger, channel.Name, claim.ItemId);
+                var erased = await channel.RecipientErasedAsync(db, item, CancellationToken.None);
+                var stored = erased ? answer with { Reply = OutboundItem.ErasedReply(answer.Reply), ResponseExcerpt = null } : answer;
+                item.RecordAnswer(guard, stored, channel.RetryPolicy, now);
+                var suppressed = await channel.OnAnswerAsync(db, item, claim, answer, erased, now, CancellationToken.None);
+                AuditOutcome(channel, item, claim.Attempt, stored, suppressed);
+            }
+
+            recorded.Add((result, channel, item));
+        }
+
+        await db.SaveChangesAsync(CancellationToken.None);
+        await tx.CommitAsync(CancellationToken.None);
+        foreach (var (result, channel, item) in recorded)
+        {
+            if (result.Answer.Outcome == AttemptOutcome.NotSent)
+            {
+                LogReleased(logger, channel.Name, item.Id);
                 metrics.Delivery(channel.Name, "not_sent");
             }
-        }
-        catch (Exception e) when (DatabaseFailures.IsTransient(e))
-        {
-            LogReleaseFailed(logger, channel.Name, claim.ItemId, e.GetType().Name);
-        }
-    }
-
-    /// <summary>
-    /// Records what became of the claimed attempt, in one transaction that locks the item and first checks the attempt is
-    /// still in progress: recovery may have taken it over after its lease ran out, and then the item belongs to the attempt
-    /// that took over and nothing is written. Database failures (a restart, a failover) are retried with backoff for up to
-    /// <see cref="DeliveryOptions.RecordOutcomeFor"/>; the lease stays renewed meanwhile. Null when nothing was written.
-    /// </summary>
-    private async Task<OutboundItem?> RecordAsync(IOutboundChannel channel, OutboundClaim claim, Func<OutboundItem, OutboundGuard, DateTimeOffset, Task> change)
-    {
-        var giveUpAt = time.GetUtcNow() + _options.RecordOutcomeFor;
-        for (var backoff = TimeSpan.FromMilliseconds(100); ; backoff = backoff * 2 < LongestBackoff ? backoff * 2 : LongestBackoff)
-        {
-            try
+            else
             {
-                db.DiscardPendingChanges(); // a failed try keeps what it changed; every try starts from the database's state
-                await using var tx = await db.Database.BeginTransactionAsync(CancellationToken.None);
-                var locked = await channel.LockAsync(db, claim.ItemId, CancellationToken.None);
-                if (locked is null)
-                {
-                    LogGone(logger, channel.Name, claim.ItemId);
-                    return null;
-                }
-
-                var attempt = locked.Item.Attempt(claim.Attempt);
-                if (attempt is not { Outcome: AttemptOutcome.InProgress })
-                {
-                    // Interrupted: recovery took it over. Anything else: an earlier try committed although its answer was lost.
-                    if (attempt?.Outcome == AttemptOutcome.Interrupted)
-                        LogLeaseLost(logger, channel.Name, claim.ItemId, claim.Attempt);
-                    return null;
-                }
-
-                await change(locked.Item, locked.Guard, time.GetUtcNow());
-                await db.SaveChangesAsync(CancellationToken.None);
-                await tx.CommitAsync(CancellationToken.None);
-                return locked.Item;
-            }
-            catch (Exception e) when (DatabaseFailures.IsTransient(e) && time.GetUtcNow() + backoff < giveUpAt)
-            {
-                LogRecordRetry(logger, channel.Name, claim.ItemId, e.GetType().Name, backoff.TotalMilliseconds);
-                await Task.Delay(backoff, time);
+                LogOutcome(channel, item, result.Claim.Claim.Attempt, result.Answer);
             }
         }
     }
@@ -261,15 +270,6 @@ public sealed partial class OutboundProcessor(
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "{Channel} {ItemId} does not exist; message ignored")]
-    private static partial void LogUnknown(ILogger logger, string channel, Guid itemId);
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "{Channel} {ItemId} is not due before {DueAt}; early message put back for the due time")]
-    private static partial void LogEarly(ILogger logger, string channel, Guid itemId, DateTimeOffset dueAt);
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "{Channel} {ItemId} is {Status}; nothing sent")]
-    private static partial void LogNothingToDo(ILogger logger, string channel, Guid itemId, OutboundStatus status);
-
     [LoggerMessage(Level = LogLevel.Information, Message = "{Channel} {ItemId} is no longer wanted ({Reason}); cancelled without sending")]
     private static partial void LogCancelled(ILogger logger, string channel, Guid itemId, string reason);
 
@@ -282,14 +282,8 @@ public sealed partial class OutboundProcessor(
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Channel} {ItemId} was deleted while it was being sent; its answer is not recorded")]
     private static partial void LogGone(ILogger logger, string channel, Guid itemId);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "{Channel} {ItemId}: recording the attempt failed ({ExceptionType}); trying again in {BackoffMs} ms")]
-    private static partial void LogRecordRetry(ILogger logger, string channel, Guid itemId, string exceptionType, double backoffMs);
-
     [LoggerMessage(Level = LogLevel.Information, Message = "{Channel} {ItemId} was stopped before it was handed over; released to be sent again")]
     private static partial void LogReleased(ILogger logger, string channel, Guid itemId);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "{Channel} {ItemId} could not be released after a stop ({ExceptionType}); it is sent again when its lease runs out")]
-    private static partial void LogReleaseFailed(ILogger logger, string channel, Guid itemId, string exceptionType);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "{Channel} {ItemId} sent: {Code} on attempt {Attempt}")]
     private static partial void LogSent(ILogger logger, string channel, Guid itemId, int code, int attempt);

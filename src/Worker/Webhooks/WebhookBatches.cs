@@ -12,7 +12,11 @@ namespace FeedbackHub.Worker.Webhooks;
 /// <summary>A webhook delivery this worker claimed for one attempt, with what the attempt sends.</summary>
 /// <param name="Failures">Failed attempts already counted against the budget (for the backoff after this one).</param>
 public sealed record ClaimedWebhook(
-    Guid Id, Guid TenantId, Guid SubscriptionId, Guid EventId, string EventType, string Body, int Attempt, int Failures);
+    Guid Id, Guid TenantId, Guid SubscriptionId, Guid EventId, string EventType, string Body, int Attempt, int Failures)
+{
+    /// <summary>Where the attempt goes (set by the dispatcher once the claim's subscriptions are read; null when not sendable).</summary>
+    public WebhookTarget? Target { get; init; }
+}
 
 /// <summary>Where a subscription's requests go and what signs them; or, when it cannot be sent to, the answer that fails its deliveries.</summary>
 public sealed record WebhookTarget(Uri? Url, IReadOnlyList<string> Secrets, bool AllowPrivate, AttemptAnswer? NotSendable);
@@ -31,7 +35,6 @@ public sealed record RecordedWebhook(WebhookResult Result, OutboundStatus Status
 /// </summary>
 public static class WebhookBatches
 {
-    private static readonly string NotSentReply = "The worker stopped before it was handed over; nothing was sent.";
 
     /// <summary>
     /// Claims up to <paramref name="take"/> due deliveries (oldest due first, rows another transaction holds skipped):
@@ -202,7 +205,7 @@ public static class WebhookBatches
     }
 
     /// <summary>The answer recorded for an attempt claimed but never started (the worker is stopping).</summary>
-    public static AttemptAnswer NotSent { get; } = new(AttemptOutcome.NotSent, null, NotSentReply);
+    public static AttemptAnswer NotSent => Outbound.DispatchAnswers.NotSent;
 
     private static WebhookTarget Target(WebhookSubscription subscription, bool allowPrivate, WebhookSecretBox secrets, DateTimeOffset now)
     {

@@ -1,12 +1,10 @@
 using System.Globalization;
-using System.Threading.Channels;
 using FeedbackHub.Domain.Outbound;
 using FeedbackHub.Domain.Persistence;
 using FeedbackHub.Domain.Telemetry;
 using FeedbackHub.Domain.Webhooks;
 using FeedbackHub.Worker.Outbound;
 using Microsoft.Extensions.Options;
-using Channel = System.Threading.Channels.Channel;
 
 namespace FeedbackHub.Worker.Webhooks;
 
@@ -23,154 +21,46 @@ namespace FeedbackHub.Worker.Webhooks;
 public sealed partial class WebhookDispatcher(
     IServiceScopeFactory scopes, WebhookSender sender, WebhookSecretBox secrets, SendingLeases leases, TimeProvider time,
     IOptions<WebhookOptions> options, IOptions<DeliveryOptions> delivery, FeedbackHubMetrics metrics, ILogger<WebhookDispatcher> logger)
-    : BackgroundService
+    : BatchDispatcher<ClaimedWebhook>(leases, time, delivery.Value, Bounds(options.Value), logger)
 {
-    private static readonly TimeSpan LongestBackoff = TimeSpan.FromSeconds(2);
-
     private readonly WebhookOptions _options = options.Value;
     private readonly DeliveryOptions _delivery = delivery.Value;
-    private readonly Channel<WebhookResult> _results = Channel.CreateUnbounded<WebhookResult>(new UnboundedChannelOptions { SingleReader = true });
-    private readonly SemaphoreSlim _wake = new(0, 1);
-    private readonly SubscriptionGates _gates = new(Math.Max(1, options.Value.ConcurrentSendsPerSubscription));
-    private readonly SemaphoreSlim _sends = new(Math.Max(1, options.Value.ConcurrentSends));
-    private int _held;
 
     /// <summary>The retry rules of webhook deliveries (<c>Webhooks:MaxAttempts</c>, <c>Webhooks:FirstBackoff</c> doubling to an hour).</summary>
     public RetryPolicy RetryPolicy { get; } = new(options.Value.MaxAttempts, options.Value.FirstBackoff, WebhookDelivery.MaxBackoff, WebhookDelivery.MaxBackoff);
 
-    /// <summary>Look for due deliveries now instead of after the poll interval.</summary>
-    public void WakeUp()
-    {
-        try
-        {
-            _wake.Release();
-        }
-        catch (SemaphoreFullException)
-        {
-            // Already awake.
-        }
-    }
+    protected override string Name => OutboundChannels.Webhook;
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        var recorder = RecordLoopAsync();
-        var sending = new List<Task>();
-        var batchSize = Math.Max(1, _options.BatchSize);
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            sending.RemoveAll(t => t.IsCompleted);
-            var room = batchSize - Volatile.Read(ref _held);
-            var claimed = 0;
-            if (room > 0)
-            {
-                try
-                {
-                    claimed = await ClaimAsync(room, sending, stoppingToken);
-                }
-                catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-                {
-                    break;
-                }
-                catch (Exception e) when (DatabaseFailures.IsTransient(e) || e is Npgsql.NpgsqlException or InvalidOperationException)
-                {
-                    LogClaimFailed(logger, e.GetType().Name, e);
-                }
-            }
+    private static DispatchBounds Bounds(WebhookOptions o) => new(o.BatchSize, o.ConcurrentSends, o.ConcurrentSendsPerSubscription, o.PollInterval);
 
-            // A full claim: more may be due right now, once there is room. Otherwise wait for the poll, a wake-up or room.
-            if (claimed > 0 && claimed == room)
-                continue;
-            try
-            {
-                await _wake.WaitAsync(claimed > 0 || room <= 0 ? TimeSpan.FromMilliseconds(20) : _options.PollInterval, stoppingToken);
-            }
-            catch (OperationCanceledException)
-            {
-                break;
-            }
-        }
+    protected override (Guid Id, int Attempt) IdOf(ClaimedWebhook claim) => (claim.Id, claim.Attempt);
 
-        // Stopping: requests already started run to their answer (and are recorded); claims not yet started are released as not sent.
-        await Task.WhenAll(sending);
-        _results.Writer.TryComplete();
-        await recorder;
-    }
+    protected override Guid? GateOf(ClaimedWebhook claim) => claim.SubscriptionId;
 
-    private async Task<int> ClaimAsync(int room, List<Task> sending, CancellationToken ct)
+    protected override async Task<IReadOnlyList<(ClaimedWebhook Claim, AttemptAnswer? KnownAnswer)>> ClaimAsync(int take, CancellationToken ct)
     {
         IReadOnlyList<ClaimedWebhook> claimed;
         IReadOnlyDictionary<Guid, WebhookTarget> targets;
         await using (var scope = scopes.CreateAsyncScope())
         {
             var db = scope.ServiceProvider.GetRequiredService<FeedbackHubDbContext>();
-            (claimed, targets) = await WebhookBatches.ClaimAsync(db, secrets, room, time.GetUtcNow(), _delivery.SendingLease, ct);
+            (claimed, targets) = await WebhookBatches.ClaimAsync(db, secrets, take, Time.GetUtcNow(), _delivery.SendingLease, ct);
         }
 
-        foreach (var claim in claimed)
-        {
-            // From now on this process renews the claim's lease, until its answer is recorded.
-            leases.Hold(claim.Id, claim.Attempt);
-            Interlocked.Increment(ref _held);
-            if (targets.GetValueOrDefault(claim.SubscriptionId) is not { NotSendable: null } target)
-            {
-                // Disabled, or its secret does not open: one attempt records why, and the delivery fails without a request.
-                var answer = targets.GetValueOrDefault(claim.SubscriptionId)?.NotSendable
-                             ?? WebhookDelivery.Answer(new WebhookSendResult(WebhookAttemptOutcomes.SubscriptionDisabled, null, 0, "The subscription no longer exists; nothing was sent.", null));
-                _results.Writer.TryWrite(new WebhookResult(claim, answer, NotSendable: true));
-                continue;
-            }
-
-            sending.Add(SendAsync(claim, target, ct));
-        }
-
-        if (claimed.Count > 0)
-            LogClaimed(logger, claimed.Count);
-        return claimed.Count;
+        return claimed.Select(claim => targets.GetValueOrDefault(claim.SubscriptionId) is { NotSendable: null } target
+            ? (claim with { Target = target }, (AttemptAnswer?)null)
+            // Disabled, or its secret does not open: one attempt records why, and the delivery fails without a request.
+            : (claim, targets.GetValueOrDefault(claim.SubscriptionId)?.NotSendable
+                      ?? WebhookDelivery.Answer(new WebhookSendResult(WebhookAttemptOutcomes.SubscriptionDisabled, null, 0, "The subscription no longer exists; nothing was sent.", null)))).ToList();
     }
 
-    /// <summary>Waits for a slot (the worker's and the subscription's), sends, and hands the answer to the recorder. Never throws.</summary>
-    private async Task SendAsync(ClaimedWebhook claim, WebhookTarget target, CancellationToken ct)
+    protected override async Task<AttemptAnswer> SendAsync(ClaimedWebhook claim, CancellationToken ct)
     {
-        AttemptAnswer answer;
-        var gate = _gates.Enter(claim.SubscriptionId);
-        try
-        {
-            await gate.WaitAsync(ct);
-            try
-            {
-                await _sends.WaitAsync(ct);
-                try
-                {
-                    // Once the request has started it runs to its answer or the timeout, so its outcome is recorded rather than guessed.
-                    var result = await sender.SendAsync(target.Url!, claim.Body, Headers(claim, target, time.GetUtcNow()), target.AllowPrivate, _options.Timeout, CancellationToken.None);
-                    answer = WebhookDelivery.Answer(result);
-                }
-                finally
-                {
-                    _sends.Release();
-                }
-            }
-            finally
-            {
-                gate.Release();
-            }
-        }
-        catch (OperationCanceledException)
-        {
-            answer = WebhookBatches.NotSent; // stopped before the request started: nothing left
-        }
-        catch (Exception e)
-        {
-            // A failure of our own before the hand-over (never expected: the sender turns failures into answers).
-            LogSendFailed(logger, claim.Id, e.GetType().Name, e);
-            answer = WebhookBatches.NotSent;
-        }
-        finally
-        {
-            _gates.Leave(claim.SubscriptionId);
-        }
-
-        _results.Writer.TryWrite(new WebhookResult(claim, answer));
+        ct.ThrowIfCancellationRequested();
+        var target = claim.Target!;
+        // Once the request has started it runs to its answer or the timeout, so its outcome is recorded rather than guessed.
+        var result = await sender.SendAsync(target.Url!, claim.Body, Headers(claim, target, Time.GetUtcNow()), target.AllowPrivate, _options.Timeout, CancellationToken.None);
+        return WebhookDelivery.Answer(result);
     }
 
     /// <summary>The request's headers: the signature over the stored body (made now, with every signing secret), the ids and the attempt.</summary>
@@ -188,73 +78,14 @@ public sealed partial class WebhookDispatcher(
         };
     }
 
-    /// <summary>
-    /// Records answers as they come in: whatever has arrived meanwhile goes into one transaction, and up to
-    /// <see cref="Recorders"/> such transactions run at once, so a slow commit does not hold up the next answers.
-    /// </summary>
-    private async Task RecordLoopAsync()
+    protected override async Task RecordAsync(IReadOnlyList<DispatchResult<ClaimedWebhook>> batch)
     {
-        var reader = _results.Reader;
-        var running = new List<Task>();
-        using var recorders = new SemaphoreSlim(Recorders);
-        while (await reader.WaitToReadAsync(CancellationToken.None))
-        {
-            await recorders.WaitAsync(CancellationToken.None);
-            var batch = new List<WebhookResult>();
-            while (batch.Count < Math.Max(1, _options.BatchSize) && reader.TryRead(out var result))
-                batch.Add(result);
-            running.RemoveAll(t => t.IsCompleted);
-            running.Add(RecordBatchAsync(batch, recorders));
-        }
-
-        await Task.WhenAll(running);
-    }
-
-    private const int Recorders = 4;
-
-    private async Task RecordBatchAsync(List<WebhookResult> batch, SemaphoreSlim recorders)
-    {
-        try
-        {
-            if (batch.Count > 0)
-                await RecordAsync(batch);
-        }
-        catch (Exception e)
-        {
-            // Left to recovery: the leases are released below, run out, and the attempts are taken over (sent again, flagged).
-            LogRecordFailed(logger, batch.Count, e.GetType().Name, e);
-        }
-        finally
-        {
-            foreach (var r in batch)
-                leases.Release(r.Claim.Id);
-            Interlocked.Add(ref _held, -batch.Count);
-            recorders.Release();
-            WakeUp(); // room for more
-        }
-    }
-
-    /// <summary>One batch, retried through database failures for up to <see cref="DeliveryOptions.RecordOutcomeFor"/> (the leases stay renewed meanwhile).</summary>
-    private async Task RecordAsync(List<WebhookResult> batch)
-    {
-        var giveUpAt = time.GetUtcNow() + _delivery.RecordOutcomeFor;
-        for (var backoff = TimeSpan.FromMilliseconds(100); ; backoff = backoff * 2 < LongestBackoff ? backoff * 2 : LongestBackoff)
-        {
-            try
-            {
-                await using var scope = scopes.CreateAsyncScope();
-                var db = scope.ServiceProvider.GetRequiredService<FeedbackHubDbContext>();
-                var audit = scope.ServiceProvider.GetRequiredService<AuditLog>();
-                var recorded = await WebhookBatches.RecordAsync(db, audit, batch, RetryPolicy, time.GetUtcNow(), CancellationToken.None);
-                Report(batch, recorded);
-                return;
-            }
-            catch (Exception e) when (DatabaseFailures.IsTransient(e) && time.GetUtcNow() + backoff < giveUpAt)
-            {
-                LogRecordRetry(logger, batch.Count, e.GetType().Name, backoff.TotalMilliseconds);
-                await Task.Delay(backoff, time);
-            }
-        }
+        var results = batch.Select(r => new WebhookResult(r.Claim, r.Answer, r.NotSendable)).ToList();
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<FeedbackHubDbContext>();
+        var audit = scope.ServiceProvider.GetRequiredService<AuditLog>();
+        var recorded = await WebhookBatches.RecordAsync(db, audit, results, RetryPolicy, Time.GetUtcNow(), CancellationToken.None);
+        Report(results, recorded);
     }
 
     /// <summary>Logs and counts what was recorded (ids and codes only); sent deliveries are counted, logged only at Debug.</summary>
@@ -297,62 +128,8 @@ public sealed partial class WebhookDispatcher(
         LogRecorded(logger, recorded.Count, sent);
     }
 
-    public override void Dispose()
-    {
-        _wake.Dispose();
-        _sends.Dispose();
-        base.Dispose();
-    }
-
-    /// <summary>One semaphore per subscription with claims in this process, dropped when its last claim leaves.</summary>
-    private sealed class SubscriptionGates(int bound)
-    {
-        private readonly Dictionary<Guid, (SemaphoreSlim Gate, int Users)> _gates = [];
-
-        public SemaphoreSlim Enter(Guid subscriptionId)
-        {
-            lock (_gates)
-            {
-                var (gate, users) = _gates.TryGetValue(subscriptionId, out var found) ? found : (new SemaphoreSlim(bound), 0);
-                _gates[subscriptionId] = (gate, users + 1);
-                return gate;
-            }
-        }
-
-        public void Leave(Guid subscriptionId)
-        {
-            lock (_gates)
-            {
-                var (gate, users) = _gates[subscriptionId];
-                if (users > 1)
-                {
-                    _gates[subscriptionId] = (gate, users - 1);
-                    return;
-                }
-
-                _gates.Remove(subscriptionId);
-                gate.Dispose();
-            }
-        }
-    }
-
-    [LoggerMessage(Level = LogLevel.Debug, Message = "webhook: claimed {Count} due deliveries")]
-    private static partial void LogClaimed(ILogger logger, int count);
-
     [LoggerMessage(Level = LogLevel.Debug, Message = "webhook: recorded {Count} attempts ({Sent} delivered)")]
     private static partial void LogRecorded(ILogger logger, int count, int sent);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "webhook: claiming due deliveries failed ({ExceptionType}); trying again")]
-    private static partial void LogClaimFailed(ILogger logger, string exceptionType, Exception exception);
-
-    [LoggerMessage(Level = LogLevel.Error, Message = "webhook {ItemId}: sending failed before the request ({ExceptionType}); released to be sent again")]
-    private static partial void LogSendFailed(ILogger logger, Guid itemId, string exceptionType, Exception exception);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "webhook: recording {Count} attempts failed ({ExceptionType}); trying again in {BackoffMs} ms")]
-    private static partial void LogRecordRetry(ILogger logger, int count, string exceptionType, double backoffMs);
-
-    [LoggerMessage(Level = LogLevel.Error, Message = "webhook: {Count} answers could not be recorded ({ExceptionType}); their attempts are sent again once their leases run out")]
-    private static partial void LogRecordFailed(ILogger logger, int count, string exceptionType, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "webhook: {Count} of {Total} attempts were taken over by recovery (or deleted) before their answers were recorded; nothing recorded for them")]
     private static partial void LogNotRecorded(ILogger logger, int count, int total);

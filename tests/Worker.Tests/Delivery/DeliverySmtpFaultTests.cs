@@ -142,6 +142,43 @@ public sealed class DeliverySmtpFaultTests(ThreeAttemptsFixture pipeline) : ICla
     }
 
     [Fact]
+    public async Task A_batch_with_one_refused_recipient_records_each_outcome_on_its_own()
+    {
+        var arrange = await DeliveryArrange.TenantAsync(pipeline.Api, coolingOff: TimeSpan.FromHours(1));
+        var tag = "batch" + Guid.NewGuid().ToString("N")[..8];
+        var emails = Enumerable.Range(0, 12).Select(i => MailSink.NewAddress($"{tag}-{i}")).ToList();
+        var refused = emails[5];
+        SmtpRules.Set(new { match = refused, code = 550, message = "5.1.1 No such user" });
+        var deliveries = await arrange.DeliveriesAsync(emails);
+        // All due at one instant: the dispatcher claims, sends and records them together.
+        await arrange.MakeAllDueAsync();
+
+        var failedId = deliveries[5].Id;
+        var failed = await arrange.WaitForStatusAsync(failedId, OutboundStatus.Failed);
+        foreach (var d in deliveries.Where(d => d.Id != failedId))
+        {
+            var sent = await arrange.WaitForStatusAsync(d.Id, OutboundStatus.Sent);
+            Assert.Equal([AttemptOutcome.Accepted], DeliveryArrange.Outcomes(sent));
+        }
+
+        Assert.Equal([AttemptOutcome.PermanentFailure], DeliveryArrange.Outcomes(failed));
+        Assert.StartsWith("550", failed.LastReply, StringComparison.Ordinal);
+        Assert.All(emails.Where(e => e != refused), e => Assert.Single(MailSink.For(e)));
+        Assert.Empty(MailSink.For(refused));
+        await using (var db = pipeline.Api.Database.CreateDbContext())
+        {
+            var suppressed = await db.SuppressedAddresses.Where(s => s.TenantId == arrange.TenantId).Select(s => s.AddressHash).ToListAsync();
+            Assert.Equal([SuppressedAddress.Hash(refused)], suppressed);
+        }
+
+        // One final audit event per delivery (and the suppression of the refused one); the chain verifies.
+        var audit = await arrange.AuditAsync();
+        Assert.All(deliveries.Where(d => d.Id != failedId), d => Assert.Equal(["delivery.sent"], audit.Where(e => e.SubjectId == d.Id).Select(e => e.Action)));
+        Assert.Equal(["delivery.failed", "delivery.suppressed"], audit.Where(e => e.SubjectId == failedId).Select(e => e.Action));
+        await AuditChainVerifiesAsync(arrange);
+    }
+
+    [Fact]
     public async Task A_server_problem_at_MAIL_FROM_makes_emails_wait_uncounted_and_unsuppressed_and_they_all_go_out_once_it_is_fixed()
     {
         // The operator's problem (say, a relay that wants AUTH): 530 at MAIL FROM for this tenant's sender.

@@ -55,6 +55,7 @@ public sealed class WorkerProcess : IAsyncDisposable
             ["Webhooks__SecretKey"] = TestServices.WebhookSecretKey,
             ["RabbitMq__Prefix"] = prefix,
             ["RabbitMq__PrefetchCount"] = prefetch.ToString(CultureInfo.InvariantCulture),
+            ["Delivery__BatchSize"] = prefetch.ToString(CultureInfo.InvariantCulture), // the most emails one worker holds claimed
             ["Outbox__PollInterval"] = "00:00:00.050",
             ["Delivery__FirstBackoff"] = "00:00:01",
             ["Delivery__SendingLease"] = "00:00:05",

@@ -25,6 +25,7 @@ public sealed class DatabaseOnlyFixture : IAsyncLifetime
 [Collection(nameof(SmtpRules))]
 public sealed class WorkerProcessTests(DatabaseOnlyFixture fixture, ITestOutputHelper output) : IClassFixture<DatabaseOnlyFixture>, IAsyncLifetime
 {
+    /// <summary>Each worker's prefetch and <c>Delivery:BatchSize</c>: the most emails it holds, so the most a kill can duplicate.</summary>
     private const int Prefetch = 16;
 
     private readonly DateTime _since = DateTime.UtcNow;
@@ -93,6 +94,7 @@ public sealed class WorkerProcessTests(DatabaseOnlyFixture fixture, ITestOutputH
         await Task.Delay(1000);
 
         var mails = DeliveryArrange.MailCounts(tag, _since);
+        output.WriteLine($"taken over by recovery: {first.Count("interrupted mid-attempt")} + {second.Count("interrupted mid-attempt")}");
         Assert.Equal(count, mails.Count);
         Assert.All(mails, m => Assert.Equal(1, m.Value));
         Assert.All(sent, d => Assert.Equal([AttemptOutcome.Accepted], DeliveryArrange.Outcomes(d)));
