@@ -36,3 +36,12 @@ public sealed class OutboundGuard
     /// <summary>The application's lock, for an item sent because of an application.</summary>
     public LockedApplication? Application { get; }
 }
+
+/// <summary>
+/// One outbound item's own failure (a bug, bad data: not the database) while a batch of items was being locked, checked
+/// or prepared: nothing of the batch is kept, and the dispatcher puts that item aside so the items due after it go out.
+/// </summary>
+public sealed class ItemClaimFailedException(Guid itemId, Exception inner) : Exception($"Claiming outbound item {itemId} failed.", inner)
+{
+    public Guid ItemId { get; } = itemId;
+}

@@ -35,6 +35,22 @@ public static class DeliveryScheduling
         return new LockedApplication(applicationId);
     }
 
+    /// <summary>
+    /// <see cref="LockApplicationAsync"/> for many applications in one statement, taken in id order (the order erasure
+    /// takes a candidate's applications in), so two transactions locking overlapping sets never wait in a circle.
+    /// </summary>
+    public static async Task LockApplicationsAsync(FeedbackHubDbContext db, IReadOnlyCollection<Guid> applicationIds, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(applicationIds);
+        RequireTransaction(db);
+        if (applicationIds.Count == 0)
+            return;
+        var ids = applicationIds as Guid[] ?? [.. applicationIds];
+        await db.Database.ExecuteSqlAsync(
+            $"SELECT count(pg_advisory_xact_lock(hashtextextended(id::text, 0)) IS NOT NULL) FROM (SELECT DISTINCT unnest({ids}) AS id ORDER BY 1 OFFSET 0) AS applications",
+            ct);
+    }
+
     /// <summary>As <see cref="LockApplicationAsync"/>, but null at once when another transaction holds the lock (recovery skips such items for a pass).</summary>
     public static async Task<LockedApplication?> TryLockApplicationAsync(FeedbackHubDbContext db, Guid applicationId, CancellationToken ct)
     {
@@ -106,13 +122,52 @@ public static class DeliveryScheduling
 
     /// <summary>Everything sending to an application's candidate needs, in one query (the preview and the delivery read it the same way).</summary>
     public static async Task<Recipient> RecipientAsync(FeedbackHubDbContext db, Guid tenantId, Guid applicationId, CancellationToken ct) =>
-        await (
+        (await RecipientsOf(db, db.Applications.IgnoreQueryFilters().Where(a => a.Id == applicationId && a.TenantId == tenantId)).SingleOrDefaultAsync(ct))?.Recipient
+        ?? throw DomainException.NotFound("The application");
+
+    /// <summary>
+    /// <see cref="RecipientAsync"/> for many applications in one query (a batch of emails of any tenants): by application
+    /// id, with the application's tenant, which the caller checks against its item's. Missing applications are left out.
+    /// </summary>
+    public static async Task<IReadOnlyDictionary<Guid, TenantRecipient>> RecipientsAsync(FeedbackHubDbContext db, IReadOnlyCollection<Guid> applicationIds, CancellationToken ct) =>
+        await RecipientsOf(db, db.Applications.IgnoreQueryFilters().Where(a => applicationIds.Contains(a.Id))).ToDictionaryAsync(r => r.ApplicationId, ct);
+
+    private static IQueryable<TenantRecipient> RecipientsOf(FeedbackHubDbContext db, IQueryable<Model.Application> applications) =>
+        from a in applications
+        join c in db.Candidates.IgnoreQueryFilters() on a.CandidateId equals c.Id
+        join t in db.Tenants on a.TenantId equals t.Id
+        select new TenantRecipient(a.Id, a.TenantId, new Recipient(c.FirstName, c.Email, c.ErasedAt, a.PositionTitle, a.Status, a.RejectedAt, t.Name, t.Settings));
+
+    /// <summary>
+    /// The applications (of <paramref name="applicationIds"/>) whose candidate was erased, in one query. Read under the
+    /// applications' locks, which erasure takes too, the answer is final until the transaction ends.
+    /// </summary>
+    public static async Task<IReadOnlySet<Guid>> ErasedApplicationsAsync(FeedbackHubDbContext db, IReadOnlyCollection<Guid> applicationIds, CancellationToken ct) =>
+        (await (
             from a in db.Applications.IgnoreQueryFilters()
             join c in db.Candidates.IgnoreQueryFilters() on a.CandidateId equals c.Id
-            join t in db.Tenants on a.TenantId equals t.Id
-            where a.Id == applicationId && a.TenantId == tenantId
-            select new Recipient(c.FirstName, c.Email, c.ErasedAt, a.PositionTitle, a.Status, a.RejectedAt, t.Name, t.Settings)).SingleOrDefaultAsync(ct)
-        ?? throw DomainException.NotFound("The application");
+            where applicationIds.Contains(a.Id) && c.ErasedAt != null
+            select a.Id).ToListAsync(ct)).ToHashSet();
+
+    /// <summary>Which of these (tenant, address) pairs the tenant sends nothing more to, in one query: the suppressed pairs' indexes.</summary>
+    public static async Task<IReadOnlySet<int>> SuppressedAsync(FeedbackHubDbContext db, IReadOnlyList<(Guid TenantId, string Address)> addresses, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(addresses);
+        var hashes = addresses.Select(a => SuppressedAddress.Hash(a.Address)).ToList();
+        var tenants = addresses.Select(a => a.TenantId).Distinct().ToList();
+        var found = await db.SuppressedAddresses.IgnoreQueryFilters()
+            .Where(s => tenants.Contains(s.TenantId) && hashes.Contains(s.AddressHash))
+            .Select(s => new { s.TenantId, s.AddressHash })
+            .ToListAsync(ct);
+        var suppressed = new HashSet<int>();
+        for (var i = 0; i < addresses.Count; i++)
+        {
+            if (found.Any(f => f.TenantId == addresses[i].TenantId && f.AddressHash.AsSpan().SequenceEqual(hashes[i])))
+                suppressed.Add(i);
+        }
+
+        return suppressed;
+    }
 
     /// <summary>True when the tenant sends nothing more to this address (an earlier permanent SMTP failure).</summary>
     public static Task<bool> IsSuppressedAsync(FeedbackHubDbContext db, Guid tenantId, string address, CancellationToken ct) =>
@@ -137,6 +192,9 @@ public static class DeliveryScheduling
             ct);
     }
 }
+
+/// <summary>An application's <see cref="Recipient"/>, with the application's id and tenant (a batch read of many tenants' applications).</summary>
+public sealed record TenantRecipient(Guid ApplicationId, Guid TenantId, Recipient Recipient);
 
 /// <summary>An application's candidate and tenant, as sending needs them. Personal data: never logged.</summary>
 public sealed record Recipient(

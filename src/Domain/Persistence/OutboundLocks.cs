@@ -21,50 +21,83 @@ public static class OutboundLocks
     /// <paramref name="skipIfBusy"/>, when another transaction holds either lock.
     /// </summary>
     public static async Task<Locked<TItem>?> LockAsync<TItem>(FeedbackHubDbContext db, Guid id, CancellationToken ct, bool skipIfBusy = false)
+        where TItem : OutboundItem =>
+        await LockManyAsync<TItem>(db, [id], ct, skipIfBusy) is [var locked] ? locked : null;
+
+    /// <summary>
+    /// <see cref="LockAsync{TItem}"/> for many items in two round trips whatever their number (the locks in one statement,
+    /// the items and their attempts in one query): the email dispatcher claims and records its batches with it. Locks
+    /// are taken in the order of the application id (then the item id), so two transactions locking overlapping sets
+    /// never wait for each other in a circle. Returns the items locked and found, in that order; an item that does not
+    /// exist or, with <paramref name="skipIfBusy"/>, whose lock another transaction holds is left out.
+    /// </summary>
+    public static async Task<IReadOnlyList<Locked<TItem>>> LockManyAsync<TItem>(
+        FeedbackHubDbContext db, IReadOnlyCollection<Guid> ids, CancellationToken ct, bool skipIfBusy = false)
         where TItem : OutboundItem
     {
         ArgumentNullException.ThrowIfNull(db);
+        ArgumentNullException.ThrowIfNull(ids);
         if (db.Database.CurrentTransaction is null)
             throw new InvalidOperationException("Lock an outbound item inside a transaction.");
+        if (ids.Count == 0)
+            return [];
 
-        LockedApplication? application = null;
+        // Item id -> the application whose lock guards it (null: its row is the lock), for the items locked.
+        var guards = new Dictionary<Guid, LockedApplication?>(ids.Count);
         if (GuardTable<TItem>(db) is { } table)
         {
-            // The item's application and its lock in one round trip (the same key LockApplicationAsync takes). The table
-            // name comes from the model, the id is a parameter.
+            // The items' applications and their locks in one round trip (the same key LockApplicationAsync takes), taken
+            // row by row in the fenced subquery's order (OFFSET 0 keeps the sort below the lock calls). The table name
+            // comes from the model, the ids are a parameter.
             var sql = string.Concat(
-                "SELECT application_id, ",
+                "SELECT id, application_id, ",
                 skipIfBusy ? "pg_try_advisory_xact_lock(hashtextextended(application_id::text, 0))" : "pg_advisory_xact_lock(hashtextextended(application_id::text, 0)) IS NOT NULL",
-                " FROM ", table, " WHERE id = @id");
-            var found = await RowsAsync(db, sql, id, r => (ApplicationId: r.GetGuid(0), Locked: r.GetBoolean(1)), ct);
-            if (found is not [{ Locked: true } guarded])
-                return null;
-            application = new LockedApplication(guarded.ApplicationId);
+                " FROM (SELECT id, application_id FROM ", table, " WHERE id = ANY(@ids) ORDER BY application_id, id OFFSET 0) AS items");
+            foreach (var (id, applicationId, locked) in await RowsAsync(db, sql, ids, r => (r.GetGuid(0), r.GetGuid(1), r.GetBoolean(2)), ct))
+            {
+                if (locked)
+                    guards[id] = new LockedApplication(applicationId);
+            }
         }
-
-        if (application is null)
+        else
         {
-            // An item of its own (a test email, a webhook): its row is the lock. An item guarded by its application is not
-            // locked again: every writer of it takes the application's lock first.
-            var locked = await RowsAsync(db, skipIfBusy ? "SELECT id FROM outbound WHERE id = @id FOR UPDATE SKIP LOCKED" : "SELECT id FROM outbound WHERE id = @id FOR UPDATE", id, r => r.GetGuid(0), ct);
-            if (locked.Count == 0)
-                return null;
+            // Items of their own (test emails, webhooks): their rows are the locks, taken in id order. An item guarded by
+            // its application is not locked again: every writer of it takes the application's lock first.
+            var sql = skipIfBusy
+                ? "SELECT id FROM outbound WHERE id = ANY(@ids) ORDER BY id FOR UPDATE SKIP LOCKED"
+                : "SELECT id FROM outbound WHERE id = ANY(@ids) ORDER BY id FOR UPDATE";
+            foreach (var id in await RowsAsync(db, sql, ids, r => r.GetGuid(0), ct))
+                guards[id] = null;
         }
 
-        // Whatever this unit of work tracked before the lock is stale: read the locked row.
-        foreach (var entry in db.ChangeTracker.Entries<OutboundItem>().Where(e => e.Entity.Id == id).ToList())
+        if (guards.Count == 0)
+            return [];
+
+        // Whatever this unit of work tracked before the locks is stale: read the locked rows.
+        foreach (var entry in db.ChangeTracker.Entries<OutboundItem>().Where(e => guards.ContainsKey(e.Entity.Id)).ToList())
         {
             foreach (var attempt in entry.Entity.Attempts)
                 db.Entry(attempt).State = EntityState.Detached;
             entry.State = EntityState.Detached;
         }
 
-        var item = await db.Set<TItem>().Include(x => x.Attempts).SingleOrDefaultAsync(x => x.Id == id, ct);
-        if (item is null)
-            return null;
-        if (item.GuardingApplicationId != application?.ApplicationId)
-            throw new InvalidOperationException($"{typeof(TItem).Name} {id} is guarded by application {item.GuardingApplicationId}, but {application?.ApplicationId} was locked.");
-        return new Locked<TItem>(item, new OutboundGuard(id, application));
+        var lockedIds = guards.Keys.ToArray();
+        var items = await db.Set<TItem>().Include(x => x.Attempts).Where(x => lockedIds.Contains(x.Id)).ToDictionaryAsync(x => x.Id, ct);
+        var result = new List<Locked<TItem>>(items.Count);
+        foreach (var (id, application) in guards)
+        {
+            if (!items.TryGetValue(id, out var item))
+                continue;
+            if (item.GuardingApplicationId != application?.ApplicationId)
+            {
+                throw new ItemClaimFailedException(id, new InvalidOperationException(
+                    $"{typeof(TItem).Name} {id} is guarded by application {item.GuardingApplicationId}, but {application?.ApplicationId} was locked."));
+            }
+
+            result.Add(new Locked<TItem>(item, new OutboundGuard(id, application)));
+        }
+
+        return result;
     }
 
     /// <summary>The mapped property that names the application whose lock guards an item type.</summary>
@@ -85,20 +118,20 @@ public static class OutboundLocks
     }
 
     /// <summary>
-    /// Runs a lock statement of this class (parameter <c>@id</c>) on the unit of work's connection, in its transaction, as a
+    /// Runs a lock statement of this class (parameter <c>@ids</c>, a uuid array) on the unit of work's connection, in its transaction, as a
     /// plain command: EF Core's <c>SqlQuery</c> maps an ad-hoc result type and compiles a query on every call, which made
     /// these two statements about 15% of a worker's CPU per email (bench/delivery/README.md).
     /// </summary>
-    private static async Task<List<T>> RowsAsync<T>(FeedbackHubDbContext db, string sql, Guid id, Func<DbDataReader, T> read, CancellationToken ct)
+    private static async Task<List<T>> RowsAsync<T>(FeedbackHubDbContext db, string sql, IReadOnlyCollection<Guid> ids, Func<DbDataReader, T> read, CancellationToken ct)
     {
         await using var command = db.Database.GetDbConnection().CreateCommand();
         command.Transaction = db.Database.CurrentTransaction!.GetDbTransaction();
         command.CommandText = sql;
         var parameter = command.CreateParameter();
-        parameter.ParameterName = "id";
-        parameter.Value = id;
+        parameter.ParameterName = "ids";
+        parameter.Value = ids as Guid[] ?? ids.ToArray();
         command.Parameters.Add(parameter);
-        var rows = new List<T>(1);
+        var rows = new List<T>(ids.Count);
         await using var reader = await command.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct))
             rows.Add(read(reader));

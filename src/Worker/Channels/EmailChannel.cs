@@ -55,6 +55,19 @@ public abstract class EmailChannel<TItem, TMessage, TPayload>(IEmailSender sende
         return EmailAnswers.From(await sender.SendAsync(message with { Dkim = key }, ct));
     }
 
+    /// <summary>
+    /// The items sent to an application's candidate (those guarded by their application: feedback emails, invitations)
+    /// whose candidate was erased, in one query. Read under the applications' locks, which erasure takes too.
+    /// </summary>
+    protected override async Task<IReadOnlySet<Guid>> ErasedRecipientsAsync(FeedbackHubDbContext db, IReadOnlyList<TItem> items, CancellationToken ct)
+    {
+        var applications = items.Select(i => i.GuardingApplicationId).OfType<Guid>().Distinct().ToList();
+        if (applications.Count == 0)
+            return new HashSet<Guid>();
+        var erased = await DeliveryScheduling.ErasedApplicationsAsync(db, applications, ct);
+        return items.Where(i => i.GuardingApplicationId is { } a && erased.Contains(a)).Select(i => i.Id).ToHashSet();
+    }
+
     protected override async Task<bool> OnAnswerAsync(FeedbackHubDbContext db, TItem item, TPayload payload, AttemptAnswer answer, bool erased, DateTimeOffset now, CancellationToken ct)
     {
         // Only this recipient's permanent refusal suppresses (server problems, 4xx and failures elsewhere never do), and

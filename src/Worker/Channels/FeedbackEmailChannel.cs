@@ -1,10 +1,12 @@
 using FeedbackHub.Domain;
 using FeedbackHub.Domain.Auditing;
+using FeedbackHub.Domain.Authoring;
 using FeedbackHub.Domain.Email;
 using FeedbackHub.Domain.Model;
 using FeedbackHub.Domain.Outbound;
 using FeedbackHub.Domain.Persistence;
 using FeedbackHub.Domain.Rendering;
+using FeedbackHub.Domain.Templates;
 using FeedbackHub.Messages;
 using FeedbackHub.Worker.Outbound;
 using FeedbackHub.Worker.Smtp;
@@ -30,26 +32,54 @@ public sealed class FeedbackEmailChannel(IEmailSender sender, IDkimKeyProvider d
 
     protected override DeliverFeedback MessageFor(Domain.Delivery.Delivery item) => new(item.Id, item.TenantId);
 
-    protected override async Task<Preparation> PrepareAsync(FeedbackHubDbContext db, Domain.Delivery.Delivery delivery, DateTimeOffset now, CancellationToken ct)
+    protected override async Task<Preparation> PrepareAsync(FeedbackHubDbContext db, Domain.Delivery.Delivery delivery, DateTimeOffset now, CancellationToken ct) =>
+        (await PrepareManyAsync(db, [delivery], now, ct))[0];
+
+    /// <summary>
+    /// Three queries for the whole batch, whatever its size (the recipients, which of their addresses are suppressed, the
+    /// answers with the template version they fill in; read-only, nothing tracked), then each email decided and rendered.
+    /// </summary>
+    protected override async Task<IReadOnlyList<Preparation>> PrepareManyAsync(
+        FeedbackHubDbContext db, IReadOnlyList<Domain.Delivery.Delivery> items, DateTimeOffset now, CancellationToken ct)
     {
-        var recipient = await DeliveryScheduling.RecipientAsync(db, delivery.TenantId, delivery.ApplicationId, ct);
-        if (recipient.ErasedAt is not null)
-            return NotSendable("Not sent: the candidate's personal data was erased.");
-        if (recipient.Status != ApplicationStatus.Rejected)
-            return Preparation.Cancel("application-reopened");
-        // Whether the address is suppressed, the answers and the template version they fill in, in one round trip
-        // (read-only: nothing here is tracked).
-        var suppressions = DeliveryScheduling.Suppressions(db, delivery.TenantId, recipient.Email);
-        var source = await (
+        var recipients = await DeliveryScheduling.RecipientsAsync(db, [.. items.Select(d => d.ApplicationId).Distinct()], ct);
+        var suppressed = await DeliveryScheduling.SuppressedAsync(
+            db, [.. items.Select(d => (d.TenantId, recipients.TryGetValue(d.ApplicationId, out var r) ? r.Recipient.Email : string.Empty))], ct);
+        var feedbackIds = items.Select(d => d.FeedbackId).Distinct().ToList();
+        var sources = await (
             from f in db.Feedback.AsNoTracking()
             join v in db.TemplateVersions.AsNoTracking() on new { f.TemplateId, Number = f.TemplateVersion } equals new { v.TemplateId, v.Number }
-            where f.Id == delivery.FeedbackId
-            select new { f.Answers, v.Content, Suppressed = suppressions.Any() }).SingleAsync(ct);
-        if (source.Suppressed)
-            return NotSendable("Not sent: the address is suppressed for this tenant after an earlier permanent SMTP failure.");
+            where feedbackIds.Contains(f.Id)
+            select new { f.Id, f.Answers, v.Content }).ToDictionaryAsync(x => x.Id, ct);
+
+        var prepared = new List<Preparation>(items.Count);
+        for (var i = 0; i < items.Count; i++)
+        {
+            var (delivery, isSuppressed) = (items[i], suppressed.Contains(i));
+            prepared.Add(OfItem(delivery.Id, () =>
+            {
+                if (!recipients.TryGetValue(delivery.ApplicationId, out var found) || found.TenantId != delivery.TenantId)
+                    throw DomainException.NotFound("The application");
+                var recipient = found.Recipient;
+                if (recipient.ErasedAt is not null)
+                    return NotSendable("Not sent: the candidate's personal data was erased.");
+                if (recipient.Status != ApplicationStatus.Rejected)
+                    return Preparation.Cancel("application-reopened");
+                if (isSuppressed)
+                    return NotSendable("Not sent: the address is suppressed for this tenant after an earlier permanent SMTP failure.");
+                var source = sources[delivery.FeedbackId];
+                return Render(delivery, recipient, source.Content, source.Answers, now);
+            }));
+        }
+
+        return prepared;
+    }
+
+    private static Preparation Render(Domain.Delivery.Delivery delivery, Recipient recipient, TemplateContent content, IReadOnlyList<Answer> answers, DateTimeOffset now)
+    {
         try
         {
-            var rendered = FeedbackEmailRenderer.Render(source.Content, source.Answers, recipient.MergeValues, recipient.Footer);
+            var rendered = FeedbackEmailRenderer.Render(content, answers, recipient.MergeValues, recipient.Footer);
             var settings = recipient.Settings;
             return Preparation.Send(new EmailPayload(delivery.TenantId, new EmailMessage(
                 new MailboxAddress(settings.SenderName, settings.SenderAddress),
@@ -66,14 +96,4 @@ public sealed class FeedbackEmailChannel(IEmailSender sender, IDkimKeyProvider d
             return NotSendable("Not sent: " + e.Message);
         }
     }
-
-    protected override Task<bool> RecipientErasedAsync(FeedbackHubDbContext db, Domain.Delivery.Delivery item, CancellationToken ct) =>
-        CandidateErasedAsync(db, item.ApplicationId, ct);
-
-    /// <summary>Whether the application's candidate was erased. Read under the application's lock, which erasure takes too: it is final until this transaction ends.</summary>
-    internal static Task<bool> CandidateErasedAsync(FeedbackHubDbContext db, Guid applicationId, CancellationToken ct) =>
-        (from a in db.Applications.IgnoreQueryFilters()
-         join c in db.Candidates.IgnoreQueryFilters() on a.CandidateId equals c.Id
-         where a.Id == applicationId
-         select c.ErasedAt != null).SingleAsync(ct);
 }

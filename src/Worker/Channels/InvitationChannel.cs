@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Encodings.Web;
+using FeedbackHub.Domain;
 using FeedbackHub.Domain.Auditing;
 using FeedbackHub.Domain.Delivery;
 using FeedbackHub.Domain.Email;
@@ -43,28 +44,45 @@ public sealed class InvitationChannel(
 
     protected override SendInvitation MessageFor(Invitation item) => new(item.Id, item.TenantId);
 
-    protected override async Task<Preparation> PrepareAsync(FeedbackHubDbContext db, Invitation invitation, DateTimeOffset now, CancellationToken ct)
+    protected override async Task<Preparation> PrepareAsync(FeedbackHubDbContext db, Invitation invitation, DateTimeOffset now, CancellationToken ct) =>
+        (await PrepareManyAsync(db, [invitation], now, ct))[0];
+
+    /// <summary>Two queries for the whole batch (the recipients, which of their addresses are suppressed), then each invitation decided and composed.</summary>
+    protected override async Task<IReadOnlyList<Preparation>> PrepareManyAsync(
+        FeedbackHubDbContext db, IReadOnlyList<Invitation> items, DateTimeOffset now, CancellationToken ct)
     {
-        var row = await DeliveryScheduling.RecipientAsync(db, invitation.TenantId, invitation.ApplicationId, ct);
-        if (row.ErasedAt is not null)
-            return NotSendable("Not sent: the candidate's personal data was erased.");
-        if (row.Status != ApplicationStatus.Rejected || row.RejectedAt is not { } rejectedAt)
-            return Preparation.Cancel("application-reopened");
-        var expiresAt = rejectedAt.AddDays(row.Settings.RequestWindowDays);
-        if (expiresAt <= now)
-            return NotSendable("Not sent: the request window ended before the email could be sent.");
-        if (await DeliveryScheduling.IsSuppressedAsync(db, invitation.TenantId, row.Email, ct))
-            return NotSendable("Not sent: the address refused mail before (suppressed).");
+        var recipients = await DeliveryScheduling.RecipientsAsync(db, [.. items.Select(i => i.ApplicationId).Distinct()], ct);
+        var suppressed = await DeliveryScheduling.SuppressedAsync(
+            db, [.. items.Select(i => (i.TenantId, recipients.TryGetValue(i.ApplicationId, out var r) ? r.Recipient.Email : string.Empty))], ct);
+        var prepared = new List<Preparation>(items.Count);
+        for (var i = 0; i < items.Count; i++)
+        {
+            var (invitation, isSuppressed) = (items[i], suppressed.Contains(i));
+            prepared.Add(OfItem(invitation.Id, () =>
+            {
+                if (!recipients.TryGetValue(invitation.ApplicationId, out var found) || found.TenantId != invitation.TenantId)
+                    throw DomainException.NotFound("The application");
+                var row = found.Recipient;
+                if (row.ErasedAt is not null)
+                    return NotSendable("Not sent: the candidate's personal data was erased.");
+                if (row.Status != ApplicationStatus.Rejected || row.RejectedAt is not { } rejectedAt)
+                    return Preparation.Cancel("application-reopened");
+                var expiresAt = rejectedAt.AddDays(row.Settings.RequestWindowDays);
+                if (expiresAt <= now)
+                    return NotSendable("Not sent: the request window ended before the email could be sent.");
+                if (isSuppressed)
+                    return NotSendable("Not sent: the address refused mail before (suppressed).");
 
-        var (link, token) = FeedbackRequestLink.Issue(invitation.TenantId, invitation.ApplicationId, expiresAt, now);
-        db.FeedbackRequestLinks.Add(link);
-        var url = $"{invitations.Value.PublicBaseUrl.TrimEnd('/')}/r/{token}";
-        var message = Compose(row.Settings, row.Company, row.FirstName, row.Email, row.PositionTitle, url, expiresAt, invitation.Id, email.Value.MessageIdDomain, now);
-        return Preparation.Send(new InvitationPayload(invitation.TenantId, message, link.Id));
+                var (link, token) = FeedbackRequestLink.Issue(invitation.TenantId, invitation.ApplicationId, expiresAt, now);
+                db.FeedbackRequestLinks.Add(link);
+                var url = $"{invitations.Value.PublicBaseUrl.TrimEnd('/')}/r/{token}";
+                var message = Compose(row.Settings, row.Company, row.FirstName, row.Email, row.PositionTitle, url, expiresAt, invitation.Id, email.Value.MessageIdDomain, now);
+                return Preparation.Send(new InvitationPayload(invitation.TenantId, message, link.Id));
+            }));
+        }
+
+        return prepared;
     }
-
-    protected override Task<bool> RecipientErasedAsync(FeedbackHubDbContext db, Invitation item, CancellationToken ct) =>
-        FeedbackEmailChannel.CandidateErasedAsync(db, item.ApplicationId, ct);
 
     protected override async Task<bool> OnAnswerAsync(
         FeedbackHubDbContext db, Invitation item, InvitationPayload payload, AttemptAnswer answer, bool erased, DateTimeOffset now, CancellationToken ct)

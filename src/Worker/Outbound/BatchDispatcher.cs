@@ -97,13 +97,16 @@ public abstract partial class BatchDispatcher<TClaim> : BackgroundService
     /// <summary>Look for due items now instead of after the poll interval.</summary>
     public void WakeUp()
     {
+        // Already awake: nothing to do (checked first, so a burst of wake-ups, one per message, throws no exceptions).
+        if (_wake.CurrentCount > 0)
+            return;
         try
         {
             _wake.Release();
         }
         catch (SemaphoreFullException)
         {
-            // Already awake.
+            // Woken by another thread between the check and the release.
         }
     }
 

@@ -54,8 +54,15 @@ public interface IOutboundChannel
     /// <summary>Locks and loads the item (<see cref="OutboundLocks.LockAsync{TItem}"/> with the channel's item type).</summary>
     Task<Locked<OutboundItem>?> LockAsync(FeedbackHubDbContext db, Guid id, CancellationToken ct, bool skipIfBusy = false);
 
-    /// <summary>In the claim transaction, under the item's locks: is it still to be sent, and what exactly.</summary>
-    Task<Preparation> PrepareAsync(FeedbackHubDbContext db, OutboundItem item, DateTimeOffset now, CancellationToken ct);
+    /// <summary>Locks and loads many items in two round trips (<see cref="OutboundLocks.LockManyAsync{TItem}"/>), in lock order.</summary>
+    Task<IReadOnlyList<Locked<OutboundItem>>> LockManyAsync(FeedbackHubDbContext db, IReadOnlyCollection<Guid> ids, CancellationToken ct, bool skipIfBusy = false);
+
+    /// <summary>
+    /// In the claim transaction, under the items' locks: is each still to be sent, and what exactly (one preparation per
+    /// item, in order). What the items need is read for all of them at once where the channel can. One item's own failure
+    /// (not the database's) is an <see cref="ItemClaimFailedException"/> naming it.
+    /// </summary>
+    Task<IReadOnlyList<Preparation>> PrepareManyAsync(FeedbackHubDbContext db, IReadOnlyList<OutboundItem> items, DateTimeOffset now, CancellationToken ct);
 
     /// <summary>
     /// With no transaction open: hands the payload over and says what the other side answered. The token is honoured only
@@ -64,8 +71,8 @@ public interface IOutboundChannel
     /// </summary>
     Task<AttemptAnswer> SendAsync(OutboundClaim claim, CancellationToken ct);
 
-    /// <summary>True when the item's recipient was erased meanwhile: then no reply text is stored and nothing is suppressed.</summary>
-    Task<bool> RecipientErasedAsync(FeedbackHubDbContext db, OutboundItem item, CancellationToken ct);
+    /// <summary>The items (ids) whose recipient was erased meanwhile: for them no reply text is stored and nothing is suppressed.</summary>
+    Task<IReadOnlySet<Guid>> ErasedRecipientsAsync(FeedbackHubDbContext db, IReadOnlyList<OutboundItem> items, CancellationToken ct);
 
     /// <summary>In the transaction that records the answer: the channel's side effects. Returns true when it suppressed the address.</summary>
     Task<bool> OnAnswerAsync(FeedbackHubDbContext db, OutboundItem item, OutboundClaim claim, AttemptAnswer answer, bool erased, DateTimeOffset now, CancellationToken ct);
@@ -102,9 +109,54 @@ public abstract class OutboundChannel<TItem, TMessage, TPayload> : IOutboundChan
 
     protected abstract Task<Preparation> PrepareAsync(FeedbackHubDbContext db, TItem item, DateTimeOffset now, CancellationToken ct);
 
+    /// <summary>
+    /// Prepares a claim's items of this channel. By default one by one with <see cref="PrepareAsync"/>; a channel that
+    /// reads the same things for every item overrides it to read them for all at once (and prepares one item through it).
+    /// </summary>
+    protected virtual async Task<IReadOnlyList<Preparation>> PrepareManyAsync(FeedbackHubDbContext db, IReadOnlyList<TItem> items, DateTimeOffset now, CancellationToken ct)
+    {
+        var prepared = new List<Preparation>(items.Count);
+        foreach (var item in items)
+            prepared.Add(await OfItemAsync(item.Id, () => PrepareAsync(db, item, now, ct)));
+        return prepared;
+    }
+
+    /// <summary>Runs one item's part of a batch step: its own failure (not the database's, not a stop) becomes an <see cref="ItemClaimFailedException"/> naming it.</summary>
+    protected static async Task<T> OfItemAsync<T>(Guid itemId, Func<Task<T>> step)
+    {
+        ArgumentNullException.ThrowIfNull(step);
+        try
+        {
+            return await step();
+        }
+        catch (Exception e) when (IsItemProblem(e))
+        {
+            throw new ItemClaimFailedException(itemId, e);
+        }
+    }
+
+    /// <summary>The synchronous <see cref="OfItemAsync{T}"/> (rendering one item of a batch read at once).</summary>
+    protected static T OfItem<T>(Guid itemId, Func<T> step)
+    {
+        ArgumentNullException.ThrowIfNull(step);
+        try
+        {
+            return step();
+        }
+        catch (Exception e) when (IsItemProblem(e))
+        {
+            throw new ItemClaimFailedException(itemId, e);
+        }
+    }
+
+    private static bool IsItemProblem(Exception e) =>
+        e is not (OperationCanceledException or ItemClaimFailedException or Npgsql.NpgsqlException) && !DatabaseFailures.IsTransient(e);
+
     protected abstract Task<AttemptAnswer> SendAsync(TPayload payload, OutboundClaim claim, CancellationToken ct);
 
-    protected virtual Task<bool> RecipientErasedAsync(FeedbackHubDbContext db, TItem item, CancellationToken ct) => Task.FromResult(false);
+    /// <summary>The items whose recipient was erased (by default none: the channel's recipients are not candidates).</summary>
+    protected virtual Task<IReadOnlySet<Guid>> ErasedRecipientsAsync(FeedbackHubDbContext db, IReadOnlyList<TItem> items, CancellationToken ct) =>
+        Task.FromResult<IReadOnlySet<Guid>>(new HashSet<Guid>());
 
     protected virtual Task<bool> OnAnswerAsync(FeedbackHubDbContext db, TItem item, TPayload payload, AttemptAnswer answer, bool erased, DateTimeOffset now, CancellationToken ct) =>
         Task.FromResult(false);
@@ -118,12 +170,16 @@ public abstract class OutboundChannel<TItem, TMessage, TPayload> : IOutboundChan
     async Task<Locked<OutboundItem>?> IOutboundChannel.LockAsync(FeedbackHubDbContext db, Guid id, CancellationToken ct, bool skipIfBusy) =>
         await OutboundLocks.LockAsync<TItem>(db, id, ct, skipIfBusy) is { } locked ? new Locked<OutboundItem>(locked.Item, locked.Guard) : null;
 
-    Task<Preparation> IOutboundChannel.PrepareAsync(FeedbackHubDbContext db, OutboundItem item, DateTimeOffset now, CancellationToken ct) =>
-        PrepareAsync(db, (TItem)item, now, ct);
+    async Task<IReadOnlyList<Locked<OutboundItem>>> IOutboundChannel.LockManyAsync(FeedbackHubDbContext db, IReadOnlyCollection<Guid> ids, CancellationToken ct, bool skipIfBusy) =>
+        [.. (await OutboundLocks.LockManyAsync<TItem>(db, ids, ct, skipIfBusy)).Select(l => new Locked<OutboundItem>(l.Item, l.Guard))];
+
+    Task<IReadOnlyList<Preparation>> IOutboundChannel.PrepareManyAsync(FeedbackHubDbContext db, IReadOnlyList<OutboundItem> items, DateTimeOffset now, CancellationToken ct) =>
+        PrepareManyAsync(db, [.. items.Cast<TItem>()], now, ct);
 
     Task<AttemptAnswer> IOutboundChannel.SendAsync(OutboundClaim claim, CancellationToken ct) => SendAsync((TPayload)claim.Payload, claim, ct);
 
-    Task<bool> IOutboundChannel.RecipientErasedAsync(FeedbackHubDbContext db, OutboundItem item, CancellationToken ct) => RecipientErasedAsync(db, (TItem)item, ct);
+    Task<IReadOnlySet<Guid>> IOutboundChannel.ErasedRecipientsAsync(FeedbackHubDbContext db, IReadOnlyList<OutboundItem> items, CancellationToken ct) =>
+        ErasedRecipientsAsync(db, [.. items.Cast<TItem>()], ct);
 
     Task<bool> IOutboundChannel.OnAnswerAsync(FeedbackHubDbContext db, OutboundItem item, OutboundClaim claim, AttemptAnswer answer, bool erased, DateTimeOffset now, CancellationToken ct) =>
         OnAnswerAsync(db, (TItem)item, (TPayload)claim.Payload, answer, erased, now, ct);

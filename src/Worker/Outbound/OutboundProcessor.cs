@@ -9,14 +9,8 @@ using Npgsql;
 
 namespace FeedbackHub.Worker.Outbound;
 
-/// <summary>An email attempt this process claimed: the claim, its channel, and the key its record locks in order of.</summary>
-public sealed record ClaimedItem(OutboundClaim Claim, string Channel, Guid LockOrder);
-
-/// <summary>Thrown when one item's claim failed for a reason of its own (not the database): the dispatcher puts that item aside.</summary>
-public sealed class ItemClaimFailedException(Guid itemId, Exception inner) : Exception($"Claiming outbound item {itemId} failed.", inner)
-{
-    public Guid ItemId { get; } = itemId;
-}
+/// <summary>An email attempt this process claimed: the claim, its channel, and the application whose lock guards it (none: its row's lock).</summary>
+public sealed record ClaimedItem(OutboundClaim Claim, string Channel, Guid? Application);
 
 /// <summary>
 /// The claim and record steps of every email channel, many items per transaction (docs/decisions/0017): the
@@ -67,39 +61,46 @@ public sealed partial class OutboundProcessor(
 
         var claims = new List<ClaimedItem>(due.Count);
         var settled = new List<(IOutboundChannel Channel, OutboundItem Item, string? CancelReason)>();
-        foreach (var (id, name) in due)
+        foreach (var group in due.GroupBy(d => d.Channel))
         {
-            var channel = _channels[name];
-            try
+            var channel = _channels[group.Key];
+            // Locked and read many at a time, never waiting: an application another transaction holds (a reopen, an
+            // erasure) is left for the next poll.
+            var locked = (await channel.LockManyAsync(db, [.. group.Select(d => d.Id)], ct, skipIfBusy: true))
+                .Where(l => l.Item.IsDue(now, TimeSpan.Zero))
+                .ToList();
+            if (locked.Count == 0)
+                continue;
+            // The application's state, the recipient and the item are checked here, under the locks, before anything leaves.
+            var preparations = await channel.PrepareManyAsync(db, [.. locked.Select(l => l.Item)], now, ct);
+            for (var i = 0; i < locked.Count; i++)
             {
-                // Never waits: an application another transaction holds (a reopen, an erasure) is left for the next poll.
-                var locked = await channel.LockAsync(db, id, ct, skipIfBusy: true);
-                if (locked is null || !locked.Item.IsDue(now, TimeSpan.Zero))
-                    continue;
-                var (item, guard) = locked;
-                // The application's state, the recipient and the item are checked here, under the locks, before anything leaves.
-                switch (await channel.PrepareAsync(db, item, now, ct))
+                var (item, guard) = locked[i];
+                try
                 {
-                    case Preparation.Cancelling cancelling:
-                        item.Cancel(guard, now);
-                        Audit(channel, item, channel.AuditNames.Cancelled, new Dictionary<string, object?> { ["reason"] = cancelling.Reason });
-                        settled.Add((channel, item, cancelling.Reason));
-                        break;
-                    case Preparation.Failing failing:
-                        var attempt = item.TryClaim(guard, now, _options.SendingLease)!.Value;
-                        item.RecordAnswer(guard, failing.Answer, channel.RetryPolicy, now);
-                        AuditOutcome(channel, item, attempt, failing.Answer, suppressed: false, notSendable: true);
-                        settled.Add((channel, item, null));
-                        break;
-                    case Preparation.Sending sending:
-                        var claim = new OutboundClaim(item.Id, item.TenantId, item.TryClaim(guard, now, _options.SendingLease)!.Value, sending.Payload);
-                        claims.Add(new ClaimedItem(claim, channel.Name, guard.Application?.ApplicationId ?? item.Id));
-                        break;
+                    switch (preparations[i])
+                    {
+                        case Preparation.Cancelling cancelling:
+                            item.Cancel(guard, now);
+                            Audit(channel, item, channel.AuditNames.Cancelled, new Dictionary<string, object?> { ["reason"] = cancelling.Reason });
+                            settled.Add((channel, item, cancelling.Reason));
+                            break;
+                        case Preparation.Failing failing:
+                            var attempt = item.TryClaim(guard, now, _options.SendingLease)!.Value;
+                            item.RecordAnswer(guard, failing.Answer, channel.RetryPolicy, now);
+                            AuditOutcome(channel, item, attempt, failing.Answer, suppressed: false, notSendable: true);
+                            settled.Add((channel, item, null));
+                            break;
+                        case Preparation.Sending sending:
+                            var claim = new OutboundClaim(item.Id, item.TenantId, item.TryClaim(guard, now, _options.SendingLease)!.Value, sending.Payload);
+                            claims.Add(new ClaimedItem(claim, channel.Name, guard.Application?.ApplicationId));
+                            break;
+                    }
                 }
-            }
-            catch (Exception e) when (e is not OperationCanceledException && !DatabaseFailures.IsTransient(e) && e is not NpgsqlException)
-            {
-                throw new ItemClaimFailedException(id, e);
+                catch (Exception e) when (e is not OperationCanceledException && !DatabaseFailures.IsTransient(e) && e is not NpgsqlException)
+                {
+                    throw new ItemClaimFailedException(item.Id, e);
+                }
             }
         }
 
@@ -143,56 +144,63 @@ public sealed partial class OutboundProcessor(
     }
 
     /// <summary>
-    /// One transaction for a batch of answers: locks each item (in the order of <see cref="ClaimedItem.LockOrder"/>, so
-    /// two recorders never wait for each other in a circle), checks its attempt is still in progress (recovery may have
-    /// taken it over after its lease ran out, then nothing is written for it), records the answer (or releases an attempt
-    /// never handed over), lets the channel do its side effects (suppression, a revoked link) and audits final outcomes.
-    /// One try: the caller retries database failures. Logs and counts what it recorded once committed.
+    /// One transaction for a batch of answers: takes the locks of all its items first (their applications' in one
+    /// statement, in id order, then each channel's items in two round trips: so two recorders never wait for each other
+    /// in a circle), checks each attempt is still in progress (recovery may have taken it over after its lease ran out,
+    /// then nothing is written for it), records the answer (or releases an attempt never handed over), lets the channel
+    /// do its side effects (suppression, a revoked link) and audits final outcomes. One try: the caller retries database
+    /// failures. Logs and counts what it recorded once committed.
     /// </summary>
     public async Task RecordAsync(IReadOnlyList<DispatchResult<ClaimedItem>> batch)
     {
         ArgumentNullException.ThrowIfNull(batch);
         db.DiscardPendingChanges();
         await using var tx = await db.Database.BeginTransactionAsync(CancellationToken.None);
+        await DeliveryScheduling.LockApplicationsAsync(db, [.. batch.Select(r => r.Claim.Application).OfType<Guid>().Distinct()], CancellationToken.None);
         var recorded = new List<(DispatchResult<ClaimedItem> Result, IOutboundChannel Channel, OutboundItem Item)>(batch.Count);
-        foreach (var result in batch.OrderBy(r => r.Claim.LockOrder).ThenBy(r => r.Claim.Claim.ItemId))
+        foreach (var group in batch.GroupBy(r => r.Claim.Channel).OrderBy(g => g.Key, StringComparer.Ordinal))
         {
-            var (claim, channel) = (result.Claim.Claim, _channels[result.Claim.Channel]);
-            var locked = await channel.LockAsync(db, claim.ItemId, CancellationToken.None);
-            if (locked is null)
+            var channel = _channels[group.Key];
+            var results = group.ToDictionary(r => r.Claim.Claim.ItemId);
+            var live = new List<(DispatchResult<ClaimedItem> Result, OutboundItem Item, OutboundGuard Guard)>(results.Count);
+            var locked = await channel.LockManyAsync(db, results.Keys, CancellationToken.None);
+            foreach (var gone in results.Keys.Except(locked.Select(l => l.Item.Id)))
+                LogGone(logger, channel.Name, gone);
+            foreach (var (item, guard) in locked)
             {
-                LogGone(logger, channel.Name, claim.ItemId);
-                continue;
+                var result = results[item.Id];
+                var attempt = item.Attempt(result.Claim.Claim.Attempt);
+                if (attempt is { Outcome: AttemptOutcome.InProgress })
+                    live.Add((result, item, guard));
+                else if (attempt?.Outcome == AttemptOutcome.Interrupted)
+                    LogLeaseLost(logger, channel.Name, item.Id, result.Claim.Claim.Attempt); // recovery took it over
+                // Anything else: an earlier try committed although its answer was lost.
             }
 
-            var (item, guard) = locked;
-            var attempt = item.Attempt(claim.Attempt);
-            if (attempt is not { Outcome: AttemptOutcome.InProgress })
+            var answered = live.Where(l => l.Result.Answer.Outcome != AttemptOutcome.NotSent).Select(l => l.Item).ToList();
+            var erasedRecipients = answered.Count > 0 ? await channel.ErasedRecipientsAsync(db, answered, CancellationToken.None) : new HashSet<Guid>();
+            foreach (var (result, item, guard) in live)
             {
-                // Interrupted: recovery took it over. Anything else: an earlier try committed although its answer was lost.
-                if (attempt?.Outcome == AttemptOutcome.Interrupted)
-                    LogLeaseLost(logger, channel.Name, claim.ItemId, claim.Attempt);
-                continue;
-            }
+                var claim = result.Claim.Claim;
+                var now = time.GetUtcNow();
+                var answer = result.Answer;
+                if (answer.Outcome == AttemptOutcome.NotSent)
+                {
+                    // Stopped, or our own failure before the hand-over (which waits a little, so a broken dependency does not spin).
+                    item.ReleaseUnsent(guard, now, now + (result.FailedBeforeHandOver ? channel.RetryPolicy.ServerProblemBackoff(1) : TimeSpan.Zero));
+                    await channel.OnNotSentAsync(db, item, claim, now, CancellationToken.None);
+                }
+                else
+                {
+                    var erased = erasedRecipients.Contains(item.Id);
+                    var stored = erased ? answer with { Reply = OutboundItem.ErasedReply(answer.Reply), ResponseExcerpt = null } : answer;
+                    item.RecordAnswer(guard, stored, channel.RetryPolicy, now);
+                    var suppressed = await channel.OnAnswerAsync(db, item, claim, answer, erased, now, CancellationToken.None);
+                    AuditOutcome(channel, item, claim.Attempt, stored, suppressed);
+                }
 
-            var now = time.GetUtcNow();
-            var answer = result.Answer;
-            if (answer.Outcome == AttemptOutcome.NotSent)
-            {
-                // Stopped, or our own failure before the hand-over (which waits a little, so a broken dependency does not spin).
-                item.ReleaseUnsent(guard, now, now + (result.FailedBeforeHandOver ? channel.RetryPolicy.ServerProblemBackoff(1) : TimeSpan.Zero));
-                await channel.OnNotSentAsync(db, item, claim, now, CancellationToken.None);
+                recorded.Add((result, channel, item));
             }
-            else
-            {
-                var erased = await channel.RecipientErasedAsync(db, item, CancellationToken.None);
-                var stored = erased ? answer with { Reply = OutboundItem.ErasedReply(answer.Reply), ResponseExcerpt = null } : answer;
-                item.RecordAnswer(guard, stored, channel.RetryPolicy, now);
-                var suppressed = await channel.OnAnswerAsync(db, item, claim, answer, erased, now, CancellationToken.None);
-                AuditOutcome(channel, item, claim.Attempt, stored, suppressed);
-            }
-
-            recorded.Add((result, channel, item));
         }
 
         await db.SaveChangesAsync(CancellationToken.None);

@@ -3,6 +3,7 @@ using FeedbackHub.Messages;
 using FeedbackHub.Tests;
 using MassTransit;
 using FeedbackHub.Domain.Outbound;
+using FeedbackHub.Domain.Persistence;
 
 namespace FeedbackHub.Worker.Tests.Delivery;
 
@@ -142,6 +143,76 @@ public sealed class DeliveryPipelineTests(DeliveryFixture pipeline) : IClassFixt
         Assert.Equal([AttemptOutcome.PermanentFailure], DeliveryArrange.Outcomes(failed));
         await Task.Delay(500);
         Assert.Empty(MailSink.LogFor(to));
+    }
+
+    [Fact]
+    public async Task One_claim_of_many_emails_decides_each_on_its_own_sent_erased_reopened_suppressed()
+    {
+        // Six deliveries due at the same instant, so the dispatcher claims them together (its batch reads recipients,
+        // suppressions and answers for all at once): each must still get its own decision.
+        var arrange = await DeliveryArrange.TenantAsync(pipeline.Api, coolingOff: TimeSpan.FromHours(1));
+        var sendable = new[] { MailSink.NewAddress("batch-a"), MailSink.NewAddress("batch-b"), MailSink.NewAddress("batch-c") };
+        var (erasedTo, reopenedTo, suppressedTo) = (MailSink.NewAddress("batch-erased"), MailSink.NewAddress("batch-reopened"), MailSink.NewAddress("batch-suppressed"));
+        var scheduled = await arrange.DeliveriesAsync([.. sendable, erasedTo, reopenedTo, suppressedTo]);
+        var (erased, reopened, suppressed) = (scheduled[3], scheduled[4], scheduled[5]);
+        await pipeline.Api.Database.ExecuteAsync(
+            $"UPDATE candidates SET erased_at = now(), first_name = '', last_name = NULL, email = '', locale = NULL WHERE id = (SELECT candidate_id FROM applications WHERE id = '{erased.ApplicationId}')");
+        await pipeline.Api.Database.ExecuteAsync($"UPDATE applications SET status = 'Active', rejected_at = NULL WHERE id = '{reopened.ApplicationId}'");
+        await using (var db = pipeline.Api.Database.CreateDbContext())
+        {
+            db.SuppressedAddresses.Add(SuppressedAddress.For(arrange.TenantId, suppressedTo.ToUpperInvariant(), "550 earlier", DateTimeOffset.UtcNow));
+            await db.SaveChangesAsync();
+        }
+
+        await arrange.MakeAllDueAsync();
+
+        foreach (var (delivery, to) in scheduled.Take(3).Zip(sendable))
+        {
+            Assert.Equal([AttemptOutcome.Accepted], DeliveryArrange.Outcomes(await arrange.WaitForStatusAsync(delivery.Id, OutboundStatus.Sent)));
+            Assert.Single(await MailSink.WaitForAsync(to));
+        }
+
+        Assert.Contains("erased", (await arrange.WaitForStatusAsync(erased.Id, OutboundStatus.Failed)).LastReply, StringComparison.Ordinal);
+        Assert.Empty((await arrange.WaitForStatusAsync(reopened.Id, OutboundStatus.Cancelled)).Attempts);
+        Assert.Contains("suppressed", (await arrange.WaitForStatusAsync(suppressed.Id, OutboundStatus.Failed)).LastReply, StringComparison.Ordinal);
+        var audit = await arrange.AuditAsync();
+        Assert.Equal(3, audit.Count(e => e.Action == "delivery.sent"));
+        Assert.Equal(2, audit.Count(e => e.Action == "delivery.failed" && e.Data.Contains("not-sendable", StringComparison.Ordinal)));
+        Assert.Single(audit, e => e.Action == "delivery.cancelled" && e.SubjectId == reopened.Id);
+        await Task.Delay(500);
+        Assert.Empty(MailSink.LogFor(erasedTo));
+        Assert.Empty(MailSink.LogFor(reopenedTo));
+        Assert.Empty(MailSink.LogFor(suppressedTo));
+    }
+
+    [Fact]
+    public async Task Locking_many_items_skips_those_whose_application_another_transaction_holds_and_takes_the_rest_in_application_order()
+    {
+        var arrange = await DeliveryArrange.TenantAsync(pipeline.Api, coolingOff: TimeSpan.FromHours(1)); // not due: the worker leaves them alone
+        var scheduled = await arrange.DeliveriesAsync([MailSink.NewAddress("lock-a"), MailSink.NewAddress("lock-b"), MailSink.NewAddress("lock-c")]);
+        var busy = scheduled[1];
+
+        // Another transaction (an API writer) holds the second delivery's application.
+        await using var other = pipeline.Api.Database.CreateDbContext();
+        await using var otherTx = await other.Database.BeginTransactionAsync();
+        await DeliveryScheduling.LockApplicationAsync(other, busy.ApplicationId, CancellationToken.None);
+
+        await using var db = pipeline.Api.Database.CreateDbContext();
+        await using (var tx = await db.Database.BeginTransactionAsync())
+        {
+            var locked = await OutboundLocks.LockManyAsync<Domain.Delivery.Delivery>(db, [.. scheduled.Select(d => d.Id), Guid.NewGuid()], CancellationToken.None, skipIfBusy: true);
+            var expected = scheduled.Where(d => d.Id != busy.Id).OrderBy(d => d.ApplicationId.ToString(), StringComparer.Ordinal).ToList();
+            Assert.Equal(expected.Select(d => d.Id), locked.Select(l => l.Item.Id));
+            Assert.All(locked, l => Assert.Equal(l.Item.ApplicationId, l.Guard.Application?.ApplicationId));
+
+            // Held until this transaction ends: the other writer cannot take them meanwhile.
+            await using var third = pipeline.Api.Database.CreateDbContext();
+            await using var thirdTx = await third.Database.BeginTransactionAsync();
+            Assert.Null(await DeliveryScheduling.TryLockApplicationAsync(third, expected[0].ApplicationId, CancellationToken.None));
+            await tx.RollbackAsync();
+        }
+
+        await otherTx.RollbackAsync();
     }
 
     private async Task<string> TenantNameAsync(DeliveryArrange arrange)
