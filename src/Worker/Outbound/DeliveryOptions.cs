@@ -43,13 +43,13 @@ public sealed class DeliveryOptions
     public TimeSpan LostMessageAfter { get; set; } = TimeSpan.FromMinutes(10);
 
     /// <summary>Email items one worker holds claimed at most (sending or waiting for an SMTP connection); also the largest claim.</summary>
-    public int BatchSize { get; set; } = 64;
+    public int BatchSize { get; set; } = 256;
 
     /// <summary>
     /// Emails one worker hands over at once; the SMTP sender's pool (<c>Smtp:MaxConnections</c>) bounds the conversations
     /// themselves, the rest wait there for a free connection.
     /// </summary>
-    public int ConcurrentSends { get; set; } = 32;
+    public int ConcurrentSends { get; set; } = 64;
 
     /// <summary>How long the email dispatcher sleeps when it found nothing due (a channel's message or a recorded batch wakes it at once).</summary>
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromMilliseconds(100);
