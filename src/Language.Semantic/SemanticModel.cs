@@ -48,7 +48,7 @@ public sealed class SemanticModel
 
         _layers = [.. document.Layers.Select(l => new Layer(l.Inputs, l.Outputs, Floats(l.Weights, l.Inputs * l.Outputs), Floats(l.Bias, l.Outputs), l.Relu))];
         _vocabulary = (document.Vocabulary ?? []).Select((t, i) => (t, i)).ToDictionary(p => p.t, p => p.i, StringComparer.Ordinal);
-        var inputs = SentenceEmbedder.Dimensions + (document.RuleFeatures ? Classes.Count - 1 : 0) + _vocabulary.Count + Math.Max(0, document.CharNgramBuckets);
+        var inputs = document.EmbeddingDimensions + (document.RuleFeatures ? Classes.Count - 1 : 0) + _vocabulary.Count + Math.Max(0, document.CharNgramBuckets);
         if (_layers.Length == 0 || _layers[0].Inputs != inputs || _layers[^1].Outputs != Classes.Count)
         {
             throw new InvalidOperationException("The semantic model's layers do not match its classes and features.");
@@ -133,12 +133,12 @@ public sealed class SemanticModel
     public float[] PredictNetwork(string sentence, ReadOnlySpan<float> embedding, ReadOnlySpan<float> ruleCategories)
     {
         ArgumentNullException.ThrowIfNull(sentence);
-        var dense = SentenceEmbedder.Dimensions + (Document.RuleFeatures ? Classes.Count - 1 : 0);
+        var dense = Document.EmbeddingDimensions + (Document.RuleFeatures ? Classes.Count - 1 : 0);
         Span<float> prefix = stackalloc float[dense];
-        embedding.CopyTo(prefix);
+        embedding[..Document.EmbeddingDimensions].CopyTo(prefix);
         if (Document.RuleFeatures)
         {
-            ruleCategories.CopyTo(prefix[SentenceEmbedder.Dimensions..]);
+            ruleCategories.CopyTo(prefix[Document.EmbeddingDimensions..]);
         }
 
         var terms = _vocabulary.Count > 0 || Document.CharNgramBuckets > 0 ? LexicalFeatures.Terms(sentence) : [];
@@ -246,8 +246,8 @@ public sealed class SemanticModel
     {
         ArgumentNullException.ThrowIfNull(sentence);
         var input = new float[_layers[0].Inputs];
-        embedding.CopyTo(input);
-        var at = SentenceEmbedder.Dimensions;
+        embedding[..Document.EmbeddingDimensions].CopyTo(input);
+        var at = Document.EmbeddingDimensions;
         if (Document.RuleFeatures)
         {
             ruleCategories.CopyTo(input.AsSpan(at));
@@ -468,6 +468,9 @@ public sealed class SemanticModel
 /// <param name="NeighbourWeight">Weight of the nearest-examples vote in the probabilities (0: the network alone), chosen with the thresholds.</param>
 /// <param name="Neighbours">How many nearest labelled examples vote.</param>
 /// <param name="CharNgramBuckets">Hashed character n-gram features (<see cref="LexicalFeatures.CharNgrams"/>) after the vocabulary, or 0 for none.</param>
+/// <param name="EmbeddingDimensions">Size of the sentence embedding the network reads (<see cref="SentenceEmbedder.Dimensions"/>;
+/// larger when the training tool's <c>--encoder both</c> concatenates two encoders' embeddings). The nearest-example
+/// projection reads the first <see cref="SentenceEmbedder.Dimensions"/> values.</param>
 public sealed record SemanticModelDocument(
     int Format,
     string CatalogVersion,
@@ -483,7 +486,8 @@ public sealed record SemanticModelDocument(
     JsonElement? Training,
     double NeighbourWeight = 0,
     int Neighbours = 10,
-    int CharNgramBuckets = 0);
+    int CharNgramBuckets = 0,
+    int EmbeddingDimensions = SentenceEmbedder.Dimensions);
 
 /// <summary>A dense layer: base64 of little-endian float16 (<see cref="SemanticModel.EncodeWeights"/>), weights row-major (one row of <c>Inputs</c> per output).</summary>
 public sealed record LayerDocument(int Inputs, int Outputs, bool Relu, string Weights, string Bias);

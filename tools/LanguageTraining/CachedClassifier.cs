@@ -32,7 +32,9 @@ public sealed class CachedClassifier(SemanticModel model, IReadOnlyDictionary<st
                     rules[c] = input.RuleCategories.Contains(model.Classes[c + 1]) ? 1 : 0;
                 }
 
-                var embedding = embeddings.TryGetValue(input.Text, out var e) ? e : SentenceEmbedder.Shared.Embed([input.Text])[0];
+                var embedding = embeddings.TryGetValue(input.Text, out var e) ? e
+                    : model.Document.Embedding == SentenceEmbedder.ModelName ? SentenceEmbedder.Shared.Embed([input.Text])[0]
+                    : throw new InvalidOperationException($"no precomputed {model.Document.Embedding} embedding for a sentence");
                 parts = (model.PredictNetwork(input.Text, embedding, rules), model.NeighbourVote(embedding));
                 _memo[key] = parts;
             }

@@ -6,23 +6,33 @@ namespace FeedbackHub.Tools.LanguageTraining;
 
 /// <summary>
 /// Embeddings of training sentences, kept in a local file between runs (embedding 4,000 sentences takes about a
-/// minute on two cores). Only a cache: deleting it changes nothing but the time.
+/// minute on two cores). Only a cache: deleting it changes nothing but the time. One file per encoder
+/// (<see cref="ForEncoder"/>).
 /// </summary>
 public sealed class EmbeddingStore
 {
     private readonly string _path;
+    private readonly string _modelName;
+    private readonly Func<IReadOnlyList<string>, float[][]> _embed;
     private readonly Dictionary<string, float[]> _vectors = new(StringComparer.Ordinal);
 
     public EmbeddingStore(string path)
+        : this(path, SentenceEmbedder.ModelName, SentenceEmbedder.Dimensions, s => SentenceEmbedder.Shared.Embed(s, Environment.ProcessorCount))
+    {
+    }
+
+    public EmbeddingStore(string path, string modelName, int dimensions, Func<IReadOnlyList<string>, float[][]> embed)
     {
         _path = path;
+        _modelName = modelName;
+        _embed = embed;
         if (!File.Exists(path))
         {
             return;
         }
 
         using var reader = new BinaryReader(File.OpenRead(path), Encoding.UTF8);
-        if (reader.BaseStream.Length == 0 || reader.ReadString() != SentenceEmbedder.ModelName)
+        if (reader.BaseStream.Length == 0 || reader.ReadString() != modelName)
         {
             return;
         }
@@ -30,7 +40,7 @@ public sealed class EmbeddingStore
         while (reader.BaseStream.Position < reader.BaseStream.Length)
         {
             var text = reader.ReadString();
-            var vector = new float[SentenceEmbedder.Dimensions];
+            var vector = new float[dimensions];
             for (var i = 0; i < vector.Length; i++)
             {
                 vector[i] = reader.ReadSingle();
@@ -40,14 +50,45 @@ public sealed class EmbeddingStore
         }
     }
 
+    /// <summary>
+    /// The embeddings the head reads for <paramref name="encoder"/>: <c>minilm</c> (the shipped one, cached in
+    /// <paramref name="cache"/>), <c>arctic</c> (arctic-embed-xs, cached beside it) or <c>both</c> (MiniLM's 384 values,
+    /// then arctic's 384).
+    /// </summary>
+    public static Func<IEnumerable<string>, TextWriter, Dictionary<string, float[]>> ForEncoder(string encoder, string cache)
+    {
+        var minilm = new Lazy<EmbeddingStore>(() => new EmbeddingStore(cache));
+#if ARCTIC
+        var arcticEmbedder = new Lazy<ArcticEmbedder>(() => new ArcticEmbedder());
+        var arctic = new Lazy<EmbeddingStore>(() => new EmbeddingStore(
+            Path.Combine(Path.GetDirectoryName(cache) ?? ".", Path.GetFileNameWithoutExtension(cache) + "-arctic" + Path.GetExtension(cache)),
+            ArcticEmbedder.ModelName, SentenceEmbedder.Dimensions, s => arcticEmbedder.Value.Embed(s, Environment.ProcessorCount)));
+#else
+        var arctic = new Lazy<EmbeddingStore>(() => throw new ArgumentException("--encoder arctic|both needs a build with -p:Arctic=true (dotnet run --project tools/LanguageTraining -c Release -p:Arctic=true -- train ...)"));
+#endif
+        return encoder switch
+        {
+            "minilm" => (s, log) => minilm.Value.Embed(s, log),
+            "arctic" => (s, log) => arctic.Value.Embed(s, log),
+            "both" => (s, log) =>
+            {
+                var list = s.ToList();
+                var first = minilm.Value.Embed(list, log);
+                var second = arctic.Value.Embed(list, log);
+                return first.Keys.Where(second.ContainsKey).ToDictionary(k => k, k => (float[])[.. first[k], .. second[k]], StringComparer.Ordinal);
+            },
+            _ => throw new ArgumentException("--encoder takes minilm, arctic or both"),
+        };
+    }
+
     public Dictionary<string, float[]> Embed(IEnumerable<string> sentences, TextWriter log)
     {
         var missing = sentences.Distinct(StringComparer.Ordinal).Where(s => !_vectors.ContainsKey(s)).ToList();
         if (missing.Count > 0)
         {
-            log.WriteLine($"embedding {missing.Count} new sentences ({_vectors.Count} cached)...");
+            log.WriteLine($"embedding {missing.Count} new sentences ({_vectors.Count} cached) with {_modelName}...");
             var watch = System.Diagnostics.Stopwatch.StartNew();
-            var vectors = SentenceEmbedder.Shared.Embed(missing, Environment.ProcessorCount);
+            var vectors = _embed(missing);
             for (var i = 0; i < missing.Count; i++)
             {
                 _vectors[missing[i]] = vectors[i];
@@ -56,7 +97,7 @@ public sealed class EmbeddingStore
             log.WriteLine($"embedded in {watch.Elapsed.TotalSeconds:F1} s");
             Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(_path))!);
             using var writer = new BinaryWriter(File.Create(_path), Encoding.UTF8);
-            writer.Write(SentenceEmbedder.ModelName);
+            writer.Write(_modelName);
             foreach (var (text, vector) in _vectors.OrderBy(v => v.Key, StringComparer.Ordinal))
             {
                 writer.Write(text);

@@ -31,6 +31,7 @@ switch (verb)
                                              [--thresholds validation|cv] [--validation data/language/validation/validation.jsonl]
                                              [--precision-goal 0.95] [--char-ngrams 16384]   (hashed char 3-5-gram buckets; 0 = off)
                                              [--runner-up search|off]   (also flag a risky sentence's near runner-up category)
+                                             [--encoder minilm|arctic|both]   (embeddings the head reads; arctic needs -p:Arctic=true; sixth round)
                    LanguageTraining evaluate FILE... [--jurisdiction US] [--misses] [--counts] [--model semantic-model.json]   (rules vs full on labelled files)
                    LanguageTraining review   [--data ...] [--corpus ...]               (possible label errors for a human to read)
                    LanguageTraining explain "sentence"...                           (the shipped model's view of sentences)
@@ -77,14 +78,21 @@ int Train(Options o)
         }
     }
 
-    var store = new EmbeddingStore(o.Cache);
-    var embeddings = store.Embed(samples.Select(s => s.Text).Concat(items.Concat(validation).SelectMany(i => SentenceSegmenter.ModelUnits(i.Text, FullLanguageChecker.MinWords).Select(s => s.Text))), Console.Out);
+    var embeddings = EmbeddingStore.ForEncoder(o.Encoder, o.Cache)(samples.Select(s => s.Text).Concat(items.Concat(validation).SelectMany(i => SentenceSegmenter.ModelUnits(i.Text, FullLanguageChecker.MinWords).Select(s => s.Text))), Console.Out);
     // Lexical features: words and word pairs seen in at least MinCount training sentences.
     var vocabulary = o.Lexical
         ? samples.SelectMany(s => LexicalFeatures.Terms(s.Text)).GroupBy(t => t, StringComparer.Ordinal)
             .Where(g => g.Count() >= o.MinCount).Select(g => g.Key).Order(StringComparer.Ordinal).ToList()
         : null;
     var vocabularyIndex = (vocabulary ?? []).Select((t, i) => (t, i)).ToDictionary(p => p.t, p => p.i, StringComparer.Ordinal);
+    var embeddingDimensions = embeddings[samples[0].Text].Length;
+    var embeddingName = o.Encoder switch
+    {
+        "arctic" => "snowflake-arctic-embed-xs",
+        "both" => SentenceEmbedder.ModelName + " + snowflake-arctic-embed-xs",
+        _ => SentenceEmbedder.ModelName,
+    };
+    Console.WriteLine($"encoder {o.Encoder}: {embeddingDimensions} dimensions");
     Console.WriteLine($"{samples.Count} training sentences; lexical vocabulary: {vocabulary?.Count ?? 0} terms");
     float[] Features((int Item, string Text, int Label, float[] Rules) s)
     {
@@ -223,7 +231,7 @@ int Train(Options o)
         riskyItems = items.Count(i => i.Risky),
         sentences = samples.Count,
         kinds = items.GroupBy(i => i.Kind ?? "?").OrderBy(g => g.Key, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Count()),
-        network = new { o.Hidden, o.Epochs, o.LearningRate, o.WeightDecay, batchSize = 32, o.Folds, o.PrecisionGoal, o.Downgrade, o.SearchDropProtected, o.RuleFeatures, o.Lexical, o.MinCount, vocabulary = vocabulary?.Count ?? 0, charNgramBuckets = o.CharNgrams, runnerUp = o.RunnerUp ? "search" : "off" },
+        network = new { o.Encoder, o.Hidden, o.Epochs, o.LearningRate, o.WeightDecay, batchSize = 32, o.Folds, o.PrecisionGoal, o.Downgrade, o.SearchDropProtected, o.RuleFeatures, o.Lexical, o.MinCount, vocabulary = vocabulary?.Count ?? 0, charNgramBuckets = o.CharNgrams, runnerUp = o.RunnerUp ? "search" : "off" },
         thresholdsFrom = o.ThresholdsFrom,
         crossValidation = new
         {
@@ -269,9 +277,9 @@ int Train(Options o)
     }
 
     SemanticModelDocument Document(Network net, SemanticThresholds thresholds, ExamplesDocument examples, JsonElement? info) => new(
-        1, RuleCatalog.Default.Version, string.Empty, SentenceEmbedder.ModelName, o.Seed, o.RuleFeatures, vocabulary, classes,
+        1, RuleCatalog.Default.Version, string.Empty, embeddingName, o.Seed, o.RuleFeatures, vocabulary, classes,
         net.ToDocuments(), thresholds, examples, info)
-    { CharNgramBuckets = o.CharNgrams };
+    { CharNgramBuckets = o.CharNgrams, EmbeddingDimensions = embeddingDimensions };
 
     static object Figures(Scorecard card) => new
     {
@@ -475,7 +483,7 @@ public partial class Program
 internal sealed record Options(
     string Data, string Corpus, string Out, string Cache, int Seed, int Folds, int Hidden, int Epochs, double LearningRate,
     double WeightDecay, bool RuleFeatures, bool Lexical, int MinCount, double PrecisionGoal, double Downgrade, bool SearchDropProtected, string Jurisdiction, bool Misses, bool Counts, List<string> Files, double[] NeighbourWeights,
-    string Validation, string ThresholdsFrom, int CharNgrams, bool RunnerUp, string? Model = null)
+    string Validation, string ThresholdsFrom, int CharNgrams, bool RunnerUp, string? Model = null, string Encoder = "minilm")
 {
     public static Options Parse(string[] args)
     {
@@ -508,6 +516,7 @@ internal sealed record Options(
                 "--neighbour-weights" => o with { NeighbourWeights = [.. Next().Split(',', StringSplitOptions.RemoveEmptyEntries).Select(w => double.Parse(w, CultureInfo.InvariantCulture))] },
                 "--counts" => o with { Counts = true },
                 "--model" => o with { Model = Next() },
+                "--encoder" => Next() is var encoder && encoder is "minilm" or "arctic" or "both" ? o with { Encoder = encoder } : throw new ArgumentException("--encoder takes minilm, arctic or both"),
                 "--validation" => o with { Validation = Next() },
                 "--thresholds" => Next() is var from && from is "cv" or "validation" ? o with { ThresholdsFrom = from } : throw new ArgumentException("--thresholds takes cv or validation"),
                 "--char-ngrams" => o with { CharNgrams = int.Parse(Next(), CultureInfo.InvariantCulture) },

@@ -12,6 +12,18 @@ if (args.Contains("--semantic"))
     return;
 }
 
+if (args.Contains("--encoders-header"))
+{
+    EncoderBench.Header();
+    return;
+}
+
+if (Array.IndexOf(args, "--encoder") is var encoderAt && encoderAt >= 0)
+{
+    EncoderBench.Run(encoderAt + 1 < args.Length ? args[encoderAt + 1] : "");
+    return;
+}
+
 if (args.Contains("--smoke"))
 {
     // Stopwatch sanity run (no BenchmarkDotNet): MB/s per size, for quick checks while developing.
