@@ -1,3 +1,4 @@
+using FeedbackHub.Domain.Authoring;
 using FeedbackHub.Domain.People;
 using FeedbackHub.Domain.Persistence;
 using FeedbackHub.Domain.Telemetry;
@@ -41,6 +42,7 @@ public static class WorkerServiceExtensions
         services.AddFeedbackHubDatabase();
         services.AddSingleton<ITenantScope, SystemTenantScope>();
         services.AddFeedbackHubPeople(); // issues the links in invitation and password-reset emails
+        services.AddSingleton<PublishedTemplateContent>(); // feedback emails read their template version once per process
         services.AddOptions<SmtpOptions>().Bind(configuration.GetSection("Smtp")).ValidateOnStart();
         services.AddSingleton<IValidateOptions<SmtpOptions>, SmtpOptionsValidator>();
         services.Configure<OutboxOptions>(configuration.GetSection("Outbox"));

@@ -20,7 +20,7 @@ namespace FeedbackHub.Worker.Channels;
 /// application cancels it (nothing is sent); an erased candidate, a suppressed address or a missing merge value fail it
 /// without SMTP; otherwise the email is rendered (the same renderer as the preview) with its deterministic Message-ID.
 /// </summary>
-public sealed class FeedbackEmailChannel(IEmailSender sender, IDkimKeyProvider dkim, IOptions<DeliveryOptions> options)
+public sealed class FeedbackEmailChannel(IEmailSender sender, IDkimKeyProvider dkim, IOptions<DeliveryOptions> options, PublishedTemplateContent templates)
     : EmailChannel<Domain.Delivery.Delivery, DeliverFeedback, EmailPayload>(sender, dkim, options)
 {
     public override string Name => OutboundChannels.FeedbackEmail;
@@ -37,7 +37,8 @@ public sealed class FeedbackEmailChannel(IEmailSender sender, IDkimKeyProvider d
 
     /// <summary>
     /// Three queries for the whole batch, whatever its size (the recipients, which of their addresses are suppressed, the
-    /// answers with the template version they fill in; read-only, nothing tracked), then each email decided and rendered.
+    /// answers; read-only, nothing tracked), the template versions they fill in from <see cref="PublishedTemplateContent"/>
+    /// (a published version never changes: read and parsed once per process), then each email decided and rendered.
     /// </summary>
     protected override async Task<IReadOnlyList<Preparation>> PrepareManyAsync(
         FeedbackHubDbContext db, IReadOnlyList<Domain.Delivery.Delivery> items, DateTimeOffset now, CancellationToken ct)
@@ -46,17 +47,16 @@ public sealed class FeedbackEmailChannel(IEmailSender sender, IDkimKeyProvider d
         var suppressed = await DeliveryScheduling.SuppressedAsync(
             db, [.. items.Select(d => (d.TenantId, recipients.TryGetValue(d.ApplicationId, out var r) ? r.Recipient.Email : string.Empty))], ct);
         var feedbackIds = items.Select(d => d.FeedbackId).Distinct().ToList();
-        var sources = await (
-            from f in db.Feedback.AsNoTracking()
-            join v in db.TemplateVersions.AsNoTracking() on new { f.TemplateId, Number = f.TemplateVersion } equals new { v.TemplateId, v.Number }
-            where feedbackIds.Contains(f.Id)
-            select new { f.Id, f.Answers, v.Content }).ToDictionaryAsync(x => x.Id, ct);
+        var sources = await db.Feedback.AsNoTracking()
+            .Where(f => feedbackIds.Contains(f.Id))
+            .Select(f => new { f.Id, f.Answers, f.TemplateId, f.TemplateVersion })
+            .ToDictionaryAsync(x => x.Id, ct);
 
         var prepared = new List<Preparation>(items.Count);
         for (var i = 0; i < items.Count; i++)
         {
             var (delivery, isSuppressed) = (items[i], suppressed.Contains(i));
-            prepared.Add(OfItem(delivery.Id, () =>
+            prepared.Add(await OfItemAsync(delivery.Id, async () =>
             {
                 if (!recipients.TryGetValue(delivery.ApplicationId, out var found) || found.TenantId != delivery.TenantId)
                     throw DomainException.NotFound("The application");
@@ -68,7 +68,8 @@ public sealed class FeedbackEmailChannel(IEmailSender sender, IDkimKeyProvider d
                 if (isSuppressed)
                     return NotSendable("Not sent: the address is suppressed for this tenant after an earlier permanent SMTP failure.");
                 var source = sources[delivery.FeedbackId];
-                return Render(delivery, recipient, source.Content, source.Answers, now);
+                var content = await templates.GetAsync(db, delivery.TenantId, source.TemplateId, source.TemplateVersion, ct);
+                return Render(delivery, recipient, content, source.Answers, now);
             }));
         }
 

@@ -138,7 +138,9 @@ public sealed class ErasedCandidateConsumerTests(SlowRetryFixture pipeline) : IC
     private async Task<Guid> QueueInvitationAsync(Guid tenantId, Guid applicationId, DateTimeOffset dueAt)
     {
         await using var db = pipeline.Api.Database.CreateDbContext();
-        var (_, messageId) = await OutboundSteps.QueueInvitationAsync(db, tenantId, applicationId, DateTimeOffset.UtcNow, dueAt);
+        // Queued as of dueAt, so not due before then: the dispatcher (it polls the table) must not send it before the
+        // test erases the candidate; MakeAllDueAsync makes it due afterwards.
+        var (_, messageId) = await OutboundSteps.QueueInvitationAsync(db, tenantId, applicationId, dueAt, dueAt);
         return messageId!.Value;
     }
 
