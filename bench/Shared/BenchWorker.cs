@@ -24,17 +24,34 @@ internal static class BenchWorker
             psi.Environment[name] = value;
         var process = new Process { StartInfo = psi };
         var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        // FEEDBACKHUB_BENCH_WORKER_LOG=FILE keeps the worker's output (e.g. with Logging__LogLevel__FeedbackHub=Debug set too).
+        var log = Environment.GetEnvironmentVariable("FEEDBACKHUB_BENCH_WORKER_LOG") is { Length: > 0 } path
+            ? TextWriter.Synchronized(new StreamWriter(path, append: true) { AutoFlush = true })
+            : null;
         process.OutputDataReceived += (_, e) =>
         {
+            if (e.Data is { } line)
+                log?.WriteLine(line);
             if (e.Data?.Contains("Application started", StringComparison.Ordinal) == true)
                 started.TrySetResult();
         };
-        process.ErrorDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is { } line)
+                log?.WriteLine(line);
+        };
         process.Start();
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         if (await Task.WhenAny(started.Task, Task.Delay(TimeSpan.FromSeconds(90))) != started.Task)
+        {
+            // Not left running: the caller never gets the process to stop it (e.g. the broker was down all along).
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync();
+            process.Dispose();
             throw new InvalidOperationException("The worker did not start.");
+        }
+
         return process;
     }
 }

@@ -52,11 +52,51 @@ internal static class Program
         }
 
         Console.WriteLine();
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"CPU time per event while they went out (less dependent on the load than the rates): raw loop {raw.CpuPerEvent.Bench:F3} ms (bench process: client and receiver); pipeline: worker {pipeline.CpuPerEvent.Worker:F3} ms, PostgreSQL {pipeline.CpuPerEvent.Postgres:F3} ms (the sessions on the bench database), bench process {pipeline.CpuPerEvent.Bench:F3} ms (receiver)."));
+        Console.WriteLine();
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"BENCH webhooks ratio={pipeline.PerSecond / raw.PerSecond:F2} p99_ms={pipeline.P99.TotalMilliseconds:F0}"));
         return 0;
     }
 
-    private sealed record Stats(double PerSecond, TimeSpan P50, TimeSpan P99, TimeSpan Last);
+    private sealed record Stats(double PerSecond, TimeSpan P50, TimeSpan P99, TimeSpan Last)
+    {
+        /// <summary>CPU time per event (ms) while the events went out: this process (client and/or receiver), the worker, PostgreSQL.</summary>
+        public (double Bench, double Worker, double Postgres) CpuPerEvent { get; init; }
+    }
+
+    /// <summary>CPU time used so far by this process, the worker and the PostgreSQL sessions on the bench database (Linux /proc; sessions that end meanwhile are missed).</summary>
+    private static async Task<(TimeSpan Bench, TimeSpan Worker, TimeSpan Postgres)> CpuAsync(Process? worker, string? connectionString)
+    {
+        var postgres = TimeSpan.Zero;
+        if (connectionString is not null)
+        {
+            await using var connection = new NpgsqlConnection(connectionString);
+            await connection.OpenAsync();
+            await using var command = new NpgsqlCommand("SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()", connection);
+            await using var reader = await command.ExecuteReaderAsync();
+            while (await reader.ReadAsync())
+            {
+                try
+                {
+                    // Fields 14 and 15 (after the parenthesised name): user and system time in clock ticks (100 a second on Linux).
+                    var stat = await File.ReadAllTextAsync($"/proc/{reader.GetInt32(0)}/stat");
+                    var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+                    postgres += TimeSpan.FromMilliseconds(10 * (long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture)));
+                }
+                catch (IOException)
+                {
+                    // The session ended meanwhile.
+                }
+            }
+        }
+
+        worker?.Refresh();
+        return (Process.GetCurrentProcess().TotalProcessorTime, worker?.TotalProcessorTime ?? TimeSpan.Zero, postgres);
+    }
+
+    private static (double, double, double) PerEvent((TimeSpan Bench, TimeSpan Worker, TimeSpan Postgres) from, (TimeSpan Bench, TimeSpan Worker, TimeSpan Postgres) to, int n) =>
+        ((to.Bench - from.Bench).TotalMilliseconds / n, (to.Worker - from.Worker).TotalMilliseconds / n, (to.Postgres - from.Postgres).TotalMilliseconds / n);
 
     private static Stats Compute(DateTimeOffset due, IReadOnlyCollection<DateTimeOffset> arrivals)
     {
@@ -100,11 +140,13 @@ internal static class Program
 
         await RunAsync(0, 50); // warm-up: JIT, connections
         var due = DateTimeOffset.UtcNow;
+        var cpu = await CpuAsync(null, null);
         await RunAsync(50, n);
+        var cpuPerEvent = PerEvent(cpu, await CpuAsync(null, null), n);
         var arrivals = receiver.Arrivals(path);
         if (arrivals.Count != n + 50 || arrivals.Any(a => !a.Valid))
             throw new InvalidOperationException($"raw loop: {arrivals.Count} of {n + 50} arrived.");
-        var stats = Compute(due, arrivals.Where(a => a.At >= due).Select(a => a.At).ToList());
+        var stats = Compute(due, arrivals.Where(a => a.At >= due).Select(a => a.At).ToList()) with { CpuPerEvent = cpuPerEvent };
         Console.Error.WriteLine($"raw loop: {stats}");
         return stats;
     }
@@ -136,8 +178,10 @@ internal static class Program
             await Task.Delay(1000);
 
             var due = DateTimeOffset.UtcNow;
+            var cpu = await CpuAsync(worker, conn);
             await MakeDueAsync(options.Options, tenant, due);
             await WaitAsync(() => receiver.Arrivals(path).Count >= n, TimeSpan.FromMinutes(5), $"{n} pipeline events");
+            var cpuPerEvent = PerEvent(cpu, await CpuAsync(worker, conn), n);
             await Task.Delay(500);
             var arrivals = receiver.Arrivals(path);
             await using (var db = FeedbackHubDbContext.Create(options.Options, new SystemTenantScope()))
@@ -151,8 +195,11 @@ internal static class Program
                     throw new InvalidOperationException($"{delivered} of {n} Delivered, {arrivals.Count} arrivals, {distinct} distinct event ids, {arrivals.Count(a => !a.Valid)} bad signatures: not exactly once.");
             }
 
-            var stats = Compute(due, arrivals.Select(a => a.At).ToList());
+            var stats = Compute(due, arrivals.Select(a => a.At).ToList()) with { CpuPerEvent = cpuPerEvent };
             Console.Error.WriteLine($"pipeline: {stats}");
+            // How the batch drained: the arrival time of each tenth of the events (a slow start shows here, not in the rate).
+            var ordered = arrivals.Select(a => (a.At - due).TotalMilliseconds).Order().ToList();
+            Console.Error.WriteLine("pipeline arrivals by tenth (ms): " + string.Join(' ', Enumerable.Range(1, 10).Select(t => ordered[Math.Max(0, (t * ordered.Count / 10) - 1)].ToString("F0", CultureInfo.InvariantCulture))));
             return stats;
         }
         finally

@@ -57,6 +57,22 @@ public sealed class AuditLog(FeedbackHubDbContext db, TimeProvider time)
             ], ct);
     }
 
+    /// <summary>
+    /// Builds events exactly as <see cref="Record"/> builds them (ids from the same increasing sequence, in the given
+    /// order; one time for all), without adding them anywhere: for a set-based writer whose own statement inserts those
+    /// it needs, e.g. only for the rows it actually changed (the webhook dispatcher's record, docs/decisions/0015).
+    /// </summary>
+    public IReadOnlyList<AuditEvent> Prepare(Actor actor, IReadOnlyList<(Guid TenantId, AuditEntry Entry)> entries)
+    {
+        ArgumentNullException.ThrowIfNull(actor);
+        ArgumentNullException.ThrowIfNull(entries);
+        var now = time.GetUtcNow();
+        var events = new AuditEvent[entries.Count];
+        for (var i = 0; i < events.Length; i++)
+            events[i] = Create(entries[i].TenantId, actor, entries[i].Entry, now);
+        return events;
+    }
+
     private static AuditEvent Create(Guid tenantId, Actor actor, AuditEntry entry, DateTimeOffset now) =>
         AuditEvent.Record(
             NextId(now), tenantId, now, actor, entry.Action, entry.SubjectType, entry.SubjectId,

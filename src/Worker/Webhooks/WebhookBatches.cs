@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Security.Cryptography;
 using FeedbackHub.Domain.Auditing;
 using FeedbackHub.Domain.Outbound;
@@ -6,6 +7,7 @@ using FeedbackHub.Domain.Webhooks;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Storage;
 using Npgsql;
+using NpgsqlTypes;
 
 namespace FeedbackHub.Worker.Webhooks;
 
@@ -39,7 +41,8 @@ public static class WebhookBatches
     /// <summary>
     /// Claims up to <paramref name="take"/> due deliveries (oldest due first, rows another transaction holds skipped):
     /// each becomes Sending with a lease and a new attempt in progress, committed before anything is sent. Also returns
-    /// the targets of their subscriptions, secrets opened once per subscription.
+    /// the targets of their subscriptions, secrets opened once per subscription. One transaction of three round trips:
+    /// the claim (one statement: pick, mark, insert the attempts, return what they send), the subscriptions, the commit.
     /// </summary>
     public static async Task<(IReadOnlyList<ClaimedWebhook> Claimed, IReadOnlyDictionary<Guid, WebhookTarget> Targets)> ClaimAsync(
         FeedbackHubDbContext db, WebhookSecretBox secrets, int take, DateTimeOffset now, TimeSpan lease, CancellationToken ct)
@@ -47,25 +50,31 @@ public static class WebhookBatches
         await using var tx = await db.Database.BeginTransactionAsync(ct);
         var connection = (NpgsqlConnection)db.Database.GetDbConnection();
         var transaction = (NpgsqlTransaction)tx.GetDbTransaction();
+        var attemptIds = Version7Ids(take, now);
         var claimed = new List<ClaimedWebhook>();
-        await using (var select = new NpgsqlCommand(
+        await using (var claim = new NpgsqlCommand(
             """
-            SELECT o.id, o.tenant_id, d.subscription_id, d.event_id, d.event_type, e.body,
-                   coalesce(a.last, 0) + 1, coalesce(a.failures, 0)::int
-            FROM (SELECT id FROM outbound
-                  WHERE channel = 'webhook' AND status = 'Scheduled' AND due_at <= @now
-                  ORDER BY due_at LIMIT @take FOR UPDATE SKIP LOCKED) c
-            JOIN outbound o ON o.id = c.id
-            JOIN webhook_deliveries d ON d.id = o.id
-            JOIN webhook_events e ON e.id = d.event_id
-            LEFT JOIN LATERAL (SELECT max(number) AS last, count(*) FILTER (WHERE outcome = 'TransientFailure' AND counts_against_budget) AS failures
-                               FROM outbound_attempts WHERE outbound_id = o.id) a ON true
-            ORDER BY o.due_at, o.id
+            WITH c AS (SELECT id, tenant_id, due_at FROM outbound
+                       WHERE channel = 'webhook' AND status = 'Scheduled' AND due_at <= @now
+                       ORDER BY due_at LIMIT @take FOR UPDATE SKIP LOCKED),
+            n AS (SELECT c.id, c.tenant_id, coalesce(a.last, 0) + 1 AS number, coalesce(a.failures, 0)::int AS failures,
+                         (row_number() OVER (ORDER BY c.due_at, c.id))::int AS k
+                  FROM c LEFT JOIN LATERAL (
+                      SELECT max(number) AS last, count(*) FILTER (WHERE outcome = 'TransientFailure' AND counts_against_budget) AS failures
+                      FROM outbound_attempts WHERE outbound_id = c.id) a ON true),
+            u AS (UPDATE outbound o SET status = 'Sending', lease_until = @until, updated_at = @now FROM n WHERE o.id = n.id),
+            i AS (INSERT INTO outbound_attempts (id, outbound_id, tenant_id, number, started_at, outcome, counts_against_budget)
+                  SELECT (@attempt_ids)[n.k], n.id, n.tenant_id, n.number, @now, 'InProgress', true FROM n)
+            SELECT n.id, n.tenant_id, d.subscription_id, d.event_id, d.event_type, e.body, n.number, n.failures
+            FROM n JOIN webhook_deliveries d ON d.id = n.id JOIN webhook_events e ON e.id = d.event_id
+            ORDER BY n.k
             """, connection, transaction))
         {
-            select.Parameters.AddWithValue("now", now);
-            select.Parameters.AddWithValue("take", take);
-            await using var reader = await select.ExecuteReaderAsync(ct);
+            claim.Parameters.AddWithValue("now", now);
+            claim.Parameters.AddWithValue("take", take);
+            claim.Parameters.AddWithValue("until", now + lease);
+            claim.Parameters.AddWithValue("attempt_ids", attemptIds);
+            await using var reader = await claim.ExecuteReaderAsync(ct);
             while (await reader.ReadAsync(ct))
             {
                 claimed.Add(new ClaimedWebhook(
@@ -77,23 +86,6 @@ public static class WebhookBatches
         {
             await tx.CommitAsync(CancellationToken.None);
             return ([], new Dictionary<Guid, WebhookTarget>());
-        }
-
-        await using (var claim = new NpgsqlCommand(
-            """
-            WITH c AS (SELECT * FROM unnest(@ids, @attempt_ids, @tenants, @numbers) AS c(id, attempt_id, tenant_id, number)),
-            u AS (UPDATE outbound o SET status = 'Sending', lease_until = @until, updated_at = @now FROM c WHERE o.id = c.id)
-            INSERT INTO outbound_attempts (id, outbound_id, tenant_id, number, started_at, outcome, counts_against_budget)
-            SELECT attempt_id, id, tenant_id, number, @now, 'InProgress', true FROM c
-            """, connection, transaction))
-        {
-            claim.Parameters.AddWithValue("ids", claimed.Select(c => c.Id).ToArray());
-            claim.Parameters.AddWithValue("attempt_ids", claimed.Select(_ => Guid.CreateVersion7(now)).ToArray());
-            claim.Parameters.AddWithValue("tenants", claimed.Select(c => c.TenantId).ToArray());
-            claim.Parameters.AddWithValue("numbers", claimed.Select(c => c.Attempt).ToArray());
-            claim.Parameters.AddWithValue("until", now + lease);
-            claim.Parameters.AddWithValue("now", now);
-            await claim.ExecuteNonQueryAsync(ct);
         }
 
         var subscriptionIds = claimed.Select(c => c.SubscriptionId).Distinct().ToList();
@@ -110,57 +102,133 @@ public static class WebhookBatches
     }
 
     /// <summary>
-    /// Records a batch of results in one transaction: locks their rows (in id order, as recovery and the API take them),
-    /// finishes each attempt still in progress and moves its delivery on (<see cref="Next"/>), and audits every final
-    /// outcome. An attempt no longer in progress (recovery took it over after its lease ran out; or a retried record that
-    /// had committed) is left as it is. Returns what was recorded.
+    /// Records a batch of results in one round trip (two statements in PostgreSQL's implicit transaction of a batch): locks
+    /// their rows (in id order, as recovery and the API take them), then one statement finishes every attempt still in
+    /// progress, moves its delivery on (<see cref="Next"/>) and inserts the audit events of the final outcomes among the
+    /// rows it changed. An attempt no longer in progress (recovery took it over after its lease ran out; or a retried
+    /// record that had committed) is left as it is and gets no audit event. Returns what was recorded.
     /// </summary>
     public static async Task<IReadOnlyList<RecordedWebhook>> RecordAsync(
         FeedbackHubDbContext db, AuditLog audit, IReadOnlyList<WebhookResult> results, RetryPolicy policy, DateTimeOffset now, CancellationToken ct)
     {
-        db.DiscardPendingChanges(); // a failed try keeps the audit events it added; every try starts afresh
-        await using var tx = await db.Database.BeginTransactionAsync(ct);
-        var connection = (NpgsqlConnection)db.Database.GetDbConnection();
-        var transaction = (NpgsqlTransaction)tx.GetDbTransaction();
-        var next = results.Select(r => Next(r.Answer, r.Claim.Failures, policy, now)).ToList();
-        var byId = results.Select((r, i) => (r, i)).ToDictionary(x => x.r.Claim.Id, x => x.i);
-        var recorded = new List<RecordedWebhook>(results.Count);
-        await using (var batch = new NpgsqlBatch(connection, transaction))
+        var count = results.Count;
+        var ids = new Guid[count];
+        var numbers = new int[count];
+        var outcomes = new string[count];
+        var codes = new int?[count];
+        var replies = new string?[count];
+        var details = new string?[count];
+        var durations = new int?[count];
+        var excerpts = new string?[count];
+        var counts = new bool[count];
+        var statuses = new string[count];
+        var due = new DateTimeOffset[count];
+        var duplicates = new bool[count];
+        var keepReply = new bool[count];
+        var byId = new Dictionary<Guid, int>(count);
+        var audited = new List<(Guid TenantId, AuditEntry Entry)>();
+        var auditedAt = new int[count]; // index of the row's first prepared event (+1), 0 for none
+        for (var i = 0; i < count; i++)
         {
-            var ids = results.Select(r => r.Claim.Id).ToArray();
+            var (claim, answer) = (results[i].Claim, results[i].Answer);
+            var next = Next(answer, claim.Failures, policy, now);
+            ids[i] = claim.Id;
+            numbers[i] = claim.Attempt;
+            outcomes[i] = answer.Outcome.ToString();
+            codes[i] = answer.Code;
+            replies[i] = Cut(answer.Reply, 1000);
+            details[i] = Cut(answer.Detail, OutboundAttempt.MaxDetailLength);
+            durations[i] = answer.DurationMs;
+            excerpts[i] = string.IsNullOrEmpty(answer.ResponseExcerpt) ? null : Cut(answer.ResponseExcerpt, OutboundAttempt.MaxExcerptLength);
+            counts[i] = next.CountsAgainstBudget;
+            statuses[i] = next.Status.ToString();
+            due[i] = next.DueAt;
+            duplicates[i] = answer.MayHaveBeenAccepted && answer.Outcome != AttemptOutcome.Accepted;
+            keepReply[i] = answer.Outcome == AttemptOutcome.NotSent;
+            byId[claim.Id] = i;
+            if (next.Status is OutboundStatus.Sent or OutboundStatus.Failed)
+            {
+                // Whether the delivery is flagged a possible duplicate is known only once its row is updated: one event for each case.
+                auditedAt[i] = audited.Count + 1;
+                audited.Add((claim.TenantId, AuditOf(results[i], next.Status, possibleDuplicate: false)));
+                audited.Add((claim.TenantId, AuditOf(results[i], next.Status, possibleDuplicate: true)));
+            }
+        }
+
+        var events = audit.Prepare(Actor.System, audited);
+        var auditIds = new Guid?[count];
+        var auditIdsIfDuplicate = new Guid?[count];
+        var auditData = new string?[count];
+        var auditDataIfDuplicate = new string?[count];
+        var auditActions = new string?[count];
+        var tenants = new Guid[count];
+        var subscriptions = new Guid[count];
+        for (var i = 0; i < count; i++)
+        {
+            tenants[i] = results[i].Claim.TenantId;
+            subscriptions[i] = results[i].Claim.SubscriptionId;
+            if (auditedAt[i] == 0)
+                continue;
+            var (plain, flagged) = (events[auditedAt[i] - 1], events[auditedAt[i]]);
+            (auditIds[i], auditIdsIfDuplicate[i], auditData[i], auditDataIfDuplicate[i], auditActions[i]) = (plain.Id, flagged.Id, plain.Data, flagged.Data, plain.Action);
+        }
+
+        var recorded = new List<RecordedWebhook>(count);
+        await db.Database.OpenConnectionAsync(ct);
+        try
+        {
+            // No explicit transaction: the batch's statements run in one implicit transaction, committed at its end (or rolled back whole).
+            await using var batch = new NpgsqlBatch((NpgsqlConnection)db.Database.GetDbConnection());
             var lockRows = new NpgsqlBatchCommand("SELECT id FROM outbound WHERE id = ANY(@ids) ORDER BY id FOR UPDATE");
             lockRows.Parameters.AddWithValue("ids", ids);
             var update = new NpgsqlBatchCommand(
                 """
-                WITH h AS (SELECT * FROM unnest(@ids, @numbers, @outcomes, @codes, @replies, @details, @durations, @excerpts, @counts, @statuses, @due, @duplicates, @keep_reply)
-                           AS h(id, number, outcome, code, reply, detail, duration_ms, excerpt, counts, status, due_at, duplicate, keep_reply)),
+                WITH h AS (SELECT * FROM unnest(@ids, @numbers, @outcomes, @codes, @replies, @details, @durations, @excerpts, @counts, @statuses, @due, @duplicates, @keep_reply,
+                                                @tenants, @subscriptions, @audit_ids, @audit_ids_dup, @audit_data, @audit_data_dup, @audit_actions) WITH ORDINALITY
+                           AS h(id, number, outcome, code, reply, detail, duration_ms, excerpt, counts, status, due_at, duplicate, keep_reply,
+                                tenant_id, subscription_id, audit_id, audit_id_dup, audit_data, audit_data_dup, audit_action, n)),
                 a AS (UPDATE outbound_attempts a
                       SET outcome = h.outcome, code = h.code, reply = h.reply, detail = h.detail, duration_ms = h.duration_ms,
                           response_excerpt = h.excerpt, counts_against_budget = h.counts, finished_at = @now
                       FROM h WHERE a.outbound_id = h.id AND a.number = h.number AND a.outcome = 'InProgress'
-                      RETURNING a.outbound_id)
-                UPDATE outbound o
-                SET status = h.status, due_at = h.due_at, possible_duplicate = o.possible_duplicate OR h.duplicate,
-                    last_reply = CASE WHEN h.keep_reply THEN o.last_reply ELSE h.reply END,
-                    sent_at = CASE WHEN h.status = 'Sent' THEN @now ELSE o.sent_at END, lease_until = NULL, updated_at = @now
-                FROM h WHERE o.id = h.id AND o.status = 'Sending' AND o.id IN (SELECT outbound_id FROM a)
-                RETURNING o.id, o.status, o.due_at, o.possible_duplicate
+                      RETURNING a.outbound_id),
+                o AS (UPDATE outbound o
+                      SET status = h.status, due_at = h.due_at, possible_duplicate = o.possible_duplicate OR h.duplicate,
+                          last_reply = CASE WHEN h.keep_reply THEN o.last_reply ELSE h.reply END,
+                          sent_at = CASE WHEN h.status = 'Sent' THEN @now ELSE o.sent_at END, lease_until = NULL, updated_at = @now
+                      FROM h WHERE o.id = h.id AND o.status = 'Sending' AND o.id IN (SELECT outbound_id FROM a)
+                      RETURNING o.id, o.status, o.due_at, o.possible_duplicate),
+                e AS (INSERT INTO audit_events (id, tenant_id, occurred_at, actor_id, actor_name, action, subject_type, subject_id, data)
+                      SELECT CASE WHEN o.possible_duplicate THEN h.audit_id_dup ELSE h.audit_id END, h.tenant_id, @occurred_at, NULL, @actor_name,
+                             h.audit_action, 'webhook', h.subscription_id, CASE WHEN o.possible_duplicate THEN h.audit_data_dup ELSE h.audit_data END
+                      FROM o JOIN h ON h.id = o.id WHERE h.audit_action IS NOT NULL
+                      ORDER BY h.n)
+                SELECT id, status, due_at, possible_duplicate FROM o
                 """);
-            var answers = results.Select(r => r.Answer).ToList();
-            update.Parameters.AddWithValue("ids", ids);
-            update.Parameters.AddWithValue("numbers", results.Select(r => r.Claim.Attempt).ToArray());
-            update.Parameters.AddWithValue("outcomes", answers.Select(a => a.Outcome.ToString()).ToArray());
-            update.Parameters.AddWithValue("codes", answers.Select(a => a.Code).ToArray());
-            update.Parameters.AddWithValue("replies", answers.Select(a => Cut(a.Reply, 1000)).ToArray());
-            update.Parameters.AddWithValue("details", answers.Select(a => Cut(a.Detail, OutboundAttempt.MaxDetailLength)).ToArray());
-            update.Parameters.AddWithValue("durations", answers.Select(a => a.DurationMs).ToArray());
-            update.Parameters.AddWithValue("excerpts", answers.Select(a => string.IsNullOrEmpty(a.ResponseExcerpt) ? null : Cut(a.ResponseExcerpt, OutboundAttempt.MaxExcerptLength)).ToArray());
-            update.Parameters.AddWithValue("counts", next.Select(n => n.CountsAgainstBudget).ToArray());
-            update.Parameters.AddWithValue("statuses", next.Select(n => n.Status.ToString()).ToArray());
-            update.Parameters.AddWithValue("due", next.Select(n => n.DueAt).ToArray());
-            update.Parameters.AddWithValue("duplicates", answers.Select(a => a.MayHaveBeenAccepted && a.Outcome != AttemptOutcome.Accepted).ToArray());
-            update.Parameters.AddWithValue("keep_reply", answers.Select(a => a.Outcome == AttemptOutcome.NotSent).ToArray());
-            update.Parameters.AddWithValue("now", now);
+            var p = update.Parameters;
+            p.AddWithValue("ids", ids);
+            p.AddWithValue("numbers", numbers);
+            p.AddWithValue("outcomes", outcomes);
+            p.AddWithValue("codes", codes);
+            p.AddWithValue("replies", replies);
+            p.AddWithValue("details", details);
+            p.AddWithValue("durations", durations);
+            p.AddWithValue("excerpts", excerpts);
+            p.AddWithValue("counts", counts);
+            p.AddWithValue("statuses", statuses);
+            p.AddWithValue("due", due);
+            p.AddWithValue("duplicates", duplicates);
+            p.AddWithValue("keep_reply", keepReply);
+            p.AddWithValue("tenants", tenants);
+            p.AddWithValue("subscriptions", subscriptions);
+            p.AddWithValue("audit_ids", auditIds);
+            p.AddWithValue("audit_ids_dup", auditIdsIfDuplicate);
+            p.AddWithValue("audit_data", NpgsqlDbType.Array | NpgsqlDbType.Text, auditData);
+            p.AddWithValue("audit_data_dup", NpgsqlDbType.Array | NpgsqlDbType.Text, auditDataIfDuplicate);
+            p.AddWithValue("audit_actions", NpgsqlDbType.Array | NpgsqlDbType.Varchar, auditActions);
+            p.AddWithValue("occurred_at", events.Count > 0 ? events[0].OccurredAt : now);
+            p.AddWithValue("actor_name", Actor.System.Name);
+            p.AddWithValue("now", now);
             batch.BatchCommands.Add(lockRows);
             batch.BatchCommands.Add(update);
             await using var reader = await batch.ExecuteReaderAsync(ct);
@@ -171,11 +239,11 @@ public static class WebhookBatches
                 recorded.Add(new RecordedWebhook(result, Enum.Parse<OutboundStatus>(reader.GetString(1)), reader.GetFieldValue<DateTimeOffset>(2), reader.GetBoolean(3)));
             }
         }
+        finally
+        {
+            await db.Database.CloseConnectionAsync();
+        }
 
-        foreach (var r in recorded.Where(r => r.Status is OutboundStatus.Sent or OutboundStatus.Failed))
-            Audit(audit, r);
-        await db.SaveChangesAsync(ct);
-        await tx.CommitAsync(CancellationToken.None);
         return recorded;
     }
 
@@ -226,27 +294,52 @@ public static class WebhookBatches
         new(null, [], false, WebhookDelivery.Answer(new WebhookSendResult(outcome, null, 0, error, null)));
 
     /// <summary>The audit event of a final outcome, as the outbound core writes it for every channel (ids and codes only).</summary>
-    private static void Audit(AuditLog audit, RecordedWebhook r)
+    private static AuditEntry AuditOf(WebhookResult r, OutboundStatus status, bool possibleDuplicate)
     {
-        var (claim, answer) = (r.Result.Claim, r.Result.Answer);
+        var (claim, answer) = (r.Claim, r.Answer);
         var data = new Dictionary<string, object?>
         {
             ["attempt"] = claim.Attempt,
             ["code"] = answer.Code,
             ["detail"] = answer.Detail,
-            ["possibleDuplicate"] = r.PossibleDuplicate,
+            ["possibleDuplicate"] = possibleDuplicate,
         };
         var action = AuditActions.WebhookDelivered;
-        if (r.Status == OutboundStatus.Failed)
+        if (status == OutboundStatus.Failed)
         {
-            data["reason"] = r.Result.NotSendable ? "not-sendable" : answer.Outcome == AttemptOutcome.PermanentFailure ? "refused" : "retries-exhausted";
+            data["reason"] = r.NotSendable ? "not-sendable" : answer.Outcome == AttemptOutcome.PermanentFailure ? "refused" : "retries-exhausted";
             action = AuditActions.WebhookFailed;
         }
 
         data["deliveryId"] = claim.Id;
         data["eventId"] = claim.EventId;
         data["eventType"] = claim.EventType;
-        audit.Record(claim.TenantId, Actor.System, action, "webhook", claim.SubscriptionId, data);
+        return new AuditEntry(action, "webhook", claim.SubscriptionId, data);
+    }
+
+    /// <summary>
+    /// <paramref name="count"/> UUIDv7 ids of one millisecond for one claim: the first drawn at random, each next one its
+    /// predecessor plus one in the random part (RFC 9562, 6.2 method 2), so a claim costs one random draw, not one per
+    /// row it might take (an idle poll asks for a whole batch).
+    /// </summary>
+    internal static Guid[] Version7Ids(int count, DateTimeOffset now)
+    {
+        var ids = new Guid[count];
+        if (count == 0)
+            return ids;
+        Span<byte> bytes = stackalloc byte[16];
+        Guid.CreateVersion7(now).TryWriteBytes(bytes, bigEndian: true, out _);
+        // The last 8 bytes: the 2 variant bits, then 62 random bits; counting there never touches the variant, nor the timestamp and version before.
+        const ulong randomBits = (1UL << 62) - 1;
+        var tail = BinaryPrimitives.ReadUInt64BigEndian(bytes[8..]);
+        var first = Math.Min(tail & randomBits, randomBits - (ulong)count);
+        for (var i = 0; i < count; i++)
+        {
+            BinaryPrimitives.WriteUInt64BigEndian(bytes[8..], (tail & ~randomBits) | (first + (ulong)i));
+            ids[i] = new Guid(bytes, bigEndian: true);
+        }
+
+        return ids;
     }
 
     private static string? Cut(string? text, int length) => text is { } t && t.Length > length ? t[..length] : text;

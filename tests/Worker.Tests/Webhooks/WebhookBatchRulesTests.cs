@@ -60,4 +60,26 @@ public sealed class WebhookBatchRulesTests
         Assert.True(compared > 1500, $"only {compared} answers compared");
         Assert.True(budgetSpent > 0, "no sequence spent the retry budget");
     }
+
+    [Fact]
+    public void A_claims_attempt_ids_are_distinct_increasing_version_7_uuids_of_its_millisecond()
+    {
+        for (var run = 0; run < 200; run++)
+        {
+            var ids = WebhookBatches.Version7Ids(256, T0);
+            Assert.All(ids, id => Assert.Equal(7, id.Version));
+            Assert.All(ids, id => Assert.Equal(0b10, id.ToByteArray(bigEndian: true)[8] >> 6)); // the RFC 9562 variant
+            Assert.All(ids, id => Assert.Equal(T0.ToUnixTimeMilliseconds(), Millisecond(id)));
+            Assert.True(ids.Zip(ids.Skip(1)).All(p => p.First.CompareTo(p.Second) < 0), "not strictly increasing");
+        }
+
+        Assert.Empty(WebhookBatches.Version7Ids(0, T0));
+        Assert.NotEqual(WebhookBatches.Version7Ids(1, T0)[0], WebhookBatches.Version7Ids(1, T0)[0]);
+    }
+
+    private static long Millisecond(Guid id)
+    {
+        var bytes = id.ToByteArray(bigEndian: true);
+        return bytes.Take(6).Aggregate(0L, (ms, b) => (ms << 8) | b);
+    }
 }

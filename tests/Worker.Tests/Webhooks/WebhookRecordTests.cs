@@ -1,0 +1,132 @@
+using System.Net;
+using System.Text.Json;
+using FeedbackHub.Api.Features.Audit;
+using FeedbackHub.Api.Features.Webhooks;
+using FeedbackHub.Domain.Auditing;
+using FeedbackHub.Domain.Outbound;
+using FeedbackHub.Domain.Persistence;
+using FeedbackHub.Domain.Webhooks;
+using FeedbackHub.Tests;
+using FeedbackHub.Worker.Tests.Delivery;
+using FeedbackHub.Worker.Webhooks;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace FeedbackHub.Worker.Tests.Webhooks;
+
+/// <summary>
+/// The dispatcher's set-based record (<see cref="WebhookBatches.RecordAsync"/>), run directly on claimed deliveries with no
+/// worker: it records only attempts still in progress, and inserts the audit events of exactly the final outcomes it
+/// recorded, unsealed, in the order of the batch, with the data every audit event of a webhook outcome carries.
+/// </summary>
+public sealed class WebhookRecordTests(DatabaseOnlyFixture fixture) : IClassFixture<DatabaseOnlyFixture>
+{
+    private static readonly RetryPolicy Policy = new(5, TimeSpan.FromSeconds(30), WebhookDelivery.MaxBackoff, WebhookDelivery.MaxBackoff);
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+    [Fact]
+    public async Task An_attempt_recovery_took_over_is_not_recorded_and_not_audited_while_the_rest_of_the_batch_is()
+    {
+        var (tenant, claimed) = await ClaimAsync(3);
+        var (taken, kept) = (claimed[0], claimed.Skip(1).ToList());
+        // What recovery does to an attempt whose lease ran out: interrupted, the delivery due again and flagged.
+        await fixture.Api.Database.ExecuteAsync($"""
+            UPDATE outbound_attempts SET outcome = 'Interrupted', finished_at = now() WHERE outbound_id = '{taken.Id}' AND number = {taken.Attempt};
+            UPDATE outbound SET status = 'Scheduled', lease_until = NULL, possible_duplicate = true WHERE id = '{taken.Id}';
+            """);
+
+        var recorded = await RecordAsync(claimed.Select(c => new WebhookResult(c, Accepted())).ToList());
+
+        Assert.Equal(kept.Select(c => c.Id).Order(), recorded.Select(r => r.Result.Claim.Id).Order());
+        Assert.All(recorded, r => Assert.Equal((OutboundStatus.Sent, false), (r.Status, r.PossibleDuplicate)));
+        await using var db = fixture.Api.Database.CreateDbContext();
+        var takenOver = await db.WebhookDeliveries.AsNoTracking().Include(d => d.Attempts).SingleAsync(d => d.Id == taken.Id);
+        Assert.Equal(OutboundStatus.Scheduled, takenOver.Status);
+        Assert.Equal(AttemptOutcome.Interrupted, takenOver.Attempts.Single().Outcome);
+        var audits = await AuditsAsync(db, tenant.Id);
+        Assert.Equal(kept.Select(c => c.Id.ToString()), audits.Select(a => DeliveryIdOf(a)));
+        Assert.DoesNotContain(audits, a => a.Data.Contains(taken.Id.ToString(), StringComparison.Ordinal));
+
+        // Recorded again (a retry whose first try had committed): nothing changes, no second audit event.
+        Assert.Empty(await RecordAsync(kept.Select(c => new WebhookResult(c, Accepted())).ToList()));
+        Assert.Equal(kept.Count, (await AuditsAsync(db, tenant.Id)).Count);
+    }
+
+    [Fact]
+    public async Task Final_outcomes_are_audited_in_batch_order_with_their_data_and_the_tenant_chain_seals_and_verifies()
+    {
+        var (tenant, claimed) = await ClaimAsync(4);
+        // The second was flagged by an earlier interrupted attempt; the third is refused; the fourth fails for now (no event).
+        await fixture.Api.Database.ExecuteAsync($"UPDATE outbound SET possible_duplicate = true WHERE id = '{claimed[1].Id}'");
+        var refused = WebhookDelivery.Answer(new WebhookSendResult(WebhookAttemptOutcomes.RefusedAddress, null, 3, "Refused target: loopback.", null));
+        var later = WebhookDelivery.Answer(new WebhookSendResult(WebhookAttemptOutcomes.HttpError, 503, 9, "HTTP 503 Service Unavailable", "busy"));
+        var results = new List<WebhookResult>
+        {
+            new(claimed[0], Accepted()), new(claimed[1], Accepted()), new(claimed[2], refused), new(claimed[3], later),
+        };
+
+        var recorded = await RecordAsync(results);
+
+        Assert.Equal(
+            [OutboundStatus.Sent, OutboundStatus.Sent, OutboundStatus.Failed, OutboundStatus.Scheduled],
+            results.Select(r => recorded.Single(x => x.Result.Claim.Id == r.Claim.Id).Status));
+        await using var db = fixture.Api.Database.CreateDbContext();
+        var audits = await AuditsAsync(db, tenant.Id);
+        Assert.Equal(claimed.Take(3).Select(c => c.Id.ToString()), audits.Select(a => DeliveryIdOf(a)));
+        Assert.All(audits, a => Assert.Equal(((Guid?)null, "system", "webhook", (long?)null), (a.ActorId, a.ActorName, a.SubjectType, a.Sequence)));
+        Assert.All(audits, a => Assert.Equal(claimed[0].SubscriptionId, a.SubjectId));
+        Assert.Equal([AuditActions.WebhookDelivered, AuditActions.WebhookDelivered, AuditActions.WebhookFailed], audits.Select(a => a.Action));
+        // The exact text an audit event of a webhook outcome has always carried (the leaf hash covers these characters).
+        Assert.Equal(Data(claimed[0], 204, WebhookAttemptOutcomes.Delivered, false, null), audits[0].Data);
+        Assert.Equal(Data(claimed[1], 204, WebhookAttemptOutcomes.Delivered, true, null), audits[1].Data);
+        Assert.Equal(Data(claimed[2], null, WebhookAttemptOutcomes.RefusedAddress, false, "refused"), audits[2].Data);
+
+        var box = fixture.Api.Services.GetRequiredService<WebhookSecretBox>();
+        await new AuditSealer(db, new AuditSigner(box), TimeProvider.System).SealAsync(tenant.Id, skipLocked: false);
+        var verification = await (await tenant.Admin.GetAsync("/v1/audit/verify")).ReadAsync<AuditVerification>();
+        Assert.True(verification.Valid, verification.FirstBreak?.Detail);
+    }
+
+    private static AttemptAnswer Accepted() => WebhookDelivery.Answer(new WebhookSendResult(WebhookAttemptOutcomes.Delivered, 204, 5, null, null));
+
+    private static string Data(ClaimedWebhook c, int? code, string detail, bool possibleDuplicate, string? reason)
+    {
+        var data = new Dictionary<string, object?> { ["attempt"] = c.Attempt, ["code"] = code, ["detail"] = detail, ["possibleDuplicate"] = possibleDuplicate };
+        if (reason is not null)
+            data["reason"] = reason;
+        data["deliveryId"] = c.Id;
+        data["eventId"] = c.EventId;
+        data["eventType"] = c.EventType;
+        return JsonSerializer.Serialize(data, Json);
+    }
+
+    private static string DeliveryIdOf(AuditEvent e) => JsonDocument.Parse(e.Data).RootElement.GetProperty("deliveryId").GetString()!;
+
+    private static Task<List<AuditEvent>> AuditsAsync(FeedbackHubDbContext db, Guid tenantId) =>
+        db.AuditEvents.AsNoTracking()
+            .Where(e => e.TenantId == tenantId && (e.Action == AuditActions.WebhookDelivered || e.Action == AuditActions.WebhookFailed))
+            .OrderBy(e => e.Position).ToListAsync();
+
+    /// <summary>A development tenant subscribed to feedback.requested, <paramref name="n"/> events raised and their deliveries claimed.</summary>
+    private async Task<(TestTenant Tenant, IReadOnlyList<ClaimedWebhook> Claimed)> ClaimAsync(int n)
+    {
+        var tenant = await fixture.Api.CreateTenantAsync(settings: WebhookPipelineTests.DevSettings);
+        Assert.Equal(HttpStatusCode.Created, (await tenant.Admin.PostJsonAsync("/v1/webhooks",
+            new { url = "http://127.0.0.1:9/hook", events = new[] { WebhookEventTypes.FeedbackRequested } })).StatusCode);
+        for (var i = 0; i < n; i++)
+            await WebhookPipelineTests.RaiseRequestAsync(fixture.Api, tenant.Id);
+        await using var db = fixture.Api.Database.CreateDbContext();
+        var box = fixture.Api.Services.GetRequiredService<WebhookSecretBox>();
+        var (claimed, targets) = await WebhookBatches.ClaimAsync(db, box, 100, DateTimeOffset.UtcNow, TimeSpan.FromMinutes(2), CancellationToken.None);
+        var mine = claimed.Where(c => c.TenantId == tenant.Id).ToList();
+        Assert.Equal(n, mine.Count);
+        Assert.All(mine, c => Assert.Null(targets[c.SubscriptionId].NotSendable));
+        return (tenant, mine);
+    }
+
+    private async Task<IReadOnlyList<RecordedWebhook>> RecordAsync(IReadOnlyList<WebhookResult> results)
+    {
+        await using var db = fixture.Api.Database.CreateDbContext();
+        return await WebhookBatches.RecordAsync(db, new AuditLog(db, TimeProvider.System), results, Policy, DateTimeOffset.UtcNow, CancellationToken.None);
+    }
+}
