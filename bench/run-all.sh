@@ -24,7 +24,7 @@ for a in "$@"; do
 done
 
 if ((quick)); then http=(--duration 8 --warmup 3); emails=200; events=500; erasures=500
-else http=(--duration 20); emails=500; events=2000; erasures=2000; fi
+else http=(--duration 20); emails=2000; events=2000; erasures=2000; fi
 
 services="$root/scripts/services.sh"
 started=0
