@@ -1,3 +1,4 @@
+using FeedbackHub.Domain;
 using FeedbackHub.Domain.Email;
 using FeedbackHub.Domain.Outbound;
 using FeedbackHub.Domain.Persistence;
@@ -66,6 +67,28 @@ public abstract class EmailChannel<TItem, TMessage, TPayload>(IEmailSender sende
             return new HashSet<Guid>();
         var erased = await DeliveryScheduling.ErasedApplicationsAsync(db, applications, ct);
         return items.Where(i => i.GuardingApplicationId is { } a && erased.Contains(a)).Select(i => i.Id).ToHashSet();
+    }
+
+    /// <summary>
+    /// The candidates a batch of items (guarded by their application: feedback emails, invitations) goes to, and which of
+    /// their addresses are suppressed, in two queries: what every such channel checks before it renders.
+    /// </summary>
+    protected static async Task<CandidateRecipients> CandidateRecipientsAsync(FeedbackHubDbContext db, IReadOnlyList<TItem> items, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(items);
+        var recipients = await DeliveryScheduling.RecipientsAsync(db, [.. items.Select(i => i.GuardingApplicationId).OfType<Guid>().Distinct()], ct);
+        var found = items.Select(i => i.GuardingApplicationId is { } a && recipients.TryGetValue(a, out var r) && r.TenantId == i.TenantId ? r.Recipient : null).ToList();
+        var suppressed = await DeliveryScheduling.SuppressedAsync(db, [.. items.Select((item, i) => (item.TenantId, found[i]?.Email ?? string.Empty))], ct);
+        return new CandidateRecipients(found, suppressed);
+    }
+
+    /// <summary>What <see cref="CandidateRecipientsAsync"/> read, by the item's index in the batch.</summary>
+    protected sealed class CandidateRecipients(IReadOnlyList<Recipient?> recipients, IReadOnlySet<int> suppressed)
+    {
+        /// <summary>The item's candidate; a missing application (or one of another tenant) is the item's own failure.</summary>
+        public Recipient Of(int index) => recipients[index] ?? throw DomainException.NotFound("The application");
+
+        public bool IsSuppressed(int index) => suppressed.Contains(index);
     }
 
     protected override async Task<bool> OnAnswerAsync(FeedbackHubDbContext db, TItem item, TPayload payload, AttemptAnswer answer, bool erased, DateTimeOffset now, CancellationToken ct)

@@ -43,9 +43,7 @@ public sealed class FeedbackEmailChannel(IEmailSender sender, IDkimKeyProvider d
     protected override async Task<IReadOnlyList<Preparation>> PrepareManyAsync(
         FeedbackHubDbContext db, IReadOnlyList<Domain.Delivery.Delivery> items, DateTimeOffset now, CancellationToken ct)
     {
-        var recipients = await DeliveryScheduling.RecipientsAsync(db, [.. items.Select(d => d.ApplicationId).Distinct()], ct);
-        var suppressed = await DeliveryScheduling.SuppressedAsync(
-            db, [.. items.Select(d => (d.TenantId, recipients.TryGetValue(d.ApplicationId, out var r) ? r.Recipient.Email : string.Empty))], ct);
+        var recipients = await CandidateRecipientsAsync(db, items, ct);
         var feedbackIds = items.Select(d => d.FeedbackId).Distinct().ToList();
         var sources = await db.Feedback.AsNoTracking()
             .Where(f => feedbackIds.Contains(f.Id))
@@ -55,17 +53,15 @@ public sealed class FeedbackEmailChannel(IEmailSender sender, IDkimKeyProvider d
         var prepared = new List<Preparation>(items.Count);
         for (var i = 0; i < items.Count; i++)
         {
-            var (delivery, isSuppressed) = (items[i], suppressed.Contains(i));
+            var (delivery, index) = (items[i], i);
             prepared.Add(await OfItemAsync(delivery.Id, async () =>
             {
-                if (!recipients.TryGetValue(delivery.ApplicationId, out var found) || found.TenantId != delivery.TenantId)
-                    throw DomainException.NotFound("The application");
-                var recipient = found.Recipient;
+                var recipient = recipients.Of(index);
                 if (recipient.ErasedAt is not null)
                     return NotSendable("Not sent: the candidate's personal data was erased.");
                 if (recipient.Status != ApplicationStatus.Rejected)
                     return Preparation.Cancel("application-reopened");
-                if (isSuppressed)
+                if (recipients.IsSuppressed(index))
                     return NotSendable("Not sent: the address is suppressed for this tenant after an earlier permanent SMTP failure.");
                 var source = sources[delivery.FeedbackId];
                 var content = await templates.GetAsync(db, delivery.TenantId, source.TemplateId, source.TemplateVersion, ct);

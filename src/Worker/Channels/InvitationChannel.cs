@@ -47,22 +47,18 @@ public sealed class InvitationChannel(
     protected override async Task<Preparation> PrepareAsync(FeedbackHubDbContext db, Invitation invitation, DateTimeOffset now, CancellationToken ct) =>
         (await PrepareManyAsync(db, [invitation], now, ct))[0];
 
-    /// <summary>Two queries for the whole batch (the recipients, which of their addresses are suppressed), then each invitation decided and composed.</summary>
+    /// <summary>Two queries for the whole batch (<see cref="EmailChannel{TItem, TMessage, TPayload}.CandidateRecipientsAsync"/>), then each invitation decided and composed.</summary>
     protected override async Task<IReadOnlyList<Preparation>> PrepareManyAsync(
         FeedbackHubDbContext db, IReadOnlyList<Invitation> items, DateTimeOffset now, CancellationToken ct)
     {
-        var recipients = await DeliveryScheduling.RecipientsAsync(db, [.. items.Select(i => i.ApplicationId).Distinct()], ct);
-        var suppressed = await DeliveryScheduling.SuppressedAsync(
-            db, [.. items.Select(i => (i.TenantId, recipients.TryGetValue(i.ApplicationId, out var r) ? r.Recipient.Email : string.Empty))], ct);
+        var recipients = await CandidateRecipientsAsync(db, items, ct);
         var prepared = new List<Preparation>(items.Count);
         for (var i = 0; i < items.Count; i++)
         {
-            var (invitation, isSuppressed) = (items[i], suppressed.Contains(i));
+            var (invitation, index) = (items[i], i);
             prepared.Add(OfItem(invitation.Id, () =>
             {
-                if (!recipients.TryGetValue(invitation.ApplicationId, out var found) || found.TenantId != invitation.TenantId)
-                    throw DomainException.NotFound("The application");
-                var row = found.Recipient;
+                var row = recipients.Of(index);
                 if (row.ErasedAt is not null)
                     return NotSendable("Not sent: the candidate's personal data was erased.");
                 if (row.Status != ApplicationStatus.Rejected || row.RejectedAt is not { } rejectedAt)
@@ -70,7 +66,7 @@ public sealed class InvitationChannel(
                 var expiresAt = rejectedAt.AddDays(row.Settings.RequestWindowDays);
                 if (expiresAt <= now)
                     return NotSendable("Not sent: the request window ended before the email could be sent.");
-                if (isSuppressed)
+                if (recipients.IsSuppressed(index))
                     return NotSendable("Not sent: the address refused mail before (suppressed).");
 
                 var (link, token) = FeedbackRequestLink.Issue(invitation.TenantId, invitation.ApplicationId, expiresAt, now);
