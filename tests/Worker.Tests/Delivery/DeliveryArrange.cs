@@ -177,23 +177,24 @@ public sealed class DeliveryArrange(TestDatabase database, Guid tenantId)
         }
 
         await db.SaveChangesAsync();
-        await tx.CommitAsync();
         if (!interrupted)
-            return deliveries;
-
-        // As if a worker had claimed them a minute ago and died: Sending, the lease run out, no message.
-        var claimed = new List<Domain.Delivery.Delivery>();
-        foreach (var delivery in deliveries)
         {
-            db.ChangeTracker.Clear();
-            await OutboundSteps.ChangeAsync<Domain.Delivery.Delivery>(db, delivery.Id, (d, guard) =>
-            {
-                Assert.NotNull(d.TryClaim(guard, DateTimeOffset.UtcNow - TimeSpan.FromMinutes(1), TimeSpan.FromSeconds(5)));
-                claimed.Add(d);
-            });
+            await tx.CommitAsync();
+            return deliveries;
         }
 
-        return claimed;
+        // As if a worker had claimed them a minute ago and died: Sending, the lease run out, no message. Claimed in the
+        // scheduling transaction, so the dispatcher (it polls the table) never sees them Scheduled and claims them first.
+        var claimed = new List<Domain.Delivery.Delivery>();
+        foreach (var locked in await OutboundLocks.LockManyAsync<Domain.Delivery.Delivery>(db, [.. deliveries.Select(d => d.Id)], CancellationToken.None))
+        {
+            Assert.NotNull(locked.Item.TryClaim(locked.Guard, DateTimeOffset.UtcNow - TimeSpan.FromMinutes(1), TimeSpan.FromSeconds(5)));
+            claimed.Add(locked.Item);
+        }
+
+        await db.SaveChangesAsync();
+        await tx.CommitAsync();
+        return [.. deliveries.Select(d => claimed.Single(c => c.Id == d.Id))];
     }
 
     /// <summary>Moves a scheduled delivery (and its outbox message) to another due time.</summary>
