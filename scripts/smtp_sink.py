@@ -33,6 +33,8 @@ scripts/services.sh; see docs/running-locally.md.
       answer_delay_ms  stage data only: the message is stored (and logged as accepted) at once, and the
                 250 answer comes this much later: a server that has the email but answers late, so a client
                 that dies or gives up in between has had its email delivered without hearing so.
+      answer_when_exists  stage data only: as answer_delay_ms, but the 250 comes once this file (a name in the
+                rules file's directory) exists, at most 60 s later: a test decides when the answer comes.
       The first applicable rule wins.
 
 TLS and AUTH (all optional; without them the sink speaks plain SMTP and accepts anyone):
@@ -106,11 +108,13 @@ class Rules:
             rules = []
         self.generation, self.rules, self.used = gen, rules, {}
 
-    def pick(self, stage: str, addresses: list[str]) -> tuple[dict | None, float, float]:
-        """Returns (refusing rule or None, delay seconds, answer delay seconds). Counts the use of a refusing rule."""
+    def pick(self, stage: str, addresses: list[str]) -> tuple[dict | None, float, tuple[float, str | None]]:
+        """Returns (refusing rule or None, delay seconds, (answer delay seconds, file the answer waits for or None)).
+        Counts the use of a refusing rule."""
         self._load()
         delay = 0.0
         answer_delay = 0.0
+        answer_when: str | None = None
         lowered = [a.lower() for a in addresses]
         for i, rule in enumerate(self.rules):
             if str(rule.get("stage", "rcpt")).lower() != stage:
@@ -124,11 +128,13 @@ class Rules:
                 continue
             delay += float(rule.get("delay_ms", 0) or 0) / 1000.0
             answer_delay += float(rule.get("answer_delay_ms", 0) or 0) / 1000.0
+            if rule.get("answer_when_exists"):
+                answer_when = os.path.join(os.path.dirname(self.path), os.path.basename(str(rule["answer_when_exists"])))
             if "code" not in rule:
                 continue
             self.used[key] = self.used.get(key, 0) + 1
-            return rule, delay, answer_delay
-        return None, delay, answer_delay
+            return rule, delay, (answer_delay, answer_when)
+        return None, delay, (answer_delay, answer_when)
 
 
 def reply_for(rule: dict) -> tuple[int, str]:
@@ -237,7 +243,7 @@ class SinkHandler:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
-        rule, delay, answer_delay = self.rules.pick("data", list(envelope.rcpt_tos))
+        rule, delay, (answer_delay, answer_when) = self.rules.pick("data", list(envelope.rcpt_tos))
         if delay:
             await asyncio.sleep(delay)
         if rule is not None:
@@ -274,6 +280,10 @@ class SinkHandler:
         self.log(entry)
         if answer_delay:
             await asyncio.sleep(answer_delay)  # stored already: a client gone by now has still delivered it
+        if answer_when:
+            deadline = time.monotonic() + 60
+            while not os.path.exists(answer_when) and time.monotonic() < deadline:
+                await asyncio.sleep(0.05)
         return "250 2.0.0 OK queued as " + name
 
 

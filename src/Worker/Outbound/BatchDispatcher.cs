@@ -150,8 +150,7 @@ public abstract partial class BatchDispatcher<TClaim> : BackgroundService
                 continue;
             try
             {
-                await _wake.WaitAsync(
-                    failing ? FailingPollInterval : claimed > 0 || room <= 0 ? TimeSpan.FromMilliseconds(20) : _bounds.PollInterval, stoppingToken);
+                await _wake.WaitAsync(WaitAfterClaim(failing, claimed, room), stoppingToken);
             }
             catch (OperationCanceledException)
             {
@@ -163,6 +162,19 @@ public abstract partial class BatchDispatcher<TClaim> : BackgroundService
         await Task.WhenAll(sending);
         _results.Writer.TryComplete();
         await recorder;
+    }
+
+    /// <summary>
+    /// How long to wait before the next claim: at least a second while claims fail; a moment after a partial claim or
+    /// when the worker is full (answers free room soon); otherwise the idle poll.
+    /// </summary>
+    private TimeSpan WaitAfterClaim(bool failing, int claimed, int room)
+    {
+        if (failing)
+            return FailingPollInterval;
+        if (claimed > 0 || room <= 0)
+            return TimeSpan.FromMilliseconds(20);
+        return _bounds.PollInterval;
     }
 
     private async Task<int> ClaimAndStartAsync(int room, List<Task> sending, CancellationToken ct)

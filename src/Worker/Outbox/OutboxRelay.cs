@@ -1,6 +1,7 @@
 using FeedbackHub.Domain.Outbox;
 using FeedbackHub.Domain.Persistence;
 using FeedbackHub.Domain.Telemetry;
+using FeedbackHub.Messages;
 using MassTransit;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
@@ -23,7 +24,8 @@ public sealed class OutboxOptions
 /// Publishes due outbox rows to RabbitMQ. Rows are claimed with FOR UPDATE SKIP LOCKED, so any number
 /// of relays (one per worker process) share the work; a row is deleted only after the broker confirmed it,
 /// in the same transaction that held its lock. If the commit fails after publishing, the row is published
-/// again and consumers drop the duplicate by message id.
+/// again and consumers drop the duplicate by message id. Wake-up messages due together are published as one per type
+/// (<see cref="Coalesce"/>, docs/decisions/0017-batched-email-dispatch.md).
 /// </summary>
 public sealed partial class OutboxRelay(IServiceScopeFactory scopes, IBus bus, TimeProvider time, IOptions<OutboxOptions> options, ILogger<OutboxRelay> logger)
     : BatchLoop(time)
@@ -56,19 +58,25 @@ public sealed partial class OutboxRelay(IServiceScopeFactory scopes, IBus bus, T
         using var traced = SuppressInstrumentationScope.Begin(false);
         using var activity = FeedbackHubActivities.Source.StartActivity("outbox publish");
         activity?.SetTag("feedbackhub.outbox.batch_size", due.Count);
-        var results = await Task.WhenAll(due.Select(row => PublishAsync(row, ct)));
-        // The confirmed rows go in one statement; only a failed row is tracked, to record why.
+        var groups = Coalesce(due);
+        activity?.SetTag("feedbackhub.outbox.published", groups.Count);
+        var results = await Task.WhenAll(groups.Select(group => PublishAsync(group[0], ct)));
+        // The confirmed rows go in one statement; only a failed row is tracked, to record why. A wake-up group shares its
+        // message's fate: all of its rows are confirmed, or all wait for the next try.
         var confirmed = new List<Guid>(due.Count);
-        for (var i = 0; i < due.Count; i++)
+        for (var i = 0; i < groups.Count; i++)
         {
-            if (results[i] is null)
+            foreach (var row in groups[i])
             {
-                confirmed.Add(due[i].Id);
-            }
-            else
-            {
-                db.OutboxMessages.Attach(due[i]);
-                due[i].RecordPublishFailure(results[i]!, now);
+                if (results[i] is null)
+                {
+                    confirmed.Add(row.Id);
+                }
+                else
+                {
+                    db.OutboxMessages.Attach(row);
+                    row.RecordPublishFailure(results[i]!, now);
+                }
             }
         }
 
@@ -81,6 +89,36 @@ public sealed partial class OutboxRelay(IServiceScopeFactory scopes, IBus bus, T
         if (published < due.Count)
             LogPublishFailures(logger, due.Count - published, due.Count);
         return published;
+    }
+
+    /// <summary>
+    /// The batch's rows as the messages to publish, in due order: a row of a wake-up contract
+    /// (<see cref="WakeUpOnlyAttribute"/>) joins the first due row of its type, so a thousand emails due together cost one
+    /// message per channel instead of a thousand; any other row is a message of its own. A group is published as its
+    /// first row (its id is the message id).
+    /// </summary>
+    internal static List<List<OutboxMessage>> Coalesce(IReadOnlyList<OutboxMessage> due)
+    {
+        var groups = new List<List<OutboxMessage>>(due.Count);
+        var wakeUps = new Dictionary<string, List<OutboxMessage>>(StringComparer.Ordinal);
+        foreach (var row in due)
+        {
+            if (!MessageTypes.IsWakeUpOnly(row.MessageType))
+            {
+                groups.Add([row]);
+            }
+            else if (wakeUps.TryGetValue(row.MessageType, out var group))
+            {
+                group.Add(row);
+            }
+            else
+            {
+                wakeUps[row.MessageType] = group = [row];
+                groups.Add(group);
+            }
+        }
+
+        return groups;
     }
 
     /// <summary>Null when the broker confirmed; otherwise why not.</summary>
