@@ -1102,7 +1102,11 @@ namespace FeedbackHub.Domain.Persistence.Migrations
             // else, whatever the code does. A change to an API key tells every API replica to drop it from its cache.
             // A feedback email accepted by the mail server marks its candidate request answered, whichever code path
             // recorded it, so "candidates waiting" is read from a small partial index instead of every request ever made.
+            // An application's advisory-lock key is computed in one place (DeliveryScheduling), inlined by the planner.
             migrationBuilder.Sql("""
+                CREATE FUNCTION application_lock_key(application_id uuid) RETURNS bigint
+                    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+                    RETURN hashtextextended(application_id::text, 0);
                 CREATE FUNCTION audit_events_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
                 BEGIN
                     IF TG_OP = 'UPDATE' AND OLD.sequence IS NULL AND OLD.leaf_hash IS NULL
@@ -1155,6 +1159,7 @@ namespace FeedbackHub.Domain.Persistence.Migrations
                 DROP TRIGGER audit_checkpoints_append_only ON audit_checkpoints;
                 DROP FUNCTION audit_tree_append_only();
                 DROP TRIGGER audit_events_append_only ON audit_events; DROP FUNCTION audit_events_append_only();
+                DROP FUNCTION application_lock_key(uuid);
                 """);
             migrationBuilder.DropTable(
                 name: "api_keys");
