@@ -1101,7 +1101,8 @@ namespace FeedbackHub.Domain.Persistence.Migrations
             // set, nothing else changed); tree nodes and checkpoints are written once. The database refuses anything
             // else, whatever the code does. A change to an API key tells every API replica to drop it from its cache.
             // A feedback email accepted by the mail server marks its candidate request answered, whichever code path
-            // recorded it, so "candidates waiting" is read from a small partial index instead of every request ever made.
+            // recorded it, so "candidates waiting" is read from a small partial index instead of every request ever made
+            // (only feedback emails fire it: a webhook's record statement would otherwise run it for every sent row).
             // An application's advisory-lock key is computed in one place (DeliveryScheduling), inlined by the planner.
             migrationBuilder.Sql("""
                 CREATE FUNCTION application_lock_key(application_id uuid) RETURNS bigint
@@ -1144,7 +1145,7 @@ namespace FeedbackHub.Domain.Persistence.Migrations
                     RETURN NULL;
                 END $$;
                 CREATE TRIGGER outbound_sent_answers_request AFTER UPDATE OF status ON outbound
-                    FOR EACH ROW WHEN (NEW.status = 'Sent' AND OLD.status IS DISTINCT FROM 'Sent')
+                    FOR EACH ROW WHEN (NEW.status = 'Sent' AND OLD.status IS DISTINCT FROM 'Sent' AND NEW.channel = 'feedback-email')
                     EXECUTE FUNCTION feedback_requests_answered();
                 """);
         }
