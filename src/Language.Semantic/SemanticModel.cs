@@ -36,8 +36,16 @@ public sealed class SemanticModel
     private readonly Dictionary<string, int> _classIndex;
     private readonly Dictionary<string, int> _vocabulary;
 
-    private SemanticModel(SemanticModelDocument document)
+    private SemanticModel(SemanticModelDocument document, int embeddingDimensions)
     {
+        // A model trained on other embeddings (the training tool's --encoder both) would otherwise load and fail on its first prediction.
+        if (document.EmbeddingDimensions != embeddingDimensions)
+        {
+            throw new InvalidOperationException(
+                $"The semantic model reads {document.EmbeddingDimensions}-dimensional embeddings ({document.Embedding}), " +
+                $"but the embedder gives {embeddingDimensions}: a model trained on other embeddings (LanguageTraining train --encoder both) cannot be served.");
+        }
+
         Document = document;
         Classes = document.Classes;
         _classIndex = document.Classes.Select((c, i) => (c, i)).ToDictionary(p => p.c, p => p.i, StringComparer.Ordinal);
@@ -87,10 +95,15 @@ public sealed class SemanticModel
     /// <summary>Index of a class in <see cref="Classes"/>, or -1.</summary>
     public int ClassIndex(string name) => _classIndex.TryGetValue(name, out var i) ? i : -1;
 
-    /// <summary>Parses an artefact (the JSON <c>tools/LanguageTraining train</c> writes).</summary>
-    public static SemanticModel Parse(string json) =>
+    /// <summary>Parses an artefact (the JSON <c>tools/LanguageTraining train</c> writes) for <see cref="SentenceEmbedder"/>'s
+    /// embeddings; refuses a model that reads embeddings of another size.</summary>
+    public static SemanticModel Parse(string json) => Parse(json, SentenceEmbedder.Dimensions);
+
+    /// <summary>Parses an artefact for a caller that supplies its own embeddings of <paramref name="embeddingDimensions"/>
+    /// values (the training tool, whose <c>--encoder both</c> concatenates two encoders); refuses a model that reads another size.</summary>
+    public static SemanticModel Parse(string json, int embeddingDimensions) =>
         new(JsonSerializer.Deserialize(json, SemanticModelJsonContext.Default.SemanticModelDocument)
-            ?? throw new InvalidOperationException("The semantic model is empty."));
+            ?? throw new InvalidOperationException("The semantic model is empty."), embeddingDimensions);
 
     /// <summary>Serialises an artefact document (used by the training command).</summary>
     public static string Serialize(SemanticModelDocument document) =>

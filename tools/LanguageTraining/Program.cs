@@ -114,7 +114,7 @@ int Train(Options o)
     {
         var train = samples.Where(s => fold[s.Item] != k).ToList();
         var net = Network.Train([.. train.Select(Features)], [.. train.Select(s => s.Label)], classes.Count, network);
-        classifiers[k] = new CachedClassifier(SemanticModel.Parse(SemanticModel.Serialize(Document(net, initial, Examples(train), null))), embeddings);
+        classifiers[k] = new CachedClassifier(SemanticModel.Parse(SemanticModel.Serialize(Document(net, initial, Examples(train), null)), embeddingDimensions), embeddings);
         Console.WriteLine($"fold {k + 1}/{o.Folds} trained ({train.Count} sentences, {watch.Elapsed.TotalSeconds:F0} s)");
     }
 
@@ -140,7 +140,7 @@ int Train(Options o)
     // trained on; realistic mix) or, with --thresholds cv, on the out-of-fold predictions above.
     var final = Network.Train([.. samples.Select(Features)], [.. samples.Select(s => s.Label)], classes.Count, network);
     Console.WriteLine($"final head trained ({samples.Count} sentences, {watch.Elapsed.TotalSeconds:F0} s)");
-    var finalClassifier = new CachedClassifier(SemanticModel.Parse(SemanticModel.Serialize(Document(final, initial, Examples(samples), null))), embeddings);
+    var finalClassifier = new CachedClassifier(SemanticModel.Parse(SemanticModel.Serialize(Document(final, initial, Examples(samples), null)), embeddingDimensions), embeddings);
     Scorecard RunValidation(SemanticThresholds thresholds)
     {
         finalClassifier.Thresholds = thresholds;
@@ -258,7 +258,7 @@ int Train(Options o)
         NeighbourWeight = neighbourWeight,
     };
     var json = SemanticModel.Serialize(document);
-    SemanticModel.Parse(json); // proves it loads
+    SemanticModel.Parse(json, embeddingDimensions); // proves it loads (the API's Parse refuses a two-encoder model)
     Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(o.Out))!);
     File.WriteAllText(o.Out, json + "\n");
     Console.WriteLine($"wrote {o.Out} ({new FileInfo(o.Out).Length / 1024} KB) in {watch.Elapsed.TotalSeconds:F0} s");

@@ -121,7 +121,7 @@ public static class CandidateErasure
         var applications = await db.Database.SqlQuery<ApplicationRow>($"""
             SELECT a.id AS "Id", a.candidate_id AS "CandidateId"
             FROM (SELECT id, candidate_id FROM applications WHERE tenant_id = {tenantId} AND candidate_id = ANY({found}) ORDER BY id) a
-            CROSS JOIN LATERAL (SELECT pg_advisory_xact_lock(hashtextextended(a.id::text, 0))) locked
+            CROSS JOIN LATERAL (SELECT pg_advisory_xact_lock(application_lock_key(a.id))) locked
             """).ToListAsync(ct);
 
         // Read under the locks: a hold placed (or activity recorded) while this waited for them is seen here.

@@ -26,12 +26,13 @@ public static class DeliveryScheduling
     /// <summary>
     /// Takes the application's lock until the transaction ends: every writer of the application's delivery state
     /// (scheduling, cancelling, reopening, erasing, the worker's claim and outcome) takes it, and the state changes
-    /// themselves require the returned proof.
+    /// themselves require the returned proof. The key is <c>application_lock_key(id)</c>, a SQL function of the Initial
+    /// migration (<c>hashtextextended(id::text, 0)</c>), which every statement that takes an application's lock calls.
     /// </summary>
     public static async Task<LockedApplication> LockApplicationAsync(FeedbackHubDbContext db, Guid applicationId, CancellationToken ct)
     {
         RequireTransaction(db);
-        await db.Database.ExecuteSqlAsync($"SELECT pg_advisory_xact_lock(hashtextextended({applicationId.ToString()}, 0))", ct);
+        await db.Database.ExecuteSqlAsync($"SELECT pg_advisory_xact_lock(application_lock_key({applicationId}))", ct);
         return new LockedApplication(applicationId);
     }
 
@@ -47,7 +48,7 @@ public static class DeliveryScheduling
             return;
         var ids = applicationIds as Guid[] ?? [.. applicationIds];
         await db.Database.ExecuteSqlAsync(
-            $"SELECT count(pg_advisory_xact_lock(hashtextextended(id::text, 0)) IS NOT NULL) FROM (SELECT DISTINCT unnest({ids}) AS id ORDER BY 1 OFFSET 0) AS applications",
+            $"SELECT count(pg_advisory_xact_lock(application_lock_key(id)) IS NOT NULL) FROM (SELECT DISTINCT unnest({ids}) AS id ORDER BY 1 OFFSET 0) AS applications",
             ct);
     }
 
@@ -55,7 +56,7 @@ public static class DeliveryScheduling
     public static async Task<LockedApplication?> TryLockApplicationAsync(FeedbackHubDbContext db, Guid applicationId, CancellationToken ct)
     {
         RequireTransaction(db);
-        var taken = await db.Database.SqlQuery<bool>($"SELECT pg_try_advisory_xact_lock(hashtextextended({applicationId.ToString()}, 0)) AS \"Value\"").SingleAsync(ct);
+        var taken = await db.Database.SqlQuery<bool>($"SELECT pg_try_advisory_xact_lock(application_lock_key({applicationId})) AS \"Value\"").SingleAsync(ct);
         return taken ? new LockedApplication(applicationId) : null;
     }
 

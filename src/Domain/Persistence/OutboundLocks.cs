@@ -51,7 +51,7 @@ public static class OutboundLocks
             // comes from the model, the ids are a parameter.
             var sql = string.Concat(
                 "SELECT id, application_id, ",
-                skipIfBusy ? "pg_try_advisory_xact_lock(hashtextextended(application_id::text, 0))" : "pg_advisory_xact_lock(hashtextextended(application_id::text, 0)) IS NOT NULL",
+                skipIfBusy ? "pg_try_advisory_xact_lock(application_lock_key(application_id))" : "pg_advisory_xact_lock(application_lock_key(application_id)) IS NOT NULL",
                 " FROM (SELECT id, application_id FROM ", table, " WHERE id = ANY(@ids) ORDER BY application_id, id OFFSET 0) AS items");
             foreach (var (id, applicationId, locked) in await RowsAsync(db, sql, ids, r => (r.GetGuid(0), r.GetGuid(1), r.GetBoolean(2)), ct))
             {

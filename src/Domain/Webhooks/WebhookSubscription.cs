@@ -131,15 +131,20 @@ public sealed class WebhookSubscription
     /// The secrets to sign with now: the current one, then the replaced one while its overlap lasts (if it still
     /// opens; a previous secret that does not is skipped rather than blocking delivery).
     /// </summary>
-    public IReadOnlyList<string> SigningSecrets(WebhookSecretBox box, DateTimeOffset now)
+    public IReadOnlyList<string> SigningSecrets(WebhookSecretBox box, DateTimeOffset now) =>
+        SigningSecrets(box, Id, SealedSecret, PreviousSealedSecret, PreviousSecretExpiresAt, now);
+
+    /// <summary><see cref="SigningSecrets(WebhookSecretBox, DateTimeOffset)"/> from a subscription's stored columns (the worker's claim reads them with the deliveries).</summary>
+    public static IReadOnlyList<string> SigningSecrets(
+        WebhookSecretBox box, Guid id, byte[] sealedSecret, byte[]? previousSealedSecret, DateTimeOffset? previousSecretExpiresAt, DateTimeOffset now)
     {
         ArgumentNullException.ThrowIfNull(box);
-        var current = box.Open(SealedSecret, Id);
-        if (PreviousSealedSecret is null || PreviousSecretExpiresAt is not { } until || until <= now)
+        var current = box.Open(sealedSecret, id);
+        if (previousSealedSecret is null || previousSecretExpiresAt is not { } until || until <= now)
             return [current];
         try
         {
-            return [current, box.Open(PreviousSealedSecret, Id)];
+            return [current, box.Open(previousSealedSecret, id)];
         }
         catch (CryptographicException)
         {

@@ -5,7 +5,6 @@ using FeedbackHub.Domain.Outbound;
 using FeedbackHub.Domain.Persistence;
 using FeedbackHub.Domain.Webhooks;
 using Microsoft.EntityFrameworkCore;
-using Microsoft.EntityFrameworkCore.Storage;
 using Npgsql;
 using NpgsqlTypes;
 
@@ -41,63 +40,70 @@ public static class WebhookBatches
     /// <summary>
     /// Claims up to <paramref name="take"/> due deliveries (oldest due first, rows another transaction holds skipped):
     /// each becomes Sending with a lease and a new attempt in progress, committed before anything is sent. Also returns
-    /// the targets of their subscriptions, secrets opened once per subscription. One transaction of three round trips:
-    /// the claim (one statement: pick, mark, insert the attempts, return what they send), the subscriptions, the commit.
+    /// the targets of their subscriptions, secrets opened once per subscription. One statement in one round trip, its own
+    /// (implicit) transaction: pick, mark, insert the attempts, return what they send with each subscription's row once.
     /// </summary>
     public static async Task<(IReadOnlyList<ClaimedWebhook> Claimed, IReadOnlyDictionary<Guid, WebhookTarget> Targets)> ClaimAsync(
         FeedbackHubDbContext db, WebhookSecretBox secrets, int take, DateTimeOffset now, TimeSpan lease, CancellationToken ct)
     {
-        await using var tx = await db.Database.BeginTransactionAsync(ct);
-        var connection = (NpgsqlConnection)db.Database.GetDbConnection();
-        var transaction = (NpgsqlTransaction)tx.GetDbTransaction();
         var attemptIds = Version7Ids(take, now);
         var claimed = new List<ClaimedWebhook>();
-        await using (var claim = new NpgsqlCommand(
-            """
-            WITH c AS (SELECT id, tenant_id, due_at FROM outbound
-                       WHERE channel = 'webhook' AND status = 'Scheduled' AND due_at <= @now
-                       ORDER BY due_at LIMIT @take FOR UPDATE SKIP LOCKED),
-            n AS (SELECT c.id, c.tenant_id, coalesce(a.last, 0) + 1 AS number, coalesce(a.failures, 0)::int AS failures,
-                         (row_number() OVER (ORDER BY c.due_at, c.id))::int AS k
-                  FROM c LEFT JOIN LATERAL (
-                      SELECT max(number) AS last, count(*) FILTER (WHERE outcome = 'TransientFailure' AND counts_against_budget) AS failures
-                      FROM outbound_attempts WHERE outbound_id = c.id) a ON true),
-            u AS (UPDATE outbound o SET status = 'Sending', lease_until = @until, updated_at = @now FROM n WHERE o.id = n.id),
-            i AS (INSERT INTO outbound_attempts (id, outbound_id, tenant_id, number, started_at, outcome, counts_against_budget)
-                  SELECT (@attempt_ids)[n.k], n.id, n.tenant_id, n.number, @now, 'InProgress', true FROM n)
-            SELECT n.id, n.tenant_id, d.subscription_id, d.event_id, d.event_type, e.body, n.number, n.failures
-            FROM n JOIN webhook_deliveries d ON d.id = n.id JOIN webhook_events e ON e.id = d.event_id
-            ORDER BY n.k
-            """, connection, transaction))
+        var targets = new Dictionary<Guid, WebhookTarget>();
+        ct.ThrowIfCancellationRequested();
+        await db.Database.OpenConnectionAsync(CancellationToken.None);
+        try
         {
+            // The subscription's columns come with its first delivery only (nth = 1). allowPrivateWebhookTargets is the
+            // camelCase name TenantSettings is stored under (the settings column is JSON, web defaults).
+            await using var claim = new NpgsqlCommand(
+                """
+                WITH c AS (SELECT id, tenant_id, due_at FROM outbound
+                           WHERE channel = 'webhook' AND status = 'Scheduled' AND due_at <= @now
+                           ORDER BY due_at LIMIT @take FOR UPDATE SKIP LOCKED),
+                n AS (SELECT c.id, c.tenant_id, coalesce(a.last, 0) + 1 AS number, coalesce(a.failures, 0)::int AS failures,
+                             (row_number() OVER (ORDER BY c.due_at, c.id))::int AS k
+                      FROM c LEFT JOIN LATERAL (
+                          SELECT max(number) AS last, count(*) FILTER (WHERE outcome = 'TransientFailure' AND counts_against_budget) AS failures
+                          FROM outbound_attempts WHERE outbound_id = c.id) a ON true),
+                u AS (UPDATE outbound o SET status = 'Sending', lease_until = @until, updated_at = @now FROM n WHERE o.id = n.id),
+                i AS (INSERT INTO outbound_attempts (id, outbound_id, tenant_id, number, started_at, outcome, counts_against_budget)
+                      SELECT (@attempt_ids)[n.k], n.id, n.tenant_id, n.number, @now, 'InProgress', true FROM n),
+                r AS (SELECT n.*, d.subscription_id, d.event_id, d.event_type, row_number() OVER (PARTITION BY d.subscription_id ORDER BY n.k) AS nth
+                      FROM n JOIN webhook_deliveries d ON d.id = n.id)
+                SELECT r.id, r.tenant_id, r.subscription_id, r.event_id, r.event_type, e.body, r.number, r.failures,
+                       s.id IS NOT NULL, s.url, s.enabled, s.sealed_secret, s.previous_sealed_secret, s.previous_secret_expires_at,
+                       coalesce((t.settings ->> 'allowPrivateWebhookTargets')::boolean, false)
+                FROM r JOIN webhook_events e ON e.id = r.event_id
+                LEFT JOIN webhook_subscriptions s ON r.nth = 1 AND s.id = r.subscription_id
+                LEFT JOIN tenants t ON t.id = s.tenant_id
+                ORDER BY r.k
+                """, (NpgsqlConnection)db.Database.GetDbConnection());
             claim.Parameters.AddWithValue("now", now);
             claim.Parameters.AddWithValue("take", take);
             claim.Parameters.AddWithValue("until", now + lease);
             claim.Parameters.AddWithValue("attempt_ids", attemptIds);
-            await using var reader = await claim.ExecuteReaderAsync(ct);
-            while (await reader.ReadAsync(ct))
+            // Not cancellable: a statement cancelled as it commits may still have committed, and a claim nobody knows about
+            // waits for its lease. The reader is read to its end (the commit) before anything is sent.
+            await using var reader = await claim.ExecuteReaderAsync(CancellationToken.None);
+            while (await reader.ReadAsync(CancellationToken.None))
             {
+                var subscriptionId = reader.GetGuid(2);
                 claimed.Add(new ClaimedWebhook(
-                    reader.GetGuid(0), reader.GetGuid(1), reader.GetGuid(2), reader.GetGuid(3), reader.GetString(4), reader.GetString(5), reader.GetInt32(6), reader.GetInt32(7)));
+                    reader.GetGuid(0), reader.GetGuid(1), subscriptionId, reader.GetGuid(3), reader.GetString(4), reader.GetString(5), reader.GetInt32(6), reader.GetInt32(7)));
+                if (reader.GetBoolean(8))
+                {
+                    targets[subscriptionId] = Target(
+                        subscriptionId, reader.GetString(9), reader.GetBoolean(10), reader.GetFieldValue<byte[]>(11),
+                        reader.IsDBNull(12) ? null : reader.GetFieldValue<byte[]>(12),
+                        reader.IsDBNull(13) ? null : reader.GetFieldValue<DateTimeOffset>(13), reader.GetBoolean(14), secrets, now);
+                }
             }
         }
-
-        if (claimed.Count == 0)
+        finally
         {
-            await tx.CommitAsync(CancellationToken.None);
-            return ([], new Dictionary<Guid, WebhookTarget>());
+            await db.Database.CloseConnectionAsync();
         }
 
-        var subscriptionIds = claimed.Select(c => c.SubscriptionId).Distinct().ToList();
-        var subscriptions = await (
-            from s in db.WebhookSubscriptions.AsNoTracking()
-            join t in db.Tenants.AsNoTracking() on s.TenantId equals t.Id
-            where subscriptionIds.Contains(s.Id)
-            select new { Subscription = s, t.Settings }).ToListAsync(ct);
-        var targets = subscriptions.ToDictionary(s => s.Subscription.Id, s => Target(s.Subscription, s.Settings.AllowPrivateWebhookTargets, secrets, now));
-
-        // Not cancellable: a cancelled COMMIT may still have committed, and a claim nobody knows about waits for its lease.
-        await tx.CommitAsync(CancellationToken.None);
         return (claimed, targets);
     }
 
@@ -275,13 +281,16 @@ public static class WebhookBatches
     /// <summary>The answer recorded for an attempt claimed but never started (the worker is stopping).</summary>
     public static AttemptAnswer NotSent => Outbound.DispatchAnswers.NotSent;
 
-    private static WebhookTarget Target(WebhookSubscription subscription, bool allowPrivate, WebhookSecretBox secrets, DateTimeOffset now)
+    private static WebhookTarget Target(
+        Guid id, string url, bool enabled, byte[] sealedSecret, byte[]? previousSealedSecret, DateTimeOffset? previousSecretExpiresAt, bool allowPrivate,
+        WebhookSecretBox secrets, DateTimeOffset now)
     {
-        if (!subscription.Enabled)
+        if (!enabled)
             return NotSendable(WebhookAttemptOutcomes.SubscriptionDisabled, "The subscription is disabled; nothing was sent.");
         try
         {
-            return new WebhookTarget(new Uri(subscription.Url), subscription.SigningSecrets(secrets, now), allowPrivate, null);
+            return new WebhookTarget(
+                new Uri(url), WebhookSubscription.SigningSecrets(secrets, id, sealedSecret, previousSealedSecret, previousSecretExpiresAt, now), allowPrivate, null);
         }
         catch (CryptographicException)
         {

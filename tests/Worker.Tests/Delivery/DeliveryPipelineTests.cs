@@ -2,6 +2,7 @@ using FeedbackHub.Domain.Delivery;
 using FeedbackHub.Messages;
 using FeedbackHub.Tests;
 using MassTransit;
+using Microsoft.EntityFrameworkCore;
 using FeedbackHub.Domain.Outbound;
 using FeedbackHub.Domain.Persistence;
 
@@ -213,6 +214,21 @@ public sealed class DeliveryPipelineTests(DeliveryFixture pipeline) : IClassFixt
         }
 
         await otherTx.RollbackAsync();
+    }
+
+    [Fact]
+    public async Task The_application_lock_key_is_the_hash_earlier_releases_took_so_old_and_new_processes_exclude_each_other()
+    {
+        var applicationId = Guid.NewGuid();
+        await using var earlier = pipeline.Api.Database.CreateDbContext();
+        await using var earlierTx = await earlier.Database.BeginTransactionAsync();
+        await earlier.Database.ExecuteSqlAsync($"SELECT pg_advisory_xact_lock(hashtextextended({applicationId.ToString()}, 0))");
+
+        await using var db = pipeline.Api.Database.CreateDbContext();
+        await using var tx = await db.Database.BeginTransactionAsync();
+        Assert.Null(await DeliveryScheduling.TryLockApplicationAsync(db, applicationId, CancellationToken.None));
+        await earlierTx.RollbackAsync();
+        Assert.NotNull(await DeliveryScheduling.TryLockApplicationAsync(db, applicationId, CancellationToken.None));
     }
 
     private async Task<string> TenantNameAsync(DeliveryArrange arrange)

@@ -1101,8 +1101,13 @@ namespace FeedbackHub.Domain.Persistence.Migrations
             // set, nothing else changed); tree nodes and checkpoints are written once. The database refuses anything
             // else, whatever the code does. A change to an API key tells every API replica to drop it from its cache.
             // A feedback email accepted by the mail server marks its candidate request answered, whichever code path
-            // recorded it, so "candidates waiting" is read from a small partial index instead of every request ever made.
+            // recorded it, so "candidates waiting" is read from a small partial index instead of every request ever made
+            // (only feedback emails fire it: a webhook's record statement would otherwise run it for every sent row).
+            // An application's advisory-lock key is computed in one place (DeliveryScheduling), inlined by the planner.
             migrationBuilder.Sql("""
+                CREATE FUNCTION application_lock_key(application_id uuid) RETURNS bigint
+                    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+                    RETURN hashtextextended(application_id::text, 0);
                 CREATE FUNCTION audit_events_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
                 BEGIN
                     IF TG_OP = 'UPDATE' AND OLD.sequence IS NULL AND OLD.leaf_hash IS NULL
@@ -1140,7 +1145,7 @@ namespace FeedbackHub.Domain.Persistence.Migrations
                     RETURN NULL;
                 END $$;
                 CREATE TRIGGER outbound_sent_answers_request AFTER UPDATE OF status ON outbound
-                    FOR EACH ROW WHEN (NEW.status = 'Sent' AND OLD.status IS DISTINCT FROM 'Sent')
+                    FOR EACH ROW WHEN (NEW.status = 'Sent' AND OLD.status IS DISTINCT FROM 'Sent' AND NEW.channel = 'feedback-email')
                     EXECUTE FUNCTION feedback_requests_answered();
                 """);
         }
@@ -1155,6 +1160,7 @@ namespace FeedbackHub.Domain.Persistence.Migrations
                 DROP TRIGGER audit_checkpoints_append_only ON audit_checkpoints;
                 DROP FUNCTION audit_tree_append_only();
                 DROP TRIGGER audit_events_append_only ON audit_events; DROP FUNCTION audit_events_append_only();
+                DROP FUNCTION application_lock_key(uuid);
                 """);
             migrationBuilder.DropTable(
                 name: "api_keys");
