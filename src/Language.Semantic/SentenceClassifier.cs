@@ -1,15 +1,23 @@
+using System.Collections.Concurrent;
 using FeedbackHub.Domain.Language;
 
 namespace FeedbackHub.Language.Semantic;
 
 /// <summary>
 /// The shipped sentence model: <see cref="SentenceEmbedder"/> embeddings read by the trained <see cref="SemanticModel"/>.
-/// <see cref="Shared"/> is cheap to get: the model and the embedder load on its first use. Thread-safe.
+/// <see cref="Shared"/> is cheap to get: the model and the embedder load on its first use. Thread-safe. A sentence's
+/// scores depend only on its text and the rule categories that matched in it, so they are cached (bounded): a save
+/// whose sentences the live check already scored neither embeds nor runs the model again.
 /// </summary>
 public sealed class SentenceClassifier : ISentenceClassifier
 {
+    /// <summary>Scores kept (the embedding they hold is the embedder's cached one).</summary>
+    public const int ScoresCapacity = 20_000;
+
     private readonly Lazy<SemanticModel> _model;
     private readonly Lazy<SentenceEmbedder> _embedder;
+    private readonly ConcurrentDictionary<(string Text, ulong Rules), SentenceScores> _scores = new();
+    private readonly ConcurrentQueue<(string Text, ulong Rules)> _scoresOrder = new();
 
     /// <summary>A classifier over a loaded model and embedder.</summary>
     public SentenceClassifier(SemanticModel model, SentenceEmbedder embedder)
@@ -41,24 +49,52 @@ public sealed class SentenceClassifier : ISentenceClassifier
     /// <inheritdoc/>
     public SemanticThresholds Thresholds => Model.Thresholds;
 
+    /// <summary>Sentence scores currently cached.</summary>
+    public int CachedScores => _scores.Count;
+
     /// <inheritdoc/>
     public IReadOnlyList<SentenceScores> Classify(IReadOnlyList<SentenceInput> sentences, int maxParallelism)
     {
         ArgumentNullException.ThrowIfNull(sentences);
         var model = Model;
-        var vectors = Embedder.Embed([.. sentences.Select(s => s.Text)], maxParallelism);
         var categories = model.Classes.Count - 1;
         var scores = new SentenceScores[sentences.Count];
-        Span<float> rules = stackalloc float[categories];
+        var keys = new (string Text, ulong Rules)?[sentences.Count];
+        List<int>? missing = null;
         for (var i = 0; i < sentences.Count; i++)
         {
+            keys[i] = categories <= 64 ? (sentences[i].Text, RuleMask(model, sentences[i].RuleCategories, categories)) : null;
+            if (keys[i] is { } key && _scores.TryGetValue(key, out var cached))
+            {
+                scores[i] = cached;
+            }
+            else
+            {
+                (missing ??= []).Add(i);
+            }
+        }
+
+        if (missing is null)
+        {
+            return scores;
+        }
+
+        var vectors = Embedder.Embed([.. missing.Select(i => sentences[i].Text)], maxParallelism);
+        Span<float> rules = stackalloc float[categories];
+        for (var m = 0; m < missing.Count; m++)
+        {
+            var i = missing[m];
             rules.Clear();
             for (var c = 0; c < categories; c++)
             {
                 rules[c] = sentences[i].RuleCategories.Contains(model.Classes[c + 1]) ? 1 : 0;
             }
 
-            scores[i] = new SentenceScores(model.Classes, model.Predict(sentences[i].Text, vectors[i], rules), vectors[i]);
+            scores[i] = new SentenceScores(model.Classes, model.Predict(sentences[i].Text, vectors[m], rules), vectors[m]);
+            if (keys[i] is { } key)
+            {
+                Remember(key, scores[i]);
+            }
         }
 
         return scores;
@@ -69,5 +105,34 @@ public sealed class SentenceClassifier : ISentenceClassifier
     {
         ArgumentNullException.ThrowIfNull(scores);
         return scores.Embedding is { } embedding ? Model.Nearest(embedding, label) : null;
+    }
+
+    /// <summary>The rule categories that matched, as bits in the model's category order (the rule features it reads).</summary>
+    private static ulong RuleMask(SemanticModel model, IReadOnlySet<string> matched, int categories)
+    {
+        var mask = 0UL;
+        for (var c = 0; c < categories; c++)
+        {
+            if (matched.Contains(model.Classes[c + 1]))
+            {
+                mask |= 1UL << c;
+            }
+        }
+
+        return mask;
+    }
+
+    private void Remember((string Text, ulong Rules) key, SentenceScores scores)
+    {
+        if (!_scores.TryAdd(key, scores))
+        {
+            return;
+        }
+
+        _scoresOrder.Enqueue(key);
+        while (_scores.Count > ScoresCapacity && _scoresOrder.TryDequeue(out var oldest))
+        {
+            _scores.TryRemove(oldest, out _);
+        }
     }
 }

@@ -1,8 +1,10 @@
--- Diagnostic (no ratio): the SQL PUT /v1/feedback/{id}/answers sends per request, written out by hand after EF Core's
--- log (Logging__LogLevel__Microsoft.EntityFrameworkCore.Database.Command=Information). The API key, the template
--- version's content and the tenant's compiled checker are cached in the API, so a save is one read (the feedback row,
--- whether its candidate was erased, the tenant's language revision and settings), then the update and the event insert
--- in one transaction. Variables (-D): tenant, sysacc (false: the tenant query filter), k, answers.
+-- Diagnostic (no ratio): the SQL PUT /v1/feedback/{id}/answers sends per request, the read written out by hand after
+-- EF Core's log (Logging__LogLevel__Microsoft.EntityFrameworkCore.Database.Command=Information), the write as
+-- FeedbackAuthoring.WriteSavedAsync sends it. The API key, the template version's content and the tenant's compiled
+-- checker are cached in the API, so a save is one read (the feedback row, whether its candidate was erased, the
+-- tenant's language revision and settings), then one statement: the update if the version is still the one read, and
+-- the event insert only for an updated row (no explicit transaction: one statement is atomic).
+-- Variables (-D): tenant, sysacc (false: the tenant query filter), k, answers.
 \set n :client_id * :k + random(1, :k)
 SELECT f.id AS fid, f.acknowledgements, f.answers AS stored_answers, f.application_id, f.approved_at, f.approved_by_id, f.approved_by_name, f.author_name,
        f.auto_approved, f.contributors, f.created_at, f.findings, f.review_comment, f.status, f.submitted_at, f.template_id AS tpl,
@@ -14,13 +16,12 @@ FROM feedback AS f
 INNER JOIN tenants AS t ON f.tenant_id = t.id
 WHERE (:sysacc OR f.tenant_id = :tenant) AND f.id = (SELECT feedback_id FROM bench_ids WHERE n = :n)
 LIMIT 2 \gset
-BEGIN;
-\startpipeline
-UPDATE feedback SET answers = :answers, updated_at = now(), version = :ver + 1
-WHERE id = :fid AND version = :ver;
-INSERT INTO audit_events (id, action, actor_id, actor_name, data, leaf_hash, occurred_at, sequence, subject_id, subject_type, tenant_id)
-VALUES (gen_random_uuid(), 'feedback.saved', NULL, 'Demo Hiring Manager', json_build_object('version', :ver + 1, 'findings', 0, 'blocking', 0)::text,
-        NULL, now(), NULL, :fid, 'feedback', :tenant)
-RETURNING position;
-\endpipeline
-COMMIT;
+WITH f AS (UPDATE feedback
+           SET answers = :answers, findings = '[]', acknowledgements = '[]', status = 'Draft', contributors = :contributors,
+               updated_at = now(), version = :ver + 1
+           WHERE id = :fid AND tenant_id = :tenant AND version = :ver
+           RETURNING id)
+INSERT INTO audit_events (id, tenant_id, occurred_at, actor_id, actor_name, action, subject_type, subject_id, data)
+SELECT gen_random_uuid(), :tenant, now(), NULL, 'Demo Hiring Manager', 'feedback.saved', 'feedback', f.id,
+       json_build_object('version', :ver + 1, 'findings', 0, 'blocking', 0)::text
+FROM f;

@@ -229,6 +229,41 @@ public sealed class FeedbackWorkflowTests(ApiFactory api) : IClassFixture<ApiFac
     }
 
     [Fact]
+    public async Task A_save_stores_what_it_answers_makes_its_editor_an_author_and_records_one_event()
+    {
+        var tenant = await api.CreateTenantAsync();
+        var interviewer = await tenant.ClientAsync("interviewer");
+        var editor = await tenant.ClientAsync("recruiter");
+        var feedbackId = await StartAsync(tenant, interviewer);
+        var answers = CleanAnswers.Select((a, i) => i == 0 ? a with { Comment = "  Strong, but at her age she may not stay long.  " } : a).ToList();
+        (await SaveAsync(interviewer, feedbackId, answers, null)).EnsureSuccessStatusCode();
+
+        // A second author's save: everything it answers is what a fresh read returns (the timestamp as stored, to the microsecond).
+        var saved = await SaveAsync(editor, feedbackId, answers, null);
+        var answered = await saved.ReadAsync<FeedbackResponse>();
+        var read = await interviewer.GetAsync($"/v1/feedback/{feedbackId}");
+        var stored = await read.ReadAsync<FeedbackResponse>();
+        Assert.Equal(saved.Headers.ETag, read.Headers.ETag);
+        Assert.Equal(3, stored.Version);
+        Assert.Equal("Strong, but at her age she may not stay long.", stored.Answers[0].Comment);
+        Assert.Contains(stored.Findings, f => f.Path == "answers[0].comment" && f.Category == "age");
+        Assert.Equal(JsonSerializer.Serialize(answered with { UpdatedAt = default }), JsonSerializer.Serialize(stored with { UpdatedAt = default }));
+        Assert.True((answered.UpdatedAt - stored.UpdatedAt).Duration() < TimeSpan.FromMilliseconds(1));
+
+        // The editor became an author: once the feedback is clean and submitted, they may not approve it.
+        (await SaveAsync(interviewer, feedbackId, CleanAnswers, null)).EnsureSuccessStatusCode();
+        (await interviewer.PostJsonAsync($"/v1/feedback/{feedbackId}/submit", new { })).EnsureSuccessStatusCode();
+        await (await editor.PostAsync($"/v1/feedback/{feedbackId}/approve", null)).AssertProblemAsync(HttpStatusCode.Forbidden, "own-feedback");
+
+        var events = await (await tenant.Admin.GetAsync("/v1/audit?limit=100")).ReadAsync<Page<AuditEventResponse>>();
+        var saves = events.Items.Where(e => e.Action == "feedback.saved").ToList();
+        Assert.Equal(3, saves.Count);
+        Assert.All(saves, e => Assert.Equal(feedbackId, e.SubjectId));
+        Assert.Contains(saves, e => e.Data.Contains("\"version\":3", StringComparison.Ordinal) && e.Data.Contains("\"blocking\":1", StringComparison.Ordinal));
+        Assert.All(events.Items, e => Assert.DoesNotContain("her age", e.Data, StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task Feedback_built_only_from_template_wording_is_approved_automatically_when_the_tenant_allows_it()
     {
         var tenant = await api.CreateTenantAsync(settings: TenantSettings.Default with { AutoApproveTemplateOnly = true });

@@ -66,6 +66,35 @@ public sealed class SemanticModelTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void Cached_scores_are_those_of_the_same_text_and_rule_categories_computed_afresh()
+    {
+        var model = SemanticModel.Default;
+        var text = $"At his age he would not keep up with the team ({Guid.NewGuid():N}).";
+        var age = new HashSet<string>(["age"], StringComparer.Ordinal);
+        var inputs = new SentenceInput[] { new(text, age), new(text, new HashSet<string>(StringComparer.Ordinal)), new(text, age) };
+        var first = SentenceClassifier.Shared.Classify(inputs, 1);
+        var again = SentenceClassifier.Shared.Classify(inputs, 1);
+        var embedding = SentenceEmbedder.Shared.Embed([text])[0];
+        var rules = new float[model.Classes.Count - 1];
+        rules[model.ClassIndex("age") - 1] = 1;
+        var withAge = model.Predict(text, embedding, rules);
+        var without = model.Predict(text, embedding, new float[rules.Length]);
+        foreach (var scores in first.Concat(again))
+            Assert.Same(embedding, scores.Embedding);
+        for (var c = 0; c < model.Classes.Count; c++)
+        {
+            var label = model.Classes[c];
+            Assert.Equal(withAge[c], first[0][label], 5);
+            Assert.Equal(without[c], first[1][label], 5);
+            Assert.Equal(first[0][label], first[2][label]);
+            Assert.Equal(first[1][label], again[1][label]);
+        }
+
+        Assert.Same(first[0], again[0]); // from the cache
+        Assert.NotEqual(first[0]["age"], first[1]["age"]); // the rule features are part of the key
+    }
+
+    [Fact]
     public void The_neighbour_vote_is_a_distribution_led_by_the_labels_of_the_nearest_examples()
     {
         var model = SemanticModel.Default;
