@@ -1,6 +1,8 @@
 using FeedbackHub.Domain.Persistence;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Infrastructure;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 
 namespace FeedbackHub.Tests;
@@ -28,6 +30,21 @@ public sealed class TestDatabase : IAsyncLifetime
     {
         NpgsqlConnection.ClearAllPools();
         await ExecuteAdminAsync($"DROP DATABASE IF EXISTS \"{Name}\" WITH (FORCE)");
+    }
+
+    /// <summary>
+    /// Services for a test that builds worker parts itself: logging, this database as <c>ConnectionStrings:Postgres</c>,
+    /// the DbContext registrations and the system tenant scope. The test adds what it exercises.
+    /// </summary>
+    public ServiceCollection Services()
+    {
+        var services = new ServiceCollection();
+        services.AddLogging();
+        services.AddSingleton<IConfiguration>(new ConfigurationBuilder()
+            .AddInMemoryCollection(new Dictionary<string, string?> { ["ConnectionStrings:Postgres"] = ConnectionString }).Build());
+        services.AddFeedbackHubDatabase();
+        services.AddSingleton<ITenantScope, SystemTenantScope>();
+        return services;
     }
 
     /// <summary>A DbContext that sees all tenants, for arranging and asserting.</summary>

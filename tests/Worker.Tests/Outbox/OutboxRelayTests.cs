@@ -7,7 +7,6 @@ using FeedbackHub.Worker.Outbox;
 using MassTransit;
 using MassTransit.Testing;
 using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace FeedbackHub.Worker.Tests.Outbox;
@@ -89,12 +88,7 @@ public sealed class OutboxRelayTests(TestDatabase database) : IClassFixture<Test
 
     private ServiceProvider Services(bool refusingBroker = false)
     {
-        var services = new ServiceCollection();
-        services.AddLogging();
-        services.AddSingleton<IConfiguration>(new ConfigurationBuilder()
-            .AddInMemoryCollection(new Dictionary<string, string?> { ["ConnectionStrings:Postgres"] = database.ConnectionString }).Build());
-        services.AddFeedbackHubDatabase();
-        services.AddSingleton<ITenantScope, SystemTenantScope>();
+        var services = database.Services();
         services.AddSingleton(TimeProvider.System);
         services.AddOptions<OutboxOptions>().Configure(o => o.PublishTimeout = TimeSpan.FromSeconds(2));
         if (refusingBroker)

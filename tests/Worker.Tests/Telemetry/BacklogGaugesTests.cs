@@ -7,7 +7,6 @@ using FeedbackHub.Domain.Telemetry;
 using FeedbackHub.Messages;
 using FeedbackHub.Tests;
 using FeedbackHub.Worker.Telemetry;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace FeedbackHub.Worker.Tests.Telemetry;
@@ -100,13 +99,8 @@ public sealed class BacklogGaugesTests(TestDatabase database) : IClassFixture<Te
 
     private ServiceProvider Services()
     {
-        var services = new ServiceCollection();
-        services.AddLogging();
+        var services = database.Services();
         services.AddMetrics();
-        services.AddSingleton<IConfiguration>(new ConfigurationBuilder()
-            .AddInMemoryCollection(new Dictionary<string, string?> { ["ConnectionStrings:Postgres"] = database.ConnectionString }).Build());
-        services.AddFeedbackHubDatabase();
-        services.AddSingleton<ITenantScope, SystemTenantScope>();
         services.AddSingleton<FeedbackHubMetrics>();
         services.AddSingleton<BacklogGauges>();
         return services.BuildServiceProvider();
