@@ -36,6 +36,8 @@ public sealed record RecordedWebhook(WebhookResult Result, OutboundStatus Status
 /// </summary>
 public static class WebhookBatches
 {
+    /// <summary>The key <see cref="Domain.Model.TenantSettings.AllowPrivateWebhookTargets"/> is stored under in the settings column (JSON, web defaults: camelCase).</summary>
+    private static readonly string AllowPrivateKey = System.Text.Json.JsonNamingPolicy.CamelCase.ConvertName(nameof(Domain.Model.TenantSettings.AllowPrivateWebhookTargets));
 
     /// <summary>
     /// Claims up to <paramref name="take"/> due deliveries (oldest due first, rows another transaction holds skipped):
@@ -53,8 +55,7 @@ public static class WebhookBatches
         await db.Database.OpenConnectionAsync(CancellationToken.None);
         try
         {
-            // The subscription's columns come with its first delivery only (nth = 1). allowPrivateWebhookTargets is the
-            // camelCase name TenantSettings is stored under (the settings column is JSON, web defaults).
+            // The subscription's columns come with its first delivery only (nth = 1); the tenant's setting by its stored key.
             await using var claim = new NpgsqlCommand(
                 """
                 WITH c AS (SELECT id, tenant_id, due_at FROM outbound
@@ -72,7 +73,7 @@ public static class WebhookBatches
                       FROM n JOIN webhook_deliveries d ON d.id = n.id)
                 SELECT r.id, r.tenant_id, r.subscription_id, r.event_id, r.event_type, e.body, r.number, r.failures,
                        s.id IS NOT NULL, s.url, s.enabled, s.sealed_secret, s.previous_sealed_secret, s.previous_secret_expires_at,
-                       coalesce((t.settings ->> 'allowPrivateWebhookTargets')::boolean, false)
+                       coalesce((t.settings ->> @allow_private)::boolean, false)
                 FROM r JOIN webhook_events e ON e.id = r.event_id
                 LEFT JOIN webhook_subscriptions s ON r.nth = 1 AND s.id = r.subscription_id
                 LEFT JOIN tenants t ON t.id = s.tenant_id
@@ -82,6 +83,7 @@ public static class WebhookBatches
             claim.Parameters.AddWithValue("take", take);
             claim.Parameters.AddWithValue("until", now + lease);
             claim.Parameters.AddWithValue("attempt_ids", attemptIds);
+            claim.Parameters.AddWithValue("allow_private", AllowPrivateKey);
             // Not cancellable: a statement cancelled as it commits may still have committed, and a claim nobody knows about
             // waits for its lease. The reader is read to its end (the commit) before anything is sent.
             await using var reader = await claim.ExecuteReaderAsync(CancellationToken.None);
