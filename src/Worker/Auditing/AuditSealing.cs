@@ -16,8 +16,8 @@ public sealed class AuditSealingOptions
 /// Seals new audit events into their tenants' Merkle trees and signs checkpoints (<see cref="AuditSealer"/>). Every worker
 /// process runs it; a tenant another process is sealing is skipped for this pass.
 /// </summary>
-public sealed partial class AuditSealing(IServiceScopeFactory scopes, TimeProvider time, IOptions<AuditSealingOptions> options, ILogger<AuditSealing> logger)
-    : BatchLoop(time)
+public sealed class AuditSealing(IServiceScopeFactory scopes, TimeProvider time, IOptions<AuditSealingOptions> options, ILogger<AuditSealing> logger)
+    : BatchLoop(time, logger, "audit sealing", "sealing audit events")
 {
     private const int TenantsPerPass = 100;
     private readonly AuditSealingOptions _options = options.Value;
@@ -42,9 +42,4 @@ public sealed partial class AuditSealing(IServiceScopeFactory scopes, TimeProvid
 
         return most;
     }
-
-    protected override void OnBatchFailed(Exception exception) => LogSealingFailed(logger, exception.GetType().Name, exception);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Sealing audit events failed ({Error}); the next pass tries again")]
-    private static partial void LogSealingFailed(ILogger logger, string error, Exception exception);
 }

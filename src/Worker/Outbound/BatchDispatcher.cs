@@ -39,7 +39,7 @@ public abstract partial class BatchDispatcher<TClaim> : BackgroundService
     private const int Recorders = 1;
     private static readonly TimeSpan LongestBackoff = TimeSpan.FromSeconds(2);
 
-    /// <summary>How often a dispatcher whose last claim failed tries again (not every poll: one attempt and one log line a second during an outage).</summary>
+    /// <summary>How often a dispatcher whose last claim failed tries again (not every poll: one attempt a second during an outage).</summary>
     private TimeSpan FailingPollInterval => _bounds.PollInterval > TimeSpan.FromSeconds(1) ? _bounds.PollInterval : TimeSpan.FromSeconds(1);
 
     private readonly SendingLeases _leases;
@@ -114,7 +114,7 @@ public abstract partial class BatchDispatcher<TClaim> : BackgroundService
     {
         var recorder = RecordLoopAsync();
         var sending = new List<Task>();
-        var failing = false; // the last claim failed: the database is likely unreachable
+        var claims = new FailureStreak(Name, "claiming due items", _logger, _time); // a failing claim: the database is likely unreachable
         while (!stoppingToken.IsCancellationRequested)
         {
             sending.RemoveAll(t => t.IsCompleted);
@@ -125,9 +125,7 @@ public abstract partial class BatchDispatcher<TClaim> : BackgroundService
                 try
                 {
                     claimed = await ClaimAndStartAsync(room, sending, stoppingToken);
-                    if (failing)
-                        LogClaimRecovered(_logger, Name);
-                    failing = false;
+                    claims.Succeeded();
                 }
                 catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
                 {
@@ -135,13 +133,7 @@ public abstract partial class BatchDispatcher<TClaim> : BackgroundService
                 }
                 catch (Exception e) when (DatabaseFailures.IsTransient(e) || e is Npgsql.NpgsqlException or InvalidOperationException)
                 {
-                    // The first failure with its exception; while it lasts (an outage), one line a second at Debug.
-                    var kind = e.GetType().Name;
-                    if (failing)
-                        LogClaimStillFailing(_logger, Name, kind);
-                    else
-                        LogClaimFailed(_logger, Name, kind, e);
-                    failing = true;
+                    claims.Failed(e);
                 }
             }
 
@@ -150,7 +142,7 @@ public abstract partial class BatchDispatcher<TClaim> : BackgroundService
                 continue;
             try
             {
-                await _wake.WaitAsync(WaitAfterClaim(failing, claimed, room), stoppingToken);
+                await _wake.WaitAsync(WaitAfterClaim(claims.Failing, claimed, room), stoppingToken);
             }
             catch (OperationCanceledException)
             {
@@ -355,15 +347,6 @@ public abstract partial class BatchDispatcher<TClaim> : BackgroundService
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "{Name}: claimed {Count} due items")]
     private static partial void LogClaimed(ILogger logger, string name, int count);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "{Name}: claiming due items failed ({ExceptionType}); trying again every second until it succeeds")]
-    private static partial void LogClaimFailed(ILogger logger, string name, string exceptionType, Exception exception);
-
-    [LoggerMessage(Level = LogLevel.Debug, Message = "{Name}: claiming due items still fails ({ExceptionType})")]
-    private static partial void LogClaimStillFailing(ILogger logger, string name, string exceptionType);
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "{Name}: claiming due items works again")]
-    private static partial void LogClaimRecovered(ILogger logger, string name);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Name} {ItemId}: failed before the hand-over ({ExceptionType}); released to be sent again")]
     private static partial void LogNotHandedOver(ILogger logger, string name, Guid itemId, string exceptionType);

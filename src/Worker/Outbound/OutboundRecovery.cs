@@ -23,7 +23,7 @@ namespace FeedbackHub.Worker.Outbound;
 /// lease after the server started nothing is taken over: live workers renew their leases or record their answers first.
 /// </summary>
 public sealed partial class OutboundRecovery(IServiceScopeFactory scopes, TimeProvider time, IOptions<DeliveryOptions> options, ILogger<OutboundRecovery> logger)
-    : BatchLoop(time)
+    : BatchLoop(time, logger, "outbound recovery", "a recovery pass")
 {
     private readonly DeliveryOptions _options = options.Value;
 
@@ -32,8 +32,6 @@ public sealed partial class OutboundRecovery(IServiceScopeFactory scopes, TimePr
     protected override TimeSpan Pause => _options.RecoveryInterval;
 
     protected override async Task<int> RunBatchAsync(CancellationToken ct) => await RecoverAsync(ct) + await RequeueLostAsync(ct);
-
-    protected override void OnBatchFailed(Exception exception) => LogRecoveryFailed(logger, exception.GetType().Name, exception);
 
     /// <summary>One pass: takes over up to a batch of interrupted attempts and queues their items again. Returns how many.</summary>
     public async Task<int> RecoverAsync(CancellationToken ct)
@@ -123,9 +121,6 @@ public sealed partial class OutboundRecovery(IServiceScopeFactory scopes, TimePr
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Channel} {ItemId} was still waiting long after its due time (its message was lost); queued a new one")]
     private static partial void LogLostMessage(ILogger logger, string channel, Guid itemId);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Outbound recovery pass failed ({ExceptionType}); retrying")]
-    private static partial void LogRecoveryFailed(ILogger logger, string exceptionType, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Channel} {ItemId} was interrupted mid-attempt; sending again, flagged as a possible duplicate")]
     private static partial void LogInterrupted(ILogger logger, string channel, Guid itemId);

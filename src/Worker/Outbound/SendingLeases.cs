@@ -11,8 +11,8 @@ namespace FeedbackHub.Worker.Outbound;
 /// never taken over, however slow the other side; once it has died, nothing renews them and recovery takes them over
 /// within one lease.
 /// </summary>
-public sealed partial class SendingLeases(IServiceScopeFactory scopes, TimeProvider time, IOptions<DeliveryOptions> options, ILogger<SendingLeases> logger)
-    : BatchLoop(time)
+public sealed class SendingLeases(IServiceScopeFactory scopes, TimeProvider time, IOptions<DeliveryOptions> options, ILogger<SendingLeases> logger)
+    : BatchLoop(time, logger, "sending leases", "renewing the leases")
 {
     private readonly ConcurrentDictionary<Guid, int> _held = new();
 
@@ -26,8 +26,6 @@ public sealed partial class SendingLeases(IServiceScopeFactory scopes, TimeProvi
     public void Release(Guid itemId) => _held.TryRemove(itemId, out _);
 
     protected override Task<int> RunBatchAsync(CancellationToken ct) => RenewAsync(ct);
-
-    protected override void OnBatchFailed(Exception exception) => LogRenewFailed(logger, exception.GetType().Name);
 
     /// <summary>
     /// Moves the lease of every held attempt that is still in progress to now + the lease. Returns how many moved. A row
@@ -53,7 +51,4 @@ public sealed partial class SendingLeases(IServiceScopeFactory scopes, TimeProvi
              """,
             ct);
     }
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Renewing the sending leases failed ({ExceptionType}); trying again")]
-    private static partial void LogRenewFailed(ILogger logger, string exceptionType);
 }

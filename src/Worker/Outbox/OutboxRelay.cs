@@ -28,7 +28,7 @@ public sealed class OutboxOptions
 /// (<see cref="Coalesce"/>, docs/decisions/0017-batched-email-dispatch.md).
 /// </summary>
 public sealed partial class OutboxRelay(IServiceScopeFactory scopes, IBus bus, TimeProvider time, IOptions<OutboxOptions> options, ILogger<OutboxRelay> logger)
-    : BatchLoop(time)
+    : BatchLoop(time, logger, "outbox relay", "publishing due messages")
 {
     private readonly OutboxOptions _options = options.Value;
 
@@ -37,8 +37,6 @@ public sealed partial class OutboxRelay(IServiceScopeFactory scopes, IBus bus, T
     protected override TimeSpan Pause => _options.PollInterval;
 
     protected override Task<int> RunBatchAsync(CancellationToken ct) => PublishDueAsync(ct);
-
-    protected override void OnBatchFailed(Exception exception) => LogRelayFailed(logger, exception.GetType().Name, exception);
 
     /// <summary>Publishes one batch of due rows; returns how many were published.</summary>
     public async Task<int> PublishDueAsync(CancellationToken ct)
@@ -145,9 +143,6 @@ public sealed partial class OutboxRelay(IServiceScopeFactory scopes, IBus bus, T
             return $"{e.GetType().Name}: {e.Message}";
         }
     }
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Outbox relay pass failed ({ExceptionType}); retrying")]
-    private static partial void LogRelayFailed(ILogger logger, string exceptionType, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Outbox relay could not publish {Failed} of {Total} due messages; they stay in the outbox")]
     private static partial void LogPublishFailures(ILogger logger, int failed, int total);

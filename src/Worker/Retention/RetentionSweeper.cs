@@ -45,7 +45,7 @@ public sealed record RetentionRun(int Erased, int Skipped, int Batches, bool Rea
 /// with reason <c>retention</c> by the system. Logs carry counts and ids only.
 /// </summary>
 public sealed partial class RetentionSweeper(IServiceScopeFactory scopes, TimeProvider time, IOptions<RetentionOptions> options, ILogger<RetentionSweeper> logger)
-    : BatchLoop(time)
+    : BatchLoop(time, logger, "retention", "a retention run")
 {
     private readonly RetentionOptions _options = options.Value;
 
@@ -66,8 +66,6 @@ public sealed partial class RetentionSweeper(IServiceScopeFactory scopes, TimePr
     }
 
     protected override async Task<int> RunBatchAsync(CancellationToken ct) => (await RunOnceAsync(ct)).Erased;
-
-    protected override void OnBatchFailed(Exception exception) => LogRunFailed(logger, exception.GetType().Name, exception);
 
     /// <summary>One run: erases due candidates batch by batch until none is left or <see cref="RetentionOptions.MaxPerRun"/> is reached.</summary>
     public async Task<RetentionRun> RunOnceAsync(CancellationToken ct)
@@ -267,7 +265,4 @@ public sealed partial class RetentionSweeper(IServiceScopeFactory scopes, TimePr
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Candidate {CandidateId} is no longer due for retention; skipped")]
     private static partial void LogNoLongerDue(ILogger logger, Guid candidateId);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Retention run failed ({ExceptionType}); next run after the interval")]
-    private static partial void LogRunFailed(ILogger logger, string exceptionType, Exception exception);
 }
