@@ -59,12 +59,12 @@ public sealed partial class FailureStreak(string name, string operation, ILogger
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Name}: {Operation} failed ({ExceptionType}); trying again until it works")]
     private static partial void LogFailed(ILogger logger, string name, string operation, string exceptionType, Exception exception);
 
-    [LoggerMessage(Level = LogLevel.Debug, Message = "{Name}: {Operation} still fails ({ExceptionType}): {Failures} failures in {Seconds} s")]
+    [LoggerMessage(Level = LogLevel.Debug, Message = "{Name}: {Operation} still fails ({ExceptionType}; failures: {Failures} in {Seconds} s)")]
     private static partial void LogStillFailing(ILogger logger, string name, string operation, string exceptionType, int failures, long seconds);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "{Name}: {Operation} still fails ({ExceptionType}): {Failures} failures in {Seconds} s")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Name}: {Operation} still fails ({ExceptionType}; failures: {Failures} in {Seconds} s)")]
     private static partial void LogStillFailingWarning(ILogger logger, string name, string operation, string exceptionType, int failures, long seconds, Exception exception);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "{Name}: {Operation} works again after {Failures} failures in {Seconds} s")]
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Name}: {Operation} works again (failures: {Failures} in {Seconds} s)")]
     private static partial void LogWorksAgain(ILogger logger, string name, string operation, int failures, long seconds);
 }

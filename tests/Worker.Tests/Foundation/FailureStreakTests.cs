@@ -53,7 +53,7 @@ public sealed class FailureStreakTests
         Assert.Equal(10, later.Count);
         Assert.All(later, l => Assert.Equal(LogLevel.Debug, l.Level));
         Assert.All(later, l => Assert.Null(l.Exception));
-        Assert.Equal("outbox relay: publishing due messages still fails (InvalidOperationException): 6 failures in 1 s", later[0].Message);
+        Assert.Equal("outbox relay: publishing due messages still fails (InvalidOperationException; failures: 6 in 1 s)", later[0].Message);
         Assert.Single(_log.Lines, l => l.Level >= LogLevel.Warning);
     }
 
@@ -69,7 +69,7 @@ public sealed class FailureStreakTests
         _streak.Succeeded(); // nothing was failing any more: no line
 
         var back = Assert.Single(_log.Lines, l => l.Level == LogLevel.Information);
-        Assert.Equal("outbox relay: publishing due messages works again after 2 failures in 2 s", back.Message);
+        Assert.Equal("outbox relay: publishing due messages works again (failures: 2 in 2 s)", back.Message);
         Assert.False(_streak.Failing);
 
         _time.Advance(TimeSpan.FromMilliseconds(100));
@@ -103,7 +103,7 @@ public sealed class FailureStreakTests
         var warnings = _log.Lines.Where(l => l.Level == LogLevel.Warning).ToList();
         Assert.Equal(3, warnings.Count); // at 0, 10 and 20 minutes
         Assert.All(warnings, w => Assert.NotNull(w.Exception));
-        Assert.Equal("outbox relay: publishing due messages still fails (TimeoutException): 601 failures in 600 s", warnings[1].Message);
+        Assert.Equal("outbox relay: publishing due messages still fails (TimeoutException; failures: 601 in 600 s)", warnings[1].Message);
         Assert.Equal(25 * 60 - 2, _log.Lines.Count(l => l.Level == LogLevel.Debug));
     }
 
@@ -120,7 +120,7 @@ public sealed class FailureStreakTests
         Assert.IsType<TimeoutException>(warning.Exception);
         Assert.StartsWith("flaky loop: a test pass failed (TimeoutException)", warning.Message, StringComparison.Ordinal);
         var back = Assert.Single(_log.Lines, l => l.Level == LogLevel.Information);
-        Assert.StartsWith("flaky loop: a test pass works again after 40 failures", back.Message, StringComparison.Ordinal);
+        Assert.StartsWith("flaky loop: a test pass works again (failures: 40 in", back.Message, StringComparison.Ordinal);
     }
 
     /// <summary>A loop whose first passes fail fast (a database outage), then works.</summary>
