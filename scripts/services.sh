@@ -378,7 +378,8 @@ smtp_reset() {
   find "$STATE/mail" -mindepth 1 -delete
   : >"$STATE/smtp-log.jsonl"     # truncate (the sink appends by path, so this is safe while it runs)
   rm -f "$STATE/smtp-rules.json"
-  say "smtp: cleared mail, smtp-log.jsonl and smtp-rules.json"
+  rm -rf "$STATE/smtp-rules.d"
+  say "smtp: cleared mail, smtp-log.jsonl, smtp-rules.json and smtp-rules.d/"
 }
 
 # ---------------------------------------------------------------------------------------------

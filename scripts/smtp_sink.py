@@ -17,7 +17,13 @@ scripts/services.sh; see docs/running-locally.md.
                                    connection was encrypted at that point (STARTTLS or implicit TLS);
                                    auth: the AUTH login name, or null.
     smtp-rules.json                optional fault injection, re-checked on every command that can be
-                                   refused (so on every transaction); absent = accept everything:
+    smtp-rules.d/*.json            refused (so on every transaction); absent = accept everything.
+                                   smtp-rules.json first, then each smtp-rules.d/*.json in name order, as one
+                                   list. One sink is shared by concurrent test processes: each writes only its
+                                   own file in smtp-rules.d/ (named after itself) and removes it when done, so
+                                   none replaces another's rules; and each rule matches an address unique to its
+                                   test, so none applies to another's mail ("*" and stage connect hit every
+                                   client: use them on a private sink). Each file:
       {"rules": [{"match": "substring of an address, or *", "code": 451,
                   "message": "4.3.0 try again later", "times": 3,
                   "stage": "connect" | "mail" | "rcpt" | "data", "delay_ms": 0}]}
@@ -26,15 +32,16 @@ scripts/services.sh; see docs/running-locally.md.
                 Stage connect refuses the greeting (e.g. 554) and closes the connection; its match is
                 ignored (every new connection matches).
       times     how many times the rule refuses before it stops applying; absent = forever.
-                Uses are counted in memory per (rule index, match); counters restart whenever the
-                file is rewritten (new inode/mtime/size) or removed.
+                Uses are counted in memory per (file, rule index, match); a file's counters restart
+                whenever it is rewritten (new inode/mtime/size) or removed.
       delay_ms  optional pause before answering (for timeout tests); applies with or without code.
                 A rule with "delay_ms" and no "code" only delays and then lets later rules / accept run.
       answer_delay_ms  stage data only: the message is stored (and logged as accepted) at once, and the
                 250 answer comes this much later: a server that has the email but answers late, so a client
                 that dies or gives up in between has had its email delivered without hearing so.
       answer_when_exists  stage data only: as answer_delay_ms, but the 250 comes once this file (a name in the
-                rules file's directory) exists, at most 60 s later: a test decides when the answer comes.
+                state folder, whichever rules file says it) exists, at most 60 s later: a test decides when the
+                answer comes.
       The first applicable rule wins.
 
 TLS and AUTH (all optional; without them the sink speaks plain SMTP and accepts anyone):
@@ -68,8 +75,8 @@ from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 DEFAULT_MESSAGES = {4: "4.3.0 Temporary failure (fault injection)", 5: "5.7.1 Rejected (fault injection)"}
 
 
-class Rules:
-    """Loads smtp-rules.json when it changes and counts rule uses per file generation."""
+class RuleFile:
+    """One rules file, loaded again when it changes; counts its rules' uses per file generation."""
 
     def __init__(self, path: str) -> None:
         self.path = path
@@ -77,16 +84,16 @@ class Rules:
         self.rules: list[dict] = []
         self.used: dict[tuple[int, str], int] = {}
 
-    def _load(self) -> None:
+    def load(self) -> bool:
+        """Reloads the file if it changed; False when it does not exist (any more)."""
         try:
             st = os.stat(self.path)
         except FileNotFoundError:
-            if self.generation is not None:
-                self.generation, self.rules, self.used = None, [], {}
-            return
+            self.generation, self.rules, self.used = None, [], {}
+            return False
         gen = (st.st_ino, st.st_mtime_ns, st.st_size)
         if gen == self.generation:
-            return
+            return True
         rules = None
         for _ in range(3):  # tolerate a writer caught half way (write + rename is the safe way)
             try:
@@ -107,33 +114,61 @@ class Rules:
             print(f"smtp_sink: ignoring invalid {self.path}: {err}", file=sys.stderr, flush=True)
             rules = []
         self.generation, self.rules, self.used = gen, rules, {}
+        return True
+
+
+class Rules:
+    """The rules of smtp-rules.json and of every smtp-rules.d/*.json (one file per writer), in that order."""
+
+    def __init__(self, state_dir: str) -> None:
+        self.state_dir = state_dir
+        self.main = os.path.join(state_dir, "smtp-rules.json")
+        self.folder = os.path.join(state_dir, "smtp-rules.d")
+        self.files: dict[str, RuleFile] = {}
+
+    def _current(self) -> list[RuleFile]:
+        paths = [self.main]
+        try:
+            with os.scandir(self.folder) as entries:
+                names = sorted(e.name for e in entries if e.name.endswith(".json") and not e.name.startswith("."))
+            paths += [os.path.join(self.folder, n) for n in names]
+        except (FileNotFoundError, NotADirectoryError):
+            pass
+        current = []
+        for path in paths:
+            f = self.files.get(path) or RuleFile(path)
+            if f.load():
+                current.append(f)
+        self.files = {f.path: f for f in current}  # a removed file's counters go with it
+        return current
 
     def pick(self, stage: str, addresses: list[str]) -> tuple[dict | None, float, tuple[float, str | None]]:
         """Returns (refusing rule or None, delay seconds, (answer delay seconds, file the answer waits for or None)).
         Counts the use of a refusing rule."""
-        self._load()
         delay = 0.0
         answer_delay = 0.0
         answer_when: str | None = None
         lowered = [a.lower() for a in addresses]
-        for i, rule in enumerate(self.rules):
-            if str(rule.get("stage", "rcpt")).lower() != stage:
-                continue
-            match = str(rule.get("match", "*"))
-            if stage != "connect" and match != "*" and not any(match.lower() in a for a in lowered):
-                continue
-            key = (i, match)
-            times = rule.get("times")
-            if times is not None and self.used.get(key, 0) >= int(times):
-                continue
-            delay += float(rule.get("delay_ms", 0) or 0) / 1000.0
-            answer_delay += float(rule.get("answer_delay_ms", 0) or 0) / 1000.0
-            if rule.get("answer_when_exists"):
-                answer_when = os.path.join(os.path.dirname(self.path), os.path.basename(str(rule["answer_when_exists"])))
-            if "code" not in rule:
-                continue
-            self.used[key] = self.used.get(key, 0) + 1
-            return rule, delay, (answer_delay, answer_when)
+        for f in self._current():
+            for i, rule in enumerate(f.rules):
+                if str(rule.get("stage", "rcpt")).lower() != stage:
+                    continue
+                match = str(rule.get("match", "*"))
+                if stage != "connect" and match != "*" and not any(match.lower() in a for a in lowered):
+                    continue
+                key = (i, match)
+                times = rule.get("times")
+                if times is not None and f.used.get(key, 0) >= int(times):
+                    continue
+                delay += float(rule.get("delay_ms", 0) or 0) / 1000.0
+                answer_delay += float(rule.get("answer_delay_ms", 0) or 0) / 1000.0
+                if rule.get("answer_when_exists"):
+                    # In the state folder, whichever file holds the rule.
+                    answer_when = os.path.join(self.state_dir, os.path.basename(str(rule["answer_when_exists"])))
+                if "code" not in rule:
+                    continue
+                f.used[key] = f.used.get(key, 0) + 1
+                return rule, delay, (answer_delay, answer_when)
         return None, delay, (answer_delay, answer_when)
 
 
@@ -194,7 +229,7 @@ class SinkHandler:
         self.mail_dir = os.path.join(state_dir, "mail")
         self.tmp_dir = os.path.join(self.mail_dir, ".tmp")
         self.log_path = os.path.join(state_dir, "smtp-log.jsonl")
-        self.rules = Rules(os.path.join(state_dir, "smtp-rules.json"))
+        self.rules = Rules(state_dir)
         self.seq = itertools.count(1)
         os.makedirs(self.tmp_dir, exist_ok=True)
 
@@ -346,7 +381,7 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=2525)
-    p.add_argument("--dir", required=True, help="state folder (mail/, smtp-log.jsonl, smtp-rules.json)")
+    p.add_argument("--dir", required=True, help="state folder (mail/, smtp-log.jsonl, smtp-rules.json, smtp-rules.d/)")
     p.add_argument("--pid-file")
     p.add_argument("--tls-cert", help="PEM certificate (chain): offer STARTTLS")
     p.add_argument("--tls-key", help="PEM private key of --tls-cert")

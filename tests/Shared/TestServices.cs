@@ -20,7 +20,7 @@ public static class TestServices
 
     public static int SmtpPort => int.Parse(Required("FEEDBACKHUB_SMTP_PORT"), System.Globalization.CultureInfo.InvariantCulture);
 
-    /// <summary>Folder with <c>mail/*.eml</c>, <c>smtp-log.jsonl</c> and <c>smtp-rules.json</c>.</summary>
+    /// <summary>Folder with <c>mail/*.eml</c>, <c>smtp-log.jsonl</c> and the fault-injection rules (<c>smtp-rules.d/</c>).</summary>
     public static string SmtpDirectory => Required("FEEDBACKHUB_SMTP_DIR");
 
     /// <summary>

@@ -186,19 +186,15 @@ public sealed class DeliverySmtpFaultTests(ThreeAttemptsFixture pipeline) : ICla
         var arrange = await DeliveryArrange.TenantAsync(pipeline.Api, senderAddress: sender);
         var tag = "waiting" + Guid.NewGuid().ToString("N")[..8];
         var addresses = new[] { MailSink.NewAddress(tag), MailSink.NewAddress(tag) };
-        var rule = new { match = sender, stage = "mail", code = 530, message = "5.7.0 Authentication required" };
-        SmtpRules.Set(rule);
+        SmtpRules.Set(new { match = sender, stage = "mail", code = 530, message = "5.7.0 Authentication required" });
         var deliveries = await arrange.DeliveriesAsync(addresses);
 
-        // More tries than the budget (3), none counted: still waiting, nothing suppressed, nothing sent. (The rule is
-        // written again while waiting: the sink and its rules file are shared with other test runs, which replace it.)
+        // More tries than the budget (3), none counted: still waiting, nothing suppressed, nothing sent.
         foreach (var d in deliveries)
         {
-            await WaitUntilAsync(async () =>
-            {
-                SmtpRules.Set(rule);
-                return (await arrange.LoadAsync(d.Id)).Attempts.Count(a => a.Outcome == AttemptOutcome.ServerProblem) >= 4;
-            }, TimeSpan.FromSeconds(30));
+            await WaitUntilAsync(
+                async () => (await arrange.LoadAsync(d.Id)).Attempts.Count(a => a.Outcome == AttemptOutcome.ServerProblem) >= 4,
+                TimeSpan.FromSeconds(30));
         }
         foreach (var d in deliveries)
         {
