@@ -20,8 +20,9 @@ namespace FeedbackHub.Bench.Delivery;
 
 /// <summary>
 /// Delivery throughput and latency: N approved deliveries due at the same instant, sent by 1 and by 2 real worker
-/// processes, against a raw SMTP send loop (the worker's own NoDelay client, 8 connections) to the same sink.
-/// Times come from the sink's smtp-log.jsonl (acceptance) and the deliveries' due_at (due time).
+/// processes, against a raw SMTP send loop (the worker's own MailKit sender, 8 connections) to the same sink; then
+/// one worker process with emails falling due one after another at half the raw loop's rate, for the latency at a
+/// steady load. Times come from the sink's smtp-log.jsonl (acceptance) and the deliveries' due_at (due time).
 /// </summary>
 internal static class Program
 {
@@ -30,6 +31,38 @@ internal static class Program
     private static readonly Actor Reviewer = new(Guid.NewGuid(), "Reviewer");
 
     private static long _logStart;
+
+    /// <summary>The tags of this run's recipients: their mail is removed from the sink's folder at the end (<see cref="RemoveMail"/>).</summary>
+    private static readonly List<string> Tags = [];
+
+    private static string Tagged(string prefix)
+    {
+        var tag = prefix + Guid.NewGuid().ToString("N")[..8];
+        Tags.Add(tag);
+        return tag;
+    }
+
+    /// <summary>
+    /// Deletes the files the sink stored for this run's recipients: a run sends tens of thousands of emails, and tests that
+    /// read the shared sink's folder slow down as it grows. The sink's log keeps its lines.
+    /// </summary>
+    private static void RemoveMail(string smtpLog)
+    {
+        if (!File.Exists(smtpLog))
+            return;
+        var folder = Path.GetDirectoryName(smtpLog)!;
+        using var stream = new FileStream(smtpLog, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+        stream.Seek(Math.Min(_logStart, stream.Length), SeekOrigin.Begin);
+        using var reader = new StreamReader(stream);
+        while (reader.ReadLine() is { } line)
+        {
+            if (!line.Contains("\"accepted\"", StringComparison.Ordinal) || !Tags.Exists(t => line.Contains(t, StringComparison.Ordinal)))
+                continue;
+            using var doc = JsonDocument.Parse(line);
+            if (doc.RootElement.TryGetProperty("file", out var file) && file.GetString() is { Length: > 0 } relative)
+                File.Delete(Path.Combine(folder, relative));
+        }
+    }
 
     /// <summary>run.sh --tls: STARTTLS + AUTH against a private sink with a self-signed certificate; otherwise plain SMTP.</summary>
     private static SmtpSecurity Security => Environment.GetEnvironmentVariable("BENCH_SMTP_SECURITY") is { Length: > 0 } s ? Enum.Parse<SmtpSecurity>(s) : SmtpSecurity.None;
@@ -49,30 +82,56 @@ internal static class Program
         var smtpLog = Path.Combine(Env("FEEDBACKHUB_SMTP_DIR"), "smtp-log.jsonl");
 
         _logStart = File.Exists(smtpLog) ? new FileInfo(smtpLog).Length : 0;
+        try
+        {
+            return await RunAsync(n, workerDll, pg, smtpHost, smtpPort, smtpLog);
+        }
+        finally
+        {
+            RemoveMail(smtpLog);
+        }
+    }
+
+    private static async Task<int> RunAsync(int n, string workerDll, string pg, string smtpHost, int smtpPort, string smtpLog)
+    {
         var rows = new List<(string Name, Stats Stats)>();
         var raw = await RawLoopAsync(n, smtpHost, smtpPort, smtpLog);
         var mode = Security == SmtpSecurity.None ? "plain SMTP" : $"{Security} + AUTH";
         rows.Add(($"raw SMTP loop, {mode} (the worker's MailKit sender, 8 connections, NoDelay)", raw));
         foreach (var workers in new[] { 1, 2 })
             rows.Add(($"pipeline, {mode}, {workers} worker process{(workers > 1 ? "es" : "")}", await PipelineAsync(n, workers, pg, workerDll, smtpHost, smtpPort, smtpLog)));
+        var steadyRate = raw.PerSecond / 2;
+        var steadyN = (int)Math.Ceiling(steadyRate * SteadySeconds);
+        var steady = await PipelineAsync(steadyN, 1, pg, workerDll, smtpHost, smtpPort, smtpLog, steadyRate);
 
         Console.WriteLine();
-        Console.WriteLine($"N = {n} emails per scenario, all due at the same instant; times from due time to the sink's acceptance.");
+        Console.WriteLine($"N = {n} emails per scenario, all due at the same instant; times from due time to the sink's acceptance. Machine CPU busy: the share of all {Environment.ProcessorCount} cores in use by every process (workers, PostgreSQL, RabbitMQ, sink, this program) over the same interval.");
         Console.WriteLine();
-        Console.WriteLine("| scenario | emails/s | ratio to raw | p50 latency | p99 latency | last accepted | worker CPU per email |");
-        Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|");
+        Console.WriteLine("| scenario | emails/s | ratio to raw | p50 latency | p99 latency | last accepted | worker CPU per email | machine CPU busy |");
+        Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|");
         foreach (var (name, s) in rows)
         {
             var cpu = s.WorkerCpuPerEmail is { } c ? string.Create(CultureInfo.InvariantCulture, $"{c.TotalMilliseconds:F2} ms") : "-";
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {name} | {s.PerSecond:F0} | {s.PerSecond / raw.PerSecond:F2} | {s.P50.TotalMilliseconds:F0} ms | {s.P99.TotalMilliseconds:F0} ms | {s.Last.TotalMilliseconds:F0} ms | {cpu} |"));
+                $"| {name} | {s.PerSecond:F0} | {s.PerSecond / raw.PerSecond:F2} | {s.P50.TotalMilliseconds:F0} ms | {s.P99.TotalMilliseconds:F0} ms | {s.Last.TotalMilliseconds:F0} ms | {cpu} | {Percent(s.MachineBusy)} |"));
         }
+
+        Console.WriteLine();
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"Steady rate, 1 worker process: {steadyN} emails falling due one after another at half the raw loop's rate ({steadyRate:F0}/s) for {SteadySeconds} s; each email's latency from its own due time to the sink's acceptance."));
+        Console.WriteLine();
+        Console.WriteLine("| scenario | offered emails/s | sent emails/s | p50 latency | p99 latency | worst latency | worker CPU per email | machine CPU busy |");
+        Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|");
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"| pipeline, {mode}, 1 worker process, steady | {steadyRate:F0} | {steady.PerSecond:F0} | {steady.P50.TotalMilliseconds:F0} ms | {steady.P99.TotalMilliseconds:F0} ms | {steady.Last.TotalMilliseconds:F0} ms | {steady.WorkerCpuPerEmail?.TotalMilliseconds ?? 0:F2} ms | {Percent(steady.MachineBusy)} |"));
 
         // One line per scenario in the format bench/run-all.sh collects.
         Console.WriteLine();
         var suffix = Security == SmtpSecurity.None ? string.Empty : "-tls";
         foreach (var (scenario, s) in new[] { ($"delivery{suffix}", rows[1].Stats), ($"delivery{suffix}-2workers", rows[2].Stats) })
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"BENCH {scenario} ratio={s.PerSecond / raw.PerSecond:F2} p99_ms={s.P99.TotalMilliseconds:F0} cpu_ms_per_email={s.WorkerCpuPerEmail?.TotalMilliseconds ?? 0:F2}"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"BENCH delivery{suffix}-steady ratio={steady.PerSecond / raw.PerSecond:F2} p99_ms={steady.P99.TotalMilliseconds:F0} offered_per_s={steadyRate:F0} cpu_ms_per_email={steady.WorkerCpuPerEmail?.TotalMilliseconds ?? 0:F2}"));
 
         return 0;
     }
@@ -85,7 +144,30 @@ internal static class Program
     /// </summary>
     private const int WarmUpPerWorker = 400;
 
-    private sealed record Stats(double PerSecond, TimeSpan P50, TimeSpan P99, TimeSpan Last, TimeSpan? WorkerCpuPerEmail = null);
+    /// <summary>How long the steady-rate scenario offers emails: its N is half the raw loop's rate times this.</summary>
+    private const int SteadySeconds = 15;
+
+    private sealed record Stats(double PerSecond, TimeSpan P50, TimeSpan P99, TimeSpan Last, TimeSpan? WorkerCpuPerEmail = null, double? MachineBusy = null);
+
+    /// <summary>
+    /// The whole machine's CPU time so far, busy and total, in clock ticks (Linux <c>/proc/stat</c>'s first line: busy is
+    /// everything but idle and iowait); null elsewhere. Two readings give the share of all cores that every process on
+    /// the machine (the workers, PostgreSQL, RabbitMQ, the sink, this program) kept busy in between.
+    /// </summary>
+    private static (long Busy, long Total)? MachineCpu()
+    {
+        if (!File.Exists("/proc/stat"))
+            return null;
+        var fields = File.ReadLines("/proc/stat").First().Split(' ', StringSplitOptions.RemoveEmptyEntries).Skip(1).Take(8)
+            .Select(f => long.Parse(f, CultureInfo.InvariantCulture)).ToArray();
+        var total = fields.Sum();
+        return (total - fields[3] - fields[4], total);
+    }
+
+    private static double? BusyBetween((long Busy, long Total)? before, (long Busy, long Total)? after) =>
+        before is { } b && after is { } a && a.Total > b.Total ? (double)(a.Busy - b.Busy) / (a.Total - b.Total) : null;
+
+    private static string Percent(double? share) => share is { } s ? string.Create(CultureInfo.InvariantCulture, $"{s * 100:F0}%") : "-";
 
     private static TimeSpan WorkerCpu(IEnumerable<Process> processes) =>
         processes.Aggregate(TimeSpan.Zero, (sum, p) =>
@@ -94,30 +176,52 @@ internal static class Program
             return sum + p.TotalProcessorTime;
         });
 
-    private static Stats Compute(DateTimeOffset due, IReadOnlyList<DateTimeOffset> accepted)
+    private static Stats Compute(DateTimeOffset due, IReadOnlyList<DateTimeOffset> accepted) =>
+        Compute([.. accepted.Select(a => a - due)], accepted.Max() - due);
+
+    /// <summary>Percentiles of the latencies; emails/s over <paramref name="span"/> (from the first due time to the last acceptance).</summary>
+    private static Stats Compute(IReadOnlyList<TimeSpan> latencies, TimeSpan span)
     {
-        var latencies = accepted.Select(a => a - due).Order().ToList();
-        var last = latencies[^1];
-        TimeSpan Pct(double p) => latencies[Math.Clamp((int)Math.Ceiling(p * latencies.Count) - 1, 0, latencies.Count - 1)];
-        return new Stats(latencies.Count / last.TotalSeconds, Pct(0.50), Pct(0.99), last);
+        var sorted = latencies.Order().ToList();
+        TimeSpan Pct(double p) => sorted[Math.Clamp((int)Math.Ceiling(p * sorted.Count) - 1, 0, sorted.Count - 1)];
+        return new Stats(sorted.Count / span.TotalSeconds, Pct(0.50), Pct(0.99), sorted[^1]);
     }
 
+    /// <summary>
+    /// Steady rate: email i falls due at <paramref name="start"/> + i x <paramref name="step"/> (its index is in its
+    /// recipient's address, see <see cref="ArrangeAsync"/>), and its latency runs from its own due time.
+    /// </summary>
+    private static Stats ComputeSteady(DateTimeOffset start, TimeSpan step, string tag, IReadOnlyList<(string Recipient, DateTimeOffset At)> accepted)
+    {
+        var latencies = accepted.Select(a => a.At - (start + step * IndexOf(a.Recipient, tag))).ToList();
+        return Compute(latencies, accepted.Max(a => a.At) - start);
+    }
+
+    private static int IndexOf(string recipient, string tag) =>
+        int.Parse(recipient.AsSpan(recipient.IndexOf(tag, StringComparison.Ordinal) + tag.Length + 1, IndexDigits), CultureInfo.InvariantCulture);
+
+    private const int IndexDigits = 6;
+
     /// <summary>Acceptance times of the sink for recipients containing the tag (millisecond resolution).</summary>
-    private static List<DateTimeOffset> Accepted(string smtpLog, string tag)
+    private static List<DateTimeOffset> Accepted(string smtpLog, string tag) => [.. AcceptedBy(smtpLog, tag).Select(a => a.At)];
+
+    /// <summary>The sink's acceptances for recipients containing the tag: each one's first recipient and time.</summary>
+    private static List<(string Recipient, DateTimeOffset At)> AcceptedBy(string smtpLog, string tag)
     {
         using var stream = new FileStream(smtpLog, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
         stream.Seek(Math.Min(_logStart, stream.Length), SeekOrigin.Begin); // only this run's lines: the log is shared and long
         using var reader = new StreamReader(stream);
-        var times = new List<DateTimeOffset>();
+        var accepted = new List<(string, DateTimeOffset)>();
         while (reader.ReadLine() is { } line)
         {
             if (!line.Contains(tag, StringComparison.Ordinal) || !line.Contains("\"accepted\"", StringComparison.Ordinal))
                 continue;
             using var doc = JsonDocument.Parse(line);
-            times.Add(DateTimeOffset.Parse(doc.RootElement.GetProperty("ts").GetString()!, CultureInfo.InvariantCulture));
+            accepted.Add((doc.RootElement.GetProperty("rcpt_tos")[0].GetString()!,
+                DateTimeOffset.Parse(doc.RootElement.GetProperty("ts").GetString()!, CultureInfo.InvariantCulture)));
         }
 
-        return times;
+        return accepted;
     }
 
     private static async Task<List<DateTimeOffset>> WaitAcceptedAsync(string smtpLog, string tag, int n, TimeSpan timeout)
@@ -145,7 +249,7 @@ internal static class Program
 
     private static async Task<Stats> RawLoopAsync(int n, string host, int port, string smtpLog)
     {
-        var tag = "rawbench" + Guid.NewGuid().ToString("N")[..8];
+        var tag = Tagged("rawbench");
         var messages = Enumerable.Range(0, n).Select(_ => Sample($"{tag}-{Guid.NewGuid():N}@example.test")).ToList();
         var tls = Security != SmtpSecurity.None;
         await using var pool = new MailKitEmailSender(
@@ -157,6 +261,7 @@ internal static class Program
             new SmtpHealth(Microsoft.Extensions.Logging.Abstractions.NullLogger<SmtpHealth>.Instance),
             new Microsoft.Extensions.Hosting.Internal.HostingEnvironment { EnvironmentName = tls ? "Development" : "Production" });
         var next = -1;
+        var machineBefore = MachineCpu();
         var due = DateTimeOffset.UtcNow;
         await Task.WhenAll(Enumerable.Range(0, 8).Select(async _ =>
         {
@@ -168,12 +273,16 @@ internal static class Program
                     throw new InvalidOperationException($"SMTP {result}");
             }
         }));
-        var stats = Compute(due, await WaitAcceptedAsync(smtpLog, tag, n, TimeSpan.FromSeconds(30)));
+        var stats = Compute(due, await WaitAcceptedAsync(smtpLog, tag, n, TimeSpan.FromSeconds(30))) with { MachineBusy = BusyBetween(machineBefore, MachineCpu()) };
         Console.Error.WriteLine($"raw loop: {stats}");
         return stats;
     }
 
-    private static async Task<Stats> PipelineAsync(int n, int workers, string pgServer, string workerDll, string smtpHost, int smtpPort, string smtpLog)
+    /// <summary>
+    /// N emails sent by the worker processes from a fresh database: all due at one instant, or with
+    /// <paramref name="steadyRate"/> falling due one after another at that many per second.
+    /// </summary>
+    private static async Task<Stats> PipelineAsync(int n, int workers, string pgServer, string workerDll, string smtpHost, int smtpPort, string smtpLog, double? steadyRate = null)
     {
         var dbName = "fh_bench_" + Guid.NewGuid().ToString("N")[..12];
         var conn = new NpgsqlConnectionStringBuilder(pgServer) { Database = dbName, Pooling = true }.ConnectionString;
@@ -186,9 +295,9 @@ internal static class Program
             PersistenceExtensions.Configure(options, conn);
             await using (var db = FeedbackHubDbContext.Create(options.Options, new SystemTenantScope()))
                 await db.Database.MigrateAsync();
-            var tag = $"bench{workers}w" + Guid.NewGuid().ToString("N")[..8];
+            var tag = Tagged(steadyRate is null ? $"bench{workers}w" : "steady");
             var tenantId = await ArrangeAsync(options.Options, tag, n);
-            var warmTag = "warm" + Guid.NewGuid().ToString("N")[..8];
+            var warmTag = Tagged("warm");
             var warmTenantId = await ArrangeAsync(options.Options, warmTag, WarmUpPerWorker * workers);
 
             var prefix = "bench" + Guid.NewGuid().ToString("N")[..8];
@@ -206,13 +315,26 @@ internal static class Program
             await WaitAcceptedAsync(smtpLog, warmTag, WarmUpPerWorker * workers, TimeSpan.FromMinutes(2));
             await Task.Delay(2000);
             var cpuBefore = WorkerCpu(processes);
+            var machineBefore = MachineCpu();
             var due = DateTimeOffset.UtcNow;
-            await MakeDueAsync(options.Options, tenantId, due);
+            Stats stats;
+            if (steadyRate is { } rate)
+            {
+                var step = TimeSpan.FromSeconds(1 / rate);
+                await MakeDueAsync(options.Options, tenantId, due, step);
+                await WaitAcceptedAsync(smtpLog, tag, n, TimeSpan.FromMinutes(5));
+                stats = ComputeSteady(due, step, tag, AcceptedBy(smtpLog, tag));
+            }
+            else
+            {
+                await MakeDueAsync(options.Options, tenantId, due);
+                stats = Compute(due, await WaitAcceptedAsync(smtpLog, tag, n, TimeSpan.FromMinutes(5)));
+            }
 
-            var stats = Compute(due, await WaitAcceptedAsync(smtpLog, tag, n, TimeSpan.FromMinutes(5)));
             // The workers' own CPU per email (all their threads: consumers, relay, leases, sealer), from the due time to the
             // last acceptance: it moves much less than emails/s with what else the machine runs.
             var cpuPerEmail = (WorkerCpu(processes) - cpuBefore) / n;
+            var machineBusy = BusyBetween(machineBefore, MachineCpu());
             await using (var db = FeedbackHubDbContext.Create(options.Options, new SystemTenantScope()))
             {
                 var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
@@ -224,7 +346,7 @@ internal static class Program
             }
 
             Console.Error.WriteLine($"{workers} worker(s): {stats}");
-            return stats with { WorkerCpuPerEmail = cpuPerEmail };
+            return stats with { WorkerCpuPerEmail = cpuPerEmail, MachineBusy = machineBusy };
         }
         finally
         {
@@ -258,11 +380,20 @@ internal static class Program
         return settings;
     }
 
-    private static async Task MakeDueAsync(DbContextOptions<FeedbackHubDbContext> options, Guid tenantId, DateTimeOffset due)
+    /// <summary>
+    /// Makes the tenant's emails due at <paramref name="due"/>, or with <paramref name="step"/> email i (see
+    /// <see cref="ArrangeAsync"/>) at <paramref name="due"/> + i x step. The outbox rows (wake-ups) are all due at once.
+    /// </summary>
+    private static async Task MakeDueAsync(DbContextOptions<FeedbackHubDbContext> options, Guid tenantId, DateTimeOffset due, TimeSpan? step = null)
     {
         await using var db = FeedbackHubDbContext.Create(options, new SystemTenantScope());
         await using var tx = await db.Database.BeginTransactionAsync();
-        await db.Database.ExecuteSqlAsync($"UPDATE outbound SET due_at = {due} WHERE tenant_id = {tenantId}");
+        var stepMicroseconds = (step ?? TimeSpan.Zero).TotalMicroseconds;
+        await db.Database.ExecuteSqlAsync($"""
+            UPDATE outbound o SET due_at = {due} + substring(a.external_id FROM 5)::int * {stepMicroseconds} * interval '1 microsecond'
+            FROM deliveries d JOIN applications a ON a.id = d.application_id
+            WHERE d.id = o.id AND o.tenant_id = {tenantId}
+            """);
         await db.Database.ExecuteSqlAsync($"UPDATE outbox_messages SET due_at = {due} WHERE tenant_id = {tenantId}");
         await tx.CommitAsync();
     }
@@ -275,7 +406,11 @@ internal static class Program
         await command.ExecuteNonQueryAsync();
     }
 
-    /// <summary>A tenant and N rejected applications with approved feedback and a request, scheduled an hour ahead.</summary>
+    /// <summary>
+    /// A tenant and N rejected applications with approved feedback and a request, scheduled an hour ahead. Application i's
+    /// external id is <c>ext-</c> and i in six digits, and its candidate's address starts with the tag, a dash and the same
+    /// digits (<see cref="MakeDueAsync"/>, <see cref="ComputeSteady"/>).
+    /// </summary>
     private static async Task<Guid> ArrangeAsync(DbContextOptions<FeedbackHubDbContext> options, string tag, int n)
     {
         var now = DateTimeOffset.UtcNow;
@@ -292,8 +427,9 @@ internal static class Program
         var applications = new List<Guid>();
         for (var i = 0; i < n; i++)
         {
-            var external = "ext-" + Guid.NewGuid().ToString("N")[..12];
-            var candidate = Candidate.Create(tenant.Id, new CandidateDetails(external, "Ada", "Lovelace", $"{tag}-{Guid.NewGuid():N}@example.test", null), now);
+            var index = i.ToString(new string('0', IndexDigits), CultureInfo.InvariantCulture);
+            var external = "ext-" + index;
+            var candidate = Candidate.Create(tenant.Id, new CandidateDetails(external, "Ada", "Lovelace", $"{tag}-{index}-{Guid.NewGuid():N}@example.test", null), now);
             var application = Application.Create(tenant.Id, external, candidate.Id, new ApplicationDetails("Backend Engineer", null, null), now);
             application.Reject(now, now);
             var feedback = Feedback.Start(tenant.Id, application.Id, version, Author, now);
