@@ -4,12 +4,15 @@
 #                                         --quick through bench/http/flatness.sh: at about 10,000 feedback rows in
 #                                         the tenant (the save and get lines), again at about 1,000,000 (save@1m,
 #                                         get@1m) and the ratio of the two (BENCH flatness)
-#   delivery      bench/delivery/run.sh   emails due at once, 1 and 2 worker processes, next to a raw SMTP loop
+#   delivery      bench/delivery/run.sh   emails due at once, 1 and 2 worker processes, next to a raw SMTP loop; one
+#                                         worker with emails falling due at half the raw loop's rate (delivery-steady);
+#                                         without --quick again with a sink that takes 100 ms per message, where each
+#                                         process is bound by its connections, not the CPU (delivery-server100ms*)
 #   webhooks      bench/webhooks/run.sh   webhook events through the pipeline next to a raw HttpClient loop
 #   erasure       bench/erasure/run.sh    the retention sweep next to the same erasure as set-based SQL
 # Ends with one line per scenario: BENCH <scenario> ratio=<x> p99_ms=<y> (ratio = FeedbackHub / the limit).
 # Usage: bench/run-all.sh [--quick]    (--quick: shorter runs, fewer items, 1,024 rows and no flatness: about 8
-#                                      minutes instead of about 30)
+#                                      minutes instead of about 35)
 # Loopback only, bounded: each bench stops by itself; services it needed and did not find are stopped at the end.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -47,6 +50,7 @@ out="$here/results/run-all-$stamp.md"
   echo
   "$here/delivery/run.sh" "$emails"
   echo
+  if ((!quick)); then "$here/delivery/run.sh" 1000 --server-delay 100; echo; fi
   "$here/webhooks/run.sh" "$events"
   echo
   "$here/erasure/run.sh" "$erasures"

@@ -2,14 +2,25 @@
 # Delivery throughput: N approved deliveries due at once, sent by 1 and 2 real worker processes, next to a raw SMTP
 # send loop (the worker's NoDelay SMTP client, 8 connections) against the same sink, in the same run.
 # Needs the services running (scripts/services.sh --profile test start).
-# Usage: bench/delivery/run.sh [N] [--tls]   (default N 500). --tls: STARTTLS + AUTH against a private sink started here
-# (scripts/smtp_sink.py with a self-signed certificate made for the run, on 127.0.0.1:2590, stopped at the end); the
-# raw loop and the workers trust that certificate through the development-only switch.
+# Usage: bench/delivery/run.sh [N] [--tls] [--server-delay MS]   (default N 500). --tls: STARTTLS + AUTH against a private
+# sink started here (scripts/smtp_sink.py with a self-signed certificate made for the run, on 127.0.0.1:2590, stopped at
+# the end); the raw loop and the workers trust that certificate through the development-only switch. --server-delay MS:
+# the sink waits MS before answering each of the run's messages, like a real mail server's time per message, so every
+# process is bound by its 8 connections rather than by the machine's CPU (how two workers scale when the CPU is not the
+# limit).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
-n=500 tls=0
-for a in "$@"; do case "$a" in --tls) tls=1 ;; *) n="$a" ;; esac; done
+n=500 tls=0 delay=0
+while (($#)); do
+  case "$1" in
+    --tls) tls=1 ;;
+    --server-delay) delay="${2:?--server-delay needs milliseconds}"; shift ;;
+    *) n="$1" ;;
+  esac
+  shift
+done
+export BENCH_SMTP_DELAY_MS="$delay"
 profile="${FEEDBACKHUB_PROFILE:-test}"
 services="${FEEDBACKHUB_SERVICES_SCRIPT:-$root/scripts/services.sh}" # the script of the checkout whose services run
 eval "$("$services" --profile "$profile" env)"

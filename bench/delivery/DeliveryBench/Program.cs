@@ -71,6 +71,16 @@ internal static class Program
 
     private static string? Password => Environment.GetEnvironmentVariable("BENCH_SMTP_PASSWORD");
 
+    /// <summary>
+    /// run.sh --server-delay MS: the sink waits this long before it answers each message of this run (a mail server's own
+    /// time per message), so each process is bound by its connections (<c>Smtp:MaxConnections</c>, 8, like the raw loop)
+    /// and not by the machine's CPU. 0: answer at once.
+    /// </summary>
+    private static int ServerDelayMs => Environment.GetEnvironmentVariable("BENCH_SMTP_DELAY_MS") is { Length: > 0 } d ? int.Parse(d, CultureInfo.InvariantCulture) : 0;
+
+    /// <summary>Every recipient of the bench is at this domain: the server delay's rule matches it, and no test's mail.</summary>
+    private const string Domain = "delivery-bench.example";
+
     public static async Task<int> Main(string[] args)
     {
         string Env(string name) => Environment.GetEnvironmentVariable(name) is { Length: > 0 } v ? v : throw new InvalidOperationException($"{name} is not set.");
@@ -82,12 +92,21 @@ internal static class Program
         var smtpLog = Path.Combine(Env("FEEDBACKHUB_SMTP_DIR"), "smtp-log.jsonl");
 
         _logStart = File.Exists(smtpLog) ? new FileInfo(smtpLog).Length : 0;
+        // The sink reads smtp-rules.d/*.json beside its log, one file per writer (scripts/smtp_sink.py).
+        var rules = Path.Combine(Path.GetDirectoryName(smtpLog)!, "smtp-rules.d", $"delivery-bench-{Environment.ProcessId}.json");
+        if (ServerDelayMs > 0)
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(rules)!);
+            File.WriteAllText(rules, JsonSerializer.Serialize(new { rules = new[] { new { match = "@" + Domain, stage = "data", delay_ms = ServerDelayMs } } }));
+        }
+
         try
         {
             return await RunAsync(n, workerDll, pg, smtpHost, smtpPort, smtpLog);
         }
         finally
         {
+            File.Delete(rules);
             RemoveMail(smtpLog);
         }
     }
@@ -105,6 +124,8 @@ internal static class Program
         var steady = await PipelineAsync(steadyN, 1, pg, workerDll, smtpHost, smtpPort, smtpLog, steadyRate);
 
         Console.WriteLine();
+        if (ServerDelayMs > 0)
+            Console.WriteLine($"The sink waited {ServerDelayMs} ms before answering each message (--server-delay).");
         Console.WriteLine($"N = {n} emails per scenario, all due at the same instant; times from due time to the sink's acceptance. Machine CPU busy: the share of all {Environment.ProcessorCount} cores in use by every process (workers, PostgreSQL, RabbitMQ, sink, this program) over the same interval.");
         Console.WriteLine();
         Console.WriteLine("| scenario | emails/s | ratio to raw | p50 latency | p99 latency | last accepted | worker CPU per email | machine CPU busy |");
@@ -127,7 +148,7 @@ internal static class Program
 
         // One line per scenario in the format bench/run-all.sh collects.
         Console.WriteLine();
-        var suffix = Security == SmtpSecurity.None ? string.Empty : "-tls";
+        var suffix = (Security == SmtpSecurity.None ? string.Empty : "-tls") + (ServerDelayMs > 0 ? $"-server{ServerDelayMs}ms" : string.Empty);
         foreach (var (scenario, s) in new[] { ($"delivery{suffix}", rows[1].Stats), ($"delivery{suffix}-2workers", rows[2].Stats) })
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"BENCH {scenario} ratio={s.PerSecond / raw.PerSecond:F2} p99_ms={s.P99.TotalMilliseconds:F0} cpu_ms_per_email={s.WorkerCpuPerEmail?.TotalMilliseconds ?? 0:F2}"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -250,7 +271,7 @@ internal static class Program
     private static async Task<Stats> RawLoopAsync(int n, string host, int port, string smtpLog)
     {
         var tag = Tagged("rawbench");
-        var messages = Enumerable.Range(0, n).Select(_ => Sample($"{tag}-{Guid.NewGuid():N}@example.test")).ToList();
+        var messages = Enumerable.Range(0, n).Select(_ => Sample($"{tag}-{Guid.NewGuid():N}@{Domain}")).ToList();
         var tls = Security != SmtpSecurity.None;
         await using var pool = new MailKitEmailSender(
             Options.Create(new SmtpOptions
@@ -429,7 +450,7 @@ internal static class Program
         {
             var index = i.ToString(new string('0', IndexDigits), CultureInfo.InvariantCulture);
             var external = "ext-" + index;
-            var candidate = Candidate.Create(tenant.Id, new CandidateDetails(external, "Ada", "Lovelace", $"{tag}-{index}-{Guid.NewGuid():N}@example.test", null), now);
+            var candidate = Candidate.Create(tenant.Id, new CandidateDetails(external, "Ada", "Lovelace", $"{tag}-{index}-{Guid.NewGuid():N}@{Domain}", null), now);
             var application = Application.Create(tenant.Id, external, candidate.Id, new ApplicationDetails("Backend Engineer", null, null), now);
             application.Reject(now, now);
             var feedback = Feedback.Start(tenant.Id, application.Id, version, Author, now);
