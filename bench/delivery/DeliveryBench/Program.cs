@@ -35,6 +35,22 @@ internal static class Program
     /// <summary>The tags of this run's recipients: their mail is removed from the sink's folder at the end (<see cref="RemoveMail"/>).</summary>
     private static readonly List<string> Tags = [];
 
+    /// <summary>
+    /// Deletes the server-delay rules of bench runs whose process is gone (killed with SIGKILL): left behind, a rule would
+    /// slow every later run's mail. A file is named after its run's process id.
+    /// </summary>
+    private static void RemoveStaleRules(string folder)
+    {
+        if (!Directory.Exists(folder))
+            return;
+        foreach (var file in Directory.EnumerateFiles(folder, "delivery-bench-*.json"))
+        {
+            var pid = Path.GetFileNameWithoutExtension(file)["delivery-bench-".Length..];
+            if (OperatingSystem.IsLinux() && int.TryParse(pid, CultureInfo.InvariantCulture, out var id) && !Directory.Exists($"/proc/{id}"))
+                File.Delete(file);
+        }
+    }
+
     private static string Tagged(string prefix)
     {
         var tag = prefix + Guid.NewGuid().ToString("N")[..8];
@@ -94,6 +110,8 @@ internal static class Program
         _logStart = File.Exists(smtpLog) ? new FileInfo(smtpLog).Length : 0;
         // The sink reads smtp-rules.d/*.json beside its log, one file per writer (scripts/smtp_sink.py).
         var rules = Path.Combine(Path.GetDirectoryName(smtpLog)!, "smtp-rules.d", $"delivery-bench-{Environment.ProcessId}.json");
+        RemoveStaleRules(Path.GetDirectoryName(rules)!);
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => File.Delete(rules); // also on SIGTERM, which skips the finally below
         if (ServerDelayMs > 0)
         {
             Directory.CreateDirectory(Path.GetDirectoryName(rules)!);
