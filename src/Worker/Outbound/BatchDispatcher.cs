@@ -91,6 +91,13 @@ public abstract partial class BatchDispatcher<TClaim> : BackgroundService
     /// <summary>The most items one claim transaction takes (a claim that does per-item work keeps its transaction short).</summary>
     protected virtual int LargestClaim => int.MaxValue;
 
+    /// <summary>
+    /// The least room worth a claim transaction while items are still in flight (with nothing in flight any room is).
+    /// A claim costs about the same for one item as for many, so when answers trickle in (a slow mail server) the
+    /// dispatcher waits for room to gather instead of claiming one item per answer.
+    /// </summary>
+    protected virtual int SmallestClaim => 1;
+
     /// <summary>The gate whose bound the item's hand-over respects (a webhook subscription), or null for none.</summary>
     protected virtual Guid? GateOf(TClaim claim) => null;
 
@@ -118,9 +125,11 @@ public abstract partial class BatchDispatcher<TClaim> : BackgroundService
         while (!stoppingToken.IsCancellationRequested)
         {
             sending.RemoveAll(t => t.IsCompleted);
-            var room = Math.Min(_bounds.BatchSize - Volatile.Read(ref _held), LargestClaim);
+            var held = Volatile.Read(ref _held);
+            var room = Math.Min(_bounds.BatchSize - held, LargestClaim);
             var claimed = 0;
-            if (room > 0)
+            var worthClaiming = room > 0 && (room >= SmallestClaim || held == 0);
+            if (worthClaiming)
             {
                 try
                 {
@@ -142,7 +151,7 @@ public abstract partial class BatchDispatcher<TClaim> : BackgroundService
                 continue;
             try
             {
-                await _wake.WaitAsync(WaitAfterClaim(claims.Failing, claimed, room), stoppingToken);
+                await _wake.WaitAsync(WaitAfterClaim(claims.Failing, claimed, worthClaiming), stoppingToken);
             }
             catch (OperationCanceledException)
             {
@@ -158,13 +167,14 @@ public abstract partial class BatchDispatcher<TClaim> : BackgroundService
 
     /// <summary>
     /// How long to wait before the next claim: at least a second while claims fail; a moment after a partial claim or
-    /// when the worker is full (answers free room soon); otherwise the idle poll.
+    /// when the worker has too little room for a claim (answers free room soon, and a recorded batch wakes it); otherwise
+    /// the idle poll.
     /// </summary>
-    private TimeSpan WaitAfterClaim(bool failing, int claimed, int room)
+    private TimeSpan WaitAfterClaim(bool failing, int claimed, bool worthClaiming)
     {
         if (failing)
             return FailingPollInterval;
-        if (claimed > 0 || room <= 0)
+        if (claimed > 0 || !worthClaiming)
             return TimeSpan.FromMilliseconds(20);
         return _bounds.PollInterval;
     }
