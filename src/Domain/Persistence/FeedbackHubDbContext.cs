@@ -29,6 +29,9 @@ public sealed class FeedbackHubDbContext : IdentityUserContext<Person, Guid>, ID
 
     private ITenantScope _scope = NotRented.Instance;
 
+    /// <summary>The process's cache of authenticated API keys, or null (a host that does not authenticate keys).</summary>
+    private ApiKeyCache? _apiKeys;
+
     /// <summary>For the pool only (one public constructor taking the options is what EF Core's pooling needs).</summary>
     public FeedbackHubDbContext(DbContextOptions<FeedbackHubDbContext> options)
         : base(options)
@@ -41,14 +44,15 @@ public sealed class FeedbackHubDbContext : IdentityUserContext<Person, Guid>, ID
 
     /// <summary>
     /// Gives a context from the pool its unit of work's tenant scope (EF Core reset the rest when it returned) and, in a
-    /// host that keeps one, the process's <see cref="Persistence.WebhookSubscriptionCache"/>.
+    /// host that keeps them, the process's <see cref="Persistence.WebhookSubscriptionCache"/> and <see cref="ApiKeyCache"/>.
     /// </summary>
-    public FeedbackHubDbContext Rent(ITenantScope scope, WebhookSubscriptionCache? webhookSubscriptions = null)
+    public FeedbackHubDbContext Rent(ITenantScope scope, WebhookSubscriptionCache? webhookSubscriptions = null, ApiKeyCache? apiKeys = null)
     {
         ArgumentNullException.ThrowIfNull(scope);
         _scope = scope;
         _raisedWebhooks.Clear();
         SubscriptionCache = webhookSubscriptions;
+        _apiKeys = apiKeys;
         return this;
     }
 
@@ -179,6 +183,10 @@ public sealed class FeedbackHubDbContext : IdentityUserContext<Person, Guid>, ID
     /// A save that adds, changes or removes webhook subscriptions then notifies <see cref="WebhookSubscriptionCache.Channel"/>
     /// with each tenant's id: inside the caller's transaction PostgreSQL delivers it when that commits (never if it rolls
     /// back), otherwise right after the save's own commit. Every process's cache evicts the tenant then.
+    /// A save that changes or deletes API keys (a revocation, whichever code path made it) evicts them from this process's
+    /// <see cref="ApiKeyCache"/> at once, so the next request here is refused without waiting for <c>api_key_changed</c>,
+    /// which reaches every replica at commit (inside a caller's transaction, that notification is what evicts a read made
+    /// between this save and the commit).
     /// </remarks>
     public override async Task<int> SaveChangesAsync(bool acceptAllChangesOnSuccess, CancellationToken cancellationToken = default)
     {
@@ -186,8 +194,13 @@ public sealed class FeedbackHubDbContext : IdentityUserContext<Person, Guid>, ID
         var subscriptionTenants = ChangeTracker.Entries<WebhookSubscription>()
             .Where(e => e.State is EntityState.Added or EntityState.Modified or EntityState.Deleted)
             .Select(e => e.Entity.TenantId).Distinct().ToList();
+        var changedKeys = _apiKeys is null
+            ? []
+            : ChangeTracker.Entries<ApiKey>().Where(e => e.State is EntityState.Modified or EntityState.Deleted).Select(e => e.Entity.Prefix).ToList();
         var saved = await base.SaveChangesAsync(acceptAllChangesOnSuccess, cancellationToken);
         _raisedWebhooks.Clear();
+        foreach (var prefix in changedKeys)
+            _apiKeys!.Evict(prefix);
         foreach (var tenantId in subscriptionTenants)
             await Database.ExecuteSqlAsync($"SELECT pg_notify({WebhookSubscriptionCache.Channel}, {tenantId.ToString()})", cancellationToken);
         return saved;

@@ -19,7 +19,7 @@ public static class PersistenceExtensions
         // Pooled: a request reuses a context instead of building one (and its internal services) each time.
         services.AddPooledDbContextFactory<FeedbackHubDbContext>(
             (sp, options) => Configure(options, ConnectionString(sp.GetRequiredService<IConfiguration>())), poolSize: 256);
-        services.AddScoped(sp => sp.GetRequiredService<IDbContextFactory<FeedbackHubDbContext>>().CreateDbContext().Rent(sp.GetRequiredService<ITenantScope>(), sp.GetService<WebhookSubscriptionCache>()));
+        services.AddScoped(sp => sp.GetRequiredService<IDbContextFactory<FeedbackHubDbContext>>().CreateDbContext().Rent(sp.GetRequiredService<ITenantScope>(), sp.GetService<WebhookSubscriptionCache>(), sp.GetService<ApiKeyCache>()));
         services.AddScoped<AuditLog>();
         services.AddScoped<AuditSealer>();
         services.AddSingleton<AuditSigner>();

@@ -2,7 +2,9 @@ using System.Net;
 using System.Net.Http.Headers;
 using FeedbackHub.Api.Infrastructure;
 using FeedbackHub.Domain.Model;
+using FeedbackHub.Domain.Persistence;
 using FeedbackHub.Tests;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace FeedbackHub.Api.Tests.Foundation;
@@ -51,6 +53,27 @@ public sealed class ApiKeyCacheTests(ApiFactory api) : IClassFixture<ApiFactory>
 
         await WaitAsync(() => cache.Get(prefix) is null, "the changed key is still cached");
         await (await client.GetAsync("/v1/audit/checkpoint")).AssertProblemAsync(HttpStatusCode.Forbidden);
+    }
+
+    [Fact]
+    public async Task A_save_that_revokes_a_key_evicts_it_from_its_own_replica_without_waiting_for_the_notification()
+    {
+        var tenant = await api.CreateTenantAsync();
+        var secret = await tenant.KeyAsync("recruiter");
+        Assert.True(ApiKey.TryParsePrefix(secret, out var prefix));
+        // A cache no listener serves: only the save itself can evict from it (revoking a person's keys, changing their
+        // roles and the revoke endpoint all save through the context; none of them evicts by hand).
+        var cache = new ApiKeyCache(TimeProvider.System);
+        cache.SetListening(true);
+        await using var db = api.Database.CreateDbContext().Rent(new SystemTenantScope(), apiKeys: cache);
+        var key = await db.ApiKeys.SingleAsync(k => k.Prefix == prefix);
+        cache.Set(key, cache.Generation);
+        Assert.NotNull(cache.Get(prefix));
+
+        key.Revoke(DateTimeOffset.UtcNow);
+        await db.SaveChangesAsync();
+
+        Assert.Null(cache.Get(prefix));
     }
 
     private static async Task WaitAsync(Func<bool> condition, string message)

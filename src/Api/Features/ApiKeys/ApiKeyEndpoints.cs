@@ -79,7 +79,7 @@ public static class ApiKeyEndpoints
         return TypedResults.Ok(ToResponse(key));
     }
 
-    public static async Task<NoContent> RevokeApiKey(Guid id, CurrentActor caller, FeedbackHubDbContext db, AuditLog audit, TimeProvider time, ApiKeyCache cache, CancellationToken ct)
+    public static async Task<NoContent> RevokeApiKey(Guid id, CurrentActor caller, FeedbackHubDbContext db, AuditLog audit, TimeProvider time, CancellationToken ct)
     {
         var key = await db.ApiKeys.SingleOrDefaultAsync(k => k.Id == id, ct) ?? throw DomainException.NotFound("The API key");
         if (!key.IsActive)
@@ -93,8 +93,7 @@ public static class ApiKeyEndpoints
 
         key.Revoke(time.GetUtcNow());
         audit.Record(caller.TenantId, caller.Actor, "api-key.revoked", "api-key", key.Id);
-        await db.SaveChangesAsync(ct);
-        cache.Evict(key.Prefix); // this replica at once; the others as PostgreSQL notifies them of the change (api_key_changed)
+        await db.SaveChangesAsync(ct); // evicts the key from this replica's cache; the others as PostgreSQL notifies them (api_key_changed)
         return TypedResults.NoContent();
     }
 
