@@ -67,15 +67,9 @@ internal static class Program
         if (!File.Exists(smtpLog))
             return;
         var folder = Path.GetDirectoryName(smtpLog)!;
-        using var stream = new FileStream(smtpLog, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
-        stream.Seek(Math.Min(_logStart, stream.Length), SeekOrigin.Begin);
-        using var reader = new StreamReader(stream);
-        while (reader.ReadLine() is { } line)
+        foreach (var accepted in AcceptedLines(smtpLog, line => Tags.Exists(t => line.Contains(t, StringComparison.Ordinal))))
         {
-            if (!line.Contains("\"accepted\"", StringComparison.Ordinal) || !Tags.Exists(t => line.Contains(t, StringComparison.Ordinal)))
-                continue;
-            using var doc = JsonDocument.Parse(line);
-            if (doc.RootElement.TryGetProperty("file", out var file) && file.GetString() is { Length: > 0 } relative)
+            if (accepted.TryGetProperty("file", out var file) && file.GetString() is { Length: > 0 } relative)
                 File.Delete(Path.Combine(folder, relative));
         }
     }
@@ -245,22 +239,26 @@ internal static class Program
     private static List<DateTimeOffset> Accepted(string smtpLog, string tag) => [.. AcceptedBy(smtpLog, tag).Select(a => a.At)];
 
     /// <summary>The sink's acceptances for recipients containing the tag: each one's first recipient and time.</summary>
-    private static List<(string Recipient, DateTimeOffset At)> AcceptedBy(string smtpLog, string tag)
+    private static List<(string Recipient, DateTimeOffset At)> AcceptedBy(string smtpLog, string tag) =>
+        [.. AcceptedLines(smtpLog, line => line.Contains(tag, StringComparison.Ordinal)).Select(accepted =>
+            (accepted.GetProperty("rcpt_tos")[0].GetString()!, DateTimeOffset.Parse(accepted.GetProperty("ts").GetString()!, CultureInfo.InvariantCulture)))];
+
+    /// <summary>
+    /// This run's "accepted" lines of the sink's log (it is shared and long: only what was written since the run began)
+    /// that <paramref name="wanted"/> keeps, each parsed (the element is valid until the next one is read).
+    /// </summary>
+    private static IEnumerable<JsonElement> AcceptedLines(string smtpLog, Func<string, bool> wanted)
     {
         using var stream = new FileStream(smtpLog, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
-        stream.Seek(Math.Min(_logStart, stream.Length), SeekOrigin.Begin); // only this run's lines: the log is shared and long
+        stream.Seek(Math.Min(_logStart, stream.Length), SeekOrigin.Begin);
         using var reader = new StreamReader(stream);
-        var accepted = new List<(string, DateTimeOffset)>();
         while (reader.ReadLine() is { } line)
         {
-            if (!line.Contains(tag, StringComparison.Ordinal) || !line.Contains("\"accepted\"", StringComparison.Ordinal))
+            if (!line.Contains("\"accepted\"", StringComparison.Ordinal) || !wanted(line))
                 continue;
             using var doc = JsonDocument.Parse(line);
-            accepted.Add((doc.RootElement.GetProperty("rcpt_tos")[0].GetString()!,
-                DateTimeOffset.Parse(doc.RootElement.GetProperty("ts").GetString()!, CultureInfo.InvariantCulture)));
+            yield return doc.RootElement;
         }
-
-        return accepted;
     }
 
     private static async Task<List<DateTimeOffset>> WaitAcceptedAsync(string smtpLog, string tag, int n, TimeSpan timeout)

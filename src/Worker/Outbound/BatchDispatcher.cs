@@ -67,6 +67,9 @@ public abstract partial class BatchDispatcher<TClaim> : BackgroundService
 
     protected TimeProvider Time => _time;
 
+    /// <summary>Items held claimed at most (<see cref="DispatchBounds.BatchSize"/>, at least 1).</summary>
+    protected int BatchSize => _bounds.BatchSize;
+
     /// <summary>The name in log lines (a channel, or "email" for the email channels together).</summary>
     protected abstract string Name { get; }
 

@@ -19,7 +19,6 @@ public sealed partial class EmailDispatcher : BatchDispatcher<ClaimedItem>
     private readonly IServiceScope _sendScope;
     private readonly Dictionary<string, IOutboundChannel> _senders;
     private readonly string[] _names;
-    private readonly int _batchSize;
 
     public EmailDispatcher(IServiceScopeFactory scopes, SendingLeases leases, TimeProvider time, IOptions<DeliveryOptions> options, ILogger<EmailDispatcher> logger)
         : base(leases, time, options.Value, Bounds(options.Value), logger)
@@ -33,7 +32,6 @@ public sealed partial class EmailDispatcher : BatchDispatcher<ClaimedItem>
             .Where(c => c.Name != OutboundChannels.Webhook)
             .ToDictionary(c => c.Name, StringComparer.Ordinal);
         _names = [.. _senders.Keys];
-        _batchSize = options.Value.BatchSize;
     }
 
     protected override string Name => "email";
@@ -51,7 +49,7 @@ public sealed partial class EmailDispatcher : BatchDispatcher<ClaimedItem>
     /// A quarter of what the worker may hold (at most a full claim): with a slow mail server, answers free room one by one
     /// and one claim per answer made the claim transactions, not the emails, the worker's main cost.
     /// </summary>
-    protected override int SmallestClaim => Math.Clamp(_batchSize / 4, 1, LargestClaim);
+    protected override int SmallestClaim => Math.Clamp(BatchSize / 4, 1, LargestClaim);
 
     protected override (Guid Id, int Attempt) IdOf(ClaimedItem claim) => (claim.Claim.ItemId, claim.Claim.Attempt);
 

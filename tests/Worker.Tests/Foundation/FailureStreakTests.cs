@@ -7,7 +7,7 @@ namespace FeedbackHub.Worker.Tests.Foundation;
 public sealed class FailureStreakTests
 {
     private readonly FakeTimeProvider _time = new();
-    private readonly RecordingLogger _log = new();
+    private readonly ListLogger<FailureStreakTests> _log = new();
     private readonly FailureStreak _streak;
 
     public FailureStreakTests() => _streak = new FailureStreak("outbox relay", "publishing due messages", _log, _time);
@@ -140,32 +140,6 @@ public sealed class FailureStreakTests
                 throw new TimeoutException();
             Worked.TrySetResult();
             return Task.FromResult(0);
-        }
-    }
-
-    private sealed record LogLine(LogLevel Level, string Message, Exception? Exception);
-
-    private sealed class RecordingLogger : ILogger
-    {
-        private readonly List<LogLine> _lines = [];
-
-        public IReadOnlyList<LogLine> Lines
-        {
-            get
-            {
-                lock (_lines)
-                    return [.. _lines];
-            }
-        }
-
-        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
-
-        public bool IsEnabled(LogLevel logLevel) => true;
-
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-        {
-            lock (_lines)
-                _lines.Add(new LogLine(logLevel, formatter(state, exception), exception));
         }
     }
 }

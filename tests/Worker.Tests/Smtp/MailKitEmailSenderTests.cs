@@ -539,28 +539,3 @@ public sealed class MailKitEmailSenderTests : IAsyncLifetime
         Assert.Equal(SmtpSecurity.None, new SmtpOptions { Port = 25, Security = SmtpSecurity.None }.EffectiveSecurity);
     }
 }
-
-/// <summary>Keeps what was logged, to count lines and read them.</summary>
-internal sealed class ListLogger<T> : ILogger<T>
-{
-    private readonly List<(LogLevel Level, string Message)> _lines = [];
-
-    public IReadOnlyList<(LogLevel Level, string Message)> Lines
-    {
-        get
-        {
-            lock (_lines)
-                return [.. _lines];
-        }
-    }
-
-    public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
-
-    public bool IsEnabled(LogLevel logLevel) => true;
-
-    public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-    {
-        lock (_lines)
-            _lines.Add((logLevel, formatter(state, exception)));
-    }
-}
