@@ -31,7 +31,10 @@ else http=(--duration 20); emails=2000; events=2000; erasures=2000; fi
 
 services="$root/scripts/services.sh"
 started=0
-if ! "$services" --profile test status 2>/dev/null | grep -q "postgres *up"; then
+# The status is read whole before matching: with pipefail, grep -q leaving at the first line made status fail on
+# SIGPIPE, so a run took running services for stopped ones and stopped them at its end (other runs' and tests' too).
+status="$("$services" --profile test status 2>/dev/null || true)"
+if ! grep -q "^postgres *up" <<<"$status"; then
   "$services" --profile test install start >&2
   started=1
 fi

@@ -82,7 +82,10 @@ t_story=$(now)
 python3 deploy/compose-story.py "http://127.0.0.1:$FEEDBACKHUB_API_PORT" "http://127.0.0.1:$FEEDBACKHUB_MAIL_UI_PORT" "$STATE/seed.log"
 t_story=$(( $(now) - t_story ))
 # No secret in the logs: the generated passwords and key must not appear in any container's output.
-if compose logs --no-color 2>/dev/null | grep -qF -e "$POSTGRES_PASSWORD" -e "$RABBITMQ_PASSWORD" -e "$WEBHOOKS_SECRET_KEY"; then
+# (Read whole before matching: with pipefail, grep -q leaving at its first match made the pipeline fail on SIGPIPE,
+# which would have read as "no secret found".)
+logs="$(compose logs --no-color 2>/dev/null || true)"
+if grep -qF -e "$POSTGRES_PASSWORD" -e "$RABBITMQ_PASSWORD" -e "$WEBHOOKS_SECRET_KEY" <<<"$logs"; then
   say "a secret appears in the containers' logs"; exit 1
 fi
 say "passed in $(( $(now) - t0 )) s (build ${t_build} s, up to healthy ${t_up} s, story ${t_story} s)"

@@ -5,12 +5,17 @@
 STARTED_SERVICES=0
 DB_CREATED=0
 
-# PostgreSQL, RabbitMQ and the SMTP sink of the test profile: reused when PostgreSQL answers, else installed and started.
+# PostgreSQL, RabbitMQ and the SMTP sink of the test profile: reused when PostgreSQL runs, else installed and started.
 bench_use_test_services() {
   eval "$("$SERVICES" --profile test env)"
   PG_PORT="$(sed -E 's/.*Port=([0-9]+).*/\1/' <<<"$FEEDBACKHUB_PG")"
-  if "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -t 2; then
-    say "PostgreSQL already answers on 127.0.0.1:$PG_PORT: reusing it, will leave the services as they are"
+  # Asked of services.sh (its pid files), not by connecting: on a loaded machine a connection check can time out, and a
+  # run that then believed it had started the services stopped them all at its end, other runs' and tests' included.
+  # (Read whole before matching: with pipefail, grep -q leaving early made status fail on SIGPIPE, and the check with it.)
+  local status
+  status="$("$SERVICES" --profile test status 2>/dev/null || true)"
+  if grep -q "^postgres *up" <<<"$status"; then
+    say "PostgreSQL already runs on 127.0.0.1:$PG_PORT: reusing it, will leave the services as they are"
   else
     say "test services not running: starting them (scripts/services.sh --profile test install start)"
     STARTED_SERVICES=1
