@@ -17,7 +17,8 @@ export DOTNET_ROLL_FORWARD=Major # the generators target earlier runtimes; this 
 say() { printf '[contract] %s (%ss)\n' "$*" "$SECONDS" >&2; }
 
 # Generators, pinned.
-installed() { [[ -x "$TOOLS/$1" ]] && dotnet tool list --tool-path "$TOOLS" | grep -qi "^$2 *$3 "; }
+# (The list is read whole before matching: with pipefail, grep -q leaving early could fail the pipeline on SIGPIPE.)
+installed() { [[ -x "$TOOLS/$1" ]] && grep -qi "^$2 *$3 " <<<"$(dotnet tool list --tool-path "$TOOLS")"; }
 installed kiota microsoft.openapi.kiota "$KIOTA_VERSION" || dotnet tool install Microsoft.OpenApi.Kiota --version "$KIOTA_VERSION" --tool-path "$TOOLS" >/dev/null
 installed nswag nswag.consolecore "$NSWAG_VERSION" || dotnet tool install NSwag.ConsoleCore --version "$NSWAG_VERSION" --tool-path "$TOOLS" >/dev/null
 [[ ts/node_modules/.package-lock.json -nt ts/package-lock.json ]] || (cd ts && npm ci --no-audit --no-fund --loglevel=error)
