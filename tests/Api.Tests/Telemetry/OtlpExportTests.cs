@@ -9,6 +9,7 @@ namespace FeedbackHub.Api.Tests.Telemetry;
 /// The API exports traces, metrics and logs over OTLP (HTTP/protobuf) to the endpoint it is given, and only then. The
 /// receiver is a real HTTP server on loopback that keeps every body; the assertions read the protobuf bytes for names.
 /// </summary>
+[Collection(OtlpExportAlone.Name)]
 public sealed class OtlpExportTests : IAsyncLifetime
 {
     private readonly TestDatabase _database = new();

@@ -9,6 +9,7 @@ namespace FeedbackHub.Worker.Tests.Telemetry;
 /// The worker exports over OTLP when given an endpoint: MassTransit's consume spans, the relay's publish span, Npgsql,
 /// and FeedbackHub's delivery and backlog instruments. A real HTTP receiver on loopback keeps the protobuf bodies.
 /// </summary>
+[Collection(OtlpExportAlone.Name)]
 public sealed class WorkerOtlpExportTests : IAsyncLifetime
 {
     private readonly ApiFactory _api = new();
