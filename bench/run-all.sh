@@ -29,16 +29,14 @@ done
 if ((quick)); then http=(--duration 8 --warmup 3); emails=200; events=500; erasures=500
 else http=(--duration 20); emails=2000; events=2000; erasures=2000; fi
 
-services="$root/scripts/services.sh"
+SERVICES="$root/scripts/services.sh"
+. "$root/bench/lib/test-services.sh"
 started=0
-# The status is read whole before matching: with pipefail, grep -q leaving at the first line made status fail on
-# SIGPIPE, so a run took running services for stopped ones and stopped them at its end (other runs' and tests' too).
-status="$("$services" --profile test status 2>/dev/null || true)"
-if ! grep -q "^postgres *up" <<<"$status"; then
-  "$services" --profile test install start >&2
+if ! test_services_running; then
+  "$SERVICES" --profile test install start >&2
   started=1
 fi
-trap '((started)) && "$services" --profile test stop >&2 || true' EXIT
+trap '((started)) && "$SERVICES" --profile test stop >&2 || true' EXIT
 
 stamp="$(date -u +%Y-%m-%dT%H%MZ)"
 mkdir -p "$here/results"

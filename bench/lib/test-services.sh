@@ -1,20 +1,26 @@
-# The test-profile services and a throwaway database for a bench: sourced by bench/http/run.sh and bench/web/run.sh.
+# The test-profile services and a throwaway database for a bench: sourced by bench/http/run.sh and bench/web/run.sh
+# (bench/run-all.sh uses test_services_running only).
 # The caller defines SERVICES, PG_BIN, PSQL, LOG, DB, say and die; these set PG_PORT, STARTED_SERVICES and DB_CREATED
 # and define psql_db. Services already answering are reused and left as they are; ones this run started are stopped.
 
 STARTED_SERVICES=0
 DB_CREATED=0
 
+# Whether the test profile's PostgreSQL runs, asked of $SERVICES (its pid files), not by connecting: on a loaded machine a
+# connection check can time out, and a run that then believed it had started the services stopped them all at its end,
+# other runs' and tests' included. The status is read whole before matching: with pipefail, grep -q leaving at the
+# first line made status fail on SIGPIPE, and the check with it (bench/run-all.sh stopped the services every time).
+test_services_running() {
+  local status
+  status="$("$SERVICES" --profile test status 2>/dev/null || true)"
+  grep -q "^postgres *up" <<<"$status"
+}
+
 # PostgreSQL, RabbitMQ and the SMTP sink of the test profile: reused when PostgreSQL runs, else installed and started.
 bench_use_test_services() {
   eval "$("$SERVICES" --profile test env)"
   PG_PORT="$(sed -E 's/.*Port=([0-9]+).*/\1/' <<<"$FEEDBACKHUB_PG")"
-  # Asked of services.sh (its pid files), not by connecting: on a loaded machine a connection check can time out, and a
-  # run that then believed it had started the services stopped them all at its end, other runs' and tests' included.
-  # (Read whole before matching: with pipefail, grep -q leaving early made status fail on SIGPIPE, and the check with it.)
-  local status
-  status="$("$SERVICES" --profile test status 2>/dev/null || true)"
-  if grep -q "^postgres *up" <<<"$status"; then
+  if test_services_running; then
     say "PostgreSQL already runs on 127.0.0.1:$PG_PORT: reusing it, will leave the services as they are"
   else
     say "test services not running: starting them (scripts/services.sh --profile test install start)"
