@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Text;
 using System.Text.Json;
 using FeedbackHub.Api.Commands;
 using FeedbackHub.Domain.Auditing;
@@ -54,7 +55,8 @@ internal static class Program
     private static string Tagged(string prefix)
     {
         var tag = prefix + Guid.NewGuid().ToString("N")[..8];
-        Tags.Add(tag);
+        lock (Tags) // warm-up rounds are arranged on another thread
+            Tags.Add(tag);
         return tag;
     }
 
@@ -157,6 +159,12 @@ internal static class Program
         Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|");
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"| pipeline, {mode}, 1 worker process, steady | {steadyRate:F0} | {steady.PerSecond:F0} | {steady.P50.TotalMilliseconds:F0} ms | {steady.P99.TotalMilliseconds:F0} ms | {steady.Last.TotalMilliseconds:F0} ms | {steady.WorkerCpuPerEmail?.TotalMilliseconds ?? 0:F2} ms | {Percent(steady.MachineBusy)} |"));
+        Console.WriteLine();
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"Warm-up before each measured batch: CPU per email (the process's own) in each of its {WarmUpRounds} rounds of {WarmUpRound:N0} emails per process:"));
+        Console.WriteLine();
+        foreach (var (scenario, perEmail) in WarmUps)
+            Console.WriteLine($"- {scenario}: {WarmUp.Describe(perEmail)}");
 
         // One line per scenario in the format bench/run-all.sh collects.
         Console.WriteLine();
@@ -170,12 +178,25 @@ internal static class Program
     }
 
     /// <summary>
-    /// Emails each worker sends before the measured batch: more than one full pipeline (Delivery:BatchSize, 256), so every
-    /// per-email method has run well past the runtime's 30 calls and been recompiled at tier 1 before the clock starts. With
-    /// 20, the measured batch paid for that recompilation (the JIT's own counters showed 0.3-0.45 s of compilation per
-    /// second of the batch), which a worker that runs for hours pays once.
+    /// Each process sends <see cref="WarmUpRounds"/> rounds of <see cref="WarmUpRound"/> emails before its measured batch
+    /// (see <see cref="WarmUp"/> for why so many). Warm-up mail goes to <see cref="WarmDomain"/>, which the --server-delay
+    /// rule does not match: the warm-up is for the runtime, not the mail server.
     /// </summary>
-    private const int WarmUpPerWorker = 400;
+    private const int WarmUpRound = 1000;
+
+    private const int WarmUpRounds = 8;
+
+    private const string WarmDomain = "warm." + Domain;
+
+    /// <summary>Each scenario's warm-up: its CPU per email by round, printed with the results.</summary>
+    private static readonly List<(string Scenario, IReadOnlyList<double> CpuMsPerEmail)> WarmUps = [];
+
+    private static async Task WarmUpAsync(string scenario, int perRound, Func<TimeSpan> cpu, Func<int, Task> round)
+    {
+        var perEmail = await WarmUp.RunAsync(WarmUpRounds, perRound, cpu, round);
+        WarmUps.Add((scenario, perEmail));
+        Console.Error.WriteLine($"warm-up, {scenario}: {WarmUp.Describe(perEmail)}");
+    }
 
     /// <summary>How long the steady-rate scenario offers emails: its N is half the raw loop's rate times this.</summary>
     private const int SteadySeconds = 15;
@@ -249,10 +270,13 @@ internal static class Program
     /// </summary>
     private static IEnumerable<JsonElement> AcceptedLines(string smtpLog, Func<string, bool> wanted)
     {
-        using var stream = new FileStream(smtpLog, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
-        stream.Seek(Math.Min(_logStart, stream.Length), SeekOrigin.Begin);
-        using var reader = new StreamReader(stream);
-        while (reader.ReadLine() is { } line)
+        var position = _logStart;
+        return AcceptedIn(NewLines(smtpLog, ref position), wanted);
+    }
+
+    private static IEnumerable<JsonElement> AcceptedIn(IEnumerable<string> lines, Func<string, bool> wanted)
+    {
+        foreach (var line in lines)
         {
             if (!line.Contains("\"accepted\"", StringComparison.Ordinal) || !wanted(line))
                 continue;
@@ -261,12 +285,42 @@ internal static class Program
         }
     }
 
-    private static async Task<List<DateTimeOffset>> WaitAcceptedAsync(string smtpLog, string tag, int n, TimeSpan timeout)
+    /// <summary>The sink log's length now: a batch's acceptances are read from the mark taken before it was sent or made due.</summary>
+    private static long LogMark(string smtpLog) => File.Exists(smtpLog) ? new FileInfo(smtpLog).Length : 0;
+
+    /// <summary>
+    /// The whole lines written to the sink's log from <paramref name="position"/> on (the sink may be writing the last one
+    /// as it is read: a part-line is left for the next read), and moves the position past them.
+    /// </summary>
+    private static string[] NewLines(string smtpLog, ref long position)
+    {
+        string written;
+        using (var stream = new FileStream(smtpLog, FileMode.Open, FileAccess.Read, FileShare.ReadWrite))
+        {
+            stream.Seek(Math.Min(position, stream.Length), SeekOrigin.Begin);
+            using var reader = new StreamReader(stream, Encoding.UTF8);
+            written = reader.ReadToEnd();
+        }
+
+        var whole = written[..(written.LastIndexOf('\n') + 1)];
+        position += Encoding.UTF8.GetByteCount(whole);
+        return whole.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+    }
+
+    /// <summary>
+    /// Waits for <paramref name="n"/> acceptances of the tag's recipients written after the mark <paramref name="from"/>,
+    /// reading only what is new at each poll (rereading the run's whole log every poll cost this process CPU that the
+    /// measured processes share).
+    /// </summary>
+    private static async Task<List<DateTimeOffset>> WaitAcceptedAsync(string smtpLog, string tag, int n, TimeSpan timeout, long from)
     {
         var deadline = DateTime.UtcNow + timeout;
+        var position = from;
+        var times = new List<DateTimeOffset>();
         while (true)
         {
-            var times = Accepted(smtpLog, tag);
+            times.AddRange(AcceptedIn(NewLines(smtpLog, ref position), line => line.Contains(tag, StringComparison.Ordinal))
+                .Select(accepted => DateTimeOffset.Parse(accepted.GetProperty("ts").GetString()!, CultureInfo.InvariantCulture)));
             if (times.Count >= n)
                 return times;
             if (DateTime.UtcNow > deadline)
@@ -297,22 +351,37 @@ internal static class Program
             }),
             new SmtpHealth(Microsoft.Extensions.Logging.Abstractions.NullLogger<SmtpHealth>.Instance),
             new Microsoft.Extensions.Hosting.Internal.HostingEnvironment { EnvironmentName = tls ? "Development" : "Production" });
-        var next = -1;
+        // Warmed up as each worker process is (WarmUpRound): the loop's own code and connections, JIT-compiled and tiered.
+        await WarmUpAsync("raw loop", WarmUpRound, () => Process.GetCurrentProcess().TotalProcessorTime, async round =>
+        {
+            var warmTag = Tagged($"rawwarm{round}");
+            var mark = LogMark(smtpLog);
+            await SendAllAsync(pool, Enumerable.Range(0, WarmUpRound).Select(_ => Sample($"{warmTag}-{Guid.NewGuid():N}@{WarmDomain}")).ToList());
+            await WaitAcceptedAsync(smtpLog, warmTag, WarmUpRound, TimeSpan.FromMinutes(1), mark);
+        });
+        var rawMark = LogMark(smtpLog);
         var machineBefore = MachineCpu();
         var due = DateTimeOffset.UtcNow;
-        await Task.WhenAll(Enumerable.Range(0, 8).Select(async _ =>
+        await SendAllAsync(pool, messages);
+        var stats = Compute(due, await WaitAcceptedAsync(smtpLog, tag, n, TimeSpan.FromSeconds(30), rawMark)) with { MachineBusy = BusyBetween(machineBefore, MachineCpu()) };
+        Console.Error.WriteLine($"raw loop: {stats}");
+        return stats;
+    }
+
+    /// <summary>Sends every message through the pool with 8 concurrent loops (the pool's 8 connections).</summary>
+    private static Task SendAllAsync(MailKitEmailSender pool, List<EmailMessage> messages)
+    {
+        var next = -1;
+        return Task.WhenAll(Enumerable.Range(0, 8).Select(async _ =>
         {
             int i;
-            while ((i = Interlocked.Increment(ref next)) < n)
+            while ((i = Interlocked.Increment(ref next)) < messages.Count)
             {
                 var result = await pool.SendAsync(messages[i], CancellationToken.None);
                 if (!result.IsAccepted)
                     throw new InvalidOperationException($"SMTP {result}");
             }
         }));
-        var stats = Compute(due, await WaitAcceptedAsync(smtpLog, tag, n, TimeSpan.FromSeconds(30))) with { MachineBusy = BusyBetween(machineBefore, MachineCpu()) };
-        Console.Error.WriteLine($"raw loop: {stats}");
-        return stats;
     }
 
     /// <summary>
@@ -334,8 +403,6 @@ internal static class Program
                 await db.Database.MigrateAsync();
             var tag = Tagged(steadyRate is null ? $"bench{workers}w" : "steady");
             var tenantId = await ArrangeAsync(options.Options, tag, n);
-            var warmTag = Tagged("warm");
-            var warmTenantId = await ArrangeAsync(options.Options, warmTag, WarmUpPerWorker * workers);
 
             var prefix = "bench" + Guid.NewGuid().ToString("N")[..8];
             for (var w = 0; w < workers; w++)
@@ -347,10 +414,25 @@ internal static class Program
                     ["Webhooks__SecretKey"] = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)),
                 })));
 
-            // Warm-up (JIT and its tiering, EF query compilation, connection pools), then the measured batch: see WarmUpPerWorker.
-            await MakeDueAsync(options.Options, warmTenantId, DateTimeOffset.UtcNow);
-            await WaitAcceptedAsync(smtpLog, warmTag, WarmUpPerWorker * workers, TimeSpan.FromMinutes(2));
+            // Warm-up (JIT and its tiering, EF query compilation, connection pools), then the measured batch: see WarmUpRound.
+            // Each round's rows are written while the round before goes out (arranging them took longer than sending them).
+            Task<(Guid Tenant, string Tag)> ArrangeWarmAsync(int round) => Task.Run(async () =>
+            {
+                var warmTag = Tagged($"warm{round}");
+                return (await ArrangeAsync(options.Options, warmTag, WarmUpRound * workers, WarmDomain), warmTag);
+            });
+            var nextRound = ArrangeWarmAsync(0);
+            await WarmUpAsync(steadyRate is null ? $"{workers} worker(s)" : "steady", WarmUpRound * workers, () => WorkerCpu(processes), async round =>
+            {
+                var (warmTenantId, warmTag) = await nextRound;
+                if (round + 1 < WarmUpRounds)
+                    nextRound = ArrangeWarmAsync(round + 1);
+                var mark = LogMark(smtpLog);
+                await MakeDueAsync(options.Options, warmTenantId, DateTimeOffset.UtcNow);
+                await WaitAcceptedAsync(smtpLog, warmTag, WarmUpRound * workers, TimeSpan.FromMinutes(2), mark);
+            });
             await Task.Delay(2000);
+            var batchMark = LogMark(smtpLog);
             var cpuBefore = WorkerCpu(processes);
             var machineBefore = MachineCpu();
             var due = DateTimeOffset.UtcNow;
@@ -359,13 +441,13 @@ internal static class Program
             {
                 var step = TimeSpan.FromSeconds(1 / rate);
                 await MakeDueAsync(options.Options, tenantId, due, step);
-                await WaitAcceptedAsync(smtpLog, tag, n, TimeSpan.FromMinutes(5));
+                await WaitAcceptedAsync(smtpLog, tag, n, TimeSpan.FromMinutes(5), batchMark);
                 stats = ComputeSteady(due, step, tag, AcceptedBy(smtpLog, tag));
             }
             else
             {
                 await MakeDueAsync(options.Options, tenantId, due);
-                stats = Compute(due, await WaitAcceptedAsync(smtpLog, tag, n, TimeSpan.FromMinutes(5)));
+                stats = Compute(due, await WaitAcceptedAsync(smtpLog, tag, n, TimeSpan.FromMinutes(5), batchMark));
             }
 
             // The workers' own CPU per email (all their threads: consumers, relay, leases, sealer), from the due time to the
@@ -448,7 +530,7 @@ internal static class Program
     /// external id is <c>ext-</c> and i in six digits, and its candidate's address starts with the tag, a dash and the same
     /// digits (<see cref="MakeDueAsync"/>, <see cref="ComputeSteady"/>).
     /// </summary>
-    private static async Task<Guid> ArrangeAsync(DbContextOptions<FeedbackHubDbContext> options, string tag, int n)
+    private static async Task<Guid> ArrangeAsync(DbContextOptions<FeedbackHubDbContext> options, string tag, int n, string domain = Domain)
     {
         var now = DateTimeOffset.UtcNow;
         await using var db = FeedbackHubDbContext.Create(options, new SystemTenantScope());
@@ -466,7 +548,7 @@ internal static class Program
         {
             var index = i.ToString(new string('0', IndexDigits), CultureInfo.InvariantCulture);
             var external = "ext-" + index;
-            var candidate = Candidate.Create(tenant.Id, new CandidateDetails(external, "Ada", "Lovelace", $"{tag}-{index}-{Guid.NewGuid():N}@{Domain}", null), now);
+            var candidate = Candidate.Create(tenant.Id, new CandidateDetails(external, "Ada", "Lovelace", $"{tag}-{index}-{Guid.NewGuid():N}@{domain}", null), now);
             var application = Application.Create(tenant.Id, external, candidate.Id, new ApplicationDetails("Backend Engineer", null, null), now);
             application.Reject(now, now);
             var feedback = Feedback.Start(tenant.Id, application.Id, version, Author, now);

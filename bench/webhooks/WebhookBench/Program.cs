@@ -28,6 +28,20 @@ internal static class Program
 {
     private const int Concurrency = 16;
 
+    /// <summary>Before its measured batch, the worker and the raw loop each handle this many rounds of <see cref="WarmUpRound"/> events (see <see cref="WarmUp"/>).</summary>
+    private const int WarmUpRounds = 8;
+
+    private const int WarmUpRound = 1000;
+
+    /// <summary>Each scenario's warm-up: its CPU per event by round, printed with the results.</summary>
+    private static readonly List<(string Scenario, IReadOnlyList<double> CpuMsPerEvent)> WarmUps = [];
+
+    private static TimeSpan WorkerCpu(Process worker)
+    {
+        worker.Refresh();
+        return worker.TotalProcessorTime;
+    }
+
     public static async Task<int> Main(string[] args)
     {
         var n = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 500;
@@ -54,6 +68,11 @@ internal static class Program
         Console.WriteLine();
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"CPU time per event while they went out (less dependent on the load than the rates): raw loop {raw.CpuPerEvent.Bench:F3} ms (bench process: client and receiver); pipeline: worker {pipeline.CpuPerEvent.Worker:F3} ms, PostgreSQL {pipeline.CpuPerEvent.Postgres:F3} ms (the sessions on the bench database), bench process {pipeline.CpuPerEvent.Bench:F3} ms (receiver)."));
+        Console.WriteLine();
+        Console.WriteLine($"Warm-up before each measured batch: CPU per event (the process's own) in each of its {WarmUpRounds} rounds of {WarmUpRound:N0} events:");
+        Console.WriteLine();
+        foreach (var (scenario, perEvent) in WarmUps)
+            Console.WriteLine($"- {scenario}: {WarmUp.Describe(perEvent)}");
         Console.WriteLine();
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"BENCH webhooks ratio={pipeline.PerSecond / raw.PerSecond:F2} p99_ms={pipeline.P99.TotalMilliseconds:F0}"));
         return 0;
@@ -111,7 +130,8 @@ internal static class Program
         var secret = WebhookSubscription.NewSecret();
         var path = "/raw-" + Guid.NewGuid().ToString("N")[..8];
         Secrets[receiver.Url(path)] = secret; // the receiver checks these signatures too, as it does the pipeline's
-        var bodies = Enumerable.Range(0, n + 50).Select(_ =>
+        var warm = WarmUpRounds * WarmUpRound;
+        var bodies = Enumerable.Range(0, warm + n).Select(_ =>
         {
             var e = WebhookEvent.Create(Guid.NewGuid(), WebhookEventTypes.FeedbackRequested, DateTimeOffset.UtcNow,
                 new WebhookEventData(Guid.NewGuid(), "ext-" + Guid.NewGuid().ToString("N")[..12], Guid.NewGuid(), "cand-1", RequestId: Guid.NewGuid()));
@@ -138,14 +158,16 @@ internal static class Program
             }));
         }
 
-        await RunAsync(0, 50); // warm-up: JIT, connections
+        // Warmed up as the worker is (WarmUpRound): JIT and its tiering, connections.
+        WarmUps.Add(("raw loop", await WarmUp.RunAsync(WarmUpRounds, WarmUpRound, () => Process.GetCurrentProcess().TotalProcessorTime,
+            round => RunAsync(round * WarmUpRound, WarmUpRound))));
         var due = DateTimeOffset.UtcNow;
         var cpu = await CpuAsync(null, null);
-        await RunAsync(50, n);
+        await RunAsync(warm, n);
         var cpuPerEvent = PerEvent(cpu, await CpuAsync(null, null), n);
         var arrivals = receiver.Arrivals(path);
-        if (arrivals.Count != n + 50 || arrivals.Any(a => !a.Valid))
-            throw new InvalidOperationException($"raw loop: {arrivals.Count} of {n + 50} arrived.");
+        if (arrivals.Count != warm + n || arrivals.Any(a => !a.Valid))
+            throw new InvalidOperationException($"raw loop: {arrivals.Count} of {warm + n} arrived.");
         var stats = Compute(due, arrivals.Where(a => a.At >= due).Select(a => a.At).ToList()) with { CpuPerEvent = cpuPerEvent };
         Console.Error.WriteLine($"raw loop: {stats}");
         return stats;
@@ -166,15 +188,18 @@ internal static class Program
             PersistenceExtensions.Configure(options, conn);
             await using (var db = FeedbackHubDbContext.Create(options.Options, new SystemTenantScope()))
                 await db.Database.MigrateAsync();
-            var warmPath = "/warm-" + Guid.NewGuid().ToString("N")[..8];
             var path = "/pipeline-" + Guid.NewGuid().ToString("N")[..8];
-            var warmTenant = await ArrangeAsync(options.Options, box, receiver.Url(warmPath), 20);
             var tenant = await ArrangeAsync(options.Options, box, receiver.Url(path), n);
 
             worker = await BenchWorker.StartAsync(workerDll, conn, "bench" + Guid.NewGuid().ToString("N")[..8],
                 new Dictionary<string, string> { ["Webhooks__SecretKey"] = Convert.ToBase64String(key) });
-            await MakeDueAsync(options.Options, warmTenant, DateTimeOffset.UtcNow);
-            await WaitAsync(() => receiver.Arrivals(warmPath).Count >= 20, TimeSpan.FromMinutes(2), "the warm-up batch");
+            WarmUps.Add(("pipeline, 1 worker process", await WarmUp.RunAsync(WarmUpRounds, WarmUpRound, () => WorkerCpu(worker), async round =>
+            {
+                var warmPath = $"/warm{round}-" + Guid.NewGuid().ToString("N")[..8];
+                var warmTenant = await ArrangeAsync(options.Options, box, receiver.Url(warmPath), WarmUpRound);
+                await MakeDueAsync(options.Options, warmTenant, DateTimeOffset.UtcNow);
+                await WaitAsync(() => receiver.Arrivals(warmPath).Count >= WarmUpRound, TimeSpan.FromMinutes(2), "a warm-up round");
+            })));
             await Task.Delay(1000);
 
             var due = DateTimeOffset.UtcNow;
