@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # HTTP benchmark of FeedbackHub's hottest write and read, next to pgbench running the same SQL.
 #
-#   bench/http/run.sh [--duration 20] [--connections 64] [--threads 2] [--warmup 5] [--rows-per-connection 16]
+#   bench/http/run.sh [--duration 20] [--connections 64] [--threads 2] [--warmup 30] [--rows-per-connection 16]
 #                     [--extra-applications N]
 #
 # 1. test-profile services (scripts/services.sh --profile test): reused when PostgreSQL already answers on the
@@ -18,7 +18,7 @@
 # 7. table on stdout and in bench/http/results/<date>.md. Loopback only; everything stops by itself.
 set -euo pipefail
 
-DURATION=20 CONNECTIONS=64 THREADS=2 WARMUP=5 ROWS_PER_CONN=16 EXTRA_APPS=0
+DURATION=20 CONNECTIONS=64 THREADS=2 WARMUP=30 ROWS_PER_CONN=16 EXTRA_APPS=0
 ORIG_ARGS=("$@")
 while (($#)); do
   case "$1" in
