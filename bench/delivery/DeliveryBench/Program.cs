@@ -262,7 +262,11 @@ internal static class Program
     /// <summary>The sink's acceptances for recipients containing the tag: each one's first recipient and time.</summary>
     private static List<(string Recipient, DateTimeOffset At)> AcceptedBy(string smtpLog, string tag) =>
         [.. AcceptedLines(smtpLog, line => line.Contains(tag, StringComparison.Ordinal)).Select(accepted =>
-            (accepted.GetProperty("rcpt_tos")[0].GetString()!, DateTimeOffset.Parse(accepted.GetProperty("ts").GetString()!, CultureInfo.InvariantCulture)))];
+            (accepted.GetProperty("rcpt_tos")[0].GetString()!, AcceptedAt(accepted)))];
+
+    /// <summary>When the sink accepted the message of an "accepted" line (millisecond resolution).</summary>
+    private static DateTimeOffset AcceptedAt(JsonElement accepted) =>
+        DateTimeOffset.Parse(accepted.GetProperty("ts").GetString()!, CultureInfo.InvariantCulture);
 
     /// <summary>
     /// This run's "accepted" lines of the sink's log (it is shared and long: only what was written since the run began)
@@ -320,7 +324,7 @@ internal static class Program
         while (true)
         {
             times.AddRange(AcceptedIn(NewLines(smtpLog, ref position), line => line.Contains(tag, StringComparison.Ordinal))
-                .Select(accepted => DateTimeOffset.Parse(accepted.GetProperty("ts").GetString()!, CultureInfo.InvariantCulture)));
+                .Select(AcceptedAt));
             if (times.Count >= n)
                 return times;
             if (DateTime.UtcNow > deadline)
