@@ -5,6 +5,14 @@ namespace FeedbackHub.Bench;
 /// <summary>Starts a real worker process for a benchmark (compiled into each bench program).</summary>
 internal static class BenchWorker
 {
+    /// <summary>The CPU time the processes have used so far, all their threads.</summary>
+    public static TimeSpan Cpu(IEnumerable<Process> processes) =>
+        processes.Aggregate(TimeSpan.Zero, (sum, p) =>
+        {
+            p.Refresh();
+            return sum + p.TotalProcessorTime;
+        });
+
     /// <summary>
     /// Runs <paramref name="workerDll"/> on the given database and broker prefix with a fast outbox poll and quiet logs,
     /// plus <paramref name="settings"/> (environment names, e.g. <c>Smtp__Port</c>); returns once it says it started.

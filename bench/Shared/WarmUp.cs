@@ -18,21 +18,42 @@ namespace FeedbackHub.Bench;
 /// </remarks>
 internal static class WarmUp
 {
-    /// <summary>Runs <paramref name="rounds"/> rounds of <paramref name="perRound"/> items; returns each round's CPU per item in ms.</summary>
-    public static async Task<IReadOnlyList<double>> RunAsync(int rounds, int perRound, Func<TimeSpan> cpu, Func<int, Task> round)
+    /// <summary>Rounds each process runs before its measured batch.</summary>
+    public const int Rounds = 8;
+
+    /// <summary>Items per round and process.</summary>
+    public const int Round = 1000;
+
+    private static readonly List<(string Scenario, IReadOnlyList<double> CpuMsPerItem)> Done = [];
+
+    /// <summary>
+    /// Runs the <see cref="Rounds"/> rounds of <paramref name="perRound"/> items (<see cref="Round"/> per process) and keeps
+    /// each round's CPU per item (of the processes <paramref name="cpu"/> reads) for <see cref="WriteSummary"/>.
+    /// </summary>
+    public static async Task RunAsync(string scenario, int perRound, Func<TimeSpan> cpu, Func<int, Task> round)
     {
         var perItem = new List<double>();
-        for (var r = 0; r < rounds; r++)
+        for (var r = 0; r < Rounds; r++)
         {
             var before = cpu();
             await round(r);
             perItem.Add((cpu() - before).TotalMilliseconds / perRound);
         }
 
-        return perItem;
+        Done.Add((scenario, perItem));
+        Console.Error.WriteLine($"warm-up, {scenario}: {Describe(perItem)}");
+    }
+
+    /// <summary>Prints every warm-up of the run with its CPU per item by round (the last rounds should be level).</summary>
+    public static void WriteSummary(string item)
+    {
+        Console.WriteLine($"Warm-up before each measured batch: CPU per {item} (the process's own) in each of its {Rounds} rounds of {Round:N0} {item}s per process:");
+        Console.WriteLine();
+        foreach (var (scenario, perItem) in Done)
+            Console.WriteLine($"- {scenario}: {Describe(perItem)}");
     }
 
     /// <summary>"6.87, 5.59, ... ms".</summary>
-    public static string Describe(IReadOnlyList<double> perItemMs) =>
+    private static string Describe(IReadOnlyList<double> perItemMs) =>
         string.Join(", ", perItemMs.Select(c => c.ToString(c < 0.1 ? "F3" : "F2", CultureInfo.InvariantCulture))) + " ms";
 }

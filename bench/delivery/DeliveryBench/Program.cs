@@ -160,11 +160,7 @@ internal static class Program
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"| pipeline, {mode}, 1 worker process, steady | {steadyRate:F0} | {steady.PerSecond:F0} | {steady.P50.TotalMilliseconds:F0} ms | {steady.P99.TotalMilliseconds:F0} ms | {steady.Last.TotalMilliseconds:F0} ms | {steady.WorkerCpuPerEmail?.TotalMilliseconds ?? 0:F2} ms | {Percent(steady.MachineBusy)} |"));
         Console.WriteLine();
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"Warm-up before each measured batch: CPU per email (the process's own) in each of its {WarmUpRounds} rounds of {WarmUpRound:N0} emails per process:"));
-        Console.WriteLine();
-        foreach (var (scenario, perEmail) in WarmUps)
-            Console.WriteLine($"- {scenario}: {WarmUp.Describe(perEmail)}");
+        WarmUp.WriteSummary("email");
 
         // One line per scenario in the format bench/run-all.sh collects.
         Console.WriteLine();
@@ -178,25 +174,10 @@ internal static class Program
     }
 
     /// <summary>
-    /// Each process sends <see cref="WarmUpRounds"/> rounds of <see cref="WarmUpRound"/> emails before its measured batch
-    /// (see <see cref="WarmUp"/> for why so many). Warm-up mail goes to <see cref="WarmDomain"/>, which the --server-delay
-    /// rule does not match: the warm-up is for the runtime, not the mail server.
+    /// Where warm-up mail goes (<see cref="WarmUp"/>): the --server-delay rule does not match it, since the warm-up is for
+    /// the runtime, not the mail server.
     /// </summary>
-    private const int WarmUpRound = 1000;
-
-    private const int WarmUpRounds = 8;
-
     private const string WarmDomain = "warm." + Domain;
-
-    /// <summary>Each scenario's warm-up: its CPU per email by round, printed with the results.</summary>
-    private static readonly List<(string Scenario, IReadOnlyList<double> CpuMsPerEmail)> WarmUps = [];
-
-    private static async Task WarmUpAsync(string scenario, int perRound, Func<TimeSpan> cpu, Func<int, Task> round)
-    {
-        var perEmail = await WarmUp.RunAsync(WarmUpRounds, perRound, cpu, round);
-        WarmUps.Add((scenario, perEmail));
-        Console.Error.WriteLine($"warm-up, {scenario}: {WarmUp.Describe(perEmail)}");
-    }
 
     /// <summary>How long the steady-rate scenario offers emails: its N is half the raw loop's rate times this.</summary>
     private const int SteadySeconds = 15;
@@ -223,12 +204,6 @@ internal static class Program
 
     private static string Percent(double? share) => share is { } s ? string.Create(CultureInfo.InvariantCulture, $"{s * 100:F0}%") : "-";
 
-    private static TimeSpan WorkerCpu(IEnumerable<Process> processes) =>
-        processes.Aggregate(TimeSpan.Zero, (sum, p) =>
-        {
-            p.Refresh();
-            return sum + p.TotalProcessorTime;
-        });
 
     private static Stats Compute(DateTimeOffset due, IReadOnlyList<DateTimeOffset> accepted) =>
         Compute([.. accepted.Select(a => a - due)], accepted.Max() - due);
@@ -355,13 +330,13 @@ internal static class Program
             }),
             new SmtpHealth(Microsoft.Extensions.Logging.Abstractions.NullLogger<SmtpHealth>.Instance),
             new Microsoft.Extensions.Hosting.Internal.HostingEnvironment { EnvironmentName = tls ? "Development" : "Production" });
-        // Warmed up as each worker process is (WarmUpRound): the loop's own code and connections, JIT-compiled and tiered.
-        await WarmUpAsync("raw loop", WarmUpRound, () => Process.GetCurrentProcess().TotalProcessorTime, async round =>
+        // Warmed up as each worker process is (WarmUp.Round): the loop's own code and connections, JIT-compiled and tiered.
+        await WarmUp.RunAsync("raw loop", WarmUp.Round, () => Process.GetCurrentProcess().TotalProcessorTime, async round =>
         {
             var warmTag = Tagged($"rawwarm{round}");
             var mark = LogMark(smtpLog);
-            await SendAllAsync(pool, Enumerable.Range(0, WarmUpRound).Select(_ => Sample($"{warmTag}-{Guid.NewGuid():N}@{WarmDomain}")).ToList());
-            await WaitAcceptedAsync(smtpLog, warmTag, WarmUpRound, TimeSpan.FromMinutes(1), mark);
+            await SendAllAsync(pool, Enumerable.Range(0, WarmUp.Round).Select(_ => Sample($"{warmTag}-{Guid.NewGuid():N}@{WarmDomain}")).ToList());
+            await WaitAcceptedAsync(smtpLog, warmTag, WarmUp.Round, TimeSpan.FromMinutes(1), mark);
         });
         var rawMark = LogMark(smtpLog);
         var machineBefore = MachineCpu();
@@ -418,26 +393,26 @@ internal static class Program
                     ["Webhooks__SecretKey"] = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)),
                 })));
 
-            // Warm-up (JIT and its tiering, EF query compilation, connection pools), then the measured batch: see WarmUpRound.
+            // Warm-up (JIT and its tiering, EF query compilation, connection pools), then the measured batch: see WarmUp.Round.
             // Each round's rows are written while the round before goes out (arranging them took longer than sending them).
             Task<(Guid Tenant, string Tag)> ArrangeWarmAsync(int round) => Task.Run(async () =>
             {
                 var warmTag = Tagged($"warm{round}");
-                return (await ArrangeAsync(options.Options, warmTag, WarmUpRound * workers, WarmDomain), warmTag);
+                return (await ArrangeAsync(options.Options, warmTag, WarmUp.Round * workers, WarmDomain), warmTag);
             });
             var nextRound = ArrangeWarmAsync(0);
-            await WarmUpAsync(steadyRate is null ? $"{workers} worker(s)" : "steady", WarmUpRound * workers, () => WorkerCpu(processes), async round =>
+            await WarmUp.RunAsync(steadyRate is null ? $"{workers} worker(s)" : "steady", WarmUp.Round * workers, () => BenchWorker.Cpu(processes), async round =>
             {
                 var (warmTenantId, warmTag) = await nextRound;
-                if (round + 1 < WarmUpRounds)
+                if (round + 1 < WarmUp.Rounds)
                     nextRound = ArrangeWarmAsync(round + 1);
                 var mark = LogMark(smtpLog);
                 await MakeDueAsync(options.Options, warmTenantId, DateTimeOffset.UtcNow);
-                await WaitAcceptedAsync(smtpLog, warmTag, WarmUpRound * workers, TimeSpan.FromMinutes(2), mark);
+                await WaitAcceptedAsync(smtpLog, warmTag, WarmUp.Round * workers, TimeSpan.FromMinutes(2), mark);
             });
             await Task.Delay(2000);
             var batchMark = LogMark(smtpLog);
-            var cpuBefore = WorkerCpu(processes);
+            var cpuBefore = BenchWorker.Cpu(processes);
             var machineBefore = MachineCpu();
             var due = DateTimeOffset.UtcNow;
             Stats stats;
@@ -456,7 +431,7 @@ internal static class Program
 
             // The workers' own CPU per email (all their threads: consumers, relay, leases, sealer), from the due time to the
             // last acceptance: it moves much less than emails/s with what else the machine runs.
-            var cpuPerEmail = (WorkerCpu(processes) - cpuBefore) / n;
+            var cpuPerEmail = (BenchWorker.Cpu(processes) - cpuBefore) / n;
             var machineBusy = BusyBetween(machineBefore, MachineCpu());
             await using (var db = FeedbackHubDbContext.Create(options.Options, new SystemTenantScope()))
             {

@@ -28,20 +28,6 @@ internal static class Program
 {
     private const int Concurrency = 16;
 
-    /// <summary>Before its measured batch, the worker and the raw loop each handle this many rounds of <see cref="WarmUpRound"/> events (see <see cref="WarmUp"/>).</summary>
-    private const int WarmUpRounds = 8;
-
-    private const int WarmUpRound = 1000;
-
-    /// <summary>Each scenario's warm-up: its CPU per event by round, printed with the results.</summary>
-    private static readonly List<(string Scenario, IReadOnlyList<double> CpuMsPerEvent)> WarmUps = [];
-
-    private static TimeSpan WorkerCpu(Process worker)
-    {
-        worker.Refresh();
-        return worker.TotalProcessorTime;
-    }
-
     public static async Task<int> Main(string[] args)
     {
         var n = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 500;
@@ -69,10 +55,7 @@ internal static class Program
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"CPU time per event while they went out (less dependent on the load than the rates): raw loop {raw.CpuPerEvent.Bench:F3} ms (bench process: client and receiver); pipeline: worker {pipeline.CpuPerEvent.Worker:F3} ms, PostgreSQL {pipeline.CpuPerEvent.Postgres:F3} ms (the sessions on the bench database), bench process {pipeline.CpuPerEvent.Bench:F3} ms (receiver)."));
         Console.WriteLine();
-        Console.WriteLine($"Warm-up before each measured batch: CPU per event (the process's own) in each of its {WarmUpRounds} rounds of {WarmUpRound:N0} events:");
-        Console.WriteLine();
-        foreach (var (scenario, perEvent) in WarmUps)
-            Console.WriteLine($"- {scenario}: {WarmUp.Describe(perEvent)}");
+        WarmUp.WriteSummary("event");
         Console.WriteLine();
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"BENCH webhooks ratio={pipeline.PerSecond / raw.PerSecond:F2} p99_ms={pipeline.P99.TotalMilliseconds:F0}"));
         return 0;
@@ -110,8 +93,7 @@ internal static class Program
             }
         }
 
-        worker?.Refresh();
-        return (Process.GetCurrentProcess().TotalProcessorTime, worker?.TotalProcessorTime ?? TimeSpan.Zero, postgres);
+        return (Process.GetCurrentProcess().TotalProcessorTime, worker is null ? TimeSpan.Zero : BenchWorker.Cpu([worker]), postgres);
     }
 
     private static (double, double, double) PerEvent((TimeSpan Bench, TimeSpan Worker, TimeSpan Postgres) from, (TimeSpan Bench, TimeSpan Worker, TimeSpan Postgres) to, int n) =>
@@ -130,7 +112,7 @@ internal static class Program
         var secret = WebhookSubscription.NewSecret();
         var path = "/raw-" + Guid.NewGuid().ToString("N")[..8];
         Secrets[receiver.Url(path)] = secret; // the receiver checks these signatures too, as it does the pipeline's
-        var warm = WarmUpRounds * WarmUpRound;
+        var warm = WarmUp.Rounds * WarmUp.Round;
         var bodies = Enumerable.Range(0, warm + n).Select(_ =>
         {
             var e = WebhookEvent.Create(Guid.NewGuid(), WebhookEventTypes.FeedbackRequested, DateTimeOffset.UtcNow,
@@ -158,9 +140,9 @@ internal static class Program
             }));
         }
 
-        // Warmed up as the worker is (WarmUpRound): JIT and its tiering, connections.
-        WarmUps.Add(("raw loop", await WarmUp.RunAsync(WarmUpRounds, WarmUpRound, () => Process.GetCurrentProcess().TotalProcessorTime,
-            round => RunAsync(round * WarmUpRound, WarmUpRound))));
+        // Warmed up as the worker is (WarmUp.Round): JIT and its tiering, connections.
+        await WarmUp.RunAsync("raw loop", WarmUp.Round, () => Process.GetCurrentProcess().TotalProcessorTime,
+            round => RunAsync(round * WarmUp.Round, WarmUp.Round));
         var due = DateTimeOffset.UtcNow;
         var cpu = await CpuAsync(null, null);
         await RunAsync(warm, n);
@@ -193,13 +175,13 @@ internal static class Program
 
             worker = await BenchWorker.StartAsync(workerDll, conn, "bench" + Guid.NewGuid().ToString("N")[..8],
                 new Dictionary<string, string> { ["Webhooks__SecretKey"] = Convert.ToBase64String(key) });
-            WarmUps.Add(("pipeline, 1 worker process", await WarmUp.RunAsync(WarmUpRounds, WarmUpRound, () => WorkerCpu(worker), async round =>
+            await WarmUp.RunAsync("pipeline, 1 worker process", WarmUp.Round, () => BenchWorker.Cpu([worker]), async round =>
             {
                 var warmPath = $"/warm{round}-" + Guid.NewGuid().ToString("N")[..8];
-                var warmTenant = await ArrangeAsync(options.Options, box, receiver.Url(warmPath), WarmUpRound);
+                var warmTenant = await ArrangeAsync(options.Options, box, receiver.Url(warmPath), WarmUp.Round);
                 await MakeDueAsync(options.Options, warmTenant, DateTimeOffset.UtcNow);
-                await WaitAsync(() => receiver.Arrivals(warmPath).Count >= WarmUpRound, TimeSpan.FromMinutes(2), "a warm-up round");
-            })));
+                await WaitAsync(() => receiver.Arrivals(warmPath).Count >= WarmUp.Round, TimeSpan.FromMinutes(2), "a warm-up round");
+            });
             await Task.Delay(1000);
 
             var due = DateTimeOffset.UtcNow;
