@@ -28,7 +28,15 @@ public sealed class TestDatabase : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
-        NpgsqlConnection.ClearAllPools();
+        // This database's pools only (the tests' and the hosts'), never ClearAllPools: that also empties the pools of
+        // classes still running, and a class that has just ended every session of its database to test what its next
+        // request does with the dead pooled connections then finds them gone (DatabaseOutageTests flaked that way).
+        foreach (var connectionString in new[] { ConnectionString, PersistenceExtensions.Tuned(ConnectionString) })
+        {
+            await using var connection = new NpgsqlConnection(connectionString);
+            NpgsqlConnection.ClearPool(connection);
+        }
+
         await ExecuteAdminAsync($"DROP DATABASE IF EXISTS \"{Name}\" WITH (FORCE)");
     }
 
