@@ -52,8 +52,8 @@ public sealed class EmbeddingStore
 
     /// <summary>
     /// The embeddings the head reads for <paramref name="encoder"/>: <c>minilm</c> (the shipped one, cached in
-    /// <paramref name="cache"/>), <c>arctic</c> (arctic-embed-xs, cached beside it) or <c>both</c> (MiniLM's 384 values,
-    /// then arctic's 384).
+    /// <paramref name="cache"/>), <c>arctic</c> (arctic-embed-xs, cached beside it), <c>both</c> (MiniLM's 384 values,
+    /// then arctic's 384) or <c>minilm-max</c> (MiniLM's mean, then its max pooling: <see cref="MaxPooledMiniLm"/>).
     /// </summary>
     public static Func<IEnumerable<string>, TextWriter, Dictionary<string, float[]>> ForEncoder(string encoder, string cache)
     {
@@ -61,24 +61,39 @@ public sealed class EmbeddingStore
 #if ARCTIC
         var arcticEmbedder = new Lazy<ArcticEmbedder>(() => new ArcticEmbedder());
         var arctic = new Lazy<EmbeddingStore>(() => new EmbeddingStore(
-            Path.Combine(Path.GetDirectoryName(cache) ?? ".", Path.GetFileNameWithoutExtension(cache) + "-arctic" + Path.GetExtension(cache)),
+            Beside(cache, "arctic"),
             ArcticEmbedder.ModelName, SentenceEmbedder.Dimensions, s => arcticEmbedder.Value.Embed(s, Environment.ProcessorCount)));
 #else
         var arctic = new Lazy<EmbeddingStore>(() => throw new ArgumentException("--encoder arctic|both needs a build with -p:Arctic=true (dotnet run --project tools/LanguageTraining -c Release -p:Arctic=true -- train ...)"));
 #endif
+        var maxEmbedder = new Lazy<MaxPooledMiniLm>(() => new MaxPooledMiniLm());
+        var max = new Lazy<EmbeddingStore>(() => new EmbeddingStore(
+            Beside(cache, "max"),
+            MaxPooledMiniLm.ModelName, SentenceEmbedder.Dimensions, s => maxEmbedder.Value.Embed(s, Environment.ProcessorCount)));
         return encoder switch
         {
             "minilm" => (s, log) => minilm.Value.Embed(s, log),
+            "minilm-max" => (s, log) => SideBySide(minilm.Value, max.Value, s, log),
             "arctic" => (s, log) => arctic.Value.Embed(s, log),
-            "both" => (s, log) =>
-            {
-                var list = s.ToList();
-                var first = minilm.Value.Embed(list, log);
-                var second = arctic.Value.Embed(list, log);
-                return first.Keys.Where(second.ContainsKey).ToDictionary(k => k, k => (float[])[.. first[k], .. second[k]], StringComparer.Ordinal);
-            },
-            _ => throw new ArgumentException("--encoder takes minilm, arctic or both"),
+            "both" => (s, log) => SideBySide(minilm.Value, arctic.Value, s, log),
+            _ => throw new ArgumentException(EncoderChoices),
         };
+    }
+
+    /// <summary>The cache file of another encoder, beside MiniLM's (<c>embeddings.bin</c> → <c>embeddings-max.bin</c>).</summary>
+    private static string Beside(string cache, string encoder) =>
+        Path.Combine(Path.GetDirectoryName(cache) ?? ".", Path.GetFileNameWithoutExtension(cache) + "-" + encoder + Path.GetExtension(cache));
+
+    /// <summary>What <c>--encoder</c> takes.</summary>
+    public const string EncoderChoices = "--encoder takes minilm, minilm-max, arctic or both";
+
+    /// <summary>Each sentence's vector from <paramref name="first"/>, then its vector from <paramref name="second"/>.</summary>
+    private static Dictionary<string, float[]> SideBySide(EmbeddingStore first, EmbeddingStore second, IEnumerable<string> sentences, TextWriter log)
+    {
+        var list = sentences.ToList();
+        var a = first.Embed(list, log);
+        var b = second.Embed(list, log);
+        return a.Keys.Where(b.ContainsKey).ToDictionary(k => k, k => (float[])[.. a[k], .. b[k]], StringComparer.Ordinal);
     }
 
     public Dictionary<string, float[]> Embed(IEnumerable<string> sentences, TextWriter log)

@@ -31,7 +31,7 @@ switch (verb)
                                              [--thresholds validation|cv] [--validation data/language/validation/validation.jsonl]
                                              [--precision-goal 0.95] [--char-ngrams 16384]   (hashed char 3-5-gram buckets; 0 = off)
                                              [--runner-up search|off]   (also flag a risky sentence's near runner-up category)
-                                             [--encoder minilm|arctic|both]   (embeddings the head reads; arctic needs -p:Arctic=true; sixth round)
+                                             [--encoder minilm|minilm-max|arctic|both]   (embeddings the head reads; arctic needs -p:Arctic=true; sixth and seventh rounds)
                    LanguageTraining evaluate FILE... [--jurisdiction US] [--misses] [--counts] [--model semantic-model.json]   (rules vs full on labelled files)
                    LanguageTraining review   [--data ...] [--corpus ...]               (possible label errors for a human to read)
                    LanguageTraining explain "sentence"...                           (the shipped model's view of sentences)
@@ -90,6 +90,7 @@ int Train(Options o)
     {
         "arctic" => "snowflake-arctic-embed-xs",
         "both" => SentenceEmbedder.ModelName + " + snowflake-arctic-embed-xs",
+        "minilm-max" => SentenceEmbedder.ModelName + " + " + MaxPooledMiniLm.ModelName,
         _ => SentenceEmbedder.ModelName,
     };
     Console.WriteLine($"encoder {o.Encoder}: {embeddingDimensions} dimensions");
@@ -516,7 +517,7 @@ internal sealed record Options(
                 "--neighbour-weights" => o with { NeighbourWeights = [.. Next().Split(',', StringSplitOptions.RemoveEmptyEntries).Select(w => double.Parse(w, CultureInfo.InvariantCulture))] },
                 "--counts" => o with { Counts = true },
                 "--model" => o with { Model = Next() },
-                "--encoder" => Next() is var encoder && encoder is "minilm" or "arctic" or "both" ? o with { Encoder = encoder } : throw new ArgumentException("--encoder takes minilm, arctic or both"),
+                "--encoder" => Next() is var encoder && encoder is "minilm" or "minilm-max" or "arctic" or "both" ? o with { Encoder = encoder } : throw new ArgumentException(EmbeddingStore.EncoderChoices),
                 "--validation" => o with { Validation = Next() },
                 "--thresholds" => Next() is var from && from is "cv" or "validation" ? o with { ThresholdsFrom = from } : throw new ArgumentException("--thresholds takes cv or validation"),
                 "--char-ngrams" => o with { CharNgrams = int.Parse(Next(), CultureInfo.InvariantCulture) },
