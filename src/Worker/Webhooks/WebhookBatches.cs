@@ -43,7 +43,8 @@ public static class WebhookBatches
     /// Claims up to <paramref name="take"/> due deliveries (oldest due first, rows another transaction holds skipped):
     /// each becomes Sending with a lease and a new attempt in progress, committed before anything is sent. Also returns
     /// the targets of their subscriptions, secrets opened once per subscription. One statement in one round trip, its own
-    /// (implicit) transaction: pick, mark, insert the attempts, return what they send with each subscription's row once.
+    /// (implicit) transaction: pick, mark, insert the attempts, return what they send with each subscription's row once
+    /// (after <see cref="QueueClaims.OrderedIndexScan"/> in the same transaction).
     /// </summary>
     public static async Task<(IReadOnlyList<ClaimedWebhook> Claimed, IReadOnlyDictionary<Guid, WebhookTarget> Targets)> ClaimAsync(
         FeedbackHubDbContext db, WebhookSecretBox secrets, int take, DateTimeOffset now, TimeSpan lease, CancellationToken ct)
@@ -57,7 +58,8 @@ public static class WebhookBatches
         {
             // The subscription's columns come with its first delivery only (nth = 1); the tenant's setting by its stored key.
             await using var claim = new NpgsqlCommand(
-                """
+                QueueClaims.OrderedIndexScan + """
+
                 WITH c AS (SELECT id, tenant_id, due_at FROM outbound
                            WHERE channel = 'webhook' AND status = 'Scheduled' AND due_at <= @now
                            ORDER BY due_at LIMIT @take FOR UPDATE SKIP LOCKED),
