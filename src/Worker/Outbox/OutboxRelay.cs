@@ -46,7 +46,7 @@ public sealed partial class OutboxRelay(IServiceScopeFactory scopes, IBus bus, T
         await using var tx = await db.Database.BeginTransactionAsync(ct);
         var now = Time.GetUtcNow();
         var due = await db.OutboxMessages
-            .FromSqlRaw(QueueClaims.OrderedIndexScan + " SELECT * FROM outbox_messages WHERE due_at <= {0} ORDER BY due_at LIMIT {1} FOR UPDATE SKIP LOCKED", now, _options.BatchSize)
+            .FromSqlRaw(QueueClaims.Pick("SELECT * FROM outbox_messages WHERE due_at <= {0} ORDER BY due_at LIMIT {1} FOR UPDATE SKIP LOCKED"), now, _options.BatchSize)
             .AsNoTracking()
             .ToListAsync(ct);
         if (due.Count == 0)

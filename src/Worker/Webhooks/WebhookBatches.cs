@@ -44,7 +44,7 @@ public static class WebhookBatches
     /// each becomes Sending with a lease and a new attempt in progress, committed before anything is sent. Also returns
     /// the targets of their subscriptions, secrets opened once per subscription. One statement in one round trip, its own
     /// (implicit) transaction: pick, mark, insert the attempts, return what they send with each subscription's row once
-    /// (after <see cref="QueueClaims.OrderedIndexScan"/> in the same transaction).
+    /// (planned by <see cref="QueueClaims.Pick"/>).
     /// </summary>
     public static async Task<(IReadOnlyList<ClaimedWebhook> Claimed, IReadOnlyDictionary<Guid, WebhookTarget> Targets)> ClaimAsync(
         FeedbackHubDbContext db, WebhookSecretBox secrets, int take, DateTimeOffset now, TimeSpan lease, CancellationToken ct)
@@ -57,9 +57,8 @@ public static class WebhookBatches
         try
         {
             // The subscription's columns come with its first delivery only (nth = 1); the tenant's setting by its stored key.
-            await using var claim = new NpgsqlCommand(
-                QueueClaims.OrderedIndexScan + """
-
+            await using var claim = new NpgsqlCommand(QueueClaims.Pick(
+                """
                 WITH c AS (SELECT id, tenant_id, due_at FROM outbound
                            WHERE channel = 'webhook' AND status = 'Scheduled' AND due_at <= @now
                            ORDER BY due_at LIMIT @take FOR UPDATE SKIP LOCKED),
@@ -80,7 +79,7 @@ public static class WebhookBatches
                 LEFT JOIN webhook_subscriptions s ON r.nth = 1 AND s.id = r.subscription_id
                 LEFT JOIN tenants t ON t.id = s.tenant_id
                 ORDER BY r.k
-                """, (NpgsqlConnection)db.Database.GetDbConnection());
+                """), (NpgsqlConnection)db.Database.GetDbConnection());
             claim.Parameters.AddWithValue("now", now);
             claim.Parameters.AddWithValue("take", take);
             claim.Parameters.AddWithValue("until", now + lease);

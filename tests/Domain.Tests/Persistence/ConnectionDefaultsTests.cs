@@ -10,7 +10,7 @@ public sealed class ConnectionDefaultsTests
     // Session advisory locks, SET of a setting for the session (UPDATE's "SET column =" is not one: a setting is named,
     // or dotted), set_config, temporary tables, named prepared statements, LISTEN.
     private static readonly Regex SessionState = new(
-        @"pg_(try_)?advisory_lock(_shared)?\s*\(|\bset_config\s*\(|\bSET\s+(SESSION|ROLE|search_path|statement_timeout|lock_timeout|idle_in_transaction_session_timeout|time\s*zone|application_name|work_mem|[a-z_]+\.[a-z_]+\s*(=|TO\b))|\bCREATE\s+TEMP(ORARY)?\b|\bPREPARE\s+[a-z_]+\s+AS\b|\bLISTEN\s",
+        @"pg_(try_)?advisory_lock(_shared)?\s*\(|\bset_config\s*\(|\bSET\s+(SESSION|ROLE|search_path|statement_timeout|lock_timeout|idle_in_transaction_session_timeout|time\s*zone|application_name|work_mem|[a-z_]+\.[a-z_]+\s*(=|TO\b))|\bSET\s+enable_[a-z]+\s*(=|TO\b)|(?-i:\bRESET\s+(ALL\b|[a-z_]+\s*(;|""|$)))|\bCREATE\s+TEMP(ORARY)?\b|\bPREPARE\s+[a-z_]+\s+AS\b|\bLISTEN\s",
         RegexOptions.IgnoreCase);
 
     [Fact]
@@ -69,6 +69,9 @@ public sealed class ConnectionDefaultsTests
     [InlineData("SELECT pg_advisory_xact_lock(1)", false)]
     [InlineData("SET TRANSACTION READ ONLY", false)]
     [InlineData("SET LOCAL lock_timeout = '1s'", false)]
+    [InlineData("SET enable_bitmapscan = off", true)]
+    [InlineData("RESET enable_bitmapscan", true)]
+    [InlineData("SET LOCAL enable_bitmapscan = off; SELECT 1; SET LOCAL enable_bitmapscan TO DEFAULT", false)]
     [InlineData("SET app.tenant = 'x'", true)]
     [InlineData("SELECT set_config('app.tenant', 'x', false)", true)]
     [InlineData("UPDATE feedback SET answers = @p", false)]
