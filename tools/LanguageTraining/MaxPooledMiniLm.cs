@@ -1,4 +1,3 @@
-using System.Reflection;
 using FeedbackHub.Language.Semantic;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
@@ -8,9 +7,10 @@ namespace FeedbackHub.Tools.LanguageTraining;
 
 /// <summary>
 /// The same all-MiniLM-L6-v2 forward pass as <see cref="SentenceEmbedder"/> (the packaged ONNX model and tokenizer, the
-/// same text preparation), pooled by the maximum over the sentence's word pieces ([CLS] and [SEP] left out) instead of the mean over all its tokens (unit length), for
-/// <c>train --encoder minilm-max</c> (MiniLM's mean, then this): whether the salient token of a sentence, diluted by a
-/// mean over a long sentence, helps the head.
+/// same text preparation), pooled by the maximum over the sentence's word pieces ([CLS] and [SEP] left out) instead of
+/// the mean over all its tokens (unit length), for <c>train --encoder minilm-max</c> (MiniLM's mean, then this): whether
+/// the salient token of a sentence, diluted by a mean over a long sentence, helps the head (the seventh round in
+/// docs/language-checker.md: it does not).
 /// </summary>
 public sealed class MaxPooledMiniLm : IDisposable
 {
