@@ -110,6 +110,15 @@ public sealed class TestDatabase : IAsyncLifetime
 
     public Task ReopenAsync() => ExecuteAdminAsync($"ALTER DATABASE \"{Name}\" ALLOW_CONNECTIONS true");
 
+    /// <summary>Sessions open on this database now (pooled idle ones included), counted from a connection of its own.</summary>
+    public async Task<long> SessionCountAsync()
+    {
+        await using var connection = new NpgsqlConnection(With(TestServices.Postgres, "postgres", pooling: false));
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand($"SELECT count(*) FROM pg_stat_activity WHERE datname = '{Name}'", connection);
+        return (long)(await command.ExecuteScalarAsync())!;
+    }
+
     /// <summary>Every row of every table as text (pg_dump --data-only): what an attacker with a backup sees.</summary>
     public async Task<string> DumpAsync()
     {

@@ -204,7 +204,6 @@ internal static class Program
 
     private static string Percent(double? share) => share is { } s ? string.Create(CultureInfo.InvariantCulture, $"{s * 100:F0}%") : "-";
 
-
     private static Stats Compute(DateTimeOffset due, IReadOnlyList<DateTimeOffset> accepted) =>
         Compute([.. accepted.Select(a => a - due)], accepted.Max() - due);
 
