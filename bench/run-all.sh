@@ -11,7 +11,7 @@
 #   webhooks      bench/webhooks/run.sh   webhook events through the pipeline next to a raw HttpClient loop
 #   erasure       bench/erasure/run.sh    the retention sweep next to the same erasure as set-based SQL
 # Ends with one line per scenario: BENCH <scenario> ratio=<x> p99_ms=<y> (ratio = FeedbackHub / the limit).
-# Usage: bench/run-all.sh [--quick]    (--quick: shorter runs, fewer items, 1,024 rows and no flatness: about 8
+# Usage: bench/run-all.sh [--quick]    (--quick: shorter runs, one round, fewer items, 1,024 rows and no flatness: about 8
 #                                      minutes instead of about 22)
 # Loopback only, bounded: each bench stops by itself; services it needed and did not find are stopped at the end.
 set -euo pipefail
@@ -26,7 +26,7 @@ for a in "$@"; do
   esac
 done
 
-if ((quick)); then http=(--duration 8 --warmup 3); emails=200; events=500; erasures=500
+if ((quick)); then http=(--duration 8 --warmup 3 --rounds 1); emails=200; events=500; erasures=500
 else http=(--duration 20); emails=2000; events=2000; erasures=2000; fi
 
 SERVICES="$root/scripts/services.sh"

@@ -3,24 +3,25 @@
 # measured drafts among about 10,000 and about 1,000,000 feedback rows of the same tenant (bench/data/generate.sh adds
 # history applications, 90% with feedback), and compares p99 and throughput. Goal (issue 15): p99 within 1.5x.
 #
-#   bench/http/flatness.sh [--duration 20] [--small 9000] [--large 1110000]
+#   bench/http/flatness.sh [--duration 20] [--rounds 3] [--small 9000] [--large 1110000]
 #
 # Takes about 15 minutes (generating a million rows is 2 to 4 minutes of it). Prints both runs' reports (the large
 # run's BENCH lines renamed save@1m and get@1m) and one line:
 #   BENCH flatness save_p99_x=<large/small> get_p99_x=<large/small> save_rps_x=<...> get_rps_x=<...>
 # bench/run-all.sh (without --quick) runs it in place of bench/http/run.sh.
 set -euo pipefail
-DURATION=20 SMALL=9000 LARGE=1110000
+DURATION=20 ROUNDS=3 SMALL=9000 LARGE=1110000
 while (($#)); do
   case "$1" in
     --duration) DURATION="$2"; shift 2 ;;
+    --rounds) ROUNDS="$2"; shift 2 ;;
     --small) SMALL="$2"; shift 2 ;;
     --large) LARGE="$2"; shift 2 ;;
     -h|--help) sed -n '2,/^set -euo/{/^#/p}' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "flatness.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
 done
-for v in DURATION SMALL LARGE; do
+for v in DURATION ROUNDS SMALL LARGE; do
   [[ "${!v}" =~ ^[0-9]+$ ]] || { echo "flatness.sh: --${v,,} must be a whole number" >&2; exit 2; }
 done
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -28,7 +29,7 @@ STAMP="$(date -u +%Y-%m-%dT%H%MZ)"
 declare -A OUT
 for size in "$SMALL" "$LARGE"; do
   echo "[flatness] run.sh with $size extra applications" >&2
-  OUT[$size]="$("$HERE/run.sh" --duration "$DURATION" --extra-applications "$size")"
+  OUT[$size]="$("$HERE/run.sh" --duration "$DURATION" --rounds "$ROUNDS" --extra-applications "$size")"
 done
 field() { # output scenario column(3=req/s, 5=p99)
   awk -F'|' -v s="$2" -v c="$3" 'index($2, s) == 2 { gsub(/[ a-z]/, "", $c); print $c; exit }' <<<"$1"
@@ -49,7 +50,7 @@ REPORT="$HERE/results/flatness-$STAMP.md"
   echo
   echo "BENCH flatness save_p99_x=$(x "$(field "$L" "save answers" 5)" "$(field "$S" "save answers" 5)") get_p99_x=$(x "$(field "$L" "get application" 5)" "$(field "$S" "get application" 5)") save_rps_x=$(x "$(field "$L" "save answers" 3)" "$(field "$S" "save answers" 3)") get_rps_x=$(x "$(field "$L" "get application" 3)" "$(field "$S" "get application" 3)")"
   echo
-  echo "- command: \`bench/http/flatness.sh --duration $DURATION --small $SMALL --large $LARGE\`; each run's full report is below."
+  echo "- command: \`bench/http/flatness.sh --duration $DURATION --rounds $ROUNDS --small $SMALL --large $LARGE\`; each run's full report is below."
   echo
   echo "## $(rows "$S") rows"; echo; sed -n '/^# FeedbackHub HTTP/,$p' <<<"$S"
   echo

@@ -153,6 +153,9 @@ internal static class Program
 
         Console.WriteLine();
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"The raw loop sent N fresh emails {RawRuns} times; its row is the run with the median rate. Rates of the runs: {string.Join(", ", raw.RunRates!.Select(r => r.ToString("F0", CultureInfo.InvariantCulture)))} emails/s."));
+        Console.WriteLine();
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"Steady rate, 1 worker process: {steadyN} emails falling due one after another at half the raw loop's rate ({steadyRate:F0}/s) for {SteadySeconds} s; each email's latency from its own due time to the sink's acceptance."));
         Console.WriteLine();
         Console.WriteLine("| scenario | offered emails/s | sent emails/s | p50 latency | p99 latency | worst latency | worker CPU per email | machine CPU busy |");
@@ -182,7 +185,9 @@ internal static class Program
     /// <summary>How long the steady-rate scenario offers emails: its N is half the raw loop's rate times this.</summary>
     private const int SteadySeconds = 15;
 
-    private sealed record Stats(double PerSecond, TimeSpan P50, TimeSpan P99, TimeSpan Last, TimeSpan? WorkerCpuPerEmail = null, double? MachineBusy = null);
+    /// <param name="RunRates">The raw loop's rate in each of its runs, in the order they ran (null for the pipeline).</param>
+    private sealed record Stats(double PerSecond, TimeSpan P50, TimeSpan P99, TimeSpan Last, TimeSpan? WorkerCpuPerEmail = null, double? MachineBusy = null,
+        IReadOnlyList<double>? RunRates = null);
 
     /// <summary>
     /// The whole machine's CPU time so far, busy and total, in clock ticks (Linux <c>/proc/stat</c>'s first line: busy is
@@ -318,8 +323,6 @@ internal static class Program
 
     private static async Task<Stats> RawLoopAsync(int n, string host, int port, string smtpLog)
     {
-        var tag = Tagged("rawbench");
-        var messages = Enumerable.Range(0, n).Select(_ => Sample($"{tag}-{Guid.NewGuid():N}@{Domain}")).ToList();
         var tls = Security != SmtpSecurity.None;
         await using var pool = new MailKitEmailSender(
             Options.Create(new SmtpOptions
@@ -337,14 +340,26 @@ internal static class Program
             await SendAllAsync(pool, Enumerable.Range(0, WarmUp.Round).Select(_ => Sample($"{warmTag}-{Guid.NewGuid():N}@{WarmDomain}")).ToList());
             await WaitAcceptedAsync(smtpLog, warmTag, WarmUp.Round, TimeSpan.FromMinutes(1), mark);
         });
-        var rawMark = LogMark(smtpLog);
-        var machineBefore = MachineCpu();
-        var due = DateTimeOffset.UtcNow;
-        await SendAllAsync(pool, messages);
-        var stats = Compute(due, await WaitAcceptedAsync(smtpLog, tag, n, TimeSpan.FromSeconds(30), rawMark)) with { MachineBusy = BusyBetween(machineBefore, MachineCpu()) };
+        var runs = new List<Stats>();
+        for (var run = 0; run < RawRuns; run++)
+        {
+            var tag = Tagged($"rawbench{run}");
+            var messages = Enumerable.Range(0, n).Select(_ => Sample($"{tag}-{Guid.NewGuid():N}@{Domain}")).ToList();
+            var rawMark = LogMark(smtpLog);
+            var machineBefore = MachineCpu();
+            var due = DateTimeOffset.UtcNow;
+            await SendAllAsync(pool, messages);
+            runs.Add(Compute(due, await WaitAcceptedAsync(smtpLog, tag, n, TimeSpan.FromSeconds(30), rawMark)) with { MachineBusy = BusyBetween(machineBefore, MachineCpu()) });
+        }
+
+        // One run of N lasts a second or two, and back-to-back runs have differed twofold: the median run is the limit.
+        var stats = runs.OrderBy(r => r.PerSecond).ElementAt(runs.Count / 2) with { RunRates = [.. runs.Select(r => r.PerSecond)] };
         Console.Error.WriteLine($"raw loop: {stats}");
         return stats;
     }
+
+    /// <summary>How many times the raw loop sends its N emails; the run with the median rate is the limit.</summary>
+    private const int RawRuns = 3;
 
     /// <summary>Sends every message through the pool with 8 concurrent loops (the pool's 8 connections).</summary>
     private static Task SendAllAsync(MailKitEmailSender pool, List<EmailMessage> messages)

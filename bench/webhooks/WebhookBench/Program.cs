@@ -28,6 +28,9 @@ internal static class Program
 {
     private const int Concurrency = 16;
 
+    /// <summary>How many times the raw loop sends its N events; the run with the median rate is the limit.</summary>
+    private const int RawRuns = 5;
+
     public static async Task<int> Main(string[] args)
     {
         var n = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 500;
@@ -53,6 +56,9 @@ internal static class Program
 
         Console.WriteLine();
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"The raw loop ran {RawRuns} times, each with N fresh events; its row is the run with the median rate. Rates of the runs: {string.Join(", ", raw.RunRates.Select(r => r.ToString("F0", CultureInfo.InvariantCulture)))} events/s."));
+        Console.WriteLine();
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"CPU time per event while they went out (less dependent on the load than the rates): raw loop {raw.CpuPerEvent.Bench:F3} ms (bench process: client and receiver); pipeline: worker {pipeline.CpuPerEvent.Worker:F3} ms, PostgreSQL {pipeline.CpuPerEvent.Postgres:F3} ms (the sessions on the bench database), bench process {pipeline.CpuPerEvent.Bench:F3} ms (receiver)."));
         Console.WriteLine();
         WarmUp.WriteSummary("event");
@@ -65,6 +71,9 @@ internal static class Program
     {
         /// <summary>CPU time per event (ms) while the events went out: this process (client and/or receiver), the worker, PostgreSQL.</summary>
         public (double Bench, double Worker, double Postgres) CpuPerEvent { get; init; }
+
+        /// <summary>The raw loop's rate in each of its runs, in the order they ran (empty for the pipeline).</summary>
+        public IReadOnlyList<double> RunRates { get; init; } = [];
     }
 
     /// <summary>CPU time used so far by this process, the worker and the PostgreSQL sessions on the bench database (Linux /proc; sessions that end meanwhile are missed).</summary>
@@ -113,7 +122,7 @@ internal static class Program
         var path = "/raw-" + Guid.NewGuid().ToString("N")[..8];
         Secrets[receiver.Url(path)] = secret; // the receiver checks these signatures too, as it does the pipeline's
         var warm = WarmUp.Rounds * WarmUp.Round;
-        var bodies = Enumerable.Range(0, warm + n).Select(_ =>
+        var bodies = Enumerable.Range(0, warm + RawRuns * n).Select(_ =>
         {
             var e = WebhookEvent.Create(Guid.NewGuid(), WebhookEventTypes.FeedbackRequested, DateTimeOffset.UtcNow,
                 new WebhookEventData(Guid.NewGuid(), "ext-" + Guid.NewGuid().ToString("N")[..12], Guid.NewGuid(), "cand-1", RequestId: Guid.NewGuid()));
@@ -143,14 +152,23 @@ internal static class Program
         // Warmed up as the worker is (WarmUp.Round): JIT and its tiering, connections.
         await WarmUp.RunAsync("raw loop", WarmUp.Round, () => Process.GetCurrentProcess().TotalProcessorTime,
             round => RunAsync(round * WarmUp.Round, WarmUp.Round));
-        var due = DateTimeOffset.UtcNow;
-        var cpu = await CpuAsync(null, null);
-        await RunAsync(warm, n);
-        var cpuPerEvent = PerEvent(cpu, await CpuAsync(null, null), n);
-        var arrivals = receiver.Arrivals(path);
-        if (arrivals.Count != warm + n || arrivals.Any(a => !a.Valid))
-            throw new InvalidOperationException($"raw loop: {arrivals.Count} of {warm + n} arrived.");
-        var stats = Compute(due, arrivals.Where(a => a.At >= due).Select(a => a.At).ToList()) with { CpuPerEvent = cpuPerEvent };
+        var runs = new List<Stats>();
+        for (var run = 0; run < RawRuns; run++)
+        {
+            var due = DateTimeOffset.UtcNow;
+            var cpu = await CpuAsync(null, null);
+            await RunAsync(warm + run * n, n);
+            var cpuPerEvent = PerEvent(cpu, await CpuAsync(null, null), n);
+            var arrivals = receiver.Arrivals(path);
+            if (arrivals.Count != warm + (run + 1) * n || arrivals.Any(a => !a.Valid))
+                throw new InvalidOperationException($"raw loop: {arrivals.Count} of {warm + (run + 1) * n} arrived.");
+            runs.Add(Compute(due, arrivals.Where(a => a.At >= due).Select(a => a.At).ToList()) with { CpuPerEvent = cpuPerEvent });
+        }
+
+        // The loop sends N events in well under a second, so one run is at the mercy of a moment of the machine: the run
+        // with the median rate stands for it.
+        var ranked = runs.OrderBy(r => r.PerSecond).ToList();
+        var stats = ranked[ranked.Count / 2] with { RunRates = [.. runs.Select(r => r.PerSecond)] };
         Console.Error.WriteLine($"raw loop: {stats}");
         return stats;
     }
