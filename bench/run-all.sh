@@ -12,7 +12,7 @@
 #   erasure       bench/erasure/run.sh    the retention sweep next to the same erasure as set-based SQL
 # Ends with one line per scenario: BENCH <scenario> ratio=<x> p99_ms=<y> (ratio = FeedbackHub / the limit).
 # Usage: bench/run-all.sh [--quick]    (--quick: shorter runs, one round, fewer items, 1,024 rows and no flatness: about 8
-#                                      minutes instead of about 22)
+#                                      minutes instead of about 30)
 # Loopback only, bounded: each bench stops by itself; services it needed and did not find are stopped at the end.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"

@@ -5,8 +5,8 @@
 #
 #   bench/http/flatness.sh [--duration 20] [--rounds 3] [--small 9000] [--large 1110000]
 #
-# Takes about 15 minutes (generating a million rows is 2 to 4 minutes of it). Prints both runs' reports (the large
-# run's BENCH lines renamed save@1m and get@1m) and one line:
+# Takes about 20 minutes with three rounds (generating a million rows is 2 to 4 minutes of it). Prints both runs'
+# reports (the large run's BENCH lines renamed save@1m and get@1m) and one line:
 #   BENCH flatness save_p99_x=<large/small> get_p99_x=<large/small> save_rps_x=<...> get_rps_x=<...>
 # bench/run-all.sh (without --quick) runs it in place of bench/http/run.sh.
 set -euo pipefail

@@ -305,9 +305,9 @@ measure_rounds() {
     # pgbench's answers variable is the exact JSON array the API stores; the API is idle meanwhile.
     measure_pgbench "$name.$r" "$4"
   done
-  local ranked
-  ranked="$(for ((r = 1; r <= ROUNDS; r++)); do ratio "${RPS[$name.$r]}" "${TPS[$name.$r]}" | sed "s/^/$r /"; echo; done | sort -k2,2g)"
-  MEDIAN_ROUND[$name]="$(awk 'NF { l[++n] = $1 } END { print l[int((n + 1) / 2)] }' <<<"$ranked")"
+  MEDIAN_ROUND[$name]="$(for ((r = 1; r <= ROUNDS; r++)); do
+      awk -v r="$r" -v a="${RPS[$name.$r]}" -v b="${TPS[$name.$r]}" 'BEGIN { printf "%d %.9f\n", r, (b > 0 ? a / b : 0) }'
+    done | sort -k2,2g -k1,1n | awk '{ l[NR] = $1 } END { print l[int((NR + 1) / 2)] }')"
   ROUND_RATIOS[$name]="$(for ((r = 1; r <= ROUNDS; r++)); do ratio "${RPS[$name.$r]}" "${TPS[$name.$r]}"; ((r < ROUNDS)) && printf '/' || true; done)"
   local m="${MEDIAN_ROUND[$name]}" a
   for a in RPS P50 P99 APICPU PGCPU TPS LAT; do declare -n arr="$a"; arr[$name]="${arr[$name.$m]}"; unset -n arr; done
