@@ -346,7 +346,7 @@ mkdir -p "$HERE/results"
   echo "| HTTP floor (GET /health/live, no auth, no DB)$(flag live) | $(fmt "${RPS[live]}") | ${P50[live]} ms | ${P99[live]} ms | | | |"
   echo "| diagnostic: the API's save SQL, its read included (pgbench only) | | | | $(fmt "${TPS[save_api]}") | ${LAT[save_api]} ms | |"
   echo
-  echo "Save and get ran in $ROUNDS rounds, each wrk for ${DURATION} s then pgbench for ${DURATION} s; the table above gives the round with the median ratio (save: round ${MEDIAN_ROUND[save]}, get: round ${MEDIAN_ROUND[get]}), and so do the lock, CPU and database cost figures below."
+  echo "Save and get ran in $ROUNDS round$( ((ROUNDS == 1)) || echo s), each wrk for ${DURATION} s then pgbench for ${DURATION} s; the table above gives the round with the median ratio (save: round ${MEDIAN_ROUND[save]}, get: round ${MEDIAN_ROUND[get]}), and so do the lock, CPU and database cost figures below."
   echo
   echo "| round | save req/s | pgbench save tps | save ratio | save p99 | get req/s | pgbench get tps | get ratio | get p99 |"
   echo "|---|---|---|---|---|---|---|---|---|"
