@@ -153,7 +153,7 @@ internal static class Program
 
         Console.WriteLine();
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"The raw loop sent N fresh emails {RawRuns} times; its row is the run with the median rate. Rates of the runs: {string.Join(", ", raw.RunRates!.Select(r => r.ToString("F0", CultureInfo.InvariantCulture)))} emails/s."));
+            $"The raw loop sent N fresh emails {RawRuns} times; its row is the run with the median rate. Rates of the runs: {Repeated.Rates(raw.RunRates!)} emails/s."));
         Console.WriteLine();
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"Steady rate, 1 worker process: {steadyN} emails falling due one after another at half the raw loop's rate ({steadyRate:F0}/s) for {SteadySeconds} s; each email's latency from its own due time to the sink's acceptance."));
@@ -352,8 +352,7 @@ internal static class Program
             runs.Add(Compute(due, await WaitAcceptedAsync(smtpLog, tag, n, TimeSpan.FromSeconds(30), rawMark)) with { MachineBusy = BusyBetween(machineBefore, MachineCpu()) });
         }
 
-        // One run of N lasts a second or two, and back-to-back runs have differed twofold: the median run is the limit.
-        var stats = runs.OrderBy(r => r.PerSecond).ElementAt(runs.Count / 2) with { RunRates = [.. runs.Select(r => r.PerSecond)] };
+        var stats = Repeated.Median(runs, r => r.PerSecond) with { RunRates = [.. runs.Select(r => r.PerSecond)] };
         Console.Error.WriteLine($"raw loop: {stats}");
         return stats;
     }

@@ -31,10 +31,7 @@ internal static class Program
     /// <summary>How many times the raw loop sends its N events; the run with the median rate is the limit.</summary>
     private const int RawRuns = 5;
 
-    /// <summary>
-    /// How many times the pipeline delivers N events (a fresh database and worker process each time); the run with the
-    /// median rate is reported. Single runs of N = 2,000 gave 2,050-4,320 events/s back to back.
-    /// </summary>
+    /// <summary>How many times the pipeline delivers N events (a fresh database and worker process each time); the run with the median rate is reported.</summary>
     private const int PipelineRuns = 3;
 
     public static async Task<int> Main(string[] args)
@@ -174,17 +171,16 @@ internal static class Program
             runs.Add(Compute(due, arrivals.Where(a => a.At >= due).Select(a => a.At).ToList()) with { CpuPerEvent = cpuPerEvent });
         }
 
-        // The loop sends N events in well under a second, so one run is at the mercy of a moment of the machine.
         var stats = Median(runs);
         Console.Error.WriteLine($"raw loop: {stats}");
         return stats;
     }
 
-    private static string Rates(Stats median) => string.Join(", ", median.RunRates.Select(r => r.ToString("F0", CultureInfo.InvariantCulture)));
+    private static string Rates(Stats median) => Repeated.Rates(median.RunRates);
 
-    /// <summary>The run with the median rate (the upper middle of an even count), carrying every run's rate in order.</summary>
+    /// <summary>The run with the median rate (<see cref="Repeated"/>), carrying every run's rate in order.</summary>
     private static Stats Median(IReadOnlyList<Stats> runs) =>
-        runs.OrderBy(r => r.PerSecond).ElementAt(runs.Count / 2) with { RunRates = [.. runs.Select(r => r.PerSecond)] };
+        Repeated.Median(runs, r => r.PerSecond) with { RunRates = [.. runs.Select(r => r.PerSecond)] };
 
     private static async Task<Stats> PipelineAsync(int n, string pgServer, string workerDll, Receiver receiver, int run)
     {
