@@ -294,8 +294,8 @@ measure_sealing() {
 ROUND_WARMUP=5
 declare -A MEDIAN_ROUND ROUND_RATIOS
 # name lua ids-file sql-file [command after the first wrk round]: --rounds rounds of wrk then pgbench, back to back. The
-# round with the median ratio (API req/s / pgbench tps) then stands for the scenario: its figures are copied to the
-# plain name. Errors and failed transactions are summed over every round, so a failure anywhere marks the figures.
+# round with the median ratio (API req/s / pgbench tps; the upper middle of an even count, as bench/Shared/Repeated.cs)
+# then stands for the scenario: its figures are copied to the plain name. Errors and failed transactions are summed over every round, so a failure anywhere marks the figures.
 measure_rounds() {
   local name="$1" r warm
   for ((r = 1; r <= ROUNDS; r++)); do
@@ -307,7 +307,7 @@ measure_rounds() {
   done
   MEDIAN_ROUND[$name]="$(for ((r = 1; r <= ROUNDS; r++)); do
       awk -v r="$r" -v a="${RPS[$name.$r]}" -v b="${TPS[$name.$r]}" 'BEGIN { printf "%d %.9f\n", r, (b > 0 ? a / b : 0) }'
-    done | sort -k2,2g -k1,1n | awk '{ l[NR] = $1 } END { print l[int((NR + 1) / 2)] }')"
+    done | sort -k2,2g -k1,1n | awk '{ l[NR] = $1 } END { print l[int(NR / 2) + 1] }')"
   ROUND_RATIOS[$name]="$(for ((r = 1; r <= ROUNDS; r++)); do ratio "${RPS[$name.$r]}" "${TPS[$name.$r]}"; ((r < ROUNDS)) && printf '/' || true; done)"
   local m="${MEDIAN_ROUND[$name]}" a
   for a in RPS P50 P99 APICPU PGCPU TPS LAT; do declare -n arr="$a"; arr[$name]="${arr[$name.$m]}"; unset -n arr; done
