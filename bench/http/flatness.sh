@@ -26,6 +26,7 @@ for v in DURATION ROUNDS SMALL LARGE; do
   [[ "${!v}" =~ ^[0-9]+$ ]] || { echo "flatness.sh: --${v,,} must be a whole number" >&2; exit 2; }
 done
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+. "$HERE/../lib/median.sh"
 STAMP="$(date -u +%Y-%m-%dT%H%MZ)"
 declare -A OUT
 for size in "$SMALL" "$LARGE"; do
@@ -35,12 +36,12 @@ done
 field() { # output scenario column(3=req/s) -> the figure of the round run.sh kept (the median ratio)
   awk -F'|' -v s="$2" -v c="$3" 'index($2, s) == 2 { gsub(/[ a-z]/, "", $c); print $c; exit }' <<<"$1"
 }
-# output column (6 = save p99, 10 = get p99 in run.sh's table of rounds) -> the median over the rounds (the upper
-# middle of an even count, as run.sh ranks rounds): a p99 is one round's tail, and the round kept for its ratio may
-# hold the only slow tail of the run (2026-12-03: get's p99 was 31-50 ms in five rounds, 80 ms in one).
+# output column (6 = save p99, 10 = get p99 in run.sh's table of rounds) -> the median over the rounds (middle_line,
+# as run.sh ranks rounds): a p99 is one round's tail, and the round kept for its ratio may hold the only slow tail of
+# the run (2026-12-03: get's p99 was 31-50 ms in five rounds, 80 ms in one).
 p99() {
   awk -F'|' -v c="$2" '$2 ~ /^ [0-9]+ $/ { v = $c; gsub(/[ a-z]/, "", v); print v }' <<<"$1" |
-    sort -g | awk '{ l[NR] = $1 } END { print l[int(NR / 2) + 1] }'
+    sort -g | middle_line
 }
 rows() { sed -nE 's/.*holding ([0-9]+) feedback rows.*/\1/p' <<<"$1"; }
 x() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }

@@ -87,6 +87,7 @@ command -v dotnet >/dev/null || die "the .NET SDK is required (see docs/running-
 # ------------------------------------------------------------------------------------------------
 WORKER_PID="" API_PID="" SAMPLER_PID=""
 . "$REPO/bench/lib/test-services.sh"
+. "$REPO/bench/lib/median.sh"
 cleanup() {
   local rc=$?
   set +e
@@ -294,7 +295,7 @@ measure_sealing() {
 ROUND_WARMUP=5
 declare -A MEDIAN_ROUND ROUND_RATIOS
 # name lua ids-file sql-file [command after the first wrk round]: --rounds rounds of wrk then pgbench, back to back. The
-# round with the median ratio (API req/s / pgbench tps; the upper middle of an even count, as bench/Shared/Repeated.cs)
+# round with the median ratio (API req/s / pgbench tps; the upper middle of an even count: bench/lib/median.sh)
 # then stands for the scenario: its figures are copied to the plain name. Errors and failed transactions are summed over every round, so a failure anywhere marks the figures.
 measure_rounds() {
   local name="$1" r warm
@@ -307,7 +308,7 @@ measure_rounds() {
   done
   MEDIAN_ROUND[$name]="$(for ((r = 1; r <= ROUNDS; r++)); do
       awk -v r="$r" -v a="${RPS[$name.$r]}" -v b="${TPS[$name.$r]}" 'BEGIN { printf "%d %.9f\n", r, (b > 0 ? a / b : 0) }'
-    done | sort -k2,2g -k1,1n | awk '{ l[NR] = $1 } END { print l[int(NR / 2) + 1] }')"
+    done | sort -k2,2g -k1,1n | middle_line | cut -d' ' -f1)"
   ROUND_RATIOS[$name]="$(for ((r = 1; r <= ROUNDS; r++)); do ratio "${RPS[$name.$r]}" "${TPS[$name.$r]}"; ((r < ROUNDS)) && printf '/' || true; done)"
   local m="${MEDIAN_ROUND[$name]}" a
   for a in RPS P50 P99 APICPU PGCPU TPS LAT; do declare -n arr="$a"; arr[$name]="${arr[$name.$m]}"; unset -n arr; done
