@@ -67,7 +67,9 @@ public sealed class LostMessageTests(LostMessageFixture fixture) : IClassFixture
         var box = new WebhookSecretBox(Convert.FromBase64String(TestServices.WebhookSecretKey));
         var (subscription, secret) = WebhookSubscription.Create(tenant.Id, new Uri(receiver.Url("/lost")), [WebhookEventTypes.FeedbackRequested], null, box, DateTimeOffset.UtcNow);
 
-        // The event is raised (webhook deliveries queue no message) and any message removed in the same transaction, so the relay never sees one.
+        // The event is raised (webhook deliveries queue no message) and any message removed in the same transaction, so the
+        // relay never sees one; due a second ago (recovery would act only 3 s past the due time: a minute ago let the
+        // recovery sweep find it first when it ran before the dispatcher's claim, a CI failure of 2026-12-03).
         Guid deliveryId;
         await using (var db = fixture.Api.Database.CreateDbContext())
         {
@@ -77,7 +79,7 @@ public sealed class LostMessageTests(LostMessageFixture fixture) : IClassFixture
             await WebhookPipelineTests.RaiseRequestAsync(db, tenant.Id);
             deliveryId = await db.WebhookDeliveries.Where(d => d.SubscriptionId == subscription.Id).Select(d => d.Id).SingleAsync();
             await db.Database.ExecuteSqlAsync($"DELETE FROM outbox_messages WHERE message_type LIKE '%DeliverWebhook%' AND body::text LIKE {"%" + deliveryId + "%"}");
-            await db.Database.ExecuteSqlAsync($"UPDATE outbound SET due_at = now() - interval '1 minute' WHERE id = {deliveryId}");
+            await db.Database.ExecuteSqlAsync($"UPDATE outbound SET due_at = now() - interval '1 second' WHERE id = {deliveryId}");
             await tx.CommitAsync();
         }
 
