@@ -163,6 +163,14 @@ internal static class Program
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"| pipeline, {mode}, 1 worker process, steady | {steadyRate:F0} | {steady.PerSecond:F0} | {steady.P50.TotalMilliseconds:F0} ms | {steady.P99.TotalMilliseconds:F0} ms | {steady.Last.TotalMilliseconds:F0} ms | {steady.WorkerCpuPerEmail?.TotalMilliseconds ?? 0:F2} ms | {Percent(steady.MachineBusy)} |"));
         Console.WriteLine();
+        Console.WriteLine("What PostgreSQL wrote per email, the audit events' sealing included:");
+        foreach (var (name, s) in rows.Skip(1).Append(($"pipeline, {mode}, 1 worker process, steady", steady)))
+            Console.WriteLine($"- {name}: {s.Writes}");
+        Console.WriteLine();
+        Console.WriteLine("Where the WAL of the 1-worker run went (pg_walinspect, the largest groups; the bench's own statement that makes the batch due is one update of `outbound` per email):");
+        Console.WriteLine();
+        Console.WriteLine(rows[1].Stats.Writes!.BreakdownTable(n));
+        Console.WriteLine();
         WarmUp.WriteSummary("email");
 
         // One line per scenario in the format bench/run-all.sh collects.
@@ -187,7 +195,7 @@ internal static class Program
 
     /// <param name="RunRates">The raw loop's rate in each of its runs, in the order they ran (null for the pipeline).</param>
     private sealed record Stats(double PerSecond, TimeSpan P50, TimeSpan P99, TimeSpan Last, TimeSpan? WorkerCpuPerEmail = null, double? MachineBusy = null,
-        IReadOnlyList<double>? RunRates = null);
+        IReadOnlyList<double>? RunRates = null, PgWrites? Writes = null);
 
     /// <summary>
     /// The whole machine's CPU time so far, busy and total, in clock ticks (Linux <c>/proc/stat</c>'s first line: busy is
@@ -424,6 +432,8 @@ internal static class Program
                 await WaitAcceptedAsync(smtpLog, warmTag, WarmUp.Round * workers, TimeSpan.FromMinutes(2), mark);
             });
             await Task.Delay(2000);
+            await PgWrites.SettleAsync(conn);
+            var writesBefore = await PgWrites.ReadAsync(conn);
             var batchMark = LogMark(smtpLog);
             var cpuBefore = BenchWorker.Cpu(processes);
             var machineBefore = MachineCpu();
@@ -456,8 +466,11 @@ internal static class Program
                     throw new InvalidOperationException($"{sent} of {n} marked Sent, {Accepted(smtpLog, tag).Count} accepted: not exactly once.");
             }
 
+            // The writes the batch cost, its audit events' sealing included.
+            await PgWrites.SettleAsync(conn);
+            var writes = await PgWrites.BetweenAsync(conn, writesBefore, await PgWrites.ReadAsync(conn), n);
             Console.Error.WriteLine($"{workers} worker(s): {stats}");
-            return stats with { WorkerCpuPerEmail = cpuPerEmail, MachineBusy = machineBusy };
+            return stats with { WorkerCpuPerEmail = cpuPerEmail, MachineBusy = machineBusy, Writes = writes };
         }
         finally
         {

@@ -67,6 +67,12 @@ internal static class Program
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"CPU time per event while they went out (less dependent on the load than the rates): raw loop {raw.CpuPerEvent.Bench:F3} ms (bench process: client and receiver); pipeline: worker {pipeline.CpuPerEvent.Worker:F3} ms, PostgreSQL {pipeline.CpuPerEvent.Postgres:F3} ms (the sessions on the bench database), bench process {pipeline.CpuPerEvent.Bench:F3} ms (receiver)."));
         Console.WriteLine();
+        Console.WriteLine($"Writes of the pipeline's median run (until its audit events were sealed): {pipeline.Writes}. WAL per event of each run: {string.Join(", ", pipelineRuns.Select(r => r.Writes!.WalBytes.ToString("F0", CultureInfo.InvariantCulture)))} bytes.");
+        Console.WriteLine();
+        Console.WriteLine("Where that run's WAL went (pg_walinspect, the largest groups; the bench's own statement that makes the batch due is one update of `outbound` per event):");
+        Console.WriteLine();
+        Console.WriteLine(pipeline.Writes!.BreakdownTable(n));
+        Console.WriteLine();
         WarmUp.WriteSummary("event");
         Console.WriteLine();
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"BENCH webhooks ratio={pipeline.PerSecond / raw.PerSecond:F2} p99_ms={pipeline.P99.TotalMilliseconds:F0}"));
@@ -77,6 +83,9 @@ internal static class Program
     {
         /// <summary>CPU time per event (ms) while the events went out: this process (client and/or receiver), the worker, PostgreSQL.</summary>
         public (double Bench, double Worker, double Postgres) CpuPerEvent { get; init; }
+
+        /// <summary>What PostgreSQL wrote per event (pipeline runs only).</summary>
+        public PgWrites? Writes { get; init; }
 
         /// <summary>The rate of each run of the scenario, in the order they ran.</summary>
         public IReadOnlyList<double> RunRates { get; init; } = [];
@@ -197,6 +206,8 @@ internal static class Program
             PersistenceExtensions.Configure(options, conn);
             await using (var db = FeedbackHubDbContext.Create(options.Options, new SystemTenantScope()))
                 await db.Database.MigrateAsync();
+            if (Environment.GetEnvironmentVariable("FEEDBACKHUB_BENCH_SQL_AFTER_MIGRATE") is { Length: > 0 } experiment)
+                await Admin(conn, experiment); // a schema experiment (bench/webhooks/README.md)
             var path = "/pipeline-" + Guid.NewGuid().ToString("N")[..8];
             var tenant = await ArrangeAsync(options.Options, box, receiver.Url(path), n);
 
@@ -210,6 +221,8 @@ internal static class Program
                 await WaitAsync(() => receiver.Arrivals(warmPath).Count >= WarmUp.Round, TimeSpan.FromMinutes(2), "a warm-up round");
             });
             await Task.Delay(1000);
+            await PgWrites.SettleAsync(conn);
+            var writesBefore = await PgWrites.ReadAsync(conn);
 
             var due = DateTimeOffset.UtcNow;
             var cpu = await CpuAsync(worker, conn);
@@ -229,7 +242,10 @@ internal static class Program
                     throw new InvalidOperationException($"{delivered} of {n} Delivered, {arrivals.Count} arrivals, {distinct} distinct event ids, {arrivals.Count(a => !a.Valid)} bad signatures: not exactly once.");
             }
 
-            var stats = Compute(due, arrivals.Select(a => a.At).ToList()) with { CpuPerEvent = cpuPerEvent };
+            // The writes the batch cost, its audit events' sealing included.
+            await PgWrites.SettleAsync(conn);
+            var writes = await PgWrites.BetweenAsync(conn, writesBefore, await PgWrites.ReadAsync(conn), n);
+            var stats = Compute(due, arrivals.Select(a => a.At).ToList()) with { CpuPerEvent = cpuPerEvent, Writes = writes };
             Console.Error.WriteLine($"pipeline: {stats}");
             // How the batch drained: the arrival time of each tenth of the events (a slow start shows here, not in the rate).
             var ordered = arrivals.Select(a => (a.At - due).TotalMilliseconds).Order().ToList();

@@ -7,9 +7,9 @@ public static class QueueClaims
     /// The claim statement <paramref name="sql"/> (one statement, no trailing semicolon) with the planner told, for that
     /// statement only, to walk its partial <c>due_at</c> index in order and stop after its rows, whatever the statistics
     /// say: <c>SET LOCAL enable_bitmapscan = off</c> before it and <c>SET LOCAL ... TO DEFAULT</c> after it (both end with the
-    /// transaction, so no session state is left on a pooled connection), sent as one command (one round
-    /// trip; in the caller's transaction, or in the implicit transaction of the multi-statement command). The command's
-    /// first result set is the claim's.
+    /// transaction, so no session state is left on a pooled connection), sent as one command (one round trip). Run it in
+    /// an explicit transaction: outside one, PostgreSQL logs a warning for each <c>SET LOCAL</c> (and documents the
+    /// setting as having no effect), on every poll of every worker. The command's first result set is the claim's.
     /// </summary>
     /// <remarks>
     /// A queue table's statistics rarely know its backlog: a new table has none (<c>reltuples = -1</c>) until autovacuum

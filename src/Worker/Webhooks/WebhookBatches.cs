@@ -42,9 +42,9 @@ public static class WebhookBatches
     /// <summary>
     /// Claims up to <paramref name="take"/> due deliveries (oldest due first, rows another transaction holds skipped):
     /// each becomes Sending with a lease and a new attempt in progress, committed before anything is sent. Also returns
-    /// the targets of their subscriptions, secrets opened once per subscription. One statement in one round trip, its own
-    /// (implicit) transaction: pick, mark, insert the attempts, return what they send with each subscription's row once
-    /// (planned by <see cref="QueueClaims.Pick"/>).
+    /// the targets of their subscriptions, secrets opened once per subscription. One statement (pick, mark, insert the
+    /// attempts, return what they send with each subscription's row once; planned by <see cref="QueueClaims.Pick"/>) in a
+    /// transaction of its own: two round trips, the statement (with the BEGIN) and the commit.
     /// </summary>
     public static async Task<(IReadOnlyList<ClaimedWebhook> Claimed, IReadOnlyDictionary<Guid, WebhookTarget> Targets)> ClaimAsync(
         FeedbackHubDbContext db, WebhookSecretBox secrets, int take, DateTimeOffset now, TimeSpan lease, CancellationToken ct)
@@ -56,6 +56,11 @@ public static class WebhookBatches
         await db.Database.OpenConnectionAsync(CancellationToken.None);
         try
         {
+            // An explicit transaction, as QueueClaims.Pick needs (Npgsql sends its BEGIN with the statement). Not
+            // cancellable: a claim cancelled as it commits may still have committed, and a claim nobody knows about
+            // waits for its lease. Nothing is sent before the commit.
+            var connection = (NpgsqlConnection)db.Database.GetDbConnection();
+            await using var transaction = await connection.BeginTransactionAsync(CancellationToken.None);
             // The subscription's columns come with its first delivery only (nth = 1); the tenant's setting by its stored key.
             await using var claim = new NpgsqlCommand(QueueClaims.Pick(
                 """
@@ -79,28 +84,30 @@ public static class WebhookBatches
                 LEFT JOIN webhook_subscriptions s ON r.nth = 1 AND s.id = r.subscription_id
                 LEFT JOIN tenants t ON t.id = s.tenant_id
                 ORDER BY r.k
-                """), (NpgsqlConnection)db.Database.GetDbConnection());
+                """), connection, transaction);
             claim.Parameters.AddWithValue("now", now);
             claim.Parameters.AddWithValue("take", take);
             claim.Parameters.AddWithValue("until", now + lease);
             claim.Parameters.AddWithValue("attempt_ids", attemptIds);
             claim.Parameters.AddWithValue("allow_private", AllowPrivateKey);
-            // Not cancellable: a statement cancelled as it commits may still have committed, and a claim nobody knows about
-            // waits for its lease. The reader is read to its end (the commit) before anything is sent.
-            await using var reader = await claim.ExecuteReaderAsync(CancellationToken.None);
-            while (await reader.ReadAsync(CancellationToken.None))
+            await using (var reader = await claim.ExecuteReaderAsync(CancellationToken.None))
             {
-                var subscriptionId = reader.GetGuid(2);
-                claimed.Add(new ClaimedWebhook(
-                    reader.GetGuid(0), reader.GetGuid(1), subscriptionId, reader.GetGuid(3), reader.GetString(4), reader.GetString(5), reader.GetInt32(6), reader.GetInt32(7)));
-                if (reader.GetBoolean(8))
+                while (await reader.ReadAsync(CancellationToken.None))
                 {
-                    targets[subscriptionId] = Target(
-                        subscriptionId, reader.GetString(9), reader.GetBoolean(10), reader.GetFieldValue<byte[]>(11),
-                        reader.IsDBNull(12) ? null : reader.GetFieldValue<byte[]>(12),
-                        reader.IsDBNull(13) ? null : reader.GetFieldValue<DateTimeOffset>(13), reader.GetBoolean(14), secrets, now);
+                    var subscriptionId = reader.GetGuid(2);
+                    claimed.Add(new ClaimedWebhook(
+                        reader.GetGuid(0), reader.GetGuid(1), subscriptionId, reader.GetGuid(3), reader.GetString(4), reader.GetString(5), reader.GetInt32(6), reader.GetInt32(7)));
+                    if (reader.GetBoolean(8))
+                    {
+                        targets[subscriptionId] = Target(
+                            subscriptionId, reader.GetString(9), reader.GetBoolean(10), reader.GetFieldValue<byte[]>(11),
+                            reader.IsDBNull(12) ? null : reader.GetFieldValue<byte[]>(12),
+                            reader.IsDBNull(13) ? null : reader.GetFieldValue<DateTimeOffset>(13), reader.GetBoolean(14), secrets, now);
+                    }
                 }
             }
+
+            await transaction.CommitAsync(CancellationToken.None);
         }
         finally
         {

@@ -11,6 +11,7 @@ using FeedbackHub.Worker.Tests.Delivery;
 using FeedbackHub.Worker.Webhooks;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
 
 namespace FeedbackHub.Worker.Tests.Webhooks;
 
@@ -101,6 +102,24 @@ public sealed class WebhookRecordTests(DatabaseOnlyFixture fixture) : IClassFixt
     }
 
     private static string DeliveryIdOf(AuditEvent e) => JsonDocument.Parse(e.Data).RootElement.GetProperty("deliveryId").GetString()!;
+
+    [Fact]
+    public async Task The_claim_runs_in_a_transaction_so_PostgreSQL_has_no_warning_about_its_planner_setting()
+    {
+        await using var db = fixture.Api.Database.CreateDbContext();
+        await db.Database.OpenConnectionAsync();
+        var notices = new List<string>();
+        ((NpgsqlConnection)db.Database.GetDbConnection()).Notice += (_, e) => notices.Add($"{e.Notice.Severity}: {e.Notice.MessageText}");
+        var box = fixture.Api.Services.GetRequiredService<WebhookSecretBox>();
+
+        // Due before 1970: nothing of the other tests is claimed; the statement and its SET LOCALs run all the same.
+        var (claimed, _) = await WebhookBatches.ClaimAsync(db, box, 10, DateTimeOffset.UnixEpoch, TimeSpan.FromMinutes(2), CancellationToken.None);
+
+        Assert.Empty(claimed);
+        Assert.Empty(notices);
+        await using var show = new NpgsqlCommand("SHOW enable_bitmapscan", (NpgsqlConnection)db.Database.GetDbConnection());
+        Assert.Equal("on", await show.ExecuteScalarAsync()); // nothing left on the pooled connection
+    }
 
     private static Task<List<AuditEvent>> AuditsAsync(FeedbackHubDbContext db, Guid tenantId) =>
         db.AuditEvents.AsNoTracking()
