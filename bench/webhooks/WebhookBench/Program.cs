@@ -292,7 +292,9 @@ internal static class Program
 
         await db.SaveChangesAsync();
         // Held until the measured instant: the deliveries (which the worker's dispatcher finds due in the table) and any outbox rows.
-        await db.Database.ExecuteSqlAsync($"UPDATE outbound SET due_at = {now.AddHours(1)} WHERE tenant_id = {tenant.Id} AND channel = 'webhook'");
+        // Rows locked in id order, as the worker's record locks them: a warm-up round's rows are written while the worker
+        // runs, which may claim some before this moves them (a deadlock with its record, otherwise; the record retries).
+        await db.Database.ExecuteSqlAsync($"UPDATE outbound SET due_at = {now.AddHours(1)} WHERE id IN (SELECT id FROM outbound WHERE tenant_id = {tenant.Id} AND channel = 'webhook' ORDER BY id FOR UPDATE)");
         await db.Database.ExecuteSqlAsync($"UPDATE outbox_messages SET due_at = {now.AddHours(1)} WHERE tenant_id = {tenant.Id}");
         return tenant.Id;
     }
@@ -303,7 +305,7 @@ internal static class Program
     {
         await using var db = FeedbackHubDbContext.Create(options, new SystemTenantScope());
         await using var tx = await db.Database.BeginTransactionAsync();
-        await db.Database.ExecuteSqlAsync($"UPDATE outbound SET due_at = {due} WHERE tenant_id = {tenantId} AND channel = 'webhook'");
+        await db.Database.ExecuteSqlAsync($"UPDATE outbound SET due_at = {due} WHERE id IN (SELECT id FROM outbound WHERE tenant_id = {tenantId} AND channel = 'webhook' ORDER BY id FOR UPDATE)");
         await db.Database.ExecuteSqlAsync($"UPDATE outbox_messages SET due_at = {due} WHERE tenant_id = {tenantId}");
         await tx.CommitAsync();
     }
