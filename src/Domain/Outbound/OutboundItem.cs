@@ -128,6 +128,18 @@ public abstract class OutboundItem
     }
 
     /// <summary>
+    /// Moves the lease of the attempt in progress to <paramref name="until"/>: a claim of many items sets their leases
+    /// once it has prepared them all, so that none has aged by its commit. Callers hold the item's lock.
+    /// </summary>
+    public void HoldLeaseUntil(OutboundGuard guard, DateTimeOffset until)
+    {
+        Check(guard);
+        if (Status != OutboundStatus.Sending)
+            throw new InvalidOperationException($"Outbound item {Id} is {Status}; only an attempt in progress has a lease.");
+        LeaseUntil = until;
+    }
+
+    /// <summary>
     /// Records the answer to the attempt in progress. Accepted: Sent. PermanentFailure: Failed. TransientFailure: due
     /// again after a growing delay, or Failed once the budget is spent (flagged a possible duplicate when the item may
     /// have been taken before the connection failed). ServerProblem: due again after a delay capped by

@@ -47,6 +47,21 @@ public sealed class OutboundItemTests
     }
 
     [Fact]
+    public void A_claimed_attempt_can_hold_its_lease_from_a_later_time_but_only_while_it_is_in_progress()
+    {
+        var (d, _, guard) = New();
+        d.TryClaim(guard, T0, Lease);
+        d.HoldLeaseUntil(guard, T0.AddSeconds(5) + Lease);
+        Assert.Equal(T0.AddSeconds(5) + Lease, d.LeaseUntil);
+        Assert.Equal(OutboundStatus.Sending, d.Status);
+        Assert.Throws<InvalidOperationException>(() => d.HoldLeaseUntil(New().Guard, T0.AddMinutes(9)));
+
+        d.RecordAnswer(guard, Answer(AttemptOutcome.Accepted, "250 OK"), Policy, T0.AddSeconds(6));
+        Assert.Throws<InvalidOperationException>(() => d.HoldLeaseUntil(guard, T0.AddMinutes(9)));
+        Assert.Null(d.LeaseUntil);
+    }
+
+    [Fact]
     public void Sent_items_are_never_claimed_again()
     {
         var (d, _, guard) = New();
