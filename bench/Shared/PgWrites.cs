@@ -14,8 +14,8 @@ internal sealed record PgWrites(double WalBytes, IReadOnlyDictionary<string, (lo
     /// <summary>The WAL position read (text, as PostgreSQL prints an LSN); null for a difference of two readings.</summary>
     public string? Lsn { get; init; }
 
-    /// <summary>Where the WAL between two readings went: the largest groups of records by table or index and record type.</summary>
-    public IReadOnlyList<(string Relation, string Record, long Count, long Bytes)> Breakdown { get; init; } = [];
+    /// <summary>Where the WAL between two readings went, per item: the largest groups of records by table or index and record type.</summary>
+    public IReadOnlyList<(string Relation, string Record, double Records, double Bytes)> Breakdown { get; init; } = [];
 
     /// <summary>Reads the current WAL position and every table's update counters in the database of <paramref name="connectionString"/>.</summary>
     public static async Task<PgWrites> ReadAsync(string connectionString)
@@ -69,7 +69,7 @@ internal sealed record PgWrites(double WalBytes, IReadOnlyDictionary<string, (lo
     /// </summary>
     public static async Task<PgWrites> BetweenAsync(string connectionString, PgWrites from, PgWrites to, int items)
     {
-        var breakdown = new List<(string, string, long, long)>();
+        var breakdown = new List<(string, string, double, double)>();
         await using var connection = new NpgsqlConnection(connectionString);
         await connection.OpenAsync();
         try
@@ -89,7 +89,7 @@ internal sealed record PgWrites(double WalBytes, IReadOnlyDictionary<string, (lo
             command.Parameters.AddWithValue("to", to.Lsn!);
             await using var reader = await command.ExecuteReaderAsync();
             while (await reader.ReadAsync())
-                breakdown.Add((reader.GetString(0), reader.GetString(1), reader.GetInt64(2), reader.GetInt64(3)));
+                breakdown.Add((reader.GetString(0), reader.GetString(1), (double)reader.GetInt64(2) / items, (double)reader.GetInt64(3) / items));
         }
         catch (PostgresException e)
         {
@@ -99,8 +99,7 @@ internal sealed record PgWrites(double WalBytes, IReadOnlyDictionary<string, (lo
         return Between(from, to, items) with { Breakdown = breakdown };
     }
 
-    /// <summary>The writes between two readings, WAL per item (the table counters stay totals).</summary>
-    public static PgWrites Between(PgWrites from, PgWrites to, int items) => new(
+    private static PgWrites Between(PgWrites from, PgWrites to, int items) => new(
         (to.WalBytes - from.WalBytes) / items,
         to.Tables.Select(t =>
             {
@@ -110,10 +109,10 @@ internal sealed record PgWrites(double WalBytes, IReadOnlyDictionary<string, (lo
             .Where(t => t.Inserts > 0 || t.Updates > 0)
             .ToDictionary(t => t.Key, t => (t.Inserts, t.Updates, t.Hot), StringComparer.Ordinal));
 
-    /// <summary>The breakdown as a Markdown table, bytes and records per item.</summary>
-    public string BreakdownTable(int items) => Breakdown.Count == 0 ? "(no WAL breakdown)" :
+    /// <summary>The breakdown as a Markdown table, records and bytes per item.</summary>
+    public string BreakdownTable() => Breakdown.Count == 0 ? "(no WAL breakdown)" :
         "| relation | WAL record | records per item | bytes per item |\n|---|---|---:|---:|\n" + string.Join('\n', Breakdown.Select(b =>
-            string.Create(CultureInfo.InvariantCulture, $"| {b.Relation} | {b.Record} | {(double)b.Count / items:F2} | {(double)b.Bytes / items:F0} |")));
+            string.Create(CultureInfo.InvariantCulture, $"| {b.Relation} | {b.Record} | {b.Records:F2} | {b.Bytes:F0} |")));
 
     public override string ToString() => string.Create(CultureInfo.InvariantCulture,
         $"{WalBytes:F0} bytes of WAL per item; rows inserted / updated (HOT share of the updates): {string.Join(", ", Tables.OrderBy(t => t.Key, StringComparer.Ordinal).Select(t => $"{t.Key} {t.Value.Inserts} / {t.Value.Updates} ({(t.Value.Updates == 0 ? 0 : 100.0 * t.Value.Hot / t.Value.Updates):F0}%)"))}");

@@ -169,7 +169,7 @@ internal static class Program
         Console.WriteLine();
         Console.WriteLine("Where the WAL of the 1-worker run went (pg_walinspect, the largest groups; the bench's own statement that makes the batch due is one update of `outbound` per email):");
         Console.WriteLine();
-        Console.WriteLine(rows[1].Stats.Writes!.BreakdownTable(n));
+        Console.WriteLine(rows[1].Stats.Writes!.BreakdownTable());
         Console.WriteLine();
         WarmUp.WriteSummary("email");
 

@@ -71,7 +71,7 @@ internal static class Program
         Console.WriteLine();
         Console.WriteLine("Where that run's WAL went (pg_walinspect, the largest groups; the bench's own statement that makes the batch due is one update of `outbound` per event):");
         Console.WriteLine();
-        Console.WriteLine(pipeline.Writes!.BreakdownTable(n));
+        Console.WriteLine(pipeline.Writes!.BreakdownTable());
         Console.WriteLine();
         WarmUp.WriteSummary("event");
         Console.WriteLine();
