@@ -19,6 +19,8 @@
 #    A wrk scenario warms up --warmup s before its first round and 5 s before the others.
 # 6. once: wrk on GET /health/live (HTTP floor); pgbench save_api.sql (diagnostic: the SQL the API's save sends).
 # 7. table on stdout and in bench/http/results/<date>.md. Loopback only; everything stops by itself.
+# Experiments: FEEDBACKHUB_BENCH_PG_OPTIONS is appended to the API's and the worker's connection string (for example
+# 'Maximum Pool Size=16'); the report's command line records it.
 set -euo pipefail
 
 DURATION=20 ROUNDS=3 CONNECTIONS=64 THREADS=2 WARMUP=30 ROWS_PER_CONN=16 EXTRA_APPS=0
@@ -115,7 +117,7 @@ trap 'exit 130' INT TERM
 # 1. Services (test profile) and the bench database
 # ------------------------------------------------------------------------------------------------
 bench_use_test_services
-PG_CONN="Host=127.0.0.1;Port=$PG_PORT;Username=postgres;Database=$DB"
+PG_CONN="Host=127.0.0.1;Port=$PG_PORT;Username=postgres;Database=$DB${FEEDBACKHUB_BENCH_PG_OPTIONS:+;$FEEDBACKHUB_BENCH_PG_OPTIONS}"
 bench_create_database
 
 # ------------------------------------------------------------------------------------------------
@@ -370,7 +372,7 @@ mkdir -p "$HERE/results"
   echo "feedback.saved audit events written during the run (API + pgbench, warm-up included): $AUDIT_EVENTS."
   echo "Audit sealing (worker beside the API): $UNSEALED_AT_END events unsealed when the first save round ended, all sealed ${SEAL_DRAIN_MS} ms later; event-to-signed-checkpoint p99 ${SEAL_LAG_P99} ms over every feedback.saved event."
   echo
-  echo "- command: \`bench/http/run.sh${ORIG_ARGS[*]:+ ${ORIG_ARGS[*]}}\` (save and get: $ROUNDS rounds of ${DURATION} s of wrk then ${DURATION} s of pgbench, a wrk scenario warmed up ${WARMUP} s before its first round and ${ROUND_WARMUP} s before the others; $CONNECTIONS connections/clients, $THREADS threads, $ROWS feedback drafts and applications measured in one tenant holding $FEEDBACK_ROWS feedback rows)"
+  echo "- command: \`${FEEDBACKHUB_BENCH_PG_OPTIONS:+FEEDBACKHUB_BENCH_PG_OPTIONS='$FEEDBACKHUB_BENCH_PG_OPTIONS' }bench/http/run.sh${ORIG_ARGS[*]:+ ${ORIG_ARGS[*]}}\` (save and get: $ROUNDS rounds of ${DURATION} s of wrk then ${DURATION} s of pgbench, a wrk scenario warmed up ${WARMUP} s before its first round and ${ROUND_WARMUP} s before the others; $CONNECTIONS connections/clients, $THREADS threads, $ROWS feedback drafts and applications measured in one tenant holding $FEEDBACK_ROWS feedback rows)"
   echo "- machine: $(nproc) CPUs, $CPU, $(awk '/MemTotal/ {printf "%.1f GB RAM", $2/1048576}' /proc/meminfo); load average before $LOAD_BEFORE, after $LOAD_AFTER"
   echo "- software: .NET $(dotnet --list-runtimes | sed -nE 's/^Microsoft.AspNetCore.App ([^ ]+).*/\1/p' | tail -n 1), $("$PSQL" -X -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -tAc 'SHOW server_version' | cut -d' ' -f1) ($( ((STARTED_SERVICES)) && echo 'started by this run' || echo 'already running') test profile: fsync=off, synchronous_commit=off), $(wrk --version 2>&1 | head -n 1 | cut -d' ' -f1-2), $("$PGBENCH" --version)"
   echo "- runtime knobs in the environment: $(env | grep -E '^(DOTNET_|ASPNETCORE_|Npgsql)' | grep -vE '^(ASPNETCORE_URLS|ASPNETCORE_ENVIRONMENT|DOTNET_ENVIRONMENT)=' | sort | tr '\n' ' ' | sed 's/ $//' | grep . || echo none)"

@@ -26,7 +26,7 @@ public sealed class PeopleDirectory(FeedbackHubDbContext db, UserManager<Person>
     {
         var now = time.GetUtcNow();
         var person = Person.Invite(tenantId, email, displayName, roles, by.Name, now);
-        QueueEmail(person, PersonEmailKind.Invitation, null, now);
+        QueueEmail(db, person, PersonEmailKind.Invitation, null, now);
         audit.Record(tenantId, by, AuditActions.PersonInvited, "person", person.Id, new { roles = person.Roles });
         await SaveAsync(() => users.CreateAsync(person));
         return person;
@@ -39,7 +39,7 @@ public sealed class PeopleDirectory(FeedbackHubDbContext db, UserManager<Person>
             throw DomainException.Conflict("person-removed", "This person was removed; invite them again with a new account.");
         if (person.HasJoined)
             throw DomainException.Conflict("already-joined", "This person has already chosen a password; they can use \"Forgot your password?\" on the sign-in page.");
-        QueueEmail(person, PersonEmailKind.Invitation, null, time.GetUtcNow());
+        QueueEmail(db, person, PersonEmailKind.Invitation, null, time.GetUtcNow());
         audit.Record(tenantId, by, AuditActions.PersonInvitationResent, "person", person.Id);
         await db.SaveChangesAsync(ct);
         return person;
@@ -93,7 +93,7 @@ public sealed class PeopleDirectory(FeedbackHubDbContext db, UserManager<Person>
         if (person is null || !person.IsActive)
             return;
         var kind = person.HasJoined ? PersonEmailKind.PasswordReset : PersonEmailKind.Invitation;
-        QueueEmail(person, kind, null, time.GetUtcNow());
+        QueueEmail(db, person, kind, null, time.GetUtcNow());
         audit.Record(person.TenantId, Actor.System, AuditActions.PersonPasswordResetRequested, "person", person.Id);
         await db.SaveChangesAsync(ct);
     }
@@ -127,8 +127,11 @@ public sealed class PeopleDirectory(FeedbackHubDbContext db, UserManager<Person>
     private Task<List<Model.ApiKey>> ActiveKeysOfAsync(Person person, CancellationToken ct) =>
         db.ApiKeys.IgnoreQueryFilters().Where(k => k.OwnerId == person.Id && k.RevokedAt == null).ToListAsync(ct);
 
-    /// <summary>Queues an email to a person (sent by the worker through the outbox), in the current unit of work.</summary>
-    public void QueueEmail(Person person, PersonEmailKind kind, Guid? applicationId, DateTimeOffset now)
+    /// <summary>
+    /// Queues an email to a person (sent by the worker through the outbox), in the unit of work of <paramref name="db"/>.
+    /// Static, so <see cref="PersonNotifications"/> (on the feedback paths) does not build Identity's user manager.
+    /// </summary>
+    public static void QueueEmail(FeedbackHubDbContext db, Person person, PersonEmailKind kind, Guid? applicationId, DateTimeOffset now)
     {
         var email = PersonEmail.Queue(person, kind, applicationId, now);
         db.PersonEmails.Add(email);

@@ -11,7 +11,7 @@ namespace FeedbackHub.Domain.People;
 /// is not saved notifies nobody): the authors when changes are requested, reviewers when feedback is submitted, the
 /// authors and recruiters when a candidate asks. Never the person who made the change; never someone who turned it off.
 /// </summary>
-public sealed class PersonNotifications(FeedbackHubDbContext db, PeopleDirectory people, TimeProvider time)
+public sealed class PersonNotifications(FeedbackHubDbContext db, TimeProvider time)
 {
     /// <summary>Reviewers (recruiters and legal) of submitted feedback, except its authors: they cannot approve it.</summary>
     public Task FeedbackSubmittedAsync(Feedback feedback, Actor by, CancellationToken ct) =>
@@ -43,6 +43,6 @@ public sealed class PersonNotifications(FeedbackHubDbContext db, PeopleDirectory
             .ToListAsync(ct);
         var now = time.GetUtcNow();
         foreach (var person in recipients.Where(p => p.Id != cause.Id && !exclude.Contains(p.Id) && p.Wants(notification)))
-            people.QueueEmail(person, kind, applicationId, now);
+            PeopleDirectory.QueueEmail(db, person, kind, applicationId, now);
     }
 }

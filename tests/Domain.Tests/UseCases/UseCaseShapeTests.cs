@@ -39,6 +39,37 @@ public sealed class UseCaseShapeTests
         }
     }
 
+    /// <summary>
+    /// Identity's user manager is built anew for every request that resolves it (validators, options, its meters behind a
+    /// lock): a profile of the save bench found it built on every save, through the notifications. Only the people use
+    /// cases may need it; the feedback and application use cases, the hot paths, must not reach it through any
+    /// constructor.
+    /// </summary>
+    [Theory]
+    [InlineData(typeof(FeedbackAuthoring))]
+    [InlineData(typeof(ApplicationLifecycle))]
+    [InlineData(typeof(CandidateRequests))]
+    [InlineData(typeof(FeedbackEmails))]
+    public void Hot_use_cases_do_not_build_Identitys_user_manager(Type useCase)
+    {
+        var seen = new HashSet<Type>();
+        var pending = new Stack<Type>([useCase]);
+        while (pending.TryPop(out var type))
+        {
+            if (!seen.Add(type) || type.Assembly != useCase.Assembly)
+                continue;
+            foreach (var parameter in type.GetConstructors().SelectMany(c => c.GetParameters()))
+            {
+                Assert.False(
+                    parameter.ParameterType.IsGenericType && parameter.ParameterType.GetGenericTypeDefinition() == typeof(Microsoft.AspNetCore.Identity.UserManager<>),
+                    $"{useCase.Name} reaches UserManager through {type.Name}");
+                pending.Push(parameter.ParameterType);
+            }
+        }
+
+        Assert.Contains(typeof(FeedbackHub.Domain.Persistence.FeedbackHubDbContext), seen); // the walk reached the constructors' dependencies
+    }
+
     private static IEnumerable<Type> Flatten(Type type) =>
         type.IsGenericType ? type.GetGenericArguments().SelectMany(Flatten).Prepend(type) : [type];
 }
