@@ -42,7 +42,7 @@ public sealed class UseCaseShapeTests
     /// <summary>
     /// Identity's user manager is built anew for every request that resolves it (validators, options, its meters behind a
     /// lock): a profile of the save bench found it built on every save, through the notifications. Only the people use
-    /// cases may need it; the feedback and application use cases, the hot paths, must not reach it through any
+    /// cases may need it; the feedback, application and delivery use cases, the hot paths, must not reach it through any
     /// constructor.
     /// </summary>
     [Theory]
