@@ -16,7 +16,8 @@
 #    PUT /v1/feedback/{id}/answers next to pgbench's save.sql (the minimal save: the update and its audit event), wrk on
 #    GET /v1/applications/{id} next to get.sql (the endpoint's SQL). Each round gives a ratio; the report and the BENCH
 #    line give the round with the median ratio, so one slow or fast stretch of the machine does not decide the figure.
-#    A wrk scenario warms up --warmup s before its first round and 5 s before the others.
+#    A wrk scenario warms up --warmup s before its first round and 5 s before the others. Before the first round the
+#    database settles: audit events sealed, VACUUM (ANALYZE), CHECKPOINT (the writes before are not charged to either side).
 # 6. once: wrk on GET /health/live (HTTP floor); pgbench save_api.sql (diagnostic: the SQL the API's save sends).
 # 7. table on stdout and in bench/http/results/<date>.md. Loopback only; everything stops by itself.
 # Experiments: FEEDBACKHUB_BENCH_PG_OPTIONS is appended to the API's and the worker's connection string (for example
@@ -294,6 +295,20 @@ measure_sealing() {
   SEAL_LAG_P99="$(psql_db "$DB" "SELECT round(extract(epoch FROM percentile_cont(0.99) WITHIN GROUP (ORDER BY c.created_at - e.occurred_at)) * 1000) FROM audit_events e JOIN audit_checkpoints c ON c.tenant_id = e.tenant_id AND c.tree_size = (SELECT min(tree_size) FROM audit_checkpoints c2 WHERE c2.tenant_id = e.tenant_id AND c2.tree_size >= e.sequence) WHERE e.action = 'feedback.saved'")"
 }
 
+# Before a scenario's first round: the writes before it sealed, vacuumed and checkpointed. Otherwise the get rounds,
+# measured right after minutes of saves, pay for their cleanup (the sealer's backlog, autovacuum, the checkpoint, hint
+# bits) and pgbench, which comes after, does not: measured 2026-12-04, PostgreSQL spent 0.23 ms per API get against
+# 0.13 per pgbench get for the same prepared statement, and 0.15 when the get ran first (bench/http/README.md).
+settle() {
+  local start; start=$(date +%s%N)
+  for _ in $(seq 1 600); do [[ "$(psql_db "$DB" "SELECT count(*) FROM audit_events WHERE sequence IS NULL")" == 0 ]] && break; sleep 0.1; done
+  psql_db "$DB" "VACUUM (ANALYZE)" >/dev/null
+  psql_db "$DB" "CHECKPOINT" >/dev/null
+  SETTLE_MS[$1]=$(( ($(date +%s%N) - start) / 1000000 ))
+  say "$1: settled (sealed, vacuumed, checkpointed) in ${SETTLE_MS[$1]} ms"
+}
+declare -A SETTLE_MS
+
 ROUND_WARMUP=5
 declare -A MEDIAN_ROUND ROUND_RATIOS
 # name lua ids-file sql-file [command after the first wrk round]: --rounds rounds of wrk then pgbench, back to back. The
@@ -301,6 +316,7 @@ declare -A MEDIAN_ROUND ROUND_RATIOS
 # then stands for the scenario: its figures are copied to the plain name. Errors and failed transactions are summed over every round, so a failure anywhere marks the figures.
 measure_rounds() {
   local name="$1" r warm
+  settle "$name"
   for ((r = 1; r <= ROUNDS; r++)); do
     ((r == 1)) && warm=$WARMUP || warm=$ROUND_WARMUP
     measure_wrk "$name.$r" "$2" "$3" "$warm"
@@ -349,7 +365,7 @@ mkdir -p "$HERE/results"
   echo "| HTTP floor (GET /health/live, no auth, no DB)$(flag live) | $(fmt "${RPS[live]}") | ${P50[live]} ms | ${P99[live]} ms | | | |"
   echo "| diagnostic: the API's save SQL, its read included (pgbench only) | | | | $(fmt "${TPS[save_api]}") | ${LAT[save_api]} ms | |"
   echo
-  echo "Save and get ran in $ROUNDS round$( ((ROUNDS == 1)) || echo s), each wrk for ${DURATION} s then pgbench for ${DURATION} s; the table above gives the round with the median ratio (save: round ${MEDIAN_ROUND[save]}, get: round ${MEDIAN_ROUND[get]}), and so do the lock, CPU and database cost figures below."
+  echo "Save and get ran in $ROUNDS round$( ((ROUNDS == 1)) || echo s), each wrk for ${DURATION} s then pgbench for ${DURATION} s; the table above gives the round with the median ratio (save: round ${MEDIAN_ROUND[save]}, get: round ${MEDIAN_ROUND[get]}), and so do the lock, CPU and database cost figures below. Before each scenario the database settled (audit events sealed, VACUUM (ANALYZE), CHECKPOINT): save ${SETTLE_MS[save]} ms, get ${SETTLE_MS[get]} ms."
   echo
   echo "| round | save req/s | pgbench save tps | save ratio | save p99 | get req/s | pgbench get tps | get ratio | get p99 |"
   echo "|---|---|---|---|---|---|---|---|---|"

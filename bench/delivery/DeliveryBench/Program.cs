@@ -107,7 +107,14 @@ internal static class Program
         // The sink reads smtp-rules.d/*.json beside its log, one file per writer (scripts/smtp_sink.py).
         var rules = Path.Combine(Path.GetDirectoryName(smtpLog)!, "smtp-rules.d", $"delivery-bench-{Environment.ProcessId}.json");
         RemoveStaleRules(Path.GetDirectoryName(rules)!);
-        AppDomain.CurrentDomain.ProcessExit += (_, _) => File.Delete(rules); // also on SIGTERM, which skips the finally below
+        // File.Delete throws when the folder is missing (a fresh install without a --server-delay run): only delete what was written.
+        void DeleteRules()
+        {
+            if (File.Exists(rules))
+                File.Delete(rules);
+        }
+
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => DeleteRules(); // also on SIGTERM, which skips the finally below
         if (ServerDelayMs > 0)
         {
             Directory.CreateDirectory(Path.GetDirectoryName(rules)!);
@@ -120,7 +127,7 @@ internal static class Program
         }
         finally
         {
-            File.Delete(rules);
+            DeleteRules();
             RemoveMail(smtpLog);
         }
     }
