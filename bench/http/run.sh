@@ -286,11 +286,14 @@ measure_pgbench() { # name sql-file
   fi
 }
 
+unsealed() { psql_db "$DB" "SELECT count(*) FROM audit_events WHERE sequence IS NULL"; }
+wait_sealed() { for _ in $(seq 1 600); do [[ "$(unsealed)" == 0 ]] && break; sleep 0.1; done; } # at most about a minute
+
 # Sealing lag: events still unsealed when the first save round ends, and how long the worker takes to seal them.
 measure_sealing() {
-  UNSEALED_AT_END="$(psql_db "$DB" "SELECT count(*) FROM audit_events WHERE sequence IS NULL")"
+  UNSEALED_AT_END="$(unsealed)"
   local start; start=$(date +%s%N)
-  for _ in $(seq 1 600); do [[ "$(psql_db "$DB" "SELECT count(*) FROM audit_events WHERE sequence IS NULL")" == 0 ]] && break; sleep 0.1; done
+  wait_sealed
   SEAL_DRAIN_MS=$(( ($(date +%s%N) - start) / 1000000 ))
   SEAL_LAG_P99="$(psql_db "$DB" "SELECT round(extract(epoch FROM percentile_cont(0.99) WITHIN GROUP (ORDER BY c.created_at - e.occurred_at)) * 1000) FROM audit_events e JOIN audit_checkpoints c ON c.tenant_id = e.tenant_id AND c.tree_size = (SELECT min(tree_size) FROM audit_checkpoints c2 WHERE c2.tenant_id = e.tenant_id AND c2.tree_size >= e.sequence) WHERE e.action = 'feedback.saved'")"
 }
@@ -301,7 +304,7 @@ measure_sealing() {
 # 0.13 per pgbench get for the same prepared statement, and 0.15 when the get ran first (bench/http/README.md).
 settle() {
   local start; start=$(date +%s%N)
-  for _ in $(seq 1 600); do [[ "$(psql_db "$DB" "SELECT count(*) FROM audit_events WHERE sequence IS NULL")" == 0 ]] && break; sleep 0.1; done
+  wait_sealed
   psql_db "$DB" "VACUUM (ANALYZE)" >/dev/null
   psql_db "$DB" "CHECKPOINT" >/dev/null
   SETTLE_MS[$1]=$(( ($(date +%s%N) - start) / 1000000 ))
