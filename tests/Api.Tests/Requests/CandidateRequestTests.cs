@@ -163,6 +163,30 @@ public sealed class CandidateRequestTests(ApiFactory api) : IClassFixture<ApiFac
     }
 
     [Fact]
+    public async Task Page_after_the_email_went_out_still_says_when_the_candidate_asked_and_says_when_it_was_sent()
+    {
+        var tenant = await api.CreateTenantAsync(settings: TenantSettings.Default with { CoolingOffDelay = TimeSpan.Zero });
+        var (applicationId, feedbackId) = await SubmittedFeedbackAsync(tenant);
+        await ApproveAsync(tenant, feedbackId);
+        var token = Token(await RejectAsync(tenant, applicationId));
+        var browser = api.CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false });
+        var posted = await browser.PostAsync($"/r/{token}", new FormUrlEncodedContent(new Dictionary<string, string> { ["note"] = "Thanks!" }));
+        Assert.Equal(HttpStatusCode.SeeOther, posted.StatusCode);
+        // The worker is quicker than the browser's redirect: the email is accepted before the page is asked for.
+        var sentAt = new DateTimeOffset(2026, 12, 3, 9, 0, 0, TimeSpan.Zero);
+        await using (var db = api.Database.CreateDbContext())
+            await db.Deliveries.Where(d => d.ApplicationId == applicationId)
+                .ExecuteUpdateAsync(s => s.SetProperty(d => d.Status, OutboundStatus.Sent).SetProperty(d => d.SentAt, sentAt));
+
+        var html = await (await browser.GetAsync(posted.Headers.Location)).Content.ReadAsStringAsync();
+        await using var after = api.Database.CreateDbContext();
+        var requestedAt = (await after.FeedbackRequests.SingleAsync(r => r.ApplicationId == applicationId)).RequestedAt;
+        Assert.Contains($"<p role=\"status\"><strong>You asked for feedback on {requestedAt.ToString("d MMMM yyyy", CultureInfo.InvariantCulture)}.</strong></p>", html, StringComparison.Ordinal);
+        Assert.Contains("Your feedback was sent by email on 3 December 2026.", html, StringComparison.Ordinal);
+        Assert.DoesNotContain("<form", html, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Page_form_with_a_too_long_note_comes_back_with_the_note_and_the_error_tied_to_the_field()
     {
         var tenant = await api.CreateTenantAsync();

@@ -45,7 +45,8 @@ internal static class CandidatePage
         {
             html.Append("<h1>Feedback on your application</h1><p>")
                 .Append(E.Encode(view.Position)).Append(" at ").Append(E.Encode(view.Company)).Append("</p>");
-            if (view is { Status: "requested", RequestedAt: { } requestedAt })
+            // Once asked, always said: the email may already have gone out (no cooling-off) by the time the page after the post shows.
+            if (view.RequestedAt is { } requestedAt)
                 html.Append("<p role=\"status\"><strong>You asked for feedback on ").Append(E.Encode(Date(requestedAt))).Append(".</strong></p>");
             html.Append("<p>").Append(E.Encode(view.WhatHappensNext)).Append("</p>");
             if (view.Status == "open")
