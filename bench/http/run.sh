@@ -20,8 +20,10 @@
 #    database settles: audit events sealed, VACUUM (ANALYZE), CHECKPOINT (the writes before are not charged to either side).
 # 6. once: wrk on GET /health/live (HTTP floor); pgbench save_api.sql (diagnostic: the SQL the API's save sends).
 # 7. table on stdout and in bench/http/results/<date>.md. Loopback only; everything stops by itself.
+# The API's connection string gets Minimum Pool Size=<connections> (at most 100), so its pool keeps the connections it
+# opened as pgbench's clients keep theirs (bench/http/README.md, "Connections closed under load").
 # Experiments: FEEDBACKHUB_BENCH_PG_OPTIONS is appended to the API's and the worker's connection string (for example
-# 'Maximum Pool Size=16'); the report's command line records it.
+# 'Maximum Pool Size=16'; a pool size chosen there replaces the minimum above); the report's command line records it.
 set -euo pipefail
 
 DURATION=20 ROUNDS=3 CONNECTIONS=64 THREADS=2 WARMUP=30 ROWS_PER_CONN=16 EXTRA_APPS=0
@@ -119,6 +121,15 @@ trap 'exit 130' INT TERM
 # ------------------------------------------------------------------------------------------------
 bench_use_test_services
 PG_CONN="Host=127.0.0.1;Port=$PG_PORT;Username=postgres;Database=$DB${FEEDBACKHUB_BENCH_PG_OPTIONS:+;$FEEDBACKHUB_BENCH_PG_OPTIONS}"
+# The API keeps the connections it opened, as pgbench keeps its clients connected for the whole run: Npgsql's pool
+# otherwise closes the median idle count every 5 minutes (Connection Idle Lifetime), about 300 s after the API starts,
+# which is during the first get round, and the next requests wait for new PostgreSQL backends (up to 0.8-1.4 s each
+# here, measured 2026-12-04: bench/http/README.md). Not added when the options choose a pool size themselves.
+API_PG_CONN="$PG_CONN" API_MIN_POOL=""
+if ! grep -qiE '(minimum pool size|minpoolsize|maximum pool size|maxpoolsize) *=' <<<"${FEEDBACKHUB_BENCH_PG_OPTIONS:-}"; then
+  API_MIN_POOL=$(( CONNECTIONS < 100 ? CONNECTIONS : 100 )) # Npgsql's default Maximum Pool Size is 100
+  API_PG_CONN+=";Minimum Pool Size=$API_MIN_POOL"
+fi
 bench_create_database
 
 # ------------------------------------------------------------------------------------------------
@@ -151,7 +162,7 @@ RabbitMq__Prefix="bench" Smtp__Host=127.0.0.1 Smtp__Port=9 Smtp__Security=None A
 WORKER_PID=$!
 
 say "starting the API on $BASE"
-ASPNETCORE_URLS="$BASE" dotnet "$DLL" >"$LOG/api.log" 2>&1 &
+ConnectionStrings__Postgres="$API_PG_CONN" ASPNETCORE_URLS="$BASE" dotnet "$DLL" >"$LOG/api.log" 2>&1 &
 API_PID=$!
 for _ in $(seq 1 150); do curl -fs "$BASE/health/live" >/dev/null 2>&1 && break; kill -0 "$API_PID" 2>/dev/null || break; sleep 0.2; done
 curl -fs "$BASE/health/live" >/dev/null || { tail -n 30 "$LOG/api.log" >&2; die "the API did not come up"; }
@@ -392,6 +403,11 @@ mkdir -p "$HERE/results"
   echo "Audit sealing (worker beside the API): $UNSEALED_AT_END events unsealed when the first save round ended, all sealed ${SEAL_DRAIN_MS} ms later; event-to-signed-checkpoint p99 ${SEAL_LAG_P99} ms over every feedback.saved event."
   echo
   echo "- command: \`${FEEDBACKHUB_BENCH_PG_OPTIONS:+FEEDBACKHUB_BENCH_PG_OPTIONS='$FEEDBACKHUB_BENCH_PG_OPTIONS' }bench/http/run.sh${ORIG_ARGS[*]:+ ${ORIG_ARGS[*]}}\` (save and get: $ROUNDS rounds of ${DURATION} s of wrk then ${DURATION} s of pgbench, a wrk scenario warmed up ${WARMUP} s before its first round and ${ROUND_WARMUP} s before the others; $CONNECTIONS connections/clients, $THREADS threads, $ROWS feedback drafts and applications measured in one tenant holding $FEEDBACK_ROWS feedback rows)"
+  if [[ -n "$API_MIN_POOL" ]]; then
+    echo "- API connection pool: Minimum Pool Size=$API_MIN_POOL added (the API keeps the connections it opened, as pgbench keeps its clients connected); Npgsql's other defaults"
+  else
+    echo "- API connection pool: as FEEDBACKHUB_BENCH_PG_OPTIONS sets it"
+  fi
   echo "- machine: $(nproc) CPUs, $CPU, $(awk '/MemTotal/ {printf "%.1f GB RAM", $2/1048576}' /proc/meminfo); load average before $LOAD_BEFORE, after $LOAD_AFTER"
   echo "- software: .NET $(dotnet --list-runtimes | sed -nE 's/^Microsoft.AspNetCore.App ([^ ]+).*/\1/p' | tail -n 1), $("$PSQL" -X -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -tAc 'SHOW server_version' | cut -d' ' -f1) ($( ((STARTED_SERVICES)) && echo 'started by this run' || echo 'already running') test profile: fsync=off, synchronous_commit=off), $(wrk --version 2>&1 | head -n 1 | cut -d' ' -f1-2), $("$PGBENCH" --version)"
   echo "- runtime knobs in the environment: $(env | grep -E '^(DOTNET_|ASPNETCORE_|Npgsql)' | grep -vE '^(ASPNETCORE_URLS|ASPNETCORE_ENVIRONMENT|DOTNET_ENVIRONMENT)=' | sort | tr '\n' ' ' | sed 's/ $//' | grep . || echo none)"
