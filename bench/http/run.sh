@@ -213,7 +213,7 @@ IFS='|' read -r KEY_PREFIX TENANT_ID < <(psql_db "$DB" "SELECT prefix, tenant_id
 # ------------------------------------------------------------------------------------------------
 # 4./5. Measurements
 # ------------------------------------------------------------------------------------------------
-declare -A RPS P50 P99 NON2XX SOCKERR TPS LAT PGFAIL LOCKWAIT APICPU
+declare -A RPS P50 P99 NON2XX SOCKERR TPS LAT PGP99 PGFAIL LOCKWAIT APICPU
 CLK_TCK="$(getconf CLK_TCK)"
 api_cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$API_PID/stat"; }   # utime + stime of the API process
 # PostgreSQL's CPU: the postmaster's own and its reaped children's (cutime + cstime: backends that ended, e.g. pgbench's),
@@ -280,8 +280,10 @@ measure_pgbench() { # name sql-file
   say "pgbench $name: ${DURATION}s, $CONNECTIONS clients, $THREADS threads, prepared"
   start_sampler "pg-$name"
   local pg0 pg1; pg0="$(pg_cpu_ticks)"
+  # -l: every transaction's latency (one line each, in $WORK) for the percentiles pgbench's summary lacks.
+  rm -f "$WORK/pglog-$name".*
   out="$(timeout $(( DURATION + 60 )) "$PGBENCH" -h 127.0.0.1 -p "$PG_PORT" -U postgres -n -M prepared \
-    -c "$CONNECTIONS" -j "$THREADS" -T "$DURATION" -f "$HERE/sql/$2" \
+    -c "$CONNECTIONS" -j "$THREADS" -T "$DURATION" -f "$HERE/sql/$2" -l --log-prefix="$WORK/pglog-$name" \
     -D prefix="$KEY_PREFIX" -D tenant="$TENANT_ID" -D sysacc=false -D k="$ROWS_PER_CONN" -D rows="$ROWS" \
     -D answers="$(jq -c .answers "$WORK/answers.json")" "$DB" 2>&1)" || { printf '%s\n' "$out" | tail -n 30 >&2; stop_sampler "pg-$name"; die "pgbench $name failed"; }
   pg1="$(pg_cpu_ticks)"
@@ -291,6 +293,10 @@ measure_pgbench() { # name sql-file
   printf '%s\n' "$out" | grep -E '^(number of (transactions|failed)|latency|tps)' | sed 's/^/    /' >&2
   TPS[$name]="$(sed -nE 's/^tps = ([0-9.]+) \(without initial connection time\).*/\1/p' <<<"$out")"
   LAT[$name]="$(sed -nE 's/^latency average = ([0-9.]+) ms.*/\1/p' <<<"$out")"
+  # The log's third column is the transaction's latency in microseconds; p99 by nearest rank.
+  PGP99[$name]="$(cat "$WORK/pglog-$name".* | awk '{ print $3 }' | sort -n | awk '{ v[NR] = $1 } END { if (NR) { i = int(NR * 0.99 + 0.999999); printf "%.3f", v[i] / 1000 } }')"
+  rm -f "$WORK/pglog-$name".*
+  printf '    latency p99 = %s ms\n' "${PGP99[$name]}" >&2
   PGFAIL[$name]="$(sed -nE 's/^number of failed transactions: ([0-9]+).*/\1/p' <<<"$out")"
   if [[ -n "${PGFAIL[$name]}" && "${PGFAIL[$name]}" != 0 ]]; then
     printf '\n[bench] !!!!!!!! pgbench %s: %s failed transactions !!!!!!!!\n\n' "$name" "${PGFAIL[$name]}" >&2
@@ -343,7 +349,7 @@ measure_rounds() {
     done | sort -k2,2g -k1,1n | middle_line | cut -d' ' -f1)"
   ROUND_RATIOS[$name]="$(for ((r = 1; r <= ROUNDS; r++)); do ratio "${RPS[$name.$r]}" "${TPS[$name.$r]}"; ((r < ROUNDS)) && printf '/' || true; done)"
   local m="${MEDIAN_ROUND[$name]}" a
-  for a in RPS P50 P99 APICPU PGCPU TPS LAT; do declare -n arr="$a"; arr[$name]="${arr[$name.$m]}"; unset -n arr; done
+  for a in RPS P50 P99 APICPU PGCPU TPS LAT PGP99; do declare -n arr="$a"; arr[$name]="${arr[$name.$m]}"; unset -n arr; done
   PGCPU[pg-$name]="${PGCPU[pg-$name.$m]}"; LOCKWAIT[wrk-$name]="${LOCKWAIT[wrk-$name.$m]}"; LOCKWAIT[pg-$name]="${LOCKWAIT[pg-$name.$m]}"
   NON2XX[$name]=0 SOCKERR[$name]=0 PGFAIL[$name]=0
   for ((r = 1; r <= ROUNDS; r++)); do
@@ -372,19 +378,19 @@ mkdir -p "$HERE/results"
 {
   echo "# FeedbackHub HTTP benchmark, $STAMP"
   echo
-  echo "| scenario | API req/s | API p50 | API p99 | pgbench tps | pgbench latency avg | API/pgbench ratio |"
-  echo "|---|---|---|---|---|---|---|"
-  echo "| save answers (PUT /v1/feedback/{id}/answers)$(flag save) | $(fmt "${RPS[save]}") | ${P50[save]} ms | ${P99[save]} ms | $(fmt "${TPS[save]}") | ${LAT[save]} ms | $(ratio "${RPS[save]}" "${TPS[save]}") |"
-  echo "| get application (GET /v1/applications/{id})$(flag get) | $(fmt "${RPS[get]}") | ${P50[get]} ms | ${P99[get]} ms | $(fmt "${TPS[get]}") | ${LAT[get]} ms | $(ratio "${RPS[get]}" "${TPS[get]}") |"
-  echo "| HTTP floor (GET /health/live, no auth, no DB)$(flag live) | $(fmt "${RPS[live]}") | ${P50[live]} ms | ${P99[live]} ms | | | |"
-  echo "| diagnostic: the API's save SQL, its read included (pgbench only) | | | | $(fmt "${TPS[save_api]}") | ${LAT[save_api]} ms | |"
+  echo "| scenario | API req/s | API p50 | API p99 | pgbench tps | pgbench latency avg | pgbench p99 | API/pgbench ratio |"
+  echo "|---|---|---|---|---|---|---|---|"
+  echo "| save answers (PUT /v1/feedback/{id}/answers)$(flag save) | $(fmt "${RPS[save]}") | ${P50[save]} ms | ${P99[save]} ms | $(fmt "${TPS[save]}") | ${LAT[save]} ms | ${PGP99[save]} ms | $(ratio "${RPS[save]}" "${TPS[save]}") |"
+  echo "| get application (GET /v1/applications/{id})$(flag get) | $(fmt "${RPS[get]}") | ${P50[get]} ms | ${P99[get]} ms | $(fmt "${TPS[get]}") | ${LAT[get]} ms | ${PGP99[get]} ms | $(ratio "${RPS[get]}" "${TPS[get]}") |"
+  echo "| HTTP floor (GET /health/live, no auth, no DB)$(flag live) | $(fmt "${RPS[live]}") | ${P50[live]} ms | ${P99[live]} ms | | | | |"
+  echo "| diagnostic: the API's save SQL, its read included (pgbench only) | | | | $(fmt "${TPS[save_api]}") | ${LAT[save_api]} ms | ${PGP99[save_api]} ms | |"
   echo
   echo "Save and get ran in $ROUNDS round$( ((ROUNDS == 1)) || echo s), each wrk for ${DURATION} s then pgbench for ${DURATION} s; the table above gives the round with the median ratio (save: round ${MEDIAN_ROUND[save]}, get: round ${MEDIAN_ROUND[get]}), and so do the lock, CPU and database cost figures below. Before each scenario the database settled (audit events sealed, VACUUM (ANALYZE), CHECKPOINT): save ${SETTLE_MS[save]} ms, get ${SETTLE_MS[get]} ms."
   echo
-  echo "| round | save req/s | pgbench save tps | save ratio | save p99 | get req/s | pgbench get tps | get ratio | get p99 |"
-  echo "|---|---|---|---|---|---|---|---|---|"
+  echo "| round | save req/s | pgbench save tps | save ratio | save p99 | pgbench save p99 | get req/s | pgbench get tps | get ratio | get p99 | pgbench get p99 |"
+  echo "|---|---|---|---|---|---|---|---|---|---|---|"
   for ((r = 1; r <= ROUNDS; r++)); do
-    echo "| $r | $(fmt "${RPS[save.$r]}") | $(fmt "${TPS[save.$r]}") | $(ratio "${RPS[save.$r]}" "${TPS[save.$r]}") | ${P99[save.$r]} ms | $(fmt "${RPS[get.$r]}") | $(fmt "${TPS[get.$r]}") | $(ratio "${RPS[get.$r]}" "${TPS[get.$r]}") | ${P99[get.$r]} ms |"
+    echo "| $r | $(fmt "${RPS[save.$r]}") | $(fmt "${TPS[save.$r]}") | $(ratio "${RPS[save.$r]}" "${TPS[save.$r]}") | ${P99[save.$r]} ms | ${PGP99[save.$r]} ms | $(fmt "${RPS[get.$r]}") | $(fmt "${TPS[get.$r]}") | $(ratio "${RPS[get.$r]}" "${TPS[get.$r]}") | ${P99[get.$r]} ms | ${PGP99[get.$r]} ms |"
   done
   echo
   echo "Sessions of the bench database waiting on a lock, of those active (mean of 0.5 s samples):"

@@ -412,13 +412,17 @@ internal static class Program
             var tenantId = await ArrangeAsync(options.Options, tag, n);
 
             var prefix = "bench" + Guid.NewGuid().ToString("N")[..8];
+            // One key for every worker process, as in production (the README: the same Webhooks__SecretKey everywhere). With a
+            // key each, every process found the audit signing key another had made unopenable and made its own: a new key at
+            // almost every checkpoint of the two-worker runs (6 to 27 per run, 2026-12-04).
+            var secretKey = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
             for (var w = 0; w < workers; w++)
                 processes.Add(await BenchWorker.StartAsync(workerDll, conn, prefix, SmtpSettings(new Dictionary<string, string>
                 {
                     ["Smtp__Host"] = smtpHost,
                     ["Smtp__Port"] = smtpPort.ToString(CultureInfo.InvariantCulture),
                     ["Smtp__Security"] = Security.ToString(),
-                    ["Webhooks__SecretKey"] = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)),
+                    ["Webhooks__SecretKey"] = secretKey,
                 })));
 
             // Warm-up (JIT and its tiering, EF query compilation, connection pools), then the measured batch: see WarmUp.Round.

@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using FeedbackHub.Domain.Auditing;
 using FeedbackHub.Domain.Webhooks;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Logging;
 
 namespace FeedbackHub.Domain.Persistence;
 
@@ -124,7 +125,7 @@ public static class AuditTree
 /// Signs checkpoints with the deployment's ECDSA P-256 key, made on first use and stored sealed (<see cref="AuditSigningKey"/>).
 /// A singleton: keys are opened once and cached.
 /// </summary>
-public sealed class AuditSigner(WebhookSecretBox box)
+public sealed partial class AuditSigner(WebhookSecretBox box, ILogger<AuditSigner>? logger = null)
 {
     private const string Purpose = AuditSigningKey.SealPurpose;
     private readonly ConcurrentDictionary<Guid, ECDsa> _opened = new();
@@ -140,7 +141,12 @@ public sealed class AuditSigner(WebhookSecretBox box)
             await db.Database.ExecuteSqlAsync($"SELECT pg_advisory_xact_lock(hashtext('feedbackhub.audit-signing-key'))", ct);
             newest = await NewestAsync(db, ct);
             if (newest is null || !CanOpen(newest))
+            {
+                var unreadable = newest?.Id;
                 newest = await CreateAsync(db, now, ct);
+                if (unreadable is { } previous && logger is not null)
+                    NewKeyBecauseUnreadable(logger, newest.Id, previous);
+            }
         }
 
         var key = _opened[newest.Id];
@@ -165,6 +171,13 @@ public sealed class AuditSigner(WebhookSecretBox box)
         _opened[key.Id] = Open(key);
         return key;
     }
+
+    // Processes with different keys take turns making new signing keys, one at almost every checkpoint: say so each time.
+    [LoggerMessage(EventId = 1, Level = LogLevel.Warning, Message =
+        "Audit checkpoints are signed with a new key {KeyId} from now on: this process cannot open the newest signing key {UnreadableKeyId} "
+        + "(it is sealed under a key that is neither this process's Webhooks:SecretKey nor one of its Webhooks:PreviousSecretKeys). "
+        + "Give every API and worker process the same Webhooks:SecretKey; while they differ, each makes its own signing key.")]
+    private static partial void NewKeyBecauseUnreadable(ILogger logger, Guid keyId, Guid unreadableKeyId);
 
     private bool CanOpen(AuditSigningKey key)
     {

@@ -7,6 +7,9 @@ using FeedbackHub.Domain.Auditing;
 using FeedbackHub.Tests;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using FeedbackHub.Domain.Persistence;
+using FeedbackHub.Domain.Webhooks;
 using Npgsql;
 
 namespace FeedbackHub.Api.Tests.Foundation;
@@ -286,6 +289,40 @@ public sealed class AuditLogTests(ApiFactory api) : IClassFixture<ApiFactory>
         Assert.True(result.Valid, result.FirstBreak?.Detail);
         Assert.Equal(62, result.TreeSize);
         Assert.True(result.CheckedCheckpoints >= 21, $"{result.CheckedCheckpoints} checkpoints for batches of 3");
+    }
+
+    [Fact]
+    public async Task A_process_that_cannot_open_the_newest_signing_key_signs_with_a_new_one_says_why_and_the_log_still_verifies()
+    {
+        var tenant = await TenantWithEventsAsync(api);
+        var first = await VerifyAsync(tenant); // sealed and signed with the API's own key
+        Assert.True(first.Valid, first.FirstBreak?.Detail);
+        var before = await NewestSigningKeyAsync();
+        await tenant.Admin.PostJsonAsync("/v1/api-keys", new { displayName = "One more", roles = new[] { "legal" } });
+        using var logs = new CapturedLogs();
+        using var loggers = LoggerFactory.Create(b => b.AddProvider(logs));
+        // A process given a Webhooks:SecretKey of its own (misconfigured): the newest signing key does not open with it.
+        var stranger = new AuditSigner(new WebhookSecretBox(RandomNumberGenerator.GetBytes(32)), loggers.CreateLogger<AuditSigner>());
+
+        await using (var db = api.Database.CreateDbContext())
+            Assert.Equal(1, await new AuditSealer(db, stranger, TimeProvider.System).SealAsync(tenant.Id, skipLocked: false));
+
+        var made = await NewestSigningKeyAsync();
+        Assert.NotEqual(before, made);
+        var warning = Assert.Single(logs.Lines);
+        Assert.StartsWith("Warning ", warning, StringComparison.Ordinal);
+        Assert.Contains($"new key {made} from now on: this process cannot open the newest signing key {before}", warning, StringComparison.Ordinal);
+        Assert.Contains("Give every API and worker process the same Webhooks:SecretKey", warning, StringComparison.Ordinal);
+        // Each checkpoint names the key that signed it, so the log verifies across the change of key.
+        var result = await VerifyAsync(tenant);
+        Assert.True(result.Valid, result.FirstBreak?.Detail);
+        Assert.Equal(first.TreeSize + 1, result.TreeSize);
+
+        async Task<Guid?> NewestSigningKeyAsync()
+        {
+            await using var db = api.Database.CreateDbContext();
+            return await db.AuditSigningKeys.OrderByDescending(k => k.CreatedAt).Select(k => (Guid?)k.Id).FirstOrDefaultAsync();
+        }
     }
 
     [Fact]
