@@ -402,8 +402,8 @@ mkdir -p "$HERE/results"
   echo "Non-2xx responses: save ${NON2XX[save]}, get ${NON2XX[get]}, live ${NON2XX[live]}; socket errors/timeouts: save ${SOCKERR[save]}, get ${SOCKERR[get]}, live ${SOCKERR[live]};"
   echo "pgbench failed transactions: save ${PGFAIL[save]:-?}, get ${PGFAIL[get]:-?}, save as the API sends it ${PGFAIL[save_api]:-?}."
   echo
-  echo "BENCH save ratio=$(ratio "${RPS[save]}" "${TPS[save]}") p99_ms=$(awk -v x="${P99[save]}" 'BEGIN { printf "%.0f", x }') pgbench_p99_ms=$(awk -v x="${PGP99[save]}" 'BEGIN { printf "%.0f", x }') rounds=${ROUND_RATIOS[save]}"
-  echo "BENCH get ratio=$(ratio "${RPS[get]}" "${TPS[get]}") p99_ms=$(awk -v x="${P99[get]}" 'BEGIN { printf "%.0f", x }') pgbench_p99_ms=$(awk -v x="${PGP99[get]}" 'BEGIN { printf "%.0f", x }') rounds=${ROUND_RATIOS[get]}"
+  echo "BENCH save ratio=$(ratio "${RPS[save]}" "${TPS[save]}") p99_ms=$(fmt "${P99[save]}") pgbench_p99_ms=$(fmt "${PGP99[save]}") rounds=${ROUND_RATIOS[save]}"
+  echo "BENCH get ratio=$(ratio "${RPS[get]}" "${TPS[get]}") p99_ms=$(fmt "${P99[get]}") pgbench_p99_ms=$(fmt "${PGP99[get]}") rounds=${ROUND_RATIOS[get]}"
   echo
   echo "feedback.saved audit events written during the run (API + pgbench, warm-up included): $AUDIT_EVENTS."
   echo "Audit sealing (worker beside the API): $UNSEALED_AT_END events unsealed when the first save round ended, all sealed ${SEAL_DRAIN_MS} ms later; event-to-signed-checkpoint p99 ${SEAL_LAG_P99} ms over every feedback.saved event."

@@ -4,12 +4,12 @@ using System.Text;
 using FeedbackHub.Api.Features.Audit;
 using FeedbackHub.Api.Infrastructure;
 using FeedbackHub.Domain.Auditing;
+using FeedbackHub.Domain.Persistence;
+using FeedbackHub.Domain.Webhooks;
 using FeedbackHub.Tests;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using FeedbackHub.Domain.Persistence;
-using FeedbackHub.Domain.Webhooks;
 using Npgsql;
 
 namespace FeedbackHub.Api.Tests.Foundation;
