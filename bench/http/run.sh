@@ -18,10 +18,12 @@
 #    line give the round with the median ratio, so one slow or fast stretch of the machine does not decide the figure.
 #    A wrk scenario warms up --warmup s before its first round and 5 s before the others. Before the first round the
 #    database settles: audit events sealed, VACUUM (ANALYZE), CHECKPOINT (the writes before are not charged to either side).
-# 6. once: wrk on GET /health/live (HTTP floor); pgbench save_api.sql (diagnostic: the SQL the API's save sends).
+# 6. once: wrk on GET /health/live (HTTP floor); pgbench save_api.sql (diagnostic: the SQL the API's save sends); pgbench
+#    save.sql with as many clients as the API's pool (diagnostic: the database at the API's concurrency).
 # 7. table on stdout and in bench/http/results/<date>.md. Loopback only; everything stops by itself.
-# The API's connection string gets Minimum Pool Size=<connections> (at most 100), so its pool keeps the connections it
-# opened as pgbench's clients keep theirs (bench/http/README.md, "Connections closed under load").
+# The API's connection string gets Maximum and Minimum Pool Size = 4 x the database's cores (docs/scaling.md), so its
+# requests queue for a connection in the API and its pool keeps the connections it opened (bench/http/README.md, "A pool
+# sized to the database"). A diagnostic runs pgbench's minimal save with that many clients too.
 # Experiments: FEEDBACKHUB_BENCH_PG_OPTIONS is appended to the API's and the worker's connection string (for example
 # 'Maximum Pool Size=16'; a pool size chosen there replaces the minimum above); the report's command line records it.
 set -euo pipefail
@@ -121,14 +123,19 @@ trap 'exit 130' INT TERM
 # ------------------------------------------------------------------------------------------------
 bench_use_test_services
 PG_CONN="Host=127.0.0.1;Port=$PG_PORT;Username=postgres;Database=$DB${FEEDBACKHUB_BENCH_PG_OPTIONS:+;$FEEDBACKHUB_BENCH_PG_OPTIONS}"
-# The API keeps the connections it opened, as pgbench keeps its clients connected for the whole run: Npgsql's pool
-# otherwise closes the median idle count every 5 minutes (Connection Idle Lifetime), about 300 s after the API starts,
-# which is during the first get round, and the next requests wait for new PostgreSQL backends (up to 0.8-1.4 s each
-# here, measured 2026-12-04: bench/http/README.md). Not added when the options choose a pool size themselves.
-API_PG_CONN="$PG_CONN" API_MIN_POOL=""
+# The API's pool is sized to the database, as docs/scaling.md recommends for a deployment: Maximum Pool Size = 4 x the
+# database's cores over the API processes that share it (here one API, and PostgreSQL runs on this machine: 4 x nproc).
+# With 64 HTTP connections the requests queue for a connection in the API (first come, first served) instead of
+# running as 64 PostgreSQL backends on 2 cores; measured 2026-12-04 (bench/http/README.md, "A pool sized to the
+# database"): save 0.71-0.79 of pgbench with its p99 at 0.8-1.1x pgbench's own, against 0.59-0.79 and 1.2-1.8x with
+# Npgsql's default pool of 100. Minimum Pool Size is the same, so the pool keeps the connections it opened, as pgbench
+# keeps its clients connected: Npgsql otherwise closes the median idle count every 5 minutes (Connection Idle
+# Lifetime), during the first get round, and the next requests wait for new backends (bench/http/README.md).
+# Not added when FEEDBACKHUB_BENCH_PG_OPTIONS chooses a pool size itself.
+API_PG_CONN="$PG_CONN" API_POOL=""
 if ! grep -qiE '(minimum pool size|minpoolsize|maximum pool size|maxpoolsize) *=' <<<"${FEEDBACKHUB_BENCH_PG_OPTIONS:-}"; then
-  API_MIN_POOL=$(( CONNECTIONS < 100 ? CONNECTIONS : 100 )) # Npgsql's default Maximum Pool Size is 100
-  API_PG_CONN+=";Minimum Pool Size=$API_MIN_POOL"
+  API_POOL=$(( 4 * $(nproc) ))
+  API_PG_CONN+=";Maximum Pool Size=$API_POOL;Minimum Pool Size=$API_POOL"
 fi
 bench_create_database
 
@@ -275,15 +282,15 @@ measure_wrk() { # name lua ids-file [warm-up seconds, default --warmup]
   fi
 }
 
-measure_pgbench() { # name sql-file
-  local name="$1" out
-  say "pgbench $name: ${DURATION}s, $CONNECTIONS clients, $THREADS threads, prepared"
+measure_pgbench() { # name sql-file [clients]
+  local name="$1" clients="${3:-$CONNECTIONS}" out
+  say "pgbench $name: ${DURATION}s, $clients clients, $THREADS threads, prepared"
   start_sampler "pg-$name"
   local pg0 pg1; pg0="$(pg_cpu_ticks)"
   # -l: every transaction's latency (one line each, in $WORK) for the percentiles pgbench's summary lacks.
   rm -f "$WORK/pglog-$name".*
   out="$(timeout $(( DURATION + 60 )) "$PGBENCH" -h 127.0.0.1 -p "$PG_PORT" -U postgres -n -M prepared \
-    -c "$CONNECTIONS" -j "$THREADS" -T "$DURATION" -f "$HERE/sql/$2" -l --log-prefix="$WORK/pglog-$name" \
+    -c "$clients" -j "$THREADS" -T "$DURATION" -f "$HERE/sql/$2" -l --log-prefix="$WORK/pglog-$name" \
     -D prefix="$KEY_PREFIX" -D tenant="$TENANT_ID" -D sysacc=false -D k="$ROWS_PER_CONN" -D rows="$ROWS" \
     -D answers="$(jq -c .answers "$WORK/answers.json")" "$DB" 2>&1)" || { printf '%s\n' "$out" | tail -n 30 >&2; stop_sampler "pg-$name"; die "pgbench $name failed"; }
   pg1="$(pg_cpu_ticks)"
@@ -363,6 +370,7 @@ measure_rounds save save_answers.lua "$WORK/feedback_ids.lua" save.sql measure_s
 measure_rounds get get_application.lua "$WORK/application_ids.lua" get.sql
 measure_wrk live health_live.lua "$WORK/application_ids.lua"
 measure_pgbench save_api save_api.sql
+if [[ -n "$API_POOL" ]]; then measure_pgbench save_pool save.sql "$API_POOL"; fi
 AUDIT_EVENTS="$(psql_db "$DB" "SELECT count(*) FROM audit_events WHERE action = 'feedback.saved'")"
 FEEDBACK_ROWS="$(psql_db "$DB" "SELECT count(*) FROM feedback")"
 LOAD_AFTER="$(cut -d' ' -f1-3 /proc/loadavg)"
@@ -384,6 +392,7 @@ mkdir -p "$HERE/results"
   echo "| get application (GET /v1/applications/{id})$(flag get) | $(fmt "${RPS[get]}") | ${P50[get]} ms | ${P99[get]} ms | $(fmt "${TPS[get]}") | ${LAT[get]} ms | ${PGP99[get]} ms | $(ratio "${RPS[get]}" "${TPS[get]}") |"
   echo "| HTTP floor (GET /health/live, no auth, no DB)$(flag live) | $(fmt "${RPS[live]}") | ${P50[live]} ms | ${P99[live]} ms | | | | |"
   echo "| diagnostic: the API's save SQL, its read included (pgbench only) | | | | $(fmt "${TPS[save_api]}") | ${LAT[save_api]} ms | ${PGP99[save_api]} ms | |"
+  if [[ -n "$API_POOL" ]]; then echo "| diagnostic: the minimal save with $API_POOL pgbench clients, as many as the API's pool (pgbench only) | | | | $(fmt "${TPS[save_pool]}") | ${LAT[save_pool]} ms | ${PGP99[save_pool]} ms | |"; fi
   echo
   echo "Save and get ran in $ROUNDS round$( ((ROUNDS == 1)) || echo s), each wrk for ${DURATION} s then pgbench for ${DURATION} s; the table above gives the round with the median ratio (save: round ${MEDIAN_ROUND[save]}, get: round ${MEDIAN_ROUND[get]}), and so do the lock, CPU and database cost figures below. Before each scenario the database settled (audit events sealed, VACUUM (ANALYZE), CHECKPOINT): save ${SETTLE_MS[save]} ms, get ${SETTLE_MS[get]} ms."
   echo
@@ -397,10 +406,10 @@ mkdir -p "$HERE/results"
   echo "wrk save ${LOCKWAIT[wrk-save]}; pgbench save ${LOCKWAIT[pg-save]}; pgbench save as the API sends it ${LOCKWAIT[pg-save_api]};"
   echo "wrk get ${LOCKWAIT[wrk-get]}; pgbench get ${LOCKWAIT[pg-get]}."
   echo "API process CPU: save ${APICPU[save]}; get ${APICPU[get]}; live ${APICPU[live]}."
-  echo "PostgreSQL CPU per operation (all its processes, the worker's sealing included): API save ${PGCPU[save]} ms, pgbench minimal save ${PGCPU[pg-save]} ms, pgbench save as the API sends it ${PGCPU[pg-save_api]} ms; API get ${PGCPU[get]} ms, pgbench get ${PGCPU[pg-get]} ms."
+  echo "PostgreSQL CPU per operation (all its processes, the worker's sealing included): API save ${PGCPU[save]} ms, pgbench minimal save ${PGCPU[pg-save]} ms, pgbench save as the API sends it ${PGCPU[pg-save_api]} ms${API_POOL:+, pgbench minimal save with $API_POOL clients ${PGCPU[pg-save_pool]} ms}; API get ${PGCPU[get]} ms, pgbench get ${PGCPU[pg-get]} ms."
   echo "Database cost ratio (pgbench's PostgreSQL CPU per operation / the API's): save $(ratio "${PGCPU[pg-save]}" "${PGCPU[save]}"), get $(ratio "${PGCPU[pg-get]}" "${PGCPU[get]}"); with the API on machines of its own, PostgreSQL alone would bound it near that share of pgbench's rate."
   echo "Non-2xx responses: save ${NON2XX[save]}, get ${NON2XX[get]}, live ${NON2XX[live]}; socket errors/timeouts: save ${SOCKERR[save]}, get ${SOCKERR[get]}, live ${SOCKERR[live]};"
-  echo "pgbench failed transactions: save ${PGFAIL[save]:-?}, get ${PGFAIL[get]:-?}, save as the API sends it ${PGFAIL[save_api]:-?}."
+  echo "pgbench failed transactions: save ${PGFAIL[save]:-?}, get ${PGFAIL[get]:-?}, save as the API sends it ${PGFAIL[save_api]:-?}${API_POOL:+, minimal save with $API_POOL clients ${PGFAIL[save_pool]:-?}}."
   echo
   echo "BENCH save ratio=$(ratio "${RPS[save]}" "${TPS[save]}") p99_ms=$(fmt "${P99[save]}") pgbench_p99_ms=$(fmt "${PGP99[save]}") rounds=${ROUND_RATIOS[save]}"
   echo "BENCH get ratio=$(ratio "${RPS[get]}" "${TPS[get]}") p99_ms=$(fmt "${P99[get]}") pgbench_p99_ms=$(fmt "${PGP99[get]}") rounds=${ROUND_RATIOS[get]}"
@@ -409,8 +418,8 @@ mkdir -p "$HERE/results"
   echo "Audit sealing (worker beside the API): $UNSEALED_AT_END events unsealed when the first save round ended, all sealed ${SEAL_DRAIN_MS} ms later; event-to-signed-checkpoint p99 ${SEAL_LAG_P99} ms over every feedback.saved event."
   echo
   echo "- command: \`${FEEDBACKHUB_BENCH_PG_OPTIONS:+FEEDBACKHUB_BENCH_PG_OPTIONS='$FEEDBACKHUB_BENCH_PG_OPTIONS' }bench/http/run.sh${ORIG_ARGS[*]:+ ${ORIG_ARGS[*]}}\` (save and get: $ROUNDS rounds of ${DURATION} s of wrk then ${DURATION} s of pgbench, a wrk scenario warmed up ${WARMUP} s before its first round and ${ROUND_WARMUP} s before the others; $CONNECTIONS connections/clients, $THREADS threads, $ROWS feedback drafts and applications measured in one tenant holding $FEEDBACK_ROWS feedback rows)"
-  if [[ -n "$API_MIN_POOL" ]]; then
-    echo "- API connection pool: Minimum Pool Size=$API_MIN_POOL added (the API keeps the connections it opened, as pgbench keeps its clients connected); Npgsql's other defaults"
+  if [[ -n "$API_POOL" ]]; then
+    echo "- API connection pool: Maximum Pool Size=$API_POOL;Minimum Pool Size=$API_POOL added (4 x the database's $(nproc) cores, as docs/scaling.md recommends; the pool keeps the connections it opened, as pgbench keeps its clients connected)"
   else
     echo "- API connection pool: as FEEDBACKHUB_BENCH_PG_OPTIONS sets it"
   fi
