@@ -25,7 +25,7 @@
 # requests queue for a connection in the API and its pool keeps the connections it opened (bench/http/README.md, "A pool
 # sized to the database"). A diagnostic runs pgbench's minimal save with that many clients too.
 # Experiments: FEEDBACKHUB_BENCH_PG_OPTIONS is appended to the API's and the worker's connection string (for example
-# 'Maximum Pool Size=16'; a pool size chosen there replaces the minimum above); the report's command line records it.
+# 'Maximum Pool Size=16'; a pool size chosen there replaces the one above); the report's command line records it.
 set -euo pipefail
 
 DURATION=20 ROUNDS=3 CONNECTIONS=64 THREADS=2 WARMUP=30 ROWS_PER_CONN=16 EXTRA_APPS=0
@@ -126,9 +126,8 @@ PG_CONN="Host=127.0.0.1;Port=$PG_PORT;Username=postgres;Database=$DB${FEEDBACKHU
 # The API's pool is sized to the database, as docs/scaling.md recommends for a deployment: Maximum Pool Size = 4 x the
 # database's cores over the API processes that share it (here one API, and PostgreSQL runs on this machine: 4 x nproc).
 # With 64 HTTP connections the requests queue for a connection in the API (first come, first served) instead of
-# running as 64 PostgreSQL backends on 2 cores; measured 2026-12-04 (bench/http/README.md, "A pool sized to the
-# database"): save 0.71-0.79 of pgbench with its p99 at 0.8-1.1x pgbench's own, against 0.59-0.79 and 1.2-1.8x with
-# Npgsql's default pool of 100. Minimum Pool Size is the same, so the pool keeps the connections it opened, as pgbench
+# running as 64 PostgreSQL backends on 2 cores (measured against Npgsql's default of 100, and 4 and 16: bench/http/README.md,
+# "A pool sized to the database"). Minimum Pool Size is the same, so the pool keeps the connections it opened, as pgbench
 # keeps its clients connected: Npgsql otherwise closes the median idle count every 5 minutes (Connection Idle
 # Lifetime), during the first get round, and the next requests wait for new backends (bench/http/README.md).
 # Not added when FEEDBACKHUB_BENCH_PG_OPTIONS chooses a pool size itself.
