@@ -44,7 +44,7 @@ public sealed partial class OutboundProcessor(
         await using (var select = db.Database.GetDbConnection().CreateCommand())
         {
             select.Transaction = tx.GetDbTransaction();
-            select.CommandText = QueueClaims.Pick("SELECT id, channel FROM outbound WHERE channel = ANY(@channels) AND status = 'Scheduled' AND due_at <= @now ORDER BY due_at LIMIT @take FOR UPDATE SKIP LOCKED");
+            select.CommandText = QueueClaims.Pick(QueueClaims.DueEmails);
             select.Parameters.Add(new NpgsqlParameter("channels", channelNames.ToArray()));
             select.Parameters.Add(new NpgsqlParameter("now", now));
             select.Parameters.Add(new NpgsqlParameter("take", take));

@@ -4,6 +4,7 @@ using FeedbackHub.Domain.Outbox;
 using FeedbackHub.Domain.Persistence;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
+using Npgsql;
 
 namespace FeedbackHub.Worker.Outbound;
 
@@ -68,8 +69,8 @@ public sealed partial class OutboundRecovery(IServiceScopeFactory scopes, TimePr
     {
         var overdue = Time.GetUtcNow() - _options.LostMessageAfter;
         return await SweepAsync(
-            db => db.Database.SqlQuery<Found>(
-                $"SELECT id AS \"Id\", channel AS \"Channel\" FROM outbound WHERE status = 'Scheduled' AND due_at < {overdue} ORDER BY due_at LIMIT {_options.RecoveryBatchSize}"),
+            db => db.Database.SqlQueryRaw<Found>(
+                QueueClaims.Overdue, new NpgsqlParameter("overdue", overdue), new NpgsqlParameter("take", _options.RecoveryBatchSize)),
             (work, channel, item, guard, at) =>
             {
                 if (item.DueAt >= overdue || !item.RequeueLost(guard, at))

@@ -39,6 +39,14 @@ public sealed partial class BacklogGauges : BackgroundService
             "How long the oldest unsealed audit event has waited to be sealed.");
     }
 
+    // Over both due indexes (webhooks and emails: QueueClaims), so neither part reads the table.
+    private const string DueOutbound = $"""
+        SELECT sum(n)::int AS "Count", COALESCE(EXTRACT(EPOCH FROM now() - min(oldest)), 0)::float8 AS "OldestSeconds" FROM (
+            SELECT count(*) AS n, min(due_at) AS oldest FROM outbound WHERE {QueueClaims.WebhooksDue} AND due_at <= now()
+            UNION ALL
+            SELECT count(*), min(due_at) FROM outbound WHERE {QueueClaims.EmailsDue} AND due_at <= now()) AS due
+        """;
+
     /// <summary>The figures as last read.</summary>
     public Backlog Last => _last;
 
@@ -51,10 +59,7 @@ public sealed partial class BacklogGauges : BackgroundService
             SELECT count(*)::int AS "Count", COALESCE(EXTRACT(EPOCH FROM now() - min(due_at)), 0)::float8 AS "OldestSeconds"
             FROM outbox_messages WHERE due_at <= now()
             """).SingleAsync(ct);
-        var outbound = await db.Database.SqlQuery<Waiting>($"""
-            SELECT count(*)::int AS "Count", COALESCE(EXTRACT(EPOCH FROM now() - min(due_at)), 0)::float8 AS "OldestSeconds"
-            FROM outbound WHERE status = 'Scheduled' AND due_at <= now()
-            """).SingleAsync(ct);
+        var outbound = await db.Database.SqlQueryRaw<Waiting>(DueOutbound).SingleAsync(ct);
         var audit = await db.Database.SqlQuery<Waiting>($"""
             SELECT count(*)::int AS "Count", COALESCE(EXTRACT(EPOCH FROM now() - min(occurred_at)), 0)::float8 AS "OldestSeconds"
             FROM audit_events WHERE sequence IS NULL

@@ -63,10 +63,8 @@ public static class WebhookBatches
             await using var transaction = await connection.BeginTransactionAsync(CancellationToken.None);
             // The subscription's columns come with its first delivery only (nth = 1); the tenant's setting by its stored key.
             await using var claim = new NpgsqlCommand(QueueClaims.Pick(
-                """
-                WITH c AS (SELECT id, tenant_id, due_at FROM outbound
-                           WHERE channel = 'webhook' AND status = 'Scheduled' AND due_at <= @now
-                           ORDER BY due_at LIMIT @take FOR UPDATE SKIP LOCKED),
+                $"""
+                WITH c AS ({QueueClaims.DueWebhooks}),
                 n AS (SELECT c.id, c.tenant_id, coalesce(a.last, 0) + 1 AS number, coalesce(a.failures, 0)::int AS failures,
                              (row_number() OVER (ORDER BY c.due_at, c.id))::int AS k
                       FROM c LEFT JOIN LATERAL (

@@ -66,6 +66,33 @@ public sealed class BacklogGaugesTests(TestDatabase database) : IClassFixture<Te
     }
 
     [Fact]
+    public async Task Due_webhook_deliveries_and_due_emails_both_count_as_outbound_backlog()
+    {
+        await using var services = Services();
+        var gauges = services.GetRequiredService<BacklogGauges>();
+        var before = await gauges.ReadAsync(CancellationToken.None);
+        var tenant = Tenant.Create("Backlog webhooks", DateTimeOffset.UtcNow);
+        await using (var db = database.CreateDbContext())
+        {
+            db.Tenants.Add(tenant);
+            await db.SaveChangesAsync();
+        }
+
+        // Each kind has a due index of its own (QueueClaims): the gauge reads both.
+        await database.ExecuteAsync($"""
+            INSERT INTO outbound (id, tenant_id, channel, status, due_at, possible_duplicate, created_at, updated_at) VALUES
+                (gen_random_uuid(), '{tenant.Id}', 'webhook', 'Scheduled', now() - interval '2 hours', false, now(), now()),
+                (gen_random_uuid(), '{tenant.Id}', 'webhook', 'Scheduled', now() + interval '1 hour', false, now(), now()),
+                (gen_random_uuid(), '{tenant.Id}', 'invitation', 'Scheduled', now() - interval '1 minute', false, now(), now());
+            """);
+
+        var after = await gauges.ReadAsync(CancellationToken.None);
+
+        Assert.Equal(before.OutboundDue + 2, after.OutboundDue);
+        Assert.InRange(after.OutboundOldestSeconds, 7190, 7300);
+    }
+
+    [Fact]
     public async Task Audit_events_not_yet_sealed_are_counted_with_the_oldest_ones_age_as_the_sealing_lag()
     {
         await using var services = Services();

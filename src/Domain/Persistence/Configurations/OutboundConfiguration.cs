@@ -23,7 +23,9 @@ internal sealed class OutboundItemConfiguration : IEntityTypeConfiguration<Outbo
         builder.HasIndex(o => new { o.TenantId, o.Status, o.Id });
         // Recovery: attempts whose lease ran out, and scheduled items whose message was lost.
         builder.HasIndex(o => o.LeaseUntil).HasFilter("status = 'Sending'");
-        builder.HasIndex(o => o.DueAt).HasFilter("status = 'Scheduled'");
+        // Each dispatcher's due items, walked in due order by its pick (QueueClaims): one index per dispatcher.
+        builder.HasIndex(o => o.DueAt, "ix_outbound_due_webhooks").HasFilter(QueueClaims.WebhooksDue);
+        builder.HasIndex(o => o.DueAt, "ix_outbound_due_emails").HasFilter(QueueClaims.EmailsDue);
         builder.HasMany(o => o.Attempts).WithOne().HasForeignKey(a => a.OutboundId).OnDelete(DeleteBehavior.Cascade);
         builder.Navigation(o => o.Attempts).HasField("_attempts").UsePropertyAccessMode(PropertyAccessMode.Field);
         builder.Ignore(o => o.GuardingApplicationId);

@@ -13,7 +13,7 @@ using Npgsql.EntityFrameworkCore.PostgreSQL.Metadata;
 namespace FeedbackHub.Domain.Persistence.Migrations
 {
     [DbContext(typeof(FeedbackHubDbContext))]
-    [Migration("20261201231626_Initial")]
+    [Migration("20261204192353_Initial")]
     partial class Initial
     {
         /// <inheritdoc />
@@ -982,16 +982,20 @@ namespace FeedbackHub.Domain.Persistence.Migrations
 
                     b.HasKey("Id");
 
-                    b.HasIndex("DueAt")
-                        .HasDatabaseName("ix_outbound_due_at")
-                        .HasFilter("status = 'Scheduled'");
-
                     b.HasIndex("LeaseUntil")
                         .HasDatabaseName("ix_outbound_lease_until")
                         .HasFilter("status = 'Sending'");
 
                     b.HasIndex("TenantId", "Status", "Id")
                         .HasDatabaseName("ix_outbound_tenant_id_status_id");
+
+                    b.HasIndex(new[] { "DueAt" }, "ix_outbound_due_emails")
+                        .HasDatabaseName("ix_outbound_due_emails")
+                        .HasFilter("status = 'Scheduled' AND channel <> 'webhook'");
+
+                    b.HasIndex(new[] { "DueAt" }, "ix_outbound_due_webhooks")
+                        .HasDatabaseName("ix_outbound_due_webhooks")
+                        .HasFilter("status = 'Scheduled' AND channel = 'webhook'");
 
                     b.ToTable("outbound", (string)null);
 

@@ -977,10 +977,16 @@ namespace FeedbackHub.Domain.Persistence.Migrations
                 column: "application_id");
 
             migrationBuilder.CreateIndex(
-                name: "ix_outbound_due_at",
+                name: "ix_outbound_due_emails",
                 table: "outbound",
                 column: "due_at",
-                filter: "status = 'Scheduled'");
+                filter: "status = 'Scheduled' AND channel <> 'webhook'");
+
+            migrationBuilder.CreateIndex(
+                name: "ix_outbound_due_webhooks",
+                table: "outbound",
+                column: "due_at",
+                filter: "status = 'Scheduled' AND channel = 'webhook'");
 
             migrationBuilder.CreateIndex(
                 name: "ix_outbound_lease_until",
