@@ -149,13 +149,12 @@ internal static class Program
             Console.WriteLine($"The sink waited {ServerDelayMs} ms before answering each message (--server-delay).");
         Console.WriteLine($"N = {n} emails per scenario, all due at the same instant; times from due time to the sink's acceptance. Machine CPU busy: the share of all {Environment.ProcessorCount} cores in use by every process (workers, PostgreSQL, RabbitMQ, sink, this program) over the same interval.");
         Console.WriteLine();
-        Console.WriteLine("| scenario | emails/s | ratio to raw | p50 latency | p99 latency | last accepted | worker CPU per email | machine CPU busy |");
-        Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|");
+        Console.WriteLine("| scenario | emails/s | ratio to raw | p50 latency | p99 latency | last accepted | worker CPU per email | PostgreSQL CPU per email | machine CPU busy |");
+        Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
         foreach (var (name, s) in rows)
         {
-            var cpu = s.WorkerCpuPerEmail is { } c ? string.Create(CultureInfo.InvariantCulture, $"{c.TotalMilliseconds:F2} ms") : "-";
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {name} | {s.PerSecond:F0} | {s.PerSecond / raw.PerSecond:F2} | {s.P50.TotalMilliseconds:F0} ms | {s.P99.TotalMilliseconds:F0} ms | {s.Last.TotalMilliseconds:F0} ms | {cpu} | {Percent(s.MachineBusy)} |"));
+                $"| {name} | {s.PerSecond:F0} | {s.PerSecond / raw.PerSecond:F2} | {s.P50.TotalMilliseconds:F0} ms | {s.P99.TotalMilliseconds:F0} ms | {s.Last.TotalMilliseconds:F0} ms | {Ms(s.WorkerCpuPerEmail)} | {Ms(s.PostgresCpuPerEmail)} | {Percent(s.MachineBusy)} |"));
         }
 
         Console.WriteLine();
@@ -165,10 +164,12 @@ internal static class Program
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"Steady rate, 1 worker process: {steadyN} emails falling due one after another at half the raw loop's rate ({steadyRate:F0}/s) for {SteadySeconds} s; each email's latency from its own due time to the sink's acceptance."));
         Console.WriteLine();
-        Console.WriteLine("| scenario | offered emails/s | sent emails/s | p50 latency | p99 latency | worst latency | worker CPU per email | machine CPU busy |");
-        Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|");
+        Console.WriteLine("| scenario | offered emails/s | sent emails/s | p50 latency | p99 latency | worst latency | worker CPU per email | PostgreSQL CPU per email | machine CPU busy |");
+        Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"| pipeline, {mode}, 1 worker process, steady | {steadyRate:F0} | {steady.PerSecond:F0} | {steady.P50.TotalMilliseconds:F0} ms | {steady.P99.TotalMilliseconds:F0} ms | {steady.Last.TotalMilliseconds:F0} ms | {steady.WorkerCpuPerEmail?.TotalMilliseconds ?? 0:F2} ms | {Percent(steady.MachineBusy)} |"));
+            $"| pipeline, {mode}, 1 worker process, steady | {steadyRate:F0} | {steady.PerSecond:F0} | {steady.P50.TotalMilliseconds:F0} ms | {steady.P99.TotalMilliseconds:F0} ms | {steady.Last.TotalMilliseconds:F0} ms | {Ms(steady.WorkerCpuPerEmail)} | {Ms(steady.PostgresCpuPerEmail)} | {Percent(steady.MachineBusy)} |"));
+        Console.WriteLine();
+        Console.WriteLine("PostgreSQL CPU per email: the sessions on the bench database (the workers' and this program's), from the due time to the last acceptance; the audit sealing that follows is not in it.");
         Console.WriteLine();
         Console.WriteLine("What PostgreSQL wrote per email, the audit events' sealing included:");
         foreach (var (name, s) in rows.Skip(1).Append(($"pipeline, {mode}, 1 worker process, steady", steady)))
@@ -184,9 +185,9 @@ internal static class Program
         Console.WriteLine();
         var suffix = (Security == SmtpSecurity.None ? string.Empty : "-tls") + (ServerDelayMs > 0 ? $"-server{ServerDelayMs}ms" : string.Empty);
         foreach (var (scenario, s) in new[] { ($"delivery{suffix}", rows[1].Stats), ($"delivery{suffix}-2workers", rows[2].Stats) })
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"BENCH {scenario} ratio={s.PerSecond / raw.PerSecond:F2} p99_ms={s.P99.TotalMilliseconds:F0} cpu_ms_per_email={s.WorkerCpuPerEmail?.TotalMilliseconds ?? 0:F2}"));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"BENCH {scenario} ratio={s.PerSecond / raw.PerSecond:F2} p99_ms={s.P99.TotalMilliseconds:F0} cpu_ms_per_email={s.WorkerCpuPerEmail?.TotalMilliseconds ?? 0:F2} pg_cpu_ms_per_email={s.PostgresCpuPerEmail?.TotalMilliseconds ?? 0:F2}"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"BENCH delivery{suffix}-steady ratio={steady.PerSecond / raw.PerSecond:F2} p99_ms={steady.P99.TotalMilliseconds:F0} offered_per_s={steadyRate:F0} cpu_ms_per_email={steady.WorkerCpuPerEmail?.TotalMilliseconds ?? 0:F2}"));
+            $"BENCH delivery{suffix}-steady ratio={steady.PerSecond / raw.PerSecond:F2} p99_ms={steady.P99.TotalMilliseconds:F0} offered_per_s={steadyRate:F0} cpu_ms_per_email={steady.WorkerCpuPerEmail?.TotalMilliseconds ?? 0:F2} pg_cpu_ms_per_email={steady.PostgresCpuPerEmail?.TotalMilliseconds ?? 0:F2}"));
 
         return 0;
     }
@@ -197,12 +198,14 @@ internal static class Program
     /// </summary>
     private const string WarmDomain = "warm." + Domain;
 
+    private static string Ms(TimeSpan? value) => value is { } v ? string.Create(CultureInfo.InvariantCulture, $"{v.TotalMilliseconds:F2} ms") : "-";
+
     /// <summary>How long the steady-rate scenario offers emails: its N is half the raw loop's rate times this.</summary>
     private const int SteadySeconds = 15;
 
     /// <param name="RunRates">The raw loop's rate in each of its runs, in the order they ran (null for the pipeline).</param>
     private sealed record Stats(double PerSecond, TimeSpan P50, TimeSpan P99, TimeSpan Last, TimeSpan? WorkerCpuPerEmail = null, double? MachineBusy = null,
-        IReadOnlyList<double>? RunRates = null, PgWrites? Writes = null);
+        IReadOnlyList<double>? RunRates = null, PgWrites? Writes = null, TimeSpan? PostgresCpuPerEmail = null);
 
     /// <summary>
     /// The whole machine's CPU time so far, busy and total, in clock ticks (Linux <c>/proc/stat</c>'s first line: busy is
@@ -443,10 +446,12 @@ internal static class Program
                 await WaitAcceptedAsync(smtpLog, warmTag, WarmUp.Round * workers, TimeSpan.FromMinutes(2), mark);
             });
             await Task.Delay(2000);
+            await PgWrites.AnalyzeAsync(conn);
             await PgWrites.SettleAsync(conn);
             var writesBefore = await PgWrites.ReadAsync(conn);
             var batchMark = LogMark(smtpLog);
             var cpuBefore = BenchWorker.Cpu(processes);
+            var pgBefore = await PgCpu.SessionsAsync(conn);
             var machineBefore = MachineCpu();
             var due = DateTimeOffset.UtcNow;
             Stats stats;
@@ -466,6 +471,7 @@ internal static class Program
             // The workers' own CPU per email (all their threads: consumers, relay, leases, sealer), from the due time to the
             // last acceptance: it moves much less than emails/s with what else the machine runs.
             var cpuPerEmail = (BenchWorker.Cpu(processes) - cpuBefore) / n;
+            var pgPerEmail = (await PgCpu.SessionsAsync(conn) - pgBefore) / n;
             var machineBusy = BusyBetween(machineBefore, MachineCpu());
             await using (var db = FeedbackHubDbContext.Create(options.Options, new SystemTenantScope()))
             {
@@ -481,7 +487,7 @@ internal static class Program
             await PgWrites.SettleAsync(conn);
             var writes = await PgWrites.BetweenAsync(conn, writesBefore, await PgWrites.ReadAsync(conn), n);
             Console.Error.WriteLine($"{workers} worker(s): {stats}");
-            return stats with { WorkerCpuPerEmail = cpuPerEmail, MachineBusy = machineBusy, Writes = writes };
+            return stats with { WorkerCpuPerEmail = cpuPerEmail, PostgresCpuPerEmail = pgPerEmail, MachineBusy = machineBusy, Writes = writes };
         }
         finally
         {

@@ -94,29 +94,7 @@ internal static class Program
     /// <summary>CPU time used so far by this process, the worker and the PostgreSQL sessions on the bench database (Linux /proc; sessions that end meanwhile are missed).</summary>
     private static async Task<(TimeSpan Bench, TimeSpan Worker, TimeSpan Postgres)> CpuAsync(Process? worker, string? connectionString)
     {
-        var postgres = TimeSpan.Zero;
-        if (connectionString is not null)
-        {
-            await using var connection = new NpgsqlConnection(connectionString);
-            await connection.OpenAsync();
-            await using var command = new NpgsqlCommand("SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()", connection);
-            await using var reader = await command.ExecuteReaderAsync();
-            while (await reader.ReadAsync())
-            {
-                try
-                {
-                    // Fields 14 and 15 (after the parenthesised name): user and system time in clock ticks (100 a second on Linux).
-                    var stat = await File.ReadAllTextAsync($"/proc/{reader.GetInt32(0)}/stat");
-                    var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-                    postgres += TimeSpan.FromMilliseconds(10 * (long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture)));
-                }
-                catch (IOException)
-                {
-                    // The session ended meanwhile.
-                }
-            }
-        }
-
+        var postgres = connectionString is null ? TimeSpan.Zero : await PgCpu.SessionsAsync(connectionString);
         return (Process.GetCurrentProcess().TotalProcessorTime, worker is null ? TimeSpan.Zero : BenchWorker.Cpu([worker]), postgres);
     }
 
@@ -221,6 +199,7 @@ internal static class Program
                 await WaitAsync(() => receiver.Arrivals(warmPath).Count >= WarmUp.Round, TimeSpan.FromMinutes(2), "a warm-up round");
             });
             await Task.Delay(1000);
+            await PgWrites.AnalyzeAsync(conn);
             await PgWrites.SettleAsync(conn);
             var writesBefore = await PgWrites.ReadAsync(conn);
 
