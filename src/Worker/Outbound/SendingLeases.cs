@@ -48,8 +48,8 @@ public sealed class SendingLeases(IServiceScopeFactory scopes, TimeProvider time
 
     /// <summary>
     /// The renewal (<c>@ids</c>, <c>@attempts</c>, <c>@until</c>). The rows are locked once, in the materialised CTE: as a
-    /// locking subquery in the WHERE clause it ran again for every held row, so renewing N leases cost N² (about 40 ms
-    /// for 150 held rows, 70-130 ms at the delivery bench's 100-160; bench/delivery/README.md).
+    /// locking subquery in the WHERE clause it ran again for every held row, so renewing N leases cost N² (22-41 ms
+    /// for 150 held rows on an idle database, 16-128 ms with 90-130 held in the delivery bench; bench/delivery/README.md).
     /// </summary>
     internal const string Renew = """
         WITH locked AS MATERIALIZED (SELECT id FROM outbound WHERE id = ANY(@ids) AND status = 'Sending' FOR UPDATE SKIP LOCKED)
