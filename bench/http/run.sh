@@ -131,9 +131,9 @@ PG_CONN="Host=127.0.0.1;Port=$PG_PORT;Username=postgres;Database=$DB${FEEDBACKHU
 # keeps its clients connected: Npgsql otherwise closes the median idle count every 5 minutes (Connection Idle
 # Lifetime), during the first get round, and the next requests wait for new backends (bench/http/README.md).
 # Not added when FEEDBACKHUB_BENCH_PG_OPTIONS chooses a pool size itself.
-API_PG_CONN="$PG_CONN" API_POOL=""
+API_PG_CONN="$PG_CONN" API_POOL="" DB_CORES="$(nproc)" # PostgreSQL runs on this machine
 if ! grep -qiE '(minimum pool size|minpoolsize|maximum pool size|maxpoolsize) *=' <<<"${FEEDBACKHUB_BENCH_PG_OPTIONS:-}"; then
-  API_POOL=$(( 4 * $(nproc) ))
+  API_POOL=$(( 4 * DB_CORES ))
   API_PG_CONN+=";Maximum Pool Size=$API_POOL;Minimum Pool Size=$API_POOL"
 fi
 bench_create_database
@@ -418,7 +418,7 @@ mkdir -p "$HERE/results"
   echo
   echo "- command: \`${FEEDBACKHUB_BENCH_PG_OPTIONS:+FEEDBACKHUB_BENCH_PG_OPTIONS='$FEEDBACKHUB_BENCH_PG_OPTIONS' }bench/http/run.sh${ORIG_ARGS[*]:+ ${ORIG_ARGS[*]}}\` (save and get: $ROUNDS rounds of ${DURATION} s of wrk then ${DURATION} s of pgbench, a wrk scenario warmed up ${WARMUP} s before its first round and ${ROUND_WARMUP} s before the others; $CONNECTIONS connections/clients, $THREADS threads, $ROWS feedback drafts and applications measured in one tenant holding $FEEDBACK_ROWS feedback rows)"
   if [[ -n "$API_POOL" ]]; then
-    echo "- API connection pool: Maximum Pool Size=$API_POOL;Minimum Pool Size=$API_POOL added (4 x the database's $(nproc) cores, as docs/scaling.md recommends; the pool keeps the connections it opened, as pgbench keeps its clients connected)"
+    echo "- API connection pool: Maximum Pool Size=$API_POOL;Minimum Pool Size=$API_POOL added (4 x the database's $DB_CORES cores, as docs/scaling.md recommends; the pool keeps the connections it opened, as pgbench keeps its clients connected)"
   else
     echo "- API connection pool: as FEEDBACKHUB_BENCH_PG_OPTIONS sets it"
   fi
