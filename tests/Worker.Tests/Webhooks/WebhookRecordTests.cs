@@ -121,6 +121,58 @@ public sealed class WebhookRecordTests(DatabaseOnlyFixture fixture) : IClassFixt
         Assert.Equal("on", await show.ExecuteScalarAsync()); // nothing left on the pooled connection
     }
 
+    [Fact]
+    public async Task The_record_finds_each_delivery_by_its_key_even_when_the_statistics_saw_no_sending_rows()
+    {
+        // The statistics say nothing is being sent (as after most autovacuum analyses of a queue); then a batch is claimed.
+        var tenant = await fixture.Api.CreateTenantAsync(settings: WebhookPipelineTests.DevSettings);
+        Assert.Equal(HttpStatusCode.Created, (await tenant.Admin.PostJsonAsync("/v1/webhooks",
+            new { url = "http://127.0.0.1:9/hook", events = new[] { WebhookEventTypes.FeedbackRequested } })).StatusCode);
+        for (var i = 0; i < 60; i++)
+            await WebhookPipelineTests.RaiseRequestAsync(fixture.Api, tenant.Id);
+        // 10,000 deliveries already sent, as a queue has after a while.
+        await fixture.Api.Database.ExecuteAsync($"""
+            INSERT INTO outbound (id, tenant_id, channel, status, due_at, sent_at, possible_duplicate, created_at, updated_at)
+            SELECT gen_random_uuid(), '{tenant.Id}', 'webhook', 'Sent', now(), now(), false, now(), now() FROM generate_series(1, 10000);
+            INSERT INTO outbound_attempts (id, outbound_id, tenant_id, number, started_at, finished_at, outcome, counts_against_budget)
+            SELECT gen_random_uuid(), id, tenant_id, 1, now(), now(), 'Delivered', true FROM outbound WHERE tenant_id = '{tenant.Id}' AND status = 'Sent';
+            ANALYZE outbound; ANALYZE outbound_attempts;
+            """);
+        var claimed = await ClaimMineAsync(tenant, 60);
+
+        await using var db = fixture.Api.Database.CreateDbContext();
+        await db.Database.OpenConnectionAsync();
+        var connection = (NpgsqlConnection)db.Database.GetDbConnection();
+        var notices = new List<PostgresNotice>();
+        connection.Notice += (_, e) => notices.Add(e.Notice);
+        await using (var explain = new NpgsqlCommand(
+            "LOAD 'auto_explain'; SET auto_explain.log_level = notice; SET auto_explain.log_analyze = on; SET auto_explain.log_min_duration = 0", connection))
+            await explain.ExecuteNonQueryAsync();
+        try
+        {
+            Assert.Equal(60, (await WebhookBatches.RecordAsync(
+                db, new AuditLog(db, TimeProvider.System), claimed.Select(c => new WebhookResult(c, Accepted())).ToList(), Policy, DateTimeOffset.UtcNow,
+                CancellationToken.None)).Count);
+        }
+        finally
+        {
+            await using var reset = new NpgsqlCommand("RESET auto_explain.log_min_duration; RESET auto_explain.log_analyze; RESET auto_explain.log_level", connection);
+            await reset.ExecuteNonQueryAsync();
+        }
+
+        // Each row found by its key and the batch joined by hash. Before: the attempts read whole (10,000 rows, seq scan) and
+        // the leased deliveries walked once per row (the lease index was filtered on the record's own status guard).
+        Assert.DoesNotContain(notices, n => n.Severity == "WARNING");
+        var plan = Assert.Single(notices.Select(n => n.MessageText), p => p.Contains("UPDATE outbound o", StringComparison.Ordinal));
+        Assert.DoesNotContain("Nested Loop", plan, StringComparison.Ordinal);
+        Assert.DoesNotContain("Seq Scan", plan, StringComparison.Ordinal);
+        Assert.DoesNotContain("ix_outbound_lease_until", plan, StringComparison.Ordinal);
+        Assert.True(plan.Contains("ix_outbound_attempts_outbound_id_number", StringComparison.Ordinal), plan);
+        Assert.True(plan.Contains("\"PK_outbound\"", StringComparison.Ordinal), plan);
+        await using var show = new NpgsqlCommand("SHOW enable_nestloop", connection);
+        Assert.Equal("on", await show.ExecuteScalarAsync()); // the setting ended with the batch's transaction
+    }
+
     private static Task<List<AuditEvent>> AuditsAsync(FeedbackHubDbContext db, Guid tenantId) =>
         db.AuditEvents.AsNoTracking()
             .Where(e => e.TenantId == tenantId && (e.Action == AuditActions.WebhookDelivered || e.Action == AuditActions.WebhookFailed))
@@ -134,13 +186,18 @@ public sealed class WebhookRecordTests(DatabaseOnlyFixture fixture) : IClassFixt
             new { url = "http://127.0.0.1:9/hook", events = new[] { WebhookEventTypes.FeedbackRequested } })).StatusCode);
         for (var i = 0; i < n; i++)
             await WebhookPipelineTests.RaiseRequestAsync(fixture.Api, tenant.Id);
+        return (tenant, await ClaimMineAsync(tenant, n));
+    }
+
+    private async Task<IReadOnlyList<ClaimedWebhook>> ClaimMineAsync(TestTenant tenant, int n)
+    {
         await using var db = fixture.Api.Database.CreateDbContext();
         var box = fixture.Api.Services.GetRequiredService<WebhookSecretBox>();
         var (claimed, targets) = await WebhookBatches.ClaimAsync(db, box, 100, DateTimeOffset.UtcNow, TimeSpan.FromMinutes(2), CancellationToken.None);
         var mine = claimed.Where(c => c.TenantId == tenant.Id).ToList();
         Assert.Equal(n, mine.Count);
         Assert.All(mine, c => Assert.Null(targets[c.SubscriptionId].NotSendable));
-        return (tenant, mine);
+        return mine;
     }
 
     private async Task<IReadOnlyList<RecordedWebhook>> RecordAsync(IReadOnlyList<WebhookResult> results)

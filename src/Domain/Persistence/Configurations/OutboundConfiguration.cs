@@ -21,8 +21,11 @@ internal sealed class OutboundItemConfiguration : IEntityTypeConfiguration<Outbo
         builder.Property(o => o.Status).HasConversion<string>().HasMaxLength(20);
         builder.Property(o => o.LastReply).HasMaxLength(1000);
         builder.HasIndex(o => new { o.TenantId, o.Status, o.Id });
-        // Recovery: attempts whose lease ran out, and scheduled items whose message was lost.
-        builder.HasIndex(o => o.LeaseUntil).HasFilter("status = 'Sending'");
+        // Recovery: attempts whose lease ran out. Filtered on the lease, not on status = 'Sending': with that filter, a
+        // statement guarded by status = 'Sending' (the webhook record, the lease renewal) could use this index, and one
+        // analysed while nothing was in flight planned it as empty and walked every leased row once per row it changed
+        // (WebhookRecordTests). Only a Sending item holds a lease, so both filters name the same rows.
+        builder.HasIndex(o => o.LeaseUntil).HasFilter("lease_until IS NOT NULL");
         // Each dispatcher's due items, walked in due order by its pick (QueueClaims): one index per dispatcher.
         builder.HasIndex(o => o.DueAt, "ix_outbound_due_webhooks").HasFilter(QueueClaims.WebhooksDue);
         builder.HasIndex(o => o.DueAt, "ix_outbound_due_emails").HasFilter(QueueClaims.EmailsDue);

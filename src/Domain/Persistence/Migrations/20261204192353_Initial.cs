@@ -992,7 +992,7 @@ namespace FeedbackHub.Domain.Persistence.Migrations
                 name: "ix_outbound_lease_until",
                 table: "outbound",
                 column: "lease_until",
-                filter: "status = 'Sending'");
+                filter: "lease_until IS NOT NULL");
 
             migrationBuilder.CreateIndex(
                 name: "ix_outbound_tenant_id_status_id",

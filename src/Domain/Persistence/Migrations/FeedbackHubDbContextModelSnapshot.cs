@@ -981,7 +981,7 @@ namespace FeedbackHub.Domain.Persistence.Migrations
 
                     b.HasIndex("LeaseUntil")
                         .HasDatabaseName("ix_outbound_lease_until")
-                        .HasFilter("status = 'Sending'");
+                        .HasFilter("lease_until IS NOT NULL");
 
                     b.HasIndex("TenantId", "Status", "Id")
                         .HasDatabaseName("ix_outbound_tenant_id_status_id");
