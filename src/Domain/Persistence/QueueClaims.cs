@@ -59,4 +59,22 @@ public static class QueueClaims
     /// (locks, reads by id, the writes) is planned as usual.
     /// </remarks>
     public static string Pick(string sql) => $"SET LOCAL enable_bitmapscan = off;\n{sql};\nSET LOCAL enable_bitmapscan TO DEFAULT";
+
+    /// <summary>
+    /// As <see cref="Pick"/>, for a claim that also reads, for each row it claims, rows of other tables by their keys: the
+    /// planner is also told to join by nested loops (<c>enable_hashjoin</c> and <c>enable_mergejoin</c> off for the
+    /// statement), so each claimed row costs a few index lookups whatever the size of those tables.
+    /// </summary>
+    /// <remarks>
+    /// Expecting fewer claimed rows or more rows in a table than there are, the planner hashes a whole table to join a
+    /// batch of a few dozen: the webhook claim read all of <c>webhook_deliveries</c> on every claim (10,000 rows, about
+    /// 1 ms a claim, growing with the table until the planner changed its mind; bench/webhooks/README.md).
+    /// </remarks>
+    public static string PickJoiningByKey(string sql) => $"""
+        SET LOCAL enable_hashjoin = off;
+        SET LOCAL enable_mergejoin = off;
+        {Pick(sql)};
+        SET LOCAL enable_hashjoin TO DEFAULT;
+        SET LOCAL enable_mergejoin TO DEFAULT
+        """;
 }

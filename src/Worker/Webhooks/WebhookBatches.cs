@@ -43,7 +43,7 @@ public static class WebhookBatches
     /// Claims up to <paramref name="take"/> due deliveries (oldest due first, rows another transaction holds skipped):
     /// each becomes Sending with a lease and a new attempt in progress, committed before anything is sent. Also returns
     /// the targets of their subscriptions, secrets opened once per subscription. One statement (pick, mark, insert the
-    /// attempts, return what they send with each subscription's row once; planned by <see cref="QueueClaims.Pick"/>) in a
+    /// attempts, return what they send with each subscription's row once; planned by <see cref="QueueClaims.PickJoiningByKey"/>) in a
     /// transaction of its own: two round trips, the statement (with the BEGIN) and the commit.
     /// </summary>
     public static async Task<(IReadOnlyList<ClaimedWebhook> Claimed, IReadOnlyDictionary<Guid, WebhookTarget> Targets)> ClaimAsync(
@@ -56,13 +56,13 @@ public static class WebhookBatches
         await db.Database.OpenConnectionAsync(CancellationToken.None);
         try
         {
-            // An explicit transaction, as QueueClaims.Pick needs (Npgsql sends its BEGIN with the statement). Not
+            // An explicit transaction, as QueueClaims.PickJoiningByKey needs (Npgsql sends its BEGIN with the statement). Not
             // cancellable: a claim cancelled as it commits may still have committed, and a claim nobody knows about
             // waits for its lease. Nothing is sent before the commit.
             var connection = (NpgsqlConnection)db.Database.GetDbConnection();
             await using var transaction = await connection.BeginTransactionAsync(CancellationToken.None);
             // The subscription's columns come with its first delivery only (nth = 1); the tenant's setting by its stored key.
-            await using var claim = new NpgsqlCommand(QueueClaims.Pick(
+            await using var claim = new NpgsqlCommand(QueueClaims.PickJoiningByKey(
                 $"""
                 WITH c AS ({QueueClaims.DueWebhooks}),
                 n AS (SELECT c.id, c.tenant_id, coalesce(a.last, 0) + 1 AS number, coalesce(a.failures, 0)::int AS failures,

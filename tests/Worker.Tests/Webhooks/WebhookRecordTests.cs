@@ -122,25 +122,79 @@ public sealed class WebhookRecordTests(DatabaseOnlyFixture fixture) : IClassFixt
     }
 
     [Fact]
+    public async Task The_claim_reads_each_claimed_delivery_by_its_key_however_many_were_sent_before()
+    {
+        var tenant = await TenantWithHistoryAsync(due: 60, sent: 10_000);
+        await using var db = fixture.Api.Database.CreateDbContext();
+        var box = fixture.Api.Services.GetRequiredService<WebhookSecretBox>();
+
+        var (plans, (claimed, _)) = await ExplainedAsync(db, () =>
+            WebhookBatches.ClaimAsync(db, box, 100, DateTimeOffset.UtcNow, TimeSpan.FromMinutes(2), CancellationToken.None));
+
+        Assert.Equal(60, claimed.Count(c => c.TenantId == tenant.Id));
+        // Before: webhook_deliveries read whole and hashed on every claim (a seq scan of its 10,060 rows).
+        var plan = Assert.Single(plans, p => p.Contains("INSERT INTO outbound_attempts", StringComparison.Ordinal));
+        Assert.DoesNotContain("Seq Scan on webhook_deliveries", plan, StringComparison.Ordinal);
+        Assert.DoesNotContain("Seq Scan on webhook_events", plan, StringComparison.Ordinal);
+        Assert.True(plan.Contains("Index Scan using \"PK_webhook_deliveries\"", StringComparison.Ordinal), plan);
+        await using var show = new NpgsqlCommand("SHOW enable_hashjoin", (NpgsqlConnection)db.Database.GetDbConnection());
+        Assert.Equal("on", await show.ExecuteScalarAsync()); // nothing left on the pooled connection
+    }
+
+    [Fact]
     public async Task The_record_finds_each_delivery_by_its_key_even_when_the_statistics_saw_no_sending_rows()
     {
-        // The statistics say nothing is being sent (as after most autovacuum analyses of a queue); then a batch is claimed.
+        var tenant = await TenantWithHistoryAsync(due: 60, sent: 10_000);
+        var claimed = await ClaimMineAsync(tenant, 60);
+        await using var db = fixture.Api.Database.CreateDbContext();
+
+        var (plans, recorded) = await ExplainedAsync(db, () => WebhookBatches.RecordAsync(
+            db, new AuditLog(db, TimeProvider.System), claimed.Select(c => new WebhookResult(c, Accepted())).ToList(), Policy, DateTimeOffset.UtcNow,
+            CancellationToken.None));
+
+        Assert.Equal(60, recorded.Count);
+        // Each row found by its key and the batch joined by hash. Before: the attempts read whole (10,000 rows, seq scan) and
+        // the leased deliveries walked once per row (the lease index was filtered on the record's own status guard).
+        var plan = Assert.Single(plans, p => p.Contains("UPDATE outbound o", StringComparison.Ordinal));
+        Assert.DoesNotContain("Nested Loop", plan, StringComparison.Ordinal);
+        Assert.DoesNotContain("Seq Scan", plan, StringComparison.Ordinal);
+        Assert.DoesNotContain("ix_outbound_lease_until", plan, StringComparison.Ordinal);
+        Assert.True(plan.Contains("ix_outbound_attempts_outbound_id_number", StringComparison.Ordinal), plan);
+        Assert.True(plan.Contains("\"PK_outbound\"", StringComparison.Ordinal), plan);
+        await using var show = new NpgsqlCommand("SHOW enable_nestloop", (NpgsqlConnection)db.Database.GetDbConnection());
+        Assert.Equal("on", await show.ExecuteScalarAsync()); // the setting ended with the batch's transaction
+    }
+
+    /// <summary>
+    /// A subscribed tenant with <paramref name="due"/> deliveries due and <paramref name="sent"/> sent before, analysed
+    /// while nothing was in flight (as after most of autovacuum's analyses of a queue).
+    /// </summary>
+    private async Task<TestTenant> TenantWithHistoryAsync(int due, int sent)
+    {
         var tenant = await fixture.Api.CreateTenantAsync(settings: WebhookPipelineTests.DevSettings);
         Assert.Equal(HttpStatusCode.Created, (await tenant.Admin.PostJsonAsync("/v1/webhooks",
             new { url = "http://127.0.0.1:9/hook", events = new[] { WebhookEventTypes.FeedbackRequested } })).StatusCode);
-        for (var i = 0; i < 60; i++)
+        for (var i = 0; i < due; i++)
             await WebhookPipelineTests.RaiseRequestAsync(fixture.Api, tenant.Id);
-        // 10,000 deliveries already sent, as a queue has after a while.
         await fixture.Api.Database.ExecuteAsync($"""
-            INSERT INTO outbound (id, tenant_id, channel, status, due_at, sent_at, possible_duplicate, created_at, updated_at)
-            SELECT gen_random_uuid(), '{tenant.Id}', 'webhook', 'Sent', now(), now(), false, now(), now() FROM generate_series(1, 10000);
-            INSERT INTO outbound_attempts (id, outbound_id, tenant_id, number, started_at, finished_at, outcome, counts_against_budget)
-            SELECT gen_random_uuid(), id, tenant_id, 1, now(), now(), 'Delivered', true FROM outbound WHERE tenant_id = '{tenant.Id}' AND status = 'Sent';
-            ANALYZE outbound; ANALYZE outbound_attempts;
+            WITH e AS (INSERT INTO webhook_events (id, tenant_id, type, occurred_at, body, application_id)
+                       SELECT gen_random_uuid(), '{tenant.Id}', 'feedback.requested', now(), '[]', (SELECT id FROM applications WHERE tenant_id = '{tenant.Id}' LIMIT 1)
+                       FROM generate_series(1, {sent}) RETURNING id),
+                 o AS (INSERT INTO outbound (id, tenant_id, channel, status, due_at, sent_at, possible_duplicate, created_at, updated_at)
+                       SELECT gen_random_uuid(), '{tenant.Id}', 'webhook', 'Sent', now(), now(), false, now(), now() FROM generate_series(1, {sent}) RETURNING id),
+                 a AS (INSERT INTO outbound_attempts (id, outbound_id, tenant_id, number, started_at, finished_at, outcome, counts_against_budget)
+                       SELECT gen_random_uuid(), id, '{tenant.Id}', 1, now(), now(), 'Delivered', true FROM o)
+            INSERT INTO webhook_deliveries (id, subscription_id, event_id, event_type)
+            SELECT o.id, (SELECT id FROM webhook_subscriptions WHERE tenant_id = '{tenant.Id}'), e.id, 'feedback.requested'
+            FROM (SELECT id, row_number() OVER () AS n FROM o) o JOIN (SELECT id, row_number() OVER () AS n FROM e) e USING (n);
+            ANALYZE outbound; ANALYZE outbound_attempts; ANALYZE webhook_deliveries; ANALYZE webhook_events;
             """);
-        var claimed = await ClaimMineAsync(tenant, 60);
+        return tenant;
+    }
 
-        await using var db = fixture.Api.Database.CreateDbContext();
+    /// <summary>Runs <paramref name="act"/> on <paramref name="db"/>'s connection with auto_explain sending each statement's plan as a notice.</summary>
+    private static async Task<(List<string> Plans, T Result)> ExplainedAsync<T>(FeedbackHubDbContext db, Func<Task<T>> act)
+    {
         await db.Database.OpenConnectionAsync();
         var connection = (NpgsqlConnection)db.Database.GetDbConnection();
         var notices = new List<PostgresNotice>();
@@ -150,27 +204,15 @@ public sealed class WebhookRecordTests(DatabaseOnlyFixture fixture) : IClassFixt
             await explain.ExecuteNonQueryAsync();
         try
         {
-            Assert.Equal(60, (await WebhookBatches.RecordAsync(
-                db, new AuditLog(db, TimeProvider.System), claimed.Select(c => new WebhookResult(c, Accepted())).ToList(), Policy, DateTimeOffset.UtcNow,
-                CancellationToken.None)).Count);
+            var result = await act();
+            Assert.DoesNotContain(notices, n => n.Severity == "WARNING");
+            return (notices.Select(n => n.MessageText).ToList(), result);
         }
         finally
         {
             await using var reset = new NpgsqlCommand("RESET auto_explain.log_min_duration; RESET auto_explain.log_analyze; RESET auto_explain.log_level", connection);
             await reset.ExecuteNonQueryAsync();
         }
-
-        // Each row found by its key and the batch joined by hash. Before: the attempts read whole (10,000 rows, seq scan) and
-        // the leased deliveries walked once per row (the lease index was filtered on the record's own status guard).
-        Assert.DoesNotContain(notices, n => n.Severity == "WARNING");
-        var plan = Assert.Single(notices.Select(n => n.MessageText), p => p.Contains("UPDATE outbound o", StringComparison.Ordinal));
-        Assert.DoesNotContain("Nested Loop", plan, StringComparison.Ordinal);
-        Assert.DoesNotContain("Seq Scan", plan, StringComparison.Ordinal);
-        Assert.DoesNotContain("ix_outbound_lease_until", plan, StringComparison.Ordinal);
-        Assert.True(plan.Contains("ix_outbound_attempts_outbound_id_number", StringComparison.Ordinal), plan);
-        Assert.True(plan.Contains("\"PK_outbound\"", StringComparison.Ordinal), plan);
-        await using var show = new NpgsqlCommand("SHOW enable_nestloop", connection);
-        Assert.Equal("on", await show.ExecuteScalarAsync()); // the setting ended with the batch's transaction
     }
 
     private static Task<List<AuditEvent>> AuditsAsync(FeedbackHubDbContext db, Guid tenantId) =>
