@@ -364,6 +364,36 @@ public sealed class AuditLogTests(ApiFactory api) : IClassFixture<ApiFactory>
     }
 
     [Fact]
+    public async Task The_sealer_finds_the_events_it_seals_by_key_however_long_the_log()
+    {
+        // 30,000 events of another tenant, sealed long ago, and 300 of this one waiting.
+        var other = await api.CreateTenantAsync();
+        var tenant = await api.CreateTenantAsync();
+        await api.Database.ExecuteAsync($"""
+            INSERT INTO audit_events (id, tenant_id, sequence, occurred_at, actor_name, action, subject_type, data, leaf_hash)
+            SELECT gen_random_uuid(), '{other.Id}', 1000000 + n, now(), 'system', 'test.filler', 'test', '[]', sha256(n::text::bytea)
+            FROM generate_series(1, 30000) AS n;
+            INSERT INTO audit_events (id, tenant_id, occurred_at, actor_name, action, subject_type, data)
+            SELECT gen_random_uuid(), '{tenant.Id}', now(), 'system', 'test.waiting', 'test', '[]' FROM generate_series(1, 300);
+            ANALYZE audit_events;
+            """);
+        var waiting = await api.Database.ScalarAsync<long>($"SELECT count(*) FROM audit_events WHERE tenant_id = '{tenant.Id}' AND sequence IS NULL");
+        await using var scope = api.Services.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<FeedbackHubDbContext>();
+        var sealer = new AuditSealer(db, scope.ServiceProvider.GetRequiredService<AuditSigner>(), TimeProvider.System);
+
+        var (plans, count) = await PlanCapture.RunAsync(db, () => sealer.SealAsync(tenant.Id, skipLocked: false));
+
+        Assert.Equal(waiting, count); // the 300 and the tenant's own creation
+        var plan = Assert.Single(plans, p => p.Contains("UPDATE audit_events AS e", StringComparison.Ordinal));
+        Assert.False(plan.Contains("Seq Scan on audit_events", StringComparison.Ordinal), plan); // before: all 30,300 read and hashed
+        Assert.True(plan.Contains("pk_audit_events", StringComparison.Ordinal), plan);
+        await using var show = new NpgsqlCommand("SHOW enable_seqscan", (NpgsqlConnection)db.Database.GetDbConnection());
+        Assert.Equal("on", await show.ExecuteScalarAsync()); // the setting ended with the sealer's transaction
+        Assert.True((await VerifyAsync(tenant)).Valid);
+    }
+
+    [Fact]
     public async Task Interviewers_cannot_read_the_audit_log_or_its_proofs()
     {
         var tenant = await api.CreateTenantAsync();

@@ -128,7 +128,7 @@ public sealed class WebhookRecordTests(DatabaseOnlyFixture fixture) : IClassFixt
         await using var db = fixture.Api.Database.CreateDbContext();
         var box = fixture.Api.Services.GetRequiredService<WebhookSecretBox>();
 
-        var (plans, (claimed, _)) = await ExplainedAsync(db, () =>
+        var (plans, (claimed, _)) = await PlanCapture.RunAsync(db, () =>
             WebhookBatches.ClaimAsync(db, box, 100, DateTimeOffset.UtcNow, TimeSpan.FromMinutes(2), CancellationToken.None));
 
         Assert.Equal(60, claimed.Count(c => c.TenantId == tenant.Id));
@@ -148,7 +148,7 @@ public sealed class WebhookRecordTests(DatabaseOnlyFixture fixture) : IClassFixt
         var claimed = await ClaimMineAsync(tenant, 60);
         await using var db = fixture.Api.Database.CreateDbContext();
 
-        var (plans, recorded) = await ExplainedAsync(db, () => WebhookBatches.RecordAsync(
+        var (plans, recorded) = await PlanCapture.RunAsync(db, () => WebhookBatches.RecordAsync(
             db, new AuditLog(db, TimeProvider.System), claimed.Select(c => new WebhookResult(c, Accepted())).ToList(), Policy, DateTimeOffset.UtcNow,
             CancellationToken.None));
 
@@ -190,29 +190,6 @@ public sealed class WebhookRecordTests(DatabaseOnlyFixture fixture) : IClassFixt
             ANALYZE outbound; ANALYZE outbound_attempts; ANALYZE webhook_deliveries; ANALYZE webhook_events;
             """);
         return tenant;
-    }
-
-    /// <summary>Runs <paramref name="act"/> on <paramref name="db"/>'s connection with auto_explain sending each statement's plan as a notice.</summary>
-    private static async Task<(List<string> Plans, T Result)> ExplainedAsync<T>(FeedbackHubDbContext db, Func<Task<T>> act)
-    {
-        await db.Database.OpenConnectionAsync();
-        var connection = (NpgsqlConnection)db.Database.GetDbConnection();
-        var notices = new List<PostgresNotice>();
-        connection.Notice += (_, e) => notices.Add(e.Notice);
-        await using (var explain = new NpgsqlCommand(
-            "LOAD 'auto_explain'; SET auto_explain.log_level = notice; SET auto_explain.log_analyze = on; SET auto_explain.log_min_duration = 0", connection))
-            await explain.ExecuteNonQueryAsync();
-        try
-        {
-            var result = await act();
-            Assert.DoesNotContain(notices, n => n.Severity == "WARNING");
-            return (notices.Select(n => n.MessageText).ToList(), result);
-        }
-        finally
-        {
-            await using var reset = new NpgsqlCommand("RESET auto_explain.log_min_duration; RESET auto_explain.log_analyze; RESET auto_explain.log_level", connection);
-            await reset.ExecuteNonQueryAsync();
-        }
     }
 
     private static Task<List<AuditEvent>> AuditsAsync(FeedbackHubDbContext db, Guid tenantId) =>
