@@ -42,7 +42,7 @@ public static class PersistenceExtensions
     /// plans them once instead of on every request (set 0 behind PgBouncer before 1.21 in transaction mode).</item>
     /// <item><c>No Reset On Close=true</c>: a pooled connection is handed out again without <c>DISCARD ALL</c>. Safe
     /// because nothing here leaves session state on a pooled connection: locks are transaction-scoped
-    /// (<c>pg_advisory_xact_lock</c>), <c>SET</c> is <c>SET TRANSACTION</c>/<c>SET LOCAL</c>, and <c>LISTEN</c> runs on a
+    /// (<c>pg_advisory_xact_lock</c>), <c>SET</c> is <c>SET TRANSACTION</c>/<c>SET LOCAL</c> (or <c>set_config(..., true)</c>), and <c>LISTEN</c> runs on a
     /// connection of its own (<c>SessionStateTests</c> keeps it so).</item>
     /// </list>
     /// </summary>

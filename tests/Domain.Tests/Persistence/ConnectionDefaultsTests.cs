@@ -8,9 +8,10 @@ namespace FeedbackHub.Domain.Tests.Persistence;
 public sealed class ConnectionDefaultsTests
 {
     // Session advisory locks, SET of a setting for the session (UPDATE's "SET column =" is not one: a setting is named,
-    // or dotted), set_config, temporary tables, named prepared statements, LISTEN.
+    // or dotted), set_config for the session (its third argument false; true is for the transaction, as SET LOCAL),
+    // temporary tables, named prepared statements, LISTEN.
     private static readonly Regex SessionState = new(
-        @"pg_(try_)?advisory_lock(_shared)?\s*\(|\bset_config\s*\(|\bSET\s+(SESSION|ROLE|search_path|statement_timeout|lock_timeout|idle_in_transaction_session_timeout|time\s*zone|application_name|work_mem|[a-z_]+\.[a-z_]+\s*(=|TO\b))|\bSET\s+enable_[a-z]+\s*(=|TO\b)|(?-i:\bRESET\s+(ALL\b|[a-z_]+\s*(;|""|$)))|\bCREATE\s+TEMP(ORARY)?\b|\bPREPARE\s+[a-z_]+\s+AS\b|\bLISTEN\s",
+        @"pg_(try_)?advisory_lock(_shared)?\s*\(|\bset_config\s*\([^)]*,\s*false\s*\)|\bSET\s+(SESSION|ROLE|search_path|statement_timeout|lock_timeout|idle_in_transaction_session_timeout|time\s*zone|application_name|work_mem|[a-z_]+\.[a-z_]+\s*(=|TO\b))|\bSET\s+enable_[a-z]+\s*(=|TO\b)|(?-i:\bRESET\s+(ALL\b|[a-z_]+\s*(;|""|$)))|\bCREATE\s+TEMP(ORARY)?\b|\bPREPARE\s+[a-z_]+\s+AS\b|\bLISTEN\s",
         RegexOptions.IgnoreCase);
 
     [Fact]
@@ -74,6 +75,7 @@ public sealed class ConnectionDefaultsTests
     [InlineData("SET LOCAL enable_bitmapscan = off; SELECT 1; SET LOCAL enable_bitmapscan TO DEFAULT", false)]
     [InlineData("SET app.tenant = 'x'", true)]
     [InlineData("SELECT set_config('app.tenant', 'x', false)", true)]
+    [InlineData("SELECT set_config('enable_nestloop', 'off', true)", false)]
     [InlineData("UPDATE feedback SET answers = @p", false)]
     [InlineData("   SET status = 'sent', attempts = attempts + 1", false)]
     public void The_scan_recognises_session_state(string sql, bool recognised)
