@@ -66,9 +66,10 @@ public static class QueueClaims
     /// statement), so each claimed row costs a few index lookups whatever the size of those tables.
     /// </summary>
     /// <remarks>
-    /// Expecting fewer claimed rows or more rows in a table than there are, the planner hashes a whole table to join a
-    /// batch of a few dozen: the webhook claim read all of <c>webhook_deliveries</c> on every claim (10,000 rows, about
-    /// 1 ms a claim, growing with the table until the planner changed its mind; bench/webhooks/README.md).
+    /// Costing a random read at four sequential ones, the planner prefers to read and hash a whole table of some
+    /// thousands of rows to looking up the few dozen a claim needs: the webhook claim read all of <c>webhook_deliveries</c>
+    /// on every claim (10,000 rows, about 1 ms a claim, growing with the table until the planner changed its mind;
+    /// bench/webhooks/README.md).
     /// </remarks>
     public static string PickJoiningByKey(string sql) => $"""
         SET LOCAL enable_hashjoin = off;
