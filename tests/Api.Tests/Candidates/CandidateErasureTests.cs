@@ -23,6 +23,34 @@ namespace FeedbackHub.Api.Tests.Candidates;
 public sealed class CandidateErasureTests(ApiFactory api) : IClassFixture<ApiFactory>
 {
     [Fact]
+    public async Task The_check_for_erased_candidates_before_recording_reads_the_batch_by_key_not_every_candidate()
+    {
+        var tenant = await api.CreateTenantAsync();
+        var erased = await ApplicationSteps.ApplicationAsync(tenant, email: "gone@example.com");
+        var kept = await ApplicationSteps.ApplicationAsync(tenant, email: "kept@example.com");
+        // 30,000 candidates, none erased when the statistics were taken; then one is.
+        await api.Database.ExecuteAsync($"""
+            INSERT INTO candidates (id, tenant_id, external_id, first_name, email, created_at, updated_at)
+            SELECT gen_random_uuid(), '{tenant.Id}', 'filler-' || n, 'Filler', 'filler-' || n || '@example.com', now(), now()
+            FROM generate_series(1, 30000) AS n;
+            ANALYZE candidates; ANALYZE applications;
+            UPDATE candidates SET erased_at = now(), first_name = '', last_name = NULL, email = '', locale = NULL
+            WHERE id = (SELECT candidate_id FROM applications WHERE id = '{erased}');
+            """);
+        await using var db = api.Database.CreateDbContext();
+        await using var tx = await db.Database.BeginTransactionAsync();
+
+        var (plans, found) = await PlanCapture.RunAsync(db, () => DeliveryScheduling.ErasedApplicationsAsync(db, [erased, kept], CancellationToken.None));
+
+        Assert.Equal([erased], found);
+        var plan = Assert.Single(plans, p => p.Contains("erased_at IS NOT NULL", StringComparison.Ordinal));
+        Assert.False(plan.Contains("Seq Scan on candidates", StringComparison.Ordinal), plan);
+        await tx.CommitAsync();
+        await using var show = new Npgsql.NpgsqlCommand("SHOW enable_seqscan", (Npgsql.NpgsqlConnection)db.Database.GetDbConnection());
+        Assert.Equal("on", await show.ExecuteScalarAsync());
+    }
+
+    [Fact]
     public async Task Erasure_leaves_no_name_or_email_in_any_table_outbox_row_or_log_line_and_the_audit_chain_verifies()
     {
         var tenant = await api.CreateTenantAsync(settings: TenantSettings.Default with { CoolingOffDelay = TimeSpan.FromDays(1), InvitationsEnabled = true });
