@@ -53,12 +53,10 @@ public sealed class AuditSealer(FeedbackHubDbContext db, AuditSigner signer, Tim
         // The events found by their keys (sequential scans off for this statement): otherwise the planner, costing a random
         // read at four sequential ones, read the whole log (every tenant's events) to seal a few hundred, until the table
         // was large enough for it to change its mind (12 ms for 300 events among 30,000, AuditLogTests).
-        await db.Database.ExecuteSqlAsync($"""
-            SET LOCAL enable_seqscan = off;
+        await db.Database.ExecuteSqlAsync(PlannerMethods.Without($"""
             UPDATE audit_events AS e SET sequence = v.sequence, leaf_hash = v.leaf_hash
-            FROM unnest({ids}, {sequences}, {leaves}) AS v(id, sequence, leaf_hash) WHERE e.id = v.id;
-            SET LOCAL enable_seqscan TO DEFAULT
-            """, ct);
+            FROM unnest({ids}, {sequences}, {leaves}) AS v(id, sequence, leaf_hash) WHERE e.id = v.id
+            """, PlannerMethods.SeqScan), ct);
 
         var levels = tree.NewNodes.Select(n => n.Id.Level).ToArray();
         var indexes = tree.NewNodes.Select(n => n.Id.Index).ToArray();

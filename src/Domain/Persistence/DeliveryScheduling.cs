@@ -142,17 +142,15 @@ public static class DeliveryScheduling
     /// <summary>
     /// The applications (of <paramref name="applicationIds"/>) whose candidate was erased, in one query. Read under the
     /// applications' locks, which erasure takes too, the answer is final until the transaction ends. Call it in a
-    /// transaction: the query runs with sequential scans off (<c>SET LOCAL</c>), since an erased candidate looks rare to
+    /// transaction: the query runs with sequential scans off (<see cref="PlannerMethods"/>), since an erased candidate looks rare to
     /// the planner and it read every candidate to find them (a seq scan of <c>candidates</c> for each batch of emails
     /// recorded, until the table was large enough for it to change its mind; CandidateErasureTests).
     /// </summary>
     public static async Task<IReadOnlySet<Guid>> ErasedApplicationsAsync(FeedbackHubDbContext db, IReadOnlyCollection<Guid> applicationIds, CancellationToken ct) =>
-        (await db.Database.SqlQuery<Guid>($"""
-            SET LOCAL enable_seqscan = off;
+        (await db.Database.SqlQuery<Guid>(PlannerMethods.Without($"""
             SELECT a.id AS "Value" FROM applications a JOIN candidates c ON c.id = a.candidate_id
-            WHERE a.id = ANY({applicationIds.ToArray()}) AND c.erased_at IS NOT NULL;
-            SET LOCAL enable_seqscan TO DEFAULT
-            """).ToListAsync(ct)).ToHashSet();
+            WHERE a.id = ANY({applicationIds.ToArray()}) AND c.erased_at IS NOT NULL
+            """, PlannerMethods.SeqScan)).ToListAsync(ct)).ToHashSet();
 
     /// <summary>Which of these (tenant, address) pairs the tenant sends nothing more to, in one query: the suppressed pairs' indexes.</summary>
     public static async Task<IReadOnlySet<int>> SuppressedAsync(FeedbackHubDbContext db, IReadOnlyList<(Guid TenantId, string Address)> addresses, CancellationToken ct)

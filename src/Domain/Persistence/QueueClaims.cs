@@ -44,10 +44,8 @@ public static class QueueClaims
     /// <summary>
     /// The claim statement <paramref name="sql"/> (one statement, no trailing semicolon) with the planner told, for that
     /// statement only, to walk its partial <c>due_at</c> index in order and stop after its rows, whatever the statistics
-    /// say: <c>SET LOCAL enable_bitmapscan = off</c> before it and <c>SET LOCAL ... TO DEFAULT</c> after it (both end with the
-    /// transaction, so no session state is left on a pooled connection), sent as one command (one round trip). Run it in
-    /// an explicit transaction: outside one, PostgreSQL logs a warning for each <c>SET LOCAL</c> (and documents the
-    /// setting as having no effect), on every poll of every worker. The command's first result set is the claim's.
+    /// say: bitmap scans off (<see cref="PlannerMethods"/>; run it in an explicit transaction). The command's first result
+    /// set is the claim's.
     /// </summary>
     /// <remarks>
     /// A queue table's statistics rarely know its backlog: a new table has none (<c>reltuples = -1</c>) until autovacuum
@@ -58,12 +56,12 @@ public static class QueueClaims
     /// 256 rows, growing through the run, against 0.3 ms for the ordered index scan. The rest of the caller's transaction
     /// (locks, reads by id, the writes) is planned as usual.
     /// </remarks>
-    public static string Pick(string sql) => $"SET LOCAL enable_bitmapscan = off;\n{sql};\nSET LOCAL enable_bitmapscan TO DEFAULT";
+    public static string Pick(string sql) => PlannerMethods.WithoutRaw(sql, PlannerMethods.BitmapScan);
 
     /// <summary>
     /// As <see cref="Pick"/>, for a claim that also reads, for each row it claims, rows of other tables by their keys: the
-    /// planner is also told to join by nested loops (<c>enable_hashjoin</c> and <c>enable_mergejoin</c> off for the
-    /// statement), so each claimed row costs a few index lookups whatever the size of those tables.
+    /// planner is also told to join by nested loops (hash and merge joins off for the statement), so each claimed row
+    /// costs a few index lookups whatever the size of those tables.
     /// </summary>
     /// <remarks>
     /// Costing a random read at four sequential ones, the planner prefers to read and hash a whole table of some
@@ -71,11 +69,6 @@ public static class QueueClaims
     /// on every claim (10,000 rows, about 1 ms a claim, growing with the table until the planner changed its mind;
     /// bench/webhooks/README.md).
     /// </remarks>
-    public static string PickJoiningByKey(string sql) => $"""
-        SET LOCAL enable_hashjoin = off;
-        SET LOCAL enable_mergejoin = off;
-        {Pick(sql)};
-        SET LOCAL enable_hashjoin TO DEFAULT;
-        SET LOCAL enable_mergejoin TO DEFAULT
-        """;
+    public static string PickJoiningByKey(string sql) =>
+        PlannerMethods.WithoutRaw(sql, PlannerMethods.BitmapScan, PlannerMethods.HashJoin, PlannerMethods.MergeJoin);
 }

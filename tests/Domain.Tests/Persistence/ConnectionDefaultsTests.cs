@@ -82,4 +82,13 @@ public sealed class ConnectionDefaultsTests
     {
         Assert.Equal(recognised, SessionState.IsMatch(sql));
     }
+
+    [Fact]
+    public void Planner_settings_last_only_for_their_transaction()
+    {
+        var sql = PlannerMethods.WithoutRaw("SELECT 1", PlannerMethods.SeqScan, PlannerMethods.BitmapScan, PlannerMethods.HashJoin, PlannerMethods.MergeJoin);
+
+        Assert.DoesNotMatch(SessionState, sql);
+        Assert.Equal(8, sql.Split("SET LOCAL enable_").Length - 1);
+    }
 }
