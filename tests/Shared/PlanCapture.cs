@@ -12,8 +12,12 @@ namespace FeedbackHub.Tests;
 /// </summary>
 public static class PlanCapture
 {
-    /// <summary>Runs <paramref name="act"/> on <paramref name="db"/>'s connection and returns the plans of its statements (and fails on any warning).</summary>
-    public static async Task<(List<string> Plans, T Result)> RunAsync<T>(FeedbackHubDbContext db, Func<Task<T>> act)
+    /// <summary>
+    /// Runs <paramref name="act"/> on <paramref name="db"/>'s connection and returns the plans of its statements (and fails
+    /// on any warning); with <paramref name="nested"/>, also those of the statements they ran (triggers' queries, such as a
+    /// foreign key's check).
+    /// </summary>
+    public static async Task<(List<string> Plans, T Result)> RunAsync<T>(FeedbackHubDbContext db, Func<Task<T>> act, bool nested = false)
     {
         ArgumentNullException.ThrowIfNull(db);
         ArgumentNullException.ThrowIfNull(act);
@@ -23,7 +27,7 @@ public static class PlanCapture
         NoticeEventHandler collect = (_, e) => notices.Add(e.Notice);
         connection.Notice += collect;
         await using (var explain = new NpgsqlCommand(
-            "LOAD 'auto_explain'; SET auto_explain.log_level = notice; SET auto_explain.log_analyze = on; SET auto_explain.log_min_duration = 0", connection))
+            $"LOAD 'auto_explain'; SET auto_explain.log_level = notice; SET auto_explain.log_analyze = on; SET auto_explain.log_nested_statements = {(nested ? "on" : "off")}; SET auto_explain.log_min_duration = 0", connection))
             await explain.ExecuteNonQueryAsync();
         try
         {
@@ -34,7 +38,7 @@ public static class PlanCapture
         finally
         {
             connection.Notice -= collect;
-            await using var reset = new NpgsqlCommand("RESET auto_explain.log_min_duration; RESET auto_explain.log_analyze; RESET auto_explain.log_level", connection);
+            await using var reset = new NpgsqlCommand("RESET auto_explain.log_min_duration; RESET auto_explain.log_nested_statements; RESET auto_explain.log_analyze; RESET auto_explain.log_level", connection);
             await reset.ExecuteNonQueryAsync();
         }
     }

@@ -134,7 +134,8 @@ namespace FeedbackHub.Domain.Persistence.Migrations
 
                     b.HasIndex("TenantId", "Sequence")
                         .IsUnique()
-                        .HasDatabaseName("ix_audit_events_tenant_id_sequence");
+                        .HasDatabaseName("ix_audit_events_tenant_id_sequence")
+                        .HasFilter("sequence IS NOT NULL");
 
                     b.HasIndex(new[] { "TenantId", "Position" }, "ix_audit_events_unsealed")
                         .HasDatabaseName("ix_audit_events_unsealed")
@@ -1635,16 +1636,6 @@ namespace FeedbackHub.Domain.Persistence.Migrations
                         .OnDelete(DeleteBehavior.Restrict)
                         .IsRequired()
                         .HasConstraintName("fk_audit_events_tenants_tenant_id");
-                });
-
-            modelBuilder.Entity("FeedbackHub.Domain.Auditing.AuditTreeNode", b =>
-                {
-                    b.HasOne("FeedbackHub.Domain.Model.Tenant", null)
-                        .WithMany()
-                        .HasForeignKey("TenantId")
-                        .OnDelete(DeleteBehavior.Restrict)
-                        .IsRequired()
-                        .HasConstraintName("fk_audit_tree_nodes_tenants_tenant_id");
                 });
 
             modelBuilder.Entity("FeedbackHub.Domain.Authoring.Feedback", b =>

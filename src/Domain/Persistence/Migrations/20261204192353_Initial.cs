@@ -28,6 +28,20 @@ namespace FeedbackHub.Domain.Persistence.Migrations
                 });
 
             migrationBuilder.CreateTable(
+                name: "audit_tree_nodes",
+                columns: table => new
+                {
+                    tenant_id = table.Column<Guid>(type: "uuid", nullable: false),
+                    level = table.Column<int>(type: "integer", nullable: false),
+                    index = table.Column<long>(type: "bigint", nullable: false),
+                    hash = table.Column<byte[]>(type: "bytea", maxLength: 32, nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("pk_audit_tree_nodes", x => new { x.tenant_id, x.level, x.index });
+                });
+
+            migrationBuilder.CreateTable(
                 name: "data_protection_keys",
                 columns: table => new
                 {
@@ -156,26 +170,6 @@ namespace FeedbackHub.Domain.Persistence.Migrations
                     table.PrimaryKey("pk_audit_events", x => x.id);
                     table.ForeignKey(
                         name: "fk_audit_events_tenants_tenant_id",
-                        column: x => x.tenant_id,
-                        principalTable: "tenants",
-                        principalColumn: "id",
-                        onDelete: ReferentialAction.Restrict);
-                });
-
-            migrationBuilder.CreateTable(
-                name: "audit_tree_nodes",
-                columns: table => new
-                {
-                    tenant_id = table.Column<Guid>(type: "uuid", nullable: false),
-                    level = table.Column<int>(type: "integer", nullable: false),
-                    index = table.Column<long>(type: "bigint", nullable: false),
-                    hash = table.Column<byte[]>(type: "bytea", maxLength: 32, nullable: false)
-                },
-                constraints: table =>
-                {
-                    table.PrimaryKey("pk_audit_tree_nodes", x => new { x.tenant_id, x.level, x.index });
-                    table.ForeignKey(
-                        name: "fk_audit_tree_nodes_tenants_tenant_id",
                         column: x => x.tenant_id,
                         principalTable: "tenants",
                         principalColumn: "id",
@@ -870,7 +864,8 @@ namespace FeedbackHub.Domain.Persistence.Migrations
                 name: "ix_audit_events_tenant_id_sequence",
                 table: "audit_events",
                 columns: new[] { "tenant_id", "sequence" },
-                unique: true);
+                unique: true,
+                filter: "sequence IS NOT NULL");
 
             migrationBuilder.CreateIndex(
                 name: "ix_audit_events_unsealed",
