@@ -45,7 +45,8 @@ fi
 
 logs="$root/.local/chaos/logs/$(date -u +%Y%m%dT%H%M%SZ)"
 mkdir -p "$here/results" "$logs"
-out="$here/results/$(date -u +%Y-%m-%dT%H%MZ).md"
+. "$root/bench/lib/results-file.sh"
+out="$(results_file "$here/results")"
 t0=$(date +%s)
 set +e
 {

@@ -3,7 +3,7 @@
 # worker process, the outbound core's webhook channel) to a loopback receiver, next to a raw HttpClient loop POSTing signed bodies to
 # the same receiver with the same concurrency (16). Loopback only, bounded (N <= 20000), stops by itself.
 # Needs the services running (scripts/services.sh --profile test start). Usage: bench/webhooks/run.sh [N] (default 500)
-# The figures are printed and saved under bench/webhooks/results/<UTC time>.md.
+# The figures are printed and saved under bench/webhooks/results/<UTC time>.md (-2, -3, ... for more runs in one minute).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
@@ -13,7 +13,8 @@ services="${FEEDBACKHUB_SERVICES_SCRIPT:-$root/scripts/services.sh}" # the scrip
 eval "$("$services" --profile "$profile" env)"
 export FEEDBACKHUB_PG FEEDBACKHUB_RABBITMQ
 mkdir -p "$here/results"
-out="$here/results/$(date -u +%Y-%m-%dT%H%MZ).md"
+. "$root/bench/lib/results-file.sh"
+out="$(results_file "$here/results")"
 
 dotnet build -c Release "$root/src/Worker" -nologo -v q >/dev/null
 dotnet build -c Release "$here/WebhookBench" -nologo -v q >/dev/null
