@@ -928,6 +928,8 @@ namespace FeedbackHub.Domain.Persistence.Migrations
                         .HasDatabaseName("ix_outbound_attempts_outbound_id_number");
 
                     b.ToTable("outbound_attempts", (string)null);
+
+                    b.HasAnnotation("Npgsql:StorageParameter:fillfactor", 50);
                 });
 
             modelBuilder.Entity("FeedbackHub.Domain.Outbound.OutboundItem", b =>

@@ -457,7 +457,8 @@ namespace FeedbackHub.Domain.Persistence.Migrations
                         principalTable: "outbound",
                         principalColumn: "id",
                         onDelete: ReferentialAction.Cascade);
-                });
+                })
+                .Annotation("Npgsql:StorageParameter:fillfactor", 50);
 
             migrationBuilder.CreateTable(
                 name: "test_emails",
