@@ -5,7 +5,8 @@ namespace FeedbackHub.Domain.Persistence;
 /// <summary>
 /// One statement run with some of PostgreSQL's planner methods turned off for that statement only: <c>SET LOCAL
 /// enable_&lt;method&gt; = off</c> before it and <c>SET LOCAL enable_&lt;method&gt; TO DEFAULT</c> after it, sent as one command
-/// (one round trip; the statement's result set is the command's first).
+/// (one round trip; the statement's result set is the command's first); or, for a batch in PostgreSQL's implicit
+/// transaction, off until that transaction ends (<see cref="OffForTransaction"/>).
 /// </summary>
 /// <remarks>
 /// Used where a queue-shaped table's statistics mislead the planner into a plan that grows with the table or the backlog:
@@ -29,7 +30,10 @@ public static class PlannerMethods
     /// <summary>Joining two sorted inputs (<c>enable_mergejoin</c>).</summary>
     public const string MergeJoin = "mergejoin";
 
-    private static readonly HashSet<string> Known = [SeqScan, BitmapScan, HashJoin, MergeJoin];
+    /// <summary>Joining by looping over one side and looking up the other (<c>enable_nestloop</c>).</summary>
+    public const string NestLoop = "nestloop";
+
+    private static readonly HashSet<string> Known = [SeqScan, BitmapScan, HashJoin, MergeJoin, NestLoop];
 
     /// <summary>
     /// The statement <paramref name="sql"/> (one statement, no trailing semicolon; its parameters, if any, bound by the
@@ -54,12 +58,28 @@ public static class PlannerMethods
         return FormattableStringFactory.Create($"{before}{sql.Format};\n{after}", sql.GetArguments());
     }
 
+    /// <summary>
+    /// A statement that turns <paramref name="methods"/> off until the end of the current transaction
+    /// (<c>set_config(..., true)</c>): for a batch of statements in PostgreSQL's implicit transaction, where <c>SET LOCAL</c>
+    /// would need an explicit one (and its commit, a round trip more). Add it to the batch before the statements it is for.
+    /// </summary>
+    public static string OffForTransaction(params string[] methods)
+    {
+        Validate(methods);
+        return "SELECT " + string.Join(", ", methods.Select(m => $"set_config('enable_{m}', 'off', true)"));
+    }
+
     private static (string Before, string After) Settings(string[] methods)
     {
-        if (methods.Length == 0 || methods.Distinct().Count() != methods.Length || methods.Any(m => !Known.Contains(m)))
-            throw new ArgumentException($"Name one or more distinct planner methods of {nameof(PlannerMethods)}.", nameof(methods));
+        Validate(methods);
         var before = string.Concat(methods.Select(m => $"SET LOCAL enable_{m} = off;\n"));
         var after = string.Join(";\n", methods.Select(m => $"SET LOCAL enable_{m} TO DEFAULT"));
         return (before, after);
+    }
+
+    private static void Validate(string[] methods)
+    {
+        if (methods.Length == 0 || methods.Distinct().Count() != methods.Length || methods.Any(m => !Known.Contains(m)))
+            throw new ArgumentException($"Name one or more distinct planner methods of {nameof(PlannerMethods)}.", nameof(methods));
     }
 }

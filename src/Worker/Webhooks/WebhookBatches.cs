@@ -253,7 +253,7 @@ public static class WebhookBatches
             p.AddWithValue("actor_name", Actor.System.Name);
             p.AddWithValue("now", now);
             batch.BatchCommands.Add(lockRows);
-            batch.BatchCommands.Add(new NpgsqlBatchCommand("SELECT set_config('enable_nestloop', 'off', true)"));
+            batch.BatchCommands.Add(new NpgsqlBatchCommand(PlannerMethods.OffForTransaction(PlannerMethods.NestLoop)));
             batch.BatchCommands.Add(update);
             await using var reader = await batch.ExecuteReaderAsync(ct);
             await reader.NextResultAsync(ct); // past the locked ids

@@ -90,5 +90,6 @@ public sealed class ConnectionDefaultsTests
 
         Assert.DoesNotMatch(SessionState, sql);
         Assert.Equal(8, sql.Split("SET LOCAL enable_").Length - 1);
+        Assert.DoesNotMatch(SessionState, PlannerMethods.OffForTransaction(PlannerMethods.NestLoop, PlannerMethods.HashJoin));
     }
 }

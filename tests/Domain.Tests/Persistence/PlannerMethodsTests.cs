@@ -32,6 +32,15 @@ public sealed class PlannerMethodsTests
         Assert.Equal([ids, evil], sql.GetArguments());
     }
 
+    [Fact]
+    public void For_a_batch_without_a_transaction_of_its_own_the_methods_are_off_until_the_implicit_one_ends()
+    {
+        Assert.Equal("SELECT set_config('enable_nestloop', 'off', true)", PlannerMethods.OffForTransaction(PlannerMethods.NestLoop));
+        Assert.Equal(
+            "SELECT set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true)",
+            PlannerMethods.OffForTransaction(PlannerMethods.HashJoin, PlannerMethods.MergeJoin));
+    }
+
     [Theory]
     [InlineData("")]
     [InlineData("nestloop; RESET ALL")]
@@ -42,5 +51,6 @@ public sealed class PlannerMethodsTests
 
         Assert.Throws<ArgumentException>(() => PlannerMethods.WithoutRaw("SELECT 1", methods));
         Assert.Throws<ArgumentException>(() => PlannerMethods.Without($"SELECT {1}", methods));
+        Assert.Throws<ArgumentException>(() => PlannerMethods.OffForTransaction(methods));
     }
 }
