@@ -49,7 +49,7 @@ internal sealed class AuditTreeNodeConfiguration : IEntityTypeConfiguration<Audi
         // No foreign key to tenants: the nodes are derived from the tenant's events (and checked by the signed root, not by
         // the schema), and only the sealer writes them, holding the tenant's row locked (FOR NO KEY UPDATE), so the tenant
         // exists and cannot go while it writes. The key's check (a FOR KEY SHARE query per node, two nodes per event)
-        // only repeated that: about 4 microseconds of PostgreSQL's time per node (bench/webhooks/README.md).
+        // only repeated that: about 3 microseconds of PostgreSQL's time per node (bench/tools/fk-check-cost.sh).
         builder.Property(n => n.Hash).HasMaxLength(32);
     }
 }

@@ -43,7 +43,7 @@ internal sealed class OutboundAttemptConfiguration : IEntityTypeConfiguration<Ou
         builder.ToTable("outbound_attempts");
         // Half of each page left free when rows are inserted: an attempt is inserted at the claim and updated once at the
         // record (its answer makes the row longer) without changing an indexed column, so with room on its page the update
-        // is HOT (no new entry in the three indexes). Full pages made 76-87 % of those updates non-HOT
+        // is HOT (no new entry in the three indexes). Full pages made 70-87 % of those updates non-HOT
         // (bench/webhooks/README.md, "What PostgreSQL writes per event").
         builder.HasStorageParameter("fillfactor", 50);
         builder.HasKey(a => a.Id);
