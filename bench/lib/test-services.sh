@@ -1,5 +1,5 @@
 # The test-profile services and a throwaway database for a bench: sourced by bench/http/run.sh and bench/web/run.sh
-# (bench/run-all.sh uses test_services_running only).
+# (bench/run-all.sh uses test_services_running only, bench/tools/fk-check-cost.sh pg_port_of).
 # The caller defines SERVICES, PG_BIN, PSQL, LOG, DB, say and die; these set PG_PORT, STARTED_SERVICES and DB_CREATED
 # and define psql_db. Services already answering are reused and left as they are; ones this run started are stopped.
 
@@ -16,10 +16,13 @@ test_services_running() {
   grep -q "^postgres *up" <<<"$status"
 }
 
+# The port of a PostgreSQL connection string (Host=...;Port=N;...).
+pg_port_of() { sed -E 's/.*Port=([0-9]+).*/\1/' <<<"$1"; }
+
 # PostgreSQL, RabbitMQ and the SMTP sink of the test profile: reused when PostgreSQL runs, else installed and started.
 bench_use_test_services() {
   eval "$("$SERVICES" --profile test env)"
-  PG_PORT="$(sed -E 's/.*Port=([0-9]+).*/\1/' <<<"$FEEDBACKHUB_PG")"
+  PG_PORT="$(pg_port_of "$FEEDBACKHUB_PG")"
   if test_services_running; then
     say "PostgreSQL already runs on 127.0.0.1:$PG_PORT: reusing it, will leave the services as they are"
   else

@@ -7,7 +7,8 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 eval "$("$root/scripts/services.sh" --profile test env)"
-port="$(sed -E 's/.*Port=([0-9]+).*/\1/' <<<"$FEEDBACKHUB_PG")"
+. "$root/bench/lib/test-services.sh"
+port="$(pg_port_of "$FEEDBACKHUB_PG")"
 psql_() { psql -q -X -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$port" -U postgres "$@"; }
 trap 'psql_ -d postgres -c "DROP DATABASE IF EXISTS fkbench" >/dev/null 2>&1 || true; rm -f "$script"' EXIT
 script="$(mktemp /tmp/fk-check-cost.XXXXXX.sql)"

@@ -42,4 +42,15 @@ public static class PlanCapture
             await reset.ExecuteNonQueryAsync();
         }
     }
+
+    /// <summary>
+    /// The value of the setting <paramref name="name"/> on <paramref name="db"/>'s connection now (<c>SHOW</c>): after a
+    /// statement with planner settings of its transaction, the default again, so nothing is left on the pooled connection.
+    /// </summary>
+    public static async Task<string?> SettingAsync(FeedbackHubDbContext db, string name)
+    {
+        ArgumentNullException.ThrowIfNull(db);
+        await using var show = new NpgsqlCommand($"SHOW {name}", (NpgsqlConnection)db.Database.GetDbConnection());
+        return (string?)await show.ExecuteScalarAsync();
+    }
 }

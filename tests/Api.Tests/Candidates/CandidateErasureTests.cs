@@ -46,8 +46,7 @@ public sealed class CandidateErasureTests(ApiFactory api) : IClassFixture<ApiFac
         var plan = Assert.Single(plans, p => p.Contains("erased_at IS NOT NULL", StringComparison.Ordinal));
         Assert.False(plan.Contains("Seq Scan on candidates", StringComparison.Ordinal), plan);
         await tx.CommitAsync();
-        await using var show = new Npgsql.NpgsqlCommand("SHOW enable_seqscan", (Npgsql.NpgsqlConnection)db.Database.GetDbConnection());
-        Assert.Equal("on", await show.ExecuteScalarAsync());
+        Assert.Equal("on", await PlanCapture.SettingAsync(db, "enable_seqscan"));
     }
 
     [Fact]

@@ -388,8 +388,7 @@ public sealed class AuditLogTests(ApiFactory api) : IClassFixture<ApiFactory>
         var plan = Assert.Single(plans, p => p.Contains("UPDATE audit_events AS e", StringComparison.Ordinal));
         Assert.False(plan.Contains("Seq Scan on audit_events", StringComparison.Ordinal), plan); // before: all 30,300 read and hashed
         Assert.True(plan.Contains("pk_audit_events", StringComparison.Ordinal), plan);
-        await using var show = new NpgsqlCommand("SHOW enable_seqscan", (NpgsqlConnection)db.Database.GetDbConnection());
-        Assert.Equal("on", await show.ExecuteScalarAsync()); // the setting ended with the sealer's transaction
+        Assert.Equal("on", await PlanCapture.SettingAsync(db, "enable_seqscan")); // the setting ended with the sealer's transaction
         Assert.True((await VerifyAsync(tenant)).Valid);
     }
 

@@ -117,8 +117,7 @@ public sealed class WebhookRecordTests(DatabaseOnlyFixture fixture) : IClassFixt
 
         Assert.Empty(claimed);
         Assert.Empty(notices);
-        await using var show = new NpgsqlCommand("SHOW enable_bitmapscan", (NpgsqlConnection)db.Database.GetDbConnection());
-        Assert.Equal("on", await show.ExecuteScalarAsync()); // nothing left on the pooled connection
+        Assert.Equal("on", await PlanCapture.SettingAsync(db, "enable_bitmapscan")); // nothing left on the pooled connection
     }
 
     [Fact]
@@ -137,8 +136,7 @@ public sealed class WebhookRecordTests(DatabaseOnlyFixture fixture) : IClassFixt
         Assert.DoesNotContain("Seq Scan on webhook_deliveries", plan, StringComparison.Ordinal);
         Assert.DoesNotContain("Seq Scan on webhook_events", plan, StringComparison.Ordinal);
         Assert.True(plan.Contains("Index Scan using \"PK_webhook_deliveries\"", StringComparison.Ordinal), plan);
-        await using var show = new NpgsqlCommand("SHOW enable_hashjoin", (NpgsqlConnection)db.Database.GetDbConnection());
-        Assert.Equal("on", await show.ExecuteScalarAsync()); // nothing left on the pooled connection
+        Assert.Equal("on", await PlanCapture.SettingAsync(db, "enable_hashjoin")); // nothing left on the pooled connection
     }
 
     [Fact]
@@ -161,8 +159,7 @@ public sealed class WebhookRecordTests(DatabaseOnlyFixture fixture) : IClassFixt
         Assert.DoesNotContain("ix_outbound_lease_until", plan, StringComparison.Ordinal);
         Assert.True(plan.Contains("ix_outbound_attempts_outbound_id_number", StringComparison.Ordinal), plan);
         Assert.True(plan.Contains("\"PK_outbound\"", StringComparison.Ordinal), plan);
-        await using var show = new NpgsqlCommand("SHOW enable_nestloop", (NpgsqlConnection)db.Database.GetDbConnection());
-        Assert.Equal("on", await show.ExecuteScalarAsync()); // the setting ended with the batch's transaction
+        Assert.Equal("on", await PlanCapture.SettingAsync(db, "enable_nestloop")); // the setting ended with the batch's transaction
     }
 
     /// <summary>
