@@ -52,16 +52,21 @@ case "$PROFILE" in
   chaos) d_pg=57432 d_amqp=57672 d_dist=57673 d_epmd=57669 d_smtp=2527 ;;
   *) echo "services.sh: unknown profile '$PROFILE' (use dev, test or chaos)" >&2; exit 2 ;;
 esac
-PG_PORT="${FH_PG_PORT:-$d_pg}"
-RABBIT_PORT="${FH_RABBIT_PORT:-$d_amqp}"
-RABBIT_DIST_PORT="${FH_RABBIT_DIST_PORT:-$d_dist}"
-EPMD_PORT="${FH_EPMD_PORT:-$d_epmd}"
-SMTP_PORT="${FH_SMTP_PORT:-$d_smtp}"
-# rabbitmqctl's own short-lived Erlang node needs a distribution port too; keep it per profile.
-CTL_DIST_MIN=$((RABBIT_DIST_PORT + 1))
-CTL_DIST_MAX=$((RABBIT_DIST_PORT + 9))
-
 STATE="$REPO_ROOT/.local/$PROFILE"
+# A port of the profile found taken by another process at `start` is replaced by the first free one after it and the
+# choice saved here, so every later command (env, stop, the tests' stop-pg/start-pg) uses the same ports. An FH_*_PORT
+# variable always wins and is never replaced: if it is taken, start fails and says by what.
+PORTS_FILE="$STATE/ports.env"
+saved_port() { if [[ -f "$PORTS_FILE" ]]; then sed -n "s/^$1=\([0-9][0-9]*\)\$/\1/p" "$PORTS_FILE" | tail -n 1; fi; }
+PG_PORT="${FH_PG_PORT:-$(saved_port PG_PORT)}"; PG_PORT="${PG_PORT:-$d_pg}"
+RABBIT_PORT="${FH_RABBIT_PORT:-$(saved_port RABBIT_PORT)}"; RABBIT_PORT="${RABBIT_PORT:-$d_amqp}"
+RABBIT_DIST_PORT="${FH_RABBIT_DIST_PORT:-$(saved_port RABBIT_DIST_PORT)}"; RABBIT_DIST_PORT="${RABBIT_DIST_PORT:-$d_dist}"
+EPMD_PORT="${FH_EPMD_PORT:-$(saved_port EPMD_PORT)}"; EPMD_PORT="${EPMD_PORT:-$d_epmd}"
+SMTP_PORT="${FH_SMTP_PORT:-$(saved_port SMTP_PORT)}"; SMTP_PORT="${SMTP_PORT:-$d_smtp}"
+# rabbitmqctl's own short-lived Erlang node needs a distribution port too; keep it per profile (set_ctl_dist_range).
+set_ctl_dist_range() { CTL_DIST_MIN=$((RABBIT_DIST_PORT + 1)); CTL_DIST_MAX=$((RABBIT_DIST_PORT + 9)); }
+set_ctl_dist_range
+
 RABBIT_DIR="$STATE/rabbitmq"
 RABBIT_NODE="fh${PROFILE}@localhost"
 RABBIT_PIDFILE="$RABBIT_DIR/rabbit.pid"
@@ -83,6 +88,30 @@ port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 pid_alive() { [[ -n "${1:-}" ]] && kill -0 "$1" 2>/dev/null; }
 pid_from() { if [[ -s "$1" ]]; then tr -dc '0-9' <"$1"; fi; }
 cmdline_has() { [[ -r "/proc/$1/cmdline" ]] && tr '\0' ' ' <"/proc/$1/cmdline" | grep -q -- "$2"; }
+port_owner() { # "pid 123 (postgres)" when ss can tell, else "unknown"
+  local o; o="$(ss -ltnpH "sport = :$1" 2>/dev/null | grep -o 'users:((.*))' | head -n 1 || true)"
+  if [[ "$o" =~ \(\(\"([^\"]+)\",pid=([0-9]+) ]]; then echo "pid ${BASH_REMATCH[2]}, ${BASH_REMATCH[1]}"; else echo "process unknown"; fi
+}
+
+# Called when the port in variable $1 is taken by another process, before the service starts. $2: the service's name,
+# $3: the FH_* variable that sets it, $4: the profile's default; then the ports the new one must not be (this profile's
+# other ports). An explicitly set port stops the start; otherwise the first free port from the default on is used.
+move_taken_port() {
+  local var=$1 name=$2 env=$3 def=$4 cur=${!1} p x ok
+  shift 4
+  if [[ -n "${!env:-}" ]]; then die "$name: port $cur ($env) is already in use by another process ($(port_owner "$cur")); stop it or choose another port"; fi
+  for ((p = def; p < def + 400; p++)); do
+    ok=1
+    for x in "$@"; do [[ "$p" == "$x" ]] && { ok=0; break; }; done
+    ((ok)) && ! port_open "$p" && break
+  done
+  ((p < def + 400)) || die "$name: port $cur is in use by another process and no free port was found in $def-$((def + 399)); set $env"
+  say "$name: port $cur is in use by another process ($(port_owner "$cur")); using $p instead (saved in $PORTS_FILE; $env overrides)"
+  printf -v "$var" '%s' "$p"
+  mkdir -p "$STATE"
+  { [[ -f "$PORTS_FILE" ]] && grep -v "^$var=" "$PORTS_FILE" || true; echo "$var=$p"; } >"$PORTS_FILE.tmp"
+  mv "$PORTS_FILE.tmp" "$PORTS_FILE"
+}
 as_root() { if ((EUID == 0)); then "$@"; else sudo "$@"; fi; }
 
 # ---------------------------------------------------------------------------------------------
@@ -209,7 +238,7 @@ pg_start() {
   if pg_running; then
     say "postgres: already running on 127.0.0.1:$PG_PORT"
   else
-    if port_open "$PG_PORT"; then die "postgres: port $PG_PORT is already in use by another process (set FH_PG_PORT)"; fi
+    if port_open "$PG_PORT"; then move_taken_port PG_PORT postgres FH_PG_PORT "$d_pg"; fi
     local opts t0
     opts="-p $PG_PORT -c listen_addresses=127.0.0.1 -c unix_socket_directories='$PG_SOCK' -c max_connections=300"
     if [[ "$PROFILE" == test ]]; then
@@ -301,8 +330,19 @@ rabbit_start() {
   t0=$(now_ms)
   p="$(rabbit_pid)"
   if [[ -z "$p" ]]; then
-    if port_open "$RABBIT_PORT"; then die "rabbitmq: port $RABBIT_PORT is already in use by another process (set FH_RABBIT_PORT)"; fi
-    if port_open "$RABBIT_DIST_PORT"; then die "rabbitmq: dist port $RABBIT_DIST_PORT is in use (set FH_RABBIT_DIST_PORT)"; fi
+    # An epmd on our port may serve other nodes too; it is only in the way when another checkout's node of this
+    # profile has registered our node's name there.
+    if epmd_up && epmd -port "$EPMD_PORT" -names 2>/dev/null | grep -q "^name ${RABBIT_NODE%@*} at"; then
+      move_taken_port EPMD_PORT "rabbitmq (epmd, node name ${RABBIT_NODE%@*} taken)" FH_EPMD_PORT "$d_epmd" \
+        "$RABBIT_PORT" $(seq "$RABBIT_DIST_PORT" "$CTL_DIST_MAX")
+    fi
+    if port_open "$RABBIT_DIST_PORT"; then
+      move_taken_port RABBIT_DIST_PORT "rabbitmq (Erlang distribution)" FH_RABBIT_DIST_PORT "$d_dist" "$RABBIT_PORT" "$EPMD_PORT"
+      set_ctl_dist_range
+    fi
+    if port_open "$RABBIT_PORT"; then
+      move_taken_port RABBIT_PORT rabbitmq FH_RABBIT_PORT "$d_amqp" "$EPMD_PORT" $(seq "$RABBIT_DIST_PORT" "$CTL_DIST_MAX")
+    fi
     rm -f "$RABBIT_PIDFILE"
     say "rabbitmq: starting $RABBIT_NODE on 127.0.0.1:$RABBIT_PORT"
     ( rabbit_env; cd "$RABBIT_DIR"; exec setsid nohup "$RABBIT_BIN/rabbitmq-server" >>"$log" 2>&1 </dev/null ) &
@@ -351,7 +391,7 @@ smtp_up() { [[ -n "$(smtp_pid)" ]] && port_open "$SMTP_PORT"; }
 smtp_start() {
   mkdir -p "$STATE/mail"
   if smtp_up; then say "smtp: already running on 127.0.0.1:$SMTP_PORT"; return 0; fi
-  if [[ -z "$(smtp_pid)" ]] && port_open "$SMTP_PORT"; then die "smtp: port $SMTP_PORT is already in use by another process (set FH_SMTP_PORT)"; fi
+  if [[ -z "$(smtp_pid)" ]] && port_open "$SMTP_PORT"; then move_taken_port SMTP_PORT smtp FH_SMTP_PORT "$d_smtp"; fi
   local t0; t0=$(now_ms)
   if [[ -z "$(smtp_pid)" ]]; then
     rm -f "$SMTP_PIDFILE"

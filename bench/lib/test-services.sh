@@ -30,6 +30,9 @@ bench_use_test_services() {
     STARTED_SERVICES=1
     "$SERVICES" --profile test install start >"$LOG/services-start.log" 2>&1 ||
       { tail -n 30 "$LOG/services-start.log" >&2; die "could not start the test services"; }
+    # Start may have moved a port another process held (scripts/services.sh saves the choice): read them again.
+    eval "$("$SERVICES" --profile test env)"
+    PG_PORT="$(pg_port_of "$FEEDBACKHUB_PG")"
   fi
 }
 
