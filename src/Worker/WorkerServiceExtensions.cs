@@ -116,6 +116,9 @@ public static class WorkerServiceExtensions
         services.AddHostedService(sp => sp.GetRequiredService<WebhookDispatcher>());
         services.AddSingleton<EmailDispatcher>();
         services.AddHostedService(sp => sp.GetRequiredService<EmailDispatcher>());
+        // Items created due at once wake the dispatchers by notification (ADR 0015); off where notifications cannot arrive.
+        if ((configuration.GetSection("Delivery").Get<DeliveryOptions>() ?? new DeliveryOptions()).WakeOnNotification)
+            services.AddHostedService<OutboundWakeUpListener>();
         services.AddHostedService<OutboundRecovery>();
         services.AddSingleton<RetentionSweeper>();
         services.AddHostedService(sp => sp.GetRequiredService<RetentionSweeper>());

@@ -182,7 +182,9 @@ public sealed class FeedbackHubDbContext : IdentityUserContext<Person, Guid>, ID
     /// <remarks>
     /// A save that adds, changes or removes webhook subscriptions then notifies <see cref="WebhookSubscriptionCache.Channel"/>
     /// with each tenant's id: inside the caller's transaction PostgreSQL delivers it when that commits (never if it rolls
-    /// back), otherwise right after the save's own commit. Every process's cache evicts the tenant then.
+    /// back), otherwise right after the save's own commit. Every process's cache evicts the tenant then. A save that adds
+    /// outbound items due at once notifies <see cref="OutboundWakeUps.Channel"/> the same way, in the same statement, and
+    /// the worker's dispatchers claim them without waiting for their poll.
     /// A save that changes or deletes API keys (a revocation, whichever code path made it) evicts them from this process's
     /// <see cref="ApiKeyCache"/> at once, so the next request here is refused without waiting for <c>api_key_changed</c>,
     /// which reaches every replica at commit (inside a caller's transaction, that notification is what evicts a read made
@@ -197,12 +199,19 @@ public sealed class FeedbackHubDbContext : IdentityUserContext<Person, Guid>, ID
         var changedKeys = _apiKeys is null
             ? []
             : ChangeTracker.Entries<ApiKey>().Where(e => e.State is EntityState.Modified or EntityState.Deleted).Select(e => e.Entity.Prefix).ToList();
+        var toWake = OutboundWakeUps.ToWake(ChangeTracker);
         var saved = await base.SaveChangesAsync(acceptAllChangesOnSuccess, cancellationToken);
         _raisedWebhooks.Clear();
         foreach (var prefix in changedKeys)
             _apiKeys!.Evict(prefix);
-        foreach (var tenantId in subscriptionTenants)
-            await Database.ExecuteSqlAsync($"SELECT pg_notify({WebhookSubscriptionCache.Channel}, {tenantId.ToString()})", cancellationToken);
+        if (subscriptionTenants.Count + toWake.Count > 0)
+        {
+            // One round trip for every notification of the save.
+            var channels = subscriptionTenants.Select(_ => WebhookSubscriptionCache.Channel).Concat(toWake.Select(_ => OutboundWakeUps.Channel)).ToArray();
+            var payloads = subscriptionTenants.Select(t => t.ToString()).Concat(toWake).ToArray();
+            await Database.ExecuteSqlAsync($"SELECT pg_notify(n.channel, n.payload) FROM unnest({channels}, {payloads}) AS n(channel, payload)", cancellationToken);
+        }
+
         return saved;
     }
 }

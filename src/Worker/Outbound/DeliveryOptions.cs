@@ -51,6 +51,14 @@ public sealed class DeliveryOptions
     /// </summary>
     public int ConcurrentSends { get; set; } = 64;
 
-    /// <summary>How long the email dispatcher sleeps when it found nothing due (a channel's message or a recorded batch wakes it at once).</summary>
+    /// <summary>How long the email dispatcher sleeps when it found nothing due (a channel's message, a recorded batch or an <c>outbound_due</c> notification wakes it at once).</summary>
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>
+    /// Whether the worker listens for <c>outbound_due</c> (<see cref="Domain.Persistence.OutboundWakeUps"/>) on a connection of
+    /// its own, so items created due at once (webhook events, test emails, invitations) are claimed within milliseconds of
+    /// their commit rather than at the next poll. Turn it off where notifications cannot arrive (PgBouncer in transaction
+    /// mode); the polls then find everything, at most one <see cref="PollInterval"/> later.
+    /// </summary>
+    public bool WakeOnNotification { get; set; } = true;
 }

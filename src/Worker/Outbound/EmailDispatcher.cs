@@ -34,7 +34,7 @@ public sealed partial class EmailDispatcher : BatchDispatcher<ClaimedItem>
         _names = [.. _senders.Keys];
     }
 
-    protected override string Name => "email";
+    protected override string Name => OutboundWakeUps.Emails;
 
     private static DispatchBounds Bounds(DeliveryOptions o) => new(o.BatchSize, o.ConcurrentSends, o.ConcurrentSends, o.PollInterval);
 

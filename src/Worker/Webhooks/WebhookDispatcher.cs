@@ -29,7 +29,7 @@ public sealed partial class WebhookDispatcher(
     /// <summary>The retry rules of webhook deliveries (<c>Webhooks:MaxAttempts</c>, <c>Webhooks:FirstBackoff</c> doubling to an hour).</summary>
     public RetryPolicy RetryPolicy { get; } = new(options.Value.MaxAttempts, options.Value.FirstBackoff, WebhookDelivery.MaxBackoff, WebhookDelivery.MaxBackoff);
 
-    protected override string Name => OutboundChannels.Webhook;
+    protected override string Name => OutboundWakeUps.Webhooks;
 
     private static DispatchBounds Bounds(WebhookOptions o) => new(o.BatchSize, o.ConcurrentSends, o.ConcurrentSendsPerSubscription, o.PollInterval);
 

@@ -328,7 +328,7 @@ public sealed class WebhookPipelineTests(WebhookFixture fixture) : IClassFixture
 
     private static JsonElement Data(ReceivedWebhook r) => JsonDocument.Parse(r.Body).RootElement.GetProperty("data").Clone();
 
-    private static async Task<CreatedWebhookResponse> SubscribeAsync(TestTenant tenant, string url, params string[] events) =>
+    internal static async Task<CreatedWebhookResponse> SubscribeAsync(TestTenant tenant, string url, params string[] events) =>
         await (await tenant.Admin.PostJsonAsync("/v1/webhooks", new { url, events })).ReadAsync<CreatedWebhookResponse>(HttpStatusCode.Created);
 
     private async Task SetAllowPrivateAsync(Guid tenantId, bool allow)
