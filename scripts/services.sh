@@ -19,9 +19,9 @@
 # Several commands run in order: scripts/services.sh --profile test install start status
 #
 # Ports (override with FH_PG_PORT, FH_RABBIT_PORT, FH_RABBIT_DIST_PORT, FH_EPMD_PORT, FH_SMTP_PORT):
-#   dev  : PostgreSQL 55432, AMQP 55672, Erlang dist 55673, epmd 55669, SMTP 2525
-#   test : PostgreSQL 56432, AMQP 56672, Erlang dist 56673, epmd 56669, SMTP 2526
-#   chaos: PostgreSQL 57432, AMQP 57672, Erlang dist 57673, epmd 57669, SMTP 2527 (bench/chaos; durable like dev)
+#   dev  : PostgreSQL 25432, AMQP 25672, Erlang dist 25673, epmd 25669, SMTP 2525
+#   test : PostgreSQL 26432, AMQP 26672, Erlang dist 26673, epmd 26669, SMTP 2526
+#   chaos: PostgreSQL 27432, AMQP 27672, Erlang dist 27673, epmd 27669, SMTP 2527 (bench/chaos; durable like dev)
 set -euo pipefail
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -47,9 +47,9 @@ if ((${#COMMANDS[@]} == 0)); then
 fi
 
 case "$PROFILE" in
-  dev)  d_pg=55432 d_amqp=55672 d_dist=55673 d_epmd=55669 d_smtp=2525 ;;
-  test) d_pg=56432 d_amqp=56672 d_dist=56673 d_epmd=56669 d_smtp=2526 ;;
-  chaos) d_pg=57432 d_amqp=57672 d_dist=57673 d_epmd=57669 d_smtp=2527 ;;
+  dev)  d_pg=25432 d_amqp=25672 d_dist=25673 d_epmd=25669 d_smtp=2525 ;;
+  test) d_pg=26432 d_amqp=26672 d_dist=26673 d_epmd=26669 d_smtp=2526 ;;
+  chaos) d_pg=27432 d_amqp=27672 d_dist=27673 d_epmd=27669 d_smtp=2527 ;;
   *) echo "services.sh: unknown profile '$PROFILE' (use dev, test or chaos)" >&2; exit 2 ;;
 esac
 STATE="$REPO_ROOT/.local/$PROFILE"
@@ -111,6 +111,19 @@ move_taken_port() {
   mkdir -p "$STATE"
   { [[ -f "$PORTS_FILE" ]] && grep -v "^$var=" "$PORTS_FILE" || true; echo "$var=$p"; } >"$PORTS_FILE.tmp"
   mv "$PORTS_FILE.tmp" "$PORTS_FILE"
+}
+# The kernel hands out ports of ip_local_port_range (32768-60999 by default) to outbound connections. A service listening
+# on one of them cannot restart while any connection on the machine happens to use that number (EADDRINUSE, even with
+# SO_REUSEADDR), which made broker-outage tests fail at random; so every default lies below the range.
+warn_ephemeral_ports() {
+  local lo hi name port
+  read -r lo hi </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || return 0
+  for name in PG_PORT RABBIT_PORT RABBIT_DIST_PORT EPMD_PORT SMTP_PORT; do
+    port=${!name}
+    if ((port >= lo && port <= hi)); then
+      say "warning: $name $port lies in the kernel's ephemeral port range ($lo-$hi): a restart can fail when an outbound connection holds that number; choose a port below $lo"
+    fi
+  done
 }
 as_root() { if ((EUID == 0)); then "$@"; else sudo "$@"; fi; }
 
@@ -352,6 +365,9 @@ rabbit_start() {
   if ! rmq rabbitmqctl -n "$RABBIT_NODE" -q wait --timeout 90 "$RABBIT_PIDFILE" >"$RABBIT_DIR/log/wait.log" 2>&1; then
     cat "$RABBIT_DIR/log/wait.log" >&2 || true
     tail_log "$log"; tail_log "$RABBIT_DIR/log/$RABBIT_NODE.log"
+    if tail -n 200 "$RABBIT_DIR/log/$RABBIT_NODE.log" 2>/dev/null | grep -q eaddrinuse; then
+      say "rabbitmq: a port was in use; sockets on $RABBIT_PORT and $RABBIT_DIST_PORT now: $(ss -tanpH "( sport = :$RABBIT_PORT or sport = :$RABBIT_DIST_PORT )" 2>/dev/null | tr -s ' ' | tr '\n' ';')"
+    fi
     die "rabbitmq: did not start"
   fi
   for _ in $(seq 1 100); do port_open "$RABBIT_PORT" && break; sleep 0.1; done
@@ -461,7 +477,7 @@ cmd_reset() {
 for c in "${COMMANDS[@]}"; do
   case "$c" in
     install)      ensure_packages; ensure_state_dirs; pg_install; rabbit_install; say "install: done (state: $STATE)" ;;
-    start)        require_packages; ensure_state_dirs; pg_start; rabbit_start; smtp_start ;;
+    start)        require_packages; ensure_state_dirs; warn_ephemeral_ports; pg_start; rabbit_start; smtp_start ;;
     stop)         smtp_stop; rabbit_stop; pg_stop ;;
     status)       cmd_status ;;
     env)          cmd_env ;;

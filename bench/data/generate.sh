@@ -2,7 +2,7 @@
 # Bulk applications for one tenant, straight into PostgreSQL (set-based SQL in generate.sql; about 10 s per 100,000).
 #
 #   bench/data/generate.sh --db NAME --applications N [--tenant "Acme Robotics"] [--in-flight 500] [--prefix gen]
-#                          [--host 127.0.0.1] [--port 56432] [--user postgres]
+#                          [--host 127.0.0.1] [--port 26432] [--user postgres]
 #
 # The tenant must exist with the demo people and the published example templates (FeedbackHub.Api.dll seed-demo).
 # Each application gets a candidate; 90% have feedback; the --in-flight newest (last 14 days) are drafts, submitted,
@@ -11,7 +11,7 @@
 # the 10 people writing the in-flight feedback. Ids are derived from (tenant, prefix, row), so a rerun adds only what
 # is missing: run it with 1,000, then 10,000, then 100,000 to grow one database. Ends with ANALYZE.
 set -euo pipefail
-DB="" N="" TENANT="Acme Robotics" INFLIGHT=500 PREFIX=gen HOST=127.0.0.1 PORT="${PGPORT:-56432}" USER_="postgres"
+DB="" N="" TENANT="Acme Robotics" INFLIGHT=500 PREFIX=gen HOST=127.0.0.1 PORT="${PGPORT:-26432}" USER_="postgres"
 while (($#)); do
   case "$1" in
     --db) DB="$2"; shift 2 ;;
