@@ -179,13 +179,16 @@ internal static class Program
         Console.WriteLine();
         Console.WriteLine(rows[1].Stats.Writes!.BreakdownTable());
         Console.WriteLine();
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"The runtime's tiered compilation during each measured batch (its thread's share of the workers' CPU): {string.Join(", ", rows.Skip(1).Append(("steady", steady)).Select(r => $"{r.Item1.Replace($"pipeline, {mode}, ", string.Empty)} {r.Item2.TieringShare:P1}"))}."));
+        Console.WriteLine();
         WarmUp.WriteSummary("email");
 
         // One line per scenario in the format bench/run-all.sh collects.
         Console.WriteLine();
         var suffix = (Security == SmtpSecurity.None ? string.Empty : "-tls") + (ServerDelayMs > 0 ? $"-server{ServerDelayMs}ms" : string.Empty);
         foreach (var (scenario, s) in new[] { ($"delivery{suffix}", rows[1].Stats), ($"delivery{suffix}-2workers", rows[2].Stats) })
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"BENCH {scenario} ratio={s.PerSecond / raw.PerSecond:F2} p99_ms={s.P99.TotalMilliseconds:F0} cpu_ms_per_email={s.WorkerCpuPerEmail?.TotalMilliseconds ?? 0:F2} pg_cpu_ms_per_email={s.PostgresCpuPerEmail?.TotalMilliseconds ?? 0:F2}"));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"BENCH {scenario} ratio={s.PerSecond / raw.PerSecond:F2} p99_ms={s.P99.TotalMilliseconds:F0} cpu_ms_per_email={s.WorkerCpuPerEmail?.TotalMilliseconds ?? 0:F2} pg_cpu_ms_per_email={s.PostgresCpuPerEmail?.TotalMilliseconds ?? 0:F2} tiering_share={s.TieringShare ?? 0:F3}"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"BENCH delivery{suffix}-steady ratio={steady.PerSecond / raw.PerSecond:F2} p99_ms={steady.P99.TotalMilliseconds:F0} offered_per_s={steadyRate:F0} cpu_ms_per_email={steady.WorkerCpuPerEmail?.TotalMilliseconds ?? 0:F2} pg_cpu_ms_per_email={steady.PostgresCpuPerEmail?.TotalMilliseconds ?? 0:F2}"));
 
@@ -205,7 +208,7 @@ internal static class Program
 
     /// <param name="RunRates">The raw loop's rate in each of its runs, in the order they ran (null for the pipeline).</param>
     private sealed record Stats(double PerSecond, TimeSpan P50, TimeSpan P99, TimeSpan Last, TimeSpan? WorkerCpuPerEmail = null, double? MachineBusy = null,
-        IReadOnlyList<double>? RunRates = null, PgWrites? Writes = null, TimeSpan? PostgresCpuPerEmail = null);
+        IReadOnlyList<double>? RunRates = null, PgWrites? Writes = null, TimeSpan? PostgresCpuPerEmail = null, double? TieringShare = null);
 
     /// <summary>
     /// The whole machine's CPU time so far, busy and total, in clock ticks (Linux <c>/proc/stat</c>'s first line: busy is
@@ -351,7 +354,7 @@ internal static class Program
             new SmtpHealth(Microsoft.Extensions.Logging.Abstractions.NullLogger<SmtpHealth>.Instance),
             new Microsoft.Extensions.Hosting.Internal.HostingEnvironment { EnvironmentName = tls ? "Development" : "Production" });
         // Warmed up as each worker process is (WarmUp.Round): the loop's own code and connections, JIT-compiled and tiered.
-        await WarmUp.RunAsync("raw loop", WarmUp.Round, () => Process.GetCurrentProcess().TotalProcessorTime, async round =>
+        await WarmUp.RunAsync("raw loop", WarmUp.Round, [Environment.ProcessId], () => Process.GetCurrentProcess().TotalProcessorTime, async round =>
         {
             var warmTag = Tagged($"rawwarm{round}");
             var mark = LogMark(smtpLog);
@@ -436,20 +439,22 @@ internal static class Program
                 return (await ArrangeAsync(options.Options, warmTag, WarmUp.Round * workers, WarmDomain), warmTag);
             });
             var nextRound = ArrangeWarmAsync(0);
-            await WarmUp.RunAsync(steadyRate is null ? $"{workers} worker(s)" : "steady", WarmUp.Round * workers, () => BenchWorker.Cpu(processes), async round =>
+            await WarmUp.RunAsync(steadyRate is null ? $"{workers} worker(s)" : "steady", WarmUp.Round * workers, processes.Select(p => p.Id), () => BenchWorker.Cpu(processes), async round =>
             {
                 var (warmTenantId, warmTag) = await nextRound;
-                if (round + 1 < WarmUp.Rounds)
-                    nextRound = ArrangeWarmAsync(round + 1);
+                if (round + 1 < WarmUp.MaxRounds)
+                    nextRound = ArrangeWarmAsync(round + 1); // unused if this round ends the warm-up: its rows are due an hour ahead
                 var mark = LogMark(smtpLog);
                 await MakeDueAsync(options.Options, warmTenantId, DateTimeOffset.UtcNow);
                 await WaitAcceptedAsync(smtpLog, warmTag, WarmUp.Round * workers, TimeSpan.FromMinutes(2), mark);
             });
+            await nextRound; // the rows of a round the warm-up did not need: written before anything is measured
             await Task.Delay(2000);
             await PgWrites.AnalyzeAsync(conn);
             await PgWrites.SettleAsync(conn);
             var writesBefore = await PgWrites.ReadAsync(conn);
             var batchMark = LogMark(smtpLog);
+            await using var tiering = new TieringCpu(processes.Select(p => p.Id));
             var cpuBefore = BenchWorker.Cpu(processes);
             var pgBefore = await PgCpu.SessionsAsync(conn);
             var machineBefore = MachineCpu();
@@ -470,7 +475,9 @@ internal static class Program
 
             // The workers' own CPU per email (all their threads: consumers, relay, leases, sealer), from the due time to the
             // last acceptance: it moves much less than emails/s with what else the machine runs.
-            var cpuPerEmail = (BenchWorker.Cpu(processes) - cpuBefore) / n;
+            var workerCpu = BenchWorker.Cpu(processes) - cpuBefore;
+            var cpuPerEmail = workerCpu / n;
+            var tieringShare = workerCpu > TimeSpan.Zero ? tiering.Used / workerCpu : 0;
             var pgPerEmail = (await PgCpu.SessionsAsync(conn) - pgBefore) / n;
             var machineBusy = BusyBetween(machineBefore, MachineCpu());
             await using (var db = FeedbackHubDbContext.Create(options.Options, new SystemTenantScope()))
@@ -487,7 +494,7 @@ internal static class Program
             await PgWrites.SettleAsync(conn);
             var writes = await PgWrites.BetweenAsync(conn, writesBefore, await PgWrites.ReadAsync(conn), n);
             Console.Error.WriteLine($"{workers} worker(s): {stats}");
-            return stats with { WorkerCpuPerEmail = cpuPerEmail, PostgresCpuPerEmail = pgPerEmail, MachineBusy = machineBusy, Writes = writes };
+            return stats with { WorkerCpuPerEmail = cpuPerEmail, PostgresCpuPerEmail = pgPerEmail, MachineBusy = machineBusy, Writes = writes, TieringShare = tieringShare };
         }
         finally
         {

@@ -114,8 +114,7 @@ internal static class Program
         var secret = WebhookSubscription.NewSecret();
         var path = "/raw-" + Guid.NewGuid().ToString("N")[..8];
         Secrets[receiver.Url(path)] = secret; // the receiver checks these signatures too, as it does the pipeline's
-        var warm = WarmUp.Rounds * WarmUp.Round;
-        var bodies = Enumerable.Range(0, warm + RawRuns * n).Select(_ =>
+        var bodies = Enumerable.Range(0, WarmUp.MaxRounds * WarmUp.Round + RawRuns * n).Select(_ =>
         {
             var e = WebhookEvent.Create(Guid.NewGuid(), WebhookEventTypes.FeedbackRequested, DateTimeOffset.UtcNow,
                 new WebhookEventData(Guid.NewGuid(), "ext-" + Guid.NewGuid().ToString("N")[..12], Guid.NewGuid(), "cand-1", RequestId: Guid.NewGuid()));
@@ -143,7 +142,7 @@ internal static class Program
         }
 
         // Warmed up as the worker is (WarmUp.Round): JIT and its tiering, connections.
-        await WarmUp.RunAsync("raw loop", WarmUp.Round, () => Process.GetCurrentProcess().TotalProcessorTime,
+        var warm = WarmUp.Round * await WarmUp.RunAsync("raw loop", WarmUp.Round, [Environment.ProcessId], () => Process.GetCurrentProcess().TotalProcessorTime,
             round => RunAsync(round * WarmUp.Round, WarmUp.Round));
         var runs = new List<Stats>();
         for (var run = 0; run < RawRuns; run++)
@@ -191,7 +190,7 @@ internal static class Program
 
             worker = await BenchWorker.StartAsync(workerDll, conn, "bench" + Guid.NewGuid().ToString("N")[..8],
                 new Dictionary<string, string> { ["Webhooks__SecretKey"] = Convert.ToBase64String(key) });
-            await WarmUp.RunAsync($"pipeline, 1 worker process, run {run}", WarmUp.Round, () => BenchWorker.Cpu([worker]), async round =>
+            await WarmUp.RunAsync($"pipeline, 1 worker process, run {run}", WarmUp.Round, [worker.Id], () => BenchWorker.Cpu([worker]), async round =>
             {
                 var warmPath = $"/warm{round}-" + Guid.NewGuid().ToString("N")[..8];
                 var warmTenant = await ArrangeAsync(options.Options, box, receiver.Url(warmPath), WarmUp.Round);

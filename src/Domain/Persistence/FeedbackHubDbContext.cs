@@ -192,27 +192,42 @@ public sealed class FeedbackHubDbContext : IdentityUserContext<Person, Guid>, ID
     /// </remarks>
     public override async Task<int> SaveChangesAsync(bool acceptAllChangesOnSuccess, CancellationToken cancellationToken = default)
     {
-        await WebhookRaising.RaiseAsync(this, _raisedWebhooks, cancellationToken);
-        var subscriptionTenants = ChangeTracker.Entries<WebhookSubscription>()
-            .Where(e => e.State is EntityState.Added or EntityState.Modified or EntityState.Deleted)
-            .Select(e => e.Entity.TenantId).Distinct().ToList();
-        var changedKeys = _apiKeys is null
-            ? []
-            : ChangeTracker.Entries<ApiKey>().Where(e => e.State is EntityState.Modified or EntityState.Deleted).Select(e => e.Entity.Prefix).ToList();
-        var toWake = OutboundWakeUps.ToWake(ChangeTracker);
-        var saved = await base.SaveChangesAsync(acceptAllChangesOnSuccess, cancellationToken);
-        _raisedWebhooks.Clear();
-        foreach (var prefix in changedKeys)
-            _apiKeys!.Evict(prefix);
-        if (subscriptionTenants.Count + toWake.Count > 0)
+        // Changes are detected once, here: each scan of the tracked entries below and the save itself would otherwise
+        // detect them again, a pass over every tracked entity and property each (four or five per save, a batch of the
+        // worker's a few hundred entities). The scans only add entities (webhook events and their deliveries), which
+        // are tracked as added without detection.
+        var detect = ChangeTracker.AutoDetectChangesEnabled;
+        if (detect)
+            ChangeTracker.DetectChanges();
+        ChangeTracker.AutoDetectChangesEnabled = false;
+        try
         {
-            // One round trip for every notification of the save.
-            var channels = subscriptionTenants.Select(_ => WebhookSubscriptionCache.Channel).Concat(toWake.Select(_ => OutboundWakeUps.Channel)).ToArray();
-            var payloads = subscriptionTenants.Select(t => t.ToString()).Concat(toWake).ToArray();
-            await Database.ExecuteSqlAsync($"SELECT pg_notify(n.channel, n.payload) FROM unnest({channels}, {payloads}) AS n(channel, payload)", cancellationToken);
-        }
+            await WebhookRaising.RaiseAsync(this, _raisedWebhooks, cancellationToken);
+            var subscriptionTenants = ChangeTracker.Entries<WebhookSubscription>()
+                .Where(e => e.State is EntityState.Added or EntityState.Modified or EntityState.Deleted)
+                .Select(e => e.Entity.TenantId).Distinct().ToList();
+            var changedKeys = _apiKeys is null
+                ? []
+                : ChangeTracker.Entries<ApiKey>().Where(e => e.State is EntityState.Modified or EntityState.Deleted).Select(e => e.Entity.Prefix).ToList();
+            var toWake = OutboundWakeUps.ToWake(ChangeTracker);
+            var saved = await base.SaveChangesAsync(acceptAllChangesOnSuccess, cancellationToken);
+            _raisedWebhooks.Clear();
+            foreach (var prefix in changedKeys)
+                _apiKeys!.Evict(prefix);
+            if (subscriptionTenants.Count + toWake.Count > 0)
+            {
+                // One round trip for every notification of the save.
+                var channels = subscriptionTenants.Select(_ => WebhookSubscriptionCache.Channel).Concat(toWake.Select(_ => OutboundWakeUps.Channel)).ToArray();
+                var payloads = subscriptionTenants.Select(t => t.ToString()).Concat(toWake).ToArray();
+                await Database.ExecuteSqlAsync($"SELECT pg_notify(n.channel, n.payload) FROM unnest({channels}, {payloads}) AS n(channel, payload)", cancellationToken);
+            }
 
-        return saved;
+            return saved;
+        }
+        finally
+        {
+            ChangeTracker.AutoDetectChangesEnabled = detect;
+        }
     }
 }
 

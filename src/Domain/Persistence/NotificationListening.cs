@@ -4,10 +4,11 @@ using Npgsql;
 namespace FeedbackHub.Domain.Persistence;
 
 /// <summary>
-/// The loop of a cache's invalidation listener (<c>ApiKeyChangeListener</c>, <c>WebhookSubscriptionListener</c>): listens
-/// on a connection of its own for <paramref name="channel"/> (never a pooled one: <c>LISTEN</c> is session state), hands
-/// each payload to <paramref name="evict"/>, says when it is listening and when not (the cache is off meanwhile, so no
-/// change is missed), and reconnects a second after the connection drops, until stopped.
+/// The loop of every PostgreSQL notification listener: the caches' invalidation listeners (<c>ApiKeyChangeListener</c>,
+/// <c>WebhookSubscriptionListener</c>) and the worker's <c>OutboundWakeUpListener</c>. Listens on a connection of its own
+/// for <paramref name="channel"/> (never a pooled one: <c>LISTEN</c> is session state), hands each payload to
+/// <paramref name="evict"/>, says when it is listening and when not (a cache is off meanwhile, so no change is missed;
+/// the wake-ups fall back to the polls), and reconnects a second after the connection drops, until stopped.
 /// </summary>
 public static class NotificationListening
 {

@@ -53,7 +53,7 @@ public sealed class ConnectionDefaultsTests
             .Select(l => $"{l.File}:{l.Line}: {l.Text.Trim()}")
             .ToList();
 
-        // The one allowed: the caches' invalidation listeners, on a connection of their own with Pooling=false.
+        // The one allowed: the loop every notification listener runs (the caches' and the worker's wake-ups), on a connection of its own with Pooling=false.
         string[] listeners = ["Domain/Persistence/NotificationListening.cs"];
         Assert.Equal(listeners, offenders.Select(o => o[..o.IndexOf(':')]).Distinct());
         Assert.All(offenders, o => Assert.Contains("LISTEN", o, StringComparison.Ordinal));
