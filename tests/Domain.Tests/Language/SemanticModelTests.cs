@@ -8,8 +8,8 @@ namespace FeedbackHub.Domain.Tests.Language;
 public sealed class SemanticModelTests(ITestOutputHelper output)
 {
     // Floors: what the shipped model measured (docs/language-checker.md, "Measured quality") minus a small margin.
-    // 2026-12 holdout (800 items): F1 0.934, precision 0.969 (fourth round). Rules' holdout (144 items): F1 0.994, precision 0.988.
-    private const double HoldoutF1Floor = 0.90;
+    // 2026-12 holdout (800 items): F1 0.942, precision 0.971 (eighth round). Rules' holdout (144 items): F1 0.994, precision 0.988.
+    private const double HoldoutF1Floor = 0.92;
     private const double HoldoutPrecisionFloor = 0.94;
     private const double OldHoldoutF1Floor = 0.95;
     private const double OldHoldoutPrecisionFloor = 0.95;
