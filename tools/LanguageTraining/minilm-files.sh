@@ -4,9 +4,10 @@
 # committed):
 #   minilm-fp32.onnx    the packaged model itself (LanguageTraining export-encoder)
 #   minilm-int8.onnx    its dynamic int8 quantisation (bench/language/quantize-int8.py)
-#   minilm-lower.onnx   the model below its last layer, and layer5.bin, that layer's weights (minilm-kit.py), which
+#   minilm-lower.onnx   the model below its last layer, and layer5.bin, that layer's weights (minilm-kit.py; and
+#                       minilm-lower4.onnx and layer4.bin one layer lower, for --tune-layers 2), which
 #                       `train` (--encoder minilm-tuned) reads
-#   minilm-tuned.onnx   the packaged model with the committed fine-tuned last layer (what the product runs), and
+#   minilm-tuned.onnx   the packaged model with the committed fine-tuned layers (what the product runs), and
 #   minilm-tuned-int8.onnx  its int8 quantisation
 # Installs Debian's python3-onnx with apt when it is missing (as root). Extra arguments go to quantize-int8.py.
 # Usage: tools/LanguageTraining/minilm-files.sh [DIR] [--reduce-range]
@@ -31,6 +32,6 @@ cd "$root"
 dotnet build tools/LanguageTraining -c Release -nologo -v q >/dev/null
 dotnet run --project tools/LanguageTraining -c Release --no-build -- export-encoder "$dir/minilm-fp32.onnx"
 /usr/bin/python3 "$root/bench/language/quantize-int8.py" "$dir/minilm-fp32.onnx" "$dir/minilm-int8.onnx" ${extra[@]+"${extra[@]}"}
-layer="$root/src/Language.Semantic/Model/minilm-last-layer.bin"
-/usr/bin/python3 "$here/minilm-kit.py" "$dir/minilm-fp32.onnx" "$dir" --last-layer "$layer"
+layers="$root/src/Language.Semantic/Model/minilm-tuned-layers.bin"
+/usr/bin/python3 "$here/minilm-kit.py" "$dir/minilm-fp32.onnx" "$dir" --tuned-layers "$layers"
 /usr/bin/python3 "$root/bench/language/quantize-int8.py" "$dir/minilm-tuned.onnx" "$dir/minilm-tuned-int8.onnx" ${extra[@]+"${extra[@]}"}
