@@ -11,46 +11,61 @@ using FeedbackHub.Tools.LanguageTraining;
 // dotnet run --project tools/LanguageTraining -c Release -- train | evaluate FILE... | review
 // Run from the repository root (paths below are relative to it); see docs/language-checker.md.
 var verb = args.Length > 0 ? args[0] : "--help";
-var options = Options.Parse(args.Skip(1).ToArray());
 var categories = RuleCatalog.Default.Categories;
-switch (verb)
+try
 {
-    case "train":
-        return Train(options);
-    case "evaluate":
-        return Evaluate(options);
-    case "review":
-        return Review(options);
-    case "explain":
-        return Explain(options);
-    case "export-encoder":
-        return ExportEncoder(options);
-    case "tune-check":
-        return LayerTuning.Check(TunedStart(options), categories.Count + 1, Console.Out) < 0.01 ? 0 : 1;
-    default:
-        Console.WriteLine("""
-            Usage: LanguageTraining train    [--data data/language/train] [--corpus tests/Domain.Tests/Language/corpus.jsonl]
-                                             [--out src/Language.Semantic/Model/semantic-model.json] [--seed 14] [--folds 5]
-                                             [--hidden 0] [--epochs 60] [--rule-features true] [--lexical true] [--min-count 2]
-                                             [--downgrade 0.9] [--drop-protected search|never] [--neighbour-weights 0.2,0.35,0.5,0.65]
-                                             [--thresholds validation|cv] [--validation data/language/validation/validation.jsonl]
-                                             [--precision-goal 0.95] [--char-ngrams 16384]   (hashed char 3-5-gram buckets; 0 = off)
-                                             [--runner-up search|off]   (also flag a risky sentence's near runner-up category)
-                                             [--encoder minilm-tuned|minilm|minilm-max|minilm-int8|arctic|both]   (embeddings the head reads: default MiniLM with its last layer tuned first (eighth round; --tune-layers 2: its last two, ninth round, not shipped); minilm = frozen; arctic needs -p:Arctic=true)
-                                             [--minilm-files tools/LanguageTraining/obj/minilm] [--tune-epochs 3] [--tune-rate 0.00003] [--tune-cross-fit] [--tune-probe-epochs 20] [--tune-seeds 1] [--tune-layers 1]   (minilm-tuned: MiniLM's last layer(s) fine-tuned first, several seeds' weights averaged; minilm-int8: its int8 quantisation; files from minilm-files.sh)
-                   LanguageTraining evaluate FILE... [--jurisdiction US] [--misses] [--counts] [--model semantic-model.json]   (rules vs full on labelled files)
-                                             [--onnx model.onnx]   (embeddings from this ONNX rewrite of MiniLM, e.g. int8, mean-pooled; eighth round)
-                   LanguageTraining export-encoder OUT.onnx                          (writes the packaged MiniLM ONNX model)
-                   LanguageTraining tune-check [--minilm-files DIR] [--tune-layers 2]   (checks the tuned layers' backward pass against central differences)
-                   LanguageTraining review   [--data ...] [--corpus ...]               (possible label errors for a human to read)
-                   LanguageTraining explain "sentence"...                           (the shipped model's view of sentences)
-            """);
-        return verb is "--help" or "-h" ? 0 : 2;
+    return Run(Options.Parse(args.Skip(1).ToArray()));
+}
+catch (ArgumentException e) when (e.GetType() == typeof(ArgumentException)) // not its subclasses: those are bugs, with a stack
+{
+    // A wrong option or a file that does not fit (e.g. --model trained on other embeddings): the message, not a stack.
+    Console.Error.WriteLine($"LanguageTraining {verb}: {e.Message}");
+    return 2;
+}
+
+int Run(Options options)
+{
+    switch (verb)
+    {
+        case "train":
+            return Train(options);
+        case "evaluate":
+            return Evaluate(options);
+        case "review":
+            return Review(options);
+        case "explain":
+            return Explain(options);
+        case "export-encoder":
+            return ExportEncoder(options);
+        case "tune-check":
+            return LayerTuning.Check(TunedStart(options), categories.Count + 1, Console.Out) < 0.01 ? 0 : 1;
+        default:
+            Console.WriteLine("""
+                Usage: LanguageTraining train    [--data data/language/train] [--corpus tests/Domain.Tests/Language/corpus.jsonl]
+                                                 [--out src/Language.Semantic/Model/semantic-model.json] [--seed 14] [--folds 5]
+                                                 [--hidden 0] [--epochs 60] [--rule-features true] [--lexical true] [--min-count 2]
+                                                 [--downgrade 0.9] [--drop-protected search|never] [--neighbour-weights 0.2,0.35,0.5,0.65]
+                                                 [--thresholds validation|cv] [--validation data/language/validation/validation.jsonl]
+                                                 [--precision-goal 0.95] [--char-ngrams 16384]   (hashed char 3-5-gram buckets; 0 = off)
+                                                 [--runner-up search|off]   (also flag a risky sentence's near runner-up category)
+                                                 [--encoder minilm-tuned|minilm|minilm-max|minilm-int8|arctic|both]   (embeddings the head reads: default MiniLM with its last layer tuned first (eighth round; --tune-layers 2: its last two, ninth round, not shipped); minilm = frozen; arctic needs -p:Arctic=true)
+                                                 [--minilm-files tools/LanguageTraining/obj/minilm] [--tune-epochs 3] [--tune-rate 0.00003] [--tune-cross-fit] [--tune-probe-epochs 20] [--tune-seeds 1] [--tune-layers 1]   (minilm-tuned: MiniLM's last layer(s) fine-tuned first, several seeds' weights averaged; minilm-int8: its int8 quantisation; files from minilm-files.sh)
+                       LanguageTraining evaluate FILE... [--jurisdiction US] [--misses] [--counts] [--model semantic-model.json]   (rules vs full on labelled files)
+                                                 [--onnx model.onnx]   (embeddings from this ONNX rewrite of MiniLM, e.g. int8, mean-pooled; eighth round)
+                       LanguageTraining export-encoder OUT.onnx                          (writes the packaged MiniLM ONNX model)
+                       LanguageTraining tune-check [--minilm-files DIR] [--tune-layers 2]   (checks the tuned layers' backward pass against central differences)
+                       LanguageTraining review   [--data ...] [--corpus ...]               (possible label errors for a human to read)
+                       LanguageTraining explain "sentence"...                           (the shipped model's view of sentences)
+                """);
+            return verb is "--help" or "-h" ? 0 : 2;
+    }
 }
 
 int Train(Options o)
 {
     var watch = Stopwatch.StartNew();
+    // The artefact and the tuned layers go there at the end, after minutes of work: a missing folder must not lose them.
+    Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(o.Out))!);
     var files = LabelledItem.TrainingFiles(o.Data, o.Corpus);
     var items = Dedupe(files.SelectMany(LabelledItem.Load).ToList());
     Console.WriteLine($"training data: {items.Count} items ({items.Count(i => i.Risky)} risky) from {files.Count} files");
@@ -317,7 +332,7 @@ int Evaluate(Options o)
     // --model FILE scores another artefact (e.g. a training run's --out) instead of the shipped one.
     var model = o.Model is null ? SemanticModel.Default : SemanticModel.Parse(File.ReadAllText(o.Model));
     ISentenceClassifier classifier = o.Onnx is not null ? new CachedClassifier(model, OnnxEmbeddings(o.Onnx, items, model))
-        : o.Model is null ? SentenceClassifier.Shared : new SentenceClassifier(model, SentenceEmbedder.Shared);
+        : o.Model is null ? SentenceClassifier.Shared : new SentenceClassifier(model, EmbedderFor(model, o.Model));
     var full = FullLanguageChecker.Create(rules, classifier, Environment.ProcessorCount);
     var rulesCard = Scorecard.Compute(items, [.. items.Select(i => rules.Check(i.Text))], categories);
     var fullCard = Scorecard.Compute(items, full.CheckMany([.. items.Select(i => i.Text)]), categories);
@@ -330,6 +345,30 @@ int Evaluate(Options o)
     }
 
     return 0;
+}
+
+// The embedder a --model artefact was trained for: the shipped one, or the packaged model with the tuned layers written
+// beside the artefact by the same training run (a run with --out elsewhere); anything else would score it on vectors
+// it was not trained on.
+static SentenceEmbedder EmbedderFor(SemanticModel model, string modelPath)
+{
+    if (model.Document.Embedding == SentenceEmbedder.ModelName)
+    {
+        return SentenceEmbedder.Shared;
+    }
+
+    var beside = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(modelPath))!, "minilm-tuned-layers.bin");
+    if (model.Document.Embedding == SentenceEmbedder.PackagedModelName)
+    {
+        return new SentenceEmbedder(tunedLayers: []);
+    }
+
+    if (File.Exists(beside) && SentenceEmbedder.NameWithTunedLayers(File.ReadAllBytes(beside)) == model.Document.Embedding)
+    {
+        return new SentenceEmbedder(tunedLayers: File.ReadAllBytes(beside));
+    }
+
+    throw new ArgumentException($"--model {modelPath} was trained on embeddings of {model.Document.Embedding}; neither the shipped embedder nor {beside} gives them");
 }
 
 // The model units of the items embedded by an ONNX rewrite of MiniLM (mean-pooled as the package pools), and how far
