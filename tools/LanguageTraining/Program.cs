@@ -331,7 +331,7 @@ int Evaluate(Options o)
     var rules = LanguageChecker.Create(RuleCatalog.Default.ForJurisdiction(o.Jurisdiction));
     // --model FILE scores another artefact (e.g. a training run's --out) instead of the shipped one.
     var model = o.Model is null ? SemanticModel.Default : SemanticModel.Parse(File.ReadAllText(o.Model));
-    ISentenceClassifier classifier = o.Onnx is not null ? new CachedClassifier(model, OnnxEmbeddings(o.Onnx, items, model))
+    ISentenceClassifier classifier = o.Onnx is not null ? new CachedClassifier(model, OnnxEmbeddings(o.Onnx, items, EmbedderFor(model, o.Model)))
         : o.Model is null ? SentenceClassifier.Shared : new SentenceClassifier(model, EmbedderFor(model, o.Model));
     var full = FullLanguageChecker.Create(rules, classifier, Environment.ProcessorCount);
     var rulesCard = Scorecard.Compute(items, [.. items.Select(i => rules.Check(i.Text))], categories);
@@ -347,37 +347,33 @@ int Evaluate(Options o)
     return 0;
 }
 
-// The embedder a --model artefact was trained for: the shipped one, or the packaged model with the tuned layers written
-// beside the artefact by the same training run (a run with --out elsewhere); anything else would score it on vectors
-// it was not trained on.
-static SentenceEmbedder EmbedderFor(SemanticModel model, string modelPath)
+// The embedder an artefact was trained for: the shipped one, the packaged model as it is (the frozen-encoder rounds),
+// or the packaged model with the tuned layers a training run wrote beside its --out (modelPath); anything else would
+// score it on vectors it was not trained on.
+static SentenceEmbedder EmbedderFor(SemanticModel model, string? modelPath)
 {
-    if (model.Document.Embedding == SentenceEmbedder.ModelName)
+    var embedding = model.Document.Embedding;
+    if (embedding == SentenceEmbedder.ModelName)
     {
         return SentenceEmbedder.Shared;
     }
 
-    var beside = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(modelPath))!, "minilm-tuned-layers.bin");
-    if (model.Document.Embedding == SentenceEmbedder.PackagedModelName)
+    if (embedding == SentenceEmbedder.PackagedModelName)
     {
-        return new SentenceEmbedder(tunedLayers: []);
+        return EmbeddingStore.Packaged;
     }
 
-    if (File.Exists(beside) && SentenceEmbedder.NameWithTunedLayers(File.ReadAllBytes(beside)) == model.Document.Embedding)
-    {
-        return new SentenceEmbedder(tunedLayers: File.ReadAllBytes(beside));
-    }
-
-    throw new ArgumentException($"--model {modelPath} was trained on embeddings of {model.Document.Embedding}; neither the shipped embedder nor {beside} gives them");
+    var beside = modelPath is null ? null : Path.Combine(Path.GetDirectoryName(Path.GetFullPath(modelPath))!, MiniLmTunedLayers.FileName);
+    var layers = beside is not null && File.Exists(beside) ? File.ReadAllBytes(beside) : null;
+    return layers is not null && SentenceEmbedder.NameWithTunedLayers(layers) == embedding
+        ? new SentenceEmbedder(tunedLayers: layers)
+        : throw new ArgumentException($"the model {modelPath ?? "shipped"} was trained on embeddings of {embedding}, which neither the shipped embedder nor {beside ?? "a tuned-layers file beside it"} gives");
 }
 
 // The model units of the items embedded by an ONNX rewrite of MiniLM (mean-pooled as the package pools), and how far
 // each lies from the vector of the embedder the head was trained for (cosine).
-Dictionary<string, float[]> OnnxEmbeddings(string path, IReadOnlyList<LabelledItem> items, SemanticModel model)
+Dictionary<string, float[]> OnnxEmbeddings(string path, IReadOnlyList<LabelledItem> items, SentenceEmbedder trainedFor)
 {
-    var trainedFor = model.Document.Embedding == SentenceEmbedder.ModelName ? SentenceEmbedder.Shared
-        : model.Document.Embedding == SentenceEmbedder.PackagedModelName ? EmbeddingStore.Packaged
-        : throw new ArgumentException($"--onnx: the model was trained on {model.Document.Embedding}, which this build cannot compute for comparison");
     var units = items.SelectMany(i => SentenceSegmenter.ModelUnits(i.Text, FullLanguageChecker.MinWords).Select(s => s.Text)).Distinct(StringComparer.Ordinal).ToList();
     using var encoder = new OnnxMiniLm(File.ReadAllBytes(path), MiniLmPooling.Mean);
     var watch = Stopwatch.StartNew();
@@ -465,10 +461,10 @@ Dictionary<string, float[]> TunedEmbeddings(Options o, IReadOnlyList<(int Item, 
 
 // The packaged layers the tuning starts from: the last one, or with --tune-layers 2 the last two (files of minilm-files.sh).
 static TopLayers TunedStart(Options o) =>
-    new([.. Enumerable.Range(6 - o.TuneLayers, o.TuneLayers).Select(i => TransformerLayer.Load(Path.Combine(o.MiniLmFiles, $"layer{i}.bin")))]);
+    new([.. Enumerable.Range(MiniLmTunedLayers.LastLayer + 1 - o.TuneLayers, o.TuneLayers).Select(i => TransformerLayer.Load(Path.Combine(o.MiniLmFiles, $"layer{i}.bin")))]);
 
 // Beside the head: src/Language.Semantic/Model/minilm-tuned-layers.bin for the shipped model.
-static string TunedLayersPath(Options o) => Path.Combine(Path.GetDirectoryName(Path.GetFullPath(o.Out))!, "minilm-tuned-layers.bin");
+static string TunedLayersPath(Options o) => Path.Combine(Path.GetDirectoryName(Path.GetFullPath(o.Out))!, MiniLmTunedLayers.FileName);
 
 int ExportEncoder(Options o)
 {
