@@ -37,6 +37,11 @@ public sealed record LabelledItem(
         return items;
     }
 
+    /// <summary>A labelled set named by a folder (its *.jsonl, in name order) or by one file; none when neither exists.</summary>
+    public static List<string> Files(string folderOrFile) =>
+        Directory.Exists(folderOrFile) ? [.. Directory.GetFiles(folderOrFile, "*.jsonl").OrderBy(Path.GetFileName, StringComparer.Ordinal)]
+        : File.Exists(folderOrFile) ? [folderOrFile] : [];
+
     /// <summary>The training files: every *.jsonl of the training folder plus the hand-written corpus.</summary>
     public static List<string> TrainingFiles(string dataDirectory, string corpus) =>
         [.. Directory.GetFiles(dataDirectory, "*.jsonl").Append(corpus).OrderBy(Path.GetFileName, StringComparer.Ordinal)];

@@ -8,7 +8,7 @@ using FeedbackHub.Domain.Language;
 using FeedbackHub.Language.Semantic;
 using FeedbackHub.Tools.LanguageTraining;
 
-// dotnet run --project tools/LanguageTraining -c Release -- train | evaluate FILE... | review
+// dotnet run --project tools/LanguageTraining -c Release -- train | evaluate FILE|FOLDER... | review
 // Run from the repository root (paths below are relative to it); see docs/language-checker.md.
 var verb = args.Length > 0 ? args[0] : "--help";
 var categories = RuleCatalog.Default.Categories;
@@ -45,12 +45,12 @@ int Run(Options options)
                                                  [--out src/Language.Semantic/Model/semantic-model.json] [--seed 14] [--folds 5]
                                                  [--hidden 0] [--epochs 60] [--rule-features true] [--lexical true] [--min-count 2]
                                                  [--downgrade 0.9] [--drop-protected search|never] [--neighbour-weights 0.2,0.35,0.5,0.65]
-                                                 [--thresholds validation|cv] [--validation data/language/validation/validation.jsonl]
+                                                 [--thresholds validation|cv] [--validation data/language/validation (a folder: its *.jsonl; or one file)]
                                                  [--precision-goal 0.95] [--char-ngrams 16384]   (hashed char 3-5-gram buckets; 0 = off)
                                                  [--runner-up search|off]   (also flag a risky sentence's near runner-up category)
                                                  [--encoder minilm-tuned|minilm|minilm-max|minilm-int8|arctic|both]   (embeddings the head reads: default MiniLM with its last layer tuned first (eighth round; --tune-layers 2: its last two, ninth round, not shipped); minilm = frozen; arctic needs -p:Arctic=true)
                                                  [--minilm-files tools/LanguageTraining/obj/minilm] [--tune-epochs 3] [--tune-rate 0.00003] [--tune-cross-fit] [--tune-probe-epochs 20] [--tune-seeds 1] [--tune-layers 1]   (minilm-tuned: MiniLM's last layer(s) fine-tuned first, several seeds' weights averaged; minilm-int8: its int8 quantisation; files from minilm-files.sh)
-                       LanguageTraining evaluate FILE... [--jurisdiction US] [--misses] [--counts] [--model semantic-model.json]   (rules vs full on labelled files)
+                       LanguageTraining evaluate FILE|FOLDER... [--jurisdiction US] [--misses] [--counts] [--model semantic-model.json]   (rules vs full on labelled files)
                                                  [--onnx model.onnx]   (embeddings from this ONNX rewrite of MiniLM, e.g. int8, mean-pooled; eighth round)
                        LanguageTraining export-encoder OUT.onnx                          (writes the packaged MiniLM ONNX model)
                        LanguageTraining tune-check [--minilm-files DIR] [--tune-layers 2]   (checks the tuned layers' backward pass against central differences)
@@ -70,14 +70,15 @@ int Train(Options o)
     var items = Dedupe(files.SelectMany(LabelledItem.Load).ToList());
     Console.WriteLine($"training data: {items.Count} items ({items.Count(i => i.Risky)} risky) from {files.Count} files");
     // The validation set: written separately, never trained on; the thresholds are chosen on it (--thresholds validation).
-    var validation = File.Exists(o.Validation) ? LabelledItem.Load(o.Validation) : [];
+    var validationFiles = LabelledItem.Files(o.Validation);
+    var validation = validationFiles.SelectMany(LabelledItem.Load).ToList();
     if (validation.Count == 0 && o.ThresholdsFrom != "cv")
     {
         Console.Error.WriteLine($"train: no validation set at {o.Validation}; write one or use --thresholds cv.");
         return 2;
     }
 
-    List<string> hashed = validation.Count > 0 ? [.. files, o.Validation] : files;
+    List<string> hashed = validation.Count > 0 ? [.. files, .. validationFiles] : files;
     var trainingTexts = items.Select(i => Normalise(i.Text)).ToHashSet(StringComparer.Ordinal);
     Console.WriteLine($"validation set: {validation.Count} items ({validation.Count(i => i.Risky)} risky), {validation.Count(i => trainingTexts.Contains(Normalise(i.Text)))} of them also in the training data");
     var rules = LanguageChecker.Create(RuleCatalog.Default.ForJurisdiction("US"));
@@ -271,7 +272,7 @@ int Train(Options o)
         },
         validation = validation.Count == 0 ? null : new
         {
-            file = Path.GetFileName(o.Validation),
+            files = validationFiles.Select(Path.GetFileName).ToList(),
             items = validation.Count,
             riskyItems = validation.Count(i => i.Risky),
             rules = Figures(valRules!),
@@ -321,13 +322,14 @@ int Train(Options o)
 
 int Evaluate(Options o)
 {
-    if (o.Files.Count == 0)
+    var files = o.Files.SelectMany(f => LabelledItem.Files(f) is { Count: > 0 } found ? found : throw new ArgumentException($"no labelled .jsonl file at {f}")).ToList();
+    if (files.Count == 0)
     {
-        Console.Error.WriteLine("evaluate: name one or more labelled .jsonl files.");
+        Console.Error.WriteLine("evaluate: name one or more labelled .jsonl files or folders.");
         return 2;
     }
 
-    var items = o.Files.SelectMany(LabelledItem.Load).ToList();
+    var items = files.SelectMany(LabelledItem.Load).ToList();
     var rules = LanguageChecker.Create(RuleCatalog.Default.ForJurisdiction(o.Jurisdiction));
     // --model FILE scores another artefact (e.g. a training run's --out) instead of the shipped one.
     var model = o.Model is null ? SemanticModel.Default : SemanticModel.Parse(File.ReadAllText(o.Model));
@@ -336,7 +338,7 @@ int Evaluate(Options o)
     var full = FullLanguageChecker.Create(rules, classifier, Environment.ProcessorCount);
     var rulesCard = Scorecard.Compute(items, [.. items.Select(i => rules.Check(i.Text))], categories);
     var fullCard = Scorecard.Compute(items, full.CheckMany([.. items.Select(i => i.Text)]), categories);
-    Console.WriteLine($"{string.Join(", ", o.Files.Select(Path.GetFileName))}: {items.Count} items, {items.Count(i => i.Risky)} risky, {o.Jurisdiction} pack, model {o.Model ?? "shipped"} {model.Document.CatalogVersion}/{model.Document.TrainingDataSha256[..12]}{(o.Onnx is null ? "" : $", embeddings from {o.Onnx}")}");
+    Console.WriteLine($"{string.Join(", ", files.Select(Path.GetFileName))}: {items.Count} items, {items.Count(i => i.Risky)} risky, {o.Jurisdiction} pack, model {o.Model ?? "shipped"} {model.Document.CatalogVersion}/{model.Document.TrainingDataSha256[..12]}{(o.Onnx is null ? "" : $", embeddings from {o.Onnx}")}");
     Console.WriteLine();
     Console.WriteLine(Scorecard.Table([("rules", rulesCard), ("full", fullCard)], counts: o.Counts));
     if (o.Misses)
@@ -652,7 +654,7 @@ internal sealed record Options(
     {
         var o = new Options("data/language/train", "tests/Domain.Tests/Language/corpus.jsonl", "src/Language.Semantic/Model/semantic-model.json",
             "tools/LanguageTraining/obj/embedding-cache.bin", 14, 5, 0, 60, 0.01, 0.0001, true, true, 2, 0.95, 0.9, true, "US", false, false, [], [0.2, 0.35, 0.5, 0.65],
-            "data/language/validation/validation.jsonl", "validation", 16384, true);
+            "data/language/validation", "validation", 16384, true);
         for (var i = 0; i < args.Length; i++)
         {
             string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
