@@ -1,7 +1,7 @@
 // Peer comparison: FeedbackHub's language checker (the `lint` command, both engines) vs alex on the labeled sets.
 // Usage: node compare.mjs [--repeat-ours N] [--repeat-alex N]
 //        (run from anywhere; expects `dotnet build -c Release src/Api` first)
-// Prints markdown tables: quality on the two holdouts and on corpus.jsonl, per category on the 2026-12 holdout,
+// Prints markdown tables: quality on the three holdouts and on corpus.jsonl, per category on the 2026-12-05 holdout,
 // and throughput.
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync, mkdtempSync, openSync, closeSync } from 'node:fs';
@@ -112,13 +112,15 @@ function qualityTable(title, items) {
 const corpus = load('tests/Domain.Tests/Language/corpus.jsonl');
 const holdout = load('tests/Domain.Tests/Language/holdout.jsonl');
 const holdout2 = load('data/language/holdout/holdout.jsonl');
-const rows = qualityTable('data/language/holdout/holdout.jsonl (2026-12, written independently, never used for training or thresholds)', holdout2);
+const holdout3 = load('data/language/holdout/holdout3.jsonl');
+const rows = qualityTable('data/language/holdout/holdout3.jsonl (2026-12-05, written independently, never used for training or thresholds)', holdout3);
+qualityTable('data/language/holdout/holdout.jsonl (2026-12, written independently, never used for training or thresholds)', holdout2);
 qualityTable('tests/Domain.Tests/Language/holdout.jsonl (written after the rules, never used for tuning or training)', holdout);
 qualityTable('corpus.jsonl (training data of the model: not a fair test of the full engine)', corpus);
 
-// Per category (2026-12 holdout): recall over the category's risky items; precision counts the hard-safe items of
+// Per category (2026-12-05 holdout): recall over the category's risky items; precision counts the hard-safe items of
 // the same topic that were flagged. Ours: a finding of the item's category is needed; alex has no categories (any message).
-console.log('\n### Per category, 2026-12 holdout (ours: category must match; alex: any message; FP = safe items of that topic flagged)\n');
+console.log('\n### Per category, 2026-12-05 holdout (ours: category must match; alex: any message; FP = safe items of that topic flagged)\n');
 console.log('| category | full P | full R | full F1 | rules P | rules R | rules F1 | alex P | alex R | alex F1 | alex (no pronouns) P | R | F1 |');
 console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
 const [, oursFull] = rows[0], [, oursRules] = rows[1], [, alexDefault] = rows[4], [, alexNp] = rows[5];
@@ -137,8 +139,8 @@ const oursItems = repeated(repeatOurs);
 const alexItems = repeated(repeatAlex);
 const oursRun = runOurs(oursItems, 'rules');
 const startupRun = runOurs(corpus.slice(0, 1), 'rules');
-// The full engine caches embeddings by sentence, so it gets distinct text only (the two holdouts and the corpus, once).
-const distinct = [...holdout2, ...holdout, ...corpus].map((i, k) => ({ ...i, id: `d${k}` }));
+// The full engine caches embeddings by sentence, so it gets distinct text only (the three holdouts and the corpus, once).
+const distinct = [...holdout3, ...holdout2, ...holdout, ...corpus].map((i, k) => ({ ...i, id: `d${k}` }));
 const fullRun = runOurs(distinct, 'full');
 const fullStartupRun = runOurs(corpus.slice(0, 1), 'full');
 const alexRun = runAlex(alexItems);

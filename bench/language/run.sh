@@ -28,7 +28,7 @@ dotnet build -c Release "$root/tools/LanguageTraining" -nologo -v q >/dev/null
 
 echo "## Holdout quality: rules alone vs full (rules + sentence model), US pack, per category"
 echo
-for set in data/language/holdout/holdout.jsonl tests/Domain.Tests/Language/holdout.jsonl; do
+for set in data/language/holdout/holdout3.jsonl data/language/holdout/holdout.jsonl tests/Domain.Tests/Language/holdout.jsonl; do
   (cd "$root" && dotnet tools/LanguageTraining/bin/Release/net10.0/LanguageTraining.dll evaluate "$set" --counts)
   echo
 done

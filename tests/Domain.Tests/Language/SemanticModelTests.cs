@@ -8,9 +8,10 @@ namespace FeedbackHub.Domain.Tests.Language;
 public sealed class SemanticModelTests(ITestOutputHelper output)
 {
     // Floors: what the shipped model measured (docs/language-checker.md, "Measured quality") minus a small margin.
-    // 2026-12 holdout (800 items): F1 0.942, precision 0.971 (eighth round). Rules' holdout (144 items): F1 0.994, precision 0.988.
-    private const double HoldoutF1Floor = 0.92;
-    private const double HoldoutPrecisionFloor = 0.94;
+    // Tenth round: 2026-12-05 holdout (799 items) F1 0.954, precision 0.973; 2026-12 holdout (800 items) F1 0.951,
+    // precision 0.977. Rules' holdout (144 items): F1 0.988, precision 0.976.
+    private const double HoldoutF1Floor = 0.93;
+    private const double HoldoutPrecisionFloor = 0.95;
     private const double OldHoldoutF1Floor = 0.95;
     private const double OldHoldoutPrecisionFloor = 0.95;
 
@@ -156,7 +157,7 @@ public sealed class SemanticModelTests(ITestOutputHelper output)
     [Fact]
     public void Holdouts_are_reported_and_stay_above_their_floors()
     {
-        foreach (var (file, floor, precisionFloor) in new[] { ("holdout-2026-12.jsonl", HoldoutF1Floor, HoldoutPrecisionFloor), ("holdout.jsonl", OldHoldoutF1Floor, OldHoldoutPrecisionFloor) })
+        foreach (var (file, floor, precisionFloor) in new[] { ("holdout3-2026-12-05.jsonl", HoldoutF1Floor, HoldoutPrecisionFloor), ("holdout-2026-12.jsonl", HoldoutF1Floor, HoldoutPrecisionFloor), ("holdout.jsonl", OldHoldoutF1Floor, OldHoldoutPrecisionFloor) })
         {
             var items = CorpusItem.Load(file);
             var rules = CorpusScore.Compute(items, Rules);
