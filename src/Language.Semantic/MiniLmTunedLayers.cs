@@ -61,13 +61,17 @@ public static class MiniLmTunedLayers
         ];
     }
 
-    /// <summary>The initializers of a file of the top <paramref name="layers"/> layers, in file order.</summary>
-    public static IReadOnlyList<(string Name, int Rows, int Cols)> Shapes(int layers)
+    /// <summary>The graph's indices of the top <paramref name="layers"/> layers (1 or 2), the lowest first: the layers a
+    /// file of that many holds, in file order.</summary>
+    public static IReadOnlyList<int> TopLayerIndices(int layers)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(layers, 1);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(layers, MaxLayers);
-        return [.. Enumerable.Range(LastLayer - layers + 1, layers).SelectMany(LayerShapes)];
+        return [.. Enumerable.Range(LastLayer - layers + 1, layers)];
     }
+
+    /// <summary>The initializers of a file of the top <paramref name="layers"/> layers, in file order.</summary>
+    public static IReadOnlyList<(string Name, int Rows, int Cols)> Shapes(int layers) => [.. TopLayerIndices(layers).SelectMany(LayerShapes)];
 
     /// <summary>How many layers a file holds (1 or 2).</summary>
     public static int LayersIn(byte[] file)

@@ -241,7 +241,7 @@ public static class LayerTuning
             var per = TransformerLayer.Shapes.Count;
             // The graph's names (its MatMul weights have numbers), with the layer's index.
             var name = p < layer.Weights.Length
-                ? $"layer {MiniLmTunedLayers.LastLayer - layer.Layers.Count + 1 + p / per}: {MiniLmTunedLayers.Shapes(layer.Layers.Count)[p].Name}"
+                ? $"layer {MiniLmTunedLayers.TopLayerIndices(layer.Layers.Count)[p / per]}: {MiniLmTunedLayers.Shapes(layer.Layers.Count)[p].Name}"
                 : p == parameters.Length - 2 ? "head" : "head bias";
             if (Math.Abs(TensorPrimitives.MaxMagnitude(g[p])) < 1e-6f) // MaxMagnitude keeps the sign
             {

@@ -463,7 +463,7 @@ Dictionary<string, float[]> TunedEmbeddings(Options o, IReadOnlyList<(int Item, 
 
 // The packaged layers the tuning starts from: the last one, or with --tune-layers 2 the last two (files of minilm-files.sh).
 static TopLayers TunedStart(Options o) =>
-    new([.. Enumerable.Range(MiniLmTunedLayers.LastLayer + 1 - o.TuneLayers, o.TuneLayers).Select(i => TransformerLayer.Load(Path.Combine(o.MiniLmFiles, $"layer{i}.bin")))]);
+    new([.. MiniLmTunedLayers.TopLayerIndices(o.TuneLayers).Select(i => TransformerLayer.Load(Path.Combine(o.MiniLmFiles, $"layer{i}.bin")))]);
 
 // Beside the head: src/Language.Semantic/Model/minilm-tuned-layers.bin for the shipped model.
 static string TunedLayersPath(Options o) => Path.Combine(Path.GetDirectoryName(Path.GetFullPath(o.Out))!, MiniLmTunedLayers.FileName);
